@@ -1,0 +1,122 @@
+/*
+ * Logger. One mutex serialises whole lines so threads never interleave
+ * characters; the level is an atomic so the hot-path check is lock-free.
+ */
+#include "eb_log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <libavutil/log.h>
+
+static atomic_int eb_log_level = EB_LOG_INFO;
+static atomic_int eb_log_format = EB_LOG_TEXT;
+static pthread_mutex_t eb_log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const eb_level_names[] = {"error", "warn", "info", "debug", "trace"};
+
+void eb_log_set_level(EbLogLevel level) { atomic_store(&eb_log_level, (int)level); }
+EbLogLevel eb_log_get_level(void) { return (EbLogLevel)atomic_load(&eb_log_level); }
+void eb_log_set_format(EbLogFormat format) { atomic_store(&eb_log_format, (int)format); }
+
+int eb_log_level_parse(const char *name, EbLogLevel *out)
+{
+    for (int i = 0; i <= EB_LOG_TRACE; i++) {
+        if (strcmp(name, eb_level_names[i]) == 0) {
+            *out = (EbLogLevel)i;
+            return 0;
+        }
+    }
+    return -22; /* -EINVAL, without pulling errno.h into every user */
+}
+
+static void eb_log_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void eb_log_emit(EbLogLevel level, const char *module, const char *msg)
+{
+    char stamp[96];
+    struct timespec ts;
+    struct tm tm;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+
+    pthread_mutex_lock(&eb_log_lock);
+    if (atomic_load(&eb_log_format) == EB_LOG_JSON) {
+        fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":", stamp, eb_level_names[level]);
+        eb_log_json_string(stderr, module);
+        fputs(",\"msg\":", stderr);
+        eb_log_json_string(stderr, msg);
+        fputs("}\n", stderr);
+    } else {
+        fprintf(stderr, "%s %-5s [%s] %s\n", stamp, eb_level_names[level], module, msg);
+    }
+    pthread_mutex_unlock(&eb_log_lock);
+}
+
+void eb_log(EbLogLevel level, const char *module, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    if ((int)level > atomic_load(&eb_log_level))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    eb_log_emit(level, module, msg);
+}
+
+static void eb_log_libav_callback(void *avcl, int av_level, const char *fmt, va_list ap)
+{
+    EbLogLevel level;
+    char msg[1024];
+    size_t n;
+    const char *module = "libav";
+
+    if (av_level <= AV_LOG_ERROR)
+        level = EB_LOG_ERROR;
+    else if (av_level <= AV_LOG_WARNING)
+        level = EB_LOG_WARN;
+    else if (av_level <= AV_LOG_INFO)
+        level = EB_LOG_DEBUG; /* libav's info is chatty: demote it */
+    else
+        level = EB_LOG_TRACE;
+    if ((int)level > atomic_load(&eb_log_level))
+        return;
+    if (avcl) {
+        AVClass *cls = *(AVClass **)avcl;
+        if (cls && cls->item_name)
+            module = cls->item_name(avcl);
+    }
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    if (n == 0)
+        return;
+    eb_log_emit(level, module, msg);
+}
+
+void eb_log_capture_libav(void) { av_log_set_callback(eb_log_libav_callback); }

@@ -1,0 +1,173 @@
+/*
+ * The software backend: libavcodec decode (frame threads), encbox's CPU
+ * scaling fan-out, and libx264 through libavcodec. It is the fallback on
+ * every box and what CI runs.
+ *
+ * libx264 is driven through libavcodec rather than the x264 API: every
+ * backend then hands the pipeline the same AVCodecContext/AVPacket, the
+ * hardware encoders (h264_nvenc, h264_vaapi, h264_qsv) plug into the same
+ * code path, and forced IDRs, rate control and global headers map to options
+ * FFmpeg already maintains. The cost is one AVFrame->x264_picture_t wrap per
+ * frame, which copies no pixels.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libavutil/opt.h>
+
+#include "eb_error.h"
+#include "eb_fanout_cpu.h"
+#include "eb_hal.h"
+#include "eb_log.h"
+
+static int sw_probe(EbHalProbe *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!avcodec_find_encoder_by_name("libx264")) {
+        snprintf(out->reason, sizeof(out->reason), "libavcodec was built without libx264");
+        return 0;
+    }
+    out->usable = 1;
+    out->nb_devices = 1;
+    return 0;
+}
+
+static int sw_device_open(EbHalDevice *dev, const char *spec)
+{
+    (void)spec;
+    snprintf(dev->name, sizeof(dev->name), "cpu");
+    return 0;
+}
+
+static int sw_decoder_open(EbHalDevice *dev, const AVStream *st, AVCodecContext **out)
+{
+    const AVCodec *codec;
+    AVCodecContext *ctx;
+    int ret;
+
+    (void)dev;
+    *out = NULL;
+    codec = avcodec_find_decoder(st->codecpar->codec_id);
+    if (!codec)
+        return EB_ERR_CODEC_UNSUPPORTED;
+    ctx = avcodec_alloc_context3(codec);
+    if (!ctx)
+        return EB_ERR(ENOMEM);
+    ret = avcodec_parameters_to_context(ctx, st->codecpar);
+    if (ret < 0)
+        goto error;
+    ctx->pkt_timebase = st->time_base;
+    /* Frame threads scale decode across cores; slice threads as a fallback
+     * for codecs without frame threading. */
+    ctx->thread_count = 0;
+    ctx->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    ret = avcodec_open2(ctx, codec, NULL);
+    if (ret < 0)
+        goto error;
+    *out = ctx;
+    return 0;
+error:
+    avcodec_free_context(&ctx);
+    return ret;
+}
+
+struct EbFanout {
+    EbFanoutCpu *cpu;
+};
+
+static int sw_fanout_open(EbHalDevice *dev, const EbFanoutConfig *cfg, EbFanout **out)
+{
+    EbFanout *f;
+    int ret;
+
+    (void)dev;
+    *out = NULL;
+    f = calloc(1, sizeof(*f));
+    if (!f)
+        return EB_ERR(ENOMEM);
+    ret = eb_fanout_cpu_create(cfg, &f->cpu);
+    if (ret < 0) {
+        free(f);
+        return ret;
+    }
+    *out = f;
+    return 0;
+}
+
+static int sw_fanout_run(EbFanout *f, const AVFrame *src, AVFrame **dst)
+{
+    return eb_fanout_cpu_run(f->cpu, src, dst);
+}
+
+static void sw_fanout_close(EbFanout **fp)
+{
+    if (!*fp)
+        return;
+    eb_fanout_cpu_free(&(*fp)->cpu);
+    free(*fp);
+    *fp = NULL;
+}
+
+static int sw_encoder_open(EbHalDevice *dev, const EbEncodeParams *p, AVCodecContext **out)
+{
+    const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
+    AVCodecContext *ctx;
+    AVDictionary *opts = NULL;
+    int ret;
+
+    (void)dev;
+    *out = NULL;
+    if (!codec)
+        return EB_ERR_CODEC_UNSUPPORTED;
+    ctx = avcodec_alloc_context3(codec);
+    if (!ctx)
+        return EB_ERR(ENOMEM);
+    ctx->width = p->width;
+    ctx->height = p->height;
+    ctx->pix_fmt = AV_PIX_FMT_YUV420P;
+    ctx->time_base = p->time_base;
+    ctx->framerate = p->frame_rate;
+    ctx->sample_aspect_ratio = (AVRational){1, 1};
+    ctx->bit_rate = p->bitrate;
+    ctx->rc_max_rate = p->maxrate;
+    ctx->rc_buffer_size = (int)p->bufsize;
+    ctx->gop_size = p->gop_frames;
+    ctx->keyint_min = p->gop_frames;
+    ctx->thread_count = p->threads;
+    ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER | AV_CODEC_FLAG_CLOSED_GOP;
+    ctx->color_primaries = p->color_primaries;
+    ctx->color_trc = p->color_trc;
+    ctx->colorspace = p->colorspace;
+    ctx->color_range = p->color_range;
+    av_dict_set(&opts, "preset", p->preset && *p->preset ? p->preset : "veryfast", 0);
+    if (p->profile && *p->profile)
+        av_dict_set(&opts, "profile", p->profile, 0);
+    /* Keyframes only where the pipeline forces them (segment boundaries):
+     * scene-cut IDRs would be harmless but waste bits the ladder budgets. */
+    av_dict_set(&opts, "sc_threshold", "0", 0);
+    av_dict_set(&opts, "forced-idr", "1", 0);
+    ret = avcodec_open2(ctx, codec, &opts);
+    av_dict_free(&opts);
+    if (ret < 0) {
+        EB_LOGE("software", "libx264 open failed for %dx%d: %s", p->width, p->height,
+                eb_strerror(ret));
+        avcodec_free_context(&ctx);
+        return ret;
+    }
+    *out = ctx;
+    return 0;
+}
+
+const EbHalBackend eb_hal_software = {
+    .name = "software",
+    .description = "libavcodec decode, encbox CPU fan-out, libx264",
+    .priv_size = 0,
+    .probe = sw_probe,
+    .device_open = sw_device_open,
+    .decoder_open = sw_decoder_open,
+    .fanout_open = sw_fanout_open,
+    .fanout_run = sw_fanout_run,
+    .fanout_close = sw_fanout_close,
+    .encoder_open = sw_encoder_open,
+};
