@@ -18,6 +18,7 @@ static const struct {
     {EB_ERR_BAD_ID, "invalid video id (allowed: [A-Za-z0-9_-], 1 to 64 characters)"},
     {EB_ERR_CANCELED, "job canceled"},
     {EB_ERR_NO_FRAMES, "input contains no decodable video frames"},
+    {EB_ERR_TRUNCATED, "input is truncated (it ends well before its stated duration)"},
 };
 
 const char *eb_strerror(int err)

@@ -29,6 +29,7 @@ enum EbErrorCode {
     EB_ERR_BAD_ID,                      /* video id not [A-Za-z0-9_-]{1,64} */
     EB_ERR_CANCELED,                    /* job canceled by its owner */
     EB_ERR_NO_FRAMES,                   /* input decoded to zero frames */
+    EB_ERR_TRUNCATED,                   /* input ends well before its stated duration */
 };
 
 /* Text for any code this project returns. The pointer stays valid until the

@@ -131,6 +131,26 @@ int eb_queue_pop(EbQueue *q, void **item)
     return ret;
 }
 
+int eb_queue_try_pop(EbQueue *q, void **item)
+{
+    int ret = 0;
+
+    *item = NULL;
+    pthread_mutex_lock(&q->lock);
+    if (q->aborted) {
+        ret = EB_ERR(EPIPE);
+    } else if (q->count == 0) {
+        ret = q->closed ? EB_EOF : EB_ERR(EAGAIN);
+    } else {
+        *item = q->items[q->head];
+        q->head = (q->head + 1) % q->capacity;
+        q->count--;
+        pthread_cond_signal(&q->not_full);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return ret;
+}
+
 void eb_queue_close(EbQueue *q)
 {
     pthread_mutex_lock(&q->lock);

@@ -37,6 +37,10 @@ int eb_queue_push(EbQueue *q, void *item);
  * drained, or -EPIPE when aborted. */
 int eb_queue_pop(EbQueue *q, void **item);
 
+/* Non-blocking pop: 0 with *item set, -EAGAIN when empty but open, EB_EOF
+ * when closed and drained, -EPIPE when aborted. */
+int eb_queue_try_pop(EbQueue *q, void **item);
+
 /* Producer is done: consumers drain what is queued, then get EB_EOF. */
 void eb_queue_close(EbQueue *q);
 

@@ -1,8 +1,263 @@
-/* encbox command line (placeholder until the transcode command lands). */
+/*
+ * encbox command line: `transcode` (one VOD ladder job), `devices` (what the
+ * HAL found), `version`. The daemon (`serve`), `bench` and `config` arrive
+ * with their issues. Exit codes are part of the interface (see usage()).
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eb_error.h"
+#include "eb_hal.h"
+#include "eb_log.h"
+#include "eb_storage.h"
 #include "eb_version.h"
-int main(void)
+#include "eb_vod.h"
+
+enum {
+    EB_EXIT_OK = 0,
+    EB_EXIT_FAILED = 1,   /* the job failed: bad input, encode or write error */
+    EB_EXIT_USAGE = 2,    /* bad command line */
+    EB_EXIT_EXISTS = 3,   /* video id already published (no --overwrite) */
+    EB_EXIT_NOSPACE = 4,  /* not enough disk space */
+    EB_EXIT_CANCELED = 130,
+};
+
+static atomic_int eb_cancel;
+
+static void eb_on_signal(int sig)
 {
-    printf("encbox %s\n", EB_VERSION);
+    (void)sig;
+    atomic_store(&eb_cancel, 1);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "encbox %s - transcoding appliance\n"
+            "\n"
+            "usage:\n"
+            "  encbox transcode INPUT -o OUTDIR [options]   run one VOD ladder job\n"
+            "  encbox devices [--json]                      list video backends and devices\n"
+            "  encbox version\n"
+            "\n"
+            "transcode options:\n"
+            "  -o, --output DIR       storage root; output goes to DIR/videos/<id>/\n"
+            "      --id ID            video id [A-Za-z0-9_-]{1,64} (default: from INPUT's name)\n"
+            "      --overwrite        replace an existing video id (atomic swap)\n"
+            "      --ladder NAME      ladder preset (built in: default)\n"
+            "      --segment SECONDS  segment length, 1..60 (default 6)\n"
+            "      --format cmaf|ts   cmaf: fMP4 for HLS + DASH (default); ts: MPEG-TS HLS\n"
+            "      --preset NAME      speed: ultrafast superfast veryfast faster fast medium\n"
+            "                         slow slower veryslow (default veryfast)\n"
+            "      --backend NAME     auto|software (default auto)\n"
+            "      --threads N        encoder threads per rung (default: by rung size)\n"
+            "  -q, --quiet            errors only\n"
+            "  -v, --verbose          debug log\n"
+            "\n"
+            "exit codes: 0 done, 1 job failed, 2 usage, 3 id exists, 4 no disk space,\n"
+            "            130 interrupted\n",
+            EB_VERSION);
+}
+
+static const char *const eb_presets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+                                         "medium",    "slow",      "slower",   "veryslow", NULL};
+
+static int eb_preset_valid(const char *p)
+{
+    for (int i = 0; eb_presets[i]; i++)
+        if (strcmp(eb_presets[i], p) == 0)
+            return 1;
     return 0;
+}
+
+static void eb_progress_line(const EbVodProgress *p, void *opaque)
+{
+    char eta[32] = "--:--";
+    (void)opaque;
+    if (p->eta_seconds >= 0)
+        snprintf(eta, sizeof(eta), "%d:%02d", (int)p->eta_seconds / 60, (int)p->eta_seconds % 60);
+    fprintf(stderr, "\r%5.1f%%  %6.1f fps  %5.2fx  ETA %s   ", p->percent, p->fps, p->speed, eta);
+    fflush(stderr);
+}
+
+static int eb_exit_code(int err)
+{
+    if (err == EB_ERR_EXISTS)
+        return EB_EXIT_EXISTS;
+    if (err == EB_ERR_NO_SPACE_ESTIMATE || err == EB_ERR(ENOSPC))
+        return EB_EXIT_NOSPACE;
+    if (err == EB_ERR_CANCELED)
+        return EB_EXIT_CANCELED;
+    if (err == EB_ERR_BAD_ID || err == EB_ERR(EINVAL))
+        return EB_EXIT_USAGE;
+    return EB_EXIT_FAILED;
+}
+
+static int cmd_transcode(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'}, {"id", required_argument, NULL, 'i'},
+        {"overwrite", no_argument, NULL, 'O'},    {"ladder", required_argument, NULL, 'l'},
+        {"segment", required_argument, NULL, 's'}, {"format", required_argument, NULL, 'f'},
+        {"preset", required_argument, NULL, 'p'}, {"backend", required_argument, NULL, 'b'},
+        {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    EbVodOptions o;
+    EbVodResult res;
+    int c, ret, tty = isatty(STDERR_FILENO);
+    char *end;
+
+    eb_vod_options_default(&o);
+    o.backend = "auto";
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o.storage_root = optarg; break;
+        case 'i': o.video_id = optarg; break;
+        case 'O': o.overwrite = 1; break;
+        case 'l':
+            if (strcmp(optarg, "default") != 0) {
+                fprintf(stderr, "encbox: unknown ladder '%s' (built in: default)\n", optarg);
+                return EB_EXIT_USAGE;
+            }
+            break;
+        case 's':
+            o.segment_seconds = strtod(optarg, &end);
+            if (*end || o.segment_seconds < 1 || o.segment_seconds > 60) {
+                fprintf(stderr, "encbox: --segment must be a number of seconds in 1..60\n");
+                return EB_EXIT_USAGE;
+            }
+            break;
+        case 'f':
+            if (strcmp(optarg, "cmaf") == 0)
+                o.format = EB_FORMAT_CMAF;
+            else if (strcmp(optarg, "ts") == 0)
+                o.format = EB_FORMAT_TS;
+            else {
+                fprintf(stderr, "encbox: --format must be cmaf or ts\n");
+                return EB_EXIT_USAGE;
+            }
+            break;
+        case 'p':
+            if (!eb_preset_valid(optarg)) {
+                fprintf(stderr, "encbox: unknown --preset '%s'\n", optarg);
+                return EB_EXIT_USAGE;
+            }
+            o.preset = optarg;
+            break;
+        case 'b':
+            if (strcmp(optarg, "auto") && !eb_hal_find(optarg)) {
+                fprintf(stderr, "encbox: unknown --backend '%s' (this build: auto, software)\n",
+                        optarg);
+                return EB_EXIT_USAGE;
+            }
+            o.backend = optarg;
+            break;
+        case 't':
+            o.encoder_threads = atoi(optarg);
+            if (o.encoder_threads < 1 || o.encoder_threads > 64) {
+                fprintf(stderr, "encbox: --threads must be 1..64\n");
+                return EB_EXIT_USAGE;
+            }
+            break;
+        case 'q': eb_log_set_level(EB_LOG_ERROR); tty = 0; break;
+        case 'v': eb_log_set_level(EB_LOG_DEBUG); break;
+        case 'h': usage(stdout); return EB_EXIT_OK;
+        default: usage(stderr); return EB_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1 || !o.storage_root) {
+        fprintf(stderr, "encbox: transcode needs one INPUT and -o OUTDIR (see encbox --help)\n");
+        return EB_EXIT_USAGE;
+    }
+    o.input = argv[optind];
+    if (o.video_id && !eb_storage_id_valid(o.video_id)) {
+        fprintf(stderr, "encbox: %s: %s\n", o.video_id, eb_strerror(EB_ERR_BAD_ID));
+        return EB_EXIT_USAGE;
+    }
+    o.cancel = &eb_cancel;
+    if (tty)
+        o.progress = eb_progress_line;
+    signal(SIGINT, eb_on_signal);
+    signal(SIGTERM, eb_on_signal);
+
+    ret = eb_vod_run(&o, &res);
+    if (tty)
+        fputc('\n', stderr);
+    if (ret < 0) {
+        fprintf(stderr, "encbox: %s: %s\n", o.input, eb_strerror(ret));
+        return eb_exit_code(ret);
+    }
+    if (res.damaged)
+        fprintf(stderr, "encbox: warning: %lld damaged packets/frames were concealed\n",
+                (long long)res.damaged);
+    printf("encbox: published %s (%.2f s, %d rungs, backend %s, %.1f s wall, %.2fx realtime)\n",
+           res.output_dir, res.duration, res.nb_rungs, res.backend, res.wall_seconds,
+           res.wall_seconds > 0 ? res.duration / res.wall_seconds : 0.0);
+    printf("  HLS:  %s/hls/master.m3u8\n", res.output_dir);
+    if (o.format == EB_FORMAT_CMAF)
+        printf("  DASH: %s/dash/manifest.mpd\n", res.output_dir);
+    for (int i = 0; i < res.nb_rungs; i++)
+        printf("  %-6s %4dx%-4d %6.0f kb/s target, %6.0f kb/s actual, %lld frames, %d segments\n",
+               res.rungs[i].name, res.rungs[i].width, res.rungs[i].height,
+               res.rungs[i].bitrate / 1000.0,
+               res.duration > 0 ? res.rungs[i].video_bytes * 8 / res.duration / 1000.0 : 0.0,
+               (long long)res.rungs[i].frames, res.rungs[i].nb_segments);
+    printf("  decoded %lld frames once (%lld packets), %lld damaged\n",
+           (long long)res.frames_decoded, (long long)res.source_packets, (long long)res.damaged);
+    return EB_EXIT_OK;
+}
+
+static int cmd_devices(int argc, char **argv)
+{
+    int json = argc > 1 && strcmp(argv[1], "--json") == 0;
+    const EbHalBackend *const *b = eb_hal_backends();
+
+    if (json)
+        printf("[");
+    else
+        printf("%-10s %-8s %-6s %s\n", "BACKEND", "DEVICE", "USABLE", "REASON / DESCRIPTION");
+    for (int i = 0; b[i]; i++) {
+        EbHalProbe p;
+        b[i]->probe(&p);
+        if (json)
+            printf("%s{\"backend\":\"%s\",\"device\":\"%s\",\"usable\":%s,\"reason\":\"%s\"}",
+                   i ? "," : "", b[i]->name, p.usable ? "cpu" : "", p.usable ? "true" : "false",
+                   p.usable ? "" : p.reason);
+        else
+            printf("%-10s %-8s %-6s %s\n", b[i]->name, p.usable ? "cpu" : "-",
+                   p.usable ? "yes" : "no", p.usable ? b[i]->description : p.reason);
+    }
+    if (json)
+        printf("]\n");
+    return EB_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    eb_log_capture_libav();
+    if (argc < 2) {
+        usage(stderr);
+        return EB_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EB_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("encbox %s\n", EB_VERSION);
+        return EB_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "transcode"))
+        return cmd_transcode(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "devices"))
+        return cmd_devices(argc - 1, argv + 1);
+    fprintf(stderr, "encbox: unknown command '%s' (see encbox --help)\n", argv[1]);
+    return EB_EXIT_USAGE;
 }

@@ -1,0 +1,308 @@
+/*
+ * Segmenter: libavformat muxes into a dynamic buffer; at every cut the buffer
+ * is flushed into a segment file. For CMAF the mp4 muxer runs with
+ * frag_custom (a fragment only when we ask for one) and delay_moov (the moov
+ * is written with the first fragment, once the first timestamps are known, so
+ * the edit lists carry the B-frame delay and the AAC priming); the bytes
+ * before the first moof of that first flush are the init segment. For TS the
+ * muxer re-emits PAT/PMT at every segment so each one decodes on its own.
+ *
+ * Files are written with plain stdio and every write is checked: a full disk
+ * fails the job (ENOSPC) instead of leaving a short segment behind.
+ */
+#include "eb_segmenter.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavformat/avformat.h>
+#include <libavutil/opt.h>
+
+#include "eb_error.h"
+#include "eb_log.h"
+
+struct EbSegmenter {
+    char dir[4096];
+    EbOutputFormat format;
+    AVFormatContext *mux;
+    int video_index, audio_index;    /* -1 when absent */
+    int primary;                     /* stream whose timeline the segments follow */
+    AVRational enc_tb[2];            /* encoder time bases, by stream index */
+    int header_written;
+    int init_written;
+    int nb_segments;
+    int seg_open;                    /* packets written since the last cut */
+    int64_t seg_start;               /* primary-stream pts of the open segment */
+    int64_t seg_end;                 /* primary-stream pts + duration, max seen */
+    int64_t total_bytes;
+    EbSegmentInfo *segments;
+    int segments_alloc;
+};
+
+static int eb_write_file(const char *path, const uint8_t *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    int ret = 0;
+
+    if (!f)
+        return EB_ERR(errno);
+    if (size && fwrite(data, 1, size, f) != size)
+        ret = EB_ERR(errno ? errno : EIO);
+    if (fflush(f) != 0 && ret == 0)
+        ret = EB_ERR(errno ? errno : EIO);
+    if (fclose(f) != 0 && ret == 0)
+        ret = EB_ERR(errno ? errno : EIO);
+    if (ret < 0) {
+        EB_LOGE("segmenter", "writing %s failed: %s", path, eb_strerror(ret));
+        remove(path);
+    }
+    return ret;
+}
+
+static int eb_segmenter_open_buffer(EbSegmenter *s)
+{
+    return avio_open_dyn_buf(&s->mux->pb);
+}
+
+static int eb_add_stream(EbSegmenter *s, const AVCodecContext *enc)
+{
+    AVStream *st = avformat_new_stream(s->mux, NULL);
+    int ret;
+
+    if (!st)
+        return EB_ERR(ENOMEM);
+    ret = avcodec_parameters_from_context(st->codecpar, enc);
+    if (ret < 0)
+        return ret;
+    st->time_base = enc->time_base;
+    if (enc->codec_type == AVMEDIA_TYPE_VIDEO)
+        st->avg_frame_rate = enc->framerate;
+    s->enc_tb[st->index] = enc->time_base;
+    return st->index;
+}
+
+int eb_segmenter_open(const EbSegmenterConfig *cfg, EbSegmenter **out)
+{
+    EbSegmenter *s;
+    AVDictionary *opts = NULL;
+    const char *fmt = cfg->format == EB_FORMAT_CMAF ? "mp4" : "mpegts";
+    int ret;
+
+    *out = NULL;
+    if (!cfg->video && !cfg->audio)
+        return EB_ERR(EINVAL);
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return EB_ERR(ENOMEM);
+    snprintf(s->dir, sizeof(s->dir), "%s", cfg->dir);
+    s->format = cfg->format;
+    s->video_index = s->audio_index = -1;
+
+    ret = avformat_alloc_output_context2(&s->mux, NULL, fmt, NULL);
+    if (ret < 0)
+        goto error;
+    if (cfg->video) {
+        ret = eb_add_stream(s, cfg->video);
+        if (ret < 0)
+            goto error;
+        s->video_index = ret;
+    }
+    if (cfg->audio) {
+        ret = eb_add_stream(s, cfg->audio);
+        if (ret < 0)
+            goto error;
+        s->audio_index = ret;
+    }
+    s->primary = s->video_index >= 0 ? s->video_index : s->audio_index;
+
+    ret = eb_segmenter_open_buffer(s);
+    if (ret < 0)
+        goto error;
+    if (s->format == EB_FORMAT_CMAF) {
+        av_dict_set(&opts, "movflags", "+cmaf+frag_custom+delay_moov+skip_trailer", 0);
+    } else {
+        /* Shift both streams together so the AAC priming (negative pts)
+         * never pushes timestamps below zero. */
+        s->mux->avoid_negative_ts = AVFMT_AVOID_NEG_TS_MAKE_ZERO;
+        av_dict_set(&opts, "mpegts_flags", "+resend_headers", 0);
+    }
+    ret = avformat_write_header(s->mux, &opts);
+    av_dict_free(&opts);
+    if (ret < 0)
+        goto error;
+    s->header_written = 1;
+    *out = s;
+    return 0;
+error:
+    av_dict_free(&opts);
+    EB_LOGE("segmenter", "cannot open %s muxer in %s: %s", fmt, cfg->dir, eb_strerror(ret));
+    eb_segmenter_free(&s);
+    return ret;
+}
+
+int eb_segmenter_write(EbSegmenter *s, int is_audio, AVPacket *pkt)
+{
+    int idx = is_audio ? s->audio_index : s->video_index;
+    AVStream *st;
+    int ret;
+
+    if (idx < 0) {
+        av_packet_unref(pkt);
+        return EB_ERR(EINVAL);
+    }
+    st = s->mux->streams[idx];
+    pkt->stream_index = idx;
+    av_packet_rescale_ts(pkt, s->enc_tb[idx], st->time_base);
+    if (idx == s->primary) {
+        if (!s->seg_open) {
+            if (idx == s->video_index && !(pkt->flags & AV_PKT_FLAG_KEY))
+                EB_LOGW("segmenter", "%s: segment %d does not start on a keyframe", s->dir,
+                        s->nb_segments + 1);
+            s->seg_start = pkt->pts;
+            s->seg_end = pkt->pts;
+            s->seg_open = 1;
+        }
+        if (pkt->pts + pkt->duration > s->seg_end)
+            s->seg_end = pkt->pts + pkt->duration;
+    }
+    ret = av_write_frame(s->mux, pkt);
+    av_packet_unref(pkt);
+    return ret;
+}
+
+/* Offset of the first top-level box that belongs to a fragment. */
+static size_t eb_find_fragment_start(const uint8_t *buf, size_t size)
+{
+    size_t pos = 0;
+
+    while (pos + 8 <= size) {
+        uint64_t len = ((uint64_t)buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) |
+                       buf[pos + 3];
+        const uint8_t *type = buf + pos + 4;
+        if (!memcmp(type, "moof", 4) || !memcmp(type, "styp", 4) || !memcmp(type, "sidx", 4) ||
+            !memcmp(type, "prft", 4))
+            return pos;
+        if (len == 1 && pos + 16 <= size) {
+            len = 0;
+            for (int i = 0; i < 8; i++)
+                len = (len << 8) | buf[pos + 8 + i];
+        }
+        if (len < 8)
+            break;
+        pos += len;
+    }
+    return size;
+}
+
+static int eb_segmenter_flush(EbSegmenter *s, int final)
+{
+    uint8_t *buf = NULL;
+    int size, ret;
+    size_t off = 0;
+    char path[4200];
+
+    if (s->format == EB_FORMAT_CMAF || !final) {
+        ret = av_write_frame(s->mux, NULL); /* close the fragment / flush PES */
+        if (ret < 0)
+            return ret;
+    }
+    if (final) {
+        ret = av_write_trailer(s->mux);
+        s->header_written = 0;
+        if (ret < 0)
+            return ret;
+    }
+    avio_flush(s->mux->pb);
+    size = avio_close_dyn_buf(s->mux->pb, &buf);
+    s->mux->pb = NULL;
+    if (size < 0)
+        return size;
+
+    if (s->format == EB_FORMAT_CMAF && !s->init_written) {
+        off = eb_find_fragment_start(buf, (size_t)size);
+        snprintf(path, sizeof(path), "%s/init.mp4", s->dir);
+        ret = eb_write_file(path, buf, off);
+        if (ret < 0)
+            goto done;
+        s->init_written = 1;
+    }
+    if (s->seg_open) {
+        EbSegmentInfo *si;
+        if (s->nb_segments == s->segments_alloc) {
+            int n = s->segments_alloc ? 2 * s->segments_alloc : 64;
+            void *p = realloc(s->segments, (size_t)n * sizeof(*s->segments));
+            if (!p) {
+                ret = EB_ERR(ENOMEM);
+                goto done;
+            }
+            s->segments = p;
+            s->segments_alloc = n;
+        }
+        snprintf(path, sizeof(path), "%s/segment_%03d.%s", s->dir, s->nb_segments + 1,
+                 s->format == EB_FORMAT_CMAF ? "m4s" : "ts");
+        ret = eb_write_file(path, buf + off, (size_t)size - off);
+        if (ret < 0)
+            goto done;
+        si = &s->segments[s->nb_segments++];
+        si->start = s->seg_start;
+        si->duration = s->seg_end - s->seg_start;
+        si->size = (int64_t)((size_t)size - off);
+        s->total_bytes += si->size;
+        s->seg_open = 0;
+    }
+    ret = final ? 0 : eb_segmenter_open_buffer(s);
+done:
+    av_free(buf);
+    return ret;
+}
+
+int eb_segmenter_cut(EbSegmenter *s)
+{
+    int ret;
+
+    if (!s->seg_open)
+        return 0;
+    ret = eb_segmenter_flush(s, 0);
+    if (ret >= 0 && s->format == EB_FORMAT_TS)
+        av_opt_set(s->mux->priv_data, "mpegts_flags", "+resend_headers", 0);
+    return ret;
+}
+
+int eb_segmenter_finish(EbSegmenter *s)
+{
+    if (!s->header_written)
+        return 0;
+    return eb_segmenter_flush(s, 1);
+}
+
+void eb_segmenter_describe(const EbSegmenter *s, EbRendition *r)
+{
+    AVStream *st = s->mux->streams[s->primary];
+
+    r->timescale = st->time_base.den / (st->time_base.num ? st->time_base.num : 1);
+    r->nb_segments = s->nb_segments;
+    r->segments = s->segments;
+}
+
+int64_t eb_segmenter_bytes(const EbSegmenter *s) { return s->total_bytes; }
+
+void eb_segmenter_free(EbSegmenter **sp)
+{
+    EbSegmenter *s = *sp;
+
+    if (!s)
+        return;
+    if (s->mux) {
+        if (s->mux->pb) {
+            uint8_t *buf = NULL;
+            avio_close_dyn_buf(s->mux->pb, &buf);
+            av_free(buf);
+            s->mux->pb = NULL;
+        }
+        avformat_free_context(s->mux);
+    }
+    free(s->segments);
+    free(s);
+    *sp = NULL;
+}

@@ -1,0 +1,632 @@
+/*
+ * Source stage: demux, decode, normalise. See eb_source.h for the contract.
+ *
+ * Pull model: eb_source_next() returns a ready frame if one is queued, else
+ * reads one packet, decodes it and runs the frames it yields through the
+ * video or audio path, queueing the results. Video and audio frames come
+ * out in demux order, so the caller's downstream queues stay short.
+ */
+#include "eb_source.h"
+
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavutil/avstring.h>
+#include <libavutil/display.h>
+#include <libavutil/fifo.h>
+#include <libavutil/pixdesc.h>
+
+#include "eb_error.h"
+#include "eb_log.h"
+
+#define EB_MAX_FPS 60
+
+struct EbSource {
+    AVFormatContext *fmt;
+    int vidx, aidx;
+    AVCodecContext *vdec, *adec;
+    EbSourceInfo info;
+    EbSourceStats stats;
+    int64_t t0;                   /* first video timestamp, vst time base */
+    int want_audio;
+
+    /* video normalisation */
+    int video_ready;              /* graph decision made (first frame seen) */
+    AVFilterGraph *vgraph;
+    AVFilterContext *vsrc, *vsink;
+    int64_t next_index;           /* bypass path: frames are numbered */
+
+    /* audio path: always a graph (resample, align start, 1024-sample frames) */
+    AVFilterGraph *agraph;
+    AVFilterContext *asrc, *asink;
+
+    AVFifo *ready;                /* AVFrame* ready for the caller */
+    AVPacket *pkt;
+    AVFrame *tmp;
+    int demux_eof;
+    int flushed;
+    int read_error;               /* av_read_frame ended with an error, not EOF */
+};
+
+static uint64_t eb_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int eb_is_hdr(enum AVColorTransferCharacteristic trc)
+{
+    return trc == AVCOL_TRC_SMPTE2084 || trc == AVCOL_TRC_ARIB_STD_B67;
+}
+
+static int eb_open_decoder(EbHalDevice *dev, AVStream *st, AVCodecContext **out)
+{
+    int ret;
+    if (dev && dev->backend->decoder_open)
+        ret = dev->backend->decoder_open(dev, st, out);
+    else
+        ret = eb_hal_software.decoder_open(NULL, st, out);
+    return ret;
+}
+
+static int eb_rotation_of(const AVStream *st)
+{
+    const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    double ccw;
+
+    if (!m)
+        return 0;
+    ccw = av_display_rotation_get((const int32_t *)m);
+    if (isnan(ccw))
+        return 0;
+    return eb_rotation_normalize(-ccw);
+}
+
+int eb_source_open(const char *path, EbHalDevice *dev, int want_audio, EbSource **out)
+{
+    EbSource *s;
+    AVDictionary *opts = NULL;
+    struct stat stt;
+    AVStream *vst;
+    AVRational rate;
+    int ret;
+
+    *out = NULL;
+    if (stat(path, &stt) < 0)
+        return EB_ERR(errno);
+    if (S_ISDIR(stt.st_mode))
+        return EB_ERR(EISDIR);
+    if (stt.st_size == 0)
+        return EB_ERR_EMPTY_INPUT;
+
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return EB_ERR(ENOMEM);
+    s->vidx = s->aidx = -1;
+    s->want_audio = want_audio;
+    s->ready = av_fifo_alloc2(16, sizeof(AVFrame *), AV_FIFO_FLAG_AUTO_GROW);
+    s->pkt = av_packet_alloc();
+    s->tmp = av_frame_alloc();
+    if (!s->ready || !s->pkt || !s->tmp) {
+        ret = EB_ERR(ENOMEM);
+        goto error;
+    }
+
+    /* Local files only: a playlist or concat list inside the input must not
+     * reach the network. */
+    av_dict_set(&opts, "protocol_whitelist", "file", 0);
+    ret = avformat_open_input(&s->fmt, path, NULL, &opts);
+    av_dict_free(&opts);
+    if (ret < 0) {
+        EB_LOGD("source", "avformat_open_input(%s): %s", path, eb_strerror(ret));
+        ret = ret == AVERROR_INVALIDDATA ? EB_ERR_NOT_MEDIA : ret;
+        goto error;
+    }
+    ret = avformat_find_stream_info(s->fmt, NULL);
+    if (ret < 0) {
+        ret = EB_ERR_NOT_MEDIA;
+        goto error;
+    }
+    for (unsigned i = 0; i < s->fmt->nb_streams; i++) {
+        AVCodecParameters *par = s->fmt->streams[i]->codecpar;
+        if (par->codec_type == AVMEDIA_TYPE_VIDEO && s->vidx < 0 &&
+            !(s->fmt->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC))
+            s->vidx = (int)i;
+        else if (par->codec_type == AVMEDIA_TYPE_AUDIO && s->aidx < 0 && want_audio &&
+                 par->sample_rate > 0)
+            s->aidx = (int)i; /* the first audio track, as the product specifies */
+    }
+    if (s->vidx < 0) {
+        ret = EB_ERR_NO_VIDEO;
+        goto error;
+    }
+    vst = s->fmt->streams[s->vidx];
+    if (eb_is_hdr(vst->codecpar->color_trc)) {
+        ret = EB_ERR_HDR_UNSUPPORTED;
+        goto error;
+    }
+    if (vst->codecpar->width <= 0 || vst->codecpar->height <= 0) {
+        ret = EB_ERR_NOT_MEDIA;
+        goto error;
+    }
+    ret = eb_open_decoder(dev, vst, &s->vdec);
+    if (ret < 0)
+        goto error;
+    for (unsigned i = 0; i < s->fmt->nb_streams; i++)
+        if ((int)i != s->vidx && (int)i != s->aidx)
+            s->fmt->streams[i]->discard = AVDISCARD_ALL;
+
+    /* Frame rate: constant sources keep theirs exactly; variable ones get
+     * their average, capped. */
+    rate = vst->r_frame_rate;
+    if (vst->avg_frame_rate.num > 0 && vst->avg_frame_rate.den > 0) {
+        double r = av_q2d(rate), a = av_q2d(vst->avg_frame_rate);
+        if (rate.num <= 0 || rate.den <= 0 || fabs(r - a) > 0.01 * a) {
+            s->info.variable_rate = rate.num > 0 && rate.den > 0;
+            rate = vst->avg_frame_rate;
+        }
+    }
+    if (rate.num <= 0 || rate.den <= 0) {
+        rate = (AVRational){25, 1};
+        s->info.variable_rate = 1;
+    }
+    if (av_q2d(rate) > EB_MAX_FPS) {
+        rate = (AVRational){EB_MAX_FPS, 1};
+        s->info.variable_rate = 1;
+    }
+    s->info.frame_rate = av_make_q(rate.num, rate.den);
+    av_reduce(&s->info.frame_rate.num, &s->info.frame_rate.den, rate.num, rate.den, 1 << 30);
+
+    s->info.geometry.width = vst->codecpar->width;
+    s->info.geometry.height = vst->codecpar->height;
+    s->info.geometry.sar = av_guess_sample_aspect_ratio(s->fmt, vst, NULL);
+    s->info.geometry.rotation = eb_rotation_of(vst);
+    s->info.video_codec = avcodec_get_name(vst->codecpar->codec_id);
+    if (s->fmt->duration > 0)
+        s->info.duration = s->fmt->duration / (double)AV_TIME_BASE;
+    else if (vst->duration > 0)
+        s->info.duration = vst->duration * av_q2d(vst->time_base);
+    if (vst->duration > 0 && vst->duration != AV_NOPTS_VALUE)
+        s->info.duration = vst->duration * av_q2d(vst->time_base);
+    s->info.expected_frames = (int64_t)llround(s->info.duration * av_q2d(s->info.frame_rate));
+    if (!s->info.variable_rate && vst->nb_frames > 0)
+        s->info.expected_frames = vst->nb_frames;
+    s->t0 = vst->start_time != AV_NOPTS_VALUE ? vst->start_time : 0;
+
+    if (s->aidx >= 0) {
+        AVStream *ast = s->fmt->streams[s->aidx];
+        ret = eb_open_decoder(NULL, ast, &s->adec);
+        if (ret < 0) {
+            /* A broken audio track loses the audio, not the job. */
+            EB_LOGW("source", "audio track %d not decodable (%s): video-only ladder", s->aidx,
+                    eb_strerror(ret));
+            s->aidx = -1;
+        } else {
+            s->info.has_audio = 1;
+            s->info.sample_rate =
+                (ast->codecpar->sample_rate == 44100 || ast->codecpar->sample_rate == 48000)
+                    ? ast->codecpar->sample_rate
+                    : 48000;
+            s->info.channels = ast->codecpar->ch_layout.nb_channels >= 2 ? 2 : 1;
+        }
+    }
+    *out = s;
+    return 0;
+error:
+    av_dict_free(&opts);
+    eb_source_close(&s);
+    return ret;
+}
+
+const EbSourceInfo *eb_source_info(const EbSource *s) { return &s->info; }
+
+static int eb_queue_ready(EbSource *s, AVFrame *f)
+{
+    AVFrame *copy = av_frame_alloc();
+    int ret;
+    if (!copy)
+        return EB_ERR(ENOMEM);
+    av_frame_move_ref(copy, f);
+    ret = av_fifo_write(s->ready, &copy, 1);
+    if (ret < 0)
+        av_frame_free(&copy);
+    return ret;
+}
+
+/* ---- video ---- */
+
+static int eb_video_graph_init(EbSource *s, const AVFrame *f)
+{
+    char args[512], chain[512] = "";
+    const AVStream *vst = s->fmt->streams[s->vidx];
+    int rot = s->info.geometry.rotation;
+    int ret;
+
+    if (s->info.interlaced)
+        av_strlcat(chain, "bwdif=mode=send_frame:parity=auto:deint=all,", sizeof(chain));
+    if (rot == 90)
+        av_strlcat(chain, "transpose=clock,", sizeof(chain));
+    else if (rot == 180)
+        av_strlcat(chain, "hflip,vflip,", sizeof(chain));
+    else if (rot == 270)
+        av_strlcat(chain, "transpose=cclock,", sizeof(chain));
+    if (s->info.variable_rate) {
+        snprintf(args, sizeof(args), "fps=fps=%d/%d:round=near:start_time=0,",
+                 s->info.frame_rate.num, s->info.frame_rate.den);
+        av_strlcat(chain, args, sizeof(chain));
+    }
+    av_strlcat(chain, "format=yuv420p", sizeof(chain));
+
+    s->vgraph = avfilter_graph_alloc();
+    if (!s->vgraph)
+        return EB_ERR(ENOMEM);
+    s->vgraph->nb_threads = 1;
+    snprintf(args, sizeof(args),
+             "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d:frame_rate=%d/%d",
+             f->width, f->height, f->format, vst->time_base.num, vst->time_base.den,
+             s->info.geometry.sar.num ? s->info.geometry.sar.num : 1,
+             s->info.geometry.sar.den ? s->info.geometry.sar.den : 1, s->info.frame_rate.num,
+             s->info.frame_rate.den);
+    ret = avfilter_graph_create_filter(&s->vsrc, avfilter_get_by_name("buffer"), "in", args, NULL,
+                                       s->vgraph);
+    if (ret < 0)
+        return ret;
+    ret = avfilter_graph_create_filter(&s->vsink, avfilter_get_by_name("buffersink"), "out", NULL,
+                                       NULL, s->vgraph);
+    if (ret < 0)
+        return ret;
+    {
+        AVFilterInOut *in = avfilter_inout_alloc(), *outp = avfilter_inout_alloc();
+        if (!in || !outp) {
+            avfilter_inout_free(&in);
+            avfilter_inout_free(&outp);
+            return EB_ERR(ENOMEM);
+        }
+        outp->name = av_strdup("in");
+        outp->filter_ctx = s->vsrc;
+        in->name = av_strdup("out");
+        in->filter_ctx = s->vsink;
+        ret = avfilter_graph_parse_ptr(s->vgraph, chain, &in, &outp, NULL);
+        avfilter_inout_free(&in);
+        avfilter_inout_free(&outp);
+        if (ret < 0)
+            return ret;
+    }
+    ret = avfilter_graph_config(s->vgraph, NULL);
+    if (ret < 0)
+        return ret;
+    EB_LOGI("source", "normalising video: %s", chain);
+    return 0;
+}
+
+static int eb_video_first_frame(EbSource *s, const AVFrame *f)
+{
+    int need_graph;
+
+    if (eb_is_hdr(f->color_trc))
+        return EB_ERR_HDR_UNSUPPORTED;
+    s->info.interlaced = f->interlaced_frame;
+    s->info.color_primaries = f->color_primaries;
+    s->info.color_trc = f->color_trc;
+    s->info.colorspace = f->colorspace;
+    s->info.color_range = f->color_range;
+    if (f->format == AV_PIX_FMT_YUVJ420P)
+        s->info.color_range = AVCOL_RANGE_JPEG;
+    /* Decoded size can differ from the container's claim: trust the frame. */
+    s->info.geometry.width = f->width;
+    s->info.geometry.height = f->height;
+    need_graph = s->info.interlaced || s->info.geometry.rotation || s->info.variable_rate ||
+                 (f->format != AV_PIX_FMT_YUV420P && f->format != AV_PIX_FMT_YUVJ420P);
+    if (s->info.geometry.rotation == 90 || s->info.geometry.rotation == 270) {
+        s->info.out_width = f->height;
+        s->info.out_height = f->width;
+    } else {
+        s->info.out_width = f->width;
+        s->info.out_height = f->height;
+    }
+    s->video_ready = 1;
+    return need_graph ? eb_video_graph_init(s, f) : 0;
+}
+
+static int eb_video_emit(EbSource *s, AVFrame *f)
+{
+    /* Clean the properties the encoders must not inherit. */
+    f->pict_type = AV_PICTURE_TYPE_NONE;
+    f->interlaced_frame = 0;
+    f->sample_aspect_ratio = (AVRational){1, 1};
+    if (f->format == AV_PIX_FMT_YUVJ420P)
+        f->format = AV_PIX_FMT_YUV420P; /* range travels in color_range */
+    f->pkt_duration = 1;
+    s->stats.frames_out++;
+    return eb_queue_ready(s, f);
+}
+
+static int eb_video_drain_graph(EbSource *s)
+{
+    int ret;
+    for (;;) {
+        ret = av_buffersink_get_frame(s->vsink, s->tmp);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret < 0)
+            return ret;
+        /* fps outputs 1/rate ticks; other chains keep the source clock. */
+        if (!s->info.variable_rate)
+            s->tmp->pts = s->next_index++;
+        ret = eb_video_emit(s, s->tmp);
+        if (ret < 0)
+            return ret;
+    }
+}
+
+static int eb_video_frame(EbSource *s, AVFrame *f)
+{
+    int ret;
+    uint64_t t0;
+
+    if (f->decode_error_flags || (f->flags & AV_FRAME_FLAG_CORRUPT))
+        s->stats.damaged++;
+    s->stats.frames_decoded++;
+    if (!s->video_ready) {
+        ret = eb_video_first_frame(s, f);
+        if (ret < 0)
+            return ret;
+    }
+    if (!s->vgraph) {
+        /* Constant-rate source: frames are numbered, exact count kept. */
+        f->pts = s->next_index++;
+        return eb_video_emit(s, f);
+    }
+    t0 = eb_ns();
+    f->pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp - s->t0 : 0;
+    ret = av_buffersrc_add_frame_flags(s->vsrc, f, AV_BUFFERSRC_FLAG_KEEP_REF);
+    av_frame_unref(f);
+    if (ret >= 0)
+        ret = eb_video_drain_graph(s);
+    s->stats.filter_ns += eb_ns() - t0;
+    return ret;
+}
+
+/* ---- audio ---- */
+
+static int eb_audio_graph_init(EbSource *s, const AVFrame *f)
+{
+    const AVStream *ast = s->fmt->streams[s->aidx];
+    char args[512], layout[64];
+    int ret;
+
+    s->agraph = avfilter_graph_alloc();
+    if (!s->agraph)
+        return EB_ERR(ENOMEM);
+    av_channel_layout_describe(&f->ch_layout, layout, sizeof(layout));
+    snprintf(args, sizeof(args), "time_base=%d/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
+             ast->time_base.num, ast->time_base.den, f->sample_rate,
+             av_get_sample_fmt_name(f->format), layout);
+    ret = avfilter_graph_create_filter(&s->asrc, avfilter_get_by_name("abuffer"), "ain", args,
+                                       NULL, s->agraph);
+    if (ret < 0)
+        return ret;
+    ret = avfilter_graph_create_filter(&s->asink, avfilter_get_by_name("abuffersink"), "aout",
+                                       NULL, NULL, s->agraph);
+    if (ret < 0)
+        return ret;
+    {
+        AVFilterInOut *in = avfilter_inout_alloc(), *outp = avfilter_inout_alloc();
+        if (!in || !outp) {
+            avfilter_inout_free(&in);
+            avfilter_inout_free(&outp);
+            return EB_ERR(ENOMEM);
+        }
+        outp->name = av_strdup("ain");
+        outp->filter_ctx = s->asrc;
+        in->name = av_strdup("aout");
+        in->filter_ctx = s->asink;
+        /* first_pts=0 with hard compensation above 10 ms: the audio
+         * timeline starts exactly with the first video frame (silence in
+         * front of a late track, trimmed samples from an early one). */
+        snprintf(args, sizeof(args),
+                 "aresample=%d:async=1:min_hard_comp=0.01:first_pts=0,"
+                 "aformat=sample_fmts=fltp:channel_layouts=%s",
+                 s->info.sample_rate, s->info.channels == 2 ? "stereo" : "mono");
+        ret = avfilter_graph_parse_ptr(s->agraph, args, &in, &outp, NULL);
+        avfilter_inout_free(&in);
+        avfilter_inout_free(&outp);
+        if (ret < 0)
+            return ret;
+    }
+    ret = avfilter_graph_config(s->agraph, NULL);
+    if (ret < 0)
+        return ret;
+    av_buffersink_set_frame_size(s->asink, 1024);
+    return 0;
+}
+
+static int eb_audio_drain_graph(EbSource *s)
+{
+    int ret;
+    for (;;) {
+        ret = av_buffersink_get_frame(s->asink, s->tmp);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret < 0)
+            return ret;
+        /* Rescale to 1/sample_rate for the AAC encoder. */
+        s->tmp->pts = av_rescale_q(s->tmp->pts, av_buffersink_get_time_base(s->asink),
+                                   (AVRational){1, s->info.sample_rate});
+        s->tmp->time_base = (AVRational){1, s->info.sample_rate};
+        ret = eb_queue_ready(s, s->tmp);
+        if (ret < 0)
+            return ret;
+    }
+}
+
+static int eb_audio_frame(EbSource *s, AVFrame *f)
+{
+    const AVStream *ast = s->fmt->streams[s->aidx];
+    const AVStream *vst = s->fmt->streams[s->vidx];
+    int ret;
+
+    if (!s->agraph) {
+        ret = eb_audio_graph_init(s, f);
+        if (ret < 0)
+            return ret;
+    }
+    /* Audio time relative to the first video frame. */
+    if (f->best_effort_timestamp != AV_NOPTS_VALUE)
+        f->pts = f->best_effort_timestamp - av_rescale_q(s->t0, vst->time_base, ast->time_base);
+    ret = av_buffersrc_add_frame_flags(s->asrc, f, 0);
+    av_frame_unref(f);
+    if (ret < 0)
+        return ret;
+    return eb_audio_drain_graph(s);
+}
+
+/* ---- decode loop ---- */
+
+static int eb_decode_drain(EbSource *s, AVCodecContext *dec, int is_audio)
+{
+    int ret;
+    for (;;) {
+        ret = avcodec_receive_frame(dec, s->tmp);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret == AVERROR_INVALIDDATA) {
+            s->stats.damaged += !is_audio;
+            continue;
+        }
+        if (ret < 0)
+            return ret;
+        ret = is_audio ? eb_audio_frame(s, s->tmp) : eb_video_frame(s, s->tmp);
+        av_frame_unref(s->tmp);
+        if (ret < 0)
+            return ret;
+    }
+}
+
+static int eb_send(EbSource *s, AVCodecContext *dec, const AVPacket *pkt, int is_audio)
+{
+    int ret = avcodec_send_packet(dec, pkt);
+    if (ret == AVERROR_INVALIDDATA || (ret < 0 && ret != AVERROR_EOF && pkt)) {
+        /* A damaged packet: conceal and go on. */
+        if (!is_audio)
+            s->stats.damaged++;
+        ret = 0;
+    }
+    if (ret < 0 && ret != AVERROR_EOF)
+        return ret;
+    return eb_decode_drain(s, dec, is_audio);
+}
+
+static int eb_source_flush(EbSource *s)
+{
+    int ret = eb_send(s, s->vdec, NULL, 0);
+    if (ret < 0)
+        return ret;
+    if (s->vgraph) {
+        ret = av_buffersrc_add_frame(s->vsrc, NULL);
+        if (ret >= 0)
+            ret = eb_video_drain_graph(s);
+        if (ret < 0)
+            return ret;
+    }
+    if (s->adec) {
+        ret = eb_send(s, s->adec, NULL, 1);
+        if (ret < 0)
+            return ret;
+        if (s->agraph) {
+            ret = av_buffersrc_add_frame(s->asrc, NULL);
+            if (ret >= 0)
+                ret = eb_audio_drain_graph(s);
+        }
+    }
+    return ret;
+}
+
+static int eb_source_pump(EbSource *s)
+{
+    uint64_t t0 = eb_ns();
+    int ret = av_read_frame(s->fmt, s->pkt);
+
+    if (ret < 0) {
+        if (ret != AVERROR_EOF) {
+            EB_LOGW("source", "read error: %s", eb_strerror(ret));
+            s->read_error = 1;
+        }
+        s->demux_eof = 1;
+        ret = eb_source_flush(s);
+        s->flushed = 1;
+        s->stats.decode_ns += eb_ns() - t0;
+        return ret;
+    }
+    if (s->pkt->stream_index == s->vidx) {
+        s->stats.packets++;
+        if (s->pkt->flags & AV_PKT_FLAG_CORRUPT)
+            s->stats.damaged++;
+        ret = eb_send(s, s->vdec, s->pkt, 0);
+    } else if (s->pkt->stream_index == s->aidx) {
+        ret = eb_send(s, s->adec, s->pkt, 1);
+    }
+    av_packet_unref(s->pkt);
+    s->stats.decode_ns += eb_ns() - t0;
+    return ret;
+}
+
+int eb_source_next(EbSource *s, AVFrame *frame, int *is_audio)
+{
+    AVFrame *f;
+    int ret;
+
+    while (av_fifo_can_read(s->ready) == 0) {
+        if (s->flushed)
+            return s->stats.frames_out ? EB_EOF : EB_ERR_NO_FRAMES;
+        ret = eb_source_pump(s);
+        if (ret < 0)
+            return ret;
+    }
+    av_fifo_read(s->ready, &f, 1);
+    *is_audio = f->nb_samples > 0;
+    av_frame_move_ref(frame, f);
+    av_frame_free(&f);
+    return 0;
+}
+
+int eb_source_truncated(const EbSource *s)
+{
+    double got = s->stats.frames_out / av_q2d(s->info.frame_rate);
+    double want = s->info.duration;
+    /* A read error, or well under the stated duration (containers round
+     * their durations; a second or 10% is far beyond that). */
+    if (s->read_error && want > 0 && got < want - 0.5)
+        return 1;
+    return want > 0 && got < want - fmax(1.0, 0.1 * want);
+}
+
+void eb_source_get_stats(const EbSource *s, EbSourceStats *out) { *out = s->stats; }
+
+void eb_source_close(EbSource **sp)
+{
+    EbSource *s = *sp;
+    AVFrame *f;
+
+    if (!s)
+        return;
+    if (s->ready) {
+        while (av_fifo_read(s->ready, &f, 1) >= 0)
+            av_frame_free(&f);
+        av_fifo_freep2(&s->ready);
+    }
+    avfilter_graph_free(&s->vgraph);
+    avfilter_graph_free(&s->agraph);
+    avcodec_free_context(&s->vdec);
+    avcodec_free_context(&s->adec);
+    avformat_close_input(&s->fmt);
+    av_packet_free(&s->pkt);
+    av_frame_free(&s->tmp);
+    free(s);
+    *sp = NULL;
+}

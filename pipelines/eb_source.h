@@ -1,0 +1,74 @@
+/*
+ * Source stage of a job: demux once, decode once, normalise. Hands out the
+ * video as constant-rate, progressive, upright 8-bit 4:2:0 frames numbered
+ * 0, 1, 2… in 1/frame_rate, and the first audio track as 1024-sample
+ * frames (AAC's frame size) in 1/sample_rate whose timeline starts with the
+ * first video frame (silence padded or samples trimmed to line them up).
+ *
+ * Normalisation goes through a libavfilter graph only when the source needs
+ * it (interlaced: bwdif one frame per frame; rotated: transpose/flip;
+ * variable rate: fps at the average rate capped at 60; other pixel formats:
+ * format=yuv420p). A clean constant-rate 4:2:0 source bypasses libavfilter
+ * and its frames reach the fan-out without a copy.
+ *
+ * Threading: one thread (the job's demux thread) uses an EbSource.
+ */
+#ifndef EB_SOURCE_H
+#define EB_SOURCE_H
+
+#include <stdint.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+
+#include "eb_hal.h"
+#include "eb_ladder.h"
+
+typedef struct EbSource EbSource;
+
+typedef struct EbSourceInfo {
+    EbSourceGeometry geometry;   /* as stored, plus the rotation to apply */
+    int out_width, out_height;   /* frames handed out (after rotation) */
+    AVRational frame_rate;       /* constant output rate */
+    int variable_rate;           /* 1: retimed from a variable-rate source */
+    int interlaced;              /* known after the first frame */
+    double duration;             /* seconds, as the container states it */
+    int64_t expected_frames;     /* duration x frame_rate, for progress */
+    int has_audio;
+    int sample_rate, channels;   /* audio frames handed out */
+    enum AVColorPrimaries color_primaries;
+    enum AVColorTransferCharacteristic color_trc;
+    enum AVColorSpace colorspace;
+    enum AVColorRange color_range;
+    const char *video_codec;
+} EbSourceInfo;
+
+typedef struct EbSourceStats {
+    int64_t packets;            /* video packets demuxed */
+    int64_t frames_decoded;     /* video frames out of the decoder */
+    int64_t frames_out;         /* frames handed out after normalisation */
+    int64_t damaged;            /* packets rejected + frames flagged corrupt */
+    uint64_t decode_ns;         /* wall time in demux + decode calls */
+    uint64_t filter_ns;         /* wall time in the normalisation graph */
+} EbSourceStats;
+
+/* Opens and probes path with the backend's decoder. Fails with a specific
+ * code: EB_ERR_EMPTY_INPUT, EB_ERR_NOT_MEDIA, EB_ERR_NO_VIDEO,
+ * EB_ERR_CODEC_UNSUPPORTED, EB_ERR_HDR_UNSUPPORTED, or an errno. */
+int eb_source_open(const char *path, EbHalDevice *dev, int want_audio, EbSource **out);
+
+const EbSourceInfo *eb_source_info(const EbSource *s);
+
+/* Next normalised frame into frame (caller-allocated, must be empty);
+ * *is_audio says which. Returns 0, EB_EOF at the end of both streams, or an
+ * error (EB_ERR_HDR_UNSUPPORTED can surface on the first frame). */
+int eb_source_next(EbSource *s, AVFrame *frame, int *is_audio);
+
+/* After EB_EOF: 1 if the input ended well short of its stated duration. */
+int eb_source_truncated(const EbSource *s);
+
+void eb_source_get_stats(const EbSource *s, EbSourceStats *out);
+
+void eb_source_close(EbSource **s);
+
+#endif

@@ -1,0 +1,147 @@
+/* Storage tree: id rules, staging, atomic publish. See eb_storage.h. */
+#include "eb_storage.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "eb_error.h"
+#include "eb_log.h"
+
+int eb_storage_id_valid(const char *id)
+{
+    size_t n = 0;
+
+    if (!id)
+        return 0;
+    for (; id[n]; n++) {
+        unsigned char c = (unsigned char)id[n];
+        if (!(isalnum(c) || c == '_' || c == '-') || c > 0x7f)
+            return 0;
+    }
+    return n >= 1 && n <= EB_VIDEO_ID_MAX;
+}
+
+void eb_storage_id_from_path(const char *path, char *id, size_t size)
+{
+    const char *base = strrchr(path, '/');
+    size_t n = 0;
+
+    base = base ? base + 1 : path;
+    for (const char *p = base; *p && n + 1 < size && n < EB_VIDEO_ID_MAX; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '.' && strchr(p + 1, '.') == NULL)
+            break; /* drop the last extension */
+        id[n++] = (c < 0x80 && (isalnum(c) || c == '-' || c == '_')) ? (char)c : '_';
+    }
+    id[n] = '\0';
+    if (n == 0)
+        snprintf(id, size, "video");
+}
+
+int eb_storage_mkdirs(const char *dir)
+{
+    char tmp[4096];
+    size_t len;
+
+    if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
+        return EB_ERR(ENAMETOOLONG);
+    len = strlen(tmp);
+    for (size_t i = 1; i <= len; i++) {
+        if (tmp[i] == '/' || tmp[i] == '\0') {
+            char c = tmp[i];
+            tmp[i] = '\0';
+            if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+                return EB_ERR(errno);
+            tmp[i] = c;
+        }
+    }
+    return 0;
+}
+
+int eb_storage_prepare(const char *root)
+{
+    char path[4096];
+    int ret;
+
+    snprintf(path, sizeof(path), "%s/videos", root);
+    ret = eb_storage_mkdirs(path);
+    if (ret < 0)
+        return ret;
+    snprintf(path, sizeof(path), "%s/.staging", root);
+    return eb_storage_mkdirs(path);
+}
+
+int eb_storage_exists(const char *root, const char *id)
+{
+    char path[4096];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/videos/%s", root, id);
+    return lstat(path, &st) == 0;
+}
+
+int eb_storage_stage(const char *root, const char *id, char *path, size_t size)
+{
+    if (snprintf(path, size, "%s/.staging/%s.XXXXXX", root, id) >= (int)size)
+        return EB_ERR(ENAMETOOLONG);
+    if (!mkdtemp(path))
+        return EB_ERR(errno);
+    chmod(path, 0755);
+    return 0;
+}
+
+static int eb_remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int eb_storage_remove_tree(const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : EB_ERR(errno);
+    if (nftw(path, eb_remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
+        return EB_ERR(errno ? errno : EIO);
+    return 0;
+}
+
+int eb_storage_publish(const char *root, const char *id, const char *staging, int overwrite)
+{
+    char dst[4096];
+
+    snprintf(dst, sizeof(dst), "%s/videos/%s", root, id);
+    /* RENAME_NOREPLACE makes "does it exist?" and "move it" one step, so two
+     * jobs racing for one id cannot both win. */
+    if (renameat2(AT_FDCWD, staging, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return EB_ERR(errno);
+    if (!overwrite)
+        return EB_ERR_EXISTS;
+    if (renameat2(AT_FDCWD, staging, AT_FDCWD, dst, RENAME_EXCHANGE) < 0)
+        return EB_ERR(errno);
+    /* staging now holds the previous version. */
+    return eb_storage_remove_tree(staging);
+}
+
+int eb_storage_free_bytes(const char *root, uint64_t *out)
+{
+    struct statvfs sv;
+
+    if (statvfs(root, &sv) < 0)
+        return EB_ERR(errno);
+    *out = (uint64_t)sv.f_bavail * sv.f_frsize;
+    return 0;
+}

@@ -1,0 +1,48 @@
+/*
+ * The storage tree a job publishes into:
+ *   <root>/videos/<id>/...      served
+ *   <root>/.staging/<id>.XXXXXX  a job in progress; never served
+ * A job builds everything in its staging folder (same filesystem) and
+ * eb_storage_publish() moves it into place with one rename, so readers see
+ * the old tree or the new one, never a mix. A failed job removes its
+ * staging folder.
+ */
+#ifndef EB_STORAGE_H
+#define EB_STORAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EB_VIDEO_ID_MAX 64
+
+/* 1 if id matches [A-Za-z0-9_-]{1,64}. */
+int eb_storage_id_valid(const char *id);
+
+/* Derives a valid id from an input path's file name ("My clip.mp4" ->
+ * "My_clip"); never fails, falls back to "video". */
+void eb_storage_id_from_path(const char *path, char *id, size_t size);
+
+/* Creates <root>/videos and <root>/.staging when missing. */
+int eb_storage_prepare(const char *root);
+
+/* 1 if <root>/videos/<id> exists. */
+int eb_storage_exists(const char *root, const char *id);
+
+/* Creates a fresh staging folder for id; path receives its location. */
+int eb_storage_stage(const char *root, const char *id, char *path, size_t size);
+
+/* Publishes a staging folder as <root>/videos/<id>. Without overwrite an
+ * existing id fails with EB_ERR_EXISTS; with it the two folders are swapped
+ * atomically (renameat2 RENAME_EXCHANGE) and the old tree removed. */
+int eb_storage_publish(const char *root, const char *id, const char *staging, int overwrite);
+
+/* Recursively removes a folder (staging cleanup); missing is not an error. */
+int eb_storage_remove_tree(const char *path);
+
+/* Free bytes available to an unprivileged writer under root. */
+int eb_storage_free_bytes(const char *root, uint64_t *out);
+
+/* Creates dir and missing parents (mkdir -p). */
+int eb_storage_mkdirs(const char *dir);
+
+#endif

@@ -1,0 +1,998 @@
+/*
+ * VOD ladder job. DESIGN
+ *
+ * Data flow and frame ownership:
+ *   eb-demux: EbSource hands out a normalised AVFrame (decoder-owned buffer
+ *     or graph buffer). Video frames are moved into a fresh AVFrame and
+ *     pushed on src_q (the queue owns it until popped). Audio frames are
+ *     encoded right there (AAC is ~1% of the work) and their packets go to
+ *     the audio segmenter (CMAF) or, as new references, to every rung's
+ *     audio queue (TS, where audio is muxed into each variant).
+ *   eb-fanout: pops a source frame (now owns it), calls the backend's
+ *     fan-out, which returns one new reference per rung (a same-size rung is
+ *     a reference to the source itself: no copy), pushes each on its rung's
+ *     queue and drops its own source reference. The decoded surface returns
+ *     to its pool when the last rung's encoder has released it.
+ *   eb-enc-<rung>: pops rung frames, encodes, muxes. libx264 keeps its own
+ *     references for lookahead and releases them as it goes.
+ *
+ * Segment alignment: the fan-out marks frame eb_vod_boundary_frame(k) as a
+ * forced IDR on every rung; each rung's thread cuts its segment when the
+ * keyframe packet at or past the next boundary comes out of its encoder.
+ * Audio segments (CMAF) end at the AAC frame nearest each video boundary.
+ *
+ * Errors and cancel: the first failing thread records its error and aborts
+ * every queue; blocked threads wake with -EPIPE and exit; the caller joins
+ * them all, removes the staging folder and returns the first error.
+ */
+#include "eb_vod.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libavutil/fifo.h>
+#include <libavutil/avstring.h>
+#include <libavutil/opt.h>
+
+#include "eb_error.h"
+#include "eb_hal.h"
+#include "eb_log.h"
+#include "eb_queue.h"
+#include "eb_segmenter.h"
+#include "eb_source.h"
+#include "eb_storage.h"
+
+#define EB_SRC_QUEUE 4
+#define EB_RUNG_QUEUE 4
+#define EB_AUDIO_QUEUE 8192 /* packets; TS only; ~170 s of AAC, a few MB */
+
+typedef struct EbJob EbJob;
+
+typedef struct EbRungCtx {
+    EbJob *job;
+    int index;
+    EbRungPlan plan;
+    char dir[4200];
+    AVCodecContext *enc;
+    EbSegmenter *seg;
+    EbQueue *frames_q;          /* AVFrame* from the fan-out */
+    EbQueue *audio_q;           /* AVPacket* from the demux thread (TS) */
+    pthread_t thread;
+    int started;
+    atomic_llong frames_done;
+    int64_t next_boundary_k;
+    int64_t next_boundary_pts;  /* encoder time base */
+    uint64_t encode_ns, mux_ns;
+    int64_t video_bytes;
+    AVFifo *pending;            /* TS: video packets waiting for audio */
+    AVPacket *audio_next;
+    int audio_eof;
+} EbRungCtx;
+
+struct EbJob {
+    const EbVodOptions *o;
+    EbSource *src;
+    const EbSourceInfo *info;
+    EbHalDevice *dev;
+    EbFanout *fanout;
+    int nb_rungs;
+    EbRungCtx rungs[EB_LADDER_MAX_RUNGS];
+    EbQueue *src_q;
+    AVCodecContext *aenc;
+    EbSegmenter *aseg;
+    char audio_dir[4200];
+    int64_t audio_next_k;
+    int64_t audio_next_sample;
+    pthread_t demux_thread, fanout_thread;
+    int demux_started, fanout_started;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int threads_running;
+    atomic_int error;
+    uint64_t fanout_ns, audio_ns;
+};
+
+static uint64_t eb_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void eb_vod_options_default(EbVodOptions *o)
+{
+    memset(o, 0, sizeof(*o));
+    eb_ladder_default(&o->ladder);
+    o->segment_seconds = 6.0;
+    o->format = EB_FORMAT_CMAF;
+    o->preset = "veryfast";
+    o->backend = "software";
+    o->check_space = 1;
+}
+
+int64_t eb_vod_boundary_frame(int64_t k, double segment_seconds, AVRational fr)
+{
+    /* Milliseconds keep the arithmetic exact for any sane segment length. */
+    int64_t seg_ms = llround(segment_seconds * 1000.0);
+    int64_t num = k * seg_ms * fr.num;
+    int64_t den = 1000 * (int64_t)fr.den;
+    return (num + den - 1) / den;
+}
+
+/* ---- job-wide error ---- */
+
+static void eb_job_fail(EbJob *job, int err)
+{
+    int expected = 0;
+    if (err >= 0)
+        return;
+    if (atomic_compare_exchange_strong(&job->error, &expected, err)) {
+        if (err != EB_ERR_CANCELED)
+            EB_LOGE("vod", "job failed: %s", eb_strerror(err));
+    }
+    if (job->src_q)
+        eb_queue_abort(job->src_q);
+    for (int i = 0; i < job->nb_rungs; i++) {
+        if (job->rungs[i].frames_q)
+            eb_queue_abort(job->rungs[i].frames_q);
+        if (job->rungs[i].audio_q)
+            eb_queue_abort(job->rungs[i].audio_q);
+    }
+}
+
+static void eb_thread_done(EbJob *job)
+{
+    pthread_mutex_lock(&job->lock);
+    job->threads_running--;
+    pthread_cond_broadcast(&job->cond);
+    pthread_mutex_unlock(&job->lock);
+}
+
+static void eb_free_frame_item(void *item)
+{
+    AVFrame *f = item;
+    av_frame_free(&f);
+}
+
+static void eb_free_packet_item(void *item)
+{
+    AVPacket *p = item;
+    av_packet_free(&p);
+}
+
+/* ---- audio (demux thread) ---- */
+
+static int eb_audio_write(EbJob *job, AVPacket *pkt)
+{
+    if (job->o->format == EB_FORMAT_CMAF) {
+        /* Cut before the AAC frame nearest the next video boundary. */
+        if (pkt->pts + pkt->duration / 2 >= job->audio_next_sample) {
+            int ret = eb_segmenter_cut(job->aseg);
+            if (ret < 0)
+                return ret;
+            job->audio_next_k++;
+            job->audio_next_sample = av_rescale_q(
+                eb_vod_boundary_frame(job->audio_next_k, job->o->segment_seconds,
+                                      job->info->frame_rate),
+                av_inv_q(job->info->frame_rate), job->aenc->time_base);
+        }
+        return eb_segmenter_write(job->aseg, 1, pkt);
+    }
+    for (int i = 0; i < job->nb_rungs; i++) {
+        AVPacket *ref = av_packet_clone(pkt);
+        int ret;
+        if (!ref)
+            return EB_ERR(ENOMEM);
+        ret = eb_queue_push(job->rungs[i].audio_q, ref);
+        if (ret < 0) {
+            av_packet_free(&ref);
+            return ret;
+        }
+    }
+    av_packet_unref(pkt);
+    return 0;
+}
+
+static int eb_audio_encode(EbJob *job, AVFrame *frame, AVPacket *pkt)
+{
+    uint64_t t0 = eb_ns();
+    int ret = avcodec_send_frame(job->aenc, frame);
+
+    while (ret >= 0) {
+        ret = avcodec_receive_packet(job->aenc, pkt);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
+            ret = 0;
+            break;
+        }
+        if (ret < 0)
+            break;
+        ret = eb_audio_write(job, pkt);
+    }
+    job->audio_ns += eb_ns() - t0;
+    return ret;
+}
+
+static void *eb_demux_main(void *arg)
+{
+    EbJob *job = arg;
+    AVFrame *frame = av_frame_alloc();
+    AVPacket *pkt = av_packet_alloc();
+    int ret = 0, is_audio;
+
+    pthread_setname_np(pthread_self(), "eb-demux");
+    if (!frame || !pkt) {
+        ret = EB_ERR(ENOMEM);
+        goto end;
+    }
+    for (;;) {
+        if (job->o->cancel && atomic_load(job->o->cancel)) {
+            ret = EB_ERR_CANCELED;
+            break;
+        }
+        ret = eb_source_next(job->src, frame, &is_audio);
+        if (ret == EB_EOF) {
+            ret = 0;
+            break;
+        }
+        if (ret < 0)
+            break;
+        if (is_audio) {
+            ret = job->aenc ? eb_audio_encode(job, frame, pkt) : 0;
+            av_frame_unref(frame);
+        } else {
+            AVFrame *item = av_frame_alloc();
+            if (!item) {
+                ret = EB_ERR(ENOMEM);
+                break;
+            }
+            av_frame_move_ref(item, frame);
+            ret = eb_queue_push(job->src_q, item);
+            if (ret < 0)
+                av_frame_free(&item);
+        }
+        if (ret < 0)
+            break;
+    }
+    if (ret >= 0 && eb_source_truncated(job->src)) {
+        EbSourceStats ss;
+        eb_source_get_stats(job->src, &ss);
+        EB_LOGE("vod", "input ends early: %.2f s of video decoded, the file states %.2f s",
+                ss.frames_out / av_q2d(job->info->frame_rate), job->info->duration);
+        ret = EB_ERR_TRUNCATED;
+    }
+    if (ret >= 0 && job->aenc) {
+        ret = eb_audio_encode(job, NULL, pkt);
+        if (ret >= 0 && job->aseg)
+            ret = eb_segmenter_finish(job->aseg);
+    }
+end:
+    if (ret < 0)
+        eb_job_fail(job, ret);
+    eb_queue_close(job->src_q);
+    for (int i = 0; i < job->nb_rungs; i++)
+        if (job->rungs[i].audio_q)
+            eb_queue_close(job->rungs[i].audio_q);
+    av_frame_free(&frame);
+    av_packet_free(&pkt);
+    eb_thread_done(job);
+    return NULL;
+}
+
+/* ---- fan-out ---- */
+
+static void *eb_fanout_main(void *arg)
+{
+    EbJob *job = arg;
+    AVFrame *outs[EB_LADDER_MAX_RUNGS] = {0};
+    int64_t k = 1;
+    int64_t next = eb_vod_boundary_frame(k, job->o->segment_seconds, job->info->frame_rate);
+    int ret = 0;
+
+    pthread_setname_np(pthread_self(), "eb-fanout");
+    for (;;) {
+        void *item;
+        AVFrame *src;
+        uint64_t t0;
+        int force;
+
+        ret = eb_queue_pop(job->src_q, &item);
+        if (ret == EB_EOF) {
+            ret = 0;
+            break;
+        }
+        if (ret < 0)
+            break;
+        src = item;
+        t0 = eb_ns();
+        ret = job->dev->backend->fanout_run(job->fanout, src, outs);
+        job->fanout_ns += eb_ns() - t0;
+        force = src->pts == 0 || src->pts >= next;
+        while (src->pts >= next)
+            next = eb_vod_boundary_frame(++k, job->o->segment_seconds, job->info->frame_rate);
+        av_frame_free(&src);
+        if (ret < 0)
+            break;
+        for (int i = 0; i < job->nb_rungs; i++) {
+            outs[i]->pict_type = force ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+            if (ret >= 0)
+                ret = eb_queue_push(job->rungs[i].frames_q, outs[i]);
+            if (ret < 0 || !outs[i])
+                av_frame_free(&outs[i]);
+            outs[i] = NULL;
+        }
+        if (ret < 0)
+            break;
+    }
+    if (ret < 0)
+        eb_job_fail(job, ret);
+    for (int i = 0; i < job->nb_rungs; i++)
+        eb_queue_close(job->rungs[i].frames_q);
+    eb_thread_done(job);
+    return NULL;
+}
+
+/* ---- rung encoder + mux ---- */
+
+static int eb_rung_write_video(EbRungCtx *r, AVPacket *pkt)
+{
+    EbJob *job = r->job;
+    int ret;
+
+    if ((pkt->flags & AV_PKT_FLAG_KEY) && pkt->pts >= r->next_boundary_pts) {
+        ret = eb_segmenter_cut(r->seg);
+        if (ret < 0)
+            return ret;
+        while (pkt->pts >= r->next_boundary_pts)
+            r->next_boundary_pts = eb_vod_boundary_frame(++r->next_boundary_k,
+                                                         job->o->segment_seconds,
+                                                         job->info->frame_rate);
+    }
+    r->video_bytes += pkt->size;
+    return eb_segmenter_write(r->seg, 0, pkt);
+}
+
+/* TS: write pending video packets, interleaving audio up to each one's dts.
+ * Without block, stop when audio has not caught up yet. */
+static int eb_rung_drain(EbRungCtx *r, int block)
+{
+    AVPacket *v;
+    int ret;
+
+    for (;;) {
+        if (!r->audio_next && !r->audio_eof) {
+            void *item;
+            ret = block ? eb_queue_pop(r->audio_q, &item) : eb_queue_try_pop(r->audio_q, &item);
+            if (ret == EB_EOF)
+                r->audio_eof = 1;
+            else if (ret == EB_ERR(EAGAIN))
+                return 0;
+            else if (ret < 0)
+                return ret;
+            else
+                r->audio_next = item;
+        }
+        if (av_fifo_peek(r->pending, &v, 1, 0) < 0) {
+            if (!block || r->audio_eof)
+                return 0;
+            /* Video is done: flush the rest of the audio. */
+            ret = eb_segmenter_write(r->seg, 1, r->audio_next);
+            av_packet_free(&r->audio_next);
+            if (ret < 0)
+                return ret;
+            continue;
+        }
+        if (r->audio_next && av_compare_ts(r->audio_next->dts, r->job->aenc->time_base, v->dts,
+                                           r->enc->time_base) <= 0) {
+            ret = eb_segmenter_write(r->seg, 1, r->audio_next);
+            av_packet_free(&r->audio_next);
+            if (ret < 0)
+                return ret;
+            continue;
+        }
+        av_fifo_drain2(r->pending, 1);
+        ret = eb_rung_write_video(r, v);
+        av_packet_free(&v);
+        if (ret < 0)
+            return ret;
+    }
+}
+
+static int eb_rung_packets(EbRungCtx *r, AVPacket *pkt)
+{
+    int ret;
+
+    for (;;) {
+        uint64_t t0 = eb_ns();
+        ret = avcodec_receive_packet(r->enc, pkt);
+        r->encode_ns += eb_ns() - t0;
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret < 0)
+            return ret;
+        t0 = eb_ns();
+        if (r->audio_q) {
+            AVPacket *held = av_packet_alloc();
+            if (!held)
+                return EB_ERR(ENOMEM);
+            av_packet_move_ref(held, pkt);
+            ret = av_fifo_write(r->pending, &held, 1);
+            if (ret < 0) {
+                av_packet_free(&held);
+                return ret;
+            }
+            ret = eb_rung_drain(r, 0);
+        } else {
+            ret = eb_rung_write_video(r, pkt);
+        }
+        r->mux_ns += eb_ns() - t0;
+        if (ret < 0)
+            return ret;
+    }
+}
+
+static void *eb_rung_main(void *arg)
+{
+    EbRungCtx *r = arg;
+    EbJob *job = r->job;
+    AVPacket *pkt = av_packet_alloc();
+    char name[32];
+    int ret = 0;
+
+    snprintf(name, sizeof(name), "eb-enc-%s", r->plan.rung.name);
+    name[15] = '\0'; /* the kernel keeps 15 characters */
+    pthread_setname_np(pthread_self(), name);
+    if (!pkt) {
+        ret = EB_ERR(ENOMEM);
+        goto end;
+    }
+    for (;;) {
+        void *item;
+        AVFrame *f = NULL;
+        uint64_t t0;
+
+        ret = eb_queue_pop(r->frames_q, &item);
+        if (ret == EB_EOF)
+            ret = 0;
+        else if (ret < 0)
+            break;
+        else
+            f = item;
+        t0 = eb_ns();
+        ret = avcodec_send_frame(r->enc, f); /* NULL flushes */
+        r->encode_ns += eb_ns() - t0;
+        av_frame_free(&f);
+        if (ret < 0)
+            break;
+        ret = eb_rung_packets(r, pkt);
+        if (ret < 0)
+            break;
+        if (!item)
+            break;
+        atomic_fetch_add(&r->frames_done, 1);
+    }
+    if (ret >= 0 && r->audio_q)
+        ret = eb_rung_drain(r, 1);
+    if (ret >= 0)
+        ret = eb_segmenter_finish(r->seg);
+end:
+    if (ret < 0)
+        eb_job_fail(job, ret);
+    av_packet_free(&pkt);
+    eb_thread_done(job);
+    return NULL;
+}
+
+/* ---- setup ---- */
+
+/* RFC 6381 codec string of an H.264 encoder from its SPS (Annex B or avcC
+ * extradata). */
+static void eb_avc_codec_string(const AVCodecContext *enc, char *out, size_t size)
+{
+    const uint8_t *p = enc->extradata;
+    int n = enc->extradata_size;
+
+    snprintf(out, size, "avc1.640028");
+    if (!p || n < 8)
+        return;
+    if (p[0] == 1) { /* avcC */
+        snprintf(out, size, "avc1.%02x%02x%02x", p[1], p[2], p[3]);
+        return;
+    }
+    for (int i = 0; i + 4 < n; i++) {
+        if (p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1 && (p[i + 3] & 0x1f) == 7 && i + 6 < n) {
+            snprintf(out, size, "avc1.%02x%02x%02x", p[i + 4], p[i + 5], p[i + 6]);
+            return;
+        }
+    }
+}
+
+static int eb_open_audio_encoder(EbJob *job)
+{
+    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
+    AVCodecContext *c;
+    int ret;
+
+    if (!codec)
+        return EB_ERR_CODEC_UNSUPPORTED;
+    c = avcodec_alloc_context3(codec);
+    if (!c)
+        return EB_ERR(ENOMEM);
+    c->sample_rate = job->info->sample_rate;
+    c->sample_fmt = AV_SAMPLE_FMT_FLTP;
+    av_channel_layout_default(&c->ch_layout, job->info->channels);
+    c->bit_rate = job->o->ladder.audio_bitrate;
+    c->time_base = (AVRational){1, c->sample_rate};
+    c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    ret = avcodec_open2(c, codec, NULL);
+    if (ret < 0) {
+        avcodec_free_context(&c);
+        return ret;
+    }
+    job->aenc = c;
+    return 0;
+}
+
+static int eb_rung_threads(const EbJob *job, int i)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    double total = 0, share;
+    int t;
+
+    if (job->o->encoder_threads > 0)
+        return job->o->encoder_threads;
+    for (int j = 0; j < job->nb_rungs; j++)
+        total += (double)job->rungs[j].plan.width * job->rungs[j].plan.height;
+    share = (double)job->rungs[i].plan.width * job->rungs[i].plan.height / total;
+    /* Threads in proportion to the rung's share of the pixels: the largest
+     * rung is the critical path, the small ones need no frame threads. */
+    t = (int)lround(share * (double)(cpus < 1 ? 1 : cpus) * 1.5);
+    return t < 1 ? 1 : t;
+}
+
+static int eb_open_rung(EbJob *job, int i, const char *staging)
+{
+    EbRungCtx *r = &job->rungs[i];
+    EbEncodeParams p = {0};
+    EbSegmenterConfig sc = {0};
+    int ret;
+
+    r->job = job;
+    r->index = i;
+    atomic_init(&r->frames_done, 0);
+    r->next_boundary_k = 1;
+    r->next_boundary_pts = eb_vod_boundary_frame(1, job->o->segment_seconds, job->info->frame_rate);
+    if (job->o->format == EB_FORMAT_CMAF)
+        snprintf(r->dir, sizeof(r->dir), "%s/cmaf/%s", staging, r->plan.rung.name);
+    else
+        snprintf(r->dir, sizeof(r->dir), "%s/hls/%s", staging, r->plan.rung.name);
+    ret = eb_storage_mkdirs(r->dir);
+    if (ret < 0)
+        return ret;
+
+    p.width = r->plan.width;
+    p.height = r->plan.height;
+    p.frame_rate = job->info->frame_rate;
+    p.time_base = av_inv_q(job->info->frame_rate);
+    p.bitrate = r->plan.rung.bitrate;
+    p.maxrate = eb_rung_maxrate(&r->plan.rung);
+    p.bufsize = eb_rung_bufsize(&r->plan.rung);
+    /* Longest distance between two boundaries, plus one so the encoder's own
+     * keyframe interval never fires before the forced IDR. */
+    p.gop_frames = (int)(eb_vod_boundary_frame(1, job->o->segment_seconds, job->info->frame_rate) + 1);
+    p.preset = job->o->preset;
+    p.profile = r->plan.rung.profile;
+    p.threads = eb_rung_threads(job, i);
+    p.color_primaries = job->info->color_primaries;
+    p.color_trc = job->info->color_trc;
+    p.colorspace = job->info->colorspace;
+    p.color_range = job->info->color_range;
+    ret = job->dev->backend->encoder_open(job->dev, &p, &r->enc);
+    if (ret < 0)
+        return ret;
+
+    sc.dir = r->dir;
+    sc.format = job->o->format;
+    sc.video = r->enc;
+    sc.audio = job->o->format == EB_FORMAT_TS ? job->aenc : NULL;
+    ret = eb_segmenter_open(&sc, &r->seg);
+    if (ret < 0)
+        return ret;
+    ret = eb_queue_create(&r->frames_q, EB_RUNG_QUEUE, eb_free_frame_item);
+    if (ret < 0)
+        return ret;
+    if (sc.audio) {
+        ret = eb_queue_create(&r->audio_q, EB_AUDIO_QUEUE, eb_free_packet_item);
+        if (ret < 0)
+            return ret;
+        r->pending = av_fifo_alloc2(64, sizeof(AVPacket *), AV_FIFO_FLAG_AUTO_GROW);
+        if (!r->pending)
+            return EB_ERR(ENOMEM);
+    }
+    return 0;
+}
+
+static void eb_close_rung(EbRungCtx *r)
+{
+    AVPacket *p;
+
+    avcodec_free_context(&r->enc);
+    eb_segmenter_free(&r->seg);
+    eb_queue_free(&r->frames_q);
+    eb_queue_free(&r->audio_q);
+    if (r->pending) {
+        while (av_fifo_read(r->pending, &p, 1) >= 0)
+            av_packet_free(&p);
+        av_fifo_freep2(&r->pending);
+    }
+    av_packet_free(&r->audio_next);
+}
+
+static int eb_write_text(const char *path, const AVBPrint *bp)
+{
+    FILE *f = fopen(path, "wb");
+    int ret = 0;
+
+    if (!f)
+        return EB_ERR(errno);
+    if (fwrite(bp->str, 1, bp->len, f) != bp->len)
+        ret = EB_ERR(errno ? errno : EIO);
+    if (fclose(f) != 0 && ret == 0)
+        ret = EB_ERR(errno ? errno : EIO);
+    return ret;
+}
+
+static int eb_write_manifests(EbJob *job, const char *staging)
+{
+    EbRendition video[EB_LADDER_MAX_RUNGS], audio;
+    EbPresentation pres = {0};
+    AVBPrint bp;
+    char path[4300];
+    int ret = 0;
+    char acodec[16] = "mp4a.40.2";
+
+    memset(video, 0, sizeof(video));
+    memset(&audio, 0, sizeof(audio));
+    pres.format = job->o->format;
+    pres.segment_seconds = job->o->segment_seconds;
+    pres.nb_video = job->nb_rungs;
+    pres.video = video;
+    for (int i = 0; i < job->nb_rungs; i++) {
+        EbRungCtx *r = &job->rungs[i];
+        EbRendition *v = &video[i];
+        snprintf(v->name, sizeof(v->name), "%s", r->plan.rung.name);
+        v->width = r->plan.width;
+        v->height = r->plan.height;
+        v->frame_rate = job->info->frame_rate;
+        v->bitrate = r->plan.rung.bitrate;
+        eb_avc_codec_string(r->enc, v->codecs, sizeof(v->codecs));
+        if (job->o->format == EB_FORMAT_TS && job->aenc)
+            av_strlcatf(v->codecs, sizeof(v->codecs), ",%s", acodec);
+        eb_segmenter_describe(r->seg, v);
+    }
+    if (job->aseg) {
+        snprintf(audio.name, sizeof(audio.name), "audio");
+        audio.is_audio = 1;
+        audio.sample_rate = job->aenc->sample_rate;
+        audio.channels = job->aenc->ch_layout.nb_channels;
+        audio.bitrate = job->aenc->bit_rate;
+        snprintf(audio.codecs, sizeof(audio.codecs), "%s", acodec);
+        eb_segmenter_describe(job->aseg, &audio);
+        pres.audio = &audio;
+    }
+
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    snprintf(path, sizeof(path), "%s/hls", staging);
+    ret = eb_storage_mkdirs(path);
+    if (ret >= 0)
+        ret = eb_manifest_hls_master(&pres, &bp);
+    if (ret >= 0) {
+        snprintf(path, sizeof(path), "%s/hls/master.m3u8", staging);
+        ret = eb_write_text(path, &bp);
+    }
+    for (int i = 0; ret >= 0 && i < job->nb_rungs + (pres.audio ? 1 : 0); i++) {
+        const EbRendition *r = i < job->nb_rungs ? &video[i] : pres.audio;
+        av_bprint_clear(&bp);
+        snprintf(path, sizeof(path), "%s/hls/%s", staging, r->name);
+        ret = eb_storage_mkdirs(path);
+        if (ret >= 0)
+            ret = eb_manifest_hls_media(&pres, r, &bp);
+        if (ret >= 0) {
+            snprintf(path, sizeof(path), "%s/hls/%s/index.m3u8", staging, r->name);
+            ret = eb_write_text(path, &bp);
+        }
+    }
+    if (ret >= 0 && job->o->format == EB_FORMAT_CMAF) {
+        av_bprint_clear(&bp);
+        snprintf(path, sizeof(path), "%s/dash", staging);
+        ret = eb_storage_mkdirs(path);
+        if (ret >= 0)
+            ret = eb_manifest_dash_mpd(&pres, &bp);
+        if (ret >= 0) {
+            snprintf(path, sizeof(path), "%s/dash/manifest.mpd", staging);
+            ret = eb_write_text(path, &bp);
+        }
+    }
+    av_bprint_finalize(&bp, NULL);
+    return ret;
+}
+
+static int eb_start_thread(EbJob *job, pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    int ret;
+    pthread_mutex_lock(&job->lock);
+    job->threads_running++;
+    pthread_mutex_unlock(&job->lock);
+    ret = pthread_create(t, NULL, fn, arg);
+    if (ret != 0) {
+        eb_thread_done(job);
+        return EB_ERR(ret);
+    }
+    return 0;
+}
+
+static void eb_report(EbJob *job, uint64_t start_ns)
+{
+    EbVodProgress p = {0};
+    double elapsed = (eb_ns() - start_ns) / 1e9;
+    int64_t done = INT64_MAX;
+
+    if (!job->o->progress)
+        return;
+    for (int i = 0; i < job->nb_rungs; i++) {
+        int64_t d = atomic_load(&job->rungs[i].frames_done);
+        if (d < done)
+            done = d;
+    }
+    p.frames_done = done;
+    p.frames_total = job->info->expected_frames;
+    p.percent = p.frames_total > 0 ? fmin(100.0, 100.0 * done / p.frames_total) : 0;
+    p.fps = elapsed > 0 ? done / elapsed : 0;
+    p.speed = p.fps / av_q2d(job->info->frame_rate);
+    p.eta_seconds = p.fps > 0 && p.frames_total > done ? (p.frames_total - done) / p.fps : -1;
+    job->o->progress(&p, job->o->opaque);
+}
+
+int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
+{
+    EbJob job;
+    EbFanoutConfig fc = {0};
+    EbRungPlan plans[EB_LADDER_MAX_RUNGS];
+    const EbHalBackend *backend;
+    char staging[4096] = "";
+    uint64_t start = eb_ns();
+    int ret, nb;
+
+    memset(res, 0, sizeof(*res));
+    memset(&job, 0, sizeof(job));
+    job.o = o;
+    atomic_init(&job.error, 0);
+    pthread_mutex_init(&job.lock, NULL);
+    pthread_cond_init(&job.cond, NULL);
+
+    if (o->video_id)
+        snprintf(res->video_id, sizeof(res->video_id), "%s", o->video_id);
+    else
+        eb_storage_id_from_path(o->input, res->video_id, sizeof(res->video_id));
+    if (!eb_storage_id_valid(res->video_id)) {
+        ret = EB_ERR_BAD_ID;
+        goto end;
+    }
+    if (o->segment_seconds < 1.0 || o->segment_seconds > 60.0) {
+        ret = EB_ERR(EINVAL);
+        EB_LOGE("vod", "segment length %.3f s is outside 1..60 s", o->segment_seconds);
+        goto end;
+    }
+    backend = eb_hal_find(o->backend && strcmp(o->backend, "auto") ? o->backend : "software");
+    if (!backend) {
+        ret = EB_ERR(ENODEV);
+        EB_LOGE("vod", "backend '%s' is not available in this build", o->backend);
+        goto end;
+    }
+    res->backend = backend->name;
+    ret = eb_storage_prepare(o->storage_root);
+    if (ret < 0) {
+        EB_LOGE("vod", "cannot create storage tree under %s: %s", o->storage_root, eb_strerror(ret));
+        goto end;
+    }
+    if (!o->overwrite && eb_storage_exists(o->storage_root, res->video_id)) {
+        ret = EB_ERR_EXISTS;
+        goto end;
+    }
+    ret = eb_hal_device_open(backend, NULL, &job.dev);
+    if (ret < 0)
+        goto end;
+    ret = eb_source_open(o->input, job.dev, o->ladder.audio_bitrate > 0, &job.src);
+    if (ret < 0)
+        goto end;
+    job.info = eb_source_info(job.src);
+
+    {
+        EbSourceGeometry g = job.info->geometry;
+        nb = eb_ladder_plan(&o->ladder, &g, plans);
+        if (nb < 0) {
+            ret = nb;
+            goto end;
+        }
+    }
+    if (o->check_space) {
+        uint64_t free_bytes = 0;
+        double rate = (double)o->ladder.audio_bitrate * (job.info->has_audio ? 1 : 0);
+        for (int i = 0; i < nb; i++)
+            rate += (double)eb_rung_maxrate(&plans[i].rung);
+        if (eb_storage_free_bytes(o->storage_root, &free_bytes) == 0) {
+            double need = job.info->duration * rate / 8.0 * 1.1 + (1 << 20);
+            if (need > (double)free_bytes) {
+                EB_LOGE("vod", "need about %.0f MB for the output, %.0f MB free under %s",
+                        need / 1e6, (double)free_bytes / 1e6, o->storage_root);
+                ret = EB_ERR_NO_SPACE_ESTIMATE;
+                goto end;
+            }
+        }
+    }
+    ret = eb_storage_stage(o->storage_root, res->video_id, staging, sizeof(staging));
+    if (ret < 0)
+        goto end;
+
+    if (job.info->has_audio) {
+        ret = eb_open_audio_encoder(&job);
+        if (ret < 0)
+            goto end;
+        res->has_audio = 1;
+        if (o->format == EB_FORMAT_CMAF) {
+            EbSegmenterConfig sc = {.format = o->format, .audio = job.aenc};
+            snprintf(job.audio_dir, sizeof(job.audio_dir), "%s/cmaf/audio", staging);
+            ret = eb_storage_mkdirs(job.audio_dir);
+            if (ret < 0)
+                goto end;
+            sc.dir = job.audio_dir;
+            ret = eb_segmenter_open(&sc, &job.aseg);
+            if (ret < 0)
+                goto end;
+            job.audio_next_k = 1;
+            job.audio_next_sample = av_rescale_q(
+                eb_vod_boundary_frame(1, o->segment_seconds, job.info->frame_rate),
+                av_inv_q(job.info->frame_rate), job.aenc->time_base);
+        }
+    }
+    ret = eb_queue_create(&job.src_q, EB_SRC_QUEUE, eb_free_frame_item);
+    if (ret < 0)
+        goto end;
+    job.nb_rungs = nb;
+    for (int i = 0; i < nb; i++)
+        job.rungs[i].plan = plans[i];
+
+    /* Source frames are handed out upright; the software fan-out sees them
+     * after rotation. */
+    {
+        int rot = job.info->geometry.rotation;
+        fc.src_width = (rot == 90 || rot == 270) ? job.info->geometry.height : job.info->geometry.width;
+        fc.src_height = (rot == 90 || rot == 270) ? job.info->geometry.width : job.info->geometry.height;
+    }
+    fc.src_format = AV_PIX_FMT_YUV420P;
+    fc.nb_outputs = nb;
+    for (int i = 0; i < nb; i++) {
+        fc.outputs[i].width = plans[i].width;
+        fc.outputs[i].height = plans[i].height;
+    }
+    ret = backend->fanout_open(job.dev, &fc, &job.fanout);
+    if (ret < 0)
+        goto end;
+    for (int i = 0; i < nb; i++) {
+        ret = eb_open_rung(&job, i, staging);
+        if (ret < 0)
+            goto end;
+        EB_LOGI("vod", "rung %s: %dx%d %lld kb/s (%d encoder threads)", plans[i].rung.name,
+                plans[i].width, plans[i].height, (long long)(plans[i].rung.bitrate / 1000),
+                job.rungs[i].enc->thread_count);
+    }
+
+    for (int i = 0; i < nb && ret >= 0; i++) {
+        ret = eb_start_thread(&job, &job.rungs[i].thread, eb_rung_main, &job.rungs[i]);
+        job.rungs[i].started = ret >= 0;
+    }
+    if (ret >= 0) {
+        ret = eb_start_thread(&job, &job.fanout_thread, eb_fanout_main, &job);
+        job.fanout_started = ret >= 0;
+    }
+    if (ret >= 0) {
+        ret = eb_start_thread(&job, &job.demux_thread, eb_demux_main, &job);
+        job.demux_started = ret >= 0;
+    }
+    if (ret < 0)
+        eb_job_fail(&job, ret);
+
+    /* Wait for every thread, reporting progress twice a second. */
+    pthread_mutex_lock(&job.lock);
+    while (job.threads_running > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 500000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&job.cond, &job.lock, &ts);
+        pthread_mutex_unlock(&job.lock);
+        eb_report(&job, start);
+        pthread_mutex_lock(&job.lock);
+    }
+    pthread_mutex_unlock(&job.lock);
+    if (job.demux_started)
+        pthread_join(job.demux_thread, NULL);
+    if (job.fanout_started)
+        pthread_join(job.fanout_thread, NULL);
+    for (int i = 0; i < nb; i++)
+        if (job.rungs[i].started)
+            pthread_join(job.rungs[i].thread, NULL);
+    ret = atomic_load(&job.error);
+    if (ret < 0)
+        goto end;
+    eb_report(&job, start);
+
+    ret = eb_write_manifests(&job, staging);
+    if (ret < 0)
+        goto end;
+    ret = eb_storage_publish(o->storage_root, res->video_id, staging, o->overwrite);
+    if (ret < 0)
+        goto end;
+    staging[0] = '\0';
+    snprintf(res->output_dir, sizeof(res->output_dir), "%s/videos/%s", o->storage_root,
+             res->video_id);
+
+end:
+    if (job.src) {
+        EbSourceStats ss;
+        eb_source_get_stats(job.src, &ss);
+        res->source_packets = ss.packets;
+        res->frames_decoded = ss.frames_decoded;
+        res->frames_out = ss.frames_out;
+        res->damaged = ss.damaged;
+        res->decode_seconds = ss.decode_ns / 1e9;
+        res->filter_seconds = ss.filter_ns / 1e9;
+        res->duration = ss.frames_out / av_q2d(job.info->frame_rate);
+    }
+    res->nb_rungs = job.nb_rungs;
+    for (int i = 0; i < job.nb_rungs; i++) {
+        EbRungCtx *r = &job.rungs[i];
+        EbVodRungStats *rs = &res->rungs[i];
+        snprintf(rs->name, sizeof(rs->name), "%s", r->plan.rung.name);
+        rs->width = r->plan.width;
+        rs->height = r->plan.height;
+        rs->bitrate = r->plan.rung.bitrate;
+        rs->frames = atomic_load(&r->frames_done);
+        rs->video_bytes = r->video_bytes;
+        if (r->seg) {
+            EbRendition rd = {0};
+            eb_segmenter_describe(r->seg, &rd);
+            rs->nb_segments = rd.nb_segments;
+        }
+        rs->encode_seconds = r->encode_ns / 1e9;
+        rs->mux_seconds = r->mux_ns / 1e9;
+        eb_close_rung(r);
+    }
+    res->fanout_seconds = job.fanout_ns / 1e9;
+    res->audio_seconds = job.audio_ns / 1e9;
+    if (job.src_q) {
+        EbQueueStats qs;
+        eb_queue_get_stats(job.src_q, &qs);
+        res->fanout_wait_seconds = qs.pop_wait_ns / 1e9;
+    }
+    eb_queue_free(&job.src_q);
+    if (job.fanout)
+        job.dev->backend->fanout_close(&job.fanout);
+    eb_segmenter_free(&job.aseg);
+    avcodec_free_context(&job.aenc);
+    eb_source_close(&job.src);
+    eb_hal_device_close(&job.dev);
+    if (staging[0])
+        eb_storage_remove_tree(staging);
+    res->wall_seconds = (eb_ns() - start) / 1e9;
+    pthread_cond_destroy(&job.cond);
+    pthread_mutex_destroy(&job.lock);
+    return ret;
+}
