@@ -55,10 +55,19 @@ typedef struct EbPresentation {
 /* Peak and average bits/s of a rendition from its segments, as HLS defines
  * them (BANDWIDTH = max over segments of size*8/duration; AVERAGE-BANDWIDTH
  * = total size*8 / total duration). In CMAF mode the caller adds the audio
- * rendition's figures to each variant, as players download both. */
+ * rendition's figures to each variant, as players download both.
+ *
+ * Precisely, "segments" in the peak are runs of contiguous segments lasting
+ * 0.5 to 1.5 x the target duration + 0.5 s (draft-pantos-hls-rfc8216bis
+ * 4.1, what Apple's mediastreamvalidator measures), so a short last segment
+ * counts together with the one before it, never alone. Durations are the
+ * EXTINF values the playlist prints. Peak is rounded up, average to
+ * nearest; both 0 for an unusable rendition (no timescale, no segments,
+ * zero total duration). peak or average may be NULL. */
 void eb_rendition_bandwidth(const EbRendition *r, int64_t *peak, int64_t *average);
 
-/* Total duration of a rendition in seconds. */
+/* Total duration of a rendition in seconds: the sum of its segment
+ * durations (0 for an unusable rendition). */
 double eb_rendition_duration(const EbRendition *r);
 
 /* Each writer appends to out (caller-initialised with av_bprint_init) and

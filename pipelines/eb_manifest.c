@@ -1,0 +1,263 @@
+/*
+ * Figures the manifest writers derive from a rendition's segment list
+ * (bit rates, durations, target duration) and the checks and printing
+ * helpers the HLS and DASH writers share (eb_manifest_priv.h). Kept apart
+ * from the writers because the peak bit rate is defined by HLS yet also
+ * feeds DASH's @bandwidth, and both formats must agree on it.
+ *
+ * Numbers are printed from integers (eb_manifest_bprint_fixed), never with
+ * %f: printf's decimal point follows LC_NUMERIC. encbox never calls
+ * setlocale(), so the "C" locale would hold anyway, but a library linked in
+ * later might, and a manifest must be the same bytes on every box.
+ */
+#include "eb_manifest.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include <libavutil/mathematics.h>
+
+#include "eb_error.h"
+#include "eb_manifest_priv.h"
+
+/* Totals stay below this so that size * 8 and the rescales cannot overflow
+ * (2^59 bytes or ticks is far beyond any real presentation). */
+#define EB_MANIFEST_TOTAL_MAX (INT64_MAX / 16)
+
+static int eb_is_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+int eb_manifest_check_name(const char *name)
+{
+    const char *end = memchr(name, '\0', sizeof(((EbRendition *)0)->name));
+
+    if (!end || end == name)
+        return EB_ERR(EINVAL);
+    if (!strcmp(name, ".") || !strcmp(name, ".."))
+        return EB_ERR(EINVAL); /* would climb out of the layout */
+    for (const char *c = name; c < end; c++) {
+        unsigned char ch = (unsigned char)*c;
+        if (ch <= 0x20 || ch >= 0x7f || ch == '/' || ch == '\\' || ch == '"')
+            return EB_ERR(EINVAL);
+    }
+    return 0;
+}
+
+int eb_manifest_name_is_plain(const char *name)
+{
+    for (const char *c = name; *c; c++)
+        if (!eb_is_unreserved((unsigned char)*c))
+            return 0;
+    return 1;
+}
+
+void eb_manifest_bprint_uri_name(AVBPrint *out, const char *name)
+{
+    static const char sub_delims[] = "!$&'()*+,;=@";
+
+    for (const char *c = name; *c; c++) {
+        unsigned char ch = (unsigned char)*c;
+        if (eb_is_unreserved(ch) || strchr(sub_delims, ch))
+            av_bprint_chars(out, (char)ch, 1);
+        else
+            av_bprintf(out, "%%%02X", ch);
+    }
+}
+
+void eb_manifest_bprint_fixed(AVBPrint *out, int64_t value, int decimals)
+{
+    int64_t scale = 1;
+
+    for (int i = 0; i < decimals; i++)
+        scale *= 10;
+    if (decimals <= 0)
+        av_bprintf(out, "%" PRId64, value);
+    else
+        av_bprintf(out, "%" PRId64 ".%0*" PRId64, value / scale, decimals, value % scale);
+}
+
+int eb_manifest_check_timing(const EbRendition *r)
+{
+    int64_t total_d = 0, total_s = 0;
+
+    if (!r || r->timescale <= 0 || r->nb_segments <= 0 || !r->segments)
+        return EB_ERR(EINVAL);
+    for (int i = 0; i < r->nb_segments; i++) {
+        const EbSegmentInfo *s = &r->segments[i];
+        if (s->start < 0 || s->duration < 0 || s->size < 0)
+            return EB_ERR(EINVAL);
+        if (s->start > EB_MANIFEST_TOTAL_MAX || s->duration > EB_MANIFEST_TOTAL_MAX - total_d ||
+            s->size > EB_MANIFEST_TOTAL_MAX - total_s)
+            return EB_ERR(EINVAL);
+        total_d += s->duration;
+        total_s += s->size;
+    }
+    /* A DASH timeline adds the last start and the total duration. */
+    if (r->segments[r->nb_segments - 1].start > EB_MANIFEST_TOTAL_MAX - total_d)
+        return EB_ERR(EINVAL);
+    return 0;
+}
+
+static int eb_check_codecs(const char *codecs, size_t max)
+{
+    const char *end = memchr(codecs, '\0', max);
+
+    if (!end || end == codecs)
+        return EB_ERR(EINVAL);
+    for (const char *c = codecs; c < end; c++) {
+        unsigned char ch = (unsigned char)*c;
+        if (ch < 0x20 || ch >= 0x7f || ch == '"')
+            return EB_ERR(EINVAL); /* no escape for it in an HLS quoted string */
+    }
+    return 0;
+}
+
+int eb_manifest_check_rendition(const EbRendition *r, int want_audio)
+{
+    int ret;
+
+    if (!r || !!r->is_audio != !!want_audio)
+        return EB_ERR(EINVAL);
+    if ((ret = eb_manifest_check_name(r->name)) < 0 ||
+        (ret = eb_check_codecs(r->codecs, sizeof(r->codecs))) < 0 ||
+        (ret = eb_manifest_check_timing(r)) < 0)
+        return ret;
+    if (want_audio) {
+        if (r->sample_rate <= 0 || r->channels <= 0)
+            return EB_ERR(EINVAL);
+    } else {
+        if (r->width <= 0 || r->height <= 0 || r->frame_rate.num <= 0 || r->frame_rate.den <= 0)
+            return EB_ERR(EINVAL);
+    }
+    return 0;
+}
+
+int eb_manifest_check_presentation(const EbPresentation *p)
+{
+    int ret;
+
+    if (!p || p->nb_video <= 0 || !p->video)
+        return EB_ERR(EINVAL);
+    if (p->format != EB_FORMAT_CMAF && p->format != EB_FORMAT_TS)
+        return EB_ERR(EINVAL);
+    for (int i = 0; i < p->nb_video; i++) {
+        if ((ret = eb_manifest_check_rendition(&p->video[i], 0)) < 0)
+            return ret;
+        /* Names are folders and DASH ids: two alike would overwrite. */
+        for (int j = 0; j < i; j++)
+            if (!strcmp(p->video[i].name, p->video[j].name))
+                return EB_ERR(EINVAL);
+    }
+    if (p->format == EB_FORMAT_CMAF && p->audio) {
+        if ((ret = eb_manifest_check_rendition(p->audio, 1)) < 0)
+            return ret;
+        for (int j = 0; j < p->nb_video; j++)
+            if (!strcmp(p->audio->name, p->video[j].name))
+                return EB_ERR(EINVAL);
+    }
+    return 0;
+}
+
+int64_t eb_manifest_us(const EbRendition *r, int64_t t)
+{
+    return av_rescale_rnd(t, EB_MANIFEST_US, r->timescale, AV_ROUND_NEAR_INF);
+}
+
+int eb_manifest_target_duration(const EbRendition *r)
+{
+    int64_t cum = 0, prev_us = 0, target = 1;
+
+    for (int i = 0; i < r->nb_segments; i++) {
+        int64_t us, rounded;
+        cum += r->segments[i].duration;
+        us = eb_manifest_us(r, cum);
+        /* Players round the EXTINF as printed, so round that, not the exact
+         * duration: 6.4999996 s prints as 6.500000 and rounds to 7. */
+        rounded = (us - prev_us + EB_MANIFEST_US / 2) / EB_MANIFEST_US;
+        if (rounded > target)
+            target = rounded;
+        prev_us = us;
+    }
+    return target > INT32_MAX ? INT32_MAX : (int)target;
+}
+
+double eb_rendition_duration(const EbRendition *r)
+{
+    int64_t total = 0;
+
+    if (eb_manifest_check_timing(r) < 0)
+        return 0.0;
+    for (int i = 0; i < r->nb_segments; i++)
+        total += r->segments[i].duration;
+    return (double)total / r->timescale;
+}
+
+/*
+ * Peak, as the HLS draft (draft-pantos-hls-rfc8216bis 4.1) defines it and
+ * Apple's mediastreamvalidator measures it: the highest bit rate of any
+ * contiguous run of segments lasting between 0.5 x and 1.5 x the target
+ * duration + 0.5 s, durations being the EXTINF values. With uniform
+ * segments that is the highest single segment; the difference is the short
+ * last segment of a VOD, whose IDR frame over a fraction of a second would
+ * otherwise inflate BANDWIDTH several times over (and make players shun the
+ * rung): alone it is too short to count, paired with the one before it it
+ * does count. The runs always include every full-length segment on its own,
+ * so the result is never below what the validator measures. Rounded up.
+ */
+void eb_rendition_bandwidth(const EbRendition *r, int64_t *peak, int64_t *average)
+{
+    int64_t total_size = 0, total_us, lo, hi, best = -1, avg, cum_before = 0;
+    int target;
+
+    if (peak)
+        *peak = 0;
+    if (average)
+        *average = 0;
+    if (eb_manifest_check_timing(r) < 0)
+        return;
+
+    for (int i = 0; i < r->nb_segments; i++)
+        total_size += r->segments[i].size;
+    target = eb_manifest_target_duration(r);
+    /* Compare 2 x run against T and 3T + 1 to stay in integers. */
+    lo = (int64_t)target * EB_MANIFEST_US;
+    hi = (3 * (int64_t)target + 1) * EB_MANIFEST_US;
+
+    for (int i = 0; i < r->nb_segments; i++) {
+        int64_t start_us = eb_manifest_us(r, cum_before), cum = cum_before, size = 0;
+        for (int j = i; j < r->nb_segments; j++) {
+            int64_t run_us;
+            cum += r->segments[j].duration;
+            size += r->segments[j].size;
+            run_us = eb_manifest_us(r, cum) - start_us;
+            if (2 * run_us > hi)
+                break;
+            if (2 * run_us >= lo) {
+                int64_t rate = av_rescale_rnd(size * 8, EB_MANIFEST_US, run_us, AV_ROUND_UP);
+                if (rate > best)
+                    best = rate;
+            }
+        }
+        cum_before += r->segments[i].duration;
+    }
+
+    total_us = eb_manifest_us(r, cum_before);
+    if (total_us <= 0)
+        return; /* all durations zero: no rate can be stated */
+    /* Only a presentation shorter than half a second has no qualifying run;
+     * its whole-length rate is the honest figure then. */
+    if (best < 0)
+        best = av_rescale_rnd(total_size * 8, EB_MANIFEST_US, total_us, AV_ROUND_UP);
+    avg = av_rescale_rnd(total_size * 8, EB_MANIFEST_US, total_us, AV_ROUND_NEAR_INF);
+    /* Odd segment lists (short segments in the middle) can leave data in no
+     * qualifying run; a peak below the average would read as a lie. */
+    if (best < avg)
+        best = avg;
+    if (peak)
+        *peak = best;
+    if (average)
+        *average = avg;
+}

@@ -1,0 +1,174 @@
+/*
+ * HLS writer: the multivariant playlist (hls/master.m3u8) and one media
+ * playlist per rendition (hls/<rung>/index.m3u8), VOD only. Written by
+ * encbox because ffmpeg 5.1's hlsenc cannot state AVERAGE-BANDWIDTH or
+ * FRAME-RATE, nor point playlists at the cmaf/ tree DASH shares.
+ *
+ * Choices (each explained where it is made):
+ * - EXT-X-VERSION 7 for CMAF (EXT-X-MAP needs 6; 7 is what the brief and
+ *   Apple's tools expect of fMP4), 3 for TS (decimal EXTINF needs 3, and
+ *   nothing else in a TS playlist needs more). Master and media playlists
+ *   state the same version.
+ * - Variants tallest first, ties by BANDWIDTH, highest first.
+ * - EXT-X-MEDIA-SEQUENCE:1, so sequence numbers equal the 1-based file
+ *   numbers and the DASH startNumber.
+ * Numbers are printed from integers (see eb_manifest.c): locale-proof and
+ * the same bytes for the same input.
+ */
+#include "eb_manifest.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include <libavutil/mathematics.h>
+#include <libavutil/mem.h>
+
+#include "eb_error.h"
+#include "eb_manifest_priv.h"
+
+/* Audio group of CMAF variants; one group, so a constant. */
+#define EB_HLS_AUDIO_GROUP "aud"
+
+typedef struct EbHlsVariant {
+    const EbRendition *r;
+    int64_t peak, average; /* audio included in CMAF mode */
+    int index;             /* position in EbPresentation.video, for ties */
+} EbHlsVariant;
+
+static int eb_hls_version(const EbPresentation *p)
+{
+    return p->format == EB_FORMAT_CMAF ? 7 : 3;
+}
+
+/*
+ * Safari (AVPlayer) starts on the first variant listed and hls.js (1.5 and
+ * later) seeds its bandwidth estimate from the first variant's BANDWIDTH
+ * (capped at 5 Mbps), so the first entry is a start hint for both. Tallest
+ * first starts them on the best picture the link is presumed to carry; both
+ * step down after the first segment if it came in too slowly. hls.js and
+ * Shaka sort the list themselves (hls.js by height, then bit rate), so the
+ * rest of the order only matters to people reading the file.
+ */
+static int eb_hls_variant_cmp(const void *a, const void *b)
+{
+    const EbHlsVariant *x = a, *y = b;
+
+    if (x->r->height != y->r->height)
+        return x->r->height > y->r->height ? -1 : 1;
+    if (x->peak != y->peak)
+        return x->peak > y->peak ? -1 : 1;
+    return x->index - y->index; /* qsort is not stable; keep output deterministic */
+}
+
+static void eb_hls_bprint_frame_rate(AVBPrint *out, AVRational fr)
+{
+    /* FRAME-RATE is a decimal-floating-point; three decimals as the
+     * authoring spec shows it (29.970). */
+    eb_manifest_bprint_fixed(out, av_rescale_rnd(fr.num, 1000, fr.den, AV_ROUND_NEAR_INF), 3);
+}
+
+int eb_manifest_hls_master(const EbPresentation *p, AVBPrint *out)
+{
+    const EbRendition *audio;
+    EbHlsVariant *vars;
+    int64_t audio_peak = 0, audio_avg = 0;
+    int ret;
+
+    if (!out)
+        return EB_ERR(EINVAL);
+    if ((ret = eb_manifest_check_presentation(p)) < 0)
+        return ret;
+    /* TS variants carry their audio; any audio rendition is not separate. */
+    audio = p->format == EB_FORMAT_CMAF ? p->audio : NULL;
+
+    vars = av_malloc_array(p->nb_video, sizeof(*vars));
+    if (!vars)
+        return EB_ERR(ENOMEM);
+    if (audio)
+        eb_rendition_bandwidth(audio, &audio_peak, &audio_avg);
+    for (int i = 0; i < p->nb_video; i++) {
+        vars[i].r = &p->video[i];
+        vars[i].index = i;
+        eb_rendition_bandwidth(vars[i].r, &vars[i].peak, &vars[i].average);
+        /* A CMAF player downloads video and audio renditions side by side:
+         * the variant needs both (RFC 8216 4.3.4.2, "sum of peak segment
+         * bit rates ... of any playable combination of Renditions"). */
+        vars[i].peak += audio_peak;
+        vars[i].average += audio_avg;
+    }
+    qsort(vars, p->nb_video, sizeof(*vars), eb_hls_variant_cmp);
+
+    av_bprintf(out, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-INDEPENDENT-SEGMENTS\n", eb_hls_version(p));
+    if (audio) {
+        av_bprintf(out,
+                   "\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"" EB_HLS_AUDIO_GROUP "\",NAME=\"%s\","
+                   "DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"%d\",URI=\"",
+                   audio->name, audio->channels);
+        eb_manifest_bprint_uri_name(out, audio->name);
+        av_bprintf(out, "/index.m3u8\"\n");
+    }
+    for (int i = 0; i < p->nb_video; i++) {
+        const EbRendition *r = vars[i].r;
+        av_bprintf(out,
+                   "\n#EXT-X-STREAM-INF:BANDWIDTH=%" PRId64 ",AVERAGE-BANDWIDTH=%" PRId64
+                   ",RESOLUTION=%dx%d,FRAME-RATE=",
+                   vars[i].peak, vars[i].average, r->width, r->height);
+        eb_hls_bprint_frame_rate(out, r->frame_rate);
+        av_bprintf(out, ",CODECS=\"%s%s%s\"", r->codecs, audio ? "," : "",
+                   audio ? audio->codecs : "");
+        if (audio)
+            av_bprintf(out, ",AUDIO=\"" EB_HLS_AUDIO_GROUP "\"");
+        av_bprintf(out, "\n");
+        eb_manifest_bprint_uri_name(out, r->name);
+        av_bprintf(out, "/index.m3u8\n");
+    }
+    av_free(vars);
+    return av_bprint_is_complete(out) ? 0 : EB_ERR(ENOMEM);
+}
+
+int eb_manifest_hls_media(const EbPresentation *p, const EbRendition *r, AVBPrint *out)
+{
+    int cmaf, ret;
+    int64_t cum = 0, prev_us = 0;
+
+    if (!out || !r)
+        return EB_ERR(EINVAL);
+    if ((ret = eb_manifest_check_presentation(p)) < 0 ||
+        (ret = eb_manifest_check_rendition(r, r->is_audio)) < 0)
+        return ret;
+    cmaf = p->format == EB_FORMAT_CMAF;
+    if (!cmaf && r->is_audio)
+        return EB_ERR(EINVAL); /* TS muxes audio into every variant */
+
+    /* MEDIA-SEQUENCE is the first file's number (1), so a segment's
+     * sequence number and its file name agree. */
+    av_bprintf(out,
+               "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:%d\n#EXT-X-MEDIA-SEQUENCE:1\n"
+               "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n",
+               eb_hls_version(p), eb_manifest_target_duration(r));
+    if (cmaf) {
+        av_bprintf(out, "#EXT-X-MAP:URI=\"../../cmaf/");
+        eb_manifest_bprint_uri_name(out, r->name);
+        av_bprintf(out, "/init.mp4\"\n");
+    }
+    for (int i = 0; i < r->nb_segments; i++) {
+        int64_t us;
+        cum += r->segments[i].duration;
+        us = eb_manifest_us(r, cum);
+        /* Six decimals: a microsecond per segment, and the running-total
+         * rounding keeps the sum exact to one. */
+        av_bprintf(out, "#EXTINF:");
+        eb_manifest_bprint_fixed(out, us - prev_us, 6);
+        av_bprintf(out, ",\n");
+        prev_us = us;
+        if (cmaf) {
+            av_bprintf(out, "../../cmaf/");
+            eb_manifest_bprint_uri_name(out, r->name);
+            av_bprintf(out, "/segment_%03d.m4s\n", i + 1);
+        } else {
+            av_bprintf(out, "segment_%03d.ts\n", i + 1);
+        }
+    }
+    av_bprintf(out, "#EXT-X-ENDLIST\n");
+    return av_bprint_is_complete(out) ? 0 : EB_ERR(ENOMEM);
+}

@@ -1,0 +1,1366 @@
+/*
+ * Tests of the HLS and DASH manifest writers (pipelines/eb_manifest*.c).
+ * Presentations are built in code: a 4-rung ladder at 30000/1001 fps with
+ * 6.006 s segments and a short last one, and 48 kHz AAC whose segments
+ * snap to AAC frames (so they differ by one frame). Expected figures are
+ * worked out here from the sizes, independently of the code under test.
+ *
+ * The MPD is checked with a small XML reader below (well-formedness:
+ * balanced tags, quoted attributes, known entities, one root) rather than
+ * libxml2, to keep the tests free of a dependency; when xmllint happens to
+ * be installed it is asked too.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <libavutil/bprint.h>
+#include <libavutil/mem.h>
+
+#include "eb_manifest.h"
+
+/* ------------------------------------------------------------------ */
+/* Fixtures                                                            */
+
+#define NB_RUNGS 4
+#define NB_SEG 10
+#define VTS 90000
+#define ATS 48000
+#define FULL_SEG 540540 /* 6.006 s at 90 kHz: 180 frames at 30000/1001 */
+#define LAST_SEG 180180 /* 2.002 s */
+#define VIDEO_TOTAL (9 * FULL_SEG + LAST_SEG)
+
+typedef struct Fixture {
+    EbSegmentInfo vseg[NB_RUNGS][NB_SEG];
+    EbSegmentInfo aseg[NB_SEG];
+    EbRendition video[NB_RUNGS];
+    EbRendition audio;
+    EbPresentation p;
+} Fixture;
+
+static const struct {
+    const char *name;
+    int w, h;
+    int64_t rate;
+    const char *codecs;
+} rungs[NB_RUNGS] = {
+    {"1080p", 1920, 1080, 5000000, "avc1.640028"},
+    {"720p", 1280, 720, 2500000, "avc1.64001f"},
+    {"480p", 854, 480, 1000000, "avc1.64001e"},
+    {"360p", 640, 360, 600000, "avc1.64001e"},
+};
+
+/* Size of video segment i of a rung: the nominal rate give or take 10 %,
+ * and a last segment that is mostly its IDR frame (60 % of a full
+ * segment's bytes in a third of the time). */
+static int64_t video_size(int64_t rate, int i)
+{
+    int64_t full = rate * 6006 / 8000; /* bytes of 6.006 s at rate */
+    if (i == NB_SEG - 1)
+        return full * 60 / 100;
+    return full * (90 + (i * 7) % 21) / 100;
+}
+
+/* Audio segment boundaries: the video boundary snapped to the nearest AAC
+ * frame (1024 samples), as a muxer cutting at frame edges makes them. */
+static int64_t audio_boundary(int k)
+{
+    int64_t samples = (int64_t)k * FULL_SEG * ATS / VTS; /* 288288 per segment */
+    if (k == NB_SEG)
+        samples = (int64_t)VIDEO_TOTAL * ATS / VTS;
+    return (samples + 512) / 1024 * 1024;
+}
+
+static void fixture_init(Fixture *f, EbOutputFormat format)
+{
+    memset(f, 0, sizeof(*f));
+    for (int r = 0; r < NB_RUNGS; r++) {
+        EbRendition *v = &f->video[r];
+        snprintf(v->name, sizeof(v->name), "%s", rungs[r].name);
+        v->width = rungs[r].w;
+        v->height = rungs[r].h;
+        v->frame_rate = (AVRational){30000, 1001};
+        snprintf(v->codecs, sizeof(v->codecs), "%s%s", rungs[r].codecs,
+                 format == EB_FORMAT_TS ? ",mp4a.40.2" : "");
+        v->bitrate = rungs[r].rate;
+        v->timescale = VTS;
+        v->nb_segments = NB_SEG;
+        v->segments = f->vseg[r];
+        for (int i = 0; i < NB_SEG; i++) {
+            f->vseg[r][i].start = (int64_t)i * FULL_SEG;
+            f->vseg[r][i].duration = i == NB_SEG - 1 ? LAST_SEG : FULL_SEG;
+            f->vseg[r][i].size = video_size(rungs[r].rate, i);
+        }
+    }
+    snprintf(f->audio.name, sizeof(f->audio.name), "audio");
+    f->audio.is_audio = 1;
+    f->audio.sample_rate = ATS;
+    f->audio.channels = 2;
+    snprintf(f->audio.codecs, sizeof(f->audio.codecs), "mp4a.40.2");
+    f->audio.bitrate = 128000;
+    f->audio.timescale = ATS;
+    f->audio.nb_segments = NB_SEG;
+    f->audio.segments = f->aseg;
+    for (int i = 0; i < NB_SEG; i++) {
+        f->aseg[i].start = audio_boundary(i);
+        f->aseg[i].duration = audio_boundary(i + 1) - audio_boundary(i);
+        f->aseg[i].size = f->aseg[i].duration * 16000 / ATS + 200 * i; /* ~128 kb/s */
+    }
+    f->p.format = format;
+    f->p.nb_video = NB_RUNGS;
+    f->p.video = f->video;
+    f->p.audio = format == EB_FORMAT_CMAF ? &f->audio : NULL;
+    f->p.segment_seconds = 6.0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reference figures, worked out the slow, obvious way                 */
+
+/* EXTINF durations of a rendition as the playlist must state them. */
+static double seg_seconds(const EbRendition *r, int i)
+{
+    return (double)r->segments[i].duration / r->timescale;
+}
+
+static int ref_target(const EbRendition *r)
+{
+    long t = 1;
+    for (int i = 0; i < r->nb_segments; i++)
+        if (lround(seg_seconds(r, i)) > t)
+            t = lround(seg_seconds(r, i));
+    return (int)t;
+}
+
+/* Peak per the HLS draft: every contiguous run whose duration is within
+ * [0.5 T, 1.5 T + 0.5 s]. Brute force in doubles; may differ from the
+ * integer code by 1 bit/s in the last place. */
+static int64_t ref_peak(const EbRendition *r)
+{
+    double best = 0, t = ref_target(r);
+    for (int i = 0; i < r->nb_segments; i++) {
+        double dur = 0, bits = 0;
+        for (int j = i; j < r->nb_segments; j++) {
+            dur += seg_seconds(r, j);
+            bits += 8.0 * r->segments[j].size;
+            if (dur >= 0.5 * t && dur <= 1.5 * t + 0.5 && bits / dur > best)
+                best = bits / dur;
+        }
+    }
+    return (int64_t)ceil(best - 1e-6); /* 6150000.0000001 is 6150000 */
+}
+
+static int64_t ref_average(const EbRendition *r)
+{
+    double dur = 0, bits = 0;
+    for (int i = 0; i < r->nb_segments; i++) {
+        dur += seg_seconds(r, i);
+        bits += 8.0 * r->segments[i].size;
+    }
+    return (int64_t)llround(bits / dur);
+}
+
+/* ------------------------------------------------------------------ */
+/* Playlist reading                                                    */
+
+/* Copies of the lines of a playlist (at most 256 of 512 bytes). */
+typedef struct Lines {
+    int n;
+    char line[256][512];
+} Lines;
+
+static Lines *split_lines(const char *text)
+{
+    Lines *l = calloc(1, sizeof(*l));
+    assert_non_null(l);
+    while (*text) {
+        const char *nl = strchr(text, '\n');
+        size_t len;
+        assert_non_null(nl); /* every line ends with \n, the last one too */
+        len = (size_t)(nl - text);
+        assert_true(len < sizeof(l->line[0]));
+        assert_true(l->n < 256);
+        memcpy(l->line[l->n], text, len);
+        l->line[l->n][len] = '\0';
+        assert_null(strchr(l->line[l->n], '\r'));
+        l->n++;
+        text = nl + 1;
+    }
+    return l;
+}
+
+static int count_prefix(const Lines *l, const char *prefix)
+{
+    int n = 0;
+    for (int i = 0; i < l->n; i++)
+        n += !strncmp(l->line[i], prefix, strlen(prefix));
+    return n;
+}
+
+static int find_prefix(const Lines *l, const char *prefix, int from)
+{
+    for (int i = from; i < l->n; i++)
+        if (!strncmp(l->line[i], prefix, strlen(prefix)))
+            return i;
+    return -1;
+}
+
+/* Value of KEY in an HLS attribute list (quotes removed); 1 if found.
+ * Quoted values may hold commas. */
+static int attr_get(const char *list, const char *key, char *val, size_t size)
+{
+    const char *p = list;
+    while (*p) {
+        const char *eq = strchr(p, '='), *v, *end;
+        size_t klen;
+        if (!eq)
+            return 0;
+        klen = (size_t)(eq - p);
+        v = eq + 1;
+        if (*v == '"') {
+            end = strchr(v + 1, '"');
+            assert_non_null(end);
+            end++;
+        } else {
+            end = v + strcspn(v, ",");
+        }
+        if (klen == strlen(key) && !strncmp(p, key, klen)) {
+            size_t vlen = (size_t)(end - v);
+            if (*v == '"') {
+                v++;
+                vlen -= 2;
+            }
+            assert_true(vlen < size);
+            memcpy(val, v, vlen);
+            val[vlen] = '\0';
+            return 1;
+        }
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
+static int64_t attr_int(const char *list, const char *key)
+{
+    char v[64];
+    assert_true(attr_get(list, key, v, sizeof(v)));
+    return strtoll(v, NULL, 10);
+}
+
+/* ------------------------------------------------------------------ */
+/* A small XML reader: enough to prove the MPD well-formed and to walk  */
+/* its elements.                                                        */
+
+#define X_MAX_ATTR 16
+
+typedef struct XAttr {
+    char name[48];
+    char value[256]; /* entities decoded */
+} XAttr;
+
+typedef struct XNode {
+    char name[48];
+    int parent;
+    int nattr;
+    XAttr attr[X_MAX_ATTR];
+} XNode;
+
+typedef struct XDoc {
+    XNode node[256];
+    int n;
+} XDoc;
+
+static int x_name_char(char c, int first)
+{
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == ':')
+        return 1;
+    return !first && ((c >= '0' && c <= '9') || c == '-' || c == '.');
+}
+
+static const char *x_name(const char *s, char *out, size_t size)
+{
+    size_t n = 0;
+    if (!x_name_char(*s, 1))
+        return NULL;
+    while (x_name_char(s[n], n == 0)) {
+        if (n + 1 >= size)
+            return NULL;
+        out[n] = s[n];
+        n++;
+    }
+    out[n] = '\0';
+    return s + n;
+}
+
+static const char *x_space(const char *s)
+{
+    while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
+        s++;
+    return s;
+}
+
+/* Decodes an attribute value up to its closing quote; NULL if malformed. */
+static const char *x_value(const char *s, char quote, char *out, size_t size)
+{
+    static const struct {
+        const char *ent;
+        char c;
+    } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+    size_t n = 0;
+    while (*s != quote) {
+        char c = *s;
+        if (!c || c == '<')
+            return NULL;
+        if (c == '&') {
+            size_t k;
+            for (k = 0; k < sizeof(ents) / sizeof(ents[0]); k++)
+                if (!strncmp(s, ents[k].ent, strlen(ents[k].ent)))
+                    break;
+            if (k == sizeof(ents) / sizeof(ents[0]))
+                return NULL; /* raw & or unknown entity */
+            c = ents[k].c;
+            s += strlen(ents[k].ent);
+        } else {
+            s++;
+        }
+        if (n + 1 >= size)
+            return NULL;
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return s + 1;
+}
+
+/* 0 if well-formed: optional XML declaration, one root element, balanced
+ * tags, quoted attributes without duplicates, only whitespace as text. */
+static int x_parse(const char *s, XDoc *d)
+{
+    int stack[64], depth = 0, roots = 0;
+
+    d->n = 0;
+    if (!strncmp(s, "<?xml ", 6)) {
+        s = strstr(s, "?>");
+        if (!s)
+            return -1;
+        s += 2;
+    }
+    for (;;) {
+        s = x_space(s);
+        if (!*s)
+            break;
+        if (*s != '<')
+            return -1; /* text content: the MPD has none */
+        if (s[1] == '/') {
+            char name[48];
+            if (!depth || !(s = x_name(s + 2, name, sizeof(name))))
+                return -1;
+            if (strcmp(name, d->node[stack[depth - 1]].name))
+                return -1;
+            s = x_space(s);
+            if (*s++ != '>')
+                return -1;
+            depth--;
+            continue;
+        }
+        XNode *nd;
+        if (d->n >= 256 || depth >= 64 || (depth == 0 && roots++))
+            return -1;
+        nd = &d->node[d->n];
+        memset(nd, 0, sizeof(*nd));
+        nd->parent = depth ? stack[depth - 1] : -1;
+        if (!(s = x_name(s + 1, nd->name, sizeof(nd->name))))
+            return -1;
+        for (;;) {
+            const char *a = x_space(s);
+            XAttr *at;
+            if (*a == '/' && a[1] == '>') {
+                s = a + 2;
+                d->n++;
+                break;
+            }
+            if (*a == '>') {
+                s = a + 1;
+                stack[depth++] = d->n++;
+                break;
+            }
+            if (a == s || nd->nattr >= X_MAX_ATTR)
+                return -1; /* attributes need whitespace before them */
+            at = &nd->attr[nd->nattr];
+            if (!(s = x_name(a, at->name, sizeof(at->name))))
+                return -1;
+            for (int k = 0; k < nd->nattr; k++)
+                if (!strcmp(nd->attr[k].name, at->name))
+                    return -1;
+            s = x_space(s);
+            if (*s++ != '=')
+                return -1;
+            s = x_space(s);
+            if (*s != '"' && *s != '\'')
+                return -1;
+            if (!(s = x_value(s + 1, *s, at->value, sizeof(at->value))))
+                return -1;
+            nd->nattr++;
+        }
+    }
+    return depth == 0 && roots == 1 ? 0 : -1;
+}
+
+static const char *x_attr(const XDoc *d, int node, const char *name)
+{
+    for (int k = 0; k < d->node[node].nattr; k++)
+        if (!strcmp(d->node[node].attr[k].name, name))
+            return d->node[node].attr[k].value;
+    return NULL;
+}
+
+/* k-th child of parent named name, or -1. */
+static int x_child(const XDoc *d, int parent, const char *name, int k)
+{
+    for (int i = 0; i < d->n; i++)
+        if (d->node[i].parent == parent && !strcmp(d->node[i].name, name) && k-- == 0)
+            return i;
+    return -1;
+}
+
+static int x_count(const XDoc *d, int parent, const char *name)
+{
+    int n = 0;
+    while (x_child(d, parent, name, n) >= 0)
+        n++;
+    return n;
+}
+
+static const char *x_attr_req(const XDoc *d, int node, const char *name)
+{
+    const char *v = x_attr(d, node, name);
+    if (!v)
+        fail_msg("<%s> has no %s", d->node[node].name, name);
+    return v;
+}
+
+/* Expands a SegmentTemplate's SegmentTimeline and compares it with the
+ * rendition's segments, start and duration each. */
+static void check_timeline(const XDoc *d, int tmpl, const EbRendition *r)
+{
+    int tl = x_child(d, tmpl, "SegmentTimeline", 0), n = 0;
+    int64_t t = 0;
+
+    assert_true(tl >= 0);
+    assert_int_equal(atoi(x_attr_req(d, tmpl, "timescale")), r->timescale);
+    for (int k = 0, s; (s = x_child(d, tl, "S", k)) >= 0; k++) {
+        const char *ta = x_attr(d, s, "t"), *ra = x_attr(d, s, "r");
+        int64_t dur = strtoll(x_attr_req(d, s, "d"), NULL, 10);
+        int rep = ra ? atoi(ra) : 0;
+        if (k == 0)
+            assert_non_null(ta); /* the first S must place the timeline */
+        if (ta)
+            t = strtoll(ta, NULL, 10);
+        assert_true(rep >= 0);
+        for (int j = 0; j <= rep; j++, n++) {
+            assert_true(n < r->nb_segments);
+            assert_int_equal(t, r->segments[n].start);
+            assert_int_equal(dur, r->segments[n].duration);
+            t += dur;
+        }
+    }
+    assert_int_equal(n, r->nb_segments);
+}
+
+/* Asks xmllint too, where it is installed; the reader above always runs. */
+static void xmllint_if_present(const char *xml)
+{
+    char dir[256], path[300], cmd[400];
+    const char *tmp = getenv("EB_TEST_TMP");
+    FILE *f;
+    int fd;
+
+    if (system("command -v xmllint >/dev/null 2>&1") != 0)
+        return;
+    snprintf(dir, sizeof(dir), "%s", tmp && *tmp ? tmp : "/tmp");
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        snprintf(dir, sizeof(dir), "/tmp");
+    snprintf(path, sizeof(path), "%s/test_manifest_XXXXXX", dir);
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(xml, 1, strlen(xml), f), strlen(xml));
+    assert_int_equal(fclose(f), 0);
+    snprintf(cmd, sizeof(cmd), "xmllint --noout '%s'", path);
+    assert_int_equal(system(cmd), 0);
+    unlink(path);
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+
+static char *run_master(const EbPresentation *p)
+{
+    AVBPrint b;
+    char *s;
+    av_bprint_init(&b, 0, AV_BPRINT_SIZE_UNLIMITED);
+    assert_int_equal(eb_manifest_hls_master(p, &b), 0);
+    assert_int_equal(av_bprint_finalize(&b, &s), 0);
+    return s;
+}
+
+static char *run_media(const EbPresentation *p, const EbRendition *r)
+{
+    AVBPrint b;
+    char *s;
+    av_bprint_init(&b, 0, AV_BPRINT_SIZE_UNLIMITED);
+    assert_int_equal(eb_manifest_hls_media(p, r, &b), 0);
+    assert_int_equal(av_bprint_finalize(&b, &s), 0);
+    return s;
+}
+
+static char *run_mpd(const EbPresentation *p)
+{
+    AVBPrint b;
+    char *s;
+    av_bprint_init(&b, 0, AV_BPRINT_SIZE_UNLIMITED);
+    assert_int_equal(eb_manifest_dash_mpd(p, &b), 0);
+    assert_int_equal(av_bprint_finalize(&b, &s), 0);
+    return s;
+}
+
+static XDoc *parse_mpd(const char *mpd)
+{
+    XDoc *d = calloc(1, sizeof(*d));
+    assert_non_null(d);
+    if (x_parse(mpd, d) < 0)
+        fail_msg("MPD is not well-formed XML:\n%s", mpd);
+    xmllint_if_present(mpd);
+    return d;
+}
+
+/* Expected EXT-X-STREAM-INF CODECS and bandwidths of a rung. */
+static void expect_variant(const Fixture *f, int rung, int64_t *peak, int64_t *avg)
+{
+    *peak = ref_peak(&f->video[rung]);
+    *avg = ref_average(&f->video[rung]);
+    if (f->p.format == EB_FORMAT_CMAF && f->p.audio) {
+        *peak += ref_peak(&f->audio);
+        *avg += ref_average(&f->audio);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Bit rates and durations                                             */
+
+/* The peak ignores a short last segment on its own (its IDR frame over two
+ * seconds would triple the rate) but counts it together with the segment
+ * before, as the HLS draft's 0.5-1.5 x target duration runs do. */
+static void test_bandwidth_follows_hls_peak_rule(void **state)
+{
+    Fixture f;
+    int64_t peak, avg, full_max = 0, pair, lone, sum = 0;
+    (void)state;
+    fixture_init(&f, EB_FORMAT_CMAF);
+
+    for (int r = 0; r < NB_RUNGS; r++) {
+        const EbSegmentInfo *s = f.vseg[r];
+        full_max = 0;
+        sum = 0;
+        /* By hand, in integers: a 6.006 s segment is 6006000 us. */
+        for (int i = 0; i < NB_SEG - 1; i++) {
+            int64_t rate = (s[i].size * 8 * 1000 + 6005) / 6006;
+            if (rate > full_max)
+                full_max = rate;
+        }
+        pair = ((s[8].size + s[9].size) * 8 * 1000 + 8007) / 8008; /* 8.008 s */
+        lone = (s[9].size * 8 * 1000 + 2001) / 2002;               /* 2.002 s */
+        for (int i = 0; i < NB_SEG; i++)
+            sum += s[i].size;
+
+        eb_rendition_bandwidth(&f.video[r], &peak, &avg);
+        assert_int_equal(peak, full_max > pair ? full_max : pair);
+        assert_true(peak < lone);
+        assert_true(pair > full_max); /* the fixture makes the pair count */
+        /* 56.056 s = 56056 ms, rounded to nearest. */
+        assert_int_equal(avg, (sum * 8 * 1000 + 28028) / 56056);
+        assert_in_range(peak, ref_peak(&f.video[r]) - 1, ref_peak(&f.video[r]) + 1);
+        assert_in_range(avg, ref_average(&f.video[r]) - 1, ref_average(&f.video[r]) + 1);
+    }
+    eb_rendition_bandwidth(&f.audio, &peak, &avg);
+    assert_in_range(peak, ref_peak(&f.audio) - 1, ref_peak(&f.audio) + 1);
+    assert_in_range(avg, ref_average(&f.audio) - 1, ref_average(&f.audio) + 1);
+}
+
+static void test_bandwidth_guards_zero_durations(void **state)
+{
+    EbSegmentInfo seg[3] = {{0, 0, 1000}, {0, 0, 2000}, {0, 90000, 3000}};
+    EbRendition r = {.timescale = 90000, .nb_segments = 2, .segments = seg};
+    int64_t peak = -1, avg = -1;
+    (void)state;
+
+    /* Nothing but zero durations: no rate, and no division by zero. */
+    eb_rendition_bandwidth(&r, &peak, &avg);
+    assert_int_equal(peak, 0);
+    assert_int_equal(avg, 0);
+    assert_true(eb_rendition_duration(&r) == 0.0);
+
+    /* A zero-length segment's bytes still count towards the rate. */
+    r.nb_segments = 3;
+    eb_rendition_bandwidth(&r, &peak, &avg);
+    assert_int_equal(avg, 6000 * 8);
+    assert_int_equal(peak, 6000 * 8);
+
+    /* No timescale or no segments: zeros, not a crash. */
+    r.timescale = 0;
+    eb_rendition_bandwidth(&r, &peak, &avg);
+    assert_int_equal(peak, 0);
+    assert_true(eb_rendition_duration(&r) == 0.0);
+    r.timescale = 90000;
+    r.nb_segments = 0;
+    eb_rendition_bandwidth(&r, &peak, NULL);
+    assert_int_equal(peak, 0);
+    eb_rendition_bandwidth(NULL, &peak, &avg);
+    assert_int_equal(avg, 0);
+}
+
+static void test_duration_is_sum_of_segments(void **state)
+{
+    Fixture f;
+    (void)state;
+    fixture_init(&f, EB_FORMAT_CMAF);
+    assert_true(fabs(eb_rendition_duration(&f.video[0]) - 56.056) < 1e-9);
+    assert_true(fabs(eb_rendition_duration(&f.audio) - audio_boundary(NB_SEG) / 48000.0) < 1e-9);
+}
+
+/* ------------------------------------------------------------------ */
+/* HLS master                                                          */
+
+static void test_master_cmaf_variants_carry_all_attributes(void **state)
+{
+    Fixture f;
+    char *m;
+    Lines *l;
+    int at = 0;
+    char v[128];
+    (void)state;
+    fixture_init(&f, EB_FORMAT_CMAF);
+    m = run_master(&f.p);
+    l = split_lines(m);
+
+    assert_string_equal(l->line[0], "#EXTM3U");
+    assert_int_equal(count_prefix(l, "#EXT-X-VERSION:7"), 1);
+    assert_int_equal(count_prefix(l, "#EXT-X-INDEPENDENT-SEGMENTS"), 1);
+    assert_int_equal(count_prefix(l, "#EXT-X-STREAM-INF:"), NB_RUNGS);
+
+    /* One audio rendition, in the group every variant names. */
+    assert_int_equal(count_prefix(l, "#EXT-X-MEDIA:"), 1);
+    {
+        const char *media = l->line[find_prefix(l, "#EXT-X-MEDIA:", 0)] + strlen("#EXT-X-MEDIA:");
+        assert_true(attr_get(media, "TYPE", v, sizeof(v)));
+        assert_string_equal(v, "AUDIO");
+        assert_true(attr_get(media, "GROUP-ID", v, sizeof(v)));
+        assert_string_equal(v, "aud");
+        assert_true(attr_get(media, "NAME", v, sizeof(v)));
+        assert_true(attr_get(media, "DEFAULT", v, sizeof(v)));
+        assert_string_equal(v, "YES");
+        assert_true(attr_get(media, "AUTOSELECT", v, sizeof(v)));
+        assert_string_equal(v, "YES");
+        assert_true(attr_get(media, "CHANNELS", v, sizeof(v)));
+        assert_string_equal(v, "2");
+        assert_true(attr_get(media, "URI", v, sizeof(v)));
+        assert_string_equal(v, "audio/index.m3u8");
+    }
+
+    /* Tallest first; each variant's figures include the audio's. */
+    for (int r = 0; r < NB_RUNGS; r++) {
+        int64_t peak, avg;
+        const char *inf;
+        char want[64];
+        at = find_prefix(l, "#EXT-X-STREAM-INF:", at);
+        assert_true(at >= 0 && at + 1 < l->n);
+        inf = l->line[at] + strlen("#EXT-X-STREAM-INF:");
+        expect_variant(&f, r, &peak, &avg);
+        assert_in_range(attr_int(inf, "BANDWIDTH"), peak - 2, peak + 2);
+        assert_in_range(attr_int(inf, "AVERAGE-BANDWIDTH"), avg - 2, avg + 2);
+        assert_true(attr_int(inf, "BANDWIDTH") > attr_int(inf, "AVERAGE-BANDWIDTH"));
+        assert_true(attr_get(inf, "RESOLUTION", v, sizeof(v)));
+        snprintf(want, sizeof(want), "%dx%d", rungs[r].w, rungs[r].h);
+        assert_string_equal(v, want);
+        assert_true(attr_get(inf, "CODECS", v, sizeof(v)));
+        snprintf(want, sizeof(want), "%s,mp4a.40.2", rungs[r].codecs);
+        assert_string_equal(v, want);
+        assert_true(attr_get(inf, "FRAME-RATE", v, sizeof(v)));
+        assert_string_equal(v, "29.970");
+        assert_true(attr_get(inf, "AUDIO", v, sizeof(v)));
+        assert_string_equal(v, "aud");
+        snprintf(want, sizeof(want), "%s/index.m3u8", rungs[r].name);
+        assert_string_equal(l->line[at + 1], want);
+        at++;
+    }
+    /* The 1080p figure by hand: its video peak is the 8.008 s run of the
+     * last two segments, plus the audio's peak. */
+    {
+        int64_t pair = ((f.vseg[0][8].size + f.vseg[0][9].size) * 8 * 1000 + 8007) / 8008;
+        const char *inf = l->line[find_prefix(l, "#EXT-X-STREAM-INF:", 0)] + 18;
+        assert_in_range(attr_int(inf, "BANDWIDTH") - pair, ref_peak(&f.audio) - 2,
+                        ref_peak(&f.audio) + 2);
+    }
+    free(l);
+    av_free(m);
+}
+
+static void test_master_ts_has_no_audio_group(void **state)
+{
+    Fixture f;
+    char *m;
+    Lines *l;
+    char v[128];
+    (void)state;
+    fixture_init(&f, EB_FORMAT_TS);
+    f.p.audio = &f.audio; /* even if given, TS audio is muxed in, not a rendition */
+    m = run_master(&f.p);
+    l = split_lines(m);
+
+    assert_int_equal(count_prefix(l, "#EXT-X-MEDIA:"), 0);
+    assert_null(strstr(m, "AUDIO="));
+    assert_int_equal(count_prefix(l, "#EXT-X-VERSION:3"), 1);
+    assert_int_equal(count_prefix(l, "#EXT-X-STREAM-INF:"), NB_RUNGS);
+    for (int r = 0, at = 0; r < NB_RUNGS; r++, at++) {
+        const char *inf;
+        char want[64];
+        at = find_prefix(l, "#EXT-X-STREAM-INF:", at);
+        inf = l->line[at] + strlen("#EXT-X-STREAM-INF:");
+        /* TS segments hold the audio: their own sizes are the whole rate. */
+        assert_in_range(attr_int(inf, "BANDWIDTH"), ref_peak(&f.video[r]) - 1,
+                        ref_peak(&f.video[r]) + 1);
+        assert_in_range(attr_int(inf, "AVERAGE-BANDWIDTH"), ref_average(&f.video[r]) - 1,
+                        ref_average(&f.video[r]) + 1);
+        assert_true(attr_get(inf, "CODECS", v, sizeof(v)));
+        snprintf(want, sizeof(want), "%s,mp4a.40.2", rungs[r].codecs);
+        assert_string_equal(v, want);
+        assert_true(attr_get(inf, "FRAME-RATE", v, sizeof(v)));
+        assert_true(attr_get(inf, "RESOLUTION", v, sizeof(v)));
+        snprintf(want, sizeof(want), "%s/index.m3u8", rungs[r].name);
+        assert_string_equal(l->line[at + 1], want);
+    }
+    free(l);
+    av_free(m);
+}
+
+/* Given out of order, variants still come out tallest first, and a whole
+ * frame rate prints with three decimals. */
+static void test_master_orders_tallest_first(void **state)
+{
+    Fixture f;
+    EbRendition shuffled[NB_RUNGS];
+    char *m;
+    Lines *l;
+    char v[64];
+    static const int order[NB_RUNGS] = {2, 0, 3, 1};
+    (void)state;
+    fixture_init(&f, EB_FORMAT_CMAF);
+    for (int i = 0; i < NB_RUNGS; i++) {
+        shuffled[i] = f.video[order[i]];
+        shuffled[i].frame_rate = (AVRational){30, 1};
+    }
+    f.p.video = shuffled;
+    m = run_master(&f.p);
+    l = split_lines(m);
+    for (int r = 0, at = 0; r < NB_RUNGS; r++, at++) {
+        at = find_prefix(l, "#EXT-X-STREAM-INF:", at);
+        assert_true(attr_get(l->line[at], "RESOLUTION", v, sizeof(v)));
+        assert_int_equal(atoi(strchr(v, 'x') + 1), rungs[r].h);
+        assert_true(attr_get(l->line[at], "FRAME-RATE", v, sizeof(v)));
+        assert_string_equal(v, "30.000");
+    }
+    free(l);
+    av_free(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* HLS media playlists                                                 */
+
+/* Checks the parts every VOD media playlist needs and returns the EXTINF
+ * sum; segment URIs are "<prefix>segment_NNN<ext>". */
+static double check_media(const char *text, const EbRendition *r, const char *prefix,
+                          const char *ext, int version)
+{
+    Lines *l = split_lines(text);
+    char want[128];
+    int seg = 0, longest_rounded = 0;
+    double sum = 0;
+    int target;
+
+    assert_string_equal(l->line[0], "#EXTM3U");
+    snprintf(want, sizeof(want), "#EXT-X-VERSION:%d", version);
+    assert_int_equal(count_prefix(l, want), 1);
+    assert_int_equal(count_prefix(l, "#EXT-X-PLAYLIST-TYPE:VOD"), 1);
+    assert_int_equal(count_prefix(l, "#EXT-X-MEDIA-SEQUENCE:1"), 1);
+    assert_int_equal(count_prefix(l, "#EXT-X-INDEPENDENT-SEGMENTS"), 1);
+    assert_string_equal(l->line[l->n - 1], "#EXT-X-ENDLIST");
+    assert_int_equal(count_prefix(l, "#EXT-X-ENDLIST"), 1);
+    assert_int_equal(count_prefix(l, "#EXT-X-TARGETDURATION:"), 1);
+    target = atoi(l->line[find_prefix(l, "#EXT-X-TARGETDURATION:", 0)] + 22);
+
+    for (int i = 0; i < l->n; i++) {
+        const char *d, *dot;
+        double dur;
+        if (strncmp(l->line[i], "#EXTINF:", 8))
+            continue;
+        d = l->line[i] + 8;
+        dot = strchr(d, '.');
+        assert_non_null(dot);
+        assert_int_equal(strcspn(dot + 1, ","), 6); /* six decimals */
+        dur = strtod(d, NULL);
+        assert_true(fabs(dur - seg_seconds(r, seg)) <= 0.0000015);
+        /* RFC 8216 4.3.3.1: rounded EXTINF <= target */
+        assert_true(lround(dur) <= target);
+        if (lround(dur) > longest_rounded)
+            longest_rounded = (int)lround(dur);
+        sum += dur;
+        seg++;
+        snprintf(want, sizeof(want), "%ssegment_%03d%s", prefix, seg, ext);
+        assert_string_equal(l->line[i + 1], want);
+    }
+    assert_int_equal(seg, r->nb_segments);
+    /* ... and the smallest such target: no slack a player would wait on. */
+    assert_int_equal(target, longest_rounded < 1 ? 1 : longest_rounded);
+    free(l);
+    return sum;
+}
+
+static void test_media_cmaf_uses_map_and_shared_segments(void **state)
+{
+    Fixture f;
+    (void)state;
+    fixture_init(&f, EB_FORMAT_CMAF);
+    for (int r = 0; r < NB_RUNGS; r++) {
+        char *m = run_media(&f.p, &f.video[r]);
+        char want[128];
+        double sum;
+        snprintf(want, sizeof(want), "\n#EXT-X-MAP:URI=\"../../cmaf/%s/init.mp4\"\n",
+                 rungs[r].name);
+        assert_non_null(strstr(m, want));
+        snprintf(want, sizeof(want), "../../cmaf/%s/", rungs[r].name);
+        sum = check_media(m, &f.video[r], want, ".m4s", 7);
+        assert_true(fabs(sum - 56.056) < 0.001);
+        /* 6.006 s rounds to 6: the target is 6, not ceil's 7. */
+        assert_non_null(strstr(m, "\n#EXT-X-TARGETDURATION:6\n"));
+        av_free(m);
+    }
+    {
+        char *m = run_media(&f.p, &f.audio);
+        double sum;
+        assert_non_null(strstr(m, "\n#EXT-X-MAP:URI=\"../../cmaf/audio/init.mp4\"\n"));
+        sum = check_media(m, &f.audio, "../../cmaf/audio/", ".m4s", 7);
+        assert_true(fabs(sum - audio_boundary(NB_SEG) / 48000.0) < 0.001);
+        av_free(m);
+    }
+}
+
+static void test_media_ts_segments_beside_playlist(void **state)
+{
+    Fixture f;
+    char *m;
+    (void)state;
+    fixture_init(&f, EB_FORMAT_TS);
+    m = run_media(&f.p, &f.video[1]);
+    assert_null(strstr(m, "EXT-X-MAP"));
+    assert_null(strstr(m, "cmaf"));
+    check_media(m, &f.video[1], "", ".ts", 3);
+    av_free(m);
+
+    /* No audio playlist in TS: audio is muxed into every variant. */
+    AVBPrint b;
+    av_bprint_init(&b, 0, AV_BPRINT_SIZE_UNLIMITED);
+    assert_int_equal(eb_manifest_hls_media(&f.p, &f.audio, &b), -EINVAL);
+    av_bprint_finalize(&b, NULL);
+}
+
+/* The target is the largest EXTINF rounded to nearest, the EXTINF as
+ * printed: 6.5 s gives 7, 6.4999996 s prints 6.500000 and gives 7 too,
+ * 6.4999 s gives 6. */
+static void test_target_duration_rounds_printed_extinf(void **state)
+{
+    static const struct {
+        int timescale;
+        int64_t longest;
+        int target;
+    } cases[] = {
+        {90000, 540540, 6},      /* 6.006 */
+        {1000, 6500, 7},         /* 6.5 */
+        {10000000, 64999996, 7}, /* 6.4999996 -> "6.500000" */
+        {10000, 64999, 6},       /* 6.4999 */
+        {90000, 9000, 1},        /* 0.1: at least 1 */
+    };
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        Fixture f;
+        char *m, want[64];
+        fixture_init(&f, EB_FORMAT_CMAF);
+        f.video[0].timescale = cases[c].timescale;
+        for (int i = 0; i < NB_SEG; i++) {
+            f.vseg[0][i].start = i * cases[c].longest;
+            f.vseg[0][i].duration = i == 3 ? cases[c].longest : cases[c].longest / 2;
+        }
+        m = run_media(&f.p, &f.video[0]);
+        snprintf(want, sizeof(want), "\n#EXT-X-TARGETDURATION:%d\n", cases[c].target);
+        if (!strstr(m, want))
+            fail_msg("case %zu: want %s in\n%s", c, want + 1, m);
+        av_free(m);
+    }
+}
+
+/* Thousands of 1/3 s segments: each EXTINF is rounded, yet they sum to
+ * the total to the microsecond (rounding each on its own would drift by
+ * milliseconds). */
+static void test_extinf_sum_does_not_drift(void **state)
+{
+    enum { N = 3000 };
+    Fixture f;
+    EbSegmentInfo *seg = calloc(N, sizeof(*seg));
+    char *m;
+    const char *p;
+    double sum = 0;
+    int n = 0;
+    (void)state;
+    assert_non_null(seg);
+    fixture_init(&f, EB_FORMAT_CMAF);
+    for (int i = 0; i < N; i++)
+        seg[i] = (EbSegmentInfo){i * 30030, 30030, 1000}; /* 0.333667 s */
+    f.video[0].segments = seg;
+    f.video[0].nb_segments = N;
+    m = run_media(&f.p, &f.video[0]);
+    for (p = strstr(m, "#EXTINF:"); p; p = strstr(p + 1, "#EXTINF:")) {
+        sum += strtod(p + 8, NULL);
+        n++;
+    }
+    assert_int_equal(n, N);
+    assert_true(fabs(sum - N * 30030 / 90000.0) < 0.000002);
+    assert_true(fabs(sum - eb_rendition_duration(&f.video[0])) < 0.001);
+    av_free(m);
+    free(seg);
+}
+
+/* ------------------------------------------------------------------ */
+/* DASH                                                                */
+
+static void test_mpd_structure_and_attributes(void **state)
+{
+    Fixture f;
+    char *mpd;
+    XDoc *d;
+    int root, period, vas, aas, tmpl, rep;
+    char want[64];
+    (void)state;
+    fixture_init(&f, EB_FORMAT_CMAF);
+    mpd = run_mpd(&f.p);
+    d = parse_mpd(mpd);
+
+    root = 0;
+    assert_string_equal(d->node[root].name, "MPD");
+    assert_string_equal(x_attr_req(d, root, "xmlns"), "urn:mpeg:dash:schema:mpd:2011");
+    assert_string_equal(x_attr_req(d, root, "type"), "static");
+    assert_non_null(
+        strstr(x_attr_req(d, root, "profiles"), "urn:mpeg:dash:profile:isoff-live:2011"));
+    /* Audio ends last: 2628 AAC frames = 56.064 s. */
+    assert_string_equal(x_attr_req(d, root, "mediaPresentationDuration"), "PT56.064S");
+    assert_non_null(x_attr_req(d, root, "minBufferTime"));
+    assert_int_equal(x_count(d, root, "Period"), 1);
+    period = x_child(d, root, "Period", 0);
+    assert_int_equal(x_count(d, period, "AdaptationSet"), 2);
+
+    vas = x_child(d, period, "AdaptationSet", 0);
+    assert_string_equal(x_attr_req(d, vas, "mimeType"), "video/mp4");
+    assert_string_equal(x_attr_req(d, vas, "segmentAlignment"), "true");
+    assert_string_equal(x_attr_req(d, vas, "startWithSAP"), "1");
+    assert_string_equal(x_attr_req(d, vas, "maxWidth"), "1920");
+    assert_string_equal(x_attr_req(d, vas, "maxHeight"), "1080");
+    assert_string_equal(x_attr_req(d, vas, "frameRate"), "30000/1001");
+
+    /* Same timescale and cuts on every rung: one template, on the set. */
+    assert_int_equal(x_count(d, vas, "SegmentTemplate"), 1);
+    tmpl = x_child(d, vas, "SegmentTemplate", 0);
+    assert_string_equal(x_attr_req(d, tmpl, "initialization"),
+                        "../cmaf/$RepresentationID$/init.mp4");
+    assert_string_equal(x_attr_req(d, tmpl, "media"),
+                        "../cmaf/$RepresentationID$/segment_$Number%03d$.m4s");
+    assert_string_equal(x_attr_req(d, tmpl, "startNumber"), "1");
+    assert_null(x_attr(d, tmpl, "presentationTimeOffset"));
+    check_timeline(d, tmpl, &f.video[0]);
+    /* 9 equal segments collapse into one S with r="8". */
+    assert_int_equal(x_count(d, x_child(d, tmpl, "SegmentTimeline", 0), "S"), 2);
+
+    assert_int_equal(x_count(d, vas, "Representation"), NB_RUNGS);
+    for (int r = 0; r < NB_RUNGS; r++) {
+        rep = x_child(d, vas, "Representation", r);
+        assert_string_equal(x_attr_req(d, rep, "id"), rungs[r].name);
+        /* The video alone: DASH lists audio on its own. */
+        assert_in_range(strtoll(x_attr_req(d, rep, "bandwidth"), NULL, 10),
+                        ref_peak(&f.video[r]) - 1, ref_peak(&f.video[r]) + 1);
+        snprintf(want, sizeof(want), "%d", rungs[r].w);
+        assert_string_equal(x_attr_req(d, rep, "width"), want);
+        snprintf(want, sizeof(want), "%d", rungs[r].h);
+        assert_string_equal(x_attr_req(d, rep, "height"), want);
+        assert_string_equal(x_attr_req(d, rep, "codecs"), rungs[r].codecs);
+        assert_string_equal(x_attr_req(d, rep, "frameRate"), "30000/1001");
+        assert_string_equal(x_attr_req(d, rep, "sar"), "1:1");
+        assert_int_equal(x_count(d, rep, "SegmentTemplate"), 0);
+    }
+
+    aas = x_child(d, period, "AdaptationSet", 1);
+    assert_string_equal(x_attr_req(d, aas, "mimeType"), "audio/mp4");
+    assert_string_equal(x_attr_req(d, aas, "lang"), "und");
+    assert_int_equal(x_count(d, aas, "Representation"), 1);
+    rep = x_child(d, aas, "Representation", 0);
+    assert_string_equal(x_attr_req(d, rep, "id"), "audio");
+    assert_string_equal(x_attr_req(d, rep, "codecs"), "mp4a.40.2");
+    assert_string_equal(x_attr_req(d, rep, "audioSamplingRate"), "48000");
+    assert_in_range(strtoll(x_attr_req(d, rep, "bandwidth"), NULL, 10), ref_peak(&f.audio) - 1,
+                    ref_peak(&f.audio) + 1);
+    {
+        int acc = x_child(d, rep, "AudioChannelConfiguration", 0);
+        assert_true(acc >= 0);
+        assert_string_equal(x_attr_req(d, acc, "schemeIdUri"),
+                            "urn:mpeg:dash:23003:3:audio_channel_configuration:2011");
+        assert_string_equal(x_attr_req(d, acc, "value"), "2");
+    }
+    tmpl = x_child(d, aas, "SegmentTemplate", 0);
+    assert_true(tmpl >= 0);
+    check_timeline(d, tmpl, &f.audio);
+    free(d);
+    av_free(mpd);
+}
+
+/* A rung with another timescale cannot share the set's timeline: every
+ * Representation gets its own template, and each expands to its own list. */
+static void test_mpd_falls_back_to_per_representation_templates(void **state)
+{
+    Fixture f;
+    char *mpd;
+    XDoc *d;
+    int vas;
+    (void)state;
+    fixture_init(&f, EB_FORMAT_CMAF);
+    f.video[2].timescale = 30000;
+    for (int i = 0; i < NB_SEG; i++) {
+        f.vseg[2][i].start /= 3;
+        f.vseg[2][i].duration /= 3;
+    }
+    mpd = run_mpd(&f.p);
+    d = parse_mpd(mpd);
+    vas = x_child(d, x_child(d, 0, "Period", 0), "AdaptationSet", 0);
+    assert_int_equal(x_count(d, vas, "SegmentTemplate"), 0);
+    for (int r = 0; r < NB_RUNGS; r++) {
+        int rep = x_child(d, vas, "Representation", r);
+        int tmpl = x_child(d, rep, "SegmentTemplate", 0);
+        char want[96];
+        assert_true(tmpl >= 0);
+        snprintf(want, sizeof(want), "../cmaf/%s/segment_$Number%%03d$.m4s", rungs[r].name);
+        assert_string_equal(x_attr_req(d, tmpl, "media"), want);
+        check_timeline(d, tmpl, &f.video[r]);
+    }
+    free(d);
+    av_free(mpd);
+}
+
+/* Segment lists with a gap and durations that vary by a frame still expand
+ * to exactly the list; a late start becomes the presentation's origin. */
+static void test_mpd_timeline_gaps_and_offsets(void **state)
+{
+    static const int64_t durs[NB_SEG] = {540540, 540540, 543543, 537537, 540540,
+                                         540540, 540540, 540540, 540540, 3003};
+    Fixture f;
+    char *mpd;
+    XDoc *d;
+    int vas, tmpl;
+    int64_t t = 9009; /* video starts 0.1001 s in */
+    (void)state;
+    fixture_init(&f, EB_FORMAT_CMAF);
+    for (int r = 0; r < NB_RUNGS; r++) {
+        t = 9009;
+        for (int i = 0; i < NB_SEG; i++) {
+            if (i == 6)
+                t += 3003; /* one missing frame */
+            f.vseg[r][i].start = t;
+            f.vseg[r][i].duration = durs[i];
+            t += durs[i];
+        }
+    }
+    for (int i = 0; i < NB_SEG; i++)
+        f.aseg[i].start += 4800; /* audio 0.1 s in: 1 ms before the video */
+    mpd = run_mpd(&f.p);
+    d = parse_mpd(mpd);
+    vas = x_child(d, x_child(d, 0, "Period", 0), "AdaptationSet", 0);
+    tmpl = x_child(d, vas, "SegmentTemplate", 0);
+    assert_true(tmpl >= 0);
+    check_timeline(d, tmpl, &f.video[0]);
+    /* The earliest start (audio, 0.1 s) is the Period's zero. */
+    assert_string_equal(x_attr_req(d, tmpl, "presentationTimeOffset"), "9000");
+    tmpl = x_child(d, x_child(d, x_child(d, 0, "Period", 0), "AdaptationSet", 1), "SegmentTemplate",
+                   0);
+    assert_string_equal(x_attr_req(d, tmpl, "presentationTimeOffset"), "4800");
+    check_timeline(d, tmpl, &f.audio);
+    /* Longest end: audio 56.064 + 0.1 s, less the 0.1 s origin. */
+    assert_string_equal(x_attr_req(d, 0, "mediaPresentationDuration"), "PT56.064S");
+    free(d);
+    av_free(mpd);
+}
+
+static void test_mpd_duration_format(void **state)
+{
+    Fixture f;
+    EbSegmentInfo *seg = calloc(621, sizeof(*seg));
+    char *mpd;
+    XDoc *d;
+    (void)state;
+    assert_non_null(seg);
+    fixture_init(&f, EB_FORMAT_CMAF);
+    f.p.nb_video = 1;
+    f.p.audio = NULL;
+    for (int i = 0; i < 621; i++)
+        seg[i] = (EbSegmentInfo){i * 540000LL, 540000, 1000}; /* 621 x 6 s */
+    seg[620].duration = 540000 - 45000;                       /* 0.5 s short */
+    f.video[0].segments = seg;
+    f.video[0].nb_segments = 621;
+    mpd = run_mpd(&f.p);
+    d = parse_mpd(mpd);
+    /* 3725.5 s */
+    assert_string_equal(x_attr_req(d, 0, "mediaPresentationDuration"), "PT1H2M5.500S");
+    assert_int_equal(x_count(d, x_child(d, 0, "Period", 0), "AdaptationSet"), 1);
+    free(d);
+    av_free(mpd);
+    free(seg);
+}
+
+static void test_mpd_rejects_ts(void **state)
+{
+    Fixture f;
+    AVBPrint b;
+    (void)state;
+    fixture_init(&f, EB_FORMAT_TS);
+    av_bprint_init(&b, 0, AV_BPRINT_SIZE_UNLIMITED);
+    assert_int_equal(eb_manifest_dash_mpd(&f.p, &b), -EINVAL);
+    assert_int_equal(b.len, 0);
+    av_bprint_finalize(&b, NULL);
+}
+
+/* Names with XML and URI specials: escaped in attributes, percent-encoded
+ * in paths, '$' doubled in templates, and the per-Representation template
+ * is used since $RepresentationID$ would insert them raw. */
+static void test_odd_names_are_escaped(void **state)
+{
+    Fixture f;
+    char *mpd, *m;
+    XDoc *d;
+    int vas, rep, tmpl;
+    (void)state;
+    fixture_init(&f, EB_FORMAT_CMAF);
+    snprintf(f.video[1].name, sizeof(f.video[1].name), "a&b'<c>$:");
+    mpd = run_mpd(&f.p);
+    assert_non_null(strstr(mpd, "id=\"a&amp;b&apos;&lt;c&gt;$:\""));
+    d = parse_mpd(mpd);
+    vas = x_child(d, x_child(d, 0, "Period", 0), "AdaptationSet", 0);
+    assert_int_equal(x_count(d, vas, "SegmentTemplate"), 0);
+    rep = x_child(d, vas, "Representation", 1);
+    assert_string_equal(x_attr_req(d, rep, "id"), "a&b'<c>$:");
+    tmpl = x_child(d, rep, "SegmentTemplate", 0);
+    assert_string_equal(x_attr_req(d, tmpl, "initialization"), "../cmaf/a&b'%3Cc%3E$$%3A/init.mp4");
+    assert_string_equal(x_attr_req(d, tmpl, "media"),
+                        "../cmaf/a&b'%3Cc%3E$$%3A/segment_$Number%03d$.m4s");
+    check_timeline(d, tmpl, &f.video[1]);
+    free(d);
+    av_free(mpd);
+
+    m = run_master(&f.p);
+    assert_non_null(strstr(m, "\na&b'%3Cc%3E$%3A/index.m3u8\n"));
+    av_free(m);
+    m = run_media(&f.p, &f.video[1]);
+    assert_non_null(strstr(m, "#EXT-X-MAP:URI=\"../../cmaf/a&b'%3Cc%3E$%3A/init.mp4\""));
+    av_free(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Errors and determinism                                              */
+
+static void test_invalid_descriptions_are_rejected(void **state)
+{
+    static const char *bad_names[] = {"", ".", "..", "a/b", "a\\b", "a\"b", "a b", "a\nb"};
+    Fixture f;
+    AVBPrint b;
+    (void)state;
+    av_bprint_init(&b, 0, AV_BPRINT_SIZE_UNLIMITED);
+
+    assert_int_equal(eb_manifest_hls_master(NULL, &b), -EINVAL);
+    assert_int_equal(eb_manifest_dash_mpd(NULL, &b), -EINVAL);
+    fixture_init(&f, EB_FORMAT_CMAF);
+    assert_int_equal(eb_manifest_hls_master(&f.p, NULL), -EINVAL);
+    assert_int_equal(eb_manifest_hls_media(&f.p, NULL, &b), -EINVAL);
+
+    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+        fixture_init(&f, EB_FORMAT_CMAF);
+        snprintf(f.video[2].name, sizeof(f.video[2].name), "%s", bad_names[i]);
+        assert_int_equal(eb_manifest_hls_master(&f.p, &b), -EINVAL);
+        assert_int_equal(eb_manifest_dash_mpd(&f.p, &b), -EINVAL);
+        assert_int_equal(eb_manifest_hls_media(&f.p, &f.video[2], &b), -EINVAL);
+    }
+    /* An unterminated name. */
+    fixture_init(&f, EB_FORMAT_CMAF);
+    memset(f.video[0].name, 'x', sizeof(f.video[0].name));
+    assert_int_equal(eb_manifest_hls_master(&f.p, &b), -EINVAL);
+
+    fixture_init(&f, EB_FORMAT_CMAF);
+    snprintf(f.video[3].name, sizeof(f.video[3].name), "720p"); /* duplicate */
+    assert_int_equal(eb_manifest_hls_master(&f.p, &b), -EINVAL);
+
+    fixture_init(&f, EB_FORMAT_CMAF);
+    f.p.nb_video = 0;
+    assert_int_equal(eb_manifest_hls_master(&f.p, &b), -EINVAL);
+
+    fixture_init(&f, EB_FORMAT_CMAF);
+    f.video[1].timescale = 0;
+    assert_int_equal(eb_manifest_hls_media(&f.p, &f.video[1], &b), -EINVAL);
+
+    fixture_init(&f, EB_FORMAT_CMAF);
+    f.vseg[0][4].duration = -1;
+    assert_int_equal(eb_manifest_dash_mpd(&f.p, &b), -EINVAL);
+
+    fixture_init(&f, EB_FORMAT_CMAF);
+    f.vseg[0][4].duration = 0; /* an S of zero duration */
+    assert_int_equal(eb_manifest_dash_mpd(&f.p, &b), -EINVAL);
+
+    fixture_init(&f, EB_FORMAT_CMAF);
+    f.vseg[0][4].size = INT64_MAX / 2; /* size * 8 would overflow */
+    assert_int_equal(eb_manifest_hls_master(&f.p, &b), -EINVAL);
+
+    fixture_init(&f, EB_FORMAT_CMAF);
+    snprintf(f.audio.codecs, sizeof(f.audio.codecs), "mp4a\"x");
+    assert_int_equal(eb_manifest_hls_master(&f.p, &b), -EINVAL);
+
+    fixture_init(&f, EB_FORMAT_CMAF);
+    f.video[0].frame_rate = (AVRational){0, 1};
+    assert_int_equal(eb_manifest_dash_mpd(&f.p, &b), -EINVAL);
+
+    fixture_init(&f, EB_FORMAT_CMAF);
+    f.audio.is_audio = 0; /* audio slot holding a video rendition */
+    assert_int_equal(eb_manifest_hls_master(&f.p, &b), -EINVAL);
+
+    /* Nothing was written by any refused call. */
+    assert_int_equal(b.len, 0);
+    av_bprint_finalize(&b, NULL);
+}
+
+/* A buffer that cannot grow yields -ENOMEM, never a silently cut file. */
+static void test_full_buffer_is_enomem(void **state)
+{
+    Fixture f;
+    AVBPrint b;
+    (void)state;
+    fixture_init(&f, EB_FORMAT_CMAF);
+    av_bprint_init(&b, 0, 64);
+    assert_int_equal(eb_manifest_hls_master(&f.p, &b), -ENOMEM);
+    av_bprint_finalize(&b, NULL);
+    av_bprint_init(&b, 0, 64);
+    assert_int_equal(eb_manifest_hls_media(&f.p, &f.video[0], &b), -ENOMEM);
+    av_bprint_finalize(&b, NULL);
+    av_bprint_init(&b, 0, 64);
+    assert_int_equal(eb_manifest_dash_mpd(&f.p, &b), -ENOMEM);
+    av_bprint_finalize(&b, NULL);
+}
+
+/* Same description, same bytes; and writers append rather than replace. */
+static void test_output_is_deterministic(void **state)
+{
+    Fixture f;
+    char *a[3], *b[3];
+    AVBPrint buf;
+    (void)state;
+    fixture_init(&f, EB_FORMAT_CMAF);
+    a[0] = run_master(&f.p);
+    a[1] = run_media(&f.p, &f.video[0]);
+    a[2] = run_mpd(&f.p);
+    fixture_init(&f, EB_FORMAT_CMAF);
+    b[0] = run_master(&f.p);
+    b[1] = run_media(&f.p, &f.video[0]);
+    b[2] = run_mpd(&f.p);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(a[i], b[i]);
+        av_free(b[i]);
+    }
+
+    av_bprint_init(&buf, 0, AV_BPRINT_SIZE_UNLIMITED);
+    av_bprintf(&buf, "prefix\n");
+    assert_int_equal(eb_manifest_hls_master(&f.p, &buf), 0);
+    assert_int_equal(strncmp(buf.str, "prefix\n", 7), 0);
+    assert_string_equal(buf.str + 7, a[0]);
+    av_bprint_finalize(&buf, NULL);
+    for (int i = 0; i < 3; i++)
+        av_free(a[i]);
+}
+
+/* Prints the fixture's manifests when EB_MANIFEST_DUMP is set (for docs
+ * and reviews); asserts they were produced. */
+static void test_dump_samples(void **state)
+{
+    Fixture f;
+    char *m;
+    (void)state;
+    fixture_init(&f, EB_FORMAT_CMAF);
+    if (!getenv("EB_MANIFEST_DUMP")) {
+        m = run_master(&f.p);
+        assert_true(strlen(m) > 0);
+        av_free(m);
+        return;
+    }
+    m = run_master(&f.p);
+    printf("==== hls/master.m3u8\n%s", m);
+    av_free(m);
+    m = run_media(&f.p, &f.video[1]);
+    printf("==== hls/720p/index.m3u8\n%s", m);
+    av_free(m);
+    m = run_media(&f.p, &f.audio);
+    printf("==== hls/audio/index.m3u8\n%s", m);
+    av_free(m);
+    m = run_mpd(&f.p);
+    printf("==== dash/manifest.mpd\n%s", m);
+    av_free(m);
+    fixture_init(&f, EB_FORMAT_TS);
+    m = run_master(&f.p);
+    printf("==== hls/master.m3u8 (TS)\n%s", m);
+    av_free(m);
+    m = run_media(&f.p, &f.video[1]);
+    printf("==== hls/720p/index.m3u8 (TS)\n%s", m);
+    av_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bandwidth_follows_hls_peak_rule),
+        cmocka_unit_test(test_bandwidth_guards_zero_durations),
+        cmocka_unit_test(test_duration_is_sum_of_segments),
+        cmocka_unit_test(test_master_cmaf_variants_carry_all_attributes),
+        cmocka_unit_test(test_master_ts_has_no_audio_group),
+        cmocka_unit_test(test_master_orders_tallest_first),
+        cmocka_unit_test(test_media_cmaf_uses_map_and_shared_segments),
+        cmocka_unit_test(test_media_ts_segments_beside_playlist),
+        cmocka_unit_test(test_target_duration_rounds_printed_extinf),
+        cmocka_unit_test(test_extinf_sum_does_not_drift),
+        cmocka_unit_test(test_mpd_structure_and_attributes),
+        cmocka_unit_test(test_mpd_falls_back_to_per_representation_templates),
+        cmocka_unit_test(test_mpd_timeline_gaps_and_offsets),
+        cmocka_unit_test(test_mpd_duration_format),
+        cmocka_unit_test(test_mpd_rejects_ts),
+        cmocka_unit_test(test_odd_names_are_escaped),
+        cmocka_unit_test(test_invalid_descriptions_are_rejected),
+        cmocka_unit_test(test_full_buffer_is_enomem),
+        cmocka_unit_test(test_output_is_deterministic),
+        cmocka_unit_test(test_dump_samples),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
