@@ -88,35 +88,47 @@ void eb_log(EbLogLevel level, const char *module, const char *fmt, ...)
     eb_log_emit(level, module, msg);
 }
 
+/* libav logs a line in pieces (prefix, message, continuation), so pieces
+ * are collected per thread and emitted as one line at the newline. libav's
+ * levels sit one notch lower here: whether a decoder error matters is the
+ * pipeline's call (it counts and reports damage itself), so libav errors
+ * and warnings are INFO, its info is DEBUG. */
 static void eb_log_libav_callback(void *avcl, int av_level, const char *fmt, va_list ap)
 {
+    static _Thread_local char line[1024];
+    static _Thread_local EbLogLevel line_level = EB_LOG_TRACE;
+    static _Thread_local char module[64];
     EbLogLevel level;
-    char msg[1024];
     size_t n;
-    const char *module = "libav";
 
-    if (av_level <= AV_LOG_ERROR)
-        level = EB_LOG_ERROR;
-    else if (av_level <= AV_LOG_WARNING)
-        level = EB_LOG_WARN;
+    if (av_level <= AV_LOG_WARNING)
+        level = EB_LOG_INFO;
     else if (av_level <= AV_LOG_INFO)
-        level = EB_LOG_DEBUG; /* libav's info is chatty: demote it */
+        level = EB_LOG_DEBUG;
     else
         level = EB_LOG_TRACE;
     if ((int)level > atomic_load(&eb_log_level))
         return;
-    if (avcl) {
-        AVClass *cls = *(AVClass **)avcl;
-        if (cls && cls->item_name)
-            module = cls->item_name(avcl);
+    if (line[0] == '\0') {
+        const char *name = "libav";
+        if (avcl) {
+            AVClass *cls = *(AVClass **)avcl;
+            if (cls && cls->item_name)
+                name = cls->item_name(avcl);
+        }
+        snprintf(module, sizeof(module), "%s", name);
+        line_level = level;
     }
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-        msg[--n] = '\0';
-    if (n == 0)
-        return;
-    eb_log_emit(level, module, msg);
+    n = strlen(line);
+    vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+    n = strlen(line);
+    if (n == 0 || (line[n - 1] != '\n' && n < sizeof(line) - 1))
+        return; /* wait for the rest of the line */
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    if (n > 0)
+        eb_log_emit(line_level, module, line);
+    line[0] = '\0';
 }
 
 void eb_log_capture_libav(void) { av_log_set_callback(eb_log_libav_callback); }

@@ -54,7 +54,7 @@ static int eb_write_file(const char *path, const uint8_t *data, size_t size)
     if (fclose(f) != 0 && ret == 0)
         ret = EB_ERR(errno ? errno : EIO);
     if (ret < 0) {
-        EB_LOGE("segmenter", "writing %s failed: %s", path, eb_strerror(ret));
+        EB_LOGD("segmenter", "writing %s failed: %s", path, eb_strerror(ret));
         remove(path);
     }
     return ret;
@@ -120,7 +120,7 @@ int eb_segmenter_open(const EbSegmenterConfig *cfg, EbSegmenter **out)
     if (ret < 0)
         goto error;
     if (s->format == EB_FORMAT_CMAF) {
-        av_dict_set(&opts, "movflags", "+cmaf+frag_custom+delay_moov+skip_trailer", 0);
+        av_dict_set(&opts, "movflags", "+cmaf+frag_custom+delay_moov+skip_trailer+negative_cts_offsets", 0);
     } else {
         /* Shift both streams together so the AAC priming (negative pts)
          * never pushes timestamps below zero. */
@@ -159,8 +159,10 @@ int eb_segmenter_write(EbSegmenter *s, int is_audio, AVPacket *pkt)
             if (idx == s->video_index && !(pkt->flags & AV_PKT_FLAG_KEY))
                 EB_LOGW("segmenter", "%s: segment %d does not start on a keyframe", s->dir,
                         s->nb_segments + 1);
-            s->seg_start = pkt->pts;
-            s->seg_end = pkt->pts;
+            /* The presentation starts at 0: AAC priming (negative pts) is
+             * cut by the edit list, so it never counts as media time. */
+            s->seg_start = pkt->pts < 0 ? 0 : pkt->pts;
+            s->seg_end = s->seg_start;
             s->seg_open = 1;
         }
         if (pkt->pts + pkt->duration > s->seg_end)
@@ -206,6 +208,19 @@ static int eb_segmenter_flush(EbSegmenter *s, int final)
         ret = av_write_frame(s->mux, NULL); /* close the fragment / flush PES */
         if (ret < 0)
             return ret;
+    }
+    if (s->format == EB_FORMAT_CMAF && !s->init_written && s->seg_open) {
+        /* With delay_moov the first flush writes only ftyp+moov and keeps
+         * the samples; the second one writes them as the first fragment. */
+        uint8_t *peek;
+        int n;
+        avio_flush(s->mux->pb);
+        n = avio_get_dyn_buf(s->mux->pb, &peek);
+        if (eb_find_fragment_start(peek, (size_t)n) == (size_t)n) {
+            ret = av_write_frame(s->mux, NULL);
+            if (ret < 0)
+                return ret;
+        }
     }
     if (final) {
         ret = av_write_trailer(s->mux);

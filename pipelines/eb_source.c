@@ -87,13 +87,116 @@ static int eb_rotation_of(const AVStream *st)
     return eb_rotation_normalize(-ccw);
 }
 
+/* Snaps a measured rate to the nearest broadcast rate within 1%, else to a
+ * rational with a small denominator. */
+static AVRational eb_snap_rate(double fps)
+{
+    static const AVRational common[] = {{24000, 1001}, {24, 1}, {25, 1}, {30000, 1001},
+                                        {30, 1},       {50, 1}, {60000, 1001}, {60, 1}};
+    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+        if (fabs(av_q2d(common[i]) - fps) <= 0.01 * fps)
+            return common[i];
+    if (fabs(fps - round(fps)) <= 0.01 * fps)
+        return (AVRational){(int)lround(fps), 1};
+    return av_d2q(fps, 1001);
+}
+
+/* Frame rate: constant-rate sources keep theirs exactly; variable ones get
+ * their average (capped at 60). Containers disagree on what avg_frame_rate
+ * means (Matroska and MPEG-TS often report the nominal rate), so the first
+ * seconds of video timestamps are measured, and the demuxer rewound. */
+static int eb_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int eb_source_pick_rate(EbSource *s, AVStream *vst)
+{
+    enum { EB_PROBE_PACKETS = 600 };
+    AVRational nominal = vst->r_frame_rate;
+    int64_t pts[EB_PROBE_PACKETS], deltas[EB_PROBE_PACKETS];
+    int count = 0, nd = 0;
+    double measured = 0;
+    int ret;
+
+    if (nominal.num <= 0 || nominal.den <= 0)
+        nominal = vst->avg_frame_rate;
+    while (count < EB_PROBE_PACKETS) {
+        ret = av_read_frame(s->fmt, s->pkt);
+        if (ret < 0)
+            break;
+        if (s->pkt->stream_index == s->vidx && s->pkt->pts != AV_NOPTS_VALUE) {
+            pts[count++] = s->pkt->pts;
+            if ((s->pkt->pts - pts[0]) * av_q2d(vst->time_base) > 10.0)
+                break;
+        }
+        av_packet_unref(s->pkt);
+    }
+    av_packet_unref(s->pkt);
+    ret = avformat_seek_file(s->fmt, -1, INT64_MIN,
+                             s->fmt->start_time != AV_NOPTS_VALUE ? s->fmt->start_time : 0,
+                             INT64_MAX, 0);
+    if (ret < 0)
+        ret = av_seek_frame(s->fmt, s->vidx, count ? pts[0] : 0, AVSEEK_FLAG_BACKWARD);
+    if (ret < 0) {
+        EB_LOGE("source", "cannot rewind the input after probing: %s", eb_strerror(ret));
+        return ret;
+    }
+    /* Frames per second over the probed span, in presentation order, with
+     * timestamp jumps (damage, discontinuities: over 8x the median frame
+     * interval) left out. */
+    if (count >= 3) {
+        int64_t span = 0, median;
+        int frames = 0;
+        qsort(pts, (size_t)count, sizeof(pts[0]), eb_cmp_i64);
+        for (int i = 1; i < count; i++)
+            if (pts[i] > pts[i - 1])
+                deltas[nd++] = pts[i] - pts[i - 1];
+        if (nd > 0) {
+            int64_t sorted[EB_PROBE_PACKETS];
+            memcpy(sorted, deltas, (size_t)nd * sizeof(deltas[0]));
+            qsort(sorted, (size_t)nd, sizeof(sorted[0]), eb_cmp_i64);
+            median = sorted[nd / 2];
+            for (int i = 0; i < nd; i++) {
+                if (deltas[i] <= 8 * median) {
+                    span += deltas[i];
+                    frames++;
+                }
+            }
+            if (span > 0)
+                measured = frames / (span * av_q2d(vst->time_base));
+        }
+    }
+
+    if (nominal.num > 0 && nominal.den > 0 &&
+        (measured == 0 || fabs(measured - av_q2d(nominal)) <= 0.01 * av_q2d(nominal))) {
+        s->info.frame_rate = nominal;
+    } else if (measured > 0) {
+        s->info.frame_rate = eb_snap_rate(measured);
+        s->info.variable_rate = 1;
+        EB_LOGI("source", "variable frame rate: %.3f fps on average (nominal %d/%d), output %d/%d",
+                measured, nominal.num, nominal.den, s->info.frame_rate.num,
+                s->info.frame_rate.den);
+    } else {
+        s->info.frame_rate = (AVRational){25, 1};
+        s->info.variable_rate = 1;
+    }
+    if (av_q2d(s->info.frame_rate) > EB_MAX_FPS) {
+        s->info.frame_rate = (AVRational){EB_MAX_FPS, 1};
+        s->info.variable_rate = 1;
+    }
+    av_reduce(&s->info.frame_rate.num, &s->info.frame_rate.den, s->info.frame_rate.num,
+              s->info.frame_rate.den, 1 << 30);
+    return 0;
+}
+
 int eb_source_open(const char *path, EbHalDevice *dev, int want_audio, EbSource **out)
 {
     EbSource *s;
     AVDictionary *opts = NULL;
     struct stat stt;
     AVStream *vst;
-    AVRational rate;
     int ret;
 
     *out = NULL;
@@ -161,26 +264,9 @@ int eb_source_open(const char *path, EbHalDevice *dev, int want_audio, EbSource 
         if ((int)i != s->vidx && (int)i != s->aidx)
             s->fmt->streams[i]->discard = AVDISCARD_ALL;
 
-    /* Frame rate: constant sources keep theirs exactly; variable ones get
-     * their average, capped. */
-    rate = vst->r_frame_rate;
-    if (vst->avg_frame_rate.num > 0 && vst->avg_frame_rate.den > 0) {
-        double r = av_q2d(rate), a = av_q2d(vst->avg_frame_rate);
-        if (rate.num <= 0 || rate.den <= 0 || fabs(r - a) > 0.01 * a) {
-            s->info.variable_rate = rate.num > 0 && rate.den > 0;
-            rate = vst->avg_frame_rate;
-        }
-    }
-    if (rate.num <= 0 || rate.den <= 0) {
-        rate = (AVRational){25, 1};
-        s->info.variable_rate = 1;
-    }
-    if (av_q2d(rate) > EB_MAX_FPS) {
-        rate = (AVRational){EB_MAX_FPS, 1};
-        s->info.variable_rate = 1;
-    }
-    s->info.frame_rate = av_make_q(rate.num, rate.den);
-    av_reduce(&s->info.frame_rate.num, &s->info.frame_rate.den, rate.num, rate.den, 1 << 30);
+    ret = eb_source_pick_rate(s, vst);
+    if (ret < 0)
+        goto error;
 
     s->info.geometry.width = vst->codecpar->width;
     s->info.geometry.height = vst->codecpar->height;
@@ -422,9 +508,9 @@ static int eb_audio_graph_init(EbSource *s, const AVFrame *f)
             avfilter_inout_free(&outp);
             return EB_ERR(ENOMEM);
         }
-        outp->name = av_strdup("ain");
+        outp->name = av_strdup("in");
         outp->filter_ctx = s->asrc;
-        in->name = av_strdup("aout");
+        in->name = av_strdup("out");
         in->filter_ctx = s->asink;
         /* first_pts=0 with hard compensation above 10 ms: the audio
          * timeline starts exactly with the first video frame (silence in

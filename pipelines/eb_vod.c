@@ -29,6 +29,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,13 +88,17 @@ struct EbJob {
     EbSegmenter *aseg;
     char audio_dir[4200];
     int64_t audio_next_k;
-    int64_t audio_next_sample;
+    int64_t audio_next_frame;       /* video frame index of the next boundary */
+    int64_t audio_next_sample;      /* same boundary in audio samples */
+    AVFifo *audio_hold;             /* AVPacket*: CMAF audio waiting on video */
+    AVFifo *audio_scratch;
     pthread_t demux_thread, fanout_thread;
     int demux_started, fanout_started;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int threads_running;
     atomic_int error;
+    char error_detail[256];         /* written once, by the first failure */
     uint64_t fanout_ns, audio_ns;
 };
 
@@ -126,14 +131,25 @@ int64_t eb_vod_boundary_frame(int64_t k, double segment_seconds, AVRational fr)
 
 /* ---- job-wide error ---- */
 
-static void eb_job_fail(EbJob *job, int err)
+/* Records the job's first error (with an optional detail line for the
+ * user) and stops every stage. */
+static void eb_job_fail_detail(EbJob *job, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void eb_job_fail_detail(EbJob *job, int err, const char *fmt, ...)
 {
     int expected = 0;
     if (err >= 0)
         return;
     if (atomic_compare_exchange_strong(&job->error, &expected, err)) {
-        if (err != EB_ERR_CANCELED)
-            EB_LOGE("vod", "job failed: %s", eb_strerror(err));
+        if (fmt) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(job->error_detail, sizeof(job->error_detail), fmt, ap);
+            va_end(ap);
+        }
+        EB_LOGD("vod", "job failed: %s%s%s", eb_strerror(err), fmt ? ": " : "",
+                job->error_detail);
     }
     if (job->src_q)
         eb_queue_abort(job->src_q);
@@ -144,6 +160,8 @@ static void eb_job_fail(EbJob *job, int err)
             eb_queue_abort(job->rungs[i].audio_q);
     }
 }
+
+static void eb_job_fail(EbJob *job, int err) { eb_job_fail_detail(job, err, NULL); }
 
 static void eb_thread_done(EbJob *job)
 {
@@ -167,19 +185,72 @@ static void eb_free_packet_item(void *item)
 
 /* ---- audio (demux thread) ---- */
 
+static void eb_audio_next_boundary(EbJob *job)
+{
+    job->audio_next_k++;
+    job->audio_next_frame =
+        eb_vod_boundary_frame(job->audio_next_k, job->o->segment_seconds, job->info->frame_rate);
+    job->audio_next_sample = av_rescale_q(job->audio_next_frame, av_inv_q(job->info->frame_rate),
+                                          job->aenc->time_base);
+}
+
+/* CMAF audio: cut before the AAC frame nearest each video boundary, but
+ * only at boundaries the video really reaches. Packets from the first one
+ * that crosses a boundary are held until the demux thread has handed out
+ * the boundary's video frame (then cut) or reached the end (then no cut:
+ * audio and video end in the same segment). */
+static int eb_audio_release(EbJob *job, int at_eof)
+{
+    AVPacket *pkt;
+    int ret;
+
+    if (av_fifo_can_read(job->audio_hold) == 0)
+        return 0;
+    if (!at_eof) {
+        EbSourceStats ss;
+        eb_source_get_stats(job->src, &ss);
+        if (ss.frames_out <= job->audio_next_frame)
+            return 0; /* video has not got there yet */
+        ret = eb_segmenter_cut(job->aseg);
+        if (ret < 0)
+            return ret;
+        eb_audio_next_boundary(job);
+    }
+    while (av_fifo_read(job->audio_hold, &pkt, 1) >= 0) {
+        if (!at_eof && pkt->pts + pkt->duration / 2 >= job->audio_next_sample) {
+            /* Crosses the next boundary too: hold it (and the rest) again. */
+            AVFifo *rest = job->audio_hold;
+            av_fifo_write(job->audio_scratch, &pkt, 1);
+            while (av_fifo_read(rest, &pkt, 1) >= 0)
+                av_fifo_write(job->audio_scratch, &pkt, 1);
+            job->audio_hold = job->audio_scratch;
+            job->audio_scratch = rest;
+            return eb_audio_release(job, 0);
+        }
+        ret = eb_segmenter_write(job->aseg, 1, pkt);
+        av_packet_free(&pkt);
+        if (ret < 0)
+            return ret;
+    }
+    return 0;
+}
+
 static int eb_audio_write(EbJob *job, AVPacket *pkt)
 {
     if (job->o->format == EB_FORMAT_CMAF) {
-        /* Cut before the AAC frame nearest the next video boundary. */
-        if (pkt->pts + pkt->duration / 2 >= job->audio_next_sample) {
-            int ret = eb_segmenter_cut(job->aseg);
-            if (ret < 0)
+        if (av_fifo_can_read(job->audio_hold) > 0 ||
+            pkt->pts + pkt->duration / 2 >= job->audio_next_sample) {
+            AVPacket *held = av_packet_alloc();
+            int ret;
+            if (!held)
+                return EB_ERR(ENOMEM);
+            av_packet_move_ref(held, pkt);
+            ret = av_fifo_write(job->audio_hold, &held, 1);
+            if (ret < 0) {
+                av_packet_free(&held);
                 return ret;
-            job->audio_next_k++;
-            job->audio_next_sample = av_rescale_q(
-                eb_vod_boundary_frame(job->audio_next_k, job->o->segment_seconds,
-                                      job->info->frame_rate),
-                av_inv_q(job->info->frame_rate), job->aenc->time_base);
+            }
+            return eb_audio_release(job, 0);
         }
         return eb_segmenter_write(job->aseg, 1, pkt);
     }
@@ -254,6 +325,8 @@ static void *eb_demux_main(void *arg)
             ret = eb_queue_push(job->src_q, item);
             if (ret < 0)
                 av_frame_free(&item);
+            else if (job->aseg)
+                ret = eb_audio_release(job, 0);
         }
         if (ret < 0)
             break;
@@ -261,12 +334,14 @@ static void *eb_demux_main(void *arg)
     if (ret >= 0 && eb_source_truncated(job->src)) {
         EbSourceStats ss;
         eb_source_get_stats(job->src, &ss);
-        EB_LOGE("vod", "input ends early: %.2f s of video decoded, the file states %.2f s",
-                ss.frames_out / av_q2d(job->info->frame_rate), job->info->duration);
+        eb_job_fail_detail(job, EB_ERR_TRUNCATED, "%.2f s of video decoded, the file states %.2f s",
+                           ss.frames_out / av_q2d(job->info->frame_rate), job->info->duration);
         ret = EB_ERR_TRUNCATED;
     }
     if (ret >= 0 && job->aenc) {
         ret = eb_audio_encode(job, NULL, pkt);
+        if (ret >= 0 && job->aseg)
+            ret = eb_audio_release(job, 1);
         if (ret >= 0 && job->aseg)
             ret = eb_segmenter_finish(job->aseg);
     }
@@ -414,6 +489,8 @@ static int eb_rung_packets(EbRungCtx *r, AVPacket *pkt)
             return 0;
         if (ret < 0)
             return ret;
+        if (pkt->duration <= 0)
+            pkt->duration = 1; /* one frame: the encoder time base is 1/rate */
         t0 = eb_ns();
         if (r->audio_q) {
             AVPacket *held = av_packet_alloc();
@@ -616,19 +693,24 @@ static int eb_open_rung(EbJob *job, int i, const char *staging)
     return 0;
 }
 
-static void eb_close_rung(EbRungCtx *r)
+static void eb_free_packet_fifo(AVFifo **fifo)
 {
     AVPacket *p;
 
+    if (!*fifo)
+        return;
+    while (av_fifo_read(*fifo, &p, 1) >= 0)
+        av_packet_free(&p);
+    av_fifo_freep2(fifo);
+}
+
+static void eb_close_rung(EbRungCtx *r)
+{
     avcodec_free_context(&r->enc);
     eb_segmenter_free(&r->seg);
     eb_queue_free(&r->frames_q);
     eb_queue_free(&r->audio_q);
-    if (r->pending) {
-        while (av_fifo_read(r->pending, &p, 1) >= 0)
-            av_packet_free(&p);
-        av_fifo_freep2(&r->pending);
-    }
+    eb_free_packet_fifo(&r->pending);
     av_packet_free(&r->audio_next);
 }
 
@@ -718,6 +800,8 @@ static int eb_write_manifests(EbJob *job, const char *staging)
         }
     }
     av_bprint_finalize(&bp, NULL);
+    if (ret < 0)
+        EB_LOGD("vod", "writing manifests failed: %s", eb_strerror(ret));
     return ret;
 }
 
@@ -784,19 +868,22 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
     }
     if (o->segment_seconds < 1.0 || o->segment_seconds > 60.0) {
         ret = EB_ERR(EINVAL);
-        EB_LOGE("vod", "segment length %.3f s is outside 1..60 s", o->segment_seconds);
+        snprintf(res->error_detail, sizeof(res->error_detail), "segment length %.3f s is outside 1..60 s",
+                 o->segment_seconds);
         goto end;
     }
     backend = eb_hal_find(o->backend && strcmp(o->backend, "auto") ? o->backend : "software");
     if (!backend) {
         ret = EB_ERR(ENODEV);
-        EB_LOGE("vod", "backend '%s' is not available in this build", o->backend);
+        snprintf(res->error_detail, sizeof(res->error_detail),
+                 "backend '%s' is not available in this build", o->backend);
         goto end;
     }
     res->backend = backend->name;
     ret = eb_storage_prepare(o->storage_root);
     if (ret < 0) {
-        EB_LOGE("vod", "cannot create storage tree under %s: %s", o->storage_root, eb_strerror(ret));
+        snprintf(res->error_detail, sizeof(res->error_detail), "cannot create the storage tree under %s",
+                 o->storage_root);
         goto end;
     }
     if (!o->overwrite && eb_storage_exists(o->storage_root, res->video_id)) {
@@ -827,8 +914,9 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
         if (eb_storage_free_bytes(o->storage_root, &free_bytes) == 0) {
             double need = job.info->duration * rate / 8.0 * 1.1 + (1 << 20);
             if (need > (double)free_bytes) {
-                EB_LOGE("vod", "need about %.0f MB for the output, %.0f MB free under %s",
-                        need / 1e6, (double)free_bytes / 1e6, o->storage_root);
+                snprintf(res->error_detail, sizeof(res->error_detail),
+                         "need about %.0f MB for the output, %.0f MB free under %s", need / 1e6,
+                         (double)free_bytes / 1e6, o->storage_root);
                 ret = EB_ERR_NO_SPACE_ESTIMATE;
                 goto end;
             }
@@ -853,10 +941,14 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
             ret = eb_segmenter_open(&sc, &job.aseg);
             if (ret < 0)
                 goto end;
-            job.audio_next_k = 1;
-            job.audio_next_sample = av_rescale_q(
-                eb_vod_boundary_frame(1, o->segment_seconds, job.info->frame_rate),
-                av_inv_q(job.info->frame_rate), job.aenc->time_base);
+            job.audio_hold = av_fifo_alloc2(64, sizeof(AVPacket *), AV_FIFO_FLAG_AUTO_GROW);
+            job.audio_scratch = av_fifo_alloc2(64, sizeof(AVPacket *), AV_FIFO_FLAG_AUTO_GROW);
+            if (!job.audio_hold || !job.audio_scratch) {
+                ret = EB_ERR(ENOMEM);
+                goto end;
+            }
+            job.audio_next_k = 0;
+            eb_audio_next_boundary(&job);
         }
     }
     ret = eb_queue_create(&job.src_q, EB_SRC_QUEUE, eb_free_frame_item);
@@ -930,8 +1022,10 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
         if (job.rungs[i].started)
             pthread_join(job.rungs[i].thread, NULL);
     ret = atomic_load(&job.error);
-    if (ret < 0)
+    if (ret < 0) {
+        snprintf(res->error_detail, sizeof(res->error_detail), "%s", job.error_detail);
         goto end;
+    }
     eb_report(&job, start);
 
     ret = eb_write_manifests(&job, staging);
@@ -986,6 +1080,8 @@ end:
     if (job.fanout)
         job.dev->backend->fanout_close(&job.fanout);
     eb_segmenter_free(&job.aseg);
+    eb_free_packet_fifo(&job.audio_hold);
+    eb_free_packet_fifo(&job.audio_scratch);
     avcodec_free_context(&job.aenc);
     eb_source_close(&job.src);
     eb_hal_device_close(&job.dev);

@@ -76,6 +76,7 @@ typedef struct EbVodResult {
     double wall_seconds;
     double decode_seconds, filter_seconds, fanout_seconds, audio_seconds;
     double fanout_wait_seconds;    /* fan-out blocked on full rung queues */
+    char error_detail[256];        /* on failure: what exactly went wrong, or "" */
 } EbVodResult;
 
 /* Fills the defaults listed in the struct. */

@@ -57,7 +57,7 @@ static void usage(FILE *f)
             "      --backend NAME     auto|software (default auto)\n"
             "      --threads N        encoder threads per rung (default: by rung size)\n"
             "  -q, --quiet            errors only\n"
-            "  -v, --verbose          debug log\n"
+            "  -v, --verbose          more log: -v info, -vv debug, -vvv trace\n"
             "\n"
             "exit codes: 0 done, 1 job failed, 2 usage, 3 id exists, 4 no disk space,\n"
             "            130 interrupted\n",
@@ -167,7 +167,9 @@ static int cmd_transcode(int argc, char **argv)
             }
             break;
         case 'q': eb_log_set_level(EB_LOG_ERROR); tty = 0; break;
-        case 'v': eb_log_set_level(EB_LOG_DEBUG); break;
+        case 'v': eb_log_set_level(eb_log_get_level() + 1 > EB_LOG_TRACE ? EB_LOG_TRACE
+                                                                          : eb_log_get_level() + 1);
+            break;
         case 'h': usage(stdout); return EB_EXIT_OK;
         default: usage(stderr); return EB_EXIT_USAGE;
         }
@@ -191,7 +193,10 @@ static int cmd_transcode(int argc, char **argv)
     if (tty)
         fputc('\n', stderr);
     if (ret < 0) {
-        fprintf(stderr, "encbox: %s: %s\n", o.input, eb_strerror(ret));
+        if (res.error_detail[0])
+            fprintf(stderr, "encbox: %s: %s: %s\n", o.input, eb_strerror(ret), res.error_detail);
+        else
+            fprintf(stderr, "encbox: %s: %s\n", o.input, eb_strerror(ret));
         return eb_exit_code(ret);
     }
     if (res.damaged)
@@ -241,6 +246,8 @@ static int cmd_devices(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* The command line is quiet by default: its own summary and errors. */
+    eb_log_set_level(EB_LOG_WARN);
     eb_log_capture_libav();
     if (argc < 2) {
         usage(stderr);

@@ -1,0 +1,315 @@
+/* Integration-test helpers; see eb_test_media.h. */
+#include "eb_test_media.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libavformat/avformat.h>
+
+#include "eb_storage.h"
+
+void eb_test_tmpdir(const char *tag, char *path, size_t size)
+{
+    const char *base = getenv("EB_TEST_TMP");
+    if (!base || !*base)
+        base = "/tmp/encbox-tests";
+    snprintf(path, size, "%s/%s-%d", base, tag, (int)getpid());
+    eb_storage_remove_tree(path);
+    eb_storage_mkdirs(path);
+}
+
+int eb_test_ffmpeg(const char *fmt, ...)
+{
+    char args[4096], cmd[4400];
+    va_list ap;
+    int st;
+
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof(cmd), "ffmpeg -nostdin -y -v error %s", args);
+    st = system(cmd);
+    if (st != 0)
+        fprintf(stderr, "command failed (%d): %s\n", st, cmd);
+    return st;
+}
+
+int eb_test_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int eb_test_dir_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    int n = 0;
+    if (!d)
+        return 0;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+int eb_test_count_segments(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    if (!d)
+        return 0;
+    while ((e = readdir(d)))
+        if (!strncmp(e->d_name, "segment_", 8))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static int eb_append_file(FILE *out, const char *path)
+{
+    FILE *in = fopen(path, "rb");
+    char buf[65536];
+    size_t n;
+    if (!in)
+        return -1;
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        fwrite(buf, 1, n, out);
+    fclose(in);
+    return 0;
+}
+
+int eb_test_read_rendition(const char *dir, EbTestStream *out)
+{
+    char joined[4200], path[4200];
+    int cmaf, nseg = eb_test_count_segments(dir);
+    AVFormatContext *fmt = NULL;
+    AVPacket *pkt;
+    FILE *f;
+    int vidx, aidx, ret;
+    int64_t vfirst = AV_NOPTS_VALUE, afirst = AV_NOPTS_VALUE, last_duration = 0;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(path, sizeof(path), "%s/init.mp4", dir);
+    cmaf = eb_test_exists(path);
+    snprintf(joined, sizeof(joined), "%s/../.joined-%s", dir, strrchr(dir, '/') + 1);
+    strcat(joined, cmaf ? ".mp4" : ".ts");
+    f = fopen(joined, "wb");
+    if (!f)
+        return -1;
+    if (cmaf)
+        eb_append_file(f, path);
+    for (int i = 1; i <= nseg; i++) {
+        snprintf(path, sizeof(path), "%s/segment_%03d.%s", dir, i, cmaf ? "m4s" : "ts");
+        if (eb_append_file(f, path) < 0) {
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    ret = avformat_open_input(&fmt, joined, NULL, NULL);
+    if (ret < 0)
+        return ret;
+    avformat_find_stream_info(fmt, NULL);
+    vidx = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    aidx = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+    if (vidx >= 0) {
+        out->width = fmt->streams[vidx]->codecpar->width;
+        out->height = fmt->streams[vidx]->codecpar->height;
+        out->pix_fmt = fmt->streams[vidx]->codecpar->format;
+    }
+    out->cfr = 1;
+    if (aidx >= 0) {
+        out->has_audio = 1;
+        out->audio_codec_aac = fmt->streams[aidx]->codecpar->codec_id == AV_CODEC_ID_AAC;
+    }
+    pkt = av_packet_alloc();
+    while (av_read_frame(fmt, pkt) >= 0) {
+        AVStream *st = fmt->streams[pkt->stream_index];
+        if (pkt->stream_index == vidx) {
+            double t = pkt->pts * av_q2d(st->time_base);
+            out->frames++;
+            out->video_bytes += pkt->size;
+            out->duration += pkt->duration * av_q2d(st->time_base);
+            if (out->frames > 1 && pkt->duration != last_duration)
+                out->cfr = 0;
+            last_duration = pkt->duration;
+            if (vfirst == AV_NOPTS_VALUE || pkt->pts < vfirst)
+                vfirst = pkt->pts;
+            if ((pkt->flags & AV_PKT_FLAG_KEY) && out->nb_keyframes < 256)
+                out->keyframe_times[out->nb_keyframes++] = t;
+        } else if (pkt->stream_index == aidx) {
+            if (afirst == AV_NOPTS_VALUE || pkt->pts < afirst)
+                afirst = pkt->pts;
+        }
+        av_packet_unref(pkt);
+    }
+    if (vidx >= 0 && vfirst != AV_NOPTS_VALUE)
+        out->start = vfirst * av_q2d(fmt->streams[vidx]->time_base);
+    if (aidx >= 0 && afirst != AV_NOPTS_VALUE)
+        out->audio_start = afirst * av_q2d(fmt->streams[aidx]->time_base);
+    if (vidx < 0 && aidx >= 0) {
+        /* audio-only rendition: report its timing as "video" fields too */
+        out->start = out->audio_start;
+    }
+    av_packet_free(&pkt);
+    avformat_close_input(&fmt);
+    remove(joined);
+    return 0;
+}
+
+int eb_test_playlist(const char *path, int *nb_segments, double *total)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    *nb_segments = 0;
+    *total = 0;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f)) {
+        if (!strncmp(line, "#EXTINF:", 8)) {
+            *total += strtod(line + 8, NULL);
+        } else if (line[0] != '#' && line[0] != '\n' && line[0] != '\r') {
+            (*nb_segments)++;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+static uint32_t eb_rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Finds the box at path (e.g. {"moov","trak","mdia","mdhd"}) in buf. */
+static const uint8_t *eb_find_box(const uint8_t *buf, size_t size, const char *const *path,
+                                  int depth, size_t *box_size)
+{
+    size_t off = 0;
+    while (off + 8 <= size) {
+        uint32_t len = eb_rd32(buf + off);
+        if (len < 8 || off + len > size)
+            return NULL;
+        if (!memcmp(buf + off + 4, path[0], 4)) {
+            if (depth == 1) {
+                *box_size = len;
+                return buf + off;
+            }
+            return eb_find_box(buf + off + 8, len - 8, path + 1, depth - 1, box_size);
+        }
+        off += len;
+    }
+    return NULL;
+}
+
+static uint8_t *eb_slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf;
+    long n;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *size = (size_t)n;
+    return buf;
+}
+
+int eb_test_cmaf_start(const char *dir, double *seconds)
+{
+    static const char *const mdhd_path[] = {"moov", "trak", "mdia", "mdhd"};
+    static const char *const tfdt_path[] = {"moof", "traf", "tfdt"};
+    static const char *const trun_path[] = {"moof", "traf", "trun"};
+    char path[4200];
+    uint8_t *init, *seg;
+    size_t isize, ssize, bsize;
+    const uint8_t *b;
+    uint64_t timescale, tfdt;
+    int64_t cts = 0;
+    int ret = -1;
+
+    snprintf(path, sizeof(path), "%s/init.mp4", dir);
+    init = eb_slurp(path, &isize);
+    snprintf(path, sizeof(path), "%s/segment_001.m4s", dir);
+    seg = eb_slurp(path, &ssize);
+    if (!init || !seg)
+        goto end;
+    b = eb_find_box(init, isize, mdhd_path, 4, &bsize);
+    if (!b)
+        goto end;
+    timescale = b[8] == 1 ? eb_rd32(b + 28) : eb_rd32(b + 20);
+    b = eb_find_box(seg, ssize, tfdt_path, 3, &bsize);
+    if (!b)
+        goto end;
+    tfdt = b[8] == 1 ? ((uint64_t)eb_rd32(b + 12) << 32 | eb_rd32(b + 16)) : eb_rd32(b + 12);
+    b = eb_find_box(seg, ssize, trun_path, 3, &bsize);
+    if (!b)
+        goto end;
+    {
+        uint32_t flags = eb_rd32(b + 8) & 0xffffff;
+        const uint8_t *e = b + 16 + ((flags & 1) ? 4 : 0) + ((flags & 4) ? 4 : 0);
+        e += ((flags & 0x100) ? 4 : 0) + ((flags & 0x200) ? 4 : 0) + ((flags & 0x400) ? 4 : 0);
+        if (flags & 0x800)
+            cts = b[8] == 1 ? (int32_t)eb_rd32(e) : (int64_t)eb_rd32(e);
+    }
+    *seconds = ((double)tfdt + (double)cts) / (double)timescale;
+    ret = 0;
+end:
+    free(init);
+    free(seg);
+    return ret;
+}
+
+int eb_test_rotate_mp4(const char *path)
+{
+    static const char *const tkhd_path[] = {"moov", "trak", "tkhd"};
+    /* 16.16 fixed point a b u / c d v / x y w: display = rotate 90 cw. */
+    static const int32_t matrix[9] = {0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000};
+    size_t size, bsize;
+    uint8_t *buf = eb_slurp(path, &size);
+    const uint8_t *b;
+    size_t off;
+    FILE *f;
+
+    if (!buf)
+        return -1;
+    b = eb_find_box(buf, size, tkhd_path, 3, &bsize);
+    if (!b) {
+        free(buf);
+        return -1;
+    }
+    /* version 0: 8 header + 4 ver/flags + 20 + 8 reserved + 8 = 48; v1 adds 12 */
+    off = (size_t)(b - buf) + (b[8] == 1 ? 60 : 48);
+    for (int i = 0; i < 9; i++) {
+        uint32_t v = (uint32_t)matrix[i];
+        buf[off + 4 * i] = (uint8_t)(v >> 24);
+        buf[off + 4 * i + 1] = (uint8_t)(v >> 16);
+        buf[off + 4 * i + 2] = (uint8_t)(v >> 8);
+        buf[off + 4 * i + 3] = (uint8_t)v;
+    }
+    f = fopen(path, "wb");
+    if (!f || fwrite(buf, 1, size, f) != size) {
+        if (f)
+            fclose(f);
+        free(buf);
+        return -1;
+    }
+    fclose(f);
+    free(buf);
+    return 0;
+}

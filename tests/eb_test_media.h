@@ -1,0 +1,62 @@
+/*
+ * Helpers for integration tests: make source media with the ffmpeg command
+ * line (libavfilter test sources; no binary fixtures in the repo) and read
+ * back what encbox wrote with libavformat.
+ */
+#ifndef EB_TEST_MEDIA_H
+#define EB_TEST_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EB_TEST_MAX_FRAMES 4096
+
+/* A fresh, empty folder under EB_TEST_TMP (or /tmp); path receives it. */
+void eb_test_tmpdir(const char *tag, char *path, size_t size);
+
+/* Runs an ffmpeg command line (arguments after "ffmpeg -y -v error");
+ * returns its exit status. */
+int eb_test_ffmpeg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* What a rendition's files hold, read back with libavformat. */
+typedef struct EbTestStream {
+    int width, height;
+    int pix_fmt;                   /* enum AVPixelFormat */
+    int64_t frames;
+    int cfr;                       /* 1 if every frame has the same duration */
+    int64_t video_bytes;           /* elementary stream bytes */
+    double start;                  /* first presentation time, seconds */
+    double duration;               /* sum of frame durations, seconds */
+    int nb_keyframes;
+    double keyframe_times[256];    /* presentation times of keyframes */
+    int has_audio;
+    double audio_start;
+    int audio_codec_aac;
+} EbTestStream;
+
+/* Reads init.mp4 + segment_*.m4s of a CMAF rendition folder (concatenated,
+ * as a player appends them) or the segment_*.ts of a TS rendition. */
+int eb_test_read_rendition(const char *dir, EbTestStream *out);
+
+/* Presentation start of a CMAF rendition as a player's MSE sees it:
+ * (tfdt + first sample's composition offset) / mdhd timescale, read from
+ * init.mp4 and segment_001.m4s. libavformat's mov demuxer shifts
+ * presentation times when trun carries negative offsets, so it cannot
+ * tell. */
+int eb_test_cmaf_start(const char *dir, double *seconds);
+
+/* Writes a 90-degree clockwise display matrix into the first track header
+ * of an mp4 (as phones record portrait video), since ffmpeg 5.1's command
+ * line has no option for it. */
+int eb_test_rotate_mp4(const char *path);
+
+/* Number of segment files in a folder, and the EXTINF sum of a playlist. */
+int eb_test_count_segments(const char *dir);
+int eb_test_playlist(const char *path, int *nb_segments, double *total);
+
+/* 1 if path exists. */
+int eb_test_exists(const char *path);
+/* Count of entries in a folder (0 if missing). */
+int eb_test_dir_entries(const char *path);
+
+#endif

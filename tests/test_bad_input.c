@@ -1,0 +1,258 @@
+/*
+ * Bad input through the real command line: each case gets one clear error
+ * line naming the problem, a non-zero exit code, and leaves nothing in the
+ * output tree. Damaged packets mid-file complete with a count. A write
+ * failure mid-job fails cleanly.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "eb_error.h"
+#include "eb_log.h"
+#include "eb_test_media.h"
+#include "eb_vod.h"
+
+static char tmp[4096], good[4200];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    eb_log_set_level(EB_LOG_ERROR);
+    eb_log_capture_libav();
+    eb_test_tmpdir("badinput", tmp, sizeof(tmp));
+    snprintf(good, sizeof(good), "%s/good.mp4", tmp);
+    return eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine -t 4 "
+                          "-c:v libx264 -preset ultrafast -c:a aac -shortest "
+                          "-movflags +faststart %s",
+                          good);
+}
+
+/* Runs `encbox transcode INPUT -o OUT`, returns the exit code, captures
+ * stderr into err. */
+static int run_cli(const char *input, const char *out, char *err, size_t errsize)
+{
+    char cmd[9000], errpath[4300];
+    const char *bin = getenv("EB_BINARY");
+    FILE *f;
+    size_t n;
+    int st;
+
+    assert_non_null(bin);
+    snprintf(errpath, sizeof(errpath), "%s/stderr.txt", tmp);
+    snprintf(cmd, sizeof(cmd), "'%s' transcode '%s' -o '%s' --id case > /dev/null 2> '%s'", bin,
+             input, out, errpath);
+    st = system(cmd);
+    f = fopen(errpath, "r");
+    n = f ? fread(err, 1, errsize - 1, f) : 0;
+    err[n] = '\0';
+    if (f)
+        fclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static void expect_clean_failure(const char *input, const char *tag, const char *needle)
+{
+    char out[4300], err[8192], path[4400];
+    int code;
+
+    snprintf(out, sizeof(out), "%s/out-%s", tmp, tag);
+    code = run_cli(input, out, err, sizeof(err));
+    fprintf(stderr, "[%s] exit %d: %s", tag, code, err);
+    assert_int_equal(code, 1);
+    assert_non_null(strstr(err, needle));
+    assert_int_equal(count_lines(err), 1);
+    snprintf(path, sizeof(path), "%s/videos", out);
+    assert_int_equal(eb_test_dir_entries(path), 0);
+    snprintf(path, sizeof(path), "%s/.staging", out);
+    assert_int_equal(eb_test_dir_entries(path), 0);
+}
+
+static void write_bytes(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    if (n)
+        assert_int_equal(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+static void test_missing_file(void **state)
+{
+    char p[4300];
+    (void)state;
+    snprintf(p, sizeof(p), "%s/nope.mp4", tmp);
+    expect_clean_failure(p, "missing", "No such file or directory");
+}
+
+static void test_empty_file(void **state)
+{
+    char p[4300];
+    (void)state;
+    snprintf(p, sizeof(p), "%s/empty.mp4", tmp);
+    write_bytes(p, "", 0);
+    expect_clean_failure(p, "empty", "input file is empty");
+}
+
+static void test_text_file(void **state)
+{
+    char p[4300];
+    const char *text = "this is a shopping list, not a video\nmilk\neggs\n";
+    (void)state;
+    snprintf(p, sizeof(p), "%s/list.mp4", tmp);
+    write_bytes(p, text, strlen(text));
+    expect_clean_failure(p, "text", "not a media file");
+}
+
+static void test_random_bytes(void **state)
+{
+    char p[4300];
+    unsigned char buf[65536];
+    unsigned int seed = 1234;
+    (void)state;
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (unsigned char)(rand_r(&seed) >> 7);
+    snprintf(p, sizeof(p), "%s/random.bin", tmp);
+    write_bytes(p, buf, sizeof(buf));
+    expect_clean_failure(p, "random", "not a media file");
+}
+
+static void test_truncated_file(void **state)
+{
+    char p[4300];
+    struct stat st;
+    FILE *in, *outf;
+    char *buf;
+    (void)state;
+    /* faststart: the index survives, the media data is cut in half. */
+    assert_int_equal(stat(good, &st), 0);
+    buf = malloc((size_t)st.st_size);
+    in = fopen(good, "rb");
+    assert_int_equal(fread(buf, 1, (size_t)st.st_size, in), (size_t)st.st_size);
+    fclose(in);
+    snprintf(p, sizeof(p), "%s/truncated.mp4", tmp);
+    outf = fopen(p, "wb");
+    fwrite(buf, 1, (size_t)st.st_size / 2, outf);
+    fclose(outf);
+    free(buf);
+    expect_clean_failure(p, "truncated", "truncated");
+}
+
+static void test_audio_only_file(void **state)
+{
+    char p[4300];
+    (void)state;
+    snprintf(p, sizeof(p), "%s/audio.m4a", tmp);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i sine -t 1 -c:a aac %s", p), 0);
+    expect_clean_failure(p, "novideo", "no video stream");
+}
+
+static void test_hdr_file(void **state)
+{
+    char p[4300];
+    (void)state;
+    snprintf(p, sizeof(p), "%s/hdr.mkv", tmp);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240 -t 1 -c:v libx264 "
+                                    "-pix_fmt yuv420p10le -color_trc arib-std-b67 %s",
+                                    p),
+                     0);
+    expect_clean_failure(p, "hdr", "HDR");
+}
+
+static void test_damaged_packets_complete_with_count(void **state)
+{
+    char src[4300], out[4300], err[8192], path[4400];
+    FILE *f;
+    struct stat st;
+    int code;
+    (void)state;
+    /* MPEG-TS resyncs after damage, as a broadcast capture would. */
+    snprintf(src, sizeof(src), "%s/damaged.ts", tmp);
+    assert_int_equal(eb_test_ffmpeg("-i %s -c copy -f mpegts %s", good, src), 0);
+    assert_int_equal(stat(src, &st), 0);
+    f = fopen(src, "r+b");
+    assert_non_null(f);
+    for (long off = st.st_size / 3; off < st.st_size / 3 + 20000; off += 1000) {
+        unsigned char junk[64];
+        for (int i = 0; i < 64; i++)
+            junk[i] = (unsigned char)(off * 31 + i * 7);
+        fseek(f, off, SEEK_SET);
+        fwrite(junk, 1, sizeof(junk), f);
+    }
+    fclose(f);
+    snprintf(out, sizeof(out), "%s/out-damaged", tmp);
+    code = run_cli(src, out, err, sizeof(err));
+    fprintf(stderr, "[damaged] exit %d: %s", code, err);
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(err, "damaged"));
+    snprintf(path, sizeof(path), "%s/videos/case/hls/master.m3u8", out);
+    assert_true(eb_test_exists(path));
+}
+
+static void test_write_failure_mid_job_fails_cleanly(void **state)
+{
+    char out[4300], path[4400];
+    EbVodOptions o;
+    EbVodResult res;
+    struct rlimit old, lim;
+    void (*old_handler)(int);
+    int ret;
+    (void)state;
+
+    /* Files may not grow past 20 kB: the first large segment write fails
+     * the way a full disk would (EFBIG instead of ENOSPC). */
+    snprintf(out, sizeof(out), "%s/out-full", tmp);
+    eb_vod_options_default(&o);
+    o.input = good;
+    o.storage_root = out;
+    o.video_id = "full";
+    o.check_space = 0;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 20000;
+    old_handler = signal(SIGXFSZ, SIG_IGN);
+    setrlimit(RLIMIT_FSIZE, &lim);
+    ret = eb_vod_run(&o, &res);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, old_handler);
+    assert_int_equal(ret, EB_ERR(EFBIG));
+    snprintf(path, sizeof(path), "%s/videos", out);
+    assert_int_equal(eb_test_dir_entries(path), 0);
+    snprintf(path, sizeof(path), "%s/.staging", out);
+    assert_int_equal(eb_test_dir_entries(path), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_empty_file),
+        cmocka_unit_test(test_text_file),
+        cmocka_unit_test(test_random_bytes),
+        cmocka_unit_test(test_truncated_file),
+        cmocka_unit_test(test_audio_only_file),
+        cmocka_unit_test(test_hdr_file),
+        cmocka_unit_test(test_damaged_packets_complete_with_count),
+        cmocka_unit_test(test_write_failure_mid_job_fails_cleanly),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}

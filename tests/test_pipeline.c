@@ -1,0 +1,360 @@
+/*
+ * VOD ladder end to end on the software backend: sources made here with the
+ * ffmpeg command line, the job run in-process (so TSan sees its threads),
+ * the output read back with libavformat.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "eb_error.h"
+#include "eb_log.h"
+#include "eb_storage.h"
+#include "eb_test_media.h"
+#include "eb_vod.h"
+
+static char tmp[4096];
+static char src_720[4200], src_small[4200];
+
+/* Noise keeps x264 busy enough that rate control reaches its targets. */
+#define EB_NOISY "-f lavfi -i testsrc2=size=%s:rate=30,noise=alls=25:allf=t+u"
+
+static int group_setup(void **state)
+{
+    (void)state;
+    eb_log_set_level(EB_LOG_WARN);
+    eb_log_capture_libav();
+    eb_test_tmpdir("pipeline", tmp, sizeof(tmp));
+    snprintf(src_720, sizeof(src_720), "%s/src720.mp4", tmp);
+    snprintf(src_small, sizeof(src_small), "%s/src360.mp4", tmp);
+    if (eb_test_ffmpeg(EB_NOISY " -f lavfi -i sine=frequency=440:sample_rate=48000 -ac 2 -t 4 "
+                               "-c:v libx264 -preset ultrafast -crf 10 -pix_fmt yuv420p -g 60 "
+                               "-c:a aac -b:a 128k -shortest %s",
+                       "1280x720", src_720) ||
+        eb_test_ffmpeg(EB_NOISY " -f lavfi -i sine=frequency=300:sample_rate=44100 -ac 2 -t 4 "
+                               "-c:v libx264 -preset ultrafast -crf 12 -pix_fmt yuv420p "
+                               "-c:a aac -shortest %s",
+                       "640x360", src_small))
+        return -1;
+    return 0;
+}
+
+static void run_job(const char *input, const char *out, const char *id, EbOutputFormat fmt,
+                    double seg, int expect, EbVodResult *res)
+{
+    EbVodOptions o;
+    int ret;
+    eb_vod_options_default(&o);
+    o.input = input;
+    o.storage_root = out;
+    o.video_id = id;
+    o.format = fmt;
+    o.segment_seconds = seg;
+    ret = eb_vod_run(&o, res);
+    if (ret != expect)
+        fprintf(stderr, "eb_vod_run: %d (%s), expected %d\n", ret, eb_strerror(ret), expect);
+    assert_int_equal(ret, expect);
+}
+
+static void test_cmaf_ladder_aligned_and_on_target(void **state)
+{
+    char out[4200], dir[4400], path[4400];
+    EbVodResult res;
+    EbTestStream s[3], a;
+    const char *names[3] = {"720p", "480p", "360p"};
+    const int widths[3] = {1280, 854, 640}, heights[3] = {720, 480, 360};
+    const int64_t rates[3] = {2500000, 1000000, 600000};
+    (void)state;
+
+    snprintf(out, sizeof(out), "%s/cmaf", tmp);
+    run_job(src_720, out, "clip", EB_FORMAT_CMAF, 2.0, 0, &res);
+
+    /* Decoded once, whatever the rung count. */
+    assert_int_equal(res.nb_rungs, 3); /* 720p source: no 1080p upscale */
+    assert_int_equal(res.frames_decoded, 120);
+    assert_int_equal(res.source_packets, 120);
+    assert_int_equal(res.damaged, 0);
+
+    for (int i = 0; i < 3; i++) {
+        double kbps;
+        int nseg;
+        double total;
+        snprintf(dir, sizeof(dir), "%s/videos/clip/cmaf/%s", out, names[i]);
+        assert_int_equal(eb_test_read_rendition(dir, &s[i]), 0);
+        assert_int_equal(s[i].width, widths[i]);
+        assert_int_equal(s[i].height, heights[i]);
+        assert_int_equal(s[i].frames, 120);
+        assert_true(s[i].cfr);
+        kbps = s[i].video_bytes * 8.0 / 4.0;
+        fprintf(stderr, "%s: %.0f b/s (target %lld)\n", names[i], kbps, (long long)rates[i]);
+        assert_true(fabs(kbps - rates[i]) <= 0.15 * rates[i]);
+        /* Keyframes exactly at 0 and 2 s on every rung. */
+        assert_int_equal(s[i].nb_keyframes, 2);
+        assert_true(fabs(s[i].keyframe_times[1] - s[i].keyframe_times[0] - 2.0) < 1e-6);
+        assert_int_equal(eb_test_count_segments(dir), 2);
+        snprintf(path, sizeof(path), "%s/videos/clip/hls/%s/index.m3u8", out, names[i]);
+        assert_int_equal(eb_test_playlist(path, &nseg, &total), 0);
+        assert_int_equal(nseg, 2);
+        assert_true(fabs(total - 4.0) <= 1.0 / 30 + 1e-6);
+    }
+    for (int i = 1; i < 3; i++)
+        for (int k = 0; k < 2; k++)
+            assert_true(fabs(s[i].keyframe_times[k] - s[0].keyframe_times[k]) < 1e-6);
+
+    snprintf(dir, sizeof(dir), "%s/videos/clip/cmaf/audio", out);
+    assert_int_equal(eb_test_read_rendition(dir, &a), 0);
+    assert_true(a.has_audio && a.audio_codec_aac);
+    assert_int_equal(eb_test_count_segments(dir), 2);
+    {
+        double vstart, astart;
+        snprintf(dir, sizeof(dir), "%s/videos/clip/cmaf/720p", out);
+        assert_int_equal(eb_test_cmaf_start(dir, &vstart), 0);
+        snprintf(dir, sizeof(dir), "%s/videos/clip/cmaf/audio", out);
+        assert_int_equal(eb_test_cmaf_start(dir, &astart), 0);
+        fprintf(stderr, "video starts at %.4f s, audio at %.4f s\n", vstart, astart);
+        assert_true(fabs(vstart) < 1e-9); /* first frame presented at 0 */
+        assert_true(fabs(astart - vstart) <= 1.0 / 30);
+    }
+
+    snprintf(path, sizeof(path), "%s/videos/clip/hls/master.m3u8", out);
+    assert_true(eb_test_exists(path));
+    snprintf(path, sizeof(path), "%s/videos/clip/dash/manifest.mpd", out);
+    assert_true(eb_test_exists(path));
+    snprintf(path, sizeof(path), "%s/.staging", out);
+    assert_int_equal(eb_test_dir_entries(path), 0);
+}
+
+static void test_ts_muxes_audio_into_every_variant(void **state)
+{
+    char out[4200], dir[4400], path[4400];
+    EbVodResult res;
+    EbTestStream s;
+    int nseg;
+    double total;
+    (void)state;
+
+    snprintf(out, sizeof(out), "%s/ts", tmp);
+    run_job(src_small, out, "tsclip", EB_FORMAT_TS, 2.0, 0, &res);
+    assert_int_equal(res.nb_rungs, 1);
+    snprintf(dir, sizeof(dir), "%s/videos/tsclip/hls/360p", out);
+    assert_int_equal(eb_test_read_rendition(dir, &s), 0);
+    assert_int_equal(s.frames, 120);
+    assert_true(s.has_audio);
+    assert_true(fabs(s.audio_start - s.start) <= 1.0 / 30 + 0.03);
+    assert_int_equal(eb_test_count_segments(dir), 2);
+    snprintf(path, sizeof(path), "%s/index.m3u8", dir);
+    assert_int_equal(eb_test_playlist(path, &nseg, &total), 0);
+    assert_int_equal(nseg, 2);
+    assert_true(fabs(total - 4.0) <= 1.0 / 30 + 1e-6);
+    snprintf(path, sizeof(path), "%s/videos/tsclip/dash", out);
+    assert_false(eb_test_exists(path));
+    snprintf(path, sizeof(path), "%s/videos/tsclip/cmaf", out);
+    assert_false(eb_test_exists(path));
+}
+
+static void test_rotated_source_is_upright_portrait(void **state)
+{
+    char src[4200], out[4200], dir[4400], path[4400];
+    EbVodResult res;
+    EbTestStream s;
+    (void)state;
+
+    snprintf(src, sizeof(src), "%s/rot.mp4", tmp);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx264 "
+                                    "-preset ultrafast %s",
+                                    src),
+                     0);
+    assert_int_equal(eb_test_rotate_mp4(src), 0);
+    snprintf(out, sizeof(out), "%s/rot", tmp);
+    run_job(src, out, "rot", EB_FORMAT_CMAF, 2.0, 0, &res);
+    snprintf(dir, sizeof(dir), "%s/videos/rot/cmaf/360p", out);
+    assert_int_equal(eb_test_read_rendition(dir, &s), 0);
+    assert_int_equal(s.width, 360);
+    assert_int_equal(s.height, 640);
+    assert_int_equal(s.frames, 50);
+    /* No audio in the source: a video-only ladder. */
+    snprintf(path, sizeof(path), "%s/videos/rot/cmaf/audio", out);
+    assert_false(eb_test_exists(path));
+}
+
+static void test_anamorphic_source_gets_square_pixels(void **state)
+{
+    char src[4200], out[4200], dir[4400];
+    EbVodResult res;
+    EbTestStream s;
+    (void)state;
+
+    snprintf(src, sizeof(src), "%s/pal.mp4", tmp);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=720x576:rate=25,setsar=64/45 -t 1 "
+                                    "-c:v libx264 -preset ultrafast %s",
+                                    src),
+                     0);
+    snprintf(out, sizeof(out), "%s/pal", tmp);
+    run_job(src, out, "pal", EB_FORMAT_CMAF, 2.0, 0, &res);
+    assert_int_equal(res.nb_rungs, 2);
+    snprintf(dir, sizeof(dir), "%s/videos/pal/cmaf/480p", out);
+    assert_int_equal(eb_test_read_rendition(dir, &s), 0);
+    assert_int_equal(s.width, 854);
+    assert_int_equal(s.height, 480);
+}
+
+static void test_interlaced_source_keeps_frame_count(void **state)
+{
+    char src[4200], out[4200], dir[4400];
+    EbVodResult res;
+    EbTestStream s;
+    (void)state;
+
+    snprintf(src, sizeof(src), "%s/int.mkv", tmp);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx264 "
+                                    "-preset ultrafast -flags +ildct+ilme -x264opts tff=1 %s",
+                                    src),
+                     0);
+    snprintf(out, sizeof(out), "%s/int", tmp);
+    run_job(src, out, "int", EB_FORMAT_CMAF, 2.0, 0, &res);
+    snprintf(dir, sizeof(dir), "%s/videos/int/cmaf/360p", out);
+    assert_int_equal(eb_test_read_rendition(dir, &s), 0);
+    assert_int_equal(s.frames, 50);
+}
+
+static void test_variable_rate_becomes_constant_at_average(void **state)
+{
+    char src[4200], out[4200], dir[4400];
+    EbVodResult res;
+    EbTestStream s;
+    (void)state;
+
+    /* Every third frame dropped: timestamps 0,1,3,4,6… at 30 fps = 20 fps
+     * on average. */
+    snprintf(src, sizeof(src), "%s/vfr.mkv", tmp);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=640x360:rate=30 -t 3 "
+                                    "-vf \"select='not(eq(mod(n\\,3)\\,2))'\" -vsync vfr "
+                                    "-c:v libx264 -preset ultrafast %s",
+                                    src),
+                     0);
+    snprintf(out, sizeof(out), "%s/vfr", tmp);
+    run_job(src, out, "vfr", EB_FORMAT_CMAF, 2.0, 0, &res);
+    snprintf(dir, sizeof(dir), "%s/videos/vfr/cmaf/360p", out);
+    assert_int_equal(eb_test_read_rendition(dir, &s), 0);
+    assert_true(s.cfr);
+    fprintf(stderr, "vfr: %lld frames over %.3f s\n", (long long)s.frames, s.duration);
+    assert_true(llabs(s.frames - 60) <= 2);
+    assert_true(fabs(s.duration - 3.0) <= 0.1);
+}
+
+static void test_10bit_422_becomes_8bit_420(void **state)
+{
+    char src[4200], out[4200], dir[4400];
+    EbVodResult res;
+    EbTestStream s;
+    (void)state;
+
+    snprintf(src, sizeof(src), "%s/hi422.mkv", tmp);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=640x360:rate=25 -t 1 -c:v libx264 "
+                                    "-preset ultrafast -pix_fmt yuv422p10le %s",
+                                    src),
+                     0);
+    snprintf(out, sizeof(out), "%s/hi422", tmp);
+    run_job(src, out, "hi422", EB_FORMAT_CMAF, 2.0, 0, &res);
+    snprintf(dir, sizeof(dir), "%s/videos/hi422/cmaf/360p", out);
+    assert_int_equal(eb_test_read_rendition(dir, &s), 0);
+    assert_int_equal(s.pix_fmt, 0 /* AV_PIX_FMT_YUV420P */);
+    assert_int_equal(s.frames, 25);
+}
+
+static void test_hdr_source_is_refused(void **state)
+{
+    char src[4200], out[4200], path[4400];
+    EbVodResult res;
+    (void)state;
+
+    snprintf(src, sizeof(src), "%s/hdr.mkv", tmp);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=640x360:rate=25 -t 1 -c:v libx264 "
+                                    "-preset ultrafast -pix_fmt yuv420p10le -color_primaries "
+                                    "bt2020 -color_trc smpte2084 -colorspace bt2020nc %s",
+                                    src),
+                     0);
+    snprintf(out, sizeof(out), "%s/hdr", tmp);
+    run_job(src, out, "hdr", EB_FORMAT_CMAF, 2.0, EB_ERR_HDR_UNSUPPORTED, &res);
+    snprintf(path, sizeof(path), "%s/videos", out);
+    assert_int_equal(eb_test_dir_entries(path), 0);
+    snprintf(path, sizeof(path), "%s/.staging", out);
+    assert_int_equal(eb_test_dir_entries(path), 0);
+}
+
+static void test_existing_id_refused_then_overwritten(void **state)
+{
+    char out[4200], dir[4400];
+    EbVodResult res;
+    EbVodOptions o;
+    (void)state;
+
+    snprintf(out, sizeof(out), "%s/ow", tmp);
+    run_job(src_small, out, "same", EB_FORMAT_CMAF, 2.0, 0, &res);
+    run_job(src_small, out, "same", EB_FORMAT_CMAF, 2.0, EB_ERR_EXISTS, &res);
+    eb_vod_options_default(&o);
+    o.input = src_small;
+    o.storage_root = out;
+    o.video_id = "same";
+    o.segment_seconds = 1.0; /* visible in the result: four segments */
+    o.overwrite = 1;
+    assert_int_equal(eb_vod_run(&o, &res), 0);
+    snprintf(dir, sizeof(dir), "%s/videos/same/cmaf/360p", out);
+    assert_int_equal(eb_test_count_segments(dir), 4);
+    snprintf(dir, sizeof(dir), "%s/.staging", out);
+    assert_int_equal(eb_test_dir_entries(dir), 0);
+}
+
+static void cancel_on_progress(const EbVodProgress *p, void *opaque)
+{
+    (void)p;
+    atomic_store((atomic_int *)opaque, 1);
+}
+
+static void test_cancel_publishes_nothing(void **state)
+{
+    char out[4200], path[4400];
+    EbVodResult res;
+    EbVodOptions o;
+    atomic_int cancel;
+    (void)state;
+
+    atomic_init(&cancel, 0);
+    snprintf(out, sizeof(out), "%s/cancel", tmp);
+    eb_vod_options_default(&o);
+    o.input = src_720;
+    o.storage_root = out;
+    o.video_id = "gone";
+    o.cancel = &cancel;
+    o.progress = cancel_on_progress;
+    o.opaque = &cancel;
+    assert_int_equal(eb_vod_run(&o, &res), EB_ERR_CANCELED);
+    snprintf(path, sizeof(path), "%s/videos", out);
+    assert_int_equal(eb_test_dir_entries(path), 0);
+    snprintf(path, sizeof(path), "%s/.staging", out);
+    assert_int_equal(eb_test_dir_entries(path), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cmaf_ladder_aligned_and_on_target),
+        cmocka_unit_test(test_ts_muxes_audio_into_every_variant),
+        cmocka_unit_test(test_rotated_source_is_upright_portrait),
+        cmocka_unit_test(test_anamorphic_source_gets_square_pixels),
+        cmocka_unit_test(test_interlaced_source_keeps_frame_count),
+        cmocka_unit_test(test_variable_rate_becomes_constant_at_average),
+        cmocka_unit_test(test_10bit_422_becomes_8bit_420),
+        cmocka_unit_test(test_hdr_source_is_refused),
+        cmocka_unit_test(test_existing_id_refused_then_overwritten),
+        cmocka_unit_test(test_cancel_publishes_nothing),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
