@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is missing, builds with
+# -Werror, runs every test (unit, integration, browser playback), then the
+# unit and integration tests again under ASan+UBSan and the threaded ones
+# under TSan, then the config fuzzer briefly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+jobs=$(nproc)
+
+scripts/install-deps.sh
+if [ -f tests/playback/package-lock.json ]; then
+  (cd tests/playback && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+build() { # dir, cmake args...
+  local dir=$1
+  shift
+  cmake -S "$root" -B "$dir" -DEB_WERROR=ON "$@" > /dev/null
+  cmake --build "$dir" -j"$jobs" > "$dir/build.log" 2>&1 || {
+    cat "$dir/build.log"
+    return 1
+  }
+}
+
+echo "== build and test (RelWithDebInfo, -Werror)"
+build build/ci -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ctest --test-dir build/ci --output-on-failure -j"$jobs"
+
+echo "== ASan + UBSan"
+build build/asan -DCMAKE_BUILD_TYPE=Debug -DEB_SANITIZE=address,undefined
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/asan --output-on-failure -LE playback -j"$jobs"
+
+echo "== TSan (threaded tests)"
+build build/tsan -DCMAKE_BUILD_TYPE=Debug -DEB_SANITIZE=thread
+TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/tsan.supp" \
+  ctest --test-dir build/tsan --output-on-failure -L threaded
+
+if [ -x firmware-config/fuzz/run.sh ]; then
+  echo "== config fuzzer (brief)"
+  firmware-config/fuzz/run.sh
+fi
+echo "== all tests passed"
