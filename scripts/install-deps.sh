@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
-  libx264-dev ffmpeg
+  libx264-dev ffmpeg time
   libcmocka-dev libyaml-dev
   clang libclang-rt-dev
   chromium
