@@ -1,7 +1,10 @@
 /*
  * encbox command line: `transcode` (one VOD ladder job), `devices` (what the
- * HAL found), `version`. The daemon (`serve`), `bench` and `config` arrive
- * with their issues. Exit codes are part of the interface (see usage()).
+ * HAL found), `config` (check/show the appliance configuration), `version`.
+ * The daemon (`serve`) and `bench` arrive with their issues. Settings come
+ * from the configuration file (built-in defaults without one) and the
+ * command line overrides them. Exit codes are part of the interface (see
+ * usage()).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -11,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "eb_config.h"
 #include "eb_error.h"
 #include "eb_hal.h"
 #include "eb_log.h"
@@ -43,13 +47,18 @@ static void usage(FILE *f)
             "usage:\n"
             "  encbox transcode INPUT -o OUTDIR [options]   run one VOD ladder job\n"
             "  encbox devices [--json]                      list video backends and devices\n"
+            "  encbox config check FILE | show [--config FILE] | example\n"
+            "                                               check or print the configuration\n"
             "  encbox version\n"
             "\n"
-            "transcode options:\n"
+            "transcode options (defaults from the configuration file, %s):\n"
+            "      --config FILE      configuration file to use\n"
             "  -o, --output DIR       storage root; output goes to DIR/videos/<id>/\n"
+            "                         (default: the configuration's storage.root)\n"
             "      --id ID            video id [A-Za-z0-9_-]{1,64} (default: from INPUT's name)\n"
             "      --overwrite        replace an existing video id (atomic swap)\n"
-            "      --ladder NAME      ladder preset (built in: default)\n"
+            "      --ladder NAME|FILE ladder preset from the configuration, or a file holding\n"
+            "                         one ladder in the configuration's syntax (default: default)\n"
             "      --segment SECONDS  segment length, 1..60 (default 6)\n"
             "      --format cmaf|ts   cmaf: fMP4 for HLS + DASH (default); ts: MPEG-TS HLS\n"
             "      --preset NAME      speed: ultrafast superfast veryfast faster fast medium\n"
@@ -61,18 +70,7 @@ static void usage(FILE *f)
             "\n"
             "exit codes: 0 done, 1 job failed, 2 usage, 3 id exists, 4 no disk space,\n"
             "            130 interrupted\n",
-            EB_VERSION);
-}
-
-static const char *const eb_presets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
-                                         "medium",    "slow",      "slower",   "veryslow", NULL};
-
-static int eb_preset_valid(const char *p)
-{
-    for (int i = 0; eb_presets[i]; i++)
-        if (strcmp(eb_presets[i], p) == 0)
-            return 1;
-    return 0;
+            EB_VERSION, EB_CONFIG_DEFAULT_PATH);
 }
 
 static void eb_progress_line(const EbVodProgress *p, void *opaque)
@@ -98,6 +96,34 @@ static int eb_exit_code(int err)
     return EB_EXIT_FAILED;
 }
 
+/* --ladder: a preset name from the configuration, else a ladder file. */
+static int eb_resolve_ladder(const EbConfig *cfg, const char *arg, EbLadder *out)
+{
+    const EbLadder *preset = eb_config_find_ladder(cfg, arg);
+    EbConfigErrors errs = {0};
+    int ret;
+
+    if (preset) {
+        *out = *preset;
+        return 0;
+    }
+    if (access(arg, F_OK) != 0) {
+        fprintf(stderr, "encbox: --ladder %s: no such preset in the configuration, and no such file\n",
+                arg);
+        return EB_EXIT_USAGE;
+    }
+    ret = eb_ladder_load_file(arg, out, &errs);
+    if (ret >= 0 && eb_config_errors_count(&errs) == 0)
+        eb_config_check_ladder(cfg, out, &errs);
+    if (eb_config_errors_count(&errs) > 0) {
+        eb_config_errors_print(&errs, stderr);
+        eb_config_errors_free(&errs);
+        return EB_EXIT_USAGE;
+    }
+    eb_config_errors_free(&errs);
+    return ret < 0 ? EB_EXIT_USAGE : 0;
+}
+
 static int cmd_transcode(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -107,58 +133,30 @@ static int cmd_transcode(int argc, char **argv)
         {"preset", required_argument, NULL, 'p'}, {"backend", required_argument, NULL, 'b'},
         {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"config", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+    const char *config_path = NULL, *ladder = NULL, *segment = NULL, *format = NULL;
+    const char *preset = NULL, *backend = NULL;
+    int quiet = 0, verbose = 0;
+    EbConfig cfg = {0};
+    EbConfigErrors errs = {0};
     EbVodOptions o;
     EbVodResult res;
-    int c, ret, tty = isatty(STDERR_FILENO);
-    char *end;
+    int c, ret, code, tty = isatty(STDERR_FILENO);
+    EbLogLevel level;
 
     eb_vod_options_default(&o);
-    o.backend = "auto";
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
         switch (c) {
         case 'o': o.storage_root = optarg; break;
         case 'i': o.video_id = optarg; break;
         case 'O': o.overwrite = 1; break;
-        case 'l':
-            if (strcmp(optarg, "default") != 0) {
-                fprintf(stderr, "encbox: unknown ladder '%s' (built in: default)\n", optarg);
-                return EB_EXIT_USAGE;
-            }
-            break;
-        case 's':
-            o.segment_seconds = strtod(optarg, &end);
-            if (*end || o.segment_seconds < 1 || o.segment_seconds > 60) {
-                fprintf(stderr, "encbox: --segment must be a number of seconds in 1..60\n");
-                return EB_EXIT_USAGE;
-            }
-            break;
-        case 'f':
-            if (strcmp(optarg, "cmaf") == 0)
-                o.format = EB_FORMAT_CMAF;
-            else if (strcmp(optarg, "ts") == 0)
-                o.format = EB_FORMAT_TS;
-            else {
-                fprintf(stderr, "encbox: --format must be cmaf or ts\n");
-                return EB_EXIT_USAGE;
-            }
-            break;
-        case 'p':
-            if (!eb_preset_valid(optarg)) {
-                fprintf(stderr, "encbox: unknown --preset '%s'\n", optarg);
-                return EB_EXIT_USAGE;
-            }
-            o.preset = optarg;
-            break;
-        case 'b':
-            if (strcmp(optarg, "auto") && !eb_hal_find(optarg)) {
-                fprintf(stderr, "encbox: unknown --backend '%s' (this build: auto, software)\n",
-                        optarg);
-                return EB_EXIT_USAGE;
-            }
-            o.backend = optarg;
-            break;
+        case 'l': ladder = optarg; break;
+        case 's': segment = optarg; break;
+        case 'f': format = optarg; break;
+        case 'p': preset = optarg; break;
+        case 'b': backend = optarg; break;
+        case 'c': config_path = optarg; break;
         case 't':
             o.encoder_threads = atoi(optarg);
             if (o.encoder_threads < 1 || o.encoder_threads > 64) {
@@ -166,22 +164,65 @@ static int cmd_transcode(int argc, char **argv)
                 return EB_EXIT_USAGE;
             }
             break;
-        case 'q': eb_log_set_level(EB_LOG_ERROR); tty = 0; break;
-        case 'v': eb_log_set_level(eb_log_get_level() + 1 > EB_LOG_TRACE ? EB_LOG_TRACE
-                                                                          : eb_log_get_level() + 1);
-            break;
+        case 'q': quiet = 1; break;
+        case 'v': verbose++; break;
         case 'h': usage(stdout); return EB_EXIT_OK;
         default: usage(stderr); return EB_EXIT_USAGE;
         }
     }
-    if (optind != argc - 1 || !o.storage_root) {
-        fprintf(stderr, "encbox: transcode needs one INPUT and -o OUTDIR (see encbox --help)\n");
+    if (optind != argc - 1) {
+        fprintf(stderr, "encbox: transcode needs one INPUT (see encbox --help)\n");
         return EB_EXIT_USAGE;
     }
     o.input = argv[optind];
+
+    /* Configuration first, then the command line over it. */
+    eb_config_load(config_path, &cfg, &errs);
+    if (eb_config_errors_count(&errs) > 0) {
+        eb_config_errors_print(&errs, stderr);
+        code = EB_EXIT_USAGE;
+        goto done;
+    }
+    if (eb_log_level_parse(cfg.log_level, &level) == 0 && level < EB_LOG_WARN)
+        eb_log_set_level(level); /* the CLI is at least as quiet as the daemon */
+    eb_log_set_format(strcmp(cfg.log_format, "json") == 0 ? EB_LOG_JSON : EB_LOG_TEXT);
+    if (quiet) {
+        eb_log_set_level(EB_LOG_ERROR);
+        tty = 0;
+    }
+    for (int i = 0; i < verbose; i++)
+        if (eb_log_get_level() < EB_LOG_TRACE)
+            eb_log_set_level(eb_log_get_level() + 1);
+#define EB_OVERRIDE(name, value)                                                                    \
+    if ((value) && eb_config_set(&cfg, name, value, &errs) < 0) {                                   \
+        eb_config_errors_print(&errs, stderr);                                                      \
+        code = EB_EXIT_USAGE;                                                                       \
+        goto done;                                                                                  \
+    }
+    EB_OVERRIDE("jobs.segment_seconds", segment);
+    EB_OVERRIDE("jobs.format", format);
+    EB_OVERRIDE("jobs.preset", preset);
+    EB_OVERRIDE("jobs.backend", backend);
+#undef EB_OVERRIDE
+    if (strcmp(cfg.jobs_backend, "auto") && !eb_hal_find(cfg.jobs_backend)) {
+        fprintf(stderr, "encbox: backend '%s' is not in this build (this build: auto, software)\n",
+                cfg.jobs_backend);
+        code = EB_EXIT_USAGE;
+        goto done;
+    }
+    code = eb_resolve_ladder(&cfg, ladder ? ladder : cfg.jobs_ladder, &o.ladder);
+    if (code)
+        goto done;
+    o.segment_seconds = cfg.jobs_segment_seconds;
+    o.format = strcmp(cfg.jobs_format, "ts") == 0 ? EB_FORMAT_TS : EB_FORMAT_CMAF;
+    o.preset = cfg.jobs_preset;
+    o.backend = cfg.jobs_backend;
+    if (!o.storage_root)
+        o.storage_root = cfg.storage_root;
     if (o.video_id && !eb_storage_id_valid(o.video_id)) {
         fprintf(stderr, "encbox: %s: %s\n", o.video_id, eb_strerror(EB_ERR_BAD_ID));
-        return EB_EXIT_USAGE;
+        code = EB_EXIT_USAGE;
+        goto done;
     }
     o.cancel = &eb_cancel;
     if (tty)
@@ -197,7 +238,8 @@ static int cmd_transcode(int argc, char **argv)
             fprintf(stderr, "encbox: %s: %s: %s\n", o.input, eb_strerror(ret), res.error_detail);
         else
             fprintf(stderr, "encbox: %s: %s\n", o.input, eb_strerror(ret));
-        return eb_exit_code(ret);
+        code = eb_exit_code(ret);
+        goto done;
     }
     if (res.damaged)
         fprintf(stderr, "encbox: warning: %lld damaged packets/frames were concealed\n",
@@ -216,7 +258,11 @@ static int cmd_transcode(int argc, char **argv)
                (long long)res.rungs[i].frames, res.rungs[i].nb_segments);
     printf("  decoded %lld frames once (%lld packets), %lld damaged\n",
            (long long)res.frames_decoded, (long long)res.source_packets, (long long)res.damaged);
-    return EB_EXIT_OK;
+    code = EB_EXIT_OK;
+done:
+    eb_config_errors_free(&errs);
+    eb_config_free(&cfg);
+    return code;
 }
 
 static int cmd_devices(int argc, char **argv)
@@ -265,6 +311,8 @@ int main(int argc, char **argv)
         return cmd_transcode(argc - 1, argv + 1);
     if (!strcmp(argv[1], "devices"))
         return cmd_devices(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "config"))
+        return eb_config_cli(argc - 1, argv + 1);
     fprintf(stderr, "encbox: unknown command '%s' (see encbox --help)\n", argv[1]);
     return EB_EXIT_USAGE;
 }
