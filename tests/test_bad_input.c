@@ -43,7 +43,7 @@ static int group_setup(void **state)
  * stderr into err. */
 static int run_cli(const char *input, const char *out, char *err, size_t errsize)
 {
-    char cmd[9000], errpath[4300];
+    char cmd[9000], errpath[8192];
     const char *bin = getenv("EB_BINARY");
     FILE *f;
     size_t n;
@@ -72,7 +72,7 @@ static int count_lines(const char *s)
 
 static void expect_clean_failure(const char *input, const char *tag, const char *needle)
 {
-    char out[4300], err[8192], path[4400];
+    char out[4200], err[8192], path[8192];
     int code;
 
     snprintf(out, sizeof(out), "%s/out-%s", tmp, tag);
@@ -98,7 +98,7 @@ static void write_bytes(const char *path, const void *data, size_t n)
 
 static void test_missing_file(void **state)
 {
-    char p[4300];
+    char p[8192];
     (void)state;
     snprintf(p, sizeof(p), "%s/nope.mp4", tmp);
     expect_clean_failure(p, "missing", "No such file or directory");
@@ -106,7 +106,7 @@ static void test_missing_file(void **state)
 
 static void test_empty_file(void **state)
 {
-    char p[4300];
+    char p[8192];
     (void)state;
     snprintf(p, sizeof(p), "%s/empty.mp4", tmp);
     write_bytes(p, "", 0);
@@ -115,7 +115,7 @@ static void test_empty_file(void **state)
 
 static void test_text_file(void **state)
 {
-    char p[4300];
+    char p[8192];
     const char *text = "this is a shopping list, not a video\nmilk\neggs\n";
     (void)state;
     snprintf(p, sizeof(p), "%s/list.mp4", tmp);
@@ -125,7 +125,7 @@ static void test_text_file(void **state)
 
 static void test_random_bytes(void **state)
 {
-    char p[4300];
+    char p[8192];
     unsigned char buf[65536];
     unsigned int seed = 1234;
     (void)state;
@@ -138,7 +138,7 @@ static void test_random_bytes(void **state)
 
 static void test_truncated_file(void **state)
 {
-    char p[4300];
+    char p[8192];
     struct stat st;
     FILE *in, *outf;
     char *buf;
@@ -159,7 +159,7 @@ static void test_truncated_file(void **state)
 
 static void test_audio_only_file(void **state)
 {
-    char p[4300];
+    char p[8192];
     (void)state;
     snprintf(p, sizeof(p), "%s/audio.m4a", tmp);
     assert_int_equal(eb_test_ffmpeg("-f lavfi -i sine -t 1 -c:a aac %s", p), 0);
@@ -168,7 +168,7 @@ static void test_audio_only_file(void **state)
 
 static void test_hdr_file(void **state)
 {
-    char p[4300];
+    char p[8192];
     (void)state;
     snprintf(p, sizeof(p), "%s/hdr.mkv", tmp);
     assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240 -t 1 -c:v libx264 "
@@ -180,7 +180,7 @@ static void test_hdr_file(void **state)
 
 static void test_damaged_packets_complete_with_count(void **state)
 {
-    char src[4300], out[4300], err[8192], path[4400];
+    char src[4200], out[4200], err[8192], path[8192];
     FILE *f;
     struct stat st;
     int code;
@@ -210,7 +210,7 @@ static void test_damaged_packets_complete_with_count(void **state)
 
 static void test_write_failure_mid_job_fails_cleanly(void **state)
 {
-    char out[4300], path[4400];
+    char out[4200], path[8192];
     EbVodOptions o;
     EbVodResult res;
     struct rlimit old, lim;

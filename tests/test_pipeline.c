@@ -65,7 +65,7 @@ static void run_job(const char *input, const char *out, const char *id, EbOutput
 
 static void test_cmaf_ladder_aligned_and_on_target(void **state)
 {
-    char out[4200], dir[4400], path[4400];
+    char out[4200], dir[8192], path[8192];
     EbVodResult res;
     EbTestStream s[3], a;
     const char *names[3] = {"720p", "480p", "360p"};
@@ -133,7 +133,7 @@ static void test_cmaf_ladder_aligned_and_on_target(void **state)
 
 static void test_ts_muxes_audio_into_every_variant(void **state)
 {
-    char out[4200], dir[4400], path[4400];
+    char out[4200], dir[6000], path[8192];
     EbVodResult res;
     EbTestStream s;
     int nseg;
@@ -161,7 +161,7 @@ static void test_ts_muxes_audio_into_every_variant(void **state)
 
 static void test_rotated_source_is_upright_portrait(void **state)
 {
-    char src[4200], out[4200], dir[4400], path[4400];
+    char src[4200], out[4200], dir[8192], path[8192];
     EbVodResult res;
     EbTestStream s;
     (void)state;
@@ -186,7 +186,7 @@ static void test_rotated_source_is_upright_portrait(void **state)
 
 static void test_anamorphic_source_gets_square_pixels(void **state)
 {
-    char src[4200], out[4200], dir[4400];
+    char src[4200], out[4200], dir[8192];
     EbVodResult res;
     EbTestStream s;
     (void)state;
@@ -207,7 +207,7 @@ static void test_anamorphic_source_gets_square_pixels(void **state)
 
 static void test_interlaced_source_keeps_frame_count(void **state)
 {
-    char src[4200], out[4200], dir[4400];
+    char src[4200], out[4200], dir[8192];
     EbVodResult res;
     EbTestStream s;
     (void)state;
@@ -226,7 +226,7 @@ static void test_interlaced_source_keeps_frame_count(void **state)
 
 static void test_variable_rate_becomes_constant_at_average(void **state)
 {
-    char src[4200], out[4200], dir[4400];
+    char src[4200], out[4200], dir[8192];
     EbVodResult res;
     EbTestStream s;
     (void)state;
@@ -251,7 +251,7 @@ static void test_variable_rate_becomes_constant_at_average(void **state)
 
 static void test_10bit_422_becomes_8bit_420(void **state)
 {
-    char src[4200], out[4200], dir[4400];
+    char src[4200], out[4200], dir[8192];
     EbVodResult res;
     EbTestStream s;
     (void)state;
@@ -271,7 +271,7 @@ static void test_10bit_422_becomes_8bit_420(void **state)
 
 static void test_hdr_source_is_refused(void **state)
 {
-    char src[4200], out[4200], path[4400];
+    char src[4200], out[4200], path[8192];
     EbVodResult res;
     (void)state;
 
@@ -291,7 +291,7 @@ static void test_hdr_source_is_refused(void **state)
 
 static void test_existing_id_refused_then_overwritten(void **state)
 {
-    char out[4200], dir[4400];
+    char out[4200], dir[8192];
     EbVodResult res;
     EbVodOptions o;
     (void)state;
@@ -320,7 +320,7 @@ static void cancel_on_progress(const EbVodProgress *p, void *opaque)
 
 static void test_cancel_publishes_nothing(void **state)
 {
-    char out[4200], path[4400];
+    char out[4200], path[8192];
     EbVodResult res;
     EbVodOptions o;
     atomic_int cancel;
