@@ -403,6 +403,7 @@ static void test_simd_kernels_match_c_bit_for_bit(void **state)
         {1920, 1080, 640, 360},  {333, 197, 101, 67},   {100, 60, 250, 150},
         {40, 30, 33, 31},        {31, 17, 9, 5},        {500, 300, 29, 17},
         {161, 99, 160, 98},      {48, 48, 47, 13},      {1000, 20, 77, 19},
+        {3840, 2160, 1920, 1080}, {720, 576, 1024, 576}, {64, 2000, 60, 33},
     };
     (void)state;
 #if defined(__x86_64__)
@@ -422,6 +423,19 @@ static void test_simd_kernels_match_c_bit_for_bit(void **state)
                      cases[i][2], cases[i][3]);
         free_frames(a, 1);
         free_frames(b, 1);
+        av_frame_free(&src);
+    }
+    /* The whole default ladder, cascade included. */
+    {
+        EbFanoutConfig cfg = config(1920, 1080, 4, ladder);
+        AVFrame *src = frame_random(1920, 1080), *a[4], *b[4];
+        fanout_once(&cfg, src, 1, a);
+        fanout_once(&cfg, src, 0, b);
+        for (int i = 0; i < 4; i++)
+            if (!frames_equal(a[i], b[i]))
+                fail_msg("SIMD and C differ on ladder rung %d", i);
+        free_frames(a, 4);
+        free_frames(b, 4);
         av_frame_free(&src);
     }
 }
@@ -508,6 +522,20 @@ static void test_same_size_output_is_a_reference_to_the_source(void **state)
     assert_ptr_not_equal(dst[1]->data[0], src->data[0]);
     free_frames(dst, 4);
     assert_int_equal(av_buffer_get_ref_count(src->buf[0]), 1);
+    av_frame_free(&src);
+}
+
+static void test_repeated_rung_is_a_reference_to_the_first(void **state)
+{
+    const int sizes[2][2] = {{1280, 720}, {1280, 720}};
+    EbFanoutConfig cfg = config(1920, 1080, 2, sizes);
+    AVFrame *src = frame_random(1920, 1080), *dst[2];
+    (void)state;
+    fanout_once(&cfg, src, 1, dst);
+    assert_ptr_equal(dst[1]->data[0], dst[0]->data[0]);
+    assert_ptr_equal(dst[1]->data[2], dst[0]->data[2]);
+    assert_int_equal(dst[1]->sample_aspect_ratio.num, 1);
+    free_frames(dst, 2);
     av_frame_free(&src);
 }
 
@@ -699,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_never_reads_outside_the_source_planes),
         cmocka_unit_test(test_constant_image_stays_constant),
         cmocka_unit_test(test_same_size_output_is_a_reference_to_the_source),
+        cmocka_unit_test(test_repeated_rung_is_a_reference_to_the_first),
         cmocka_unit_test(test_outputs_carry_source_pts_props_and_square_pixels),
         cmocka_unit_test(test_pool_recycles_buffers),
         cmocka_unit_test(test_rejects_what_it_cannot_do),
