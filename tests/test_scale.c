@@ -181,10 +181,10 @@ static void test_table_taps_sum_to_one_and_stay_in_bounds(void **state)
 static void test_table_tap_rule(void **state)
 {
     (void)state;
-    assert_int_equal(eb_scale_filter_taps(1920, 1280), 9);  /* 1.5x */
-    assert_int_equal(eb_scale_filter_taps(1280, 640), 12);  /* 2x */
-    assert_int_equal(eb_scale_filter_taps(1920, 854), 14);  /* 2.25x, rounded up */
-    assert_int_equal(eb_scale_filter_taps(640, 1280), 6);   /* upscale: kernel width */
+    assert_int_equal(eb_scale_filter_taps(1920, 1280), 9); /* 1.5x */
+    assert_int_equal(eb_scale_filter_taps(1280, 640), 12); /* 2x */
+    assert_int_equal(eb_scale_filter_taps(1920, 854), 14); /* 2.25x, rounded up */
+    assert_int_equal(eb_scale_filter_taps(640, 1280), 6);  /* upscale: kernel width */
     assert_int_equal(eb_scale_filter_taps(100, 100), 6);
 }
 
@@ -344,8 +344,8 @@ static int max_diff_vs_reference(const AVFrame *parent, const AVFrame *out)
 static void test_fixed_point_within_one_of_double_reference(void **state)
 {
     static const int srcs[][2] = {{320, 180}, {333, 197}, {64, 48}};
-    static const int outs[][2] = {{213, 120}, {142, 80}, {107, 60}, {31, 17}, {640, 360},
-                                  {200, 100}, {17, 3},   {97, 181}};
+    static const int outs[][2] = {{213, 120}, {142, 80},  {107, 60}, {31, 17},
+                                  {640, 360}, {200, 100}, {17, 3},   {97, 181}};
     (void)state;
     for (int simd = 0; simd < 2; simd++) {
         for (size_t s = 0; s < sizeof(srcs) / sizeof(srcs[0]); s++) {
@@ -399,10 +399,10 @@ static int frames_equal(const AVFrame *a, const AVFrame *b)
 static void test_simd_kernels_match_c_bit_for_bit(void **state)
 {
     static const int cases[][4] = {
-        {1920, 1080, 1280, 720}, {1280, 720, 854, 480}, {854, 480, 640, 360},
-        {1920, 1080, 640, 360},  {333, 197, 101, 67},   {100, 60, 250, 150},
-        {40, 30, 33, 31},        {31, 17, 9, 5},        {500, 300, 29, 17},
-        {161, 99, 160, 98},      {48, 48, 47, 13},      {1000, 20, 77, 19},
+        {1920, 1080, 1280, 720},  {1280, 720, 854, 480}, {854, 480, 640, 360},
+        {1920, 1080, 640, 360},   {333, 197, 101, 67},   {100, 60, 250, 150},
+        {40, 30, 33, 31},         {31, 17, 9, 5},        {500, 300, 29, 17},
+        {161, 99, 160, 98},       {48, 48, 47, 13},      {1000, 20, 77, 19},
         {3840, 2160, 1920, 1080}, {720, 576, 1024, 576}, {64, 2000, 60, 33},
     };
     (void)state;
@@ -419,8 +419,8 @@ static void test_simd_kernels_match_c_bit_for_bit(void **state)
         fanout_once(&cfg, src, 1, a);
         fanout_once(&cfg, src, 0, b);
         if (!frames_equal(a[0], b[0]))
-            fail_msg("SIMD and C differ for %dx%d -> %dx%d", cases[i][0], cases[i][1],
-                     cases[i][2], cases[i][3]);
+            fail_msg("SIMD and C differ for %dx%d -> %dx%d", cases[i][0], cases[i][1], cases[i][2],
+                     cases[i][3]);
         free_frames(a, 1);
         free_frames(b, 1);
         av_frame_free(&src);

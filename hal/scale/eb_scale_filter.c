@@ -138,8 +138,8 @@ error:
     return ret;
 }
 
-int eb_scale_plan(int src_w, int src_h, int nb, const int *w, const int *h, int *order,
-                  int *parent, int *copy)
+int eb_scale_plan(int src_w, int src_h, int nb, const int *w, const int *h, int *order, int *parent,
+                  int *copy)
 {
     /* depth[] of outputs in plan order; the source has depth 0. */
     int depth[64];
@@ -236,8 +236,7 @@ void eb_scale_vrow_c(int16_t *restrict dst, const uint8_t *const *rows, const in
 }
 
 void eb_scale_hrow_c(uint8_t *restrict dst, const int16_t *restrict src,
-                     const int32_t *restrict pos, const int16_t *restrict coef, int taps,
-                     int width)
+                     const int32_t *restrict pos, const int16_t *restrict coef, int taps, int width)
 {
     for (int x = 0; x < width; x++) {
         const int16_t *restrict s = src + pos[x];

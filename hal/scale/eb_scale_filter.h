@@ -107,8 +107,8 @@ void eb_scale_filter_uninit(EbScaleFilter *f);
  * -1 for the source, else the index of the output it is resized from.
  * copy[i] is 1 when output i has the size of its parent (a reference, no
  * resize). Returns 0 or -EINVAL. All arrays are caller storage of nb. */
-int eb_scale_plan(int src_w, int src_h, int nb, const int *w, const int *h, int *order,
-                  int *parent, int *copy);
+int eb_scale_plan(int src_w, int src_h, int nb, const int *w, const int *h, int *order, int *parent,
+                  int *copy);
 
 /* The normative arithmetic, one output row at a time (plain C).
  * Vertical: dst[x] = mid of rows[0..taps-1][x] weighted by coef[0..taps-1],

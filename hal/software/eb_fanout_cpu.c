@@ -89,9 +89,9 @@
  * padding to `pairs` pairs add zero taps only. Even starts let the AVX2
  * path prepare each input pair once and share it between outputs. */
 typedef struct EbPairTable {
-    int pairs;       /* per output: max of ceil((taps + (pos & 1)) / 2) */
-    int32_t *first;  /* [outputs + 1] pos / 2 (one zero entry of padding) */
-    int32_t *coef;   /* [(outputs + 1) * pairs] */
+    int pairs;      /* per output: max of ceil((taps + (pos & 1)) / 2) */
+    int32_t *first; /* [outputs + 1] pos / 2 (one zero entry of padding) */
+    int32_t *coef;  /* [(outputs + 1) * pairs] */
 } EbPairTable;
 
 /* One plane of one resize: the shared tables plus their pair form. */
@@ -104,8 +104,8 @@ typedef struct EbFanoutPlane {
 
 typedef struct EbFanoutOut {
     int width, height;
-    int parent;      /* -1: the source; else an output index */
-    int copy;        /* 1: a reference to the parent's frame */
+    int parent; /* -1: the source; else an output index */
+    int copy;   /* 1: a reference to the parent's frame */
     EbFanoutPlane plane[3];
     AVBufferPool *pool;
     int linesize[3];
@@ -116,15 +116,15 @@ struct EbFanoutCpu {
     EbFanoutConfig cfg;
     int order[EB_LADDER_MAX_RUNGS];
     EbFanoutOut out[EB_LADDER_MAX_RUNGS];
-    int simd;               /* 1: AVX2 kernels */
+    int simd; /* 1: AVX2 kernels */
     /* Scratch of run(), so one thread at a time: */
-    const uint8_t **rows;   /* row pointers of one vertical window (C) */
-    int mid_stride;         /* int16 per strip row */
-    int16_t *strip;         /* STRIP intermediate rows (C: the first one) */
-    int32_t *pt;            /* the strip's column pairs transposed */
-    uint8_t *tout;          /* output columns of a strip: [column][STRIP] */
-    void *wbuf;             /* widened row pairs of a strip's column block */
-    int *xs;                /* 32-column chunk offsets of a row */
+    const uint8_t **rows; /* row pointers of one vertical window (C) */
+    int mid_stride;       /* int16 per strip row */
+    int16_t *strip;       /* STRIP intermediate rows (C: the first one) */
+    int32_t *pt;          /* the strip's column pairs transposed */
+    uint8_t *tout;        /* output columns of a strip: [column][STRIP] */
+    void *wbuf;           /* widened row pairs of a strip's column block */
+    int *xs;              /* 32-column chunk offsets of a row */
 };
 
 /* ---- AVX2 kernels (x86-64; bit-identical to eb_scale_*row_c) ---- */
@@ -235,8 +235,8 @@ __attribute__((target("avx2"))) static void transpose_pairs_avx2(int32_t *pt, co
  * every output column is a weighted sum of whole pair columns. tout gets
  * each output column's 16 row bytes. width is even (tables are padded). */
 __attribute__((target("avx2"), always_inline)) static inline void
-hcols_body(uint8_t *tout, const int32_t *pt, const int32_t *first, const int32_t *cpair,
-           int npairs, int width)
+hcols_body(uint8_t *tout, const int32_t *pt, const int32_t *first, const int32_t *cpair, int npairs,
+           int width)
 {
     const __m256i rnd = _mm256_set1_epi32(1 << (EB_SCALE_OUT_SHIFT - 1));
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
@@ -265,17 +265,16 @@ hcols_body(uint8_t *tout, const int32_t *pt, const int32_t *first, const int32_t
     }
 }
 
-#define PAIRS_FIXED(n)                                                                         \
-    __attribute__((target("avx2"))) static void vrow_pairs##n(                                 \
-        int16_t *dst, const __m256i *w, const int32_t *cpair, const int *xs, int nch)          \
-    {                                                                                          \
-        vrow_pairs_body(dst, w, cpair, n, xs, nch);                                            \
-    }                                                                                          \
-    __attribute__((target("avx2"))) static void hcols##n(uint8_t *tout, const int32_t *pt,     \
-                                                         const int32_t *first,                 \
-                                                         const int32_t *cpair, int width)      \
-    {                                                                                          \
-        hcols_body(tout, pt, first, cpair, n, width);                                          \
+#define PAIRS_FIXED(n)                                                                             \
+    __attribute__((target("avx2"))) static void vrow_pairs##n(                                     \
+        int16_t *dst, const __m256i *w, const int32_t *cpair, const int *xs, int nch)              \
+    {                                                                                              \
+        vrow_pairs_body(dst, w, cpair, n, xs, nch);                                                \
+    }                                                                                              \
+    __attribute__((target("avx2"))) static void hcols##n(                                          \
+        uint8_t *tout, const int32_t *pt, const int32_t *first, const int32_t *cpair, int width)   \
+    {                                                                                              \
+        hcols_body(tout, pt, first, cpair, n, width);                                              \
     }
 PAIRS_FIXED(3)
 PAIRS_FIXED(4)
@@ -285,17 +284,28 @@ PAIRS_FIXED(7)
 
 /* Pair counts 3-7 cover Lanczos-3 from upscales to 2.17x; others take the
  * generic loop. */
-__attribute__((target("avx2"))) static void vrow_pairs(int16_t *dst, const __m256i *w,
-                                                       const int32_t *cpair, int npairs,
-                                                       const int *xs, int nch)
+__attribute__((target("avx2"))) static void
+vrow_pairs(int16_t *dst, const __m256i *w, const int32_t *cpair, int npairs, const int *xs, int nch)
 {
     switch (npairs) {
-    case 3: vrow_pairs3(dst, w, cpair, xs, nch); break;
-    case 4: vrow_pairs4(dst, w, cpair, xs, nch); break;
-    case 5: vrow_pairs5(dst, w, cpair, xs, nch); break;
-    case 6: vrow_pairs6(dst, w, cpair, xs, nch); break;
-    case 7: vrow_pairs7(dst, w, cpair, xs, nch); break;
-    default: vrow_pairs_body(dst, w, cpair, npairs, xs, nch); break;
+    case 3:
+        vrow_pairs3(dst, w, cpair, xs, nch);
+        break;
+    case 4:
+        vrow_pairs4(dst, w, cpair, xs, nch);
+        break;
+    case 5:
+        vrow_pairs5(dst, w, cpair, xs, nch);
+        break;
+    case 6:
+        vrow_pairs6(dst, w, cpair, xs, nch);
+        break;
+    case 7:
+        vrow_pairs7(dst, w, cpair, xs, nch);
+        break;
+    default:
+        vrow_pairs_body(dst, w, cpair, npairs, xs, nch);
+        break;
     }
 }
 
@@ -304,20 +314,31 @@ __attribute__((target("avx2"))) static void hcols(uint8_t *tout, const int32_t *
                                                   int npairs, int width)
 {
     switch (npairs) {
-    case 3: hcols3(tout, pt, first, cpair, width); break;
-    case 4: hcols4(tout, pt, first, cpair, width); break;
-    case 5: hcols5(tout, pt, first, cpair, width); break;
-    case 6: hcols6(tout, pt, first, cpair, width); break;
-    case 7: hcols7(tout, pt, first, cpair, width); break;
-    default: hcols_body(tout, pt, first, cpair, npairs, width); break;
+    case 3:
+        hcols3(tout, pt, first, cpair, width);
+        break;
+    case 4:
+        hcols4(tout, pt, first, cpair, width);
+        break;
+    case 5:
+        hcols5(tout, pt, first, cpair, width);
+        break;
+    case 6:
+        hcols6(tout, pt, first, cpair, width);
+        break;
+    case 7:
+        hcols7(tout, pt, first, cpair, width);
+        break;
+    default:
+        hcols_body(tout, pt, first, cpair, npairs, width);
+        break;
     }
 }
 
 /* tout[column][STRIP] -> rows 0..nrows-1 of dst, columns 0..cols-1 (cols a
  * multiple of 16; the row padding takes the excess). */
-__attribute__((target("avx2"))) static void untranspose_avx2(uint8_t *dst, ptrdiff_t stride,
-                                                             const uint8_t *tout, int cols,
-                                                             int nrows)
+__attribute__((target("avx2"))) static void
+untranspose_avx2(uint8_t *dst, ptrdiff_t stride, const uint8_t *tout, int cols, int nrows)
 {
     for (int x = 0; x < cols; x += 16) {
         __m256i y[8], a[8];
@@ -451,8 +472,7 @@ static int out_init(EbFanoutOut *o, int pw, int ph)
     if (ret < 0)
         return ret;
     for (int p = 1; p < 3; p++) {
-        ret = plane_init(&o->plane[p], (pw + 1) / 2, (ph + 1) / 2, cw, ch,
-                         EB_SCALE_SITING_COSITED);
+        ret = plane_init(&o->plane[p], (pw + 1) / 2, (ph + 1) / 2, cw, ch, EB_SCALE_SITING_COSITED);
         if (ret < 0)
             return ret;
     }
@@ -646,8 +666,8 @@ static void scale_plane_c(EbFanoutCpu *f, const EbFanoutPlane *pl, const uint8_t
     }
 }
 
-static void scale_plane(EbFanoutCpu *f, const EbFanoutPlane *pl, const uint8_t *src,
-                        int src_stride, uint8_t *dst, int dst_stride)
+static void scale_plane(EbFanoutCpu *f, const EbFanoutPlane *pl, const uint8_t *src, int src_stride,
+                        uint8_t *dst, int dst_stride)
 {
 #if EB_FANOUT_X86
     if (f->simd) {
