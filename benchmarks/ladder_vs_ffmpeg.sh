@@ -37,7 +37,7 @@ fi
 run_encbox() {
   rm -rf "$work/encbox-out"
   /usr/bin/time -f "%e %U %S %M" -o "$work/time.txt" \
-    "$bin" transcode "$input" -o "$work/encbox-out" --id bench --preset "$preset" -q
+    "$bin" transcode "$input" -o "$work/encbox-out" --id bench --preset "$preset" -q > /dev/null
 }
 
 run_ffmpeg() {

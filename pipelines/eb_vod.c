@@ -1010,6 +1010,9 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
         }
         pthread_cond_timedwait(&job.cond, &job.lock, &ts);
         pthread_mutex_unlock(&job.lock);
+        /* Cancel reaches threads blocked on a queue, not just the demuxer. */
+        if (o->cancel && atomic_load(o->cancel))
+            eb_job_fail(&job, EB_ERR_CANCELED);
         eb_report(&job, start);
         pthread_mutex_lock(&job.lock);
     }

@@ -227,8 +227,17 @@ static int cmd_transcode(int argc, char **argv)
     o.cancel = &eb_cancel;
     if (tty)
         o.progress = eb_progress_line;
-    signal(SIGINT, eb_on_signal);
-    signal(SIGTERM, eb_on_signal);
+    {
+        /* First signal: cancel cleanly (staging removed). A second one
+         * gets the default action, in case a stage is stuck. */
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = eb_on_signal;
+        sa.sa_flags = SA_RESETHAND;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
 
     ret = eb_vod_run(&o, &res);
     if (tty)
