@@ -80,6 +80,16 @@ void eb_queue_free(EbQueue **qp)
     *qp = NULL;
 }
 
+/* Called with the lock held and count > 0. */
+static void *eb_queue_take(EbQueue *q)
+{
+    void *item = q->items[q->head];
+    q->head = (q->head + 1) % q->capacity;
+    q->count--;
+    pthread_cond_signal(&q->not_full);
+    return item;
+}
+
 int eb_queue_push(EbQueue *q, void *item)
 {
     int ret = 0;
@@ -122,10 +132,7 @@ int eb_queue_pop(EbQueue *q, void **item)
     } else if (q->count == 0) {
         ret = EB_EOF;
     } else {
-        *item = q->items[q->head];
-        q->head = (q->head + 1) % q->capacity;
-        q->count--;
-        pthread_cond_signal(&q->not_full);
+        *item = eb_queue_take(q);
     }
     pthread_mutex_unlock(&q->lock);
     return ret;
@@ -142,10 +149,7 @@ int eb_queue_try_pop(EbQueue *q, void **item)
     } else if (q->count == 0) {
         ret = q->closed ? EB_EOF : EB_ERR(EAGAIN);
     } else {
-        *item = q->items[q->head];
-        q->head = (q->head + 1) % q->capacity;
-        q->count--;
-        pthread_cond_signal(&q->not_full);
+        *item = eb_queue_take(q);
     }
     pthread_mutex_unlock(&q->lock);
     return ret;

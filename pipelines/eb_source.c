@@ -326,6 +326,40 @@ static int eb_queue_ready(EbSource *s, AVFrame *f)
 
 /* ---- video ---- */
 
+/* Source -> chain -> sink in graph; the chain's open ends are the default
+ * "in"/"out" labels. */
+static int eb_graph_build(AVFilterGraph *graph, const char *src_name, const char *src_args,
+                          const char *sink_name, const char *chain, AVFilterContext **src,
+                          AVFilterContext **sink)
+{
+    AVFilterInOut *in = NULL, *outp = NULL;
+    int ret;
+
+    ret = avfilter_graph_create_filter(src, avfilter_get_by_name(src_name), "in", src_args, NULL,
+                                       graph);
+    if (ret < 0)
+        return ret;
+    ret = avfilter_graph_create_filter(sink, avfilter_get_by_name(sink_name), "out", NULL, NULL,
+                                       graph);
+    if (ret < 0)
+        return ret;
+    in = avfilter_inout_alloc();
+    outp = avfilter_inout_alloc();
+    if (!in || !outp) {
+        ret = EB_ERR(ENOMEM);
+        goto end;
+    }
+    outp->name = av_strdup("in");
+    outp->filter_ctx = *src;
+    in->name = av_strdup("out");
+    in->filter_ctx = *sink;
+    ret = avfilter_graph_parse_ptr(graph, chain, &in, &outp, NULL);
+end:
+    avfilter_inout_free(&in);
+    avfilter_inout_free(&outp);
+    return ret;
+}
+
 static int eb_video_graph_init(EbSource *s, const AVFrame *f)
 {
     char args[512], chain[512] = "";
@@ -358,31 +392,9 @@ static int eb_video_graph_init(EbSource *s, const AVFrame *f)
              s->info.geometry.sar.num ? s->info.geometry.sar.num : 1,
              s->info.geometry.sar.den ? s->info.geometry.sar.den : 1, s->info.frame_rate.num,
              s->info.frame_rate.den);
-    ret = avfilter_graph_create_filter(&s->vsrc, avfilter_get_by_name("buffer"), "in", args, NULL,
-                                       s->vgraph);
+    ret = eb_graph_build(s->vgraph, "buffer", args, "buffersink", chain, &s->vsrc, &s->vsink);
     if (ret < 0)
         return ret;
-    ret = avfilter_graph_create_filter(&s->vsink, avfilter_get_by_name("buffersink"), "out", NULL,
-                                       NULL, s->vgraph);
-    if (ret < 0)
-        return ret;
-    {
-        AVFilterInOut *in = avfilter_inout_alloc(), *outp = avfilter_inout_alloc();
-        if (!in || !outp) {
-            avfilter_inout_free(&in);
-            avfilter_inout_free(&outp);
-            return EB_ERR(ENOMEM);
-        }
-        outp->name = av_strdup("in");
-        outp->filter_ctx = s->vsrc;
-        in->name = av_strdup("out");
-        in->filter_ctx = s->vsink;
-        ret = avfilter_graph_parse_ptr(s->vgraph, chain, &in, &outp, NULL);
-        avfilter_inout_free(&in);
-        avfilter_inout_free(&outp);
-        if (ret < 0)
-            return ret;
-    }
     ret = avfilter_graph_config(s->vgraph, NULL);
     if (ret < 0)
         return ret;
@@ -493,35 +505,17 @@ static int eb_audio_graph_init(EbSource *s, const AVFrame *f)
     snprintf(args, sizeof(args), "time_base=%d/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
              ast->time_base.num, ast->time_base.den, f->sample_rate,
              av_get_sample_fmt_name(f->format), layout);
-    ret = avfilter_graph_create_filter(&s->asrc, avfilter_get_by_name("abuffer"), "ain", args,
-                                       NULL, s->agraph);
-    if (ret < 0)
-        return ret;
-    ret = avfilter_graph_create_filter(&s->asink, avfilter_get_by_name("abuffersink"), "aout",
-                                       NULL, NULL, s->agraph);
-    if (ret < 0)
-        return ret;
     {
-        AVFilterInOut *in = avfilter_inout_alloc(), *outp = avfilter_inout_alloc();
-        if (!in || !outp) {
-            avfilter_inout_free(&in);
-            avfilter_inout_free(&outp);
-            return EB_ERR(ENOMEM);
-        }
-        outp->name = av_strdup("in");
-        outp->filter_ctx = s->asrc;
-        in->name = av_strdup("out");
-        in->filter_ctx = s->asink;
+        char chain[256];
         /* first_pts=0 with hard compensation above 10 ms: the audio
          * timeline starts exactly with the first video frame (silence in
          * front of a late track, trimmed samples from an early one). */
-        snprintf(args, sizeof(args),
+        snprintf(chain, sizeof(chain),
                  "aresample=%d:async=1:min_hard_comp=0.01:first_pts=0,"
                  "aformat=sample_fmts=fltp:channel_layouts=%s",
                  s->info.sample_rate, s->info.channels == 2 ? "stereo" : "mono");
-        ret = avfilter_graph_parse_ptr(s->agraph, args, &in, &outp, NULL);
-        avfilter_inout_free(&in);
-        avfilter_inout_free(&outp);
+        ret = eb_graph_build(s->agraph, "abuffer", args, "abuffersink", chain, &s->asrc,
+                             &s->asink);
         if (ret < 0)
             return ret;
     }
