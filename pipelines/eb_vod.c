@@ -643,10 +643,10 @@ static int eb_open_rung(EbJob *job, int i, const char *staging)
     atomic_init(&r->frames_done, 0);
     r->next_boundary_k = 1;
     r->next_boundary_pts = eb_vod_boundary_frame(1, job->o->segment_seconds, job->info->frame_rate);
-    if (job->o->format == EB_FORMAT_CMAF)
-        snprintf(r->dir, sizeof(r->dir), "%s/cmaf/%s", staging, r->plan.rung.name);
-    else
-        snprintf(r->dir, sizeof(r->dir), "%s/hls/%s", staging, r->plan.rung.name);
+    /* Rung folders: cmaf/<rung> (CMAF) or hls/<rung> (TS, next to the playlist). */
+    snprintf(r->dir, sizeof(r->dir), "%s/%s/", staging,
+             job->o->format == EB_FORMAT_CMAF ? "cmaf" : "hls");
+    av_strlcat(r->dir, r->plan.rung.name, sizeof(r->dir));
     ret = eb_storage_mkdirs(r->dir);
     if (ret < 0)
         return ret;
