@@ -39,6 +39,6 @@ TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/tsan.supp" \
 
 if [ -x firmware-config/fuzz/run.sh ]; then
   echo "== config fuzzer (brief)"
-  firmware-config/fuzz/run.sh
+  EB_FUZZ_SECONDS=${EB_FUZZ_SECONDS:-30} firmware-config/fuzz/run.sh
 fi
 echo "== all tests passed"
