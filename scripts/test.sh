@@ -7,6 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 jobs=$(nproc)
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
+
+# ctest, with its closing "N tests failed out of M" kept for the summary.
+run_ctest() {
+  ctest "$@" 2>&1 | tee -a "$summary"
+  return "${PIPESTATUS[0]}"
+}
 
 scripts/install-deps.sh
 if [ -f tests/playback/package-lock.json ]; then
@@ -25,20 +33,22 @@ build() { # dir, cmake args...
 
 echo "== build and test (RelWithDebInfo, -Werror)"
 build build/ci -DCMAKE_BUILD_TYPE=RelWithDebInfo
-ctest --test-dir build/ci --output-on-failure -j"$jobs"
+run_ctest --test-dir build/ci --output-on-failure -j"$jobs"
 
 echo "== ASan + UBSan"
 build build/asan -DCMAKE_BUILD_TYPE=Debug -DEB_SANITIZE=address,undefined
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build/asan --output-on-failure -LE playback -j"$jobs"
+  run_ctest --test-dir build/asan --output-on-failure -LE playback -j"$jobs"
 
 echo "== TSan (threaded tests)"
 build build/tsan -DCMAKE_BUILD_TYPE=Debug -DEB_SANITIZE=thread
 TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/tsan.supp" \
-  ctest --test-dir build/tsan --output-on-failure -L threaded
+  run_ctest --test-dir build/tsan --output-on-failure -L threaded
 
 if [ -x firmware-config/fuzz/run.sh ]; then
   echo "== config fuzzer (brief)"
   EB_FUZZ_SECONDS=${EB_FUZZ_SECONDS:-30} firmware-config/fuzz/run.sh
 fi
 echo "== all tests passed"
+awk '/tests failed out of/ { failed += $(NF-4); total += $NF }
+     END { printf "%d passed, %d failed\n", total - failed, failed }' "$summary"
