@@ -134,9 +134,9 @@ typedef struct EbConfig {
     EbLadder *ladders;
     EbLadderSource *ladder_sources; /* parallel to ladders */
     int thumbs_enabled;             /* thumbnails.enabled: true */
-    double thumbs_interval;         /* thumbnails.interval: 10 seconds */
+    double thumbs_interval;         /* thumbnails.interval: 5 seconds */
     int thumbs_width;               /* thumbnails.width: 160 pixels */
-    EbDim thumbs_grid;              /* thumbnails.grid: 5x5 */
+    EbDim thumbs_grid;              /* thumbnails.grid: 10x10 */
     int limits_max_jobs;            /* limits.max_jobs: 4 */
     int64_t limits_max_input_size;  /* limits.max_input_size: 50G bytes */
     int64_t limits_max_duration;    /* limits.max_duration: 12h, seconds */

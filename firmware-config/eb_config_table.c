@@ -327,11 +327,11 @@ static const EbSetting eb_settings[] = {
 
     {"thumbnails.enabled", EB_SETTING_BOOL, 0, CFG(thumbs_enabled), 0, "true", 0, 0, NULL, NULL, RT,
      "Make thumbnails, sprite sheets and a WebVTT index for every job."},
-    {"thumbnails.interval", EB_SETTING_DOUBLE, 0, CFG(thumbs_interval), 0, "10", 1, 3600, NULL,
+    {"thumbnails.interval", EB_SETTING_DOUBLE, 0, CFG(thumbs_interval), 0, "5", 1, 3600, NULL,
      NULL, RT, "Seconds of video between two thumbnails."},
     {"thumbnails.width", EB_SETTING_INT, 0, CFG(thumbs_width), 0, "160", 32, 1920, NULL, NULL,
      RT | EB_SETTING_EVEN, "Width of one sprite tile in pixels; height follows the aspect."},
-    {"thumbnails.grid", EB_SETTING_DIM, 0, CFG(thumbs_grid), 0, "5x5", 1, 20, NULL, NULL, RT,
+    {"thumbnails.grid", EB_SETTING_DIM, 0, CFG(thumbs_grid), 0, "10x10", 1, 20, NULL, NULL, RT,
      "Tiles per sprite sheet, COLUMNSxROWS."},
 
     {"limits.max_jobs", EB_SETTING_INT, 0, CFG(limits_max_jobs), 0, "4", 1, 256, NULL, NULL, RT,

@@ -13,6 +13,7 @@
 #include "eb_manifest.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include <libavutil/mathematics.h>
@@ -260,4 +261,12 @@ void eb_rendition_bandwidth(const EbRendition *r, int64_t *peak, int64_t *averag
         *peak = best;
     if (average)
         *average = avg;
+}
+
+int64_t eb_thumbnail_bandwidth(const EbThumbnailTrack *t)
+{
+    double covered = fmin(t->interval * t->cols * t->rows, t->duration);
+    if (covered <= 0)
+        return 0;
+    return (int64_t)ceil((double)t->max_sheet_bytes * 8.0 / covered);
 }

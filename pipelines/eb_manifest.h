@@ -44,12 +44,29 @@ typedef struct EbRendition {
     EbSegmentInfo *segments;    /* owned by whoever filled the struct */
 } EbRendition;
 
+/* Trick-play sprite sheets (thumbnails/sprite_%03d.jpg), listed in the HLS
+ * master as an image stream (EXT-X-IMAGE-STREAM-INF, the Image Media
+ * Playlist convention of Apple/Roku: hls/thumbnails/index.m3u8 with
+ * EXT-X-TILES) and in the MPD as a DASH-IF thumbnail-tile AdaptationSet.
+ * Every sheet has the same size (cols x rows tiles); the last may be
+ * partly filled. */
+typedef struct EbThumbnailTrack {
+    int nb_sheets;
+    int nb_tiles;
+    int tile_width, tile_height;
+    int cols, rows;
+    double interval;            /* seconds per tile */
+    double duration;            /* seconds covered: the video's duration */
+    int64_t max_sheet_bytes;    /* largest sheet file, for BANDWIDTH */
+} EbThumbnailTrack;
+
 typedef struct EbPresentation {
     EbOutputFormat format;
     int nb_video;
     EbRendition *video;         /* tallest first */
     EbRendition *audio;         /* NULL: no audio (or TS, where it is muxed in) */
     double segment_seconds;     /* nominal segment length */
+    const EbThumbnailTrack *thumbnails; /* NULL: none */
 } EbPresentation;
 
 /* Peak and average bits/s of a rendition from its segments, as HLS defines
@@ -76,5 +93,8 @@ double eb_rendition_duration(const EbRendition *r);
 int eb_manifest_hls_master(const EbPresentation *p, AVBPrint *out);
 int eb_manifest_hls_media(const EbPresentation *p, const EbRendition *r, AVBPrint *out);
 int eb_manifest_dash_mpd(const EbPresentation *p, AVBPrint *out);
+
+/* The image media playlist of p->thumbnails (hls/thumbnails/index.m3u8). */
+int eb_manifest_hls_images(const EbPresentation *p, AVBPrint *out);
 
 #endif

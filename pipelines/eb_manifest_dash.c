@@ -291,6 +291,23 @@ int eb_manifest_dash_mpd(const EbPresentation *p, AVBPrint *out)
     eb_dash_bprint_adaptation_set(out, 0, p->video, p->nb_video, origin_us);
     if (p->audio)
         eb_dash_bprint_adaptation_set(out, 1, p->audio, 1, origin_us);
+    if (p->thumbnails) {
+        /* DASH-IF IOP 6.2.6 thumbnail tiles: one image per sheet, the grid
+         * in EssentialProperty, the sheet's size on the Representation. */
+        const EbThumbnailTrack *t = p->thumbnails;
+        av_bprintf(out,
+                   "    <AdaptationSet id=\"2\" contentType=\"image\" mimeType=\"image/jpeg\">\n"
+                   "      <SegmentTemplate media=\"../thumbnails/sprite_$Number%%03d$.jpg\""
+                   " startNumber=\"1\" timescale=\"1000\" duration=\"%" PRId64 "\"/>\n"
+                   "      <Representation id=\"thumbnails\" bandwidth=\"%" PRId64
+                   "\" width=\"%d\" height=\"%d\">\n"
+                   "        <EssentialProperty schemeIdUri=\"http://dashif.org/thumbnail_tile\""
+                   " value=\"%dx%d\"/>\n"
+                   "      </Representation>\n    </AdaptationSet>\n",
+                   (int64_t)llround(t->interval * t->cols * t->rows * 1000.0),
+                   eb_thumbnail_bandwidth(t), t->tile_width * t->cols, t->tile_height * t->rows,
+                   t->cols, t->rows);
+    }
     av_bprintf(out, "  </Period>\n</MPD>\n");
     return av_bprint_is_complete(out) ? 0 : EB_ERR(ENOMEM);
 }

@@ -122,7 +122,40 @@ int eb_manifest_hls_master(const EbPresentation *p, AVBPrint *out)
         eb_manifest_bprint_uri_name(out, r->name);
         av_bprintf(out, "/index.m3u8\n");
     }
+    if (p->thumbnails) {
+        const EbThumbnailTrack *t = p->thumbnails;
+        av_bprintf(out,
+                   "\n#EXT-X-IMAGE-STREAM-INF:BANDWIDTH=%" PRId64
+                   ",RESOLUTION=%dx%d,CODECS=\"jpeg\",URI=\"thumbnails/index.m3u8\"\n",
+                   eb_thumbnail_bandwidth(t), t->tile_width, t->tile_height);
+    }
     av_free(vars);
+    return av_bprint_is_complete(out) ? 0 : EB_ERR(ENOMEM);
+}
+
+int eb_manifest_hls_images(const EbPresentation *p, AVBPrint *out)
+{
+    const EbThumbnailTrack *t = p ? p->thumbnails : NULL;
+    int64_t sheet_us, total_us;
+
+    if (!t || !out || t->nb_sheets <= 0 || t->interval <= 0 || t->duration <= 0 ||
+        t->cols <= 0 || t->rows <= 0)
+        return EB_ERR(EINVAL);
+    sheet_us = llround(t->interval * t->cols * t->rows * EB_MANIFEST_US);
+    total_us = llround(t->duration * EB_MANIFEST_US);
+    av_bprintf(out, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:%" PRId64
+                    "\n#EXT-X-MEDIA-SEQUENCE:1\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-IMAGES-ONLY\n",
+               (FFMIN(sheet_us, total_us) + EB_MANIFEST_US - 1) / EB_MANIFEST_US);
+    for (int i = 0; i < t->nb_sheets; i++) {
+        int64_t d = i + 1 == t->nb_sheets ? total_us - i * sheet_us : sheet_us;
+        av_bprintf(out, "#EXTINF:");
+        eb_manifest_bprint_fixed(out, FFMAX(d, 0), 6);
+        av_bprintf(out, ",\n#EXT-X-TILES:RESOLUTION=%dx%d,LAYOUT=%dx%d,DURATION=", t->tile_width,
+                   t->tile_height, t->cols, t->rows);
+        eb_manifest_bprint_fixed(out, llround(t->interval * EB_MANIFEST_US), 6);
+        av_bprintf(out, "\n../../thumbnails/sprite_%03d.jpg\n", i + 1);
+    }
+    av_bprintf(out, "#EXT-X-ENDLIST\n");
     return av_bprint_is_complete(out) ? 0 : EB_ERR(ENOMEM);
 }
 

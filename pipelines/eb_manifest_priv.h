@@ -61,4 +61,8 @@ void eb_manifest_bprint_uri_name(AVBPrint *out, const char *name);
  * URIs and DASH templates unchanged. */
 int eb_manifest_name_is_plain(const char *name);
 
+/* Bits per second a player spends on sprite sheets: the largest sheet over
+ * the time one sheet covers (the whole video if shorter). */
+int64_t eb_thumbnail_bandwidth(const EbThumbnailTrack *t);
+
 #endif

@@ -21,6 +21,7 @@
 
 #include "eb_error.h"
 #include "eb_log.h"
+#include "eb_storage.h"
 
 struct EbSegmenter {
     char dir[4096];
@@ -39,26 +40,6 @@ struct EbSegmenter {
     EbSegmentInfo *segments;
     int segments_alloc;
 };
-
-static int eb_write_file(const char *path, const uint8_t *data, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    int ret = 0;
-
-    if (!f)
-        return EB_ERR(errno);
-    if (size && fwrite(data, 1, size, f) != size)
-        ret = EB_ERR(errno ? errno : EIO);
-    if (fflush(f) != 0 && ret == 0)
-        ret = EB_ERR(errno ? errno : EIO);
-    if (fclose(f) != 0 && ret == 0)
-        ret = EB_ERR(errno ? errno : EIO);
-    if (ret < 0) {
-        EB_LOGD("segmenter", "writing %s failed: %s", path, eb_strerror(ret));
-        remove(path);
-    }
-    return ret;
-}
 
 static int eb_segmenter_open_buffer(EbSegmenter *s)
 {
@@ -237,7 +218,7 @@ static int eb_segmenter_flush(EbSegmenter *s, int final)
     if (s->format == EB_FORMAT_CMAF && !s->init_written) {
         off = eb_find_fragment_start(buf, (size_t)size);
         snprintf(path, sizeof(path), "%s/init.mp4", s->dir);
-        ret = eb_write_file(path, buf, off);
+        ret = eb_storage_write_file(path, buf, off);
         if (ret < 0)
             goto done;
         s->init_written = 1;
@@ -256,7 +237,7 @@ static int eb_segmenter_flush(EbSegmenter *s, int final)
         }
         snprintf(path, sizeof(path), "%s/segment_%03d.%s", s->dir, s->nb_segments + 1,
                  s->format == EB_FORMAT_CMAF ? "m4s" : "ts");
-        ret = eb_write_file(path, buf + off, (size_t)size - off);
+        ret = eb_storage_write_file(path, buf + off, (size_t)size - off);
         if (ret < 0)
             goto done;
         si = &s->segments[s->nb_segments++];

@@ -136,6 +136,26 @@ int eb_storage_publish(const char *root, const char *id, const char *staging, in
     return eb_storage_remove_tree(staging);
 }
 
+int eb_storage_write_file(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    int ret = 0;
+
+    if (!f)
+        return EB_ERR(errno);
+    if (size && fwrite(data, 1, size, f) != size)
+        ret = EB_ERR(errno ? errno : EIO);
+    if (fflush(f) != 0 && ret == 0)
+        ret = EB_ERR(errno ? errno : EIO);
+    if (fclose(f) != 0 && ret == 0)
+        ret = EB_ERR(errno ? errno : EIO);
+    if (ret < 0) {
+        EB_LOGD("storage", "writing %s failed: %s", path, eb_strerror(ret));
+        remove(path);
+    }
+    return ret;
+}
+
 int eb_storage_free_bytes(const char *root, uint64_t *out)
 {
     struct statvfs sv;

@@ -42,6 +42,10 @@ int eb_storage_remove_tree(const char *path);
 /* Free bytes available to an unprivileged writer under root. */
 int eb_storage_free_bytes(const char *root, uint64_t *out);
 
+/* Writes a whole file and checks every step (a full disk is an error, and
+ * a failed write removes the partial file). */
+int eb_storage_write_file(const char *path, const void *data, size_t size);
+
 /* Creates dir and missing parents (mkdir -p). */
 int eb_storage_mkdirs(const char *dir);
 

@@ -84,6 +84,7 @@ struct EbJob {
     int nb_rungs;
     EbRungCtx rungs[EB_LADDER_MAX_RUNGS];
     EbQueue *src_q;
+    EbThumbs *thumbs;               /* NULL: thumbnails off */
     AVCodecContext *aenc;
     EbSegmenter *aseg;
     char audio_dir[4200];
@@ -118,6 +119,7 @@ void eb_vod_options_default(EbVodOptions *o)
     o->preset = "veryfast";
     o->backend = "software";
     o->check_space = 1;
+    eb_thumbs_options_default(&o->thumbs);
 }
 
 int64_t eb_vod_boundary_frame(int64_t k, double segment_seconds, AVRational fr)
@@ -386,6 +388,10 @@ static void *eb_fanout_main(void *arg)
         t0 = eb_ns();
         ret = job->dev->backend->fanout_run(job->fanout, src, outs);
         job->fanout_ns += eb_ns() - t0;
+        /* Thumbnails come from the smallest rung: already scaled, and the
+         * same frames the encoders get (never a second decode). */
+        if (ret >= 0 && job->thumbs)
+            ret = eb_thumbs_push(job->thumbs, outs[job->nb_rungs - 1]);
         force = src->pts == 0 || src->pts >= next;
         while (src->pts >= next)
             next = eb_vod_boundary_frame(++k, job->o->segment_seconds, job->info->frame_rate);
@@ -716,19 +722,10 @@ static void eb_close_rung(EbRungCtx *r)
 
 static int eb_write_text(const char *path, const AVBPrint *bp)
 {
-    FILE *f = fopen(path, "wb");
-    int ret = 0;
-
-    if (!f)
-        return EB_ERR(errno);
-    if (fwrite(bp->str, 1, bp->len, f) != bp->len)
-        ret = EB_ERR(errno ? errno : EIO);
-    if (fclose(f) != 0 && ret == 0)
-        ret = EB_ERR(errno ? errno : EIO);
-    return ret;
+    return eb_storage_write_file(path, bp->str, bp->len);
 }
 
-static int eb_write_manifests(EbJob *job, const char *staging)
+static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnailTrack *thumbs)
 {
     EbRendition video[EB_LADDER_MAX_RUNGS], audio;
     EbPresentation pres = {0};
@@ -767,6 +764,7 @@ static int eb_write_manifests(EbJob *job, const char *staging)
         pres.audio = &audio;
     }
 
+    pres.thumbnails = thumbs;
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
     snprintf(path, sizeof(path), "%s/hls", staging);
     ret = eb_storage_mkdirs(path);
@@ -785,6 +783,17 @@ static int eb_write_manifests(EbJob *job, const char *staging)
             ret = eb_manifest_hls_media(&pres, r, &bp);
         if (ret >= 0) {
             snprintf(path, sizeof(path), "%s/hls/%s/index.m3u8", staging, r->name);
+            ret = eb_write_text(path, &bp);
+        }
+    }
+    if (ret >= 0 && thumbs) {
+        av_bprint_clear(&bp);
+        snprintf(path, sizeof(path), "%s/hls/thumbnails", staging);
+        ret = eb_storage_mkdirs(path);
+        if (ret >= 0)
+            ret = eb_manifest_hls_images(&pres, &bp);
+        if (ret >= 0) {
+            snprintf(path, sizeof(path), "%s/hls/thumbnails/index.m3u8", staging);
             ret = eb_write_text(path, &bp);
         }
     }
@@ -846,6 +855,7 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
     EbJob job;
     EbFanoutConfig fc = {0};
     EbRungPlan plans[EB_LADDER_MAX_RUNGS];
+    EbThumbnailTrack thumb_track;
     const EbHalBackend *backend;
     char staging[4096] = "";
     uint64_t start = eb_ns();
@@ -974,6 +984,19 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
     ret = backend->fanout_open(job.dev, &fc, &job.fanout);
     if (ret < 0)
         goto end;
+    if (o->thumbs.enabled) {
+        char dir[4200];
+        snprintf(dir, sizeof(dir), "%s/thumbnails", staging);
+        ret = eb_storage_mkdirs(dir);
+        if (ret >= 0)
+            ret = eb_thumbs_open(&o->thumbs, dir, plans[nb - 1].width, plans[nb - 1].height,
+                                 job.info->frame_rate, job.info->duration, &job.thumbs);
+        if (ret < 0) {
+            snprintf(res->error_detail, sizeof(res->error_detail),
+                     "thumbnail settings not usable for this source");
+            goto end;
+        }
+    }
     for (int i = 0; i < nb; i++) {
         ret = eb_open_rung(&job, i, staging);
         if (ret < 0)
@@ -1031,7 +1054,19 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
     }
     eb_report(&job, start);
 
-    ret = eb_write_manifests(&job, staging);
+    if (job.thumbs) {
+        EbSourceStats ss;
+        eb_source_get_stats(job.src, &ss);
+        ret = eb_thumbs_finish(job.thumbs, ss.frames_out / av_q2d(job.info->frame_rate),
+                               &thumb_track);
+        if (ret < 0) {
+            snprintf(res->error_detail, sizeof(res->error_detail), "writing thumbnails failed");
+            goto end;
+        }
+        res->thumbnail_sheets = thumb_track.nb_sheets;
+        res->thumbnail_tiles = thumb_track.nb_tiles;
+    }
+    ret = eb_write_manifests(&job, staging, job.thumbs ? &thumb_track : NULL);
     if (ret < 0)
         goto end;
     ret = eb_storage_publish(o->storage_root, res->video_id, staging, o->overwrite);
@@ -1080,6 +1115,7 @@ end:
         res->fanout_wait_seconds = qs.pop_wait_ns / 1e9;
     }
     eb_queue_free(&job.src_q);
+    eb_thumbs_free(&job.thumbs);
     if (job.fanout)
         job.dev->backend->fanout_close(&job.fanout);
     eb_segmenter_free(&job.aseg);

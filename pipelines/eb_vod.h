@@ -8,7 +8,8 @@
  *   eb-demux     demux + decode + normalise (EbSource), audio encode,
  *                audio segments (CMAF)
  *   eb-fanout    backend fan-out: one source frame -> every rung's frame;
- *                marks segment-boundary frames as forced IDRs
+ *                marks segment-boundary frames as forced IDRs; feeds the
+ *                smallest rung's frames to the thumbnail sink (EbThumbs)
  *   eb-enc-<r>   one per rung: encoder + that rung's segmenter (TS: merges
  *                the audio packets into the rung's segments)
  *   caller       waits, reports progress, writes manifests, publishes
@@ -23,6 +24,7 @@
 
 #include "eb_ladder.h"
 #include "eb_manifest.h"
+#include "eb_thumbs.h"
 
 typedef struct EbVodProgress {
     int64_t frames_done;       /* frames every rung has encoded */
@@ -45,6 +47,7 @@ typedef struct EbVodOptions {
     const char *backend;           /* "software" (hardware backends: issue 3) */
     int encoder_threads;           /* 0: share the cores by rung size */
     int check_space;               /* 1: refuse when the estimate exceeds free space */
+    EbThumbsOptions thumbs;        /* catalog thumbnail + sprites; on by default */
     void (*progress)(const EbVodProgress *p, void *opaque);
     void *opaque;
     atomic_int *cancel;            /* optional: set non-zero to cancel */
@@ -77,6 +80,8 @@ typedef struct EbVodResult {
     double decode_seconds, filter_seconds, fanout_seconds, audio_seconds;
     double fanout_wait_seconds;    /* fan-out blocked on full rung queues */
     char error_detail[256];        /* on failure: what exactly went wrong, or "" */
+    int thumbnail_sheets;          /* sprite sheets written (0: thumbnails off) */
+    int thumbnail_tiles;
 } EbVodResult;
 
 /* Fills the defaults listed in the struct. */

@@ -65,6 +65,12 @@ static void usage(FILE *f)
             "                         slow slower veryslow (default veryfast)\n"
             "      --backend NAME     auto|software (default auto)\n"
             "      --threads N        encoder threads per rung (default: by rung size)\n"
+            "      --no-thumbnails    no catalog thumbnail, sprite sheets or thumbnails.vtt\n"
+            "      --thumbnail-at S   catalog thumbnail at S seconds (default: a representative\n"
+            "                         frame: not black, flat or blurred)\n"
+            "      --thumbnail-interval S  seconds between sprite tiles (default 5)\n"
+            "      --sprite-width PX  sprite tile width (default 160)\n"
+            "      --sprite-grid CxR  tiles per sprite sheet (default 10x10)\n"
             "  -q, --quiet            errors only\n"
             "  -v, --verbose          more log: -v info, -vv debug, -vvv trace\n"
             "\n"
@@ -133,9 +139,17 @@ static int cmd_transcode(int argc, char **argv)
         {"preset", required_argument, NULL, 'p'}, {"backend", required_argument, NULL, 'b'},
         {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-        {"config", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+        {"config", required_argument, NULL, 'c'},
+        {"no-thumbnails", no_argument, NULL, 'N'},
+        {"thumbnail-at", required_argument, NULL, 'A'},
+        {"thumbnail-interval", required_argument, NULL, 'I'},
+        {"sprite-width", required_argument, NULL, 'W'},
+        {"sprite-grid", required_argument, NULL, 'G'},
+        {NULL, 0, NULL, 0}};
     const char *config_path = NULL, *ladder = NULL, *segment = NULL, *format = NULL;
     const char *preset = NULL, *backend = NULL;
+    const char *thumbs_on = NULL, *thumb_interval = NULL, *sprite_width = NULL, *sprite_grid = NULL;
+    double thumb_at = -1.0;
     int quiet = 0, verbose = 0;
     EbConfig cfg = {0};
     EbConfigErrors errs = {0};
@@ -157,6 +171,19 @@ static int cmd_transcode(int argc, char **argv)
         case 'p': preset = optarg; break;
         case 'b': backend = optarg; break;
         case 'c': config_path = optarg; break;
+        case 'N': thumbs_on = "false"; break;
+        case 'I': thumb_interval = optarg; break;
+        case 'W': sprite_width = optarg; break;
+        case 'G': sprite_grid = optarg; break;
+        case 'A': {
+            char *end;
+            thumb_at = strtod(optarg, &end);
+            if (*end || thumb_at < 0) {
+                fprintf(stderr, "encbox: --thumbnail-at must be a time in seconds, 0 or more\n");
+                return EB_EXIT_USAGE;
+            }
+            break;
+        }
         case 't':
             o.encoder_threads = atoi(optarg);
             if (o.encoder_threads < 1 || o.encoder_threads > 64) {
@@ -203,6 +230,10 @@ static int cmd_transcode(int argc, char **argv)
     EB_OVERRIDE("jobs.format", format);
     EB_OVERRIDE("jobs.preset", preset);
     EB_OVERRIDE("jobs.backend", backend);
+    EB_OVERRIDE("thumbnails.enabled", thumbs_on);
+    EB_OVERRIDE("thumbnails.interval", thumb_interval);
+    EB_OVERRIDE("thumbnails.width", sprite_width);
+    EB_OVERRIDE("thumbnails.grid", sprite_grid);
 #undef EB_OVERRIDE
     if (strcmp(cfg.jobs_backend, "auto") && !eb_hal_find(cfg.jobs_backend)) {
         fprintf(stderr, "encbox: backend '%s' is not in this build (this build: auto, software)\n",
@@ -217,6 +248,12 @@ static int cmd_transcode(int argc, char **argv)
     o.format = strcmp(cfg.jobs_format, "ts") == 0 ? EB_FORMAT_TS : EB_FORMAT_CMAF;
     o.preset = cfg.jobs_preset;
     o.backend = cfg.jobs_backend;
+    o.thumbs.enabled = cfg.thumbs_enabled;
+    o.thumbs.interval = cfg.thumbs_interval;
+    o.thumbs.tile_width = cfg.thumbs_width;
+    o.thumbs.cols = cfg.thumbs_grid.width;
+    o.thumbs.rows = cfg.thumbs_grid.height;
+    o.thumbs.at = thumb_at;
     if (!o.storage_root)
         o.storage_root = cfg.storage_root;
     if (o.video_id && !eb_storage_id_valid(o.video_id)) {
@@ -259,6 +296,9 @@ static int cmd_transcode(int argc, char **argv)
     printf("  HLS:  %s/hls/master.m3u8\n", res.output_dir);
     if (o.format == EB_FORMAT_CMAF)
         printf("  DASH: %s/dash/manifest.mpd\n", res.output_dir);
+    if (res.thumbnail_sheets)
+        printf("  Thumbnails: %s/thumbnails/ (thumb_001.jpg, %d sprite sheets, thumbnails.vtt)\n",
+               res.output_dir, res.thumbnail_sheets);
     for (int i = 0; i < res.nb_rungs; i++)
         printf("  %-6s %4dx%-4d %6.0f kb/s target, %6.0f kb/s actual, %lld frames, %d segments\n",
                res.rungs[i].name, res.rungs[i].width, res.rungs[i].height,

@@ -305,7 +305,7 @@ static const SettingCase setting_cases[] = {
     {"thumbnails.width", "320", "320", "161",
      "'thumbnails.width' must be an even number (got '161')"},
     {"thumbnails.grid", "10x4", "10x4", "5",
-     "'thumbnails.grid' must be two numbers joined by 'x', like 5x5 (got '5')"},
+     "'thumbnails.grid' must be two numbers joined by 'x', like 10x10 (got '5')"},
     {"limits.max_jobs", "16", "16", "0", "'limits.max_jobs' must be between 1 and 256 (got '0')"},
     {"limits.max_input_size", "2T", "2T", "12 GB",
      "'limits.max_input_size' must be a size like 512M, 50G or 1048576 (got '12 GB')"},
