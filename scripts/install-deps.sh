@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
   libx264-dev ffmpeg time
-  libcmocka-dev libyaml-dev
+  libcmocka-dev libyaml-dev libjansson-dev
   clang libclang-rt-dev
   chromium
 )

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "eb_bench.h"
 #include "eb_config.h"
 #include "eb_error.h"
 #include "eb_hal.h"
@@ -49,6 +50,7 @@ static void usage(FILE *f)
             "  encbox devices [--json]                      list video backends and devices\n"
             "  encbox config check FILE | show [--config FILE] | example\n"
             "                                               check or print the configuration\n"
+            "  encbox bench [options]                       capacity benchmark (encbox bench --help)\n"
             "  encbox version\n"
             "\n"
             "transcode options (defaults from the configuration file, %s):\n"
@@ -140,6 +142,7 @@ static int cmd_transcode(int argc, char **argv)
         {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
         {"config", required_argument, NULL, 'c'},
+        {"stats-json", required_argument, NULL, 'S'}, /* hidden: encbox bench */
         {"no-thumbnails", no_argument, NULL, 'N'},
         {"thumbnail-at", required_argument, NULL, 'A'},
         {"thumbnail-interval", required_argument, NULL, 'I'},
@@ -147,7 +150,7 @@ static int cmd_transcode(int argc, char **argv)
         {"sprite-grid", required_argument, NULL, 'G'},
         {NULL, 0, NULL, 0}};
     const char *config_path = NULL, *ladder = NULL, *segment = NULL, *format = NULL;
-    const char *preset = NULL, *backend = NULL;
+    const char *preset = NULL, *backend = NULL, *stats_json = NULL;
     const char *thumbs_on = NULL, *thumb_interval = NULL, *sprite_width = NULL, *sprite_grid = NULL;
     double thumb_at = -1.0;
     int quiet = 0, verbose = 0;
@@ -171,6 +174,7 @@ static int cmd_transcode(int argc, char **argv)
         case 'p': preset = optarg; break;
         case 'b': backend = optarg; break;
         case 'c': config_path = optarg; break;
+        case 'S': stats_json = optarg; break;
         case 'N': thumbs_on = "false"; break;
         case 'I': thumb_interval = optarg; break;
         case 'W': sprite_width = optarg; break;
@@ -287,6 +291,8 @@ static int cmd_transcode(int argc, char **argv)
         code = eb_exit_code(ret);
         goto done;
     }
+    if (stats_json && eb_bench_job_stats_write(stats_json, &res) < 0)
+        fprintf(stderr, "encbox: warning: cannot write %s\n", stats_json);
     if (res.damaged)
         fprintf(stderr, "encbox: warning: %lld damaged packets/frames were concealed\n",
                 (long long)res.damaged);
@@ -362,6 +368,8 @@ int main(int argc, char **argv)
         return cmd_devices(argc - 1, argv + 1);
     if (!strcmp(argv[1], "config"))
         return eb_config_cli(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "bench"))
+        return eb_bench_cli(argc - 1, argv + 1);
     fprintf(stderr, "encbox: unknown command '%s' (see encbox --help)\n", argv[1]);
     return EB_EXIT_USAGE;
 }

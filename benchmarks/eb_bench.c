@@ -1,0 +1,1017 @@
+/*
+ * `encbox bench`: the runner. For each backend the HAL lists (unusable ones
+ * are reported with their reason and skipped) it runs the default ladder on
+ * one source with 1, 2, ... concurrent jobs until the slowest job falls
+ * below real time; then, on the software path, encbox against the ffmpeg
+ * command line doing the same ladder, alternating, with per-rung PSNR/SSIM
+ * of both against the source scaled with swscale's lanczos.
+ *
+ * Every job is a child process (`/proc/self/exe transcode ... -q
+ * --stats-json FILE`), the shape the daemon's workers will have, so each
+ * job's CPU time and peak RSS come from wait4()'s rusage and a crash in one
+ * job is one failed job. A step's RSS is the sum of its children's peaks
+ * (an upper bound: the peaks need not coincide). The child writes its
+ * EbVodResult as JSON; that is where per-rung encode fps and the stage
+ * breakdown come from.
+ *
+ * The benchmark is never run by CI (only its 2 s smoke mode, which checks
+ * the outputs, not timings).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libavformat/avformat.h>
+
+#include "eb_bench.h"
+#include "eb_hal.h"
+#include "eb_version.h"
+
+extern char **environ;
+
+#define EB_BENCH_EXIT_USAGE 2
+#define EB_BENCH_EXIT_FAILED 1
+
+typedef struct EbBenchArgs {
+    const char *out_dir;
+    const char *input;
+    const char *preset;
+    const char *only_backend;
+    const char *plan;
+    const char *from;
+    double seconds;
+    int max_concurrency;
+    int runs;
+    int no_ffmpeg;
+    double headroom;
+} EbBenchArgs;
+
+/* What the runner needs to know about the source. */
+typedef struct EbBenchSource {
+    int width, height, has_audio;
+    AVRational sar;
+    double fps, seconds;
+} EbBenchSource;
+
+/* snprintf whose truncation is accepted: paths and messages that do not
+ * fit are cut, never overflowed (keeps -Wformat-truncation quiet where the
+ * bound is a choice, not an accident). Returns the length written. */
+static int bprintf(char *dst, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int bprintf(char *dst, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(dst, size, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return 0;
+    /* what was written, so that "len += bprintf(buf + len, size - len, ...)" stays in bounds */
+    return size && (size_t)n >= size ? (int)(size - 1) : n;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int mkdirs(const char *path)
+{
+    char buf[4096];
+    bprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void rmtree(const char *path)
+{
+    if (access(path, F_OK) == 0)
+        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Starts argv[0] (PATH search) with stdin from /dev/null and stdout+stderr
+ * into log. Returns the pid or a negative errno. */
+static pid_t spawn(char *const argv[], const char *log)
+{
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int ret;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    ret = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return ret ? -ret : pid;
+}
+
+/* Runs one child to the end; fills run with its wall, CPU and peak RSS.
+ * Returns its exit status (or 128 + signal), or a negative errno. */
+static int run_one(char *const argv[], const char *log, EbBenchToolRun *run)
+{
+    struct rusage ru;
+    int status;
+    double t0 = now_s();
+    pid_t pid = spawn(argv, log);
+
+    if (pid < 0)
+        return pid;
+    if (wait4(pid, &status, 0, &ru) < 0)
+        return -errno;
+    if (run) {
+        run->wall_seconds = now_s() - t0;
+        run->cpu_seconds = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+                           ru.ru_stime.tv_usec / 1e6;
+        run->peak_rss_mb = ru.ru_maxrss / 1024.0;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void print_log_tail(const char *log)
+{
+    char line[512], last[4][512] = {{0}};
+    int n = 0;
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f))
+        bprintf(last[n++ % 4], sizeof(last[0]), "%s", line);
+    fclose(f);
+    for (int i = n > 4 ? n - 4 : 0; i < n; i++)
+        fprintf(stderr, "    | %s", last[i % 4]);
+}
+
+static int probe_source(const char *path, EbBenchSource *src)
+{
+    AVFormatContext *fmt = NULL;
+    int ret, vi;
+
+    memset(src, 0, sizeof(*src));
+    ret = avformat_open_input(&fmt, path, NULL, NULL);
+    if (ret < 0)
+        return ret;
+    ret = avformat_find_stream_info(fmt, NULL);
+    if (ret >= 0)
+        ret = vi = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (ret >= 0) {
+        AVStream *st = fmt->streams[vi];
+        AVRational fr = st->avg_frame_rate.num ? st->avg_frame_rate : st->r_frame_rate;
+        src->width = st->codecpar->width;
+        src->height = st->codecpar->height;
+        src->sar = st->codecpar->sample_aspect_ratio;
+        src->fps = fr.den ? av_q2d(fr) : 0;
+        src->seconds = fmt->duration > 0 ? fmt->duration / (double)AV_TIME_BASE : 0;
+        src->has_audio = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0) >= 0;
+        ret = 0;
+    }
+    avformat_close_input(&fmt);
+    return ret;
+}
+
+/* The standard source: testsrc2 1080p30 + a 440 Hz tone, cached by length. */
+static int make_source(const EbBenchArgs *a, char *path, size_t size)
+{
+    char dur[32], log[4200];
+    EbBenchToolRun run;
+    int ret;
+
+    bprintf(path, size, "%s/src-1080p30-%gs.mp4", a->out_dir, a->seconds);
+    if (access(path, R_OK) == 0)
+        return 0;
+    bprintf(dur, sizeof(dur), "%g", a->seconds);
+    bprintf(log, sizeof(log), "%s/work/source.log", a->out_dir);
+    {
+        char *argv[] = {"ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                        "testsrc2=size=1920x1080:rate=30", "-f", "lavfi", "-i",
+                        "sine=frequency=440:sample_rate=48000", "-ac", "2", "-t", dur, "-c:v",
+                        "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
+                        "-c:a", "aac", "-b:a", "192k", "-shortest", path, NULL};
+        fprintf(stderr, "bench: generating the %s s 1080p30 source (testsrc2 + sine) ...\n", dur);
+        ret = run_one(argv, log, &run);
+    }
+    if (ret != 0) {
+        fprintf(stderr, "bench: could not generate the source with the ffmpeg command line "
+                        "(exit %d); log %s\n", ret, log);
+        print_log_tail(log);
+        unlink(path);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* ---- the concurrency sweep --------------------------------------------- */
+
+static void encbox_argv(char **argv, const EbBenchArgs *a, const char *input, const char *out,
+                        const char *backend, const char *stats)
+{
+    int n = 0;
+    argv[n++] = "/proc/self/exe";
+    argv[n++] = "transcode";
+    argv[n++] = (char *)input;
+    argv[n++] = "-o";
+    argv[n++] = (char *)out;
+    argv[n++] = "--id";
+    argv[n++] = "bench";
+    argv[n++] = "--overwrite";
+    argv[n++] = "--preset";
+    argv[n++] = (char *)a->preset;
+    argv[n++] = "--backend";
+    argv[n++] = (char *)backend;
+    argv[n++] = "-q";
+    argv[n++] = "--no-thumbnails"; /* the ffmpeg ladder makes none either */
+    argv[n++] = "--stats-json";
+    argv[n++] = (char *)stats;
+    argv[n] = NULL;
+}
+
+static void stages_add(EbBenchJobStats *sum, const EbBenchJobStats *s, double w)
+{
+    sum->duration += s->duration * w;
+    sum->wall_seconds += s->wall_seconds * w;
+    sum->frames += (int64_t)llround(s->frames * w);
+    sum->decode_seconds += s->decode_seconds * w;
+    sum->filter_seconds += s->filter_seconds * w;
+    sum->fanout_seconds += s->fanout_seconds * w;
+    sum->fanout_wait_seconds += s->fanout_wait_seconds * w;
+    sum->audio_seconds += s->audio_seconds * w;
+    sum->nb_rungs = s->nb_rungs;
+    for (int i = 0; i < s->nb_rungs; i++) {
+        EbBenchRung *d = &sum->rungs[i];
+        const EbBenchRung *r = &s->rungs[i];
+        memcpy(d->name, r->name, sizeof(d->name));
+        d->width = r->width;
+        d->height = r->height;
+        d->frames += (int64_t)llround(r->frames * w);
+        d->encode_seconds += r->encode_seconds * w;
+        d->mux_seconds += r->mux_seconds * w;
+        d->encode_fps += r->encode_fps * w;
+        d->kbps += r->kbps * w;
+    }
+}
+
+static int run_step(const EbBenchArgs *a, const char *input, const EbHalBackend *be, int n,
+                    EbBenchStep *st)
+{
+    pid_t pids[64];
+    double start[64], end[64];
+    int status[64];
+    struct rusage ru[64];
+    char out[64][4200], stats[64][4200], log[64][4200];
+    EbBenchJobStats js[64];
+    double t0, t_end, pixels = 0, frames = 0;
+    int left = 0;
+
+    memset(st, 0, sizeof(*st));
+    st->concurrency = n;
+    st->job_fps_min = 1e30;
+    st->realtime_ratio = 1e30;
+    for (int i = 0; i < n; i++) {
+        char *argv[20];
+        bprintf(out[i], sizeof(out[i]), "%s/work/job%d", a->out_dir, i);
+        bprintf(stats[i], sizeof(stats[i]), "%s/work/job%d.json", a->out_dir, i);
+        bprintf(log[i], sizeof(log[i]), "%s/work/job%d.log", a->out_dir, i);
+        rmtree(out[i]);
+        unlink(stats[i]);
+        encbox_argv(argv, a, input, out[i], be->name, stats[i]);
+        start[i] = now_s();
+        pids[i] = spawn(argv, log[i]);
+        if (pids[i] < 0) {
+            fprintf(stderr, "bench: cannot start a job: %s\n", strerror(-pids[i]));
+            status[i] = -1;
+            st->failed++;
+        } else {
+            left++;
+        }
+    }
+    t0 = start[0];
+    while (left > 0) {
+        struct rusage r;
+        int s;
+        pid_t p = wait4(-1, &s, 0, &r);
+        if (p < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int i = 0; i < n; i++)
+            if (pids[i] == p) {
+                end[i] = now_s();
+                status[i] = WIFEXITED(s) ? WEXITSTATUS(s) : 128 + WTERMSIG(s);
+                ru[i] = r;
+                left--;
+            }
+    }
+    t_end = now_s();
+    st->wall_seconds = t_end - t0;
+    for (int i = 0; i < n; i++) {
+        double wall, fps, rt;
+        if (pids[i] < 0)
+            continue;
+        if (status[i] != 0 || eb_bench_job_stats_read(stats[i], &js[i]) < 0) {
+            fprintf(stderr, "bench: %s job %d of %d failed (exit %d); log %s\n", be->name, i + 1,
+                    n, status[i], log[i]);
+            print_log_tail(log[i]);
+            st->failed++;
+            continue;
+        }
+        wall = end[i] - start[i];
+        fps = wall > 0 ? js[i].frames / wall : 0;
+        rt = wall > 0 ? js[i].duration / wall : 0;
+        st->job_fps += fps / n;
+        st->job_fps_min = fmin(st->job_fps_min, fps);
+        st->realtime_ratio = fmin(st->realtime_ratio, rt);
+        st->cpu_seconds += ru[i].ru_utime.tv_sec + ru[i].ru_utime.tv_usec / 1e6 +
+                           ru[i].ru_stime.tv_sec + ru[i].ru_stime.tv_usec / 1e6;
+        st->peak_rss_mb += ru[i].ru_maxrss / 1024.0;
+        frames += js[i].frames;
+        for (int k = 0; k < js[i].nb_rungs; k++)
+            pixels += (double)js[i].rungs[k].width * js[i].rungs[k].height * js[i].rungs[k].frames;
+        stages_add(&st->stages, &js[i], 1.0 / n);
+        rmtree(out[i]);
+    }
+    if (st->failed) {
+        st->job_fps_min = st->realtime_ratio = 0;
+        return -EIO;
+    }
+    st->aggregate_fps = frames / st->wall_seconds;
+    st->pixels_per_second = pixels / st->wall_seconds;
+    st->cpu_percent = 100.0 * st->cpu_seconds / (st->wall_seconds * sysconf(_SC_NPROCESSORS_ONLN));
+    /* Sessions the jobs hold on the device: one decoder and one encoder
+     * per rung each, as the pipeline opens them; none on the CPU path. */
+    st->device_sessions = strcmp(be->name, "software") ? n * (1 + st->stages.nb_rungs) : 0;
+    return 0;
+}
+
+static void sweep(const EbBenchArgs *a, const char *input, const EbHalBackend *be,
+                  EbBenchBackend *out)
+{
+    for (int n = 1; n <= a->max_concurrency && out->nb_steps < EB_BENCH_MAX_STEPS; n++) {
+        EbBenchStep *st = &out->steps[out->nb_steps];
+        int ret;
+        fprintf(stderr, "bench: %s: %d concurrent job%s ...\n", be->name, n, n > 1 ? "s" : "");
+        ret = run_step(a, input, be, n, st);
+        out->nb_steps++;
+        if (ret < 0)
+            break;
+        fprintf(stderr, "bench: %s: %d jobs: %.2f s wall, %.1f fps per job, %.2fx real time "
+                        "(slowest), %.0f%% CPU, %.0f MB RSS\n",
+                be->name, n, st->wall_seconds, st->job_fps, st->realtime_ratio, st->cpu_percent,
+                st->peak_rss_mb);
+        if (st->realtime_ratio < 1.0)
+            break;
+    }
+}
+
+/* ---- encbox vs the ffmpeg command line ---------------------------------- */
+
+/* The ladder exactly as `encbox transcode` builds it, on the ffmpeg command
+ * line: decode once, split + scale, same x264 preset, bitrates,
+ * maxrate/bufsize and GOP, forced keyframes at every 6 s, fMP4 HLS. */
+static int ffmpeg_argv(char **argv, char store[][64], const EbBenchArgs *a, const char *input,
+                       const EbBenchSource *src, const EbRungPlan *plan, int nb, const char *out,
+                       char *graph, size_t graph_size, char *vmap, size_t vmap_size, char *segs,
+                       size_t segs_size, char *index, size_t index_size)
+{
+    int n = 0, k = 0;
+    size_t gl;
+    AVRational fr = av_d2q(src->fps, 1001000);
+    int64_t gop = eb_vod_boundary_frame(1, 6.0, fr) + 1;
+
+#define ARG(s) (argv[n++] = (char *)(s))
+#define FMT(...) (bprintf(store[k], 64, __VA_ARGS__), argv[n++] = store[k++])
+    ARG("ffmpeg");
+    ARG("-nostdin");
+    ARG("-v");
+    ARG("error");
+    ARG("-y");
+    ARG("-i");
+    ARG(input);
+    gl = bprintf(graph, graph_size, "[0:v]split=%d", nb);
+    for (int i = 0; i < nb; i++)
+        gl += bprintf(graph + gl, graph_size - gl, "[s%d]", i);
+    for (int i = 0; i < nb; i++)
+        if (plan[i].width != src->width || plan[i].height != src->height)
+            gl += bprintf(graph + gl, graph_size - gl, ";[s%d]scale=%d:%d[o%d]", i,
+                           plan[i].width, plan[i].height, i);
+    ARG("-filter_complex");
+    ARG(graph);
+    for (int i = 0; i < nb; i++) {
+        ARG("-map");
+        if (plan[i].width != src->width || plan[i].height != src->height)
+            FMT("[o%d]", i);
+        else
+            FMT("[s%d]", i);
+    }
+    if (src->has_audio) {
+        ARG("-map");
+        ARG("0:a:0");
+    }
+    ARG("-c:v");
+    ARG("libx264");
+    ARG("-preset");
+    ARG(a->preset);
+    ARG("-pix_fmt");
+    ARG("yuv420p");
+    for (int i = 0; i < nb; i++) {
+        FMT("-b:v:%d", i);
+        FMT("%lldk", (long long)(plan[i].rung.bitrate / 1000));
+        FMT("-maxrate:v:%d", i);
+        FMT("%lldk", (long long)(eb_rung_maxrate(&plan[i].rung) / 1000));
+        FMT("-bufsize:v:%d", i);
+        FMT("%lldk", (long long)(eb_rung_bufsize(&plan[i].rung) / 1000));
+    }
+    ARG("-g");
+    FMT("%lld", (long long)gop);
+    ARG("-keyint_min");
+    FMT("%lld", (long long)gop);
+    ARG("-sc_threshold");
+    ARG("0");
+    ARG("-force_key_frames");
+    ARG("expr:gte(t,n_forced*6)");
+    if (src->has_audio) {
+        ARG("-c:a");
+        ARG("aac");
+        ARG("-b:a");
+        ARG("128k");
+    }
+    ARG("-f");
+    ARG("hls");
+    ARG("-hls_time");
+    ARG("6");
+    ARG("-hls_playlist_type");
+    ARG("vod");
+    ARG("-hls_segment_type");
+    ARG("fmp4");
+    gl = 0;
+    vmap[0] = 0;
+    for (int i = 0; i < nb; i++)
+        gl += bprintf(vmap + gl, vmap_size - gl, "%sv:%d%s", i ? " " : "", i,
+                       src->has_audio ? ",agroup:aud" : "");
+    if (src->has_audio)
+        bprintf(vmap + gl, vmap_size - gl, " a:0,agroup:aud");
+    ARG("-var_stream_map");
+    ARG(vmap);
+    ARG("-master_pl_name");
+    ARG("master.m3u8");
+    bprintf(segs, segs_size, "%s/%%v/segment_%%03d.m4s", out);
+    bprintf(index, index_size, "%s/%%v/index.m3u8", out);
+    ARG("-hls_segment_filename");
+    ARG(segs);
+    ARG(index);
+    argv[n] = NULL;
+#undef ARG
+#undef FMT
+    return n;
+}
+
+/* PSNR and SSIM of one rung against the source scaled to the rung's size
+ * with swscale's lanczos, both timelines started at 0. */
+static int measure_quality(const char *dist, const char *source, const char *log, int w, int h,
+                           EbBenchQuality *q)
+{
+    char graph[512], line[1024];
+    FILE *f;
+    int ret, got = 0;
+
+    bprintf(graph, sizeof(graph),
+             "[0:v]setpts=PTS-STARTPTS,split[d0][d1];[1:v]setpts=PTS-STARTPTS,scale=%d:%d:"
+             "flags=lanczos,split[r0][r1];[d0][r0]psnr;[d1][r1]ssim",
+             w, h);
+    {
+        char *argv[] = {"ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i",
+                        (char *)dist, "-i", (char *)source, "-lavfi", graph, "-f", "null", "-",
+                        NULL};
+        ret = run_one(argv, log, NULL);
+    }
+    if (ret != 0)
+        return -EIO;
+    f = fopen(log, "r");
+    if (!f)
+        return -errno;
+    while (fgets(line, sizeof(line), f)) {
+        char *p;
+        double y, u, v, avg;
+        if ((p = strstr(line, "PSNR y:")) &&
+            sscanf(p, "PSNR y:%lf u:%lf v:%lf average:%lf", &y, &u, &v, &avg) == 4) {
+            q->psnr_y = y;
+            q->psnr_avg = avg;
+            got |= 1;
+        }
+        if ((p = strstr(line, "SSIM Y:")) && sscanf(p, "SSIM Y:%lf", &y) == 1) {
+            char *all = strstr(p, "All:");
+            q->ssim_y = y;
+            if (all && sscanf(all, "All:%lf", &avg) == 1) {
+                q->ssim_all = avg;
+                got |= 2;
+            }
+        }
+    }
+    fclose(f);
+    return got == 3 ? 0 : -EINVAL;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+static double median(const EbBenchToolRun *runs, int n, size_t off)
+{
+    double v[EB_BENCH_MAX_RUNS];
+    for (int i = 0; i < n; i++)
+        v[i] = *(const double *)((const char *)&runs[i] + off);
+    qsort(v, n, sizeof(v[0]), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void versus(const EbBenchArgs *a, const char *input, const EbBenchSource *src,
+                   EbBenchVersus *vs)
+{
+    EbLadder ladder;
+    EbSourceGeometry geo = {src->width, src->height, src->sar, 0};
+    EbRungPlan plan[EB_LADDER_MAX_RUNGS];
+    char store[96][64], graph[1024], vmap[512], segs[4200], index[4200];
+    char eout[4200], fout[4200], stats[4200], elog[4200], flog[4200];
+    char *eargv[20], *fargv[128];
+    int nb, ret;
+
+    eb_ladder_default(&ladder);
+    nb = eb_ladder_plan(&ladder, &geo, plan);
+    if (nb < 0) {
+        bprintf(vs->skipped, sizeof(vs->skipped), "cannot plan the ladder for this source");
+        return;
+    }
+    bprintf(eout, sizeof(eout), "%s/work/versus-encbox", a->out_dir);
+    bprintf(fout, sizeof(fout), "%s/work/versus-ffmpeg", a->out_dir);
+    bprintf(stats, sizeof(stats), "%s/work/versus-encbox.json", a->out_dir);
+    bprintf(elog, sizeof(elog), "%s/work/versus-encbox.log", a->out_dir);
+    bprintf(flog, sizeof(flog), "%s/work/versus-ffmpeg.log", a->out_dir);
+    encbox_argv(eargv, a, input, eout, "software", stats);
+    ffmpeg_argv(fargv, store, a, input, src, plan, nb, fout, graph, sizeof(graph), vmap,
+                sizeof(vmap), segs, sizeof(segs), index, sizeof(index));
+    {
+        size_t l = 0;
+        for (int i = 0; fargv[i] && l < sizeof(vs->ffmpeg_command) - 1; i++) {
+            int q = strchr(fargv[i], ' ') || strchr(fargv[i], ';') || strchr(fargv[i], '(');
+            l += bprintf(vs->ffmpeg_command + l, sizeof(vs->ffmpeg_command) - l, "%s%s%s%s",
+                          i ? " " : "", q ? "'" : "", fargv[i], q ? "'" : "");
+        }
+    }
+    vs->runs = a->runs;
+    for (int i = 0; i < a->runs; i++) {
+        /* Alternate, so drift in the machine's load hits both alike. */
+        fprintf(stderr, "bench: versus run %d/%d: encbox ...\n", i + 1, a->runs);
+        rmtree(eout);
+        ret = run_one(eargv, elog, &vs->encbox[i]);
+        if (ret != 0 || eb_bench_job_stats_read(stats, &vs->encbox_stages) < 0) {
+            bprintf(vs->skipped, sizeof(vs->skipped), "encbox run failed (exit %d), log %s", ret,
+                     elog);
+            print_log_tail(elog);
+            return;
+        }
+        fprintf(stderr, "bench: versus run %d/%d: ffmpeg ...\n", i + 1, a->runs);
+        rmtree(fout);
+        mkdirs(fout);
+        ret = run_one(fargv, flog, &vs->ffmpeg[i]);
+        if (ret != 0) {
+            bprintf(vs->skipped, sizeof(vs->skipped), "ffmpeg run failed (exit %d), log %s", ret,
+                     flog);
+            print_log_tail(flog);
+            return;
+        }
+    }
+    vs->encbox_median.wall_seconds =
+        median(vs->encbox, vs->runs, offsetof(EbBenchToolRun, wall_seconds));
+    vs->encbox_median.cpu_seconds =
+        median(vs->encbox, vs->runs, offsetof(EbBenchToolRun, cpu_seconds));
+    vs->encbox_median.peak_rss_mb =
+        median(vs->encbox, vs->runs, offsetof(EbBenchToolRun, peak_rss_mb));
+    vs->ffmpeg_median.wall_seconds =
+        median(vs->ffmpeg, vs->runs, offsetof(EbBenchToolRun, wall_seconds));
+    vs->ffmpeg_median.cpu_seconds =
+        median(vs->ffmpeg, vs->runs, offsetof(EbBenchToolRun, cpu_seconds));
+    vs->ffmpeg_median.peak_rss_mb =
+        median(vs->ffmpeg, vs->runs, offsetof(EbBenchToolRun, peak_rss_mb));
+
+    /* Quality of the last run of each, rung by rung. */
+    vs->nb_rungs = nb;
+    for (int i = 0; i < nb; i++) {
+        char dist[4400], log[4200];
+        EbBenchQuality *eq = &vs->encbox_q[i], *fq = &vs->ffmpeg_q[i];
+        fprintf(stderr, "bench: PSNR/SSIM of %s (%dx%d) ...\n", plan[i].rung.name, plan[i].width,
+                plan[i].height);
+        bprintf(eq->name, sizeof(eq->name), "%s", plan[i].rung.name);
+        bprintf(fq->name, sizeof(fq->name), "%s", plan[i].rung.name);
+        eq->width = fq->width = plan[i].width;
+        eq->height = fq->height = plan[i].height;
+        bprintf(dist, sizeof(dist), "%s/videos/bench/hls/%s/index.m3u8", eout, plan[i].rung.name);
+        bprintf(log, sizeof(log), "%s/work/quality-encbox-%s.log", a->out_dir, plan[i].rung.name);
+        if (measure_quality(dist, input, log, plan[i].width, plan[i].height, eq) < 0)
+            fprintf(stderr, "bench: PSNR/SSIM of encbox %s failed; log %s\n", eq->name, log);
+        bprintf(dist, sizeof(dist), "%s/%d/index.m3u8", fout, i);
+        bprintf(log, sizeof(log), "%s/work/quality-ffmpeg-%s.log", a->out_dir, plan[i].rung.name);
+        if (measure_quality(dist, input, log, plan[i].width, plan[i].height, fq) < 0)
+            fprintf(stderr, "bench: PSNR/SSIM of ffmpeg %s failed; log %s\n", fq->name, log);
+    }
+    rmtree(eout);
+    rmtree(fout);
+    vs->ran = 1;
+}
+
+/* ---- printing ------------------------------------------------------------ */
+
+static void print_stages(FILE *f, const char *what, const EbBenchJobStats *s)
+{
+    fprintf(f, "where the time goes (%s; stages run on their own threads, so they overlap):\n",
+            what);
+    fprintf(f, "  job wall %.2f s for %.2f s of media (%lld frames)\n", s->wall_seconds,
+            s->duration, (long long)s->frames);
+    fprintf(f, "  %-22s %8.2f s  (%3.0f%% of wall)\n", "decode", s->decode_seconds,
+            100 * s->decode_seconds / s->wall_seconds);
+    fprintf(f, "  %-22s %8.2f s  (%3.0f%%)\n", "normalise filter", s->filter_seconds,
+            100 * s->filter_seconds / s->wall_seconds);
+    fprintf(f, "  %-22s %8.2f s  (%3.0f%%)\n", "audio", s->audio_seconds,
+            100 * s->audio_seconds / s->wall_seconds);
+    fprintf(f, "  %-22s %8.2f s  (%3.0f%%)\n", "fan-out scaling", s->fanout_seconds,
+            100 * s->fanout_seconds / s->wall_seconds);
+    fprintf(f, "  %-22s %8.2f s  (%3.0f%%)  fan-out blocked on full rung queues\n",
+            "fan-out queue wait", s->fanout_wait_seconds,
+            100 * s->fanout_wait_seconds / s->wall_seconds);
+    for (int i = 0; i < s->nb_rungs; i++) {
+        char name[48];
+        bprintf(name, sizeof(name), "encode %s", s->rungs[i].name);
+        fprintf(f, "  %-22s %8.2f s  (%3.0f%%)  %6.1f fps while encoding, mux %.2f s, %.0f kb/s\n",
+                name, s->rungs[i].encode_seconds,
+                100 * s->rungs[i].encode_seconds / s->wall_seconds, s->rungs[i].encode_fps,
+                s->rungs[i].mux_seconds, s->rungs[i].kbps);
+    }
+}
+
+static void print_versus(FILE *f, const EbBenchReport *r, int *misses)
+{
+    const EbBenchVersus *v = &r->versus;
+    double tput, rss;
+    int standard = r->cores == 2 && !strcmp(r->preset, "veryfast") && r->source_width == 1920 &&
+                   r->source_height == 1080 && fabs(r->source_fps - 30) < 0.1;
+
+    if (!v->ran) {
+        fprintf(f, "encbox vs ffmpeg: not run (%s)\n", v->skipped);
+        return;
+    }
+    fprintf(f, "encbox vs the ffmpeg command line (same ladder, %d alternating runs each)\n",
+            v->runs);
+    fprintf(f, "%-8s %4s %8s %8s %10s\n", "tool", "run", "wall_s", "cpu_s", "peak_MB");
+    for (int i = 0; i < v->runs; i++) {
+        fprintf(f, "%-8s %4d %8.2f %8.2f %10.1f\n", "encbox", i + 1, v->encbox[i].wall_seconds,
+                v->encbox[i].cpu_seconds, v->encbox[i].peak_rss_mb);
+        fprintf(f, "%-8s %4d %8.2f %8.2f %10.1f\n", "ffmpeg", i + 1, v->ffmpeg[i].wall_seconds,
+                v->ffmpeg[i].cpu_seconds, v->ffmpeg[i].peak_rss_mb);
+    }
+    tput = v->ffmpeg_median.wall_seconds / v->encbox_median.wall_seconds;
+    rss = v->encbox_median.peak_rss_mb / v->ffmpeg_median.peak_rss_mb;
+    fprintf(f, "median wall     encbox %7.2f s   ffmpeg %7.2f s   encbox/ffmpeg %.3f "
+               "(throughput %.3fx, fps %.1f vs %.1f)\n",
+            v->encbox_median.wall_seconds, v->ffmpeg_median.wall_seconds, 1 / tput, tput,
+            r->source_seconds * r->source_fps / v->encbox_median.wall_seconds,
+            r->source_seconds * r->source_fps / v->ffmpeg_median.wall_seconds);
+    fprintf(f, "median CPU      encbox %7.2f s   ffmpeg %7.2f s   encbox/ffmpeg %.3f\n",
+            v->encbox_median.cpu_seconds, v->ffmpeg_median.cpu_seconds,
+            v->encbox_median.cpu_seconds / v->ffmpeg_median.cpu_seconds);
+    fprintf(f, "median peak RSS encbox %7.1f MB  ffmpeg %7.1f MB  encbox/ffmpeg %.3f\n",
+            v->encbox_median.peak_rss_mb, v->ffmpeg_median.peak_rss_mb, rss);
+    fprintf(f, "quality against the source scaled to each rung with scale=W:H:flags=lanczos:\n");
+    fprintf(f, "%-6s %9s | %8s %8s %8s | %8s %8s %8s | %s\n", "rung", "size", "enc PSNR",
+            "ff PSNR", "delta", "enc SSIM", "ff SSIM", "delta", "PSNR = ffmpeg psnr 'average'");
+    for (int i = 0; i < v->nb_rungs; i++) {
+        const EbBenchQuality *e = &v->encbox_q[i], *q = &v->ffmpeg_q[i];
+        char size[24];
+        bprintf(size, sizeof(size), "%dx%d", e->width, e->height);
+        fprintf(f, "%-6s %9s | %8.3f %8.3f %+8.3f | %8.5f %8.5f %+8.5f | Y PSNR %.3f vs %.3f\n",
+                e->name, size, e->psnr_avg, q->psnr_avg, e->psnr_avg - q->psnr_avg, e->ssim_all,
+                q->ssim_all, e->ssim_all - q->ssim_all, e->psnr_y, q->psnr_y);
+    }
+    fprintf(f, "targets for the software path (2 cores, default ladder, --preset veryfast, "
+               "1080p30)%s:\n",
+            standard ? "" : " -- NOTE: this run's conditions differ from the targets'");
+    fprintf(f, "  %-4s throughput >= 1.15x the ffmpeg command line: %.3fx\n",
+            tput >= 1.15 ? "PASS" : "MISS", tput);
+    *misses += tput < 1.15;
+    fprintf(f, "  %-4s peak RSS <= 0.75x ffmpeg's: %.3fx\n", rss <= 0.75 ? "PASS" : "MISS", rss);
+    *misses += rss > 0.75;
+    for (int i = 0; i < v->nb_rungs; i++) {
+        double d = v->encbox_q[i].psnr_avg - v->ffmpeg_q[i].psnr_avg;
+        int ok = v->encbox_q[i].psnr_avg > 0 && d >= -0.1;
+        fprintf(f, "  %-4s PSNR %s no more than 0.1 dB below ffmpeg's: %.3f vs %.3f dB (%+.3f)\n",
+                ok ? "PASS" : "MISS", v->encbox_q[i].name, v->encbox_q[i].psnr_avg,
+                v->ffmpeg_q[i].psnr_avg, d);
+        *misses += !ok;
+    }
+}
+
+static void print_results(FILE *f, const EbBenchReport *r)
+{
+    EbBenchCapacity cap;
+    if (eb_bench_capacity(r, &cap) < 0) {
+        fprintf(f, "result: no backend completed a job\n");
+        return;
+    }
+    fprintf(f, "result (%s backend):\n", cap.backend);
+    fprintf(f, "  %d concurrent %dp%.0f ladders in real time on this box", cap.live_jobs,
+            cap.source_height, cap.source_fps);
+    if (cap.live_jobs == 0)
+        fprintf(f, " (one ladder alone runs at %.2fx real time)", cap.realtime_ratio_1);
+    fprintf(f, "\n  %.2f hours of VOD transcoded per hour\n", cap.vod_hours_per_hour);
+}
+
+/* ---- the command ----------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: encbox bench [options]\n"
+            "  -o, --output DIR        results, cached source and scratch (default out/bench)\n"
+            "      --input FILE        source (default: generated testsrc2 1080p30 + sine)\n"
+            "      --seconds S         length of the generated source (default 20)\n"
+            "      --max-concurrency N stop the sweep at N jobs (default 8; it stops earlier\n"
+            "                          when the slowest job falls below real time)\n"
+            "      --preset NAME       x264 preset / speed (default veryfast)\n"
+            "      --backend NAME      sweep only this backend (default: every one in the build)\n"
+            "      --runs N            alternating encbox/ffmpeg runs (default 2)\n"
+            "      --no-ffmpeg         skip the head-to-head against the ffmpeg command line\n"
+            "      --plan SPEC         capacity plan, e.g. 'live=40x1080p30,vod=500h/day'\n"
+            "      --from FILE         plan from an earlier result (bench.json) without running\n"
+            "      --headroom PCT      share of each box kept free in the plan (default 0)\n"
+            "Writes DIR/bench.json and DIR/bench.svg. Timings depend on what else the\n"
+            "machine runs; compare figures from the same run only.\n");
+}
+
+static void fill_host(EbBenchReport *r)
+{
+    char line[512];
+    FILE *f;
+    time_t t = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(r->date, sizeof(r->date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    gethostname(r->host, sizeof(r->host) - 1);
+    r->cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    r->memory_gb = (double)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / (1 << 30);
+    if ((f = fopen("/proc/cpuinfo", "r"))) {
+        while (fgets(line, sizeof(line), f)) {
+            char *c = strchr(line, ':');
+            if (!strncmp(line, "model name", 10) && c) {
+                bprintf(r->cpu_model, sizeof(r->cpu_model), "%s", c + 2);
+                r->cpu_model[strcspn(r->cpu_model, "\n")] = 0;
+                break;
+            }
+        }
+        fclose(f);
+    }
+}
+
+static int plan_from(const EbBenchArgs *a, const EbBenchReport *r)
+{
+    EbBenchPlanRequest req;
+    EbBenchCapacity cap;
+    EbBenchPlan plan;
+    char err[256];
+
+    if (eb_bench_plan_parse(a->plan, &req, err, sizeof(err)) < 0) {
+        fprintf(stderr, "encbox: --plan: %s\n", err);
+        return EB_BENCH_EXIT_USAGE;
+    }
+    if (eb_bench_capacity(r, &cap) < 0) {
+        fprintf(stderr, "encbox: --plan: the result holds no successful measurement\n");
+        return EB_BENCH_EXIT_FAILED;
+    }
+    if (eb_bench_plan_compute(&req, &cap, a->headroom, &plan) < 0) {
+        fprintf(stderr, "encbox: --plan: only %dp%g ladders were measured (source of %s); "
+                        "measure that profile with --input\n",
+                cap.source_height, cap.source_fps, r->date);
+        return EB_BENCH_EXIT_USAGE;
+    }
+    printf("measured on %s (%s, %d cores), %s\n", r->host, r->cpu_model, r->cores, r->date);
+    eb_bench_plan_print(stdout, &req, &cap, a->headroom, &plan);
+    return 0;
+}
+
+int eb_bench_cli(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'},  {"input", required_argument, NULL, 'i'},
+        {"seconds", required_argument, NULL, 's'}, {"max-concurrency", required_argument, NULL, 'm'},
+        {"preset", required_argument, NULL, 'p'},  {"backend", required_argument, NULL, 'b'},
+        {"runs", required_argument, NULL, 'r'},    {"no-ffmpeg", no_argument, NULL, 'n'},
+        {"plan", required_argument, NULL, 'P'},    {"from", required_argument, NULL, 'f'},
+        {"headroom", required_argument, NULL, 'H'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    EbBenchArgs a = {.out_dir = "out/bench", .preset = "veryfast", .seconds = 20,
+                     .max_concurrency = 8, .runs = 2};
+    EbBenchReport *r;
+    EbBenchSource src;
+    const EbHalBackend *const *be = eb_hal_backends();
+    char source[1024], path[1200];
+    int c, code = 0, misses = 0;
+    size_t cl = 0;
+
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep the table in order with the progress lines */
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': a.out_dir = optarg; break;
+        case 'i': a.input = optarg; break;
+        case 's': a.seconds = atof(optarg); break;
+        case 'm': a.max_concurrency = atoi(optarg); break;
+        case 'p': a.preset = optarg; break;
+        case 'b': a.only_backend = optarg; break;
+        case 'r': a.runs = atoi(optarg); break;
+        case 'n': a.no_ffmpeg = 1; break;
+        case 'P': a.plan = optarg; break;
+        case 'f': a.from = optarg; break;
+        case 'H': a.headroom = atof(optarg) / 100.0; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return EB_BENCH_EXIT_USAGE;
+        }
+    }
+    if (optind != argc || !(a.seconds >= 1 && a.seconds <= 3600) || a.max_concurrency < 1 ||
+        a.max_concurrency > 64 || a.runs < 1 || a.runs > EB_BENCH_MAX_RUNS ||
+        !(a.headroom >= 0 && a.headroom <= 0.9) || (a.from && !a.plan)) {
+        fprintf(stderr, "encbox: bench: bad arguments (--seconds 1..3600, --max-concurrency "
+                        "1..64, --runs 1..%d, --headroom 0..90, --from needs --plan)\n",
+                EB_BENCH_MAX_RUNS);
+        usage(stderr);
+        return EB_BENCH_EXIT_USAGE;
+    }
+    if (a.only_backend && !eb_hal_find(a.only_backend)) {
+        fprintf(stderr, "encbox: bench: backend '%s' is not in this build\n", a.only_backend);
+        return EB_BENCH_EXIT_USAGE;
+    }
+    r = calloc(1, sizeof(*r));
+    if (!r)
+        return EB_BENCH_EXIT_FAILED;
+    if (a.from) {
+        char err[512];
+        if (eb_bench_report_read_json(a.from, r, err, sizeof(err)) < 0) {
+            fprintf(stderr, "encbox: --from: %s\n", err);
+            code = EB_BENCH_EXIT_FAILED;
+        } else {
+            code = plan_from(&a, r);
+        }
+        free(r);
+        return code;
+    }
+
+    fill_host(r);
+    cl = bprintf(r->command, sizeof(r->command), "encbox");
+    for (int i = 0; i < argc && cl < sizeof(r->command); i++)
+        cl += bprintf(r->command + cl, sizeof(r->command) - cl, " %s", argv[i]);
+    bprintf(r->preset, sizeof(r->preset), "%s", a.preset);
+    bprintf(path, sizeof(path), "%s/work", a.out_dir);
+    if (mkdirs(path) < 0) {
+        fprintf(stderr, "encbox: bench: cannot create %s: %s\n", path, strerror(errno));
+        free(r);
+        return EB_BENCH_EXIT_FAILED;
+    }
+    if (a.input)
+        bprintf(source, sizeof(source), "%s", a.input);
+    else if (make_source(&a, source, sizeof(source)) < 0) {
+        free(r);
+        return EB_BENCH_EXIT_FAILED;
+    }
+    if (probe_source(source, &src) < 0 || src.width <= 0 || src.fps <= 0) {
+        fprintf(stderr, "encbox: bench: %s: not a video file this build can read\n", source);
+        free(r);
+        return EB_BENCH_EXIT_FAILED;
+    }
+    bprintf(r->source, sizeof(r->source), "%s", source);
+    r->source_generated = !a.input;
+    r->source_seconds = src.seconds;
+    r->source_width = src.width;
+    r->source_height = src.height;
+    r->source_fps = src.fps;
+    fprintf(stderr, "bench: %s: %dx%d %.3f fps, %.2f s; %s, %d cores; timings are noisy when "
+                    "the machine is shared\n",
+            source, src.width, src.height, src.fps, src.seconds, r->host, r->cores);
+
+    for (int i = 0; be[i] && r->nb_backends < EB_BENCH_MAX_BACKENDS; i++) {
+        EbBenchBackend *b = &r->backends[r->nb_backends];
+        EbHalProbe p;
+        if (a.only_backend && strcmp(a.only_backend, be[i]->name))
+            continue;
+        r->nb_backends++;
+        bprintf(b->name, sizeof(b->name), "%s", be[i]->name);
+        memset(&p, 0, sizeof(p));
+        be[i]->probe(&p);
+        b->usable = p.usable;
+        if (!p.usable) {
+            bprintf(b->reason, sizeof(b->reason), "%s", p.reason);
+            fprintf(stderr, "bench: %s: skipped: %s\n", b->name, b->reason);
+            continue;
+        }
+        sweep(&a, source, be[i], b);
+    }
+
+    if (a.no_ffmpeg) {
+        bprintf(r->versus.skipped, sizeof(r->versus.skipped), "--no-ffmpeg");
+    } else if (a.only_backend && strcmp(a.only_backend, "software")) {
+        bprintf(r->versus.skipped, sizeof(r->versus.skipped),
+                 "the ffmpeg head-to-head is on the software path only");
+    } else {
+        versus(&a, source, &src, &r->versus);
+    }
+
+    printf("\nencbox %s bench, %s, %s (%s, %d cores, %.0f GB)\n", EB_VERSION, r->date, r->host,
+           r->cpu_model, r->cores, r->memory_gb);
+    printf("command: %s\n", r->command);
+    printf("source: %s (%dx%d, %.3f fps, %.2f s%s), preset %s\n", r->source, r->source_width,
+           r->source_height, r->source_fps, r->source_seconds,
+           r->source_generated ? ", generated testsrc2 + sine" : "", r->preset);
+    printf("NOTE: wall-clock figures are noisy on a shared machine; compare within one run.\n\n");
+    eb_bench_report_print_sweep(stdout, r);
+    printf("(fps/job: source frames per second per job, mean; rt: slowest job's media seconds "
+           "per wall second;\n cpu%%: of all %d cores; rss_MB: sum of the jobs' peaks; sess: "
+           "device sessions; Mpix/s: pixels encoded, all rungs)\n\n",
+           r->cores);
+    print_results(stdout, r);
+    printf("\n");
+    for (int b = 0; b < r->nb_backends; b++)
+        if (r->backends[b].nb_steps > 0 && !r->backends[b].steps[0].failed) {
+            char what[96];
+            bprintf(what, sizeof(what), "%s backend, one job alone", r->backends[b].name);
+            print_stages(stdout, what, &r->backends[b].steps[0].stages);
+            printf("\n");
+        }
+    print_versus(stdout, r, &misses);
+    if (r->versus.ran) {
+        printf("\n");
+        print_stages(stdout, "encbox in the head-to-head, last run", &r->versus.encbox_stages);
+        printf("ffmpeg command: %s\n", r->versus.ffmpeg_command);
+    }
+
+    bprintf(path, sizeof(path), "%s/bench.json", a.out_dir);
+    if (eb_bench_report_write_json(r, path) < 0) {
+        fprintf(stderr, "encbox: bench: cannot write %s\n", path);
+        code = EB_BENCH_EXIT_FAILED;
+    } else {
+        printf("\nwrote %s\n", path);
+    }
+    bprintf(path, sizeof(path), "%s/bench.svg", a.out_dir);
+    if (eb_bench_report_write_svg(r, path) < 0) {
+        fprintf(stderr, "encbox: bench: cannot write %s\n", path);
+        code = EB_BENCH_EXIT_FAILED;
+    } else {
+        printf("wrote %s\n", path);
+    }
+    if (a.plan) {
+        int pc;
+        printf("\n");
+        pc = plan_from(&a, r);
+        if (!code)
+            code = pc;
+    }
+    if (!code) {
+        EbBenchCapacity cap;
+        if (eb_bench_capacity(r, &cap) < 0)
+            code = EB_BENCH_EXIT_FAILED;
+    }
+    (void)misses; /* a MISS is a finding, not a failure of the bench */
+    free(r);
+    return code;
+}

@@ -1,0 +1,184 @@
+/*
+ * `encbox bench`: throughput of the default ladder per backend for capacity
+ * planning, a head-to-head against the ffmpeg command line doing the same
+ * ladder, and the box-count arithmetic (`--plan`).
+ *
+ * Split in three so the pure parts can be tested without running anything:
+ *   eb_bench.c         the command: source, concurrency sweep (one child
+ *                      process per job, rusage from wait4), ffmpeg runs,
+ *                      PSNR/SSIM, targets
+ *   eb_bench_plan.c    plan spec parsing and the box arithmetic
+ *   eb_bench_report.c  EbBenchReport <-> JSON (jansson), SVG plot, table,
+ *                      and the per-job stats file `encbox transcode
+ *                      --stats-json` writes
+ * Every figure in a report was measured on the box that wrote it; nothing
+ * is extrapolated except where a field says so (live capacity).
+ */
+#ifndef EB_BENCH_H
+#define EB_BENCH_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "eb_ladder.h"
+#include "eb_vod.h"
+
+#define EB_BENCH_MAX_STEPS 32
+#define EB_BENCH_MAX_BACKENDS 8
+#define EB_BENCH_MAX_RUNS 16
+
+/* One rung's figures from one job (or the mean over a step's jobs). */
+typedef struct EbBenchRung {
+    char name[EB_RUNG_NAME_MAX];
+    int width, height;
+    int64_t frames;
+    double encode_seconds; /* wall time inside the encoder calls */
+    double mux_seconds;
+    double encode_fps;     /* frames / encode_seconds */
+    double kbps;           /* actual video bitrate */
+} EbBenchRung;
+
+/* What one `encbox transcode --stats-json` child reported (EbVodResult). */
+typedef struct EbBenchJobStats {
+    double duration;       /* media seconds */
+    double wall_seconds;
+    int64_t frames;        /* source frames out of normalisation */
+    double decode_seconds, filter_seconds, fanout_seconds, fanout_wait_seconds, audio_seconds;
+    int nb_rungs;
+    EbBenchRung rungs[EB_LADDER_MAX_RUNGS];
+} EbBenchJobStats;
+
+/* One concurrency step of the sweep. */
+typedef struct EbBenchStep {
+    int concurrency;
+    int failed;               /* jobs that did not exit 0 */
+    double wall_seconds;      /* first start to last exit */
+    double job_fps;           /* source fps per job, mean */
+    double job_fps_min;       /* slowest job */
+    double aggregate_fps;     /* all jobs' source frames / wall */
+    double realtime_ratio;    /* slowest job: media seconds / its wall */
+    double cpu_seconds;       /* children's user + system */
+    double cpu_percent;       /* of all cores over the step's wall */
+    double peak_rss_mb;       /* sum of the children's peaks */
+    int device_sessions;      /* 0 on the CPU path */
+    double pixels_per_second; /* every rung's encoded pixels, all jobs */
+    EbBenchJobStats stages;   /* mean over the step's jobs */
+} EbBenchStep;
+
+typedef struct EbBenchBackend {
+    char name[32];
+    int usable;
+    char reason[256];         /* why not, when !usable */
+    int nb_steps;
+    EbBenchStep steps[EB_BENCH_MAX_STEPS];
+} EbBenchBackend;
+
+typedef struct EbBenchToolRun {
+    double wall_seconds, cpu_seconds, peak_rss_mb;
+} EbBenchToolRun;
+
+typedef struct EbBenchQuality {
+    char name[EB_RUNG_NAME_MAX];
+    int width, height;
+    double psnr_y, psnr_avg;  /* dB; avg is ffmpeg's psnr "average" (Y,U,V weighted) */
+    double ssim_y, ssim_all;
+} EbBenchQuality;
+
+/* encbox against the ffmpeg command line, same ladder, alternating runs. */
+typedef struct EbBenchVersus {
+    int ran;
+    char skipped[256];        /* why not, when !ran */
+    int runs;
+    EbBenchToolRun encbox[EB_BENCH_MAX_RUNS], ffmpeg[EB_BENCH_MAX_RUNS];
+    EbBenchToolRun encbox_median, ffmpeg_median;
+    EbBenchJobStats encbox_stages; /* from the last encbox run */
+    int nb_rungs;
+    EbBenchQuality encbox_q[EB_LADDER_MAX_RUNGS], ffmpeg_q[EB_LADDER_MAX_RUNGS];
+    char ffmpeg_command[4096];
+} EbBenchVersus;
+
+typedef struct EbBenchReport {
+    char date[32];            /* UTC, ISO 8601 */
+    char host[64];
+    char cpu_model[128];
+    int cores;
+    double memory_gb;
+    char command[1024];       /* how this report was made */
+    char source[1024];
+    int source_generated;     /* 1: testsrc2 + sine made by the bench */
+    double source_seconds;
+    int source_width, source_height;
+    double source_fps;
+    char preset[16];
+    int nb_backends;
+    EbBenchBackend backends[EB_BENCH_MAX_BACKENDS];
+    EbBenchVersus versus;
+} EbBenchReport;
+
+/* Capacity of one box, as the plan uses it. */
+typedef struct EbBenchCapacity {
+    char backend[32];
+    int live_jobs;            /* most concurrent ladders that all ran >= 1x */
+    double realtime_ratio_1;  /* one ladder alone */
+    double vod_hours_per_hour;/* best aggregate: media hours per wall hour */
+    int source_height;
+    double source_fps;
+} EbBenchCapacity;
+
+typedef struct EbBenchPlanRequest {
+    int live_streams;         /* 0: none */
+    int live_height;          /* 1080 in "40x1080p30" */
+    double live_fps;          /* 30 */
+    double vod_hours_per_day; /* 0: none */
+} EbBenchPlanRequest;
+
+typedef struct EbBenchPlan {
+    int live_possible;        /* 0: one ladder does not reach real time */
+    int live_boxes;
+    int vod_boxes;
+    int total_boxes;          /* -1 when live is impossible on this box */
+    double vod_hours_per_box_day;
+} EbBenchPlan;
+
+/* The command: encbox bench [options]. Returns a process exit code. */
+int eb_bench_cli(int argc, char **argv);
+
+/* --- eb_bench_plan.c ------------------------------------------------- */
+
+/* Parses "live=40x1080p30,vod=500h/day" (either part may be left out;
+ * vod also takes h/hour). Returns 0 or -EINVAL with a message in err. */
+int eb_bench_plan_parse(const char *spec, EbBenchPlanRequest *out, char *err, size_t err_size);
+
+/* Capacity of the best usable backend in a report. Returns 0, or -ENOENT
+ * when the report has no successful step. */
+int eb_bench_capacity(const EbBenchReport *r, EbBenchCapacity *out);
+
+/* The box counts; headroom is the share of each box kept free (0..0.9).
+ * Returns 0 or -EINVAL (request not measured: another live resolution). */
+int eb_bench_plan_compute(const EbBenchPlanRequest *req, const EbBenchCapacity *cap,
+                          double headroom, EbBenchPlan *out);
+
+/* Prints the answer with its arithmetic. */
+void eb_bench_plan_print(FILE *f, const EbBenchPlanRequest *req, const EbBenchCapacity *cap,
+                         double headroom, const EbBenchPlan *plan);
+
+/* --- eb_bench_report.c ----------------------------------------------- */
+
+/* Writes / reads the report as JSON. Read fills what the file holds and
+ * zeroes the rest. 0 or a negative errno (-EINVAL: not a bench report). */
+int eb_bench_report_write_json(const EbBenchReport *r, const char *path);
+int eb_bench_report_read_json(const char *path, EbBenchReport *r, char *err, size_t err_size);
+
+/* Throughput and real-time ratio against concurrency, one line pair per
+ * backend. 0 or a negative errno. */
+int eb_bench_report_write_svg(const EbBenchReport *r, const char *path);
+
+/* The terminal table of the sweep. */
+void eb_bench_report_print_sweep(FILE *f, const EbBenchReport *r);
+
+/* Per-job stats: what `encbox transcode --stats-json FILE` writes after a
+ * successful job, and what the bench reads back from each child. */
+int eb_bench_job_stats_write(const char *path, const EbVodResult *res);
+int eb_bench_job_stats_read(const char *path, EbBenchJobStats *out);
+
+#endif

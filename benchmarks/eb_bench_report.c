@@ -1,0 +1,490 @@
+/*
+ * The bench's outputs: the report as JSON (jansson does the escaping and
+ * the parsing, so `--plan --from FILE` reads exactly what a run wrote), the
+ * SVG plot, the terminal table, and the per-job stats file that each
+ * `encbox transcode --stats-json` child leaves for the bench to read.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "eb_bench.h"
+
+/* ---- per-job stats ---------------------------------------------------- */
+
+static json_t *stats_to_json(const EbBenchJobStats *s)
+{
+    json_t *o = json_object(), *rungs = json_array();
+    if (!o || !rungs) {
+        json_decref(o);
+        json_decref(rungs);
+        return NULL;
+    }
+    json_object_set_new(o, "duration", json_real(s->duration));
+    json_object_set_new(o, "wall_seconds", json_real(s->wall_seconds));
+    json_object_set_new(o, "frames", json_integer(s->frames));
+    json_object_set_new(o, "decode_seconds", json_real(s->decode_seconds));
+    json_object_set_new(o, "filter_seconds", json_real(s->filter_seconds));
+    json_object_set_new(o, "fanout_seconds", json_real(s->fanout_seconds));
+    json_object_set_new(o, "fanout_wait_seconds", json_real(s->fanout_wait_seconds));
+    json_object_set_new(o, "audio_seconds", json_real(s->audio_seconds));
+    for (int i = 0; i < s->nb_rungs; i++) {
+        const EbBenchRung *r = &s->rungs[i];
+        json_array_append_new(
+            rungs, json_pack("{s:s, s:i, s:i, s:I, s:f, s:f, s:f, s:f}", "name", r->name, "width",
+                             r->width, "height", r->height, "frames", (json_int_t)r->frames,
+                             "encode_seconds", r->encode_seconds, "mux_seconds", r->mux_seconds,
+                             "encode_fps", r->encode_fps, "kbps", r->kbps));
+    }
+    json_object_set_new(o, "rungs", rungs);
+    return o;
+}
+
+static double num(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : 0.0;
+}
+
+static void str(const json_t *o, const char *key, char *dst, size_t size)
+{
+    const json_t *v = json_object_get(o, key);
+    snprintf(dst, size, "%s", json_is_string(v) ? json_string_value(v) : "");
+}
+
+static void stats_from_json(const json_t *o, EbBenchJobStats *s)
+{
+    const json_t *rungs = json_object_get(o, "rungs");
+    memset(s, 0, sizeof(*s));
+    s->duration = num(o, "duration");
+    s->wall_seconds = num(o, "wall_seconds");
+    s->frames = (int64_t)num(o, "frames");
+    s->decode_seconds = num(o, "decode_seconds");
+    s->filter_seconds = num(o, "filter_seconds");
+    s->fanout_seconds = num(o, "fanout_seconds");
+    s->fanout_wait_seconds = num(o, "fanout_wait_seconds");
+    s->audio_seconds = num(o, "audio_seconds");
+    for (size_t i = 0; i < json_array_size(rungs) && i < EB_LADDER_MAX_RUNGS; i++) {
+        const json_t *r = json_array_get(rungs, i);
+        EbBenchRung *d = &s->rungs[s->nb_rungs++];
+        str(r, "name", d->name, sizeof(d->name));
+        d->width = (int)num(r, "width");
+        d->height = (int)num(r, "height");
+        d->frames = (int64_t)num(r, "frames");
+        d->encode_seconds = num(r, "encode_seconds");
+        d->mux_seconds = num(r, "mux_seconds");
+        d->encode_fps = num(r, "encode_fps");
+        d->kbps = num(r, "kbps");
+    }
+}
+
+static int dump(json_t *o, const char *path)
+{
+    int ret;
+    if (!o)
+        return -ENOMEM;
+    ret = json_dump_file(o, path, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+    json_decref(o);
+    return ret ? -EIO : 0;
+}
+
+int eb_bench_job_stats_write(const char *path, const EbVodResult *res)
+{
+    EbBenchJobStats s = {0};
+
+    s.duration = res->duration;
+    s.wall_seconds = res->wall_seconds;
+    s.frames = res->frames_out;
+    s.decode_seconds = res->decode_seconds;
+    s.filter_seconds = res->filter_seconds;
+    s.fanout_seconds = res->fanout_seconds;
+    s.fanout_wait_seconds = res->fanout_wait_seconds;
+    s.audio_seconds = res->audio_seconds;
+    for (int i = 0; i < res->nb_rungs && i < EB_LADDER_MAX_RUNGS; i++) {
+        const EbVodRungStats *r = &res->rungs[i];
+        EbBenchRung *d = &s.rungs[s.nb_rungs++];
+        snprintf(d->name, sizeof(d->name), "%s", r->name);
+        d->width = r->width;
+        d->height = r->height;
+        d->frames = r->frames;
+        d->encode_seconds = r->encode_seconds;
+        d->mux_seconds = r->mux_seconds;
+        d->encode_fps = r->encode_seconds > 0 ? r->frames / r->encode_seconds : 0;
+        d->kbps = res->duration > 0 ? r->video_bytes * 8.0 / res->duration / 1000.0 : 0;
+    }
+    return dump(stats_to_json(&s), path);
+}
+
+int eb_bench_job_stats_read(const char *path, EbBenchJobStats *out)
+{
+    json_error_t e;
+    json_t *o = json_load_file(path, 0, &e);
+
+    memset(out, 0, sizeof(*out));
+    if (!o)
+        return -EINVAL;
+    stats_from_json(o, out);
+    json_decref(o);
+    return 0;
+}
+
+/* ---- report JSON ------------------------------------------------------ */
+
+static json_t *run_to_json(const EbBenchToolRun *r)
+{
+    return json_pack("{s:f, s:f, s:f}", "wall_seconds", r->wall_seconds, "cpu_seconds",
+                     r->cpu_seconds, "peak_rss_mb", r->peak_rss_mb);
+}
+
+static void run_from_json(const json_t *o, EbBenchToolRun *r)
+{
+    r->wall_seconds = num(o, "wall_seconds");
+    r->cpu_seconds = num(o, "cpu_seconds");
+    r->peak_rss_mb = num(o, "peak_rss_mb");
+}
+
+static json_t *quality_to_json(const EbBenchQuality *q)
+{
+    return json_pack("{s:s, s:i, s:i, s:f, s:f, s:f, s:f}", "name", q->name, "width", q->width,
+                     "height", q->height, "psnr_y", q->psnr_y, "psnr_avg", q->psnr_avg, "ssim_y",
+                     q->ssim_y, "ssim_all", q->ssim_all);
+}
+
+static void quality_from_json(const json_t *o, EbBenchQuality *q)
+{
+    str(o, "name", q->name, sizeof(q->name));
+    q->width = (int)num(o, "width");
+    q->height = (int)num(o, "height");
+    q->psnr_y = num(o, "psnr_y");
+    q->psnr_avg = num(o, "psnr_avg");
+    q->ssim_y = num(o, "ssim_y");
+    q->ssim_all = num(o, "ssim_all");
+}
+
+static json_t *step_to_json(const EbBenchStep *s)
+{
+    json_t *o = json_pack("{s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:f}",
+                          "concurrency", s->concurrency, "failed", s->failed, "wall_seconds",
+                          s->wall_seconds, "job_fps", s->job_fps, "job_fps_min", s->job_fps_min,
+                          "aggregate_fps", s->aggregate_fps, "realtime_ratio", s->realtime_ratio,
+                          "cpu_seconds", s->cpu_seconds, "cpu_percent", s->cpu_percent,
+                          "peak_rss_mb", s->peak_rss_mb, "device_sessions", s->device_sessions,
+                          "pixels_per_second", s->pixels_per_second);
+    if (o)
+        json_object_set_new(o, "stages", stats_to_json(&s->stages));
+    return o;
+}
+
+static void step_from_json(const json_t *o, EbBenchStep *s)
+{
+    s->concurrency = (int)num(o, "concurrency");
+    s->failed = (int)num(o, "failed");
+    s->wall_seconds = num(o, "wall_seconds");
+    s->job_fps = num(o, "job_fps");
+    s->job_fps_min = num(o, "job_fps_min");
+    s->aggregate_fps = num(o, "aggregate_fps");
+    s->realtime_ratio = num(o, "realtime_ratio");
+    s->cpu_seconds = num(o, "cpu_seconds");
+    s->cpu_percent = num(o, "cpu_percent");
+    s->peak_rss_mb = num(o, "peak_rss_mb");
+    s->device_sessions = (int)num(o, "device_sessions");
+    s->pixels_per_second = num(o, "pixels_per_second");
+    stats_from_json(json_object_get(o, "stages"), &s->stages);
+}
+
+int eb_bench_report_write_json(const EbBenchReport *r, const char *path)
+{
+    json_t *o = json_object(), *backends = json_array(), *v;
+    EbBenchCapacity cap;
+
+    if (!o || !backends) {
+        json_decref(o);
+        json_decref(backends);
+        return -ENOMEM;
+    }
+    json_object_set_new(o, "encbox_bench", json_integer(1));
+    json_object_set_new(o, "date", json_string(r->date));
+    json_object_set_new(o, "host", json_string(r->host));
+    json_object_set_new(o, "cpu_model", json_string(r->cpu_model));
+    json_object_set_new(o, "cores", json_integer(r->cores));
+    json_object_set_new(o, "memory_gb", json_real(r->memory_gb));
+    json_object_set_new(o, "command", json_string(r->command));
+    json_object_set_new(o, "preset", json_string(r->preset));
+    json_object_set_new(o, "source",
+                        json_pack("{s:s, s:b, s:f, s:i, s:i, s:f}", "path", r->source, "generated",
+                                  r->source_generated, "seconds", r->source_seconds, "width",
+                                  r->source_width, "height", r->source_height, "fps",
+                                  r->source_fps));
+    for (int b = 0; b < r->nb_backends; b++) {
+        const EbBenchBackend *be = &r->backends[b];
+        json_t *steps = json_array();
+        for (int s = 0; s < be->nb_steps; s++)
+            json_array_append_new(steps, step_to_json(&be->steps[s]));
+        json_array_append_new(backends, json_pack("{s:s, s:b, s:s, s:o}", "name", be->name,
+                                                  "usable", be->usable, "reason", be->reason,
+                                                  "steps", steps));
+    }
+    json_object_set_new(o, "backends", backends);
+    if (eb_bench_capacity(r, &cap) == 0)
+        json_object_set_new(o, "summary",
+                            json_pack("{s:s, s:i, s:f, s:f}", "backend", cap.backend,
+                                      "realtime_ladders", cap.live_jobs, "realtime_ratio_1",
+                                      cap.realtime_ratio_1, "vod_hours_per_hour",
+                                      cap.vod_hours_per_hour));
+    v = json_pack("{s:b, s:s}", "ran", r->versus.ran, "skipped", r->versus.skipped);
+    if (v && r->versus.ran) {
+        json_t *e = json_array(), *f = json_array(), *eq = json_array(), *fq = json_array();
+        for (int i = 0; i < r->versus.runs; i++) {
+            json_array_append_new(e, run_to_json(&r->versus.encbox[i]));
+            json_array_append_new(f, run_to_json(&r->versus.ffmpeg[i]));
+        }
+        for (int i = 0; i < r->versus.nb_rungs; i++) {
+            json_array_append_new(eq, quality_to_json(&r->versus.encbox_q[i]));
+            json_array_append_new(fq, quality_to_json(&r->versus.ffmpeg_q[i]));
+        }
+        json_object_set_new(v, "runs", json_integer(r->versus.runs));
+        json_object_set_new(v, "encbox_runs", e);
+        json_object_set_new(v, "ffmpeg_runs", f);
+        json_object_set_new(v, "encbox_median", run_to_json(&r->versus.encbox_median));
+        json_object_set_new(v, "ffmpeg_median", run_to_json(&r->versus.ffmpeg_median));
+        json_object_set_new(v, "encbox_stages", stats_to_json(&r->versus.encbox_stages));
+        json_object_set_new(v, "encbox_quality", eq);
+        json_object_set_new(v, "ffmpeg_quality", fq);
+        json_object_set_new(v, "ffmpeg_command", json_string(r->versus.ffmpeg_command));
+    }
+    json_object_set_new(o, "versus", v);
+    return dump(o, path);
+}
+
+int eb_bench_report_read_json(const char *path, EbBenchReport *r, char *err, size_t err_size)
+{
+    json_error_t e;
+    json_t *o = json_load_file(path, 0, &e), *src, *backends, *v;
+
+    memset(r, 0, sizeof(*r));
+    if (!o) {
+        snprintf(err, err_size, "%s:%d: %s", path, e.line, e.text);
+        return -EINVAL;
+    }
+    if (!json_is_object(o) || num(o, "encbox_bench") != 1) {
+        snprintf(err, err_size, "%s: not an encbox bench report", path);
+        json_decref(o);
+        return -EINVAL;
+    }
+    str(o, "date", r->date, sizeof(r->date));
+    str(o, "host", r->host, sizeof(r->host));
+    str(o, "cpu_model", r->cpu_model, sizeof(r->cpu_model));
+    str(o, "command", r->command, sizeof(r->command));
+    str(o, "preset", r->preset, sizeof(r->preset));
+    r->cores = (int)num(o, "cores");
+    r->memory_gb = num(o, "memory_gb");
+    src = json_object_get(o, "source");
+    str(src, "path", r->source, sizeof(r->source));
+    r->source_generated = json_is_true(json_object_get(src, "generated"));
+    r->source_seconds = num(src, "seconds");
+    r->source_width = (int)num(src, "width");
+    r->source_height = (int)num(src, "height");
+    r->source_fps = num(src, "fps");
+    backends = json_object_get(o, "backends");
+    for (size_t b = 0; b < json_array_size(backends) && b < EB_BENCH_MAX_BACKENDS; b++) {
+        const json_t *jb = json_array_get(backends, b), *steps = json_object_get(jb, "steps");
+        EbBenchBackend *be = &r->backends[r->nb_backends++];
+        str(jb, "name", be->name, sizeof(be->name));
+        str(jb, "reason", be->reason, sizeof(be->reason));
+        be->usable = json_is_true(json_object_get(jb, "usable"));
+        for (size_t s = 0; s < json_array_size(steps) && s < EB_BENCH_MAX_STEPS; s++)
+            step_from_json(json_array_get(steps, s), &be->steps[be->nb_steps++]);
+    }
+    v = json_object_get(o, "versus");
+    r->versus.ran = json_is_true(json_object_get(v, "ran"));
+    str(v, "skipped", r->versus.skipped, sizeof(r->versus.skipped));
+    if (r->versus.ran) {
+        const json_t *e = json_object_get(v, "encbox_runs"), *f = json_object_get(v, "ffmpeg_runs");
+        const json_t *eq = json_object_get(v, "encbox_quality");
+        const json_t *fq = json_object_get(v, "ffmpeg_quality");
+        for (size_t i = 0; i < json_array_size(e) && i < json_array_size(f) && i < EB_BENCH_MAX_RUNS;
+             i++) {
+            run_from_json(json_array_get(e, i), &r->versus.encbox[i]);
+            run_from_json(json_array_get(f, i), &r->versus.ffmpeg[i]);
+            r->versus.runs++;
+        }
+        run_from_json(json_object_get(v, "encbox_median"), &r->versus.encbox_median);
+        run_from_json(json_object_get(v, "ffmpeg_median"), &r->versus.ffmpeg_median);
+        stats_from_json(json_object_get(v, "encbox_stages"), &r->versus.encbox_stages);
+        for (size_t i = 0;
+             i < json_array_size(eq) && i < json_array_size(fq) && i < EB_LADDER_MAX_RUNGS; i++) {
+            quality_from_json(json_array_get(eq, i), &r->versus.encbox_q[i]);
+            quality_from_json(json_array_get(fq, i), &r->versus.ffmpeg_q[i]);
+            r->versus.nb_rungs++;
+        }
+        str(v, "ffmpeg_command", r->versus.ffmpeg_command, sizeof(r->versus.ffmpeg_command));
+    }
+    json_decref(o);
+    return 0;
+}
+
+/* ---- SVG plot --------------------------------------------------------- */
+
+static void svg_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+/* A round axis maximum: 1, 2 or 5 times a power of ten, at least v. */
+static double nice_max(double v)
+{
+    double p;
+    if (!(v > 0))
+        return 1;
+    p = pow(10, floor(log10(v)));
+    if (v <= p)
+        return p;
+    if (v <= 2 * p)
+        return 2 * p;
+    if (v <= 5 * p)
+        return 5 * p;
+    return 10 * p;
+}
+
+int eb_bench_report_write_svg(const EbBenchReport *r, const char *path)
+{
+    static const char *colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
+    const double W = 760, H = 420, L = 70, R = 70, T = 50, B = 60;
+    const double pw = W - L - R, ph = H - T - B;
+    double max_fps = 0, max_rt = 1.0;
+    int max_n = 1;
+    FILE *f;
+    char title[512];
+
+    for (int b = 0; b < r->nb_backends; b++)
+        for (int s = 0; s < r->backends[b].nb_steps; s++) {
+            const EbBenchStep *st = &r->backends[b].steps[s];
+            max_fps = fmax(max_fps, st->aggregate_fps);
+            max_rt = fmax(max_rt, st->realtime_ratio);
+            if (st->concurrency > max_n)
+                max_n = st->concurrency;
+        }
+    max_fps = nice_max(max_fps * 1.05);
+    max_rt = nice_max(max_rt * 1.05);
+    f = fopen(path, "w");
+    if (!f)
+        return -errno;
+#define X(n) (L + (max_n > 1 ? ((n) - 1) * pw / (max_n - 1) : pw / 2))
+#define YF(v) (T + ph - (v) / max_fps * ph)
+#define YR(v) (T + ph - (v) / max_rt * ph)
+    fprintf(f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+            "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n"
+            "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+            W, H, W, H);
+    snprintf(title, sizeof(title), "encbox bench: default ladder, %dx%d %.4g fps source, preset %s, %s",
+             r->source_width, r->source_height, r->source_fps, r->preset, r->date);
+    fprintf(f, "<text x=\"%.0f\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">", W / 2);
+    svg_text(f, title);
+    fprintf(f, "</text>\n<text x=\"%.0f\" y=\"36\" text-anchor=\"middle\">", W / 2);
+    svg_text(f, r->host);
+    fprintf(f, ", %d cores (solid: aggregate source fps, left; dashed: real-time ratio of the "
+               "slowest job, right)</text>\n",
+            r->cores);
+    /* axes and grid */
+    fprintf(f, "<g stroke=\"#888\" fill=\"none\">\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+               "height=\"%.1f\"/>\n",
+            L, T, pw, ph);
+    for (int i = 1; i < 5; i++)
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", L,
+                T + ph * i / 5, L + pw, T + ph * i / 5);
+    fprintf(f, "</g>\n");
+    for (int i = 0; i <= 5; i++) {
+        double y = T + ph - ph * i / 5;
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.4g</text>\n", L - 6, y + 4,
+                max_fps * i / 5);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%.3g</text>\n", L + pw + 6, y + 4, max_rt * i / 5);
+    }
+    for (int n = 1; n <= max_n; n++)
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%d</text>\n", X(n),
+                T + ph + 16, n);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">concurrent jobs</text>\n",
+            L + pw / 2, H - 18);
+    fprintf(f, "<text transform=\"translate(18 %.1f) rotate(-90)\" text-anchor=\"middle\">"
+               "aggregate source frames per second</text>\n",
+            T + ph / 2);
+    fprintf(f, "<text transform=\"translate(%.1f %.1f) rotate(90)\" text-anchor=\"middle\">"
+               "real-time ratio (slowest job)</text>\n",
+            W - 16, T + ph / 2);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" "
+               "stroke-dasharray=\"2 4\"/>\n<text x=\"%.1f\" y=\"%.1f\" fill=\"#999\" "
+               "text-anchor=\"end\">real time (1.0x)</text>\n",
+            L, YR(1.0), L + pw, YR(1.0), L + pw - 4, YR(1.0) - 4);
+    for (int b = 0; b < r->nb_backends; b++) {
+        const EbBenchBackend *be = &r->backends[b];
+        const char *c = colors[b % 4];
+        if (!be->nb_steps)
+            continue;
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", c);
+        for (int s = 0; s < be->nb_steps; s++)
+            fprintf(f, "%s%.1f,%.1f", s ? " " : "", X(be->steps[s].concurrency),
+                    YF(be->steps[s].aggregate_fps));
+        fprintf(f, "\"/>\n<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+                   "stroke-dasharray=\"6 4\" points=\"",
+                c);
+        for (int s = 0; s < be->nb_steps; s++)
+            fprintf(f, "%s%.1f,%.1f", s ? " " : "", X(be->steps[s].concurrency),
+                    YR(be->steps[s].realtime_ratio));
+        fprintf(f, "\"/>\n");
+        for (int s = 0; s < be->nb_steps; s++) {
+            const EbBenchStep *st = &be->steps[s];
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", X(st->concurrency),
+                    YF(st->aggregate_fps), c);
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"white\" stroke=\"%s\"/>\n",
+                    X(st->concurrency), YR(st->realtime_ratio), c);
+        }
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\">", L + 8, T + 16 + 14.0 * b, c);
+        svg_text(f, be->name);
+        fprintf(f, "</text>\n");
+    }
+#undef X
+#undef YF
+#undef YR
+    fprintf(f, "</svg>\n");
+    if (fclose(f) != 0)
+        return -EIO;
+    return 0;
+}
+
+/* ---- terminal table ----------------------------------------------------- */
+
+void eb_bench_report_print_sweep(FILE *f, const EbBenchReport *r)
+{
+    for (int b = 0; b < r->nb_backends; b++) {
+        const EbBenchBackend *be = &r->backends[b];
+        if (!be->usable) {
+            fprintf(f, "backend %s: skipped: %s\n", be->name, be->reason);
+            continue;
+        }
+        fprintf(f, "backend %s\n", be->name);
+        fprintf(f, "%4s %8s %8s %8s %7s %6s %8s %6s %6s %9s  %s\n", "jobs", "wall_s", "fps/job",
+                "agg_fps", "rt", "cpu%", "rss_MB", "fail", "sess", "Mpix/s", "encode fps per rung");
+        for (int s = 0; s < be->nb_steps; s++) {
+            const EbBenchStep *st = &be->steps[s];
+            fprintf(f, "%4d %8.2f %8.1f %8.1f %6.2fx %6.0f %8.0f %6d %6d %9.1f ", st->concurrency,
+                    st->wall_seconds, st->job_fps, st->aggregate_fps, st->realtime_ratio,
+                    st->cpu_percent, st->peak_rss_mb, st->failed, st->device_sessions,
+                    st->pixels_per_second / 1e6);
+            for (int i = 0; i < st->stages.nb_rungs; i++)
+                fprintf(f, " %s:%.0f", st->stages.rungs[i].name, st->stages.rungs[i].encode_fps);
+            fputc('\n', f);
+        }
+    }
+}
