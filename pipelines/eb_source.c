@@ -191,7 +191,8 @@ static int eb_source_pick_rate(EbSource *s, AVStream *vst)
     return 0;
 }
 
-int eb_source_open(const char *path, EbHalDevice *dev, int want_audio, EbSource **out)
+int eb_source_open(const char *path, EbHalDevice *dev, int want_audio, EbSource **out,
+                   char *detail, size_t detail_size)
 {
     EbSource *s;
     AVDictionary *opts = NULL;
@@ -250,6 +251,9 @@ int eb_source_open(const char *path, EbHalDevice *dev, int want_audio, EbSource 
     }
     vst = s->fmt->streams[s->vidx];
     if (eb_is_hdr(vst->codecpar->color_trc)) {
+        if (detail)
+            snprintf(detail, detail_size, "transfer characteristic %s",
+                     av_color_transfer_name(vst->codecpar->color_trc));
         ret = EB_ERR_HDR_UNSUPPORTED;
         goto error;
     }
@@ -258,8 +262,15 @@ int eb_source_open(const char *path, EbHalDevice *dev, int want_audio, EbSource 
         goto error;
     }
     ret = eb_open_decoder(dev, vst, &s->vdec);
-    if (ret < 0)
+    if (ret < 0) {
+        if (detail) {
+            char tag[AV_FOURCC_MAX_STRING_SIZE] = "";
+            av_fourcc_make_string(tag, vst->codecpar->codec_tag);
+            snprintf(detail, detail_size, "video codec '%s' (tag %s)",
+                     avcodec_get_name(vst->codecpar->codec_id), tag);
+        }
         goto error;
+    }
     for (unsigned i = 0; i < s->fmt->nb_streams; i++)
         if ((int)i != s->vidx && (int)i != s->aidx)
             s->fmt->streams[i]->discard = AVDISCARD_ALL;

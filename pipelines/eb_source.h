@@ -54,8 +54,10 @@ typedef struct EbSourceStats {
 
 /* Opens and probes path with the backend's decoder. Fails with a specific
  * code: EB_ERR_EMPTY_INPUT, EB_ERR_NOT_MEDIA, EB_ERR_NO_VIDEO,
- * EB_ERR_CODEC_UNSUPPORTED, EB_ERR_HDR_UNSUPPORTED, or an errno. */
-int eb_source_open(const char *path, EbHalDevice *dev, int want_audio, EbSource **out);
+ * EB_ERR_CODEC_UNSUPPORTED, EB_ERR_HDR_UNSUPPORTED, or an errno; detail
+ * (may be NULL) then receives what exactly, e.g. the codec's name. */
+int eb_source_open(const char *path, EbHalDevice *dev, int want_audio, EbSource **out,
+                   char *detail, size_t detail_size);
 
 const EbSourceInfo *eb_source_info(const EbSource *s);
 

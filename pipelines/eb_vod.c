@@ -903,7 +903,8 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
     ret = eb_hal_device_open(backend, NULL, &job.dev);
     if (ret < 0)
         goto end;
-    ret = eb_source_open(o->input, job.dev, o->ladder.audio_bitrate > 0, &job.src);
+    ret = eb_source_open(o->input, job.dev, o->ladder.audio_bitrate > 0, &job.src,
+                         res->error_detail, sizeof(res->error_detail));
     if (ret < 0)
         goto end;
     job.info = eb_source_info(job.src);
@@ -925,7 +926,7 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
             double need = job.info->duration * rate / 8.0 * 1.1 + (1 << 20);
             if (need > (double)free_bytes) {
                 snprintf(res->error_detail, sizeof(res->error_detail),
-                         "need about %.0f MB for the output, %.0f MB free under %s", need / 1e6,
+                         "need about %.1f MB for the output, %.1f MB free under %s", need / 1e6,
                          (double)free_bytes / 1e6, o->storage_root);
                 ret = EB_ERR_NO_SPACE_ESTIMATE;
                 goto end;

@@ -129,6 +129,7 @@ int eb_test_read_rendition(const char *dir, EbTestStream *out)
     if (aidx >= 0) {
         out->has_audio = 1;
         out->audio_codec_aac = fmt->streams[aidx]->codecpar->codec_id == AV_CODEC_ID_AAC;
+        out->audio_channels = fmt->streams[aidx]->codecpar->ch_layout.nb_channels;
     }
     pkt = av_packet_alloc();
     while (av_read_frame(fmt, pkt) >= 0) {

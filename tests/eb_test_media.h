@@ -32,6 +32,7 @@ typedef struct EbTestStream {
     int has_audio;
     double audio_start;
     int audio_codec_aac;
+    int audio_channels;
 } EbTestStream;
 
 /* Reads init.mp4 + segment_*.m4s of a CMAF rendition folder (concatenated,

@@ -178,6 +178,65 @@ static void test_hdr_file(void **state)
     expect_clean_failure(p, "hdr", "HDR");
 }
 
+static void test_unknown_codec(void **state)
+{
+    char p[8192];
+    FILE *f;
+    long size;
+    char *buf;
+    (void)state;
+    /* An AVI whose fourcc no decoder knows (the MPEG-4 tag rewritten). */
+    snprintf(p, sizeof(p), "%s/unknown.avi", tmp);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240 -t 1 -c:v mpeg4 "
+                                    "-vtag FMP4 %s",
+                                    p),
+                     0);
+    f = fopen(p, "r+b");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    buf = malloc((size_t)size);
+    fseek(f, 0, SEEK_SET);
+    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+    for (long i = 0; i + 4 <= size && i < 4096; i++)
+        if (!memcmp(buf + i, "FMP4", 4))
+            memcpy(buf + i, "ZZZ9", 4);
+    fseek(f, 0, SEEK_SET);
+    fwrite(buf, 1, (size_t)size, f);
+    fclose(f);
+    free(buf);
+    expect_clean_failure(p, "codec", "not supported");
+}
+
+/* A 1 MB filesystem: the output estimate does not fit, so the job is
+ * refused before any work (exit 4). Needs root for the tmpfs mount. */
+static void test_disk_space_checked_before_starting(void **state)
+{
+    char mnt[4200], cmd[9000], err[8192], path[8192];
+    int code;
+    (void)state;
+    assert_non_null(getenv("EB_BINARY")); /* before mounting: never leave a mount behind */
+    snprintf(mnt, sizeof(mnt), "%s/tiny", tmp);
+    mkdir(mnt, 0755);
+    snprintf(cmd, sizeof(cmd), "mount -t tmpfs -o size=1m tmpfs '%s' 2>/dev/null", mnt);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "cannot mount a tmpfs here (not root?): skipped\n");
+        skip();
+    }
+    code = run_cli(good, mnt, err, sizeof(err));
+    fprintf(stderr, "[space] exit %d: %s", code, err);
+    snprintf(path, sizeof(path), "%s/videos", mnt);
+    {
+        int left = eb_test_dir_entries(path);
+        snprintf(cmd, sizeof(cmd), "umount '%s'", mnt);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(code, 4);
+        assert_non_null(strstr(err, "disk space"));
+        assert_int_equal(count_lines(err), 1);
+        assert_int_equal(left, 0);
+    }
+}
+
 static void test_damaged_packets_complete_with_count(void **state)
 {
     char src[4200], out[4200], err[8192], path[8192];
@@ -251,6 +310,8 @@ int main(void)
         cmocka_unit_test(test_truncated_file),
         cmocka_unit_test(test_audio_only_file),
         cmocka_unit_test(test_hdr_file),
+        cmocka_unit_test(test_unknown_codec),
+        cmocka_unit_test(test_disk_space_checked_before_starting),
         cmocka_unit_test(test_damaged_packets_complete_with_count),
         cmocka_unit_test(test_write_failure_mid_job_fails_cleanly),
     };

@@ -312,6 +312,29 @@ static void test_existing_id_refused_then_overwritten(void **state)
     assert_int_equal(eb_test_dir_entries(dir), 0);
 }
 
+static void test_first_of_several_audio_tracks_is_used(void **state)
+{
+    char src[4200], out[4200], dir[8192];
+    EbVodResult res;
+    EbTestStream a;
+    (void)state;
+
+    /* Track 1 mono, track 2 stereo: the output must carry the first. */
+    snprintf(src, sizeof(src), "%s/twoaudio.mkv", tmp);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i "
+                                    "sine=frequency=440 -f lavfi -i sine=frequency=880 -t 2 "
+                                    "-map 0:v -map 1:a -map 2:a -c:v libx264 -preset ultrafast "
+                                    "-c:a aac -ac:a:0 1 -ac:a:1 2 %s",
+                                    src),
+                     0);
+    snprintf(out, sizeof(out), "%s/twoaudio", tmp);
+    run_job(src, out, "two", EB_FORMAT_CMAF, 2.0, 0, &res);
+    snprintf(dir, sizeof(dir), "%s/videos/two/cmaf/audio", out);
+    assert_int_equal(eb_test_read_rendition(dir, &a), 0);
+    assert_true(a.has_audio);
+    assert_int_equal(a.audio_channels, 1);
+}
+
 static void cancel_on_progress(const EbVodProgress *p, void *opaque)
 {
     (void)p;
@@ -354,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_10bit_422_becomes_8bit_420),
         cmocka_unit_test(test_hdr_source_is_refused),
         cmocka_unit_test(test_existing_id_refused_then_overwritten),
+        cmocka_unit_test(test_first_of_several_audio_tracks_is_used),
         cmocka_unit_test(test_cancel_publishes_nothing),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
