@@ -8,6 +8,15 @@
 #include "eb_error.h"
 
 static const EbHalBackend *const eb_hal_registry[] = {
+#ifdef EB_WITH_NVIDIA
+    &eb_hal_nvidia,
+#endif
+#ifdef EB_WITH_VAAPI
+    &eb_hal_vaapi,
+#endif
+#ifdef EB_WITH_QSV
+    &eb_hal_qsv,
+#endif
     &eb_hal_software,
     NULL,
 };

@@ -9,6 +9,7 @@ packages=(
   libx264-dev ffmpeg time
   libcmocka-dev libyaml-dev libjansson-dev
   clang libclang-rt-dev
+  libffmpeg-nvenc-dev libva-dev libvpl-dev
   chromium
 )
 

@@ -320,30 +320,8 @@ done:
     return code;
 }
 
-static int cmd_devices(int argc, char **argv)
-{
-    int json = argc > 1 && strcmp(argv[1], "--json") == 0;
-    const EbHalBackend *const *b = eb_hal_backends();
-
-    if (json)
-        printf("[");
-    else
-        printf("%-10s %-8s %-6s %s\n", "BACKEND", "DEVICE", "USABLE", "REASON / DESCRIPTION");
-    for (int i = 0; b[i]; i++) {
-        EbHalProbe p;
-        b[i]->probe(&p);
-        if (json)
-            printf("%s{\"backend\":\"%s\",\"device\":\"%s\",\"usable\":%s,\"reason\":\"%s\"}",
-                   i ? "," : "", b[i]->name, p.usable ? "cpu" : "", p.usable ? "true" : "false",
-                   p.usable ? "" : p.reason);
-        else
-            printf("%-10s %-8s %-6s %s\n", b[i]->name, p.usable ? "cpu" : "-",
-                   p.usable ? "yes" : "no", p.usable ? b[i]->description : p.reason);
-    }
-    if (json)
-        printf("]\n");
-    return EB_EXIT_OK;
-}
+/* The table and JSON live with the HAL (hal/eb_hal_cli.c). */
+static int cmd_devices(int argc, char **argv) { return eb_hal_cli_devices(argc, argv); }
 
 int main(int argc, char **argv)
 {

@@ -1,0 +1,216 @@
+/*
+ * Shared libavcodec plumbing of the hardware backends (see eb_hal_hw.h).
+ * libavcodec already drives NVDEC, VA-API and QSV decoding (hwaccels) and
+ * the h264_nvenc / h264_vaapi / h264_qsv encoders well; encbox's part is the
+ * device and frames contexts, the options (eb_hal_options.c) and the checks
+ * that turn a missing piece into a clear error instead of a silent software
+ * path.
+ */
+#include "eb_hal_hw.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <libavutil/pixdesc.h>
+
+#include "eb_error.h"
+#include "eb_log.h"
+
+int eb_hal_hw_open(EbHalDevice *dev, enum AVHWDeviceType type, const char *device,
+                   enum AVPixelFormat hw_format, int pool_size)
+{
+    EbHalHwPriv *p = dev->priv;
+    int ret;
+
+    if (pthread_mutex_init(&p->lock, NULL) != 0)
+        return EB_ERR(ENOMEM);
+    p->lock_init = 1;
+    p->hw_format = hw_format;
+    p->pool_size = pool_size;
+    ret = av_hwdevice_ctx_create(&dev->hw_device_ctx, type, device, NULL, 0);
+    if (ret < 0) {
+        EB_LOGE("hal", "%s device %s: %s", av_hwdevice_get_type_name(type),
+                device ? device : "(default)", eb_strerror(ret));
+        pthread_mutex_destroy(&p->lock);
+        p->lock_init = 0;
+        return ret;
+    }
+    return 0;
+}
+
+void eb_hal_hw_close(EbHalDevice *dev)
+{
+    EbHalHwPriv *p = dev->priv;
+    if (!p)
+        return;
+    for (int i = 0; i < p->nb_frames; i++)
+        av_buffer_unref(&p->frames[i].ref);
+    p->nb_frames = 0;
+    if (p->lock_init)
+        pthread_mutex_destroy(&p->lock);
+    p->lock_init = 0;
+}
+
+int eb_hal_hw_frames(EbHalDevice *dev, int width, int height, AVBufferRef **out)
+{
+    EbHalHwPriv *p = dev->priv;
+    AVBufferRef *ref = NULL;
+    AVHWFramesContext *fc;
+    int ret = 0;
+
+    *out = NULL;
+    if (!dev->hw_device_ctx)
+        return EB_ERR(EINVAL);
+    pthread_mutex_lock(&p->lock);
+    for (int i = 0; i < p->nb_frames; i++) {
+        if (p->frames[i].width == width && p->frames[i].height == height) {
+            *out = av_buffer_ref(p->frames[i].ref);
+            ret = *out ? 0 : EB_ERR(ENOMEM);
+            goto done;
+        }
+    }
+    if (p->nb_frames >= EB_HAL_HW_MAX_FRAMES) {
+        ret = EB_ERR(ENOSPC);
+        goto done;
+    }
+    ref = av_hwframe_ctx_alloc(dev->hw_device_ctx);
+    if (!ref) {
+        ret = EB_ERR(ENOMEM);
+        goto done;
+    }
+    fc = (AVHWFramesContext *)ref->data;
+    fc->format = p->hw_format;
+    fc->sw_format = AV_PIX_FMT_NV12;
+    fc->width = width;
+    fc->height = height;
+    fc->initial_pool_size = p->pool_size;
+    ret = av_hwframe_ctx_init(ref);
+    if (ret < 0) {
+        av_buffer_unref(&ref);
+        goto done;
+    }
+    p->frames[p->nb_frames].width = width;
+    p->frames[p->nb_frames].height = height;
+    p->frames[p->nb_frames].ref = ref;
+    p->nb_frames++;
+    *out = av_buffer_ref(ref);
+    ret = *out ? 0 : EB_ERR(ENOMEM);
+done:
+    pthread_mutex_unlock(&p->lock);
+    return ret;
+}
+
+static enum AVPixelFormat eb_hw_get_format(AVCodecContext *ctx, const enum AVPixelFormat *fmts)
+{
+    enum AVPixelFormat want = (enum AVPixelFormat)(intptr_t)ctx->opaque;
+    for (; *fmts != AV_PIX_FMT_NONE; fmts++)
+        if (*fmts == want)
+            return want;
+    /* No software fallback behind the caller's back: the job asked for
+     * this device. */
+    EB_LOGE("hal", "decoder offers no %s output for this stream", av_get_pix_fmt_name(want));
+    return AV_PIX_FMT_NONE;
+}
+
+int eb_hal_hw_decoder_open(EbHalDevice *dev, const AVStream *st, AVCodecContext **out)
+{
+    EbHalHwPriv *p = dev->priv;
+    AVHWDeviceContext *hdc = (AVHWDeviceContext *)dev->hw_device_ctx->data;
+    const AVCodec *codec;
+    AVCodecContext *ctx;
+    int ret, found = 0;
+
+    *out = NULL;
+    codec = avcodec_find_decoder(st->codecpar->codec_id);
+    if (!codec)
+        return EB_ERR_CODEC_UNSUPPORTED;
+    for (int i = 0;; i++) {
+        const AVCodecHWConfig *cfg = avcodec_get_hw_config(codec, i);
+        if (!cfg)
+            break;
+        if ((cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) &&
+            cfg->device_type == hdc->type && cfg->pix_fmt == p->hw_format)
+            found = 1;
+    }
+    if (!found)
+        return EB_ERR(ENOSYS);
+    ctx = avcodec_alloc_context3(codec);
+    if (!ctx)
+        return EB_ERR(ENOMEM);
+    ret = avcodec_parameters_to_context(ctx, st->codecpar);
+    if (ret < 0)
+        goto error;
+    ctx->pkt_timebase = st->time_base;
+    ctx->opaque = (void *)(intptr_t)p->hw_format;
+    ctx->get_format = eb_hw_get_format;
+    ctx->hw_device_ctx = av_buffer_ref(dev->hw_device_ctx);
+    if (!ctx->hw_device_ctx) {
+        ret = EB_ERR(ENOMEM);
+        goto error;
+    }
+    /* Surfaces stay referenced by the queues (4 source frames) and by the
+     * rungs until the fan-out has read them. */
+    ctx->extra_hw_frames = 8;
+    ret = avcodec_open2(ctx, codec, NULL);
+    if (ret < 0)
+        goto error;
+    *out = ctx;
+    return 0;
+error:
+    avcodec_free_context(&ctx);
+    return ret;
+}
+
+int eb_hal_hw_encoder_open(EbHalDevice *dev, EbHalEncoderKind kind, const EbEncodeParams *p,
+                           AVCodecContext **out)
+{
+    EbHalHwPriv *priv = dev->priv;
+    const char *name = eb_hal_encoder_name(kind, AV_CODEC_ID_H264);
+    const AVCodec *codec = name ? avcodec_find_encoder_by_name(name) : NULL;
+    AVDictionary *opts = NULL;
+    AVCodecContext *ctx;
+    int ret;
+
+    *out = NULL;
+    if (!codec) {
+        EB_LOGE("hal", "libavcodec has no %s encoder", name ? name : "(none)");
+        return EB_ERR_CODEC_UNSUPPORTED;
+    }
+    ctx = avcodec_alloc_context3(codec);
+    if (!ctx)
+        return EB_ERR(ENOMEM);
+    ctx->width = p->width;
+    ctx->height = p->height;
+    ctx->pix_fmt = priv->hw_format;
+    ctx->sw_pix_fmt = AV_PIX_FMT_NV12;
+    ctx->time_base = p->time_base;
+    ctx->framerate = p->frame_rate;
+    ctx->sample_aspect_ratio = (AVRational){1, 1};
+    ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER | AV_CODEC_FLAG_CLOSED_GOP;
+    ctx->color_primaries = p->color_primaries;
+    ctx->color_trc = p->color_trc;
+    ctx->colorspace = p->colorspace;
+    ctx->color_range = p->color_range;
+    ret = eb_hal_hw_frames(dev, p->width, p->height, &ctx->hw_frames_ctx);
+    if (ret < 0)
+        goto error;
+    ret = eb_hal_encoder_options(kind, AV_CODEC_ID_H264, p, &opts);
+    if (ret < 0)
+        goto error;
+    ret = eb_hal_options_apply(ctx, &opts);
+    if (ret < 0)
+        goto error;
+    ret = avcodec_open2(ctx, codec, &opts);
+    if (ret < 0) {
+        EB_LOGE("hal", "%s open failed for %dx%d: %s", name, p->width, p->height,
+                eb_strerror(ret));
+        goto error;
+    }
+    av_dict_free(&opts);
+    *out = ctx;
+    return 0;
+error:
+    av_dict_free(&opts);
+    avcodec_free_context(&ctx);
+    return ret;
+}
