@@ -30,6 +30,7 @@ enum EbErrorCode {
     EB_ERR_CANCELED,                    /* job canceled by its owner */
     EB_ERR_NO_FRAMES,                   /* input decoded to zero frames */
     EB_ERR_TRUNCATED,                   /* input ends well before its stated duration */
+    EB_ERR_INPUT_CONFINED,              /* input (or a file it refers to) outside the input roots */
 };
 
 /* Text for any code this project returns. The pointer stays valid until the

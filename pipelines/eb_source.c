@@ -22,6 +22,7 @@
 
 #include "eb_error.h"
 #include "eb_log.h"
+#include "eb_storage.h"
 
 #define EB_MAX_FPS 60
 
@@ -49,6 +50,8 @@ struct EbSource {
     AVFrame *tmp;
     int demux_eof;
     int flushed;
+    const char *const *input_roots;  /* NULL: not confined */
+    char refused[512];               /* first URL the confinement refused */
     int read_error;               /* av_read_frame ended with an error, not EOF */
 };
 
@@ -191,9 +194,30 @@ static int eb_source_pick_rate(EbSource *s, AVStream *vst)
     return 0;
 }
 
-int eb_source_open(const char *path, EbHalDevice *dev, int want_audio, EbSource **out,
-                   char *detail, size_t detail_size)
+/* Every file libavformat opens for this input goes through here: the input
+ * itself, and what a playlist or concat list names. With input roots set,
+ * only local files inside them are opened. */
+static int eb_io_open_confined(AVFormatContext *fmt, AVIOContext **pb, const char *url, int flags,
+                               AVDictionary **options)
 {
+    EbSource *s = fmt->opaque;
+    const char *path = url;
+
+    if (!strncmp(path, "file:", 5))
+        path += 5;
+    if ((flags & AVIO_FLAG_WRITE) || (strstr(url, "://") && strncmp(url, "file:", 5)) ||
+        !eb_storage_path_confined(path, s->input_roots)) {
+        snprintf(s->refused, sizeof(s->refused), "%s", url);
+        EB_LOGD("source", "refused to open %s: outside the input roots", url);
+        return AVERROR(EACCES);
+    }
+    return avio_open2(pb, url, flags, &fmt->interrupt_callback, options);
+}
+
+int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so,
+                   EbSource **out, char *detail, size_t detail_size)
+{
+    int want_audio = so ? so->want_audio : 1;
     EbSource *s;
     AVDictionary *opts = NULL;
     struct stat stt;
@@ -224,6 +248,16 @@ int eb_source_open(const char *path, EbHalDevice *dev, int want_audio, EbSource 
     /* Local files only: a playlist or concat list inside the input must not
      * reach the network. */
     av_dict_set(&opts, "protocol_whitelist", "file", 0);
+    s->fmt = avformat_alloc_context();
+    if (!s->fmt) {
+        ret = EB_ERR(ENOMEM);
+        goto error;
+    }
+    if (so && so->input_roots) {
+        s->input_roots = so->input_roots;
+        s->fmt->opaque = s;
+        s->fmt->io_open = eb_io_open_confined;
+    }
     ret = avformat_open_input(&s->fmt, path, NULL, &opts);
     av_dict_free(&opts);
     if (ret < 0) {
@@ -316,6 +350,12 @@ int eb_source_open(const char *path, EbHalDevice *dev, int want_audio, EbSource 
     return 0;
 error:
     av_dict_free(&opts);
+    if (s->refused[0]) {
+        /* Whatever libavformat made of the refusal, it was the roots. */
+        ret = EB_ERR_INPUT_CONFINED;
+        if (detail)
+            snprintf(detail, detail_size, "%s", s->refused);
+    }
     eb_source_close(&s);
     return ret;
 }

@@ -52,12 +52,22 @@ typedef struct EbSourceStats {
     uint64_t filter_ns;         /* wall time in the normalisation graph */
 } EbSourceStats;
 
-/* Opens and probes path with the backend's decoder. Fails with a specific
- * code: EB_ERR_EMPTY_INPUT, EB_ERR_NOT_MEDIA, EB_ERR_NO_VIDEO,
- * EB_ERR_CODEC_UNSUPPORTED, EB_ERR_HDR_UNSUPPORTED, or an errno; detail
- * (may be NULL) then receives what exactly, e.g. the codec's name. */
-int eb_source_open(const char *path, EbHalDevice *dev, int want_audio, EbSource **out,
-                   char *detail, size_t detail_size);
+typedef struct EbSourceOptions {
+    int want_audio;                    /* 0: ignore audio tracks */
+    /* NULL-terminated folders the input and every file a demuxer opens for
+     * it (HLS segments, concat entries) must lie in, symlinks resolved;
+     * NULL: no confinement (the operator's own command line). */
+    const char *const *input_roots;
+} EbSourceOptions;
+
+/* Opens and probes path with the backend's decoder. Only local files are
+ * opened (protocol whitelist "file"). Fails with a specific code:
+ * EB_ERR_EMPTY_INPUT, EB_ERR_NOT_MEDIA, EB_ERR_NO_VIDEO,
+ * EB_ERR_CODEC_UNSUPPORTED, EB_ERR_HDR_UNSUPPORTED, EB_ERR_INPUT_CONFINED,
+ * or an errno; detail (may be NULL) then receives what exactly, e.g. the
+ * codec's name or the refused path. */
+int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so,
+                   EbSource **out, char *detail, size_t detail_size);
 
 const EbSourceInfo *eb_source_info(const EbSource *s);
 

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +155,25 @@ int eb_storage_write_file(const char *path, const void *data, size_t size)
         remove(path);
     }
     return ret;
+}
+
+int eb_storage_path_confined(const char *path, const char *const *roots)
+{
+    char real[PATH_MAX], root_real[PATH_MAX];
+
+    if (!realpath(path, real))
+        return 0;
+    for (int i = 0; roots && roots[i]; i++) {
+        size_t n;
+        if (!realpath(roots[i], root_real))
+            continue;
+        n = strlen(root_real);
+        /* "/data" holds "/data/x" but not "/database/x". */
+        if (strncmp(real, root_real, n) == 0 &&
+            (real[n] == '/' || real[n] == '\0' || (n == 1 && root_real[0] == '/')))
+            return 1;
+    }
+    return 0;
 }
 
 int eb_storage_free_bytes(const char *root, uint64_t *out)

@@ -39,6 +39,11 @@ int eb_storage_publish(const char *root, const char *id, const char *staging, in
 /* Recursively removes a folder (staging cleanup); missing is not an error. */
 int eb_storage_remove_tree(const char *path);
 
+/* 1 if path, with every symlink resolved, lies inside one of roots (a
+ * NULL-terminated list of folders, also resolved); 0 otherwise, including
+ * when path does not exist. */
+int eb_storage_path_confined(const char *path, const char *const *roots);
+
 /* Free bytes available to an unprivileged writer under root. */
 int eb_storage_free_bytes(const char *root, uint64_t *out);
 

@@ -903,8 +903,12 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
     ret = eb_hal_device_open(backend, NULL, &job.dev);
     if (ret < 0)
         goto end;
-    ret = eb_source_open(o->input, job.dev, o->ladder.audio_bitrate > 0, &job.src,
-                         res->error_detail, sizeof(res->error_detail));
+    {
+        EbSourceOptions so = {.want_audio = o->ladder.audio_bitrate > 0,
+                              .input_roots = o->input_roots};
+        ret = eb_source_open(o->input, job.dev, &so, &job.src, res->error_detail,
+                             sizeof(res->error_detail));
+    }
     if (ret < 0)
         goto end;
     job.info = eb_source_info(job.src);

@@ -48,6 +48,7 @@ typedef struct EbVodOptions {
     int encoder_threads;           /* 0: share the cores by rung size */
     int check_space;               /* 1: refuse when the estimate exceeds free space */
     EbThumbsOptions thumbs;        /* catalog thumbnail + sprites; on by default */
+    const char *const *input_roots; /* NULL-terminated; NULL: input not confined */
     void (*progress)(const EbVodProgress *p, void *opaque);
     void *opaque;
     atomic_int *cancel;            /* optional: set non-zero to cancel */

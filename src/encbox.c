@@ -32,6 +32,8 @@ enum {
     EB_EXIT_CANCELED = 130,
 };
 
+#define EB_MAX_INPUT_ROOTS 32
+
 static atomic_int eb_cancel;
 
 static void eb_on_signal(int sig)
@@ -67,6 +69,9 @@ static void usage(FILE *f)
             "                         slow slower veryslow (default veryfast)\n"
             "      --backend NAME     auto|software (default auto)\n"
             "      --threads N        encoder threads per rung (default: by rung size)\n"
+            "      --input-root DIR   the input, and every file it refers to (playlists,\n"
+            "                         concat lists), must lie inside DIR (repeatable; adds\n"
+            "                         to the configuration's inputs.roots)\n"
             "      --no-thumbnails    no catalog thumbnail, sprite sheets or thumbnails.vtt\n"
             "      --thumbnail-at S   catalog thumbnail at S seconds (default: a representative\n"
             "                         frame: not black, flat or blurred)\n"
@@ -144,6 +149,7 @@ static int cmd_transcode(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"stats-json", required_argument, NULL, 'S'}, /* hidden: encbox bench */
         {"no-thumbnails", no_argument, NULL, 'N'},
+        {"input-root", required_argument, NULL, 'R'},
         {"thumbnail-at", required_argument, NULL, 'A'},
         {"thumbnail-interval", required_argument, NULL, 'I'},
         {"sprite-width", required_argument, NULL, 'W'},
@@ -153,6 +159,8 @@ static int cmd_transcode(int argc, char **argv)
     const char *preset = NULL, *backend = NULL, *stats_json = NULL;
     const char *thumbs_on = NULL, *thumb_interval = NULL, *sprite_width = NULL, *sprite_grid = NULL;
     double thumb_at = -1.0;
+    const char *roots[EB_MAX_INPUT_ROOTS + 1] = {NULL};
+    int nb_roots = 0;
     int quiet = 0, verbose = 0;
     EbConfig cfg = {0};
     EbConfigErrors errs = {0};
@@ -176,6 +184,13 @@ static int cmd_transcode(int argc, char **argv)
         case 'c': config_path = optarg; break;
         case 'S': stats_json = optarg; break;
         case 'N': thumbs_on = "false"; break;
+        case 'R':
+            if (nb_roots == EB_MAX_INPUT_ROOTS) {
+                fprintf(stderr, "encbox: at most %d --input-root folders\n", EB_MAX_INPUT_ROOTS);
+                return EB_EXIT_USAGE;
+            }
+            roots[nb_roots++] = optarg;
+            break;
         case 'I': thumb_interval = optarg; break;
         case 'W': sprite_width = optarg; break;
         case 'G': sprite_grid = optarg; break;
@@ -258,6 +273,12 @@ static int cmd_transcode(int argc, char **argv)
     o.thumbs.cols = cfg.thumbs_grid.width;
     o.thumbs.rows = cfg.thumbs_grid.height;
     o.thumbs.at = thumb_at;
+    /* Input roots from the configuration and the command line: the input
+     * and every file it refers to must lie inside one of them. */
+    for (int i = 0; i < cfg.input_roots.nb && nb_roots < EB_MAX_INPUT_ROOTS; i++)
+        roots[nb_roots++] = cfg.input_roots.items[i];
+    if (nb_roots > 0)
+        o.input_roots = roots;
     if (!o.storage_root)
         o.storage_root = cfg.storage_root;
     if (o.video_id && !eb_storage_id_valid(o.video_id)) {
