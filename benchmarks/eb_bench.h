@@ -34,15 +34,15 @@ typedef struct EbBenchRung {
     int64_t frames;
     double encode_seconds; /* wall time inside the encoder calls */
     double mux_seconds;
-    double encode_fps;     /* frames / encode_seconds */
-    double kbps;           /* actual video bitrate */
+    double encode_fps; /* frames / encode_seconds */
+    double kbps;       /* actual video bitrate */
 } EbBenchRung;
 
 /* What one `encbox transcode --stats-json` child reported (EbVodResult). */
 typedef struct EbBenchJobStats {
-    double duration;       /* media seconds */
+    double duration; /* media seconds */
     double wall_seconds;
-    int64_t frames;        /* source frames out of normalisation */
+    int64_t frames; /* source frames out of normalisation */
     double decode_seconds, filter_seconds, fanout_seconds, fanout_wait_seconds, audio_seconds;
     int nb_rungs;
     EbBenchRung rungs[EB_LADDER_MAX_RUNGS];
@@ -68,7 +68,7 @@ typedef struct EbBenchStep {
 typedef struct EbBenchBackend {
     char name[32];
     int usable;
-    char reason[256];         /* why not, when !usable */
+    char reason[256]; /* why not, when !usable */
     int nb_steps;
     EbBenchStep steps[EB_BENCH_MAX_STEPS];
 } EbBenchBackend;
@@ -80,14 +80,16 @@ typedef struct EbBenchToolRun {
 typedef struct EbBenchQuality {
     char name[EB_RUNG_NAME_MAX];
     int width, height;
-    double psnr_y, psnr_avg;  /* dB; avg is ffmpeg's psnr "average" (Y,U,V weighted) */
+    double psnr_y, psnr_avg; /* dB; avg is ffmpeg's psnr "average" (Y,U,V weighted) */
     double ssim_y, ssim_all;
+    double psnr_avg_left; /* diagnostic: against a reference with left-sited chroma
+                           * (H.264's default), swscale in/out_h_chr_pos=0 */
 } EbBenchQuality;
 
 /* encbox against the ffmpeg command line, same ladder, alternating runs. */
 typedef struct EbBenchVersus {
     int ran;
-    char skipped[256];        /* why not, when !ran */
+    char skipped[256]; /* why not, when !ran */
     int runs;
     EbBenchToolRun encbox[EB_BENCH_MAX_RUNS], ffmpeg[EB_BENCH_MAX_RUNS];
     EbBenchToolRun encbox_median, ffmpeg_median;
@@ -98,14 +100,14 @@ typedef struct EbBenchVersus {
 } EbBenchVersus;
 
 typedef struct EbBenchReport {
-    char date[32];            /* UTC, ISO 8601 */
+    char date[32]; /* UTC, ISO 8601 */
     char host[64];
     char cpu_model[128];
     int cores;
     double memory_gb;
-    char command[1024];       /* how this report was made */
+    char command[1024]; /* how this report was made */
     char source[1024];
-    int source_generated;     /* 1: testsrc2 + sine made by the bench */
+    int source_generated; /* 1: testsrc2 + sine made by the bench */
     double source_seconds;
     int source_width, source_height;
     double source_fps;
@@ -118,9 +120,9 @@ typedef struct EbBenchReport {
 /* Capacity of one box, as the plan uses it. */
 typedef struct EbBenchCapacity {
     char backend[32];
-    int live_jobs;            /* most concurrent ladders that all ran >= 1x */
-    double realtime_ratio_1;  /* one ladder alone */
-    double vod_hours_per_hour;/* best aggregate: media hours per wall hour */
+    int live_jobs;             /* most concurrent ladders that all ran >= 1x */
+    double realtime_ratio_1;   /* one ladder alone */
+    double vod_hours_per_hour; /* best aggregate: media hours per wall hour */
     int source_height;
     double source_fps;
 } EbBenchCapacity;
@@ -133,10 +135,10 @@ typedef struct EbBenchPlanRequest {
 } EbBenchPlanRequest;
 
 typedef struct EbBenchPlan {
-    int live_possible;        /* 0: one ladder does not reach real time */
+    int live_possible; /* 0: one ladder does not reach real time */
     int live_boxes;
     int vod_boxes;
-    int total_boxes;          /* -1 when live is impossible on this box */
+    int total_boxes; /* -1 when live is impossible on this box */
     double vod_hours_per_box_day;
 } EbBenchPlan;
 

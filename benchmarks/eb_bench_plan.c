@@ -161,20 +161,23 @@ int eb_bench_plan_compute(const EbBenchPlanRequest *req, const EbBenchCapacity *
 void eb_bench_plan_print(FILE *f, const EbBenchPlanRequest *req, const EbBenchCapacity *cap,
                          double headroom, const EbBenchPlan *plan)
 {
-    fprintf(f, "capacity plan, from the %s backend's measured figures on this box\n",
-            cap->backend);
+    fprintf(f, "capacity plan, from the %s backend's measured figures on this box\n", cap->backend);
     if (req->live_streams > 0) {
         fprintf(f, "  live %d x %dp%g:\n", req->live_streams, req->live_height, req->live_fps);
-        fprintf(f, "    ESTIMATE: there is no live pipeline yet; live capacity is taken from the\n"
-                   "    VOD pipeline's measured real-time ratio on a %dp%g source.\n",
+        fprintf(f,
+                "    ESTIMATE: there is no live pipeline yet; live capacity is taken from the\n"
+                "    VOD pipeline's measured real-time ratio on a %dp%g source.\n",
                 cap->source_height, cap->source_fps);
-        fprintf(f, "    measured: one ladder alone runs at %.2fx real time; at most %d concurrent\n"
-                   "    ladders all stayed >= 1.00x\n",
+        fprintf(f,
+                "    measured: one ladder alone runs at %.2fx real time; at most %d concurrent\n"
+                "    ladders all stayed >= 1.00x\n",
                 cap->realtime_ratio_1, cap->live_jobs);
         if (!plan->live_possible) {
-            fprintf(f, "    per box = floor(%d x (1 - %.2f headroom)) = 0: a box like this one cannot\n"
-                       "    carry one live %dp%g ladder in real time, so no number of them will do\n",
-                    cap->live_jobs, headroom, req->live_height, req->live_fps);
+            fprintf(
+                f,
+                "    per box = floor(%d x (1 - %.2f headroom)) = 0: a box like this one cannot\n"
+                "    carry one live %dp%g ladder in real time, so no number of them will do\n",
+                cap->live_jobs, headroom, req->live_height, req->live_fps);
         } else {
             int per_box = (int)floor(cap->live_jobs * (1.0 - headroom) + 1e-9);
             fprintf(f, "    per box = floor(%d x (1 - %.2f headroom)) = %d\n", cap->live_jobs,
@@ -193,7 +196,8 @@ void eb_bench_plan_print(FILE *f, const EbBenchPlanRequest *req, const EbBenchCa
                 plan->vod_hours_per_box_day, plan->vod_boxes);
     }
     if (plan->total_boxes < 0)
-        fprintf(f, "  total: not possible with boxes like this one (live does not reach real time)\n");
+        fprintf(f,
+                "  total: not possible with boxes like this one (live does not reach real time)\n");
     else
         fprintf(f, "  total: %d + %d = %d boxes like this one (live and VOD on separate boxes)\n",
                 plan->live_boxes, plan->vod_boxes, plan->total_boxes);

@@ -33,11 +33,11 @@ static json_t *stats_to_json(const EbBenchJobStats *s)
     json_object_set_new(o, "audio_seconds", json_real(s->audio_seconds));
     for (int i = 0; i < s->nb_rungs; i++) {
         const EbBenchRung *r = &s->rungs[i];
-        json_array_append_new(
-            rungs, json_pack("{s:s, s:i, s:i, s:I, s:f, s:f, s:f, s:f}", "name", r->name, "width",
-                             r->width, "height", r->height, "frames", (json_int_t)r->frames,
-                             "encode_seconds", r->encode_seconds, "mux_seconds", r->mux_seconds,
-                             "encode_fps", r->encode_fps, "kbps", r->kbps));
+        json_array_append_new(rungs, json_pack("{s:s, s:i, s:i, s:I, s:f, s:f, s:f, s:f}", "name",
+                                               r->name, "width", r->width, "height", r->height,
+                                               "frames", (json_int_t)r->frames, "encode_seconds",
+                                               r->encode_seconds, "mux_seconds", r->mux_seconds,
+                                               "encode_fps", r->encode_fps, "kbps", r->kbps));
     }
     json_object_set_new(o, "rungs", rungs);
     return o;
@@ -148,9 +148,10 @@ static void run_from_json(const json_t *o, EbBenchToolRun *r)
 
 static json_t *quality_to_json(const EbBenchQuality *q)
 {
-    return json_pack("{s:s, s:i, s:i, s:f, s:f, s:f, s:f}", "name", q->name, "width", q->width,
+    return json_pack("{s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f}", "name", q->name, "width", q->width,
                      "height", q->height, "psnr_y", q->psnr_y, "psnr_avg", q->psnr_avg, "ssim_y",
-                     q->ssim_y, "ssim_all", q->ssim_all);
+                     q->ssim_y, "ssim_all", q->ssim_all, "psnr_avg_left_chroma_ref",
+                     q->psnr_avg_left);
 }
 
 static void quality_from_json(const json_t *o, EbBenchQuality *q)
@@ -162,17 +163,18 @@ static void quality_from_json(const json_t *o, EbBenchQuality *q)
     q->psnr_avg = num(o, "psnr_avg");
     q->ssim_y = num(o, "ssim_y");
     q->ssim_all = num(o, "ssim_all");
+    q->psnr_avg_left = num(o, "psnr_avg_left_chroma_ref");
 }
 
 static json_t *step_to_json(const EbBenchStep *s)
 {
-    json_t *o = json_pack("{s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:f}",
-                          "concurrency", s->concurrency, "failed", s->failed, "wall_seconds",
-                          s->wall_seconds, "job_fps", s->job_fps, "job_fps_min", s->job_fps_min,
-                          "aggregate_fps", s->aggregate_fps, "realtime_ratio", s->realtime_ratio,
-                          "cpu_seconds", s->cpu_seconds, "cpu_percent", s->cpu_percent,
-                          "peak_rss_mb", s->peak_rss_mb, "device_sessions", s->device_sessions,
-                          "pixels_per_second", s->pixels_per_second);
+    json_t *o =
+        json_pack("{s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:f}", "concurrency",
+                  s->concurrency, "failed", s->failed, "wall_seconds", s->wall_seconds, "job_fps",
+                  s->job_fps, "job_fps_min", s->job_fps_min, "aggregate_fps", s->aggregate_fps,
+                  "realtime_ratio", s->realtime_ratio, "cpu_seconds", s->cpu_seconds, "cpu_percent",
+                  s->cpu_percent, "peak_rss_mb", s->peak_rss_mb, "device_sessions",
+                  s->device_sessions, "pixels_per_second", s->pixels_per_second);
     if (o)
         json_object_set_new(o, "stages", stats_to_json(&s->stages));
     return o;
@@ -223,9 +225,9 @@ int eb_bench_report_write_json(const EbBenchReport *r, const char *path)
         json_t *steps = json_array();
         for (int s = 0; s < be->nb_steps; s++)
             json_array_append_new(steps, step_to_json(&be->steps[s]));
-        json_array_append_new(backends, json_pack("{s:s, s:b, s:s, s:o}", "name", be->name,
-                                                  "usable", be->usable, "reason", be->reason,
-                                                  "steps", steps));
+        json_array_append_new(backends,
+                              json_pack("{s:s, s:b, s:s, s:o}", "name", be->name, "usable",
+                                        be->usable, "reason", be->reason, "steps", steps));
     }
     json_object_set_new(o, "backends", backends);
     if (eb_bench_capacity(r, &cap) == 0)
@@ -305,8 +307,8 @@ int eb_bench_report_read_json(const char *path, EbBenchReport *r, char *err, siz
         const json_t *e = json_object_get(v, "encbox_runs"), *f = json_object_get(v, "ffmpeg_runs");
         const json_t *eq = json_object_get(v, "encbox_quality");
         const json_t *fq = json_object_get(v, "ffmpeg_quality");
-        for (size_t i = 0; i < json_array_size(e) && i < json_array_size(f) && i < EB_BENCH_MAX_RUNS;
-             i++) {
+        for (size_t i = 0;
+             i < json_array_size(e) && i < json_array_size(f) && i < EB_BENCH_MAX_RUNS; i++) {
             run_from_json(json_array_get(e, i), &r->versus.encbox[i]);
             run_from_json(json_array_get(f, i), &r->versus.ffmpeg[i]);
             r->versus.runs++;
@@ -332,11 +334,20 @@ static void svg_text(FILE *f, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }
@@ -380,7 +391,7 @@ int eb_bench_report_write_svg(const EbBenchReport *r, const char *path)
     f = fopen(path, "w");
     if (!f)
         return -errno;
-#define X(n) (L + (max_n > 1 ? ((n) - 1) * pw / (max_n - 1) : pw / 2))
+#define X(n) (L + (max_n > 1 ? ((n)-1) * pw / (max_n - 1) : pw / 2))
 #define YF(v) (T + ph - (v) / max_fps * ph)
 #define YR(v) (T + ph - (v) / max_rt * ph)
     fprintf(f,
@@ -389,18 +400,21 @@ int eb_bench_report_write_svg(const EbBenchReport *r, const char *path)
             "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n"
             "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
             W, H, W, H);
-    snprintf(title, sizeof(title), "encbox bench: default ladder, %dx%d %.4g fps source, preset %s, %s",
-             r->source_width, r->source_height, r->source_fps, r->preset, r->date);
+    snprintf(title, sizeof(title),
+             "encbox bench: default ladder, %dx%d %.4g fps source, preset %s, %s", r->source_width,
+             r->source_height, r->source_fps, r->preset, r->date);
     fprintf(f, "<text x=\"%.0f\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">", W / 2);
     svg_text(f, title);
     fprintf(f, "</text>\n<text x=\"%.0f\" y=\"36\" text-anchor=\"middle\">", W / 2);
     svg_text(f, r->host);
-    fprintf(f, ", %d cores (solid: aggregate source fps, left; dashed: real-time ratio of the "
-               "slowest job, right)</text>\n",
+    fprintf(f,
+            ", %d cores (solid: aggregate source fps, left; dashed: real-time ratio of the "
+            "slowest job, right)</text>\n",
             r->cores);
     /* axes and grid */
-    fprintf(f, "<g stroke=\"#888\" fill=\"none\">\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-               "height=\"%.1f\"/>\n",
+    fprintf(f,
+            "<g stroke=\"#888\" fill=\"none\">\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+            "height=\"%.1f\"/>\n",
             L, T, pw, ph);
     for (int i = 1; i < 5; i++)
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", L,
@@ -417,15 +431,18 @@ int eb_bench_report_write_svg(const EbBenchReport *r, const char *path)
                 T + ph + 16, n);
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">concurrent jobs</text>\n",
             L + pw / 2, H - 18);
-    fprintf(f, "<text transform=\"translate(18 %.1f) rotate(-90)\" text-anchor=\"middle\">"
-               "aggregate source frames per second</text>\n",
+    fprintf(f,
+            "<text transform=\"translate(18 %.1f) rotate(-90)\" text-anchor=\"middle\">"
+            "aggregate source frames per second</text>\n",
             T + ph / 2);
-    fprintf(f, "<text transform=\"translate(%.1f %.1f) rotate(90)\" text-anchor=\"middle\">"
-               "real-time ratio (slowest job)</text>\n",
+    fprintf(f,
+            "<text transform=\"translate(%.1f %.1f) rotate(90)\" text-anchor=\"middle\">"
+            "real-time ratio (slowest job)</text>\n",
             W - 16, T + ph / 2);
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" "
-               "stroke-dasharray=\"2 4\"/>\n<text x=\"%.1f\" y=\"%.1f\" fill=\"#999\" "
-               "text-anchor=\"end\">real time (1.0x)</text>\n",
+    fprintf(f,
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" "
+            "stroke-dasharray=\"2 4\"/>\n<text x=\"%.1f\" y=\"%.1f\" fill=\"#999\" "
+            "text-anchor=\"end\">real time (1.0x)</text>\n",
             L, YR(1.0), L + pw, YR(1.0), L + pw - 4, YR(1.0) - 4);
     for (int b = 0; b < r->nb_backends; b++) {
         const EbBenchBackend *be = &r->backends[b];
@@ -436,8 +453,9 @@ int eb_bench_report_write_svg(const EbBenchReport *r, const char *path)
         for (int s = 0; s < be->nb_steps; s++)
             fprintf(f, "%s%.1f,%.1f", s ? " " : "", X(be->steps[s].concurrency),
                     YF(be->steps[s].aggregate_fps));
-        fprintf(f, "\"/>\n<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
-                   "stroke-dasharray=\"6 4\" points=\"",
+        fprintf(f,
+                "\"/>\n<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+                "stroke-dasharray=\"6 4\" points=\"",
                 c);
         for (int s = 0; s < be->nb_steps; s++)
             fprintf(f, "%s%.1f,%.1f", s ? " " : "", X(be->steps[s].concurrency),
@@ -445,8 +463,8 @@ int eb_bench_report_write_svg(const EbBenchReport *r, const char *path)
         fprintf(f, "\"/>\n");
         for (int s = 0; s < be->nb_steps; s++) {
             const EbBenchStep *st = &be->steps[s];
-            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", X(st->concurrency),
-                    YF(st->aggregate_fps), c);
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
+                    X(st->concurrency), YF(st->aggregate_fps), c);
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"white\" stroke=\"%s\"/>\n",
                     X(st->concurrency), YR(st->realtime_ratio), c);
         }

@@ -54,16 +54,19 @@ static void test_plan_parse(void **state)
 
 static EbBenchCapacity cap_1080p30(int live_jobs, double hph)
 {
-    EbBenchCapacity c = {.live_jobs = live_jobs, .realtime_ratio_1 = 1.3,
-                         .vod_hours_per_hour = hph, .source_height = 1080, .source_fps = 30};
+    EbBenchCapacity c = {.live_jobs = live_jobs,
+                         .realtime_ratio_1 = 1.3,
+                         .vod_hours_per_hour = hph,
+                         .source_height = 1080,
+                         .source_fps = 30};
     snprintf(c.backend, sizeof(c.backend), "software");
     return c;
 }
 
 static void test_plan_arithmetic(void **state)
 {
-    EbBenchPlanRequest req = {.live_streams = 40, .live_height = 1080, .live_fps = 30,
-                              .vod_hours_per_day = 500};
+    EbBenchPlanRequest req = {
+        .live_streams = 40, .live_height = 1080, .live_fps = 30, .vod_hours_per_day = 500};
     EbBenchCapacity cap = cap_1080p30(2, 1.4);
     EbBenchPlan p;
     (void)state;
@@ -118,13 +121,19 @@ static void fill_report(EbBenchReport *r)
     snprintf(b->name, sizeof(b->name), "software");
     b->usable = 1;
     b->nb_steps = 2;
-    b->steps[0] = (EbBenchStep){.concurrency = 1, .wall_seconds = 14, .realtime_ratio = 1.42,
-                                .aggregate_fps = 42.6, .peak_rss_mb = 480};
+    b->steps[0] = (EbBenchStep){.concurrency = 1,
+                                .wall_seconds = 14,
+                                .realtime_ratio = 1.42,
+                                .aggregate_fps = 42.6,
+                                .peak_rss_mb = 480};
     b->steps[0].stages.nb_rungs = 1;
     snprintf(b->steps[0].stages.rungs[0].name, EB_RUNG_NAME_MAX, "1080p");
     b->steps[0].stages.rungs[0].encode_fps = 55.5;
-    b->steps[1] = (EbBenchStep){.concurrency = 2, .wall_seconds = 26, .realtime_ratio = 0.77,
-                                .aggregate_fps = 46.2, .peak_rss_mb = 960};
+    b->steps[1] = (EbBenchStep){.concurrency = 2,
+                                .wall_seconds = 26,
+                                .realtime_ratio = 0.77,
+                                .aggregate_fps = 46.2,
+                                .peak_rss_mb = 960};
     r->versus.ran = 1;
     r->versus.runs = 1;
     r->versus.encbox[0].wall_seconds = 14.1;
