@@ -99,7 +99,7 @@ struct EbJob {
     pthread_cond_t cond;
     int threads_running;
     atomic_int error;
-    char error_detail[256];         /* written once, by the first failure */
+    char error_detail[600];         /* written once, by the first failure */
     uint64_t fanout_ns, audio_ns;
 };
 
@@ -117,7 +117,8 @@ void eb_vod_options_default(EbVodOptions *o)
     o->segment_seconds = 6.0;
     o->format = EB_FORMAT_CMAF;
     o->preset = "veryfast";
-    o->backend = "software";
+    o->backend = "auto";
+    o->fallback = "auto";
     o->check_space = 1;
     eb_thumbs_options_default(&o->thumbs);
 }
@@ -814,6 +815,45 @@ static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnail
     return ret;
 }
 
+/* The job's backend by the --backend/--fallback policy (eb_hal_choose).
+ * Hardware backends probe and report their devices, but the VOD pipeline
+ * does not carry device frames yet: a hardware backend that probed usable
+ * is treated as unusable here, with that reason, so the policy decides
+ * (auto: fall back to software and say so; none: fail). */
+static int eb_vod_choose_backend(const EbVodOptions *o, const EbHalBackend **backend,
+                                 EbVodResult *res)
+{
+    const EbHalBackend *const *reg = eb_hal_backends();
+    const char *names[16];
+    EbHalProbe probes[16];
+    EbHalChoice choice;
+    int nb = 0, ret;
+
+    for (; reg[nb] && nb < 16; nb++) {
+        names[nb] = reg[nb]->name;
+        memset(&probes[nb], 0, sizeof(probes[nb]));
+        if (reg[nb]->probe)
+            reg[nb]->probe(&probes[nb]);
+        if (probes[nb].usable && reg[nb] != &eb_hal_software) {
+            probes[nb].usable = 0;
+            snprintf(probes[nb].reason, sizeof(probes[nb].reason),
+                     "device usable, but hardware frames are not wired into the VOD pipeline yet");
+        }
+    }
+    ret = eb_hal_choose(o->backend ? o->backend : "auto", o->fallback, names, probes, nb, &choice);
+    snprintf(res->backend_note, sizeof(res->backend_note), "%s", choice.note);
+    if (ret < 0) {
+        snprintf(res->error_detail, sizeof(res->error_detail), "%s", choice.note);
+        return ret;
+    }
+    *backend = reg[choice.index];
+    res->backend = (*backend)->name;
+    res->fell_back = choice.fell_back;
+    if (choice.fell_back)
+        EB_LOGI("vod", "%s", choice.note);
+    return 0;
+}
+
 static int eb_start_thread(EbJob *job, pthread_t *t, void *(*fn)(void *), void *arg)
 {
     int ret;
@@ -882,14 +922,9 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
                  o->segment_seconds);
         goto end;
     }
-    backend = eb_hal_find(o->backend && strcmp(o->backend, "auto") ? o->backend : "software");
-    if (!backend) {
-        ret = EB_ERR(ENODEV);
-        snprintf(res->error_detail, sizeof(res->error_detail),
-                 "backend '%s' is not available in this build", o->backend);
+    ret = eb_vod_choose_backend(o, &backend, res);
+    if (ret < 0)
         goto end;
-    }
-    res->backend = backend->name;
     ret = eb_storage_prepare(o->storage_root);
     if (ret < 0) {
         snprintf(res->error_detail, sizeof(res->error_detail), "cannot create the storage tree under %s",

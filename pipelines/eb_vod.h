@@ -44,7 +44,8 @@ typedef struct EbVodOptions {
     double segment_seconds;        /* default 6 */
     EbOutputFormat format;         /* default CMAF */
     const char *preset;            /* x264 preset names; default "veryfast" */
-    const char *backend;           /* "software" (hardware backends: issue 3) */
+    const char *backend;           /* "auto" or a backend name; default "auto" */
+    const char *fallback;          /* "auto", "none" or a backend name; default "auto" */
     int encoder_threads;           /* 0: share the cores by rung size */
     int check_space;               /* 1: refuse when the estimate exceeds free space */
     EbThumbsOptions thumbs;        /* catalog thumbnail + sprites; on by default */
@@ -69,6 +70,8 @@ typedef struct EbVodResult {
     char video_id[65];
     char output_dir[4096];         /* <root>/videos/<id> */
     const char *backend;           /* backend actually used */
+    int fell_back;                 /* 1 if it is not the one asked for */
+    char backend_note[512];        /* why this backend (eb_hal_choose's note) */
     int nb_rungs;
     EbVodRungStats rungs[EB_LADDER_MAX_RUNGS];
     int has_audio;
@@ -80,7 +83,7 @@ typedef struct EbVodResult {
     double wall_seconds;
     double decode_seconds, filter_seconds, fanout_seconds, audio_seconds;
     double fanout_wait_seconds;    /* fan-out blocked on full rung queues */
-    char error_detail[256];        /* on failure: what exactly went wrong, or "" */
+    char error_detail[600];        /* on failure: what exactly went wrong, or "" */
     int thumbnail_sheets;          /* sprite sheets written (0: thumbnails off) */
     int thumbnail_tiles;
 } EbVodResult;

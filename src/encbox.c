@@ -67,7 +67,10 @@ static void usage(FILE *f)
             "      --format cmaf|ts   cmaf: fMP4 for HLS + DASH (default); ts: MPEG-TS HLS\n"
             "      --preset NAME      speed: ultrafast superfast veryfast faster fast medium\n"
             "                         slow slower veryslow (default veryfast)\n"
-            "      --backend NAME     auto|software (default auto)\n"
+            "      --backend NAME     auto|nvidia|vaapi|qsv|software (default auto: the first\n"
+            "                         usable in preference order)\n"
+            "      --fallback POLICY  when the backend cannot run: auto (the next usable one,\n"
+            "                         reported), none (fail), or a backend name (default auto)\n"
             "      --threads N        encoder threads per rung (default: by rung size)\n"
             "      --input-root DIR   the input, and every file it refers to (playlists,\n"
             "                         concat lists), must lie inside DIR (repeatable; adds\n"
@@ -150,13 +153,14 @@ static int cmd_transcode(int argc, char **argv)
         {"stats-json", required_argument, NULL, 'S'}, /* hidden: encbox bench */
         {"no-thumbnails", no_argument, NULL, 'N'},
         {"input-root", required_argument, NULL, 'R'},
+        {"fallback", required_argument, NULL, 'F'},
         {"thumbnail-at", required_argument, NULL, 'A'},
         {"thumbnail-interval", required_argument, NULL, 'I'},
         {"sprite-width", required_argument, NULL, 'W'},
         {"sprite-grid", required_argument, NULL, 'G'},
         {NULL, 0, NULL, 0}};
     const char *config_path = NULL, *ladder = NULL, *segment = NULL, *format = NULL;
-    const char *preset = NULL, *backend = NULL, *stats_json = NULL;
+    const char *preset = NULL, *backend = NULL, *fallback = NULL, *stats_json = NULL;
     const char *thumbs_on = NULL, *thumb_interval = NULL, *sprite_width = NULL, *sprite_grid = NULL;
     double thumb_at = -1.0;
     const char *roots[EB_MAX_INPUT_ROOTS + 1] = {NULL};
@@ -184,6 +188,7 @@ static int cmd_transcode(int argc, char **argv)
         case 'c': config_path = optarg; break;
         case 'S': stats_json = optarg; break;
         case 'N': thumbs_on = "false"; break;
+        case 'F': fallback = optarg; break;
         case 'R':
             if (nb_roots == EB_MAX_INPUT_ROOTS) {
                 fprintf(stderr, "encbox: at most %d --input-root folders\n", EB_MAX_INPUT_ROOTS);
@@ -249,6 +254,7 @@ static int cmd_transcode(int argc, char **argv)
     EB_OVERRIDE("jobs.format", format);
     EB_OVERRIDE("jobs.preset", preset);
     EB_OVERRIDE("jobs.backend", backend);
+    EB_OVERRIDE("jobs.fallback", fallback);
     EB_OVERRIDE("thumbnails.enabled", thumbs_on);
     EB_OVERRIDE("thumbnails.interval", thumb_interval);
     EB_OVERRIDE("thumbnails.width", sprite_width);
@@ -267,6 +273,7 @@ static int cmd_transcode(int argc, char **argv)
     o.format = strcmp(cfg.jobs_format, "ts") == 0 ? EB_FORMAT_TS : EB_FORMAT_CMAF;
     o.preset = cfg.jobs_preset;
     o.backend = cfg.jobs_backend;
+    o.fallback = cfg.jobs_fallback;
     o.thumbs.enabled = cfg.thumbs_enabled;
     o.thumbs.interval = cfg.thumbs_interval;
     o.thumbs.tile_width = cfg.thumbs_width;
@@ -314,6 +321,8 @@ static int cmd_transcode(int argc, char **argv)
     }
     if (stats_json && eb_bench_job_stats_write(stats_json, &res) < 0)
         fprintf(stderr, "encbox: warning: cannot write %s\n", stats_json);
+    if (res.fell_back)
+        fprintf(stderr, "encbox: note: %s\n", res.backend_note);
     if (res.damaged)
         fprintf(stderr, "encbox: warning: %lld damaged packets/frames were concealed\n",
                 (long long)res.damaged);

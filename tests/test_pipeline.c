@@ -335,6 +335,39 @@ static void test_first_of_several_audio_tracks_is_used(void **state)
     assert_int_equal(a.audio_channels, 1);
 }
 
+static void test_backend_fallback_policy(void **state)
+{
+    char out[4200], path[8192];
+    EbVodResult res;
+    EbVodOptions o;
+    (void)state;
+
+    /* No NVIDIA driver here (and hardware frames are not wired in yet):
+     * "none" fails and publishes nothing, "auto" falls back and says so. */
+    snprintf(out, sizeof(out), "%s/fallback", tmp);
+    eb_vod_options_default(&o);
+    o.input = src_small;
+    o.storage_root = out;
+    o.video_id = "fb";
+    o.backend = "nvidia";
+    o.fallback = "none";
+    o.thumbs.enabled = 0;
+    assert_int_equal(eb_vod_run(&o, &res), EB_ERR(ENODEV));
+    assert_non_null(strstr(res.error_detail, "nvidia"));
+    snprintf(path, sizeof(path), "%s/videos", out);
+    assert_int_equal(eb_test_dir_entries(path), 0);
+
+    o.fallback = "auto";
+    assert_int_equal(eb_vod_run(&o, &res), 0);
+    assert_string_equal(res.backend, "software");
+    assert_true(res.fell_back);
+    assert_non_null(strstr(res.backend_note, "fell back to software"));
+
+    o.backend = "nosuch";
+    o.video_id = "fb2";
+    assert_int_equal(eb_vod_run(&o, &res), EB_ERR(EINVAL));
+}
+
 static void cancel_on_progress(const EbVodProgress *p, void *opaque)
 {
     (void)p;
@@ -378,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_hdr_source_is_refused),
         cmocka_unit_test(test_existing_id_refused_then_overwritten),
         cmocka_unit_test(test_first_of_several_audio_tracks_is_used),
+        cmocka_unit_test(test_backend_fallback_policy),
         cmocka_unit_test(test_cancel_publishes_nothing),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
