@@ -8,6 +8,7 @@ packages=(
   libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
   libx264-dev ffmpeg time
   libcmocka-dev libyaml-dev libjansson-dev
+  libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
   clang libclang-rt-dev
   libffmpeg-nvenc-dev libva-dev libvpl-dev
   chromium

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "eb_api.h"
 #include "eb_bench.h"
 #include "eb_config.h"
 #include "eb_error.h"
@@ -53,6 +54,7 @@ static void usage(FILE *f)
             "  encbox config check FILE | show [--config FILE] | example\n"
             "                                               check or print the configuration\n"
             "  encbox bench [options]                       capacity benchmark (encbox bench --help)\n"
+            "  encbox serve [options]                       control API + origin (encbox serve --help)\n"
             "  encbox version\n"
             "\n"
             "transcode options (defaults from the configuration file, %s):\n"
@@ -151,6 +153,7 @@ static int cmd_transcode(int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
         {"config", required_argument, NULL, 'c'},
         {"stats-json", required_argument, NULL, 'S'}, /* hidden: encbox bench */
+        {"progress-fd", required_argument, NULL, 'P'}, /* hidden: encbox serve workers */
         {"no-thumbnails", no_argument, NULL, 'N'},
         {"input-root", required_argument, NULL, 'R'},
         {"fallback", required_argument, NULL, 'F'},
@@ -165,7 +168,7 @@ static int cmd_transcode(int argc, char **argv)
     double thumb_at = -1.0;
     const char *roots[EB_MAX_INPUT_ROOTS + 1] = {NULL};
     int nb_roots = 0;
-    int quiet = 0, verbose = 0;
+    int quiet = 0, verbose = 0, progress_fd = -1;
     EbConfig cfg = {0};
     EbConfigErrors errs = {0};
     EbVodOptions o;
@@ -187,6 +190,7 @@ static int cmd_transcode(int argc, char **argv)
         case 'b': backend = optarg; break;
         case 'c': config_path = optarg; break;
         case 'S': stats_json = optarg; break;
+        case 'P': progress_fd = atoi(optarg); break;
         case 'N': thumbs_on = "false"; break;
         case 'F': fallback = optarg; break;
         case 'R':
@@ -296,6 +300,10 @@ static int cmd_transcode(int argc, char **argv)
     o.cancel = &eb_cancel;
     if (tty)
         o.progress = eb_progress_line;
+    if (progress_fd >= 0) {
+        o.progress = eb_api_progress_report;
+        o.opaque = &progress_fd;
+    }
     {
         /* First signal: cancel cleanly (staging removed). A second one
          * gets the default action, in case a stage is stuck. */
@@ -319,6 +327,8 @@ static int cmd_transcode(int argc, char **argv)
         code = eb_exit_code(ret);
         goto done;
     }
+    if (progress_fd >= 0)
+        eb_api_progress_result(progress_fd, &res);
     if (stats_json && eb_bench_job_stats_write(stats_json, &res) < 0)
         fprintf(stderr, "encbox: warning: cannot write %s\n", stats_json);
     if (res.fell_back)
@@ -378,6 +388,8 @@ int main(int argc, char **argv)
         return eb_config_cli(argc - 1, argv + 1);
     if (!strcmp(argv[1], "bench"))
         return eb_bench_cli(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "serve"))
+        return eb_api_serve_cli(argc - 1, argv + 1);
     fprintf(stderr, "encbox: unknown command '%s' (see encbox --help)\n", argv[1]);
     return EB_EXIT_USAGE;
 }

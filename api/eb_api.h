@@ -1,0 +1,24 @@
+/*
+ * The control API's entry points: `encbox serve` (the daemon: HTTP API,
+ * origin, job scheduler and worker supervision), and the two helpers the
+ * transcode worker uses to report back to it over a pipe (`encbox transcode
+ * --progress-fd N`): one JSON object per line, progress lines while the job
+ * runs and one "done" line with the result.
+ */
+#ifndef EB_API_H
+#define EB_API_H
+
+#include "eb_vod.h"
+
+/* `encbox serve [options]`; returns a process exit code. */
+int eb_api_serve_cli(int argc, char **argv);
+
+/* EbVodOptions.progress callback; opaque points at the int fd to write to.
+ * Writes {"percent","fps","speed","eta","frames","frames_total"} as one
+ * line (one write(), under PIPE_BUF, so lines never interleave). */
+void eb_api_progress_report(const EbVodProgress *p, void *opaque);
+
+/* Writes the final {"done":true,"backend",...,"rungs":[...]} line. */
+void eb_api_progress_result(int fd, const EbVodResult *res);
+
+#endif

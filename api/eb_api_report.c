@@ -1,0 +1,70 @@
+/*
+ * The worker's side of the progress pipe (`encbox transcode --progress-fd
+ * N`): one JSON object per line. Each line is formatted into a local buffer
+ * and written with one write() shorter than PIPE_BUF, so the daemon never
+ * sees half a line from a single report.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eb_api.h"
+
+static void eb_report_write(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* the daemon went away: the job itself carries on */
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+void eb_api_progress_report(const EbVodProgress *p, void *opaque)
+{
+    char line[512];
+    int n = snprintf(line, sizeof(line),
+                     "{\"percent\":%.2f,\"fps\":%.2f,\"speed\":%.3f,\"eta\":%.1f,"
+                     "\"frames\":%lld,\"frames_total\":%lld}\n",
+                     p->percent, p->fps, p->speed, p->eta_seconds, (long long)p->frames_done,
+                     (long long)p->frames_total);
+    if (n > 0 && n < (int)sizeof(line))
+        eb_report_write(*(const int *)opaque, line, (size_t)n);
+}
+
+void eb_api_progress_result(int fd, const EbVodResult *res)
+{
+    char line[4000];
+    size_t len = 0;
+    int n;
+
+    n = snprintf(line, sizeof(line),
+                 "{\"done\":true,\"backend\":\"%s\",\"video_id\":\"%s\",\"duration\":%.3f,"
+                 "\"wall_seconds\":%.3f,\"frames_decoded\":%lld,\"damaged\":%lld,\"rungs\":[",
+                 res->backend ? res->backend : "", res->video_id, res->duration,
+                 res->wall_seconds, (long long)res->frames_decoded, (long long)res->damaged);
+    if (n < 0 || n >= (int)sizeof(line))
+        return;
+    len = (size_t)n;
+    for (int i = 0; i < res->nb_rungs; i++) {
+        const EbVodRungStats *r = &res->rungs[i];
+        n = snprintf(line + len, sizeof(line) - len,
+                     "%s{\"name\":\"%s\",\"width\":%d,\"height\":%d,\"bitrate\":%lld,"
+                     "\"kbps\":%.1f,\"frames\":%lld,\"segments\":%d,\"encode_fps\":%.1f}",
+                     i ? "," : "", r->name, r->width, r->height, (long long)r->bitrate,
+                     res->duration > 0 ? r->video_bytes * 8 / res->duration / 1000.0 : 0.0,
+                     (long long)r->frames, r->nb_segments,
+                     r->encode_seconds > 0 ? r->frames / r->encode_seconds : 0.0);
+        if (n < 0 || (size_t)n >= sizeof(line) - len)
+            return;
+        len += (size_t)n;
+    }
+    n = snprintf(line + len, sizeof(line) - len, "]}\n");
+    if (n < 0 || (size_t)n >= sizeof(line) - len)
+        return;
+    eb_report_write(fd, line, len + (size_t)n);
+}

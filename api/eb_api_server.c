@@ -1,0 +1,1194 @@
+/*
+ * `encbox serve`: the control API and the origin on libmicrohttpd.
+ *
+ *   GET  /v1/health                 no token
+ *   GET  /v1/devices                HAL inventory
+ *   POST /v1/jobs                   queue a job (validated here, run by eb_jobs)
+ *   GET  /v1/jobs[?state=&limit=&offset=]
+ *   GET  /v1/jobs/{id}
+ *   DELETE /v1/jobs/{id}            cancel
+ *   POST /v1/uploads                raw body streamed to the upload folder
+ *   GET  /metrics                   Prometheus text
+ *   GET  /videos/...                the storage tree (Range, ETag, caching, CORS)
+ *   GET  /s/<expiry>/<hmac>/videos/<id>/...   the same, signed
+ *
+ * HTTP threads (MHD's pool) only validate, touch SQLite briefly and read
+ * files; media work happens in worker processes (eb_jobs). Every /v1 call
+ * but health needs `Authorization: Bearer <token>` when token files are
+ * configured; tokens are compared in constant time and never logged.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <jansson.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eb_api.h"
+#include "eb_config.h"
+#include "eb_hal.h"
+#include "eb_jobs.h"
+#include "eb_log.h"
+#include "eb_storage.h"
+
+#define EB_API_MAX_JSON (1 << 20)   /* request bodies other than uploads */
+#define EB_API_MAX_TOKENS 64
+#define EB_API_MAX_ROOTS 64
+#define EB_API_UPLOAD_ID_LEN 32
+
+static const char *const eb_presets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+                                         "medium",    "slow",      "slower",   "veryslow", NULL};
+
+typedef struct EbApi {
+    EbConfig cfg;
+    char storage[PATH_MAX];  /* realpath of the storage root */
+    char videos[PATH_MAX];   /* realpath of <storage>/videos */
+    char uploads[PATH_MAX];
+    char work[PATH_MAX];     /* <storage>/.api: worker logs, inline ladders */
+    char db[PATH_MAX];
+    int nb_roots;
+    char *roots[EB_API_MAX_ROOTS]; /* realpaths of the input roots */
+    int nb_tokens;
+    char *tokens[EB_API_MAX_TOKENS];
+    unsigned char sign_key[256];
+    size_t sign_key_len;     /* 0: links are unsigned, /videos is open */
+    EbJobs *jobs;
+    pthread_mutex_t stats_lock;
+    int64_t requests[6];     /* by status class: 1xx..5xx (index 1..5) */
+    int64_t by_code[600];
+} EbApi;
+
+/* Per-request state, from MHD's first call to the completion callback. */
+typedef struct EbReq {
+    int authed;
+    char *body;
+    size_t len, cap;
+    int too_big;
+    int upload_fd;           /* POST /v1/uploads: the .part file */
+    char upload_id[EB_API_UPLOAD_ID_LEN + 1];
+    int64_t upload_size;
+    gnutls_hash_hd_t sha;
+    int sha_open;
+    int upload_failed;
+} EbReq;
+
+/* ---- responses ------------------------------------------------------- */
+
+static enum MHD_Result eb_queue(EbApi *api, struct MHD_Connection *c, unsigned code,
+                                struct MHD_Response *r)
+{
+    enum MHD_Result ret;
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    ret = MHD_queue_response(c, code, r);
+    MHD_destroy_response(r);
+    pthread_mutex_lock(&api->stats_lock);
+    if (code < 600) {
+        api->by_code[code]++;
+        api->requests[code / 100]++;
+    }
+    pthread_mutex_unlock(&api->stats_lock);
+    return ret;
+}
+
+/* Takes ownership of o. */
+static enum MHD_Result eb_reply_json(EbApi *api, struct MHD_Connection *c, unsigned code, json_t *o)
+{
+    char *text = json_dumps(o, JSON_COMPACT);
+    struct MHD_Response *r;
+    json_decref(o);
+    if (!text)
+        return MHD_NO;
+    r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    return eb_queue(api, c, code, r);
+}
+
+static enum MHD_Result eb_reply_error(EbApi *api, struct MHD_Connection *c, unsigned code,
+                                      const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static enum MHD_Result eb_reply_error(EbApi *api, struct MHD_Connection *c, unsigned code,
+                                      const char *field, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    json_t *o;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    o = json_pack("{s:{s:s, s:i}}", "error", "message", msg, "status", (int)code);
+    if (field)
+        json_object_set_new(json_object_get(o, "error"), "field", json_string(field));
+    if (code == 401) {
+        char *text = json_dumps(o, JSON_COMPACT);
+        struct MHD_Response *r;
+        json_decref(o);
+        if (!text)
+            return MHD_NO;
+        r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(r, "Content-Type", "application/json");
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"encbox\"");
+        return eb_queue(api, c, code, r);
+    }
+    return eb_reply_json(api, c, code, o);
+}
+
+static enum MHD_Result eb_reply_text(EbApi *api, struct MHD_Connection *c, unsigned code,
+                                     const char *type, char *text)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", type);
+    return eb_queue(api, c, code, r);
+}
+
+/* ---- auth ----------------------------------------------------------- */
+
+/* Constant time in the token's length: every byte of the longer of the two
+ * is looked at whatever matches. */
+static int eb_token_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), n = la > lb ? la : lb;
+    unsigned char diff = (unsigned char)(la != lb);
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)((i < la ? a[i] : 0) ^ (i < lb ? b[i] : 0));
+    return diff == 0;
+}
+
+static int eb_auth_ok(EbApi *api, struct MHD_Connection *c)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    int ok = 0;
+    if (api->nb_tokens == 0)
+        return 1;
+    if (!h || strncasecmp(h, "Bearer ", 7))
+        return 0;
+    h += 7;
+    for (int i = 0; i < api->nb_tokens; i++)
+        ok |= eb_token_equal(h, api->tokens[i]);
+    return ok;
+}
+
+static int eb_load_tokens(EbApi *api, const char *path)
+{
+    char line[1024];
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "encbox: cannot read token file %s: %s\n", path, strerror(errno));
+        return -errno;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        char *s = line, *e;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        e = s + strcspn(s, "\r\n");
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        *e = 0;
+        if (!*s || *s == '#')
+            continue;
+        if (api->nb_tokens == EB_API_MAX_TOKENS)
+            break;
+        api->tokens[api->nb_tokens++] = strdup(s);
+    }
+    fclose(f);
+    return 0;
+}
+
+/* ---- jobs ------------------------------------------------------------- */
+
+/* Resolves a job's input: "upload:<id>" or a path under an input root.
+ * On failure fills msg and returns the HTTP status. */
+static unsigned eb_resolve_input(EbApi *api, const char *in, char *out, char *msg, size_t size)
+{
+    char real[PATH_MAX];
+
+    if (!strncmp(in, "upload:", 7)) {
+        const char *id = in + 7;
+        if (strlen(id) != EB_API_UPLOAD_ID_LEN || strspn(id, "0123456789abcdef") != strlen(id)) {
+            snprintf(msg, size, "input: not a valid upload id");
+            return 400;
+        }
+        if (snprintf(out, PATH_MAX, "%s/%s", api->uploads, id) >= PATH_MAX || access(out, R_OK) != 0) {
+            snprintf(msg, size, "input: no such upload");
+            return 400;
+        }
+        return 0;
+    }
+    if (in[0] != '/') {
+        snprintf(msg, size, "input: must be an upload id (upload:<id>) or an absolute path");
+        return 400;
+    }
+    if (api->nb_roots == 0) {
+        snprintf(msg, size, "input: no input roots are configured; upload the file instead");
+        return 403;
+    }
+    if (!realpath(in, real)) {
+        snprintf(msg, size, "input: %s", strerror(errno));
+        return 400;
+    }
+    for (int i = 0; i < api->nb_roots; i++) {
+        size_t l = strlen(api->roots[i]);
+        if (!strncmp(real, api->roots[i], l) && (real[l] == '/' || (l == 1 && real[0] == '/'))) {
+            snprintf(out, PATH_MAX, "%s", real);
+            return 0;
+        }
+    }
+    snprintf(msg, size, "input: outside the configured input roots");
+    return 403;
+}
+
+static int eb_in_list(const char *s, const char *const *list)
+{
+    for (int i = 0; list[i]; i++)
+        if (!strcmp(s, list[i]))
+            return 1;
+    return 0;
+}
+
+static enum MHD_Result eb_jobs_post(EbApi *api, struct MHD_Connection *c, EbReq *q)
+{
+    json_error_t e;
+    json_t *in, *spec, *v, *job = NULL;
+    const char *key;
+    char msg[600], path[PATH_MAX];
+    unsigned code;
+    int ret;
+
+    if (q->too_big)
+        return eb_reply_error(api, c, 413, NULL, "body larger than %d bytes", EB_API_MAX_JSON);
+    in = json_loadb(q->body ? q->body : "", q->len, JSON_REJECT_DUPLICATES, &e);
+    if (!in)
+        return eb_reply_error(api, c, 400, NULL, "malformed JSON: %s (line %d)", e.text, e.line);
+    if (!json_is_object(in)) {
+        json_decref(in);
+        return eb_reply_error(api, c, 400, NULL, "the body must be a JSON object");
+    }
+    json_object_foreach(in, key, v)
+    {
+        static const char *const known[] = {"input",  "video_id", "overwrite", "ladder",
+                                            "format", "segment_seconds", "preset", "backend",
+                                            "fallback", "priority", NULL};
+        if (!eb_in_list(key, known)) {
+            json_decref(in);
+            return eb_reply_error(api, c, 400, key, "%s: unknown field", key);
+        }
+    }
+#define EB_FAIL(code, field, ...)                                                                  \
+    do {                                                                                           \
+        json_decref(in);                                                                           \
+        json_decref(spec);                                                                         \
+        return eb_reply_error(api, c, code, field, __VA_ARGS__);                                   \
+    } while (0)
+    spec = json_object();
+    v = json_object_get(in, "input");
+    if (!json_is_string(v))
+        EB_FAIL(400, "input", "input: required, a string");
+    code = eb_resolve_input(api, json_string_value(v), path, msg, sizeof(msg));
+    if (code)
+        EB_FAIL(code, "input", "%s", msg);
+    json_object_set_new(spec, "input", json_string(path));
+    json_object_set(spec, "source", v);
+
+    v = json_object_get(in, "video_id");
+    if (v && !json_is_null(v)) {
+        if (!json_is_string(v) || !eb_storage_id_valid(json_string_value(v)))
+            EB_FAIL(400, "video_id", "video_id: must match [A-Za-z0-9_-]{1,64}");
+        json_object_set(spec, "video_id", v);
+    }
+    v = json_object_get(in, "overwrite");
+    if (v && !json_is_boolean(v))
+        EB_FAIL(400, "overwrite", "overwrite: must be true or false");
+    json_object_set_new(spec, "overwrite", json_boolean(json_is_true(v)));
+
+    v = json_object_get(in, "ladder");
+    if (!v || json_is_null(v)) {
+        json_object_set_new(spec, "ladder", json_string(api->cfg.jobs_ladder));
+    } else if (json_is_string(v)) {
+        if (!eb_config_find_ladder(&api->cfg, json_string_value(v)))
+            EB_FAIL(400, "ladder", "ladder: no preset named '%s'", json_string_value(v));
+        json_object_set(spec, "ladder", v);
+    } else if (json_is_object(v)) {
+        EbConfigErrors errs = {0};
+        EbLadder lad;
+        char *text = json_dumps(v, JSON_COMPACT);
+        int bad = !text || eb_ladder_load_buffer(text, strlen(text), "inline", &lad, &errs) < 0 ||
+                  eb_config_errors_count(&errs) > 0;
+        if (!bad)
+            bad = eb_config_check_ladder(&api->cfg, &lad, &errs) < 0 ||
+                  eb_config_errors_count(&errs) > 0;
+        snprintf(msg, sizeof(msg), "%s", errs.nb > 0 ? errs.items[0].message : "invalid ladder");
+        eb_config_errors_free(&errs);
+        free(text);
+        if (bad)
+            EB_FAIL(400, "ladder", "ladder: %s", msg);
+        json_object_set(spec, "ladder", v);
+    } else {
+        EB_FAIL(400, "ladder", "ladder: must be a preset name or a ladder object");
+    }
+
+    v = json_object_get(in, "format");
+    if (v && (!json_is_string(v) ||
+              (strcmp(json_string_value(v), "cmaf") && strcmp(json_string_value(v), "ts"))))
+        EB_FAIL(400, "format", "format: must be \"cmaf\" or \"ts\"");
+    json_object_set_new(spec, "format", json_string(v ? json_string_value(v) : api->cfg.jobs_format));
+
+    v = json_object_get(in, "segment_seconds");
+    if (v && (!json_is_number(v) || json_number_value(v) < 1 || json_number_value(v) > 60))
+        EB_FAIL(400, "segment_seconds", "segment_seconds: must be a number, 1 to 60");
+    json_object_set_new(spec, "segment_seconds",
+                        json_real(v ? json_number_value(v) : api->cfg.jobs_segment_seconds));
+
+    v = json_object_get(in, "preset");
+    if (v && (!json_is_string(v) || !eb_in_list(json_string_value(v), eb_presets)))
+        EB_FAIL(400, "preset", "preset: must be one of ultrafast..veryslow");
+    json_object_set_new(spec, "preset", json_string(v ? json_string_value(v) : api->cfg.jobs_preset));
+
+    v = json_object_get(in, "backend");
+    if (v && (!json_is_string(v) ||
+              (strcmp(json_string_value(v), "auto") && !eb_hal_find(json_string_value(v)))))
+        EB_FAIL(400, "backend", "backend: must be auto or a backend of this build");
+    json_object_set_new(spec, "backend",
+                        json_string(v ? json_string_value(v) : api->cfg.jobs_backend));
+
+    v = json_object_get(in, "fallback");
+    if (v && (!json_is_string(v) ||
+              (strcmp(json_string_value(v), "auto") && strcmp(json_string_value(v), "none") &&
+               !eb_hal_find(json_string_value(v)))))
+        EB_FAIL(400, "fallback", "fallback: must be auto, none or a backend of this build");
+    json_object_set_new(spec, "fallback",
+                        json_string(v ? json_string_value(v) : api->cfg.jobs_fallback));
+
+    v = json_object_get(in, "priority");
+    if (v && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 9))
+        EB_FAIL(400, "priority", "priority: must be an integer, 0 to 9");
+    json_object_set_new(spec, "priority", json_integer(v ? json_integer_value(v) : 5));
+#undef EB_FAIL
+    json_decref(in);
+
+    ret = eb_jobs_submit(api->jobs, spec, &job);
+    json_decref(spec);
+    if (ret == -EEXIST)
+        return eb_reply_error(api, c, 409, "video_id",
+                              "video_id: already published or in use by a job "
+                              "(set overwrite to replace a published video)");
+    if (ret < 0 || !job)
+        return eb_reply_error(api, c, 500, NULL, "cannot queue the job");
+    return eb_reply_json(api, c, 201, job);
+}
+
+static int eb_parse_int(const char *s, int def, int min, int max, int *out)
+{
+    char *end;
+    long v;
+    if (!s) {
+        *out = def;
+        return 0;
+    }
+    v = strtol(s, &end, 10);
+    if (!*s || *end || v < min || v > max)
+        return -EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
+static enum MHD_Result eb_jobs_route(EbApi *api, struct MHD_Connection *c, const char *method,
+                                     const char *rest, EbReq *q)
+{
+    json_t *o = NULL;
+    int ret;
+
+    if (!*rest) {
+        if (!strcmp(method, "POST"))
+            return eb_jobs_post(api, c, q);
+        if (!strcmp(method, "GET")) {
+            const char *state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
+            int limit, offset, ok = 0;
+            if (state) {
+                for (int i = 0; i < EB_JOB_NB_STATES; i++)
+                    ok |= !strcmp(state, eb_job_state_names[i]);
+                if (!ok)
+                    return eb_reply_error(api, c, 400, "state",
+                                          "state: one of queued, running, succeeded, failed, "
+                                          "canceled");
+            }
+            if (eb_parse_int(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"), 50,
+                             1, 1000, &limit) < 0)
+                return eb_reply_error(api, c, 400, "limit", "limit: an integer, 1 to 1000");
+            if (eb_parse_int(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "offset"), 0,
+                             0, INT_MAX, &offset) < 0)
+                return eb_reply_error(api, c, 400, "offset", "offset: an integer, 0 or more");
+            if (eb_jobs_list(api->jobs, state, limit, offset, &o) < 0)
+                return eb_reply_error(api, c, 500, NULL, "cannot list jobs");
+            return eb_reply_json(api, c, 200, o);
+        }
+        return eb_reply_error(api, c, 405, NULL, "method not allowed");
+    }
+    if (rest[0] != '/' || strchr(rest + 1, '/') || strlen(rest + 1) > 64)
+        return eb_reply_error(api, c, 404, NULL, "no such job");
+    rest++;
+    if (!strcmp(method, "GET")) {
+        if (eb_jobs_get(api->jobs, rest, &o) < 0)
+            return eb_reply_error(api, c, 404, NULL, "no such job");
+        return eb_reply_json(api, c, 200, o);
+    }
+    if (!strcmp(method, "DELETE")) {
+        ret = eb_jobs_cancel(api->jobs, rest, &o);
+        if (ret == -ENOENT)
+            return eb_reply_error(api, c, 404, NULL, "no such job");
+        if (ret == -EALREADY) {
+            json_decref(o);
+            return eb_reply_error(api, c, 409, NULL, "the job has already ended");
+        }
+        return eb_reply_json(api, c, 202, o);
+    }
+    return eb_reply_error(api, c, 405, NULL, "method not allowed");
+}
+
+/* ---- devices, health, metrics --------------------------------------- */
+
+static enum MHD_Result eb_devices(EbApi *api, struct MHD_Connection *c)
+{
+    const EbHalBackend *const *b = eb_hal_backends();
+    json_t *arr = json_array();
+    for (int i = 0; b[i]; i++) {
+        EbHalProbe p;
+        memset(&p, 0, sizeof(p));
+        b[i]->probe(&p);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:i, s:s?}", "backend", b[i]->name,
+                                             "description", b[i]->description, "usable", p.usable,
+                                             "devices", p.nb_devices, "reason",
+                                             p.usable ? NULL : p.reason));
+    }
+    return eb_reply_json(api, c, 200, json_pack("{s:o}", "backends", arr));
+}
+
+static enum MHD_Result eb_metrics(EbApi *api, struct MHD_Connection *c)
+{
+    EbJobsStats s;
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+
+    if (!f)
+        return MHD_NO;
+    eb_jobs_stats(api->jobs, &s);
+    fprintf(f, "# HELP encbox_jobs Jobs by state.\n# TYPE encbox_jobs gauge\n");
+    for (int i = 0; i < EB_JOB_NB_STATES; i++)
+        fprintf(f, "encbox_jobs{state=\"%s\"} %lld\n", eb_job_state_names[i],
+                (long long)s.by_state[i]);
+    fprintf(f, "# HELP encbox_frames_encoded_total Source frames encoded by jobs of this daemon.\n"
+               "# TYPE encbox_frames_encoded_total counter\nencbox_frames_encoded_total %lld\n",
+            (long long)s.frames_encoded);
+    fprintf(f, "# HELP encbox_encode_fps Sum of the running jobs' frames per second.\n"
+               "# TYPE encbox_encode_fps gauge\nencbox_encode_fps %.2f\n",
+            s.encode_fps);
+    fprintf(f, "# HELP encbox_worker_crashes_total Workers that died of a signal.\n"
+               "# TYPE encbox_worker_crashes_total counter\nencbox_worker_crashes_total %lld\n",
+            (long long)s.worker_crashes);
+    fprintf(f, "# HELP encbox_watchdog_kills_total Workers killed for not reporting.\n"
+               "# TYPE encbox_watchdog_kills_total counter\nencbox_watchdog_kills_total %lld\n",
+            (long long)s.watchdog_kills);
+    fprintf(f, "# HELP encbox_api_requests_total API responses by status code.\n"
+               "# TYPE encbox_api_requests_total counter\n");
+    pthread_mutex_lock(&api->stats_lock);
+    for (int i = 100; i < 600; i++)
+        if (api->by_code[i])
+            fprintf(f, "encbox_api_requests_total{code=\"%d\"} %lld\n", i,
+                    (long long)api->by_code[i]);
+    pthread_mutex_unlock(&api->stats_lock);
+    fclose(f);
+    return eb_reply_text(api, c, 200, "text/plain; version=0.0.4", buf);
+}
+
+/* ---- origin ----------------------------------------------------------- */
+
+static const char *eb_mime(const char *path, int *segment)
+{
+    static const struct {
+        const char *ext, *type;
+        int segment;
+    } t[] = {{".m3u8", "application/vnd.apple.mpegurl", 0},
+             {".mpd", "application/dash+xml", 0},
+             {".mp4", "video/mp4", 1},
+             {".m4s", "video/iso.segment", 1},
+             {".ts", "video/mp2t", 1},
+             {".jpg", "image/jpeg", 1},
+             {".vtt", "text/vtt", 0},
+             {".json", "application/json", 0}};
+    const char *dot = strrchr(path, '.');
+    *segment = 0;
+    for (size_t i = 0; dot && i < sizeof(t) / sizeof(t[0]); i++)
+        if (!strcmp(dot, t[i].ext)) {
+            *segment = t[i].segment;
+            return t[i].type;
+        }
+    return "application/octet-stream";
+}
+
+/* Parses a single "bytes=" range against size. 0: whole file; 1: range in
+ * off and len; -1: unsatisfiable. Multi-range requests get the whole file. */
+static int eb_parse_range(const char *h, int64_t size, int64_t *off, int64_t *len)
+{
+    char *end;
+    long long a, b;
+    if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
+        return 0;
+    h += 6;
+    if (*h == '-') {
+        b = strtoll(h + 1, &end, 10);
+        if (end == h + 1 || *end || b <= 0)
+            return b == 0 && !*end && end != h + 1 ? -1 : 0;
+        if (size == 0)
+            return -1;
+        *off = b >= size ? 0 : size - b;
+        *len = size - *off;
+        return 1;
+    }
+    a = strtoll(h, &end, 10);
+    if (end == h || *end != '-' || a < 0)
+        return 0;
+    h = end + 1;
+    if (!*h) {
+        b = size - 1;
+    } else {
+        b = strtoll(h, &end, 10);
+        if (*end || b < a)
+            return 0;
+        if (b >= size)
+            b = size - 1;
+    }
+    if (a >= size)
+        return -1;
+    *off = a;
+    *len = b - a + 1;
+    return 1;
+}
+
+/* Serves <videos>/<rel>; rel is the part after "/videos/". */
+static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, const char *rel)
+{
+    char path[PATH_MAX * 2], real[PATH_MAX], etag[96], lm[64], cr[128];
+    const char *type, *p;
+    struct stat sb;
+    struct tm tm;
+    struct MHD_Response *r;
+    int fd, segment, rg;
+    int64_t off = 0, len;
+    size_t vl = strlen(api->videos);
+
+    /* No "..", no hidden names, no empty components: then realpath, so a
+     * symlink cannot lead out of the tree either. */
+    for (p = rel; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || p[0] == '.')
+            return eb_reply_error(api, c, 404, NULL, "not found");
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    if (!*rel)
+        return eb_reply_error(api, c, 404, NULL, "not found");
+    snprintf(path, sizeof(path), "%s/%s", api->videos, rel);
+    if (!realpath(path, real) || strncmp(real, api->videos, vl) || real[vl] != '/')
+        return eb_reply_error(api, c, 404, NULL, "not found");
+    fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return eb_reply_error(api, c, 404, NULL, "not found");
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return eb_reply_error(api, c, 404, NULL, "not found");
+    }
+    snprintf(etag, sizeof(etag), "\"%llx-%llx-%lx\"", (unsigned long long)sb.st_ino,
+             (unsigned long long)sb.st_size, (long)sb.st_mtim.tv_sec * 1000 +
+                                                 sb.st_mtim.tv_nsec / 1000000);
+    gmtime_r(&sb.st_mtim.tv_sec, &tm);
+    strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    type = eb_mime(real, &segment);
+    {
+        const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+        if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
+            close(fd);
+            r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+            MHD_add_response_header(r, "ETag", etag);
+            return eb_queue(api, c, 304, r);
+        }
+    }
+    len = sb.st_size;
+    rg = eb_parse_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range"), sb.st_size,
+                        &off, &len);
+    {
+        /* A Range with a stale If-Range gets the whole file. */
+        const char *ir = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Range");
+        if (rg != 0 && ir && strcmp(ir, etag) && strcmp(ir, lm)) {
+            rg = 0;
+            off = 0;
+            len = sb.st_size;
+        }
+    }
+    if (rg < 0) {
+        close(fd);
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        snprintf(cr, sizeof(cr), "bytes */%lld", (long long)sb.st_size);
+        MHD_add_response_header(r, "Content-Range", cr);
+        return eb_queue(api, c, 416, r);
+    }
+    r = MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)off);
+    if (!r) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "ETag", etag);
+    MHD_add_response_header(r, "Last-Modified", lm);
+    MHD_add_response_header(r, "Accept-Ranges", "bytes");
+    MHD_add_response_header(r, "Access-Control-Expose-Headers",
+                            "Content-Length, Content-Range, ETag");
+    /* Published trees are replaced whole (atomic swap), but a segment name
+     * never changes content within one publish: long + immutable. Manifests
+     * may be republished with overwrite: short. */
+    MHD_add_response_header(r, "Cache-Control",
+                            segment ? "public, max-age=31536000, immutable" : "public, max-age=10");
+    if (rg > 0) {
+        snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld", (long long)off, (long long)(off + len - 1),
+                 (long long)sb.st_size);
+        MHD_add_response_header(r, "Content-Range", cr);
+        return eb_queue(api, c, 206, r);
+    }
+    return eb_queue(api, c, 200, r);
+}
+
+static void eb_hex(const unsigned char *in, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", in[i]);
+}
+
+/* /s/<expiry>/<hmac>/videos/<id>/...: HMAC-SHA256(key, "<expiry>/<id>"). */
+static enum MHD_Result eb_origin_signed(EbApi *api, struct MHD_Connection *c, const char *url)
+{
+    char exp_s[24], mac_s[80], msg[128], want[65];
+    unsigned char mac[32];
+    const char *p = url, *id, *slash;
+    char *end;
+    long long expiry;
+    size_t n;
+
+    if (!api->sign_key_len)
+        return eb_reply_error(api, c, 404, NULL, "not found");
+    n = strcspn(p, "/");
+    if (n == 0 || n >= sizeof(exp_s))
+        return eb_reply_error(api, c, 403, NULL, "bad signature");
+    memcpy(exp_s, p, n);
+    exp_s[n] = 0;
+    p += n;
+    if (*p++ != '/')
+        return eb_reply_error(api, c, 403, NULL, "bad signature");
+    n = strcspn(p, "/");
+    if (n != 64)
+        return eb_reply_error(api, c, 403, NULL, "bad signature");
+    memcpy(mac_s, p, n);
+    mac_s[n] = 0;
+    p += n;
+    if (strncmp(p, "/videos/", 8))
+        return eb_reply_error(api, c, 404, NULL, "not found");
+    id = p + 8;
+    slash = strchr(id, '/');
+    if (!slash || slash - id > EB_VIDEO_ID_MAX)
+        return eb_reply_error(api, c, 404, NULL, "not found");
+    expiry = strtoll(exp_s, &end, 10);
+    if (*end || expiry <= 0)
+        return eb_reply_error(api, c, 403, NULL, "bad signature");
+    snprintf(msg, sizeof(msg), "%s/%.*s", exp_s, (int)(slash - id), id);
+    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, api->sign_key, api->sign_key_len, msg, strlen(msg),
+                         mac) < 0)
+        return eb_reply_error(api, c, 500, NULL, "cannot sign");
+    eb_hex(mac, sizeof(mac), want);
+    if (!eb_token_equal(want, mac_s))
+        return eb_reply_error(api, c, 403, NULL, "bad signature");
+    if (expiry < (long long)time(NULL))
+        return eb_reply_error(api, c, 403, NULL, "link expired");
+    return eb_origin_file(api, c, id);
+}
+
+/* ---- uploads ---------------------------------------------------------- */
+
+static void eb_upload_abort(EbApi *api, EbReq *q)
+{
+    char path[PATH_MAX + 64];
+    if (q->upload_fd >= 0) {
+        close(q->upload_fd);
+        q->upload_fd = -1;
+        snprintf(path, sizeof(path), "%s/%s.part", api->uploads, q->upload_id);
+        unlink(path);
+    }
+    if (q->sha_open) {
+        unsigned char d[32];
+        gnutls_hash_deinit(q->sha, d);
+        q->sha_open = 0;
+    }
+}
+
+static int eb_upload_begin(EbApi *api, EbReq *q)
+{
+    unsigned char r[EB_API_UPLOAD_ID_LEN / 2];
+    char path[PATH_MAX + 64];
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+        return -EIO;
+    eb_hex(r, sizeof(r), q->upload_id);
+    snprintf(path, sizeof(path), "%s/%s.part", api->uploads, q->upload_id);
+    q->upload_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (q->upload_fd < 0)
+        return -errno;
+    if (gnutls_hash_init(&q->sha, GNUTLS_DIG_SHA256) < 0) {
+        eb_upload_abort(api, q);
+        return -EIO;
+    }
+    q->sha_open = 1;
+    return 0;
+}
+
+static void eb_upload_chunk(EbApi *api, EbReq *q, const char *data, size_t size)
+{
+    if (q->upload_failed || q->too_big)
+        return;
+    if (q->upload_size + (int64_t)size > api->cfg.limits_max_input_size) {
+        q->too_big = 1;
+        eb_upload_abort(api, q);
+        return;
+    }
+    for (size_t done = 0; done < size;) {
+        ssize_t n = write(q->upload_fd, data + done, size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            q->upload_failed = 1;
+            eb_upload_abort(api, q);
+            return;
+        }
+        done += (size_t)n;
+    }
+    gnutls_hash(q->sha, data, size);
+    q->upload_size += (int64_t)size;
+}
+
+static enum MHD_Result eb_upload_finish(EbApi *api, struct MHD_Connection *c, EbReq *q)
+{
+    unsigned char d[32];
+    char hex[65], from[PATH_MAX + 64], to[PATH_MAX + 64];
+
+    if (q->too_big)
+        return eb_reply_error(api, c, 413, NULL, "upload larger than limits.max_input_size (%lld)",
+                              (long long)api->cfg.limits_max_input_size);
+    if (q->upload_failed || q->upload_fd < 0)
+        return eb_reply_error(api, c, 507, NULL, "cannot store the upload");
+    if (q->upload_size == 0) {
+        eb_upload_abort(api, q);
+        return eb_reply_error(api, c, 400, NULL, "empty upload");
+    }
+    gnutls_hash_deinit(q->sha, d);
+    q->sha_open = 0;
+    eb_hex(d, sizeof(d), hex);
+    snprintf(from, sizeof(from), "%s/%s.part", api->uploads, q->upload_id);
+    snprintf(to, sizeof(to), "%s/%s", api->uploads, q->upload_id);
+    if (fsync(q->upload_fd) < 0 || close(q->upload_fd) < 0 || rename(from, to) < 0) {
+        q->upload_fd = -1;
+        unlink(from);
+        return eb_reply_error(api, c, 507, NULL, "cannot store the upload");
+    }
+    q->upload_fd = -1;
+    return eb_reply_json(api, c, 201,
+                         json_pack("{s:s, s:I, s:s, s:s+}", "id", q->upload_id, "size",
+                                   (json_int_t)q->upload_size, "sha256", hex, "input", "upload:",
+                                   q->upload_id));
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char *url,
+                                 const char *method, const char *version, const char *data,
+                                 size_t *data_size, void **con_cls)
+{
+    EbApi *api = cls;
+    EbReq *q = *con_cls;
+    int is_v1 = !strncmp(url, "/v1/", 4);
+    int is_upload = !strcmp(url, "/v1/uploads") && !strcmp(method, "POST");
+    (void)version;
+
+    if (!q) {
+        q = calloc(1, sizeof(*q));
+        if (!q)
+            return MHD_NO;
+        q->upload_fd = -1;
+        *con_cls = q;
+        if (!strcmp(method, "OPTIONS"))
+            return MHD_YES;
+        if (is_v1 && strcmp(url, "/v1/health")) {
+            if (!eb_auth_ok(api, c))
+                return eb_reply_error(api, c, 401, NULL, "a valid bearer token is required");
+            q->authed = 1;
+        }
+        if (is_upload) {
+            const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+            if (cl && strtoll(cl, NULL, 10) > api->cfg.limits_max_input_size)
+                return eb_reply_error(api, c, 413, NULL,
+                                      "upload larger than limits.max_input_size (%lld)",
+                                      (long long)api->cfg.limits_max_input_size);
+            if (eb_upload_begin(api, q) < 0)
+                return eb_reply_error(api, c, 507, NULL, "cannot store the upload");
+        }
+        return MHD_YES;
+    }
+    if (*data_size) {
+        if (is_upload) {
+            eb_upload_chunk(api, q, data, *data_size);
+        } else if (!q->too_big) {
+            if (q->len + *data_size > EB_API_MAX_JSON) {
+                q->too_big = 1;
+            } else {
+                if (q->len + *data_size + 1 > q->cap) {
+                    size_t cap = (q->len + *data_size + 1) * 2;
+                    char *b = realloc(q->body, cap);
+                    if (!b)
+                        return MHD_NO;
+                    q->body = b;
+                    q->cap = cap;
+                }
+                memcpy(q->body + q->len, data, *data_size);
+                q->len += *data_size;
+                q->body[q->len] = 0;
+            }
+        }
+        *data_size = 0;
+        return MHD_YES;
+    }
+
+    if (!strcmp(method, "OPTIONS")) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, HEAD, POST, DELETE, OPTIONS");
+        MHD_add_response_header(r, "Access-Control-Allow-Headers", "Authorization, Content-Type, Range");
+        MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
+        return eb_queue(api, c, 204, r);
+    }
+    if (!strcmp(url, "/v1/health")) {
+        if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+            return eb_reply_error(api, c, 405, NULL, "method not allowed");
+        return eb_reply_json(api, c, 200, json_pack("{s:s}", "status", "ok"));
+    }
+    if (is_upload)
+        return eb_upload_finish(api, c, q);
+    if (!strcmp(url, "/v1/jobs") || !strncmp(url, "/v1/jobs/", 9))
+        return eb_jobs_route(api, c, method, url + 8, q);
+    if (!strcmp(url, "/v1/devices")) {
+        if (strcmp(method, "GET"))
+            return eb_reply_error(api, c, 405, NULL, "method not allowed");
+        return eb_devices(api, c);
+    }
+    if (!strcmp(url, "/metrics") && !strcmp(method, "GET"))
+        return eb_metrics(api, c);
+    if (!strncmp(url, "/videos/", 8) || !strncmp(url, "/s/", 3)) {
+        if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+            return eb_reply_error(api, c, 405, NULL, "method not allowed");
+        if (url[1] == 's')
+            return eb_origin_signed(api, c, url + 3);
+        if (api->sign_key_len)
+            return eb_reply_error(api, c, 403, NULL, "this origin serves signed links only");
+        return eb_origin_file(api, c, url + 8);
+    }
+    return eb_reply_error(api, c, 404, NULL, "no such endpoint");
+}
+
+static void eb_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    EbApi *api = cls;
+    EbReq *q = *con_cls;
+    (void)c;
+    (void)toe;
+    if (!q)
+        return;
+    eb_upload_abort(api, q); /* no-op once the upload was kept */
+    free(q->body);
+    free(q);
+    *con_cls = NULL;
+}
+
+/* ---- the command ------------------------------------------------------ */
+
+static int eb_parse_listen(const char *s, struct sockaddr_storage *ss)
+{
+    char host[128];
+    const char *colon = strrchr(s, ':');
+    long port;
+    char *end;
+    size_t n;
+
+    if (!colon)
+        return -EINVAL;
+    port = strtol(colon + 1, &end, 10);
+    if (*end || port < 1 || port > 65535)
+        return -EINVAL;
+    n = (size_t)(colon - s);
+    if (n >= sizeof(host))
+        return -EINVAL;
+    memcpy(host, s, n);
+    host[n] = 0;
+    memset(ss, 0, sizeof(*ss));
+    if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        host[n - 1] = 0;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 : -EINVAL;
+    }
+    {
+        struct sockaddr_in *a = (struct sockaddr_in *)ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        if (!strcmp(host, "localhost"))
+            snprintf(host, sizeof(host), "127.0.0.1");
+        return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -EINVAL;
+    }
+}
+
+static int eb_is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static char *eb_under_root(const char *root, const char *p)
+{
+    char *out = NULL;
+    if (p[0] == '/')
+        return strdup(p);
+    if (asprintf(&out, "%s/%s", root, p) < 0)
+        return NULL;
+    return out;
+}
+
+static void eb_serve_usage(FILE *f)
+{
+    fprintf(f, "usage: encbox serve [--config FILE] [--listen HOST:PORT] [--storage DIR]\n"
+               "                    [--input-root DIR]... [--token-file FILE]... [--db FILE]\n"
+               "                    [--max-jobs N] [-v]\n");
+}
+
+int eb_api_serve_cli(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},     {"listen", required_argument, NULL, 'l'},
+        {"storage", required_argument, NULL, 's'},    {"input-root", required_argument, NULL, 'i'},
+        {"token-file", required_argument, NULL, 't'}, {"db", required_argument, NULL, 'd'},
+        {"max-jobs", required_argument, NULL, 'm'},   {"watchdog", required_argument, NULL, 'w'},
+        {"verbose", no_argument, NULL, 'v'},          {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *config_path = NULL, *listen = NULL, *storage = NULL, *db = NULL;
+    const char *roots[EB_API_MAX_ROOTS], *tokens[EB_API_MAX_TOKENS];
+    int nb_roots = 0, nb_tok = 0, max_jobs = 0, watchdog = 600, verbose = 0, c, code = 1, sig;
+    EbApi *api = calloc(1, sizeof(*api));
+    EbConfigErrors errs = {0};
+    EbJobsConfig jc = {0};
+    struct sockaddr_storage ss;
+    struct MHD_Daemon *d = NULL;
+    char exe[PATH_MAX], *tmp;
+    sigset_t set;
+    ssize_t n;
+    EbLogLevel level;
+
+    if (!api)
+        return 1;
+    pthread_mutex_init(&api->stats_lock, NULL);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config_path = optarg; break;
+        case 'l': listen = optarg; break;
+        case 's': storage = optarg; break;
+        case 'd': db = optarg; break;
+        case 'i':
+            if (nb_roots < EB_API_MAX_ROOTS)
+                roots[nb_roots++] = optarg;
+            break;
+        case 't':
+            if (nb_tok < EB_API_MAX_TOKENS)
+                tokens[nb_tok++] = optarg;
+            break;
+        case 'm': max_jobs = atoi(optarg); break;
+        case 'w': watchdog = atoi(optarg); break;
+        case 'v': verbose++; break;
+        case 'h': eb_serve_usage(stdout); code = 0; goto done;
+        default: eb_serve_usage(stderr); code = 2; goto done;
+        }
+    }
+    if (optind != argc || watchdog < 1 || max_jobs < 0 || max_jobs > 256) {
+        eb_serve_usage(stderr);
+        code = 2;
+        goto done;
+    }
+    eb_config_load(config_path, &api->cfg, &errs);
+    if (eb_config_errors_count(&errs) > 0) {
+        eb_config_errors_print(&errs, stderr);
+        code = 2;
+        goto done;
+    }
+    eb_log_set_level(EB_LOG_INFO);
+    if (eb_log_level_parse(api->cfg.log_level, &level) == 0)
+        eb_log_set_level(level);
+    for (int i = 0; i < verbose; i++)
+        if (eb_log_get_level() < EB_LOG_TRACE)
+            eb_log_set_level(eb_log_get_level() + 1);
+    eb_log_set_format(strcmp(api->cfg.log_format, "json") == 0 ? EB_LOG_JSON : EB_LOG_TEXT);
+    if (!storage)
+        storage = api->cfg.storage_root;
+    if (!listen)
+        listen = api->cfg.api_listen.nb > 0 ? api->cfg.api_listen.items[0] : "127.0.0.1:8080";
+    if (max_jobs == 0)
+        max_jobs = api->cfg.limits_max_jobs;
+    if (eb_parse_listen(listen, &ss) < 0) {
+        fprintf(stderr, "encbox: --listen %s: expected HOST:PORT (IPv4, or [IPv6]:PORT)\n", listen);
+        code = 2;
+        goto done;
+    }
+    if (eb_storage_prepare(storage) < 0 || !realpath(storage, api->storage)) {
+        fprintf(stderr, "encbox: storage %s: cannot create or open it\n", storage);
+        goto done;
+    }
+    if (snprintf(api->videos, sizeof(api->videos), "%s/videos", api->storage) >=
+        (int)sizeof(api->videos))
+        goto done;
+    tmp = eb_under_root(api->storage, api->cfg.storage_uploads);
+    snprintf(api->uploads, sizeof(api->uploads), "%s", tmp ? tmp : "");
+    free(tmp);
+    if (snprintf(api->work, sizeof(api->work), "%s/.api", api->storage) >= (int)sizeof(api->work))
+        goto done;
+    tmp = eb_under_root(api->storage, db ? db : api->cfg.jobs_database);
+    snprintf(api->db, sizeof(api->db), "%s", tmp ? tmp : "");
+    free(tmp);
+    if (eb_storage_mkdirs(api->uploads) < 0 || eb_storage_mkdirs(api->work) < 0) {
+        fprintf(stderr, "encbox: cannot create %s or %s\n", api->uploads, api->work);
+        goto done;
+    }
+    if (nb_roots == 0)
+        for (int i = 0; i < api->cfg.input_roots.nb && nb_roots < EB_API_MAX_ROOTS; i++)
+            roots[nb_roots++] = api->cfg.input_roots.items[i];
+    for (int i = 0; i < nb_roots; i++) {
+        char real[PATH_MAX];
+        if (!realpath(roots[i], real)) {
+            fprintf(stderr, "encbox: input root %s: %s\n", roots[i], strerror(errno));
+            code = 2;
+            goto done;
+        }
+        api->roots[api->nb_roots++] = strdup(real);
+    }
+    if (nb_tok == 0)
+        for (int i = 0; i < api->cfg.api_token_files.nb && nb_tok < EB_API_MAX_TOKENS; i++)
+            tokens[nb_tok++] = api->cfg.api_token_files.items[i];
+    for (int i = 0; i < nb_tok; i++)
+        if (eb_load_tokens(api, tokens[i]) < 0) {
+            code = 2;
+            goto done;
+        }
+    if (nb_tok > 0 && api->nb_tokens == 0) {
+        fprintf(stderr, "encbox: the token files hold no token\n");
+        code = 2;
+        goto done;
+    }
+    if (api->nb_tokens == 0 && !eb_is_loopback(&ss)) {
+        fprintf(stderr, "encbox: refusing to serve %s without a token (--token-file)\n", listen);
+        code = 2;
+        goto done;
+    }
+    if (api->cfg.api_signing_key_file[0]) {
+        int fd = open(api->cfg.api_signing_key_file, O_RDONLY | O_CLOEXEC);
+        n = fd < 0 ? -1 : read(fd, api->sign_key, sizeof(api->sign_key));
+        if (fd >= 0)
+            close(fd);
+        while (n > 0 && (api->sign_key[n - 1] == '\n' || api->sign_key[n - 1] == '\r'))
+            n--;
+        if (n <= 0) {
+            fprintf(stderr, "encbox: cannot read the signing key %s\n",
+                    api->cfg.api_signing_key_file);
+            code = 2;
+            goto done;
+        }
+        api->sign_key_len = (size_t)n;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) {
+        fprintf(stderr, "encbox: cannot find its own binary\n");
+        goto done;
+    }
+    exe[n] = 0;
+
+    /* Signals: the main thread waits for them; every other thread (MHD's,
+     * the scheduler, the monitors) inherits the blocked mask. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    jc.exe = exe;
+    jc.storage_root = api->storage;
+    jc.config_path = api->cfg.path;
+    jc.db_path = api->db;
+    jc.work_dir = api->work;
+    jc.base_url = api->cfg.api_public_base_url;
+    jc.max_jobs = max_jobs;
+    jc.watchdog_seconds = watchdog;
+    if (eb_jobs_open(&jc, &api->jobs) < 0) {
+        fprintf(stderr, "encbox: cannot open the job database %s\n", api->db);
+        goto done;
+    }
+    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+                             (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                         0, NULL, NULL, eb_handle, api, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, 4U,
+                         MHD_OPTION_NOTIFY_COMPLETED, eb_completed, api,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 120U, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "encbox: cannot listen on %s: %s\n", listen, strerror(errno));
+        code = errno == EADDRINUSE ? 98 : 1;
+        goto done;
+    }
+    EB_LOGI("api", "listening on http://%s (storage %s, %d input roots, %s)", listen, api->storage,
+            api->nb_roots, api->nb_tokens ? "token required" : "open: loopback only, no token");
+    fprintf(stderr, "encbox: serving on %s\n", listen);
+    while (sigwait(&set, &sig) == 0 && sig != SIGINT && sig != SIGTERM)
+        ;
+    EB_LOGI("api", "stopping");
+    code = 0;
+done:
+    if (d)
+        MHD_stop_daemon(d);
+    eb_jobs_close(&api->jobs);
+    eb_config_errors_free(&errs);
+    eb_config_free(&api->cfg);
+    for (int i = 0; i < api->nb_roots; i++)
+        free(api->roots[i]);
+    for (int i = 0; i < api->nb_tokens; i++) {
+        explicit_bzero(api->tokens[i], strlen(api->tokens[i]));
+        free(api->tokens[i]);
+    }
+    explicit_bzero(api->sign_key, sizeof(api->sign_key));
+    pthread_mutex_destroy(&api->stats_lock);
+    free(api);
+    return code;
+}

@@ -1,0 +1,845 @@
+/*
+ * Job store (SQLite, WAL) and scheduler with supervised worker processes.
+ * See eb_jobs.h for the model.
+ *
+ * DESIGN
+ * - The database is the truth for every job; the in-memory table `runs`
+ *   only maps running job ids to worker pids and monitor threads.
+ * - A worker is `encbox transcode INPUT -o ROOT --id VID ... -q
+ *   --progress-fd 3 --stats-json FILE`, forked by eb-sched. It gets
+ *   PR_SET_PDEATHSIG(SIGKILL) so it dies with the daemon (a restarted daemon
+ *   re-runs the job from the start; the transcode CLI publishes nothing
+ *   before it completes, so nothing half-done is ever visible).
+ * - The monitor thread of a job poll()s the progress pipe with the watchdog
+ *   timeout; EOF means the worker exited, and waitpid() says how.
+ * - Cancel: SIGTERM (the CLI cancels cleanly and removes its staging);
+ *   SIGKILL after a grace period if it has not exited.
+ */
+#include "eb_jobs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eb_log.h"
+#include "eb_storage.h"
+
+#define EB_JOB_ID_LEN 16
+#define EB_CANCEL_GRACE_MS 10000
+#define EB_MAX_ARGS 48
+
+const char *const eb_job_state_names[EB_JOB_NB_STATES] = {"queued", "running", "succeeded",
+                                                          "failed", "canceled"};
+
+typedef struct EbRun {
+    char id[EB_JOB_ID_LEN + 1];
+    pid_t pid;
+    int fd;          /* read end of the progress pipe */
+    int cancel;      /* DELETE asked for it */
+    int shutdown;    /* the daemon is stopping: back to the queue */
+    int64_t frames;  /* last reported */
+    double fps;
+    pthread_t thread;
+    EbJobs *jobs;
+} EbRun;
+
+struct EbJobs {
+    EbJobsConfig cfg;
+    sqlite3 *db;
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* queue changed, a worker ended, or stop */
+    int stop;
+    pthread_t sched;
+    int sched_started;
+    EbRun **runs; /* cfg.max_jobs slots */
+    int nb_running;
+    EbRun **done; /* ended runs whose threads the scheduler joins */
+    int nb_done;
+    int64_t crashes, watchdog_kills, frames_finished;
+};
+
+static double eb_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int eb_db_exec(sqlite3 *db, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        EB_LOGE("jobs", "sqlite: %s", err ? err : "?");
+        sqlite3_free(err);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* Prepares sql; on failure logs and returns NULL. */
+static sqlite3_stmt *eb_db_prepare(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        EB_LOGE("jobs", "sqlite: %s", sqlite3_errmsg(db));
+        return NULL;
+    }
+    return st;
+}
+
+static void eb_job_new_id(char *id)
+{
+    unsigned char r[EB_JOB_ID_LEN / 2];
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+        uint64_t t = (uint64_t)(eb_now() * 1e6) ^ ((uint64_t)getpid() << 32);
+        memcpy(r, &t, sizeof(r));
+    }
+    for (size_t i = 0; i < sizeof(r); i++)
+        sprintf(id + 2 * i, "%02x", r[i]);
+}
+
+static const char *eb_col_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? (const char *)t : NULL;
+}
+
+#define EB_JOB_COLUMNS                                                                             \
+    "id, state, priority, created, started, finished, spec, percent, fps, speed, eta, frames, "    \
+    "backend_used, result, error, attempts"
+
+/* One row (EB_JOB_COLUMNS) as the API's job object; new reference. */
+static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
+{
+    json_error_t e;
+    const char *spec_text = eb_col_text(st, 6), *state = eb_col_text(st, 1);
+    json_t *spec = spec_text ? json_loads(spec_text, 0, &e) : NULL;
+    json_t *o = json_object();
+    const char *vid = spec ? json_string_value(json_object_get(spec, "video_id")) : NULL;
+
+    json_object_set_new(o, "id", json_string(eb_col_text(st, 0)));
+    json_object_set_new(o, "state", json_string(state ? state : "?"));
+    json_object_set_new(o, "priority", json_integer(sqlite3_column_int(st, 2)));
+    json_object_set_new(o, "created_at", json_real(sqlite3_column_double(st, 3)));
+    json_object_set_new(o, "started_at", sqlite3_column_type(st, 4) == SQLITE_NULL
+                                             ? json_null()
+                                             : json_real(sqlite3_column_double(st, 4)));
+    json_object_set_new(o, "finished_at", sqlite3_column_type(st, 5) == SQLITE_NULL
+                                              ? json_null()
+                                              : json_real(sqlite3_column_double(st, 5)));
+    if (spec) {
+        const char *keys[] = {"input",  "video_id", "overwrite", "ladder",   "format",
+                              "segment_seconds", "preset", "backend", "fallback"};
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+            json_t *v = json_object_get(spec, keys[i]);
+            if (v)
+                json_object_set(o, keys[i], v);
+        }
+    }
+    {
+        json_t *p = json_object();
+        double eta = sqlite3_column_double(st, 10);
+        json_object_set_new(p, "percent", json_real(sqlite3_column_double(st, 7)));
+        json_object_set_new(p, "fps", json_real(sqlite3_column_double(st, 8)));
+        json_object_set_new(p, "speed", json_real(sqlite3_column_double(st, 9)));
+        json_object_set_new(p, "eta_seconds", eta < 0 ? json_null() : json_real(eta));
+        json_object_set_new(p, "frames", json_integer(sqlite3_column_int64(st, 11)));
+        json_object_set_new(o, "progress", p);
+    }
+    json_object_set_new(o, "backend_used", eb_col_text(st, 12) ? json_string(eb_col_text(st, 12))
+                                                               : json_null());
+    {
+        const char *r = eb_col_text(st, 13);
+        json_t *res = r ? json_loads(r, 0, &e) : NULL;
+        json_t *rungs = res ? json_object_get(res, "rungs") : NULL;
+        json_object_set(o, "rungs", rungs ? rungs : json_array());
+        json_decref(res);
+    }
+    json_object_set_new(o, "error", eb_col_text(st, 14) ? json_string(eb_col_text(st, 14))
+                                                        : json_null());
+    json_object_set_new(o, "attempts", json_integer(sqlite3_column_int(st, 15)));
+    if (vid && state && !strcmp(state, "succeeded")) {
+        json_t *out = json_object();
+        const char *fmt = json_string_value(json_object_get(spec, "format"));
+        char url[512];
+        snprintf(url, sizeof(url), "%s/videos/%s/hls/master.m3u8", j->cfg.base_url, vid);
+        json_object_set_new(out, "hls", json_string(url));
+        if (!fmt || strcmp(fmt, "ts")) {
+            snprintf(url, sizeof(url), "%s/videos/%s/dash/manifest.mpd", j->cfg.base_url, vid);
+            json_object_set_new(out, "dash", json_string(url));
+        }
+        json_object_set_new(o, "outputs", out);
+    } else {
+        json_object_set_new(o, "outputs", json_null());
+    }
+    json_decref(spec);
+    return o;
+}
+
+/* The job object by id, with the lock held; NULL when missing. */
+static json_t *eb_job_load(EbJobs *j, const char *id)
+{
+    sqlite3_stmt *st = eb_db_prepare(j->db, "SELECT " EB_JOB_COLUMNS " FROM jobs WHERE id = ?");
+    json_t *o = NULL;
+    if (!st)
+        return NULL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        o = eb_job_from_row(j, st);
+    sqlite3_finalize(st);
+    return o;
+}
+
+static void eb_job_set_state(EbJobs *j, const char *id, int state, const char *error)
+{
+    sqlite3_stmt *st = eb_db_prepare(
+        j->db, "UPDATE jobs SET state = ?, error = ?, finished = ?, pid = 0 WHERE id = ?");
+    if (!st)
+        return;
+    sqlite3_bind_text(st, 1, eb_job_state_names[state], -1, SQLITE_STATIC);
+    if (error)
+        sqlite3_bind_text(st, 2, error, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 2);
+    if (state >= EB_JOB_SUCCEEDED)
+        sqlite3_bind_double(st, 3, eb_now());
+    else
+        sqlite3_bind_null(st, 3);
+    sqlite3_bind_text(st, 4, id, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        EB_LOGE("jobs", "sqlite: %s", sqlite3_errmsg(j->db));
+    sqlite3_finalize(st);
+}
+
+/* ---- the worker side of a run --------------------------------------- */
+
+static void eb_run_path(EbJobs *j, const char *id, const char *ext, char *path, size_t size)
+{
+    snprintf(path, size, "%s/%s.%s", j->cfg.work_dir, id, ext);
+}
+
+/* Last "encbox: ..." line of a worker's log: the CLI's one error line. */
+static void eb_run_error_text(EbJobs *j, const char *id, char *out, size_t size)
+{
+    char path[4200], line[1024];
+    FILE *f;
+
+    out[0] = 0;
+    eb_run_path(j, id, "log", path, sizeof(path));
+    f = fopen(path, "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (!strncmp(line, "encbox: ", 8) && !strstr(line, "warning:"))
+        {
+            size_t n = strlen(line + 8);
+            if (n >= size)
+                n = size - 1;
+            memcpy(out, line + 8, n);
+            out[n] = 0;
+        }
+    }
+    fclose(f);
+}
+
+static void eb_run_progress(EbJobs *j, EbRun *r, const char *line)
+{
+    json_error_t e;
+    json_t *o = json_loads(line, 0, &e);
+    sqlite3_stmt *st;
+
+    if (!o)
+        return;
+    pthread_mutex_lock(&j->lock);
+    if (json_is_true(json_object_get(o, "done"))) {
+        char *text = json_dumps(o, JSON_COMPACT);
+        st = eb_db_prepare(j->db, "UPDATE jobs SET result = ?, backend_used = ?, percent = 100, "
+                                  "eta = 0 WHERE id = ?");
+        if (st && text) {
+            sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(st, 2, json_string_value(json_object_get(o, "backend")), -1,
+                              SQLITE_TRANSIENT);
+            sqlite3_bind_text(st, 3, r->id, -1, SQLITE_TRANSIENT);
+            sqlite3_step(st);
+        }
+        sqlite3_finalize(st);
+        free(text);
+    } else {
+        r->frames = json_integer_value(json_object_get(o, "frames"));
+        r->fps = json_number_value(json_object_get(o, "fps"));
+        st = eb_db_prepare(j->db, "UPDATE jobs SET percent = ?, fps = ?, speed = ?, eta = ?, "
+                                  "frames = ? WHERE id = ?");
+        if (st) {
+            sqlite3_bind_double(st, 1, json_number_value(json_object_get(o, "percent")));
+            sqlite3_bind_double(st, 2, r->fps);
+            sqlite3_bind_double(st, 3, json_number_value(json_object_get(o, "speed")));
+            sqlite3_bind_double(st, 4, json_number_value(json_object_get(o, "eta")));
+            sqlite3_bind_int64(st, 5, r->frames);
+            sqlite3_bind_text(st, 6, r->id, -1, SQLITE_TRANSIENT);
+            sqlite3_step(st);
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&j->lock);
+    json_decref(o);
+}
+
+/* Waits up to ms for the worker to exit; 1 when it has (status filled). */
+static int eb_run_wait(pid_t pid, int *status, int ms)
+{
+    for (int waited = 0;; waited += 50) {
+        pid_t w = waitpid(pid, status, WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR))
+            return 1;
+        if (waited >= ms)
+            return 0;
+        /* A pidfd would avoid the 50 ms steps; this is only the SIGTERM
+         * grace path after the pipe has closed, so a short nap is fine. */
+        poll(NULL, 0, 50);
+    }
+}
+
+static void *eb_run_thread(void *arg)
+{
+    EbRun *r = arg;
+    EbJobs *j = r->jobs;
+    char buf[8192], name[16], err[512];
+    size_t used = 0;
+    int status = 0, hung = 0, state;
+    double last = eb_now();
+
+    snprintf(name, sizeof(name), "eb-job-%.8s", r->id);
+    pthread_setname_np(pthread_self(), name);
+    for (;;) {
+        struct pollfd p = {.fd = r->fd, .events = POLLIN};
+        int n = poll(&p, 1, 1000);
+        ssize_t got;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0) {
+            int cancel;
+            pthread_mutex_lock(&j->lock);
+            cancel = r->cancel || r->shutdown;
+            pthread_mutex_unlock(&j->lock);
+            if (!cancel && eb_now() - last > j->cfg.watchdog_seconds) {
+                EB_LOGW("jobs", "job %s: no progress for %d s, killing worker %d", r->id,
+                        j->cfg.watchdog_seconds, (int)r->pid);
+                hung = 1;
+                kill(r->pid, SIGKILL);
+            }
+            continue;
+        }
+        got = read(r->fd, buf + used, sizeof(buf) - 1 - used);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        last = eb_now();
+        used += (size_t)got;
+        buf[used] = 0;
+        for (char *nl; (nl = strchr(buf, '\n'));) {
+            *nl = 0;
+            eb_run_progress(j, r, buf);
+            used -= (size_t)(nl + 1 - buf);
+            memmove(buf, nl + 1, used + 1);
+        }
+        if (used >= sizeof(buf) - 1)
+            used = 0; /* a line longer than the buffer is not ours */
+    }
+    close(r->fd);
+    if (!eb_run_wait(r->pid, &status, EB_CANCEL_GRACE_MS)) {
+        kill(r->pid, SIGKILL);
+        eb_run_wait(r->pid, &status, 60000);
+    }
+
+    err[0] = 0;
+    pthread_mutex_lock(&j->lock);
+    if (r->shutdown) {
+        state = EB_JOB_QUEUED;
+    } else if (r->cancel) {
+        state = EB_JOB_CANCELED;
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        state = EB_JOB_SUCCEEDED;
+    } else if (hung) {
+        state = EB_JOB_FAILED;
+        snprintf(err, sizeof(err), "worker hung: no progress for %d s, killed",
+                 j->cfg.watchdog_seconds);
+        j->watchdog_kills++;
+    } else if (WIFSIGNALED(status)) {
+        state = EB_JOB_FAILED;
+        snprintf(err, sizeof(err), "worker crashed (signal %d)", WTERMSIG(status));
+        j->crashes++;
+    } else {
+        state = EB_JOB_FAILED;
+        eb_run_error_text(j, r->id, err, sizeof(err));
+        if (!err[0])
+            snprintf(err, sizeof(err), "worker exited with status %d", WEXITSTATUS(status));
+    }
+    if (state == EB_JOB_SUCCEEDED)
+        j->frames_finished += r->frames;
+    eb_job_set_state(j, r->id, state, err[0] ? err : NULL);
+    EB_LOGI("jobs", "job %s %s%s%s", r->id, eb_job_state_names[state], err[0] ? ": " : "", err);
+    for (int i = 0; i < j->nb_running; i++)
+        if (j->runs[i] == r) {
+            j->runs[i] = j->runs[--j->nb_running];
+            break;
+        }
+    j->done[j->nb_done++] = r;
+    pthread_cond_broadcast(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+    return NULL;
+}
+
+/* Writes the inline ladder of a job to a file the worker reads. */
+static int eb_run_ladder_arg(EbJobs *j, const char *id, json_t *ladder, char *arg, size_t size)
+{
+    if (json_is_string(ladder)) {
+        snprintf(arg, size, "%s", json_string_value(ladder));
+        return 0;
+    }
+    eb_run_path(j, id, "ladder.json", arg, size);
+    return json_dump_file(ladder, arg, JSON_COMPACT) == 0 ? 0 : -EIO;
+}
+
+/* Forks the worker of job id with the lock held. */
+static int eb_run_start(EbJobs *j, const char *id, json_t *spec)
+{
+    char ladder[4200], logp[4200], stats[4200], seg[32];
+    const char *argv[EB_MAX_ARGS];
+    int n = 0, pfd[2], logfd, devnull;
+    EbRun *r;
+    pid_t pid;
+    sqlite3_stmt *st;
+
+    if (eb_run_ladder_arg(j, id, json_object_get(spec, "ladder"), ladder, sizeof(ladder)) < 0)
+        return -EIO;
+    eb_run_path(j, id, "log", logp, sizeof(logp));
+    eb_run_path(j, id, "stats.json", stats, sizeof(stats));
+    snprintf(seg, sizeof(seg), "%g", json_number_value(json_object_get(spec, "segment_seconds")));
+    argv[n++] = j->cfg.exe;
+    argv[n++] = "transcode";
+    argv[n++] = json_string_value(json_object_get(spec, "input"));
+    argv[n++] = "-o";
+    argv[n++] = j->cfg.storage_root;
+    argv[n++] = "--id";
+    argv[n++] = json_string_value(json_object_get(spec, "video_id"));
+    if (json_is_true(json_object_get(spec, "overwrite")))
+        argv[n++] = "--overwrite";
+    argv[n++] = "--ladder";
+    argv[n++] = ladder;
+    argv[n++] = "--segment";
+    argv[n++] = seg;
+    argv[n++] = "--format";
+    argv[n++] = json_string_value(json_object_get(spec, "format"));
+    argv[n++] = "--preset";
+    argv[n++] = json_string_value(json_object_get(spec, "preset"));
+    argv[n++] = "--backend";
+    argv[n++] = json_string_value(json_object_get(spec, "backend"));
+    if (j->cfg.config_path) {
+        argv[n++] = "--config";
+        argv[n++] = j->cfg.config_path;
+    }
+    argv[n++] = "-q";
+    argv[n++] = "--progress-fd";
+    argv[n++] = "3";
+    argv[n] = NULL;
+    for (int i = 0; i < n; i++)
+        if (!argv[i])
+            return -EINVAL;
+
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return -errno;
+    logfd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (logfd < 0 || devnull < 0) {
+        int e = -errno;
+        close(pfd[0]);
+        close(pfd[1]);
+        if (logfd >= 0)
+            close(logfd);
+        if (devnull >= 0)
+            close(devnull);
+        return e;
+    }
+    r = calloc(1, sizeof(*r));
+    if (!r) {
+        close(pfd[0]);
+        close(pfd[1]);
+        close(logfd);
+        close(devnull);
+        return -ENOMEM;
+    }
+    pid = fork();
+    if (pid == 0) {
+        /* Child: only async-signal-safe calls until exec. */
+        sigset_t none;
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        if (dup2(pfd[1], 3) < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 ||
+            dup2(logfd, 2) < 0)
+            _exit(127);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    close(logfd);
+    close(devnull);
+    if (pid < 0) {
+        int e = -errno;
+        close(pfd[0]);
+        free(r);
+        return e;
+    }
+    snprintf(r->id, sizeof(r->id), "%s", id);
+    r->pid = pid;
+    r->fd = pfd[0];
+    r->jobs = j;
+    st = eb_db_prepare(j->db, "UPDATE jobs SET state = 'running', started = ?, pid = ?, "
+                              "attempts = attempts + 1, percent = 0, fps = 0, speed = 0, "
+                              "eta = -1, frames = 0, error = NULL WHERE id = ?");
+    if (st) {
+        sqlite3_bind_double(st, 1, eb_now());
+        sqlite3_bind_int(st, 2, pid);
+        sqlite3_bind_text(st, 3, id, -1, SQLITE_TRANSIENT);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    j->runs[j->nb_running++] = r;
+    if (pthread_create(&r->thread, NULL, eb_run_thread, r) != 0) {
+        /* Without a monitor nobody would reap it: stop it now. */
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(r->fd);
+        j->nb_running--;
+        eb_job_set_state(j, id, EB_JOB_FAILED, "cannot start a monitor thread");
+        free(r);
+        return -EAGAIN;
+    }
+    EB_LOGI("jobs", "job %s started: worker %d", id, (int)pid);
+    return 0;
+}
+
+static void eb_jobs_reap(EbJobs *j)
+{
+    while (j->nb_done > 0) {
+        EbRun *r = j->done[--j->nb_done];
+        pthread_mutex_unlock(&j->lock);
+        pthread_join(r->thread, NULL);
+        free(r);
+        pthread_mutex_lock(&j->lock);
+    }
+}
+
+static void *eb_sched_thread(void *arg)
+{
+    EbJobs *j = arg;
+
+    pthread_setname_np(pthread_self(), "eb-sched");
+    pthread_mutex_lock(&j->lock);
+    while (!j->stop) {
+        sqlite3_stmt *st = NULL;
+        int started = 0;
+
+        eb_jobs_reap(j);
+        if (j->nb_running < j->cfg.max_jobs)
+            st = eb_db_prepare(j->db, "SELECT id, spec FROM jobs WHERE state = 'queued' "
+                                      "ORDER BY priority DESC, rowid ASC LIMIT 1");
+        if (st && sqlite3_step(st) == SQLITE_ROW) {
+            char id[EB_JOB_ID_LEN + 1];
+            json_error_t e;
+            json_t *spec = json_loads(eb_col_text(st, 1), 0, &e);
+            int ret;
+            snprintf(id, sizeof(id), "%s", eb_col_text(st, 0));
+            sqlite3_finalize(st);
+            st = NULL;
+            ret = spec ? eb_run_start(j, id, spec) : -EINVAL;
+            if (ret < 0) {
+                EB_LOGE("jobs", "job %s: cannot start its worker (%s)", id, strerror(-ret));
+                eb_job_set_state(j, id, EB_JOB_FAILED, "cannot start the worker");
+            }
+            json_decref(spec);
+            started = 1;
+        }
+        sqlite3_finalize(st);
+        if (!started)
+            pthread_cond_wait(&j->cond, &j->lock);
+    }
+    pthread_mutex_unlock(&j->lock);
+    return NULL;
+}
+
+int eb_jobs_open(const EbJobsConfig *cfg, EbJobs **out)
+{
+    EbJobs *j = calloc(1, sizeof(*j));
+    int ret = -EIO;
+
+    *out = NULL;
+    if (!j)
+        return -ENOMEM;
+    j->cfg = *cfg;
+    pthread_mutex_init(&j->lock, NULL);
+    pthread_cond_init(&j->cond, NULL);
+    j->runs = calloc((size_t)cfg->max_jobs, sizeof(*j->runs));
+    j->done = calloc((size_t)cfg->max_jobs, sizeof(*j->done));
+    if (!j->runs || !j->done) {
+        ret = -ENOMEM;
+        goto fail;
+    }
+    if (eb_storage_mkdirs(cfg->work_dir) < 0) {
+        EB_LOGE("jobs", "cannot create %s", cfg->work_dir);
+        goto fail;
+    }
+    if (sqlite3_open_v2(cfg->db_path, &j->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
+        EB_LOGE("jobs", "cannot open %s: %s", cfg->db_path, j->db ? sqlite3_errmsg(j->db) : "?");
+        goto fail;
+    }
+    sqlite3_busy_timeout(j->db, 5000);
+    if (eb_db_exec(j->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                          "CREATE TABLE IF NOT EXISTS jobs ("
+                          " id TEXT NOT NULL UNIQUE, state TEXT NOT NULL,"
+                          " priority INTEGER NOT NULL, created REAL NOT NULL,"
+                          " started REAL, finished REAL, spec TEXT NOT NULL,"
+                          " video_id TEXT NOT NULL, percent REAL DEFAULT 0, fps REAL DEFAULT 0,"
+                          " speed REAL DEFAULT 0, eta REAL DEFAULT -1, frames INTEGER DEFAULT 0,"
+                          " backend_used TEXT, result TEXT, error TEXT,"
+                          " attempts INTEGER DEFAULT 0, pid INTEGER DEFAULT 0);"
+                          "CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(state, priority);"
+                          /* Workers of an earlier daemon died with it (PDEATHSIG):
+                           * their jobs run again from the start. */
+                          "UPDATE jobs SET state = 'queued', pid = 0, percent = 0, fps = 0,"
+                          " speed = 0, eta = -1, frames = 0 WHERE state = 'running';") < 0)
+        goto fail;
+    if (pthread_create(&j->sched, NULL, eb_sched_thread, j) != 0) {
+        ret = -EAGAIN;
+        goto fail;
+    }
+    j->sched_started = 1;
+    *out = j;
+    return 0;
+fail:
+    eb_jobs_close(&j);
+    return ret;
+}
+
+void eb_jobs_close(EbJobs **pj)
+{
+    EbJobs *j = *pj;
+    if (!j)
+        return;
+    pthread_mutex_lock(&j->lock);
+    j->stop = 1;
+    for (int i = 0; i < j->nb_running; i++) {
+        j->runs[i]->shutdown = 1;
+        kill(j->runs[i]->pid, SIGTERM);
+    }
+    pthread_cond_broadcast(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+    if (j->sched_started)
+        pthread_join(j->sched, NULL);
+    pthread_mutex_lock(&j->lock);
+    while (j->nb_running > 0 || j->nb_done > 0) {
+        if (j->nb_done > 0)
+            eb_jobs_reap(j);
+        else
+            pthread_cond_wait(&j->cond, &j->lock);
+    }
+    pthread_mutex_unlock(&j->lock);
+    if (j->db)
+        sqlite3_close(j->db);
+    free(j->runs);
+    free(j->done);
+    pthread_cond_destroy(&j->cond);
+    pthread_mutex_destroy(&j->lock);
+    free(j);
+    *pj = NULL;
+}
+
+static int eb_jobs_video_busy_locked(EbJobs *j, const char *vid)
+{
+    sqlite3_stmt *st = eb_db_prepare(j->db, "SELECT 1 FROM jobs WHERE video_id = ? AND state IN "
+                                            "('queued', 'running') LIMIT 1");
+    int busy = 0;
+    if (!st)
+        return 0;
+    sqlite3_bind_text(st, 1, vid, -1, SQLITE_TRANSIENT);
+    busy = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return busy;
+}
+
+int eb_jobs_video_busy(EbJobs *j, const char *vid)
+{
+    int busy;
+    pthread_mutex_lock(&j->lock);
+    busy = eb_jobs_video_busy_locked(j, vid);
+    pthread_mutex_unlock(&j->lock);
+    return busy;
+}
+
+int eb_jobs_submit(EbJobs *j, json_t *spec, json_t **job)
+{
+    char id[EB_JOB_ID_LEN + 1];
+    const char *vid;
+    char *text;
+    sqlite3_stmt *st;
+    int ret = 0;
+
+    *job = NULL;
+    eb_job_new_id(id);
+    if (!json_object_get(spec, "video_id"))
+        json_object_set_new(spec, "video_id", json_string(id));
+    vid = json_string_value(json_object_get(spec, "video_id"));
+    text = json_dumps(spec, JSON_COMPACT);
+    if (!text || !vid) {
+        free(text);
+        return -ENOMEM;
+    }
+    pthread_mutex_lock(&j->lock);
+    if (eb_jobs_video_busy_locked(j, vid) ||
+        (!json_is_true(json_object_get(spec, "overwrite")) &&
+         eb_storage_exists(j->cfg.storage_root, vid))) {
+        ret = -EEXIST;
+        goto done;
+    }
+    st = eb_db_prepare(j->db, "INSERT INTO jobs (id, state, priority, created, spec, video_id) "
+                              "VALUES (?, 'queued', ?, ?, ?, ?)");
+    if (!st) {
+        ret = -EIO;
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, (int)json_integer_value(json_object_get(spec, "priority")));
+    sqlite3_bind_double(st, 3, eb_now());
+    sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, vid, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        EB_LOGE("jobs", "sqlite: %s", sqlite3_errmsg(j->db));
+        ret = -EIO;
+    }
+    sqlite3_finalize(st);
+    if (ret == 0) {
+        *job = eb_job_load(j, id);
+        pthread_cond_broadcast(&j->cond);
+        EB_LOGI("jobs", "job %s queued (video %s)", id, vid);
+    }
+done:
+    pthread_mutex_unlock(&j->lock);
+    free(text);
+    return ret;
+}
+
+int eb_jobs_get(EbJobs *j, const char *id, json_t **job)
+{
+    pthread_mutex_lock(&j->lock);
+    *job = eb_job_load(j, id);
+    pthread_mutex_unlock(&j->lock);
+    return *job ? 0 : -ENOENT;
+}
+
+int eb_jobs_list(EbJobs *j, const char *state, int limit, int offset, json_t **out)
+{
+    sqlite3_stmt *st;
+    json_t *arr = json_array();
+    int64_t total = 0;
+
+    *out = NULL;
+    pthread_mutex_lock(&j->lock);
+    st = eb_db_prepare(j->db, "SELECT " EB_JOB_COLUMNS " FROM jobs WHERE ?1 IS NULL OR state = ?1 "
+                              "ORDER BY rowid DESC LIMIT ?2 OFFSET ?3");
+    if (st) {
+        if (state)
+            sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_null(st, 1);
+        sqlite3_bind_int(st, 2, limit);
+        sqlite3_bind_int(st, 3, offset);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            json_array_append_new(arr, eb_job_from_row(j, st));
+        sqlite3_finalize(st);
+    }
+    st = eb_db_prepare(j->db, "SELECT COUNT(*) FROM jobs WHERE ?1 IS NULL OR state = ?1");
+    if (st) {
+        if (state)
+            sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_null(st, 1);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            total = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&j->lock);
+    *out = json_pack("{s:o, s:I, s:i, s:i}", "jobs", arr, "total", (json_int_t)total, "limit",
+                     limit, "offset", offset);
+    return *out ? 0 : -ENOMEM;
+}
+
+int eb_jobs_cancel(EbJobs *j, const char *id, json_t **job)
+{
+    int ret = 0;
+    json_t *o;
+    const char *state;
+
+    pthread_mutex_lock(&j->lock);
+    o = eb_job_load(j, id);
+    if (!o) {
+        ret = -ENOENT;
+        goto done;
+    }
+    state = json_string_value(json_object_get(o, "state"));
+    if (!strcmp(state, "queued")) {
+        eb_job_set_state(j, id, EB_JOB_CANCELED, NULL);
+    } else if (!strcmp(state, "running")) {
+        for (int i = 0; i < j->nb_running; i++)
+            if (!strcmp(j->runs[i]->id, id) && !j->runs[i]->cancel) {
+                j->runs[i]->cancel = 1;
+                kill(j->runs[i]->pid, SIGTERM);
+            }
+    } else {
+        ret = -EALREADY;
+    }
+    json_decref(o);
+    o = eb_job_load(j, id);
+done:
+    pthread_mutex_unlock(&j->lock);
+    *job = o;
+    return ret;
+}
+
+void eb_jobs_stats(EbJobs *j, EbJobsStats *out)
+{
+    sqlite3_stmt *st;
+
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&j->lock);
+    st = eb_db_prepare(j->db, "SELECT state, COUNT(*) FROM jobs GROUP BY state");
+    while (st && sqlite3_step(st) == SQLITE_ROW)
+        for (int i = 0; i < EB_JOB_NB_STATES; i++)
+            if (eb_col_text(st, 0) && !strcmp(eb_col_text(st, 0), eb_job_state_names[i]))
+                out->by_state[i] = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    out->frames_encoded = j->frames_finished;
+    for (int i = 0; i < j->nb_running; i++) {
+        out->frames_encoded += j->runs[i]->frames;
+        out->encode_fps += j->runs[i]->fps;
+    }
+    out->worker_crashes = j->crashes;
+    out->watchdog_kills = j->watchdog_kills;
+    pthread_mutex_unlock(&j->lock);
+}

@@ -1,0 +1,80 @@
+/*
+ * The daemon's job store and scheduler. Jobs live in SQLite (WAL) so a
+ * restart loses none: queued jobs stay queued, jobs that were running go
+ * back to the queue and re-run from the start. A scheduler thread starts the
+ * next queued job (priority, then age) while fewer than max_jobs run; each
+ * running job is a separate worker process (`encbox transcode ...
+ * --progress-fd 3`) watched by its own monitor thread, which reads progress
+ * lines from the pipe, kills the worker when it stops reporting (watchdog),
+ * and records how it ended. A worker that crashes ends its job only.
+ *
+ * Threads: eb-sched (starts workers), eb-job-<id> (one per running job).
+ * One mutex guards the database handle and the table of running workers,
+ * and is never held across anything slow (the HTTP threads take it too).
+ */
+#ifndef EB_JOBS_H
+#define EB_JOBS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+typedef struct EbJobs EbJobs;
+
+typedef struct EbJobsConfig {
+    const char *exe;          /* the encbox binary the workers run */
+    const char *storage_root; /* -o of every worker */
+    const char *config_path;  /* passed to workers as --config; NULL: none */
+    const char *db_path;      /* SQLite file */
+    const char *work_dir;     /* worker logs and inline ladders */
+    const char *base_url;     /* prefix of output URLs; "" for relative */
+    int max_jobs;             /* concurrent workers, >= 1 */
+    int watchdog_seconds;     /* no report for this long: the worker is killed */
+} EbJobsConfig;
+
+enum { EB_JOB_QUEUED, EB_JOB_RUNNING, EB_JOB_SUCCEEDED, EB_JOB_FAILED, EB_JOB_CANCELED, EB_JOB_NB_STATES };
+
+extern const char *const eb_job_state_names[EB_JOB_NB_STATES];
+
+/* Figures for /metrics. */
+typedef struct EbJobsStats {
+    int64_t by_state[EB_JOB_NB_STATES];
+    int64_t frames_encoded;   /* sum over finished and running jobs */
+    double encode_fps;        /* sum of the running jobs' fps */
+    int64_t worker_crashes;   /* since the daemon started */
+    int64_t watchdog_kills;
+} EbJobsStats;
+
+/* Opens (creates) the database, moves jobs left running by an earlier
+ * daemon back to the queue and starts the scheduler. cfg's strings must
+ * outlive the store. *out is freed with eb_jobs_close(). */
+int eb_jobs_open(const EbJobsConfig *cfg, EbJobs **out);
+
+/* Stops the scheduler, stops running workers (their jobs go back to the
+ * queue, to re-run on the next start), closes the database; NULLs *jobs. */
+void eb_jobs_close(EbJobs **jobs);
+
+/* Queues a job. spec is a validated job request (the store takes its own
+ * reference): input (resolved path), video_id, overwrite, ladder (name
+ * string or object), format, segment_seconds, preset, backend, fallback,
+ * priority. id may be NULL (one is made). Returns 0 and the job object in
+ * *job (caller owns it), or -EEXIST when the video id is taken by a
+ * published video (without overwrite) or by a queued/running job. */
+int eb_jobs_submit(EbJobs *jobs, json_t *spec, json_t **job);
+
+/* The job object (caller owns it), or -ENOENT. */
+int eb_jobs_get(EbJobs *jobs, const char *id, json_t **job);
+
+/* {"jobs":[...], "total":N, "limit", "offset"}; state NULL for all. */
+int eb_jobs_list(EbJobs *jobs, const char *state, int limit, int offset, json_t **out);
+
+/* Cancels a queued or running job (a running worker gets SIGTERM, then
+ * SIGKILL if it does not stop). Returns 0 with the job object, -ENOENT, or
+ * -EALREADY when the job has already ended (*job is still filled). */
+int eb_jobs_cancel(EbJobs *jobs, const char *id, json_t **job);
+
+/* 1 when a queued or running job publishes that video id. */
+int eb_jobs_video_busy(EbJobs *jobs, const char *video_id);
+
+void eb_jobs_stats(EbJobs *jobs, EbJobsStats *out);
+
+#endif
