@@ -130,7 +130,8 @@ int eb_hal_cli_devices(int argc, char **argv)
         if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else {
-            fprintf(stderr, "encbox: devices: unknown option '%s' (usage: encbox devices [--json])\n",
+            fprintf(stderr,
+                    "encbox: devices: unknown option '%s' (usage: encbox devices [--json])\n",
                     argv[i]);
             return 2;
         }

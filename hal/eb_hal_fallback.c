@@ -61,8 +61,7 @@ int eb_hal_choose(const char *requested, const char *fallback, const char *const
         }
         note_unusable(out->note, sizeof(out->note), names, probes, nb, -1);
         len = strlen(out->note);
-        snprintf(out->note + len, sizeof(out->note) - len, "%sno usable backend",
-                 len ? ": " : "");
+        snprintf(out->note + len, sizeof(out->note) - len, "%sno usable backend", len ? ": " : "");
         return EB_ERR(ENODEV);
     }
 
@@ -104,8 +103,8 @@ int eb_hal_choose(const char *requested, const char *fallback, const char *const
             return EB_ERR(ENODEV);
         }
     } else if (!probes[fb].usable) {
-        snprintf(out->note + len, sizeof(out->note) - len, "; fallback %s unusable (%s)",
-                 names[fb], probes[fb].reason[0] ? probes[fb].reason : "no reason given");
+        snprintf(out->note + len, sizeof(out->note) - len, "; fallback %s unusable (%s)", names[fb],
+                 probes[fb].reason[0] ? probes[fb].reason : "no reason given");
         return EB_ERR(ENODEV);
     }
     out->index = fb;

@@ -202,8 +202,7 @@ int eb_hal_hw_encoder_open(EbHalDevice *dev, EbHalEncoderKind kind, const EbEnco
         goto error;
     ret = avcodec_open2(ctx, codec, &opts);
     if (ret < 0) {
-        EB_LOGE("hal", "%s open failed for %dx%d: %s", name, p->width, p->height,
-                eb_strerror(ret));
+        EB_LOGE("hal", "%s open failed for %dx%d: %s", name, p->width, p->height, eb_strerror(ret));
         goto error;
     }
     av_dict_free(&opts);

@@ -206,7 +206,8 @@ static void counts(const EbSessionRequest *req, const EbSessionLimits *lim, int 
     if (lim->memory_bytes > 0) {
         int64_t units = (req->memory + EB_SESSIONS_MEM_UNIT - 1) / EB_SESSIONS_MEM_UNIT;
         int64_t max = lim->memory_bytes / EB_SESSIONS_MEM_UNIT;
-        need[EB_KIND_MEMORY] = units > EB_SESSIONS_MAX_SLOTS ? EB_SESSIONS_MAX_SLOTS + 1 : (int)units;
+        need[EB_KIND_MEMORY] =
+            units > EB_SESSIONS_MAX_SLOTS ? EB_SESSIONS_MAX_SLOTS + 1 : (int)units;
         limit[EB_KIND_MEMORY] = max > EB_SESSIONS_MAX_SLOTS ? EB_SESSIONS_MAX_SLOTS : (int)max;
     } else {
         need[EB_KIND_MEMORY] = 0;

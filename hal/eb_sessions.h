@@ -30,10 +30,10 @@ typedef struct EbSessionLimits {
 } EbSessionLimits;
 
 typedef struct EbSessionRequest {
-    const char *device;   /* accounting key: "nvidia" (system-wide NVENC cap),
-                           * "cuda:0", "renderD128"; [A-Za-z0-9_.:-] */
+    const char *device; /* accounting key: "nvidia" (system-wide NVENC cap),
+                         * "cuda:0", "renderD128"; [A-Za-z0-9_.:-] */
     int encode, decode;
-    int64_t memory;       /* bytes; ignored when the budget is 0 */
+    int64_t memory; /* bytes; ignored when the budget is 0 */
 } EbSessionRequest;
 
 typedef struct EbSessions EbSessions;

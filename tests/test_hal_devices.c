@@ -226,8 +226,10 @@ static void test_qsv_caps(void **state)
                               .Width = {.Min = 32, .Max = 4096, .Step = 16},
                               .Height = {.Min = 32, .Max = 4096, .Step = 16}};
     struct encprofile eprof = {.Profile = MFX_PROFILE_AVC_HIGH, .NumMemTypes = 1, .MemDesc = &emem};
-    struct encoder encs[1] = {
-        {.CodecID = MFX_CODEC_AVC, .BiDirectionalPrediction = 1, .NumProfiles = 1, .Profiles = &eprof}};
+    struct encoder encs[1] = {{.CodecID = MFX_CODEC_AVC,
+                               .BiDirectionalPrediction = 1,
+                               .NumProfiles = 1,
+                               .Profiles = &eprof}};
     struct filter filt = {.FilterFourCC = MFX_EXTBUFF_VPP_SCALING};
     mfxImplDescription impl;
     EbHalDeviceInfo d;

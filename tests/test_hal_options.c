@@ -33,8 +33,8 @@ static const char *get(AVDictionary *d, const char *key)
 
 static void test_speed_scale(void **state)
 {
-    static const char *const names[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
-                                        "medium", "slow", "slower", "veryslow"};
+    static const char *const names[] = {"ultrafast", "superfast", "veryfast", "faster",  "fast",
+                                        "medium",    "slow",      "slower",   "veryslow"};
     (void)state;
     for (int i = 0; i < 9; i++)
         assert_int_equal(eb_hal_speed_index(names[i]), i);
@@ -216,10 +216,10 @@ static void test_apply_splits_private(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_speed_scale),    cmocka_unit_test(test_encoder_names),
-        cmocka_unit_test(test_levels),         cmocka_unit_test(test_nvenc_options),
-        cmocka_unit_test(test_vaapi_options),  cmocka_unit_test(test_qsv_options),
-        cmocka_unit_test(test_bad_params),     cmocka_unit_test(test_apply_splits_private),
+        cmocka_unit_test(test_speed_scale),   cmocka_unit_test(test_encoder_names),
+        cmocka_unit_test(test_levels),        cmocka_unit_test(test_nvenc_options),
+        cmocka_unit_test(test_vaapi_options), cmocka_unit_test(test_qsv_options),
+        cmocka_unit_test(test_bad_params),    cmocka_unit_test(test_apply_splits_private),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,12 +11,33 @@
 #define __device__ __attribute__((device))
 #define __forceinline__ __attribute__((always_inline)) inline
 
-static __device__ __forceinline__ int eb_tid_x() { return __nvvm_read_ptx_sreg_tid_x(); }
-static __device__ __forceinline__ int eb_tid_y() { return __nvvm_read_ptx_sreg_tid_y(); }
-static __device__ __forceinline__ int eb_ctaid_x() { return __nvvm_read_ptx_sreg_ctaid_x(); }
-static __device__ __forceinline__ int eb_ctaid_y() { return __nvvm_read_ptx_sreg_ctaid_y(); }
-static __device__ __forceinline__ int eb_ctaid_z() { return __nvvm_read_ptx_sreg_ctaid_z(); }
-static __device__ __forceinline__ int eb_ntid_x() { return __nvvm_read_ptx_sreg_ntid_x(); }
-static __device__ __forceinline__ int eb_ntid_y() { return __nvvm_read_ptx_sreg_ntid_y(); }
+static __device__ __forceinline__ int eb_tid_x()
+{
+    return __nvvm_read_ptx_sreg_tid_x();
+}
+static __device__ __forceinline__ int eb_tid_y()
+{
+    return __nvvm_read_ptx_sreg_tid_y();
+}
+static __device__ __forceinline__ int eb_ctaid_x()
+{
+    return __nvvm_read_ptx_sreg_ctaid_x();
+}
+static __device__ __forceinline__ int eb_ctaid_y()
+{
+    return __nvvm_read_ptx_sreg_ctaid_y();
+}
+static __device__ __forceinline__ int eb_ctaid_z()
+{
+    return __nvvm_read_ptx_sreg_ctaid_z();
+}
+static __device__ __forceinline__ int eb_ntid_x()
+{
+    return __nvvm_read_ptx_sreg_ntid_x();
+}
+static __device__ __forceinline__ int eb_ntid_y()
+{
+    return __nvvm_read_ptx_sreg_ntid_y();
+}
 
 #endif

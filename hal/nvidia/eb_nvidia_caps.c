@@ -141,8 +141,7 @@ void eb_nvidia_verdict(EbHalDeviceInfo *d, int cc_major, int cc_minor, int have_
     else if (!h264->decode)
         snprintf(d->reason, sizeof(d->reason), "codec unsupported: no H.264 decode (NVDEC)");
     else if (!have_kernel)
-        snprintf(d->reason, sizeof(d->reason),
-                 "CUDA fan-out kernel missing (built without clang)");
+        snprintf(d->reason, sizeof(d->reason), "CUDA fan-out kernel missing (built without clang)");
     else {
         d->usable = 1;
         d->reason[0] = 0;

@@ -44,8 +44,8 @@ static void eb_nv_load_cuda(void)
             snprintf(eb_nv_cu_reason, sizeof(eb_nv_cu_reason),
                      "%.200s not found (no NVIDIA driver installed)", msg + 12);
         else
-            snprintf(eb_nv_cu_reason, sizeof(eb_nv_cu_reason),
-                     "NVIDIA driver too old: %.200s", msg[0] ? msg : "libcuda incomplete");
+            snprintf(eb_nv_cu_reason, sizeof(eb_nv_cu_reason), "NVIDIA driver too old: %.200s",
+                     msg[0] ? msg : "libcuda incomplete");
         eb_nv_cu_err = EB_ERR(ENOENT);
         return;
     }
@@ -68,7 +68,10 @@ int eb_nvidia_cuda(const CudaFunctions **cu, char *reason, size_t size)
     return 0;
 }
 
-int eb_nvidia_have_kernel(void) { return eb_fanout_cuda_ptx[0] != 0; }
+int eb_nvidia_have_kernel(void)
+{
+    return eb_fanout_cuda_ptx[0] != 0;
+}
 
 /* ---- inventory ---- */
 
@@ -90,7 +93,8 @@ static void eb_nv_driver_version(const CudaFunctions *cu, char *buf, size_t size
 
     if (nvml) {
         int (*init)(void) = (int (*)(void))dlsym(nvml, "nvmlInit_v2");
-        int (*ver)(char *, unsigned) = (int (*)(char *, unsigned))dlsym(nvml, "nvmlSystemGetDriverVersion");
+        int (*ver)(char *, unsigned) =
+            (int (*)(char *, unsigned))dlsym(nvml, "nvmlSystemGetDriverVersion");
         int (*fini)(void) = (int (*)(void))dlsym(nvml, "nvmlShutdown");
         if (init && ver && fini && init() == 0) {
             if (ver(drv, sizeof(drv)) != 0)
@@ -301,9 +305,11 @@ static void eb_nv_inventory(void)
         eb_nvidia_verdict(d, major, minor, eb_nvidia_have_kernel());
         /* The more specific reasons first. */
         if (!cv)
-            snprintf(d->reason, sizeof(d->reason), "%s", cv_msg[0] ? cv_msg : "libnvcuvid.so.1 not found");
+            snprintf(d->reason, sizeof(d->reason), "%s",
+                     cv_msg[0] ? cv_msg : "libnvcuvid.so.1 not found");
         else if (!nv)
-            snprintf(d->reason, sizeof(d->reason), "%s", nv_msg[0] ? nv_msg : "libnvidia-encode.so.1 not found");
+            snprintf(d->reason, sizeof(d->reason), "%s",
+                     nv_msg[0] ? nv_msg : "libnvidia-encode.so.1 not found");
         else if (!nvenc_ok)
             snprintf(d->reason, sizeof(d->reason), "%s", nvenc_reason);
         else if (why[0] && (d->usable || !kernel))
@@ -351,7 +357,10 @@ static int nv_device_open(EbHalDevice *dev, const char *spec)
     return 0;
 }
 
-static void nv_device_close(EbHalDevice *dev) { eb_hal_hw_close(dev); }
+static void nv_device_close(EbHalDevice *dev)
+{
+    eb_hal_hw_close(dev);
+}
 
 static int nv_decoder_open(EbHalDevice *dev, const AVStream *st, AVCodecContext **out)
 {

@@ -42,11 +42,16 @@ int eb_qsv_status(mfxStatus st, const char **text)
 static enum AVCodecID mfx_codec(mfxU32 id)
 {
     switch (id) {
-    case MFX_CODEC_AVC: return AV_CODEC_ID_H264;
-    case MFX_CODEC_HEVC: return AV_CODEC_ID_HEVC;
-    case MFX_CODEC_VP9: return AV_CODEC_ID_VP9;
-    case MFX_CODEC_AV1: return AV_CODEC_ID_AV1;
-    default: return AV_CODEC_ID_NONE;
+    case MFX_CODEC_AVC:
+        return AV_CODEC_ID_H264;
+    case MFX_CODEC_HEVC:
+        return AV_CODEC_ID_HEVC;
+    case MFX_CODEC_VP9:
+        return AV_CODEC_ID_VP9;
+    case MFX_CODEC_AV1:
+        return AV_CODEC_ID_AV1;
+    default:
+        return AV_CODEC_ID_NONE;
     }
 }
 
@@ -59,7 +64,8 @@ void eb_qsv_caps_fill(EbHalDeviceInfo *d, const mfxImplDescription *impl)
     for (mfxU16 i = 0; i < impl->Dec.NumCodecs && impl->Dec.Codecs; i++) {
         const struct decoder *c = &impl->Dec.Codecs[i];
         EbHalCodecCaps *cc;
-        if (mfx_codec(c->CodecID) == AV_CODEC_ID_NONE || !(cc = eb_hal_info_codec(d, mfx_codec(c->CodecID))))
+        if (mfx_codec(c->CodecID) == AV_CODEC_ID_NONE ||
+            !(cc = eb_hal_info_codec(d, mfx_codec(c->CodecID))))
             continue;
         cc->decode = 1;
         for (mfxU16 p = 0; p < c->NumProfiles && c->Profiles && !cc->encode; p++)
@@ -75,7 +81,8 @@ void eb_qsv_caps_fill(EbHalDeviceInfo *d, const mfxImplDescription *impl)
         const struct encoder *c = &impl->Enc.Codecs[i];
         EbHalCodecCaps *cc;
         int mw = 0, mh = 0;
-        if (mfx_codec(c->CodecID) == AV_CODEC_ID_NONE || !(cc = eb_hal_info_codec(d, mfx_codec(c->CodecID))))
+        if (mfx_codec(c->CodecID) == AV_CODEC_ID_NONE ||
+            !(cc = eb_hal_info_codec(d, mfx_codec(c->CodecID))))
             continue;
         cc->encode = 1;
         cc->max_bframes = c->BiDirectionalPrediction ? -1 : 0;

@@ -127,7 +127,10 @@ static int qsv_device_open(EbHalDevice *dev, const char *spec)
     return 0;
 }
 
-static void qsv_device_close(EbHalDevice *dev) { eb_hal_hw_close(dev); }
+static void qsv_device_close(EbHalDevice *dev)
+{
+    eb_hal_hw_close(dev);
+}
 
 static int qsv_decoder_open(EbHalDevice *dev, const AVStream *st, AVCodecContext **out)
 {
@@ -156,7 +159,10 @@ static int qsv_fanout_run(EbFanout *f, const AVFrame *src, AVFrame **dst)
     return EB_ERR(ENOSYS);
 }
 
-static void qsv_fanout_close(EbFanout **f) { *f = NULL; }
+static void qsv_fanout_close(EbFanout **f)
+{
+    *f = NULL;
+}
 
 const EbHalBackend eb_hal_qsv = {
     .name = "qsv",

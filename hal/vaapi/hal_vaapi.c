@@ -49,17 +49,31 @@ typedef struct EbVaLib {
 static int va_load(EbVaLib *l, char *reason, size_t size)
 {
     static const char *const names[] = {
-        "vaInitialize", "vaTerminate", "vaQueryVendorString", "vaMaxNumProfiles",
-        "vaMaxNumEntrypoints", "vaQueryConfigProfiles", "vaQueryConfigEntrypoints",
-        "vaCreateConfig", "vaDestroyConfig", "vaQuerySurfaceAttributes", "vaSetErrorCallback",
+        "vaInitialize",
+        "vaTerminate",
+        "vaQueryVendorString",
+        "vaMaxNumProfiles",
+        "vaMaxNumEntrypoints",
+        "vaQueryConfigProfiles",
+        "vaQueryConfigEntrypoints",
+        "vaCreateConfig",
+        "vaDestroyConfig",
+        "vaQuerySurfaceAttributes",
+        "vaSetErrorCallback",
         "vaSetInfoCallback",
     };
     void **slots[] = {
-        (void **)&l->Initialize, (void **)&l->Terminate, (void **)&l->QueryVendorString,
-        (void **)&l->MaxNumProfiles, (void **)&l->MaxNumEntrypoints,
-        (void **)&l->QueryConfigProfiles, (void **)&l->QueryConfigEntrypoints,
-        (void **)&l->CreateConfig, (void **)&l->DestroyConfig,
-        (void **)&l->QuerySurfaceAttributes, (void **)&l->SetErrorCallback,
+        (void **)&l->Initialize,
+        (void **)&l->Terminate,
+        (void **)&l->QueryVendorString,
+        (void **)&l->MaxNumProfiles,
+        (void **)&l->MaxNumEntrypoints,
+        (void **)&l->QueryConfigProfiles,
+        (void **)&l->QueryConfigEntrypoints,
+        (void **)&l->CreateConfig,
+        (void **)&l->DestroyConfig,
+        (void **)&l->QuerySurfaceAttributes,
+        (void **)&l->SetErrorCallback,
         (void **)&l->SetInfoCallback,
     };
 
@@ -280,7 +294,10 @@ static int va_device_open(EbHalDevice *dev, const char *spec)
     return 0;
 }
 
-static void va_device_close(EbHalDevice *dev) { eb_hal_hw_close(dev); }
+static void va_device_close(EbHalDevice *dev)
+{
+    eb_hal_hw_close(dev);
+}
 
 static int va_decoder_open(EbHalDevice *dev, const AVStream *st, AVCodecContext **out)
 {
@@ -309,7 +326,10 @@ static int va_fanout_run(EbFanout *f, const AVFrame *src, AVFrame **dst)
     return EB_ERR(ENOSYS);
 }
 
-static void va_fanout_close(EbFanout **f) { *f = NULL; }
+static void va_fanout_close(EbFanout **f)
+{
+    *f = NULL;
+}
 
 const EbHalBackend eb_hal_vaapi = {
     .name = "vaapi",
