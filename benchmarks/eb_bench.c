@@ -785,6 +785,8 @@ static void print_versus(FILE *f, const EbBenchReport *r, int *misses)
     fprintf(f, "  %-4s throughput >= 1.15x the ffmpeg command line: %.3fx\n",
             tput >= 1.15 ? "PASS" : "MISS", tput);
     *misses += tput < 1.15;
+    fprintf(f, "       (on CPU seconds, which other load on the machine disturbs less: %.3fx)\n",
+            v->ffmpeg_median.cpu_seconds / v->encbox_median.cpu_seconds);
     fprintf(f, "  %-4s peak RSS <= 0.75x ffmpeg's: %.3fx\n", rss <= 0.75 ? "PASS" : "MISS", rss);
     *misses += rss > 0.75;
     for (int i = 0; i < v->nb_rungs; i++) {
