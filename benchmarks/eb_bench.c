@@ -281,6 +281,8 @@ static void encbox_argv(char **argv, const EbBenchArgs *a, const char *input, co
     argv[n++] = (char *)a->preset;
     argv[n++] = "--backend";
     argv[n++] = (char *)backend;
+    argv[n++] = "--fallback"; /* a refused backend fails its step, never measures another */
+    argv[n++] = "none";
     argv[n++] = "-q";
     argv[n++] = "--no-thumbnails"; /* the ffmpeg ladder makes none either */
     argv[n++] = "--stats-json";
@@ -330,7 +332,7 @@ static int run_step(const EbBenchArgs *a, const char *input, const EbHalBackend 
     st->job_fps_min = 1e30;
     st->realtime_ratio = 1e30;
     for (int i = 0; i < n; i++) {
-        char *argv[20];
+        char *argv[24];
         bprintf(out[i], sizeof(out[i]), "%s/work/job%d", a->out_dir, i);
         bprintf(stats[i], sizeof(stats[i]), "%s/work/job%d.json", a->out_dir, i);
         bprintf(log[i], sizeof(log[i]), "%s/work/job%d.log", a->out_dir, i);
@@ -613,7 +615,7 @@ static void versus(const EbBenchArgs *a, const char *input, const EbBenchSource 
     EbRungPlan plan[EB_LADDER_MAX_RUNGS];
     char store[96][64], graph[1024], vmap[512], segs[4200], index[4200];
     char eout[4200], fout[4200], stats[4200], elog[4200], flog[4200];
-    char *eargv[20], *fargv[128];
+    char *eargv[24], *fargv[128];
     int nb, ret;
 
     eb_ladder_default(&ladder);
@@ -853,6 +855,19 @@ static void usage(FILE *f)
             "machine runs; compare figures from the same run only.\n");
 }
 
+/* 1-minute load average: how busy the machine was around a timing. */
+static double loadavg1(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
 static void fill_host(EbBenchReport *r)
 {
     char line[512];
@@ -865,6 +880,7 @@ static void fill_host(EbBenchReport *r)
     gethostname(r->host, sizeof(r->host) - 1);
     r->cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
     r->memory_gb = (double)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / (1 << 30);
+    r->load_start = loadavg1();
     if ((f = fopen("/proc/cpuinfo", "r"))) {
         while (fgets(line, sizeof(line), f)) {
             char *c = strchr(line, ':');
@@ -895,7 +911,7 @@ static int plan_from(const EbBenchArgs *a, const EbBenchReport *r)
     }
     if (eb_bench_plan_compute(&req, &cap, a->headroom, &plan) < 0) {
         fprintf(stderr,
-                "encbox: --plan: only %dp%g ladders were measured (source of %s); "
+                "encbox: --plan: only %dp%g ladders were measured (result of %s); "
                 "measure that profile with --input\n",
                 cap.source_height, cap.source_fps, r->date);
         return EB_BENCH_EXIT_USAGE;
@@ -1066,8 +1082,10 @@ int eb_bench_cli(int argc, char **argv)
         versus(&a, source, &src, &r->versus);
     }
 
+    r->load_end = loadavg1();
     printf("\nencbox %s bench, %s, %s (%s, %d cores, %.0f GB)\n", EB_VERSION, r->date, r->host,
            r->cpu_model, r->cores, r->memory_gb);
+    printf("load average (1 min) %.2f at the start, %.2f at the end\n", r->load_start, r->load_end);
     printf("command: %s\n", r->command);
     printf("source: %s (%dx%d, %.3f fps, %.2f s%s), preset %s\n", r->source, r->source_width,
            r->source_height, r->source_fps, r->source_seconds,

@@ -105,7 +105,8 @@ typedef struct EbBenchReport {
     char cpu_model[128];
     int cores;
     double memory_gb;
-    char command[1024]; /* how this report was made */
+    double load_start, load_end; /* 1-minute load average when the run began and ended */
+    char command[1024];          /* how this report was made */
     char source[1024];
     int source_generated; /* 1: testsrc2 + sine made by the bench */
     double source_seconds;

@@ -213,6 +213,8 @@ int eb_bench_report_write_json(const EbBenchReport *r, const char *path)
     json_object_set_new(o, "cpu_model", json_string(r->cpu_model));
     json_object_set_new(o, "cores", json_integer(r->cores));
     json_object_set_new(o, "memory_gb", json_real(r->memory_gb));
+    json_object_set_new(o, "load_start", json_real(r->load_start));
+    json_object_set_new(o, "load_end", json_real(r->load_end));
     json_object_set_new(o, "command", json_string(r->command));
     json_object_set_new(o, "preset", json_string(r->preset));
     json_object_set_new(o, "source",
@@ -283,6 +285,8 @@ int eb_bench_report_read_json(const char *path, EbBenchReport *r, char *err, siz
     str(o, "preset", r->preset, sizeof(r->preset));
     r->cores = (int)num(o, "cores");
     r->memory_gb = num(o, "memory_gb");
+    r->load_start = num(o, "load_start");
+    r->load_end = num(o, "load_end");
     src = json_object_get(o, "source");
     str(src, "path", r->source, sizeof(r->source));
     r->source_generated = json_is_true(json_object_get(src, "generated"));
