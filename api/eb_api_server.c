@@ -285,8 +285,10 @@ static enum MHD_Result eb_jobs_post(EbApi *api, struct MHD_Connection *c, EbReq 
                                             "format", "segment_seconds", "preset", "backend",
                                             "fallback", "priority", NULL};
         if (!eb_in_list(key, known)) {
+            char name[128];
+            snprintf(name, sizeof(name), "%s", key);
             json_decref(in);
-            return eb_reply_error(api, c, 400, key, "%s: unknown field", key);
+            return eb_reply_error(api, c, 400, name, "%s: unknown field", name);
         }
     }
 #define EB_FAIL(code, field, ...)                                                                  \

@@ -1,0 +1,952 @@
+/*
+ * `encbox serve` over real HTTP on loopback (libcurl): auth, health,
+ * devices, job validation and the job life cycle with real worker
+ * processes, cancel (queued and running), a worker killed with SIGKILL, the
+ * daemon killed with SIGKILL mid-job and restarted (the job completes),
+ * uploads, metrics, the origin (types, caching, Range, ETag, traversal) and
+ * signed links (valid, expired, tampered). Media is made with the ffmpeg
+ * command line, tiny so the suite stays fast under sanitizers.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <jansson.h>
+
+#include "eb_test_media.h"
+
+#define TOKEN "test-token-0123456789"
+#define SIGN_KEY "signing-key-for-tests"
+
+static char tmp[4096], inroot[4200], outside[4200], small_mp4[4300], long_mp4[4300];
+static char tokfile[4300], keyfile[4300], cfgfile[4300];
+
+typedef struct Daemon {
+    pid_t pid;
+    int port;
+    char storage[4300];
+    char base[96];
+} Daemon;
+
+typedef struct Resp {
+    long code;
+    char *body;
+    size_t len;
+    char headers[4096];
+    size_t hlen;
+} Resp;
+
+/* ---- HTTP ---------------------------------------------------------------- */
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+    Resp *r = ud;
+    char *b = realloc(r->body, r->len + sz * n + 1);
+    if (!b)
+        return 0;
+    memcpy(b + r->len, p, sz * n);
+    r->body = b;
+    r->len += sz * n;
+    r->body[r->len] = 0;
+    return sz * n;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ud)
+{
+    Resp *r = ud;
+    size_t k = sz * n;
+    if (r->hlen + k < sizeof(r->headers) - 1) {
+        memcpy(r->headers + r->hlen, p, k);
+        r->hlen += k;
+        r->headers[r->hlen] = 0;
+    }
+    return k;
+}
+
+/* Value of a response header (case-insensitive name), or "" . */
+static const char *header(Resp *r, const char *name, char *out, size_t size)
+{
+    size_t nl = strlen(name);
+    out[0] = 0;
+    for (char *l = r->headers; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (!strncasecmp(l, name, nl) && l[nl] == ':') {
+            const char *v = l + nl + 1;
+            size_t n;
+            while (*v == ' ')
+                v++;
+            n = strcspn(v, "\r\n");
+            snprintf(out, size, "%.*s", (int)(n < size ? n : size - 1), v);
+            break;
+        }
+    return out;
+}
+
+/* One request; extra is one more header line or NULL. */
+static long http(Resp *r, const char *method, const char *url, const char *token,
+                 const char *body, size_t body_len, const char *extra)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char auth[256];
+
+    memset(r, 0, sizeof(*r));
+    assert_non_null(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (!strcmp(method, "HEAD"))
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        h = curl_slist_append(h, auth);
+    }
+    if (extra)
+        h = curl_slist_append(h, extra);
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->code);
+    else
+        r->code = -1;
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (!r->body)
+        r->body = calloc(1, 1);
+    return r->code;
+}
+
+static void resp_free(Resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+static long api(Daemon *d, Resp *r, const char *method, const char *path, const char *json)
+{
+    char url[1024];
+    snprintf(url, sizeof(url), "%s%s", d->base, path);
+    return http(r, method, url, TOKEN, json, json ? strlen(json) : 0,
+                json ? "Content-Type: application/json" : NULL);
+}
+
+static json_t *api_json(Daemon *d, long want, const char *method, const char *path,
+                        const char *json)
+{
+    Resp r;
+    json_error_t e;
+    json_t *o;
+    long code = api(d, &r, method, path, json);
+    if (code != want)
+        fprintf(stderr, "%s %s: %ld %s\n", method, path, code, r.body);
+    assert_int_equal(code, want);
+    o = json_loads(r.body, 0, &e);
+    resp_free(&r);
+    assert_non_null(o);
+    return o;
+}
+
+/* ---- the daemon ------------------------------------------------------ */
+
+static void nap_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Starts `encbox serve` on a random free loopback port; waits until
+ * /v1/health answers. extra: one more argument or NULL. */
+static void daemon_start(Daemon *d, const char *storage, const char *config, const char *extra1,
+                         const char *extra2)
+{
+    const char *bin = getenv("EB_BINARY");
+    assert_non_null(bin);
+    snprintf(d->storage, sizeof(d->storage), "%s", storage);
+    for (int attempt = 0; attempt < 20; attempt++) {
+        char listen[32], log[4400];
+        Resp r;
+        int status;
+        d->port = 20000 + (int)((unsigned)rand() % 40000);
+        snprintf(listen, sizeof(listen), "127.0.0.1:%d", d->port);
+        snprintf(d->base, sizeof(d->base), "http://%s", listen);
+        snprintf(log, sizeof(log), "%s/daemon.log", storage);
+        d->pid = fork();
+        assert_true(d->pid >= 0);
+        if (d->pid == 0) {
+            const char *argv[24];
+            int n = 0;
+            /* Never outlive the test (ctest waits for its output pipe). */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (!freopen(log, "a", stderr) || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+                _exit(127);
+            argv[n++] = bin;
+            argv[n++] = "serve";
+            argv[n++] = "--listen";
+            argv[n++] = listen;
+            argv[n++] = "--storage";
+            argv[n++] = storage;
+            argv[n++] = "--input-root";
+            argv[n++] = inroot;
+            argv[n++] = "--token-file";
+            argv[n++] = tokfile;
+            argv[n++] = "--config";
+            argv[n++] = config ? config : cfgfile;
+            if (extra1)
+                argv[n++] = extra1;
+            if (extra2)
+                argv[n++] = extra2;
+            argv[n] = NULL;
+            execv(bin, (char *const *)argv);
+            _exit(127);
+        }
+        for (int i = 0; i < 300; i++) {
+            if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+                d->pid = 0;
+                break; /* port taken (exit 98) or a real failure: retry */
+            }
+            if (http(&r, "GET", (snprintf(log, sizeof(log), "%s/v1/health", d->base), log), NULL,
+                     NULL, 0, NULL) == 200) {
+                resp_free(&r);
+                return;
+            }
+            resp_free(&r);
+            nap_ms(100);
+        }
+        if (d->pid > 0) {
+            kill(d->pid, SIGKILL);
+            waitpid(d->pid, NULL, 0);
+        }
+    }
+    fail_msg("encbox serve did not start");
+}
+
+/* SIGTERM and a clean exit (the sanitizers' checks pass). */
+static void daemon_stop(Daemon *d)
+{
+    int status = 0;
+    if (d->pid <= 0)
+        return;
+    kill(d->pid, SIGTERM);
+    assert_int_equal(waitpid(d->pid, &status, 0), d->pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    d->pid = 0;
+}
+
+/* Polls a job until its state is one of the ended ones or want. */
+static json_t *job_wait(Daemon *d, const char *id, const char *want, int seconds)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+    for (int i = 0; i < seconds * 10; i++) {
+        json_t *o = api_json(d, 200, "GET", path, NULL);
+        const char *s = json_string_value(json_object_get(o, "state"));
+        if (!strcmp(s, want) || !strcmp(s, "succeeded") || !strcmp(s, "failed") ||
+            !strcmp(s, "canceled"))
+            return o;
+        json_decref(o);
+        nap_ms(100);
+    }
+    fail_msg("job %s never reached %s", id, want);
+    return NULL;
+}
+
+static char *submit(Daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* POSTs a job (201 expected); returns its id (caller frees). */
+static char *submit(Daemon *d, const char *fmt, ...)
+{
+    char body[8192];
+    va_list ap;
+    json_t *o;
+    char *id;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof(body), fmt, ap);
+    va_end(ap);
+    o = api_json(d, 201, "POST", "/v1/jobs", body);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "queued");
+    id = strdup(json_string_value(json_object_get(o, "id")));
+    json_decref(o);
+    return id;
+}
+
+/* The pid of the daemon's one worker child (from /proc/<pid>/task/x/children). */
+static pid_t worker_pid(pid_t daemon)
+{
+    char path[512], buf[256];
+    DIR *dir;
+    struct dirent *e;
+    pid_t found = 0;
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)daemon);
+    dir = opendir(path);
+    assert_non_null(dir);
+    while (!found && (e = readdir(dir))) {
+        FILE *f;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/task/%s/children", (int)daemon, e->d_name);
+        f = fopen(path, "r");
+        if (f && fgets(buf, sizeof(buf), f))
+            found = (pid_t)atoi(buf);
+        if (f)
+            fclose(f);
+    }
+    closedir(dir);
+    return found;
+}
+
+static void fresh_storage(const char *tag, char *out, size_t size)
+{
+    snprintf(out, size, "%s/%s", tmp, tag);
+    mkdir(out, 0755);
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_health_auth_devices(void **state)
+{
+    Daemon d;
+    Resp r;
+    char url[256], h[256];
+    char storage[4400];
+    json_t *o, *arr;
+    int software_usable = 0;
+    (void)state;
+
+    fresh_storage("auth", storage, sizeof(storage));
+    daemon_start(&d, storage, NULL, NULL, NULL);
+    snprintf(url, sizeof(url), "%s/v1/health", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+    assert_non_null(strstr(r.body, "\"ok\""));
+    resp_free(&r);
+
+    snprintf(url, sizeof(url), "%s/v1/jobs", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 401);
+    assert_non_null(strstr(header(&r, "WWW-Authenticate", h, sizeof(h)), "Bearer"));
+    resp_free(&r);
+    assert_int_equal(http(&r, "GET", url, "wrong-token-0123456789", NULL, 0, NULL), 401);
+    resp_free(&r);
+    assert_int_equal(http(&r, "GET", url, TOKEN "x", NULL, 0, NULL), 401);
+    resp_free(&r);
+    /* A POST without a token never gets as far as the body. */
+    assert_int_equal(http(&r, "POST", url, NULL, "{}", 2, NULL), 401);
+    resp_free(&r);
+    snprintf(url, sizeof(url), "%s/v1/devices", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 401);
+    resp_free(&r);
+
+    o = api_json(&d, 200, "GET", "/v1/devices", NULL);
+    arr = json_object_get(o, "backends");
+    assert_true(json_array_size(arr) >= 1);
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *b = json_array_get(arr, i);
+        if (!strcmp(json_string_value(json_object_get(b, "backend")), "software"))
+            software_usable = json_is_true(json_object_get(b, "usable"));
+        else if (!json_is_true(json_object_get(b, "usable")))
+            assert_true(strlen(json_string_value(json_object_get(b, "reason"))) > 0);
+    }
+    assert_true(software_usable);
+    json_decref(o);
+
+    assert_int_equal(api(&d, &r, "GET", "/v1/nothing", NULL), 404);
+    resp_free(&r);
+    assert_int_equal(api(&d, &r, "PUT", "/v1/jobs", NULL), 405);
+    resp_free(&r);
+    daemon_stop(&d);
+}
+
+/* 400 naming the field for each malformed request. */
+static void test_bad_requests(void **state)
+{
+    static const struct {
+        const char *body;
+        long code;
+        const char *field; /* NULL: no field */
+    } cases[] = {
+        {"{not json", 400, NULL},
+        {"[1, 2]", 400, NULL},
+        {"{}", 400, "input"},
+        {"{\"input\": 5}", 400, "input"},
+        {"{\"input\": \"relative.mp4\"}", 400, "input"},
+        {"{\"input\": \"upload:nothex\"}", 400, "input"},
+        {"{\"input\": \"upload:0123456789abcdef0123456789abcdef\"}", 400, "input"},
+        {"{\"input\": \"@IN@/missing.mp4\"}", 400, "input"},
+        {"{\"input\": \"@IN@/small.mp4\", \"priority\": 12}", 400, "priority"},
+        {"{\"input\": \"@IN@/small.mp4\", \"priority\": \"high\"}", 400, "priority"},
+        {"{\"input\": \"@IN@/small.mp4\", \"video_id\": \"a/b\"}", 400, "video_id"},
+        {"{\"input\": \"@IN@/small.mp4\", \"overwrite\": \"yes\"}", 400, "overwrite"},
+        {"{\"input\": \"@IN@/small.mp4\", \"format\": \"flv\"}", 400, "format"},
+        {"{\"input\": \"@IN@/small.mp4\", \"segment_seconds\": 0}", 400, "segment_seconds"},
+        {"{\"input\": \"@IN@/small.mp4\", \"preset\": \"warp\"}", 400, "preset"},
+        {"{\"input\": \"@IN@/small.mp4\", \"backend\": \"quantum\"}", 400, "backend"},
+        {"{\"input\": \"@IN@/small.mp4\", \"fallback\": 1}", 400, "fallback"},
+        {"{\"input\": \"@IN@/small.mp4\", \"ladder\": \"nosuchpreset\"}", 400, "ladder"},
+        {"{\"input\": \"@IN@/small.mp4\", \"ladder\": {\"rungs\": [{\"name\": \"x\", "
+         "\"height\": -5}]}}",
+         400, "ladder"},
+        {"{\"input\": \"@IN@/small.mp4\", \"colour\": \"red\"}", 400, "colour"},
+        /* confinement: outside the roots, "..", a symlink out */
+        {"{\"input\": \"@OUT@/secret.mp4\"}", 403, "input"},
+        {"{\"input\": \"@IN@/../outside/secret.mp4\"}", 403, "input"},
+        {"{\"input\": \"@IN@/link.mp4\"}", 403, "input"},
+    };
+    Daemon d;
+    char storage[4400], body[8192];
+    (void)state;
+
+    fresh_storage("bad", storage, sizeof(storage));
+    daemon_start(&d, storage, NULL, NULL, NULL);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *s = cases[i].body;
+        size_t n = 0;
+        Resp r;
+        json_error_t e;
+        json_t *o, *err;
+        /* @IN@ / @OUT@ stand for the input root and the folder beside it. */
+        while (*s && n < sizeof(body) - 4400) {
+            if (!strncmp(s, "@IN@", 4)) {
+                n += (size_t)snprintf(body + n, sizeof(body) - n, "%s", inroot);
+                s += 4;
+            } else if (!strncmp(s, "@OUT@", 5)) {
+                n += (size_t)snprintf(body + n, sizeof(body) - n, "%s", outside);
+                s += 5;
+            } else {
+                body[n++] = *s++;
+            }
+        }
+        body[n] = 0;
+        api(&d, &r, "POST", "/v1/jobs", body);
+        if (r.code != cases[i].code)
+            fprintf(stderr, "case %zu: %s -> %ld %s\n", i, body, r.code, r.body);
+        assert_int_equal(r.code, cases[i].code);
+        o = json_loads(r.body, 0, &e);
+        assert_non_null(o);
+        err = json_object_get(o, "error");
+        assert_non_null(json_object_get(err, "message"));
+        if (cases[i].field)
+            assert_string_equal(json_string_value(json_object_get(err, "field")), cases[i].field);
+        json_decref(o);
+        resp_free(&r);
+    }
+    {
+        Resp r;
+        assert_int_equal(api(&d, &r, "GET", "/v1/jobs?state=bogus", NULL), 400);
+        resp_free(&r);
+        assert_int_equal(api(&d, &r, "GET", "/v1/jobs?limit=0", NULL), 400);
+        resp_free(&r);
+        assert_int_equal(api(&d, &r, "GET", "/v1/jobs/0000000000000000", NULL), 404);
+        resp_free(&r);
+        assert_int_equal(api(&d, &r, "DELETE", "/v1/jobs/0000000000000000", NULL), 404);
+        resp_free(&r);
+    }
+    daemon_stop(&d);
+}
+
+static int64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+/* A job through to the published tree, then the origin over it. */
+static void test_job_and_origin(void **state)
+{
+    Daemon d;
+    Resp r;
+    char storage[4400], url[512], h[256], etag[128], seg[4600], extra[256];
+    json_t *o, *rungs;
+    char *id;
+    int64_t size;
+    (void)state;
+
+    fresh_storage("job", storage, sizeof(storage));
+    daemon_start(&d, storage, NULL, NULL, NULL);
+    id = submit(&d, "{\"input\": \"%s\", \"video_id\": \"clip1\", \"priority\": 7, "
+                    "\"segment_seconds\": 1, \"ladder\": {\"name\": \"tiny\", \"rungs\": "
+                    "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
+                small_mp4);
+    o = job_wait(&d, id, "succeeded", 300);
+    if (strcmp(json_string_value(json_object_get(o, "state")), "succeeded"))
+        fprintf(stderr, "job: %s\n", json_dumps(o, 0));
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "succeeded");
+    assert_string_equal(json_string_value(json_object_get(o, "video_id")), "clip1");
+    assert_int_equal(json_integer_value(json_object_get(o, "priority")), 7);
+    assert_string_equal(json_string_value(json_object_get(o, "backend_used")), "software");
+    assert_true(json_number_value(json_object_get(json_object_get(o, "progress"), "percent")) >=
+                99.9);
+    rungs = json_object_get(o, "rungs");
+    assert_int_equal(json_array_size(rungs), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rungs, 0), "name")),
+                        "180p");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(rungs, 0), "frames")), 50);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "outputs"), "hls")),
+                        "/videos/clip1/hls/master.m3u8");
+    json_decref(o);
+
+    /* The same video id again: 409; with overwrite: accepted. */
+    {
+        char body[8192];
+        snprintf(body, sizeof(body), "{\"input\": \"%s\", \"video_id\": \"clip1\"}", small_mp4);
+        assert_int_equal(api(&d, &r, "POST", "/v1/jobs", body), 409);
+        resp_free(&r);
+    }
+    /* Listing and filters. */
+    o = api_json(&d, 200, "GET", "/v1/jobs?state=succeeded&limit=10", NULL);
+    assert_int_equal(json_integer_value(json_object_get(o, "total")), 1);
+    assert_int_equal(json_array_size(json_object_get(o, "jobs")), 1);
+    json_decref(o);
+    o = api_json(&d, 200, "GET", "/v1/jobs?state=queued", NULL);
+    assert_int_equal(json_integer_value(json_object_get(o, "total")), 0);
+    json_decref(o);
+    /* Ended jobs cannot be canceled. */
+    snprintf(url, sizeof(url), "/v1/jobs/%s", id);
+    assert_int_equal(api(&d, &r, "DELETE", url, NULL), 409);
+    resp_free(&r);
+
+    /* Origin: types and caching. */
+    snprintf(url, sizeof(url), "%s/videos/clip1/hls/master.m3u8", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+    assert_non_null(strstr(r.body, "#EXTM3U"));
+    assert_string_equal(header(&r, "Content-Type", h, sizeof(h)), "application/vnd.apple.mpegurl");
+    assert_non_null(strstr(header(&r, "Cache-Control", h, sizeof(h)), "max-age=10"));
+    assert_string_equal(header(&r, "Access-Control-Allow-Origin", h, sizeof(h)), "*");
+    resp_free(&r);
+    snprintf(url, sizeof(url), "%s/videos/clip1/dash/manifest.mpd", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+    assert_string_equal(header(&r, "Content-Type", h, sizeof(h)), "application/dash+xml");
+    resp_free(&r);
+
+    snprintf(seg, sizeof(seg), "%s/videos/clip1/cmaf/180p/segment_001.m4s", storage);
+    size = file_size(seg);
+    assert_true(size > 200);
+    snprintf(url, sizeof(url), "%s/videos/clip1/cmaf/180p/segment_001.m4s", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+    assert_int_equal((int64_t)r.len, size);
+    assert_string_equal(header(&r, "Content-Type", h, sizeof(h)), "video/iso.segment");
+    assert_non_null(strstr(header(&r, "Cache-Control", h, sizeof(h)), "immutable"));
+    assert_true(strlen(header(&r, "Last-Modified", h, sizeof(h))) > 0);
+    header(&r, "ETag", etag, sizeof(etag));
+    assert_true(strlen(etag) > 2);
+    resp_free(&r);
+    /* Range: a slice, the tail, an unsatisfiable one. */
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, "Range: bytes=100-199"), 206);
+    assert_int_equal(r.len, 100);
+    snprintf(extra, sizeof(extra), "bytes 100-199/%lld", (long long)size);
+    assert_string_equal(header(&r, "Content-Range", h, sizeof(h)), extra);
+    resp_free(&r);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, "Range: bytes=-50"), 206);
+    assert_int_equal(r.len, 50);
+    resp_free(&r);
+    snprintf(extra, sizeof(extra), "Range: bytes=%lld-", (long long)size + 10);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, extra), 416);
+    snprintf(extra, sizeof(extra), "bytes */%lld", (long long)size);
+    assert_string_equal(header(&r, "Content-Range", h, sizeof(h)), extra);
+    resp_free(&r);
+    /* Conditional GET. */
+    snprintf(extra, sizeof(extra), "If-None-Match: %s", etag);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, extra), 304);
+    resp_free(&r);
+    assert_int_equal(http(&r, "HEAD", url, NULL, NULL, 0, NULL), 200);
+    resp_free(&r);
+
+    /* No way out of the tree: "..", encoded "..", hidden names, a symlink. */
+    {
+        static const char *const bad[] = {"/videos/../jobs.db",
+                                          "/videos/clip1/../../jobs.db",
+                                          "/videos/%2e%2e/jobs.db",
+                                          "/videos/clip1/%2e%2e/%2e%2e/jobs.db",
+                                          "/videos/.hidden",
+                                          "/videos//etc/passwd",
+                                          "/videos/escape/passwd",
+                                          "/videos/clip1/hls/nothing.m3u8",
+                                          "/.api/x.log",
+                                          "/videos/"};
+        char link[4600];
+        snprintf(link, sizeof(link), "%s/videos/escape", storage);
+        assert_int_equal(symlink("/etc", link), 0);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            snprintf(url, sizeof(url), "%s%s", d.base, bad[i]);
+            http(&r, "GET", url, NULL, NULL, 0, NULL);
+            if (r.code != 404)
+                fprintf(stderr, "%s -> %ld\n", bad[i], r.code);
+            assert_int_equal(r.code, 404);
+            resp_free(&r);
+        }
+        unlink(link);
+    }
+    free(id);
+
+    /* Metrics reflect what happened. */
+    snprintf(url, sizeof(url), "%s/metrics", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+    assert_non_null(strstr(r.body, "encbox_jobs{state=\"succeeded\"} 1"));
+    assert_non_null(strstr(r.body, "encbox_frames_encoded_total 50"));
+    assert_non_null(strstr(r.body, "encbox_api_requests_total{code=\"206\"} 2"));
+    assert_non_null(strstr(r.body, "encbox_api_requests_total{code=\"416\"} 1"));
+    resp_free(&r);
+    daemon_stop(&d);
+}
+
+static void sha256_file(const char *path, char *hex)
+{
+    unsigned char d[32];
+    gnutls_hash_hd_t h;
+    char buf[65536];
+    size_t n;
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(gnutls_hash_init(&h, GNUTLS_DIG_SHA256), 0);
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        gnutls_hash(h, buf, n);
+    fclose(f);
+    gnutls_hash_deinit(h, d);
+    for (int i = 0; i < 32; i++)
+        sprintf(hex + 2 * i, "%02x", d[i]);
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *b;
+    long n;
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b = malloc((size_t)n + 1);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+static void test_upload_then_job(void **state)
+{
+    Daemon d;
+    Resp r;
+    char storage[4400], url[512], hex[65], input[128];
+    json_error_t e;
+    json_t *o;
+    char *data, *id;
+    size_t len;
+    (void)state;
+
+    fresh_storage("upload", storage, sizeof(storage));
+    daemon_start(&d, storage, NULL, NULL, NULL);
+    data = read_all(small_mp4, &len);
+    snprintf(url, sizeof(url), "%s/v1/uploads", d.base);
+    assert_int_equal(http(&r, "POST", url, NULL, data, len, NULL), 401);
+    resp_free(&r);
+    assert_int_equal(http(&r, "POST", url, TOKEN, data, len,
+                          "Content-Type: application/octet-stream"),
+                     201);
+    o = json_loads(r.body, 0, &e);
+    resp_free(&r);
+    free(data);
+    assert_non_null(o);
+    sha256_file(small_mp4, hex);
+    assert_string_equal(json_string_value(json_object_get(o, "sha256")), hex);
+    assert_int_equal(json_integer_value(json_object_get(o, "size")), (json_int_t)len);
+    snprintf(input, sizeof(input), "upload:%s", json_string_value(json_object_get(o, "id")));
+    json_decref(o);
+    assert_int_equal(http(&r, "POST", url, TOKEN, "", 0, NULL), 400);
+    resp_free(&r);
+
+    id = submit(&d, "{\"input\": \"%s\", \"format\": \"ts\", \"ladder\": {\"rungs\": "
+                    "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
+                input);
+    o = job_wait(&d, id, "succeeded", 300);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "succeeded");
+    /* Without video_id, the job id names the video. */
+    assert_string_equal(json_string_value(json_object_get(o, "video_id")), id);
+    assert_null(json_object_get(json_object_get(o, "outputs"), "dash"));
+    json_decref(o);
+    snprintf(url, sizeof(url), "%s/videos/%s/hls/180p/segment_001.ts", d.base, id);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+    assert_string_equal(header(&r, "Content-Type", input, sizeof(input)), "video/mp2t");
+    resp_free(&r);
+    free(id);
+    daemon_stop(&d);
+}
+
+/* A queued job is canceled at once; a running one stops, publishes nothing
+ * and leaves no staging behind. */
+static void test_cancel(void **state)
+{
+    Daemon d;
+    Resp r;
+    char storage[4400], path[4600];
+    json_t *o;
+    char *run, *queued;
+    (void)state;
+
+    fresh_storage("cancel", storage, sizeof(storage));
+    daemon_start(&d, storage, NULL, "--max-jobs", "1");
+    run = submit(&d, "{\"input\": \"%s\", \"video_id\": \"long1\", \"preset\": \"veryslow\"}",
+                 long_mp4);
+    queued = submit(&d, "{\"input\": \"%s\", \"video_id\": \"small2\"}", small_mp4);
+    o = job_wait(&d, run, "running", 120);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "running");
+    json_decref(o);
+    /* The second one waits (max-jobs 1), and is canceled while queued. */
+    snprintf(path, sizeof(path), "/v1/jobs/%s", queued);
+    o = api_json(&d, 202, "DELETE", path, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "canceled");
+    json_decref(o);
+
+    snprintf(path, sizeof(path), "/v1/jobs/%s", run);
+    o = api_json(&d, 202, "DELETE", path, NULL);
+    json_decref(o);
+    o = job_wait(&d, run, "canceled", 60);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "canceled");
+    json_decref(o);
+    snprintf(path, sizeof(path), "%s/videos/long1", storage);
+    assert_false(eb_test_exists(path));
+    snprintf(path, sizeof(path), "%s/.staging", storage);
+    assert_int_equal(eb_test_dir_entries(path), 0);
+    /* The canceled video id is free again. */
+    free(submit(&d, "{\"input\": \"%s\", \"video_id\": \"small2\"}", small_mp4));
+    assert_int_equal(api(&d, &r, "GET", "/v1/jobs?state=canceled", NULL), 200);
+    assert_non_null(strstr(r.body, "\"total\":2"));
+    resp_free(&r);
+    free(run);
+    free(queued);
+    daemon_stop(&d);
+}
+
+/* kill -9 of a worker fails that job alone; the daemon carries on. */
+static void test_worker_crash(void **state)
+{
+    Daemon d;
+    Resp r;
+    char storage[4400], url[256];
+    json_t *o;
+    char *id, *next;
+    pid_t w = 0;
+    (void)state;
+
+    fresh_storage("crash", storage, sizeof(storage));
+    daemon_start(&d, storage, NULL, "--max-jobs", "1");
+    id = submit(&d, "{\"input\": \"%s\", \"video_id\": \"doomed\", \"preset\": \"veryslow\"}",
+                long_mp4);
+    o = job_wait(&d, id, "running", 120);
+    json_decref(o);
+    for (int i = 0; i < 100 && !w; i++, nap_ms(50))
+        w = worker_pid(d.pid);
+    assert_true(w > 0);
+    assert_int_equal(kill(w, SIGKILL), 0);
+    o = job_wait(&d, id, "failed", 60);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "failed");
+    assert_non_null(strstr(json_string_value(json_object_get(o, "error")), "crashed"));
+    json_decref(o);
+    /* The daemon still runs jobs. */
+    next = submit(&d, "{\"input\": \"%s\", \"video_id\": \"after\", \"ladder\": {\"rungs\": "
+                      "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
+                  small_mp4);
+    o = job_wait(&d, next, "succeeded", 300);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "succeeded");
+    json_decref(o);
+    snprintf(url, sizeof(url), "%s/metrics", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+    assert_non_null(strstr(r.body, "encbox_worker_crashes_total 1"));
+    resp_free(&r);
+    free(id);
+    free(next);
+    daemon_stop(&d);
+}
+
+/* kill -9 of the daemon mid-job; after a restart the job runs again from
+ * the start and completes. */
+static void test_daemon_crash_recovery(void **state)
+{
+    Daemon d;
+    char storage[4400], path[4600];
+    json_t *o;
+    char *id;
+    (void)state;
+
+    fresh_storage("recover", storage, sizeof(storage));
+    daemon_start(&d, storage, NULL, NULL, NULL);
+    id = submit(&d, "{\"input\": \"%s\", \"video_id\": \"phoenix\", \"ladder\": {\"rungs\": "
+                    "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
+                long_mp4);
+    o = job_wait(&d, id, "running", 120);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "running");
+    json_decref(o);
+    kill(d.pid, SIGKILL);
+    waitpid(d.pid, NULL, 0);
+    d.pid = 0;
+    snprintf(path, sizeof(path), "%s/videos/phoenix", storage);
+    assert_false(eb_test_exists(path));
+
+    daemon_start(&d, storage, NULL, NULL, NULL);
+    o = job_wait(&d, id, "succeeded", 300);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "succeeded");
+    assert_int_equal(json_integer_value(json_object_get(o, "attempts")), 2);
+    json_decref(o);
+    assert_true(eb_test_exists(path));
+    free(id);
+    daemon_stop(&d);
+}
+
+static void test_signed_links(void **state)
+{
+    Daemon d;
+    Resp r;
+    char storage[4400], url[512], msg[128], hex[65], cfg[4600];
+    unsigned char mac[32];
+    long long exp;
+    json_t *o;
+    char *id;
+    FILE *f;
+    (void)state;
+
+    fresh_storage("signed", storage, sizeof(storage));
+    snprintf(cfg, sizeof(cfg), "%s/signed.yaml", tmp);
+    f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f, "api:\n  token_files: [%s]\n  signing_key_file: %s\n", tokfile, keyfile);
+    fclose(f);
+    daemon_start(&d, storage, cfg, NULL, NULL);
+    id = submit(&d, "{\"input\": \"%s\", \"video_id\": \"sig\", \"ladder\": {\"rungs\": "
+                    "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
+                small_mp4);
+    o = job_wait(&d, id, "succeeded", 300);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "succeeded");
+    json_decref(o);
+
+    exp = (long long)time(NULL) + 600;
+    snprintf(msg, sizeof(msg), "%lld/sig", exp);
+    assert_int_equal(gnutls_hmac_fast(GNUTLS_MAC_SHA256, SIGN_KEY, strlen(SIGN_KEY), msg,
+                                      strlen(msg), mac),
+                     0);
+    for (int i = 0; i < 32; i++)
+        sprintf(hex + 2 * i, "%02x", mac[i]);
+    snprintf(url, sizeof(url), "%s/s/%lld/%s/videos/sig/hls/master.m3u8", d.base, exp, hex);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+    assert_non_null(strstr(r.body, "#EXTM3U"));
+    resp_free(&r);
+    /* Tampered: another expiry, another video, a flipped digit. */
+    snprintf(url, sizeof(url), "%s/s/%lld/%s/videos/sig/hls/master.m3u8", d.base, exp + 1, hex);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 403);
+    resp_free(&r);
+    snprintf(url, sizeof(url), "%s/s/%lld/%s/videos/other/hls/master.m3u8", d.base, exp, hex);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 403);
+    resp_free(&r);
+    hex[0] = hex[0] == '0' ? '1' : '0';
+    snprintf(url, sizeof(url), "%s/s/%lld/%s/videos/sig/hls/master.m3u8", d.base, exp, hex);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 403);
+    resp_free(&r);
+    /* Expired, correctly signed. */
+    exp = (long long)time(NULL) - 10;
+    snprintf(msg, sizeof(msg), "%lld/sig", exp);
+    gnutls_hmac_fast(GNUTLS_MAC_SHA256, SIGN_KEY, strlen(SIGN_KEY), msg, strlen(msg), mac);
+    for (int i = 0; i < 32; i++)
+        sprintf(hex + 2 * i, "%02x", mac[i]);
+    snprintf(url, sizeof(url), "%s/s/%lld/%s/videos/sig/hls/master.m3u8", d.base, exp, hex);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 403);
+    assert_non_null(strstr(r.body, "expired"));
+    resp_free(&r);
+    /* With a signing key, unsigned paths are refused. */
+    snprintf(url, sizeof(url), "%s/videos/sig/hls/master.m3u8", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 403);
+    resp_free(&r);
+    free(id);
+    daemon_stop(&d);
+}
+
+static int write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
+static int group_setup(void **state)
+{
+    char path[4600];
+    (void)state;
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    eb_test_tmpdir("api", tmp, sizeof(tmp));
+    snprintf(inroot, sizeof(inroot), "%s/inputs", tmp);
+    snprintf(outside, sizeof(outside), "%s/outside", tmp);
+    mkdir(inroot, 0755);
+    mkdir(outside, 0755);
+    snprintf(small_mp4, sizeof(small_mp4), "%s/small.mp4", inroot);
+    snprintf(long_mp4, sizeof(long_mp4), "%s/long.mp4", inroot);
+    snprintf(tokfile, sizeof(tokfile), "%s/tokens", tmp);
+    snprintf(keyfile, sizeof(keyfile), "%s/signing.key", tmp);
+    snprintf(cfgfile, sizeof(cfgfile), "%s/encbox.yaml", tmp);
+    if (write_text(tokfile, "# API tokens\nanother-token-9876543210\n" TOKEN "\n") ||
+        write_text(keyfile, SIGN_KEY "\n") ||
+        write_text(cfgfile, "thumbnails:\n  enabled: false\n"))
+        return -1;
+    snprintf(path, sizeof(path), "%s/secret.mp4", outside);
+    if (eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine -t 2 "
+                       "-c:v libx264 -preset ultrafast -c:a aac -shortest %s",
+                       small_mp4) ||
+        eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=25 -t 1 -c:v libx264 "
+                       "-preset ultrafast %s",
+                       path) ||
+        eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine -t 40 "
+                       "-c:v libx264 -preset ultrafast -c:a aac -shortest %s",
+                       long_mp4))
+        return -1;
+    {
+        char link[4600];
+        snprintf(link, sizeof(link), "%s/link.mp4", inroot);
+        if (symlink(path, link) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    curl_global_cleanup();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_health_auth_devices),
+        cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_job_and_origin),
+        cmocka_unit_test(test_upload_then_job),
+        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_worker_crash),
+        cmocka_unit_test(test_daemon_crash_recovery),
+        cmocka_unit_test(test_signed_links),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
