@@ -45,8 +45,8 @@ void eb_api_progress_result(int fd, const EbVodResult *res)
     n = snprintf(line, sizeof(line),
                  "{\"done\":true,\"backend\":\"%s\",\"video_id\":\"%s\",\"duration\":%.3f,"
                  "\"wall_seconds\":%.3f,\"frames_decoded\":%lld,\"damaged\":%lld,\"rungs\":[",
-                 res->backend ? res->backend : "", res->video_id, res->duration,
-                 res->wall_seconds, (long long)res->frames_decoded, (long long)res->damaged);
+                 res->backend ? res->backend : "", res->video_id, res->duration, res->wall_seconds,
+                 (long long)res->frames_decoded, (long long)res->damaged);
     if (n < 0 || n >= (int)sizeof(line))
         return;
     len = (size_t)n;

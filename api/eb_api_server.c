@@ -45,30 +45,30 @@
 #include "eb_log.h"
 #include "eb_storage.h"
 
-#define EB_API_MAX_JSON (1 << 20)   /* request bodies other than uploads */
+#define EB_API_MAX_JSON (1 << 20) /* request bodies other than uploads */
 #define EB_API_MAX_TOKENS 64
 #define EB_API_MAX_ROOTS 64
 #define EB_API_UPLOAD_ID_LEN 32
 
-static const char *const eb_presets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+static const char *const eb_presets[] = {"ultrafast", "superfast", "veryfast", "faster",   "fast",
                                          "medium",    "slow",      "slower",   "veryslow", NULL};
 
 typedef struct EbApi {
     EbConfig cfg;
-    char storage[PATH_MAX];  /* realpath of the storage root */
-    char videos[PATH_MAX];   /* realpath of <storage>/videos */
+    char storage[PATH_MAX]; /* realpath of the storage root */
+    char videos[PATH_MAX];  /* realpath of <storage>/videos */
     char uploads[PATH_MAX];
-    char work[PATH_MAX];     /* <storage>/.api: worker logs, inline ladders */
+    char work[PATH_MAX]; /* <storage>/.api: worker logs, inline ladders */
     char db[PATH_MAX];
     int nb_roots;
     char *roots[EB_API_MAX_ROOTS]; /* realpaths of the input roots */
     int nb_tokens;
     char *tokens[EB_API_MAX_TOKENS];
     unsigned char sign_key[256];
-    size_t sign_key_len;     /* 0: links are unsigned, /videos is open */
+    size_t sign_key_len; /* 0: links are unsigned, /videos is open */
     EbJobs *jobs;
     pthread_mutex_t stats_lock;
-    int64_t requests[6];     /* by status class: 1xx..5xx (index 1..5) */
+    int64_t requests[6]; /* by status class: 1xx..5xx (index 1..5) */
     int64_t by_code[600];
 } EbApi;
 
@@ -78,7 +78,7 @@ typedef struct EbReq {
     char *body;
     size_t len, cap;
     int too_big;
-    int upload_fd;           /* POST /v1/uploads: the .part file */
+    int upload_fd; /* POST /v1/uploads: the .part file */
     char upload_id[EB_API_UPLOAD_ID_LEN + 1];
     int64_t upload_size;
     gnutls_hash_hd_t sha;
@@ -224,7 +224,8 @@ static unsigned eb_resolve_input(EbApi *api, const char *in, char *out, char *ms
             snprintf(msg, size, "input: not a valid upload id");
             return 400;
         }
-        if (snprintf(out, PATH_MAX, "%s/%s", api->uploads, id) >= PATH_MAX || access(out, R_OK) != 0) {
+        if (snprintf(out, PATH_MAX, "%s/%s", api->uploads, id) >= PATH_MAX ||
+            access(out, R_OK) != 0) {
             snprintf(msg, size, "input: no such upload");
             return 400;
         }
@@ -251,6 +252,37 @@ static unsigned eb_resolve_input(EbApi *api, const char *in, char *out, char *ms
     }
     snprintf(msg, size, "input: outside the configured input roots");
     return 403;
+}
+
+static void eb_hex(const unsigned char *in, size_t n, char *out);
+
+/* With a signing key, a finished job's output URLs become signed links
+ * valid for api.link_lifetime: /s/<expiry>/<hmac>/videos/<id>/... */
+static void eb_sign_outputs(EbApi *api, json_t *job)
+{
+    json_t *out = json_object_get(job, "outputs");
+    const char *vid = json_string_value(json_object_get(job, "video_id"));
+    const char *key;
+    json_t *v;
+    char msg[128], hex[65], url[1024];
+    unsigned char mac[32];
+    long long expiry = (long long)time(NULL) + api->cfg.api_link_lifetime;
+
+    if (!api->sign_key_len || !json_is_object(out) || !vid)
+        return;
+    snprintf(msg, sizeof(msg), "%lld/%s", expiry, vid);
+    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, api->sign_key, api->sign_key_len, msg, strlen(msg),
+                         mac) < 0)
+        return;
+    eb_hex(mac, sizeof(mac), hex);
+    json_object_foreach(out, key, v)
+    {
+        const char *u = json_string_value(v), *p = u ? strstr(u, "/videos/") : NULL;
+        if (!p)
+            continue;
+        snprintf(url, sizeof(url), "%.*s/s/%lld/%s%s", (int)(p - u), u, expiry, hex, p);
+        json_object_set_new(out, key, json_string(url));
+    }
 }
 
 static int eb_in_list(const char *s, const char *const *list)
@@ -281,9 +313,9 @@ static enum MHD_Result eb_jobs_post(EbApi *api, struct MHD_Connection *c, EbReq 
     }
     json_object_foreach(in, key, v)
     {
-        static const char *const known[] = {"input",  "video_id", "overwrite", "ladder",
-                                            "format", "segment_seconds", "preset", "backend",
-                                            "fallback", "priority", NULL};
+        static const char *const known[] = {"input",    "video_id",        "overwrite", "ladder",
+                                            "format",   "segment_seconds", "preset",    "backend",
+                                            "fallback", "priority",        NULL};
         if (!eb_in_list(key, known)) {
             char name[128];
             snprintf(name, sizeof(name), "%s", key);
@@ -348,7 +380,8 @@ static enum MHD_Result eb_jobs_post(EbApi *api, struct MHD_Connection *c, EbReq 
     if (v && (!json_is_string(v) ||
               (strcmp(json_string_value(v), "cmaf") && strcmp(json_string_value(v), "ts"))))
         EB_FAIL(400, "format", "format: must be \"cmaf\" or \"ts\"");
-    json_object_set_new(spec, "format", json_string(v ? json_string_value(v) : api->cfg.jobs_format));
+    json_object_set_new(spec, "format",
+                        json_string(v ? json_string_value(v) : api->cfg.jobs_format));
 
     v = json_object_get(in, "segment_seconds");
     if (v && (!json_is_number(v) || json_number_value(v) < 1 || json_number_value(v) > 60))
@@ -359,7 +392,8 @@ static enum MHD_Result eb_jobs_post(EbApi *api, struct MHD_Connection *c, EbReq 
     v = json_object_get(in, "preset");
     if (v && (!json_is_string(v) || !eb_in_list(json_string_value(v), eb_presets)))
         EB_FAIL(400, "preset", "preset: must be one of ultrafast..veryslow");
-    json_object_set_new(spec, "preset", json_string(v ? json_string_value(v) : api->cfg.jobs_preset));
+    json_object_set_new(spec, "preset",
+                        json_string(v ? json_string_value(v) : api->cfg.jobs_preset));
 
     v = json_object_get(in, "backend");
     if (v && (!json_is_string(v) ||
@@ -429,14 +463,16 @@ static enum MHD_Result eb_jobs_route(EbApi *api, struct MHD_Connection *c, const
                                           "state: one of queued, running, succeeded, failed, "
                                           "canceled");
             }
-            if (eb_parse_int(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"), 50,
-                             1, 1000, &limit) < 0)
+            if (eb_parse_int(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"), 50, 1,
+                             1000, &limit) < 0)
                 return eb_reply_error(api, c, 400, "limit", "limit: an integer, 1 to 1000");
-            if (eb_parse_int(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "offset"), 0,
-                             0, INT_MAX, &offset) < 0)
+            if (eb_parse_int(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "offset"), 0, 0,
+                             INT_MAX, &offset) < 0)
                 return eb_reply_error(api, c, 400, "offset", "offset: an integer, 0 or more");
             if (eb_jobs_list(api->jobs, state, limit, offset, &o) < 0)
                 return eb_reply_error(api, c, 500, NULL, "cannot list jobs");
+            for (size_t i = 0; i < json_array_size(json_object_get(o, "jobs")); i++)
+                eb_sign_outputs(api, json_array_get(json_object_get(o, "jobs"), i));
             return eb_reply_json(api, c, 200, o);
         }
         return eb_reply_error(api, c, 405, NULL, "method not allowed");
@@ -447,6 +483,7 @@ static enum MHD_Result eb_jobs_route(EbApi *api, struct MHD_Connection *c, const
     if (!strcmp(method, "GET")) {
         if (eb_jobs_get(api->jobs, rest, &o) < 0)
             return eb_reply_error(api, c, 404, NULL, "no such job");
+        eb_sign_outputs(api, o);
         return eb_reply_json(api, c, 200, o);
     }
     if (!strcmp(method, "DELETE")) {
@@ -494,17 +531,21 @@ static enum MHD_Result eb_metrics(EbApi *api, struct MHD_Connection *c)
     for (int i = 0; i < EB_JOB_NB_STATES; i++)
         fprintf(f, "encbox_jobs{state=\"%s\"} %lld\n", eb_job_state_names[i],
                 (long long)s.by_state[i]);
-    fprintf(f, "# HELP encbox_frames_encoded_total Source frames encoded by jobs of this daemon.\n"
-               "# TYPE encbox_frames_encoded_total counter\nencbox_frames_encoded_total %lld\n",
+    fprintf(f,
+            "# HELP encbox_frames_encoded_total Source frames encoded by jobs of this daemon.\n"
+            "# TYPE encbox_frames_encoded_total counter\nencbox_frames_encoded_total %lld\n",
             (long long)s.frames_encoded);
-    fprintf(f, "# HELP encbox_encode_fps Sum of the running jobs' frames per second.\n"
-               "# TYPE encbox_encode_fps gauge\nencbox_encode_fps %.2f\n",
+    fprintf(f,
+            "# HELP encbox_encode_fps Sum of the running jobs' frames per second.\n"
+            "# TYPE encbox_encode_fps gauge\nencbox_encode_fps %.2f\n",
             s.encode_fps);
-    fprintf(f, "# HELP encbox_worker_crashes_total Workers that died of a signal.\n"
-               "# TYPE encbox_worker_crashes_total counter\nencbox_worker_crashes_total %lld\n",
+    fprintf(f,
+            "# HELP encbox_worker_crashes_total Workers that died of a signal.\n"
+            "# TYPE encbox_worker_crashes_total counter\nencbox_worker_crashes_total %lld\n",
             (long long)s.worker_crashes);
-    fprintf(f, "# HELP encbox_watchdog_kills_total Workers killed for not reporting.\n"
-               "# TYPE encbox_watchdog_kills_total counter\nencbox_watchdog_kills_total %lld\n",
+    fprintf(f,
+            "# HELP encbox_watchdog_kills_total Workers killed for not reporting.\n"
+            "# TYPE encbox_watchdog_kills_total counter\nencbox_watchdog_kills_total %lld\n",
             (long long)s.watchdog_kills);
     fprintf(f, "# HELP encbox_api_requests_total API responses by status code.\n"
                "# TYPE encbox_api_requests_total counter\n");
@@ -617,8 +658,8 @@ static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, cons
         return eb_reply_error(api, c, 404, NULL, "not found");
     }
     snprintf(etag, sizeof(etag), "\"%llx-%llx-%lx\"", (unsigned long long)sb.st_ino,
-             (unsigned long long)sb.st_size, (long)sb.st_mtim.tv_sec * 1000 +
-                                                 sb.st_mtim.tv_nsec / 1000000);
+             (unsigned long long)sb.st_size,
+             (long)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000);
     gmtime_r(&sb.st_mtim.tv_sec, &tm);
     strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
     type = eb_mime(real, &segment);
@@ -632,8 +673,8 @@ static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, cons
         }
     }
     len = sb.st_size;
-    rg = eb_parse_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range"), sb.st_size,
-                        &off, &len);
+    rg = eb_parse_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range"), sb.st_size, &off,
+                        &len);
     {
         /* A Range with a stale If-Range gets the whole file. */
         const char *ir = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Range");
@@ -816,8 +857,8 @@ static enum MHD_Result eb_upload_finish(EbApi *api, struct MHD_Connection *c, Eb
     q->upload_fd = -1;
     return eb_reply_json(api, c, 201,
                          json_pack("{s:s, s:I, s:s, s:s+}", "id", q->upload_id, "size",
-                                   (json_int_t)q->upload_size, "sha256", hex, "input", "upload:",
-                                   q->upload_id));
+                                   (json_int_t)q->upload_size, "sha256", hex, "input",
+                                   "upload:", q->upload_id));
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
@@ -882,8 +923,10 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
 
     if (!strcmp(method, "OPTIONS")) {
         struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-        MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, HEAD, POST, DELETE, OPTIONS");
-        MHD_add_response_header(r, "Access-Control-Allow-Headers", "Authorization, Content-Type, Range");
+        MHD_add_response_header(r, "Access-Control-Allow-Methods",
+                                "GET, HEAD, POST, DELETE, OPTIONS");
+        MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                                "Authorization, Content-Type, Range");
         MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
         return eb_queue(api, c, 204, r);
     }
@@ -994,13 +1037,17 @@ static void eb_serve_usage(FILE *f)
 
 int eb_api_serve_cli(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},     {"listen", required_argument, NULL, 'l'},
-        {"storage", required_argument, NULL, 's'},    {"input-root", required_argument, NULL, 'i'},
-        {"token-file", required_argument, NULL, 't'}, {"db", required_argument, NULL, 'd'},
-        {"max-jobs", required_argument, NULL, 'm'},   {"watchdog", required_argument, NULL, 'w'},
-        {"verbose", no_argument, NULL, 'v'},          {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"listen", required_argument, NULL, 'l'},
+                                         {"storage", required_argument, NULL, 's'},
+                                         {"input-root", required_argument, NULL, 'i'},
+                                         {"token-file", required_argument, NULL, 't'},
+                                         {"db", required_argument, NULL, 'd'},
+                                         {"max-jobs", required_argument, NULL, 'm'},
+                                         {"watchdog", required_argument, NULL, 'w'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *config_path = NULL, *listen = NULL, *storage = NULL, *db = NULL;
     const char *roots[EB_API_MAX_ROOTS], *tokens[EB_API_MAX_TOKENS];
     int nb_roots = 0, nb_tok = 0, max_jobs = 0, watchdog = 600, verbose = 0, c, code = 1, sig;
@@ -1020,10 +1067,18 @@ int eb_api_serve_cli(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config_path = optarg; break;
-        case 'l': listen = optarg; break;
-        case 's': storage = optarg; break;
-        case 'd': db = optarg; break;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'l':
+            listen = optarg;
+            break;
+        case 's':
+            storage = optarg;
+            break;
+        case 'd':
+            db = optarg;
+            break;
         case 'i':
             if (nb_roots < EB_API_MAX_ROOTS)
                 roots[nb_roots++] = optarg;
@@ -1032,11 +1087,23 @@ int eb_api_serve_cli(int argc, char **argv)
             if (nb_tok < EB_API_MAX_TOKENS)
                 tokens[nb_tok++] = optarg;
             break;
-        case 'm': max_jobs = atoi(optarg); break;
-        case 'w': watchdog = atoi(optarg); break;
-        case 'v': verbose++; break;
-        case 'h': eb_serve_usage(stdout); code = 0; goto done;
-        default: eb_serve_usage(stderr); code = 2; goto done;
+        case 'm':
+            max_jobs = atoi(optarg);
+            break;
+        case 'w':
+            watchdog = atoi(optarg);
+            break;
+        case 'v':
+            verbose++;
+            break;
+        case 'h':
+            eb_serve_usage(stdout);
+            code = 0;
+            goto done;
+        default:
+            eb_serve_usage(stderr);
+            code = 2;
+            goto done;
         }
     }
     if (optind != argc || watchdog < 1 || max_jobs < 0 || max_jobs > 256) {

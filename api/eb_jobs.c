@@ -46,10 +46,10 @@ const char *const eb_job_state_names[EB_JOB_NB_STATES] = {"queued", "running", "
 typedef struct EbRun {
     char id[EB_JOB_ID_LEN + 1];
     pid_t pid;
-    int fd;          /* read end of the progress pipe */
-    int cancel;      /* DELETE asked for it */
-    int shutdown;    /* the daemon is stopping: back to the queue */
-    int64_t frames;  /* last reported */
+    int fd;         /* read end of the progress pipe */
+    int cancel;     /* DELETE asked for it */
+    int shutdown;   /* the daemon is stopping: back to the queue */
+    int64_t frames; /* last reported */
     double fps;
     pthread_t thread;
     EbJobs *jobs;
@@ -133,15 +133,17 @@ static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
     json_object_set_new(o, "state", json_string(state ? state : "?"));
     json_object_set_new(o, "priority", json_integer(sqlite3_column_int(st, 2)));
     json_object_set_new(o, "created_at", json_real(sqlite3_column_double(st, 3)));
-    json_object_set_new(o, "started_at", sqlite3_column_type(st, 4) == SQLITE_NULL
-                                             ? json_null()
-                                             : json_real(sqlite3_column_double(st, 4)));
-    json_object_set_new(o, "finished_at", sqlite3_column_type(st, 5) == SQLITE_NULL
-                                              ? json_null()
-                                              : json_real(sqlite3_column_double(st, 5)));
+    json_object_set_new(o, "started_at",
+                        sqlite3_column_type(st, 4) == SQLITE_NULL
+                            ? json_null()
+                            : json_real(sqlite3_column_double(st, 4)));
+    json_object_set_new(o, "finished_at",
+                        sqlite3_column_type(st, 5) == SQLITE_NULL
+                            ? json_null()
+                            : json_real(sqlite3_column_double(st, 5)));
     if (spec) {
-        const char *keys[] = {"input",  "video_id", "overwrite", "ladder",   "format",
-                              "segment_seconds", "preset", "backend", "fallback"};
+        const char *keys[] = {"input",           "video_id", "overwrite", "ladder",  "format",
+                              "segment_seconds", "preset",   "backend",   "fallback"};
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
             json_t *v = json_object_get(spec, keys[i]);
             if (v)
@@ -158,17 +160,17 @@ static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
         json_object_set_new(p, "frames", json_integer(sqlite3_column_int64(st, 11)));
         json_object_set_new(o, "progress", p);
     }
-    json_object_set_new(o, "backend_used", eb_col_text(st, 12) ? json_string(eb_col_text(st, 12))
-                                                               : json_null());
+    json_object_set_new(o, "backend_used",
+                        eb_col_text(st, 12) ? json_string(eb_col_text(st, 12)) : json_null());
     {
         const char *r = eb_col_text(st, 13);
         json_t *res = r ? json_loads(r, 0, &e) : NULL;
         json_t *rungs = res ? json_object_get(res, "rungs") : NULL;
-        json_object_set(o, "rungs", rungs ? rungs : json_array());
+        json_object_set_new(o, "rungs", rungs ? json_incref(rungs) : json_array());
         json_decref(res);
     }
-    json_object_set_new(o, "error", eb_col_text(st, 14) ? json_string(eb_col_text(st, 14))
-                                                        : json_null());
+    json_object_set_new(o, "error",
+                        eb_col_text(st, 14) ? json_string(eb_col_text(st, 14)) : json_null());
     json_object_set_new(o, "attempts", json_integer(sqlite3_column_int(st, 15)));
     if (vid && state && !strcmp(state, "succeeded")) {
         json_t *out = json_object();
@@ -243,8 +245,7 @@ static void eb_run_error_text(EbJobs *j, const char *id, char *out, size_t size)
         return;
     while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\r\n")] = 0;
-        if (!strncmp(line, "encbox: ", 8) && !strstr(line, "warning:"))
-        {
+        if (!strncmp(line, "encbox: ", 8) && !strstr(line, "warning:")) {
             size_t n = strlen(line + 8);
             if (n >= size)
                 n = size - 1;
@@ -490,8 +491,7 @@ static int eb_run_start(EbJobs *j, const char *id, json_t *spec)
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
-        if (dup2(pfd[1], 3) < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 ||
-            dup2(logfd, 2) < 0)
+        if (dup2(pfd[1], 3) < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
             _exit(127);
         execv(argv[0], (char *const *)argv);
         _exit(127);
@@ -712,9 +712,8 @@ int eb_jobs_submit(EbJobs *j, json_t *spec, json_t **job)
         return -ENOMEM;
     }
     pthread_mutex_lock(&j->lock);
-    if (eb_jobs_video_busy_locked(j, vid) ||
-        (!json_is_true(json_object_get(spec, "overwrite")) &&
-         eb_storage_exists(j->cfg.storage_root, vid))) {
+    if (eb_jobs_video_busy_locked(j, vid) || (!json_is_true(json_object_get(spec, "overwrite")) &&
+                                              eb_storage_exists(j->cfg.storage_root, vid))) {
         ret = -EEXIST;
         goto done;
     }

@@ -31,16 +31,23 @@ typedef struct EbJobsConfig {
     int watchdog_seconds;     /* no report for this long: the worker is killed */
 } EbJobsConfig;
 
-enum { EB_JOB_QUEUED, EB_JOB_RUNNING, EB_JOB_SUCCEEDED, EB_JOB_FAILED, EB_JOB_CANCELED, EB_JOB_NB_STATES };
+enum {
+    EB_JOB_QUEUED,
+    EB_JOB_RUNNING,
+    EB_JOB_SUCCEEDED,
+    EB_JOB_FAILED,
+    EB_JOB_CANCELED,
+    EB_JOB_NB_STATES
+};
 
 extern const char *const eb_job_state_names[EB_JOB_NB_STATES];
 
 /* Figures for /metrics. */
 typedef struct EbJobsStats {
     int64_t by_state[EB_JOB_NB_STATES];
-    int64_t frames_encoded;   /* sum over finished and running jobs */
-    double encode_fps;        /* sum of the running jobs' fps */
-    int64_t worker_crashes;   /* since the daemon started */
+    int64_t frames_encoded; /* sum over finished and running jobs */
+    double encode_fps;      /* sum of the running jobs' fps */
+    int64_t worker_crashes; /* since the daemon started */
     int64_t watchdog_kills;
 } EbJobsStats;
 

@@ -98,8 +98,8 @@ static const char *header(Resp *r, const char *name, char *out, size_t size)
 }
 
 /* One request; extra is one more header line or NULL. */
-static long http(Resp *r, const char *method, const char *url, const char *token,
-                 const char *body, size_t body_len, const char *extra)
+static long http(Resp *r, const char *method, const char *url, const char *token, const char *body,
+                 size_t body_len, const char *extra)
 {
     CURL *c = curl_easy_init();
     struct curl_slist *h = NULL;
@@ -486,9 +486,10 @@ static void test_job_and_origin(void **state)
 
     fresh_storage("job", storage, sizeof(storage));
     daemon_start(&d, storage, NULL, NULL, NULL);
-    id = submit(&d, "{\"input\": \"%s\", \"video_id\": \"clip1\", \"priority\": 7, "
-                    "\"segment_seconds\": 1, \"ladder\": {\"name\": \"tiny\", \"rungs\": "
-                    "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
+    id = submit(&d,
+                "{\"input\": \"%s\", \"video_id\": \"clip1\", \"priority\": 7, "
+                "\"segment_seconds\": 1, \"ladder\": {\"name\": \"tiny\", \"rungs\": "
+                "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
                 small_mp4);
     o = job_wait(&d, id, "succeeded", 300);
     if (strcmp(json_string_value(json_object_get(o, "state")), "succeeded"))
@@ -662,9 +663,8 @@ static void test_upload_then_job(void **state)
     snprintf(url, sizeof(url), "%s/v1/uploads", d.base);
     assert_int_equal(http(&r, "POST", url, NULL, data, len, NULL), 401);
     resp_free(&r);
-    assert_int_equal(http(&r, "POST", url, TOKEN, data, len,
-                          "Content-Type: application/octet-stream"),
-                     201);
+    assert_int_equal(
+        http(&r, "POST", url, TOKEN, data, len, "Content-Type: application/octet-stream"), 201);
     o = json_loads(r.body, 0, &e);
     resp_free(&r);
     free(data);
@@ -677,8 +677,9 @@ static void test_upload_then_job(void **state)
     assert_int_equal(http(&r, "POST", url, TOKEN, "", 0, NULL), 400);
     resp_free(&r);
 
-    id = submit(&d, "{\"input\": \"%s\", \"format\": \"ts\", \"ladder\": {\"rungs\": "
-                    "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
+    id = submit(&d,
+                "{\"input\": \"%s\", \"format\": \"ts\", \"ladder\": {\"rungs\": "
+                "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
                 input);
     o = job_wait(&d, id, "succeeded", 300);
     assert_string_equal(json_string_value(json_object_get(o, "state")), "succeeded");
@@ -765,8 +766,9 @@ static void test_worker_crash(void **state)
     assert_non_null(strstr(json_string_value(json_object_get(o, "error")), "crashed"));
     json_decref(o);
     /* The daemon still runs jobs. */
-    next = submit(&d, "{\"input\": \"%s\", \"video_id\": \"after\", \"ladder\": {\"rungs\": "
-                      "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
+    next = submit(&d,
+                  "{\"input\": \"%s\", \"video_id\": \"after\", \"ladder\": {\"rungs\": "
+                  "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
                   small_mp4);
     o = job_wait(&d, next, "succeeded", 300);
     assert_string_equal(json_string_value(json_object_get(o, "state")), "succeeded");
@@ -792,8 +794,10 @@ static void test_daemon_crash_recovery(void **state)
 
     fresh_storage("recover", storage, sizeof(storage));
     daemon_start(&d, storage, NULL, NULL, NULL);
-    id = submit(&d, "{\"input\": \"%s\", \"video_id\": \"phoenix\", \"ladder\": {\"rungs\": "
-                    "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
+    id = submit(&d,
+                "{\"input\": \"%s\", \"video_id\": \"phoenix\", \"preset\": \"medium\", "
+                "\"ladder\": {\"rungs\": "
+                "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
                 long_mp4);
     o = job_wait(&d, id, "running", 120);
     assert_string_equal(json_string_value(json_object_get(o, "state")), "running");
@@ -833,18 +837,32 @@ static void test_signed_links(void **state)
     fprintf(f, "api:\n  token_files: [%s]\n  signing_key_file: %s\n", tokfile, keyfile);
     fclose(f);
     daemon_start(&d, storage, cfg, NULL, NULL);
-    id = submit(&d, "{\"input\": \"%s\", \"video_id\": \"sig\", \"ladder\": {\"rungs\": "
-                    "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
+    id = submit(&d,
+                "{\"input\": \"%s\", \"video_id\": \"sig\", \"ladder\": {\"rungs\": "
+                "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
                 small_mp4);
     o = job_wait(&d, id, "succeeded", 300);
     assert_string_equal(json_string_value(json_object_get(o, "state")), "succeeded");
     json_decref(o);
+    /* The job's own output links are signed, and work. */
+    snprintf(url, sizeof(url), "/v1/jobs/%s", id);
+    o = api_json(&d, 200, "GET", url, NULL);
+    snprintf(url, sizeof(url), "%s%s", d.base,
+             json_string_value(json_object_get(json_object_get(o, "outputs"), "hls")));
+    json_decref(o);
+    assert_non_null(strstr(url, "/s/"));
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+    assert_non_null(strstr(r.body, "#EXTM3U"));
+    resp_free(&r);
+    /* ... and so do the relative segment links inside them. */
+    strcpy(strstr(url, "master.m3u8"), "180p/index.m3u8");
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+    resp_free(&r);
 
     exp = (long long)time(NULL) + 600;
     snprintf(msg, sizeof(msg), "%lld/sig", exp);
-    assert_int_equal(gnutls_hmac_fast(GNUTLS_MAC_SHA256, SIGN_KEY, strlen(SIGN_KEY), msg,
-                                      strlen(msg), mac),
-                     0);
+    assert_int_equal(
+        gnutls_hmac_fast(GNUTLS_MAC_SHA256, SIGN_KEY, strlen(SIGN_KEY), msg, strlen(msg), mac), 0);
     for (int i = 0; i < 32; i++)
         sprintf(hex + 2 * i, "%02x", mac[i]);
     snprintf(url, sizeof(url), "%s/s/%lld/%s/videos/sig/hls/master.m3u8", d.base, exp, hex);
