@@ -1,10 +1,10 @@
 /*
  * encbox command line: `transcode` (one VOD ladder job), `devices` (what the
  * HAL found), `config` (check/show the appliance configuration), `version`.
- * The daemon (`serve`) and `bench` arrive with their issues. Settings come
- * from the configuration file (built-in defaults without one) and the
- * command line overrides them. Exit codes are part of the interface (see
- * usage()).
+ * `serve` (the daemon, api/) and `bench` (benchmarks/) live in their
+ * folders. Settings come from the configuration file (built-in defaults
+ * without one) and the command line overrides them. Exit codes are part
+ * of the interface (see usage()).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -53,7 +53,7 @@ static void usage(FILE *f)
             "  encbox devices [--json]                      list video backends and devices\n"
             "  encbox config check FILE | show [--config FILE] | example\n"
             "                                               check or print the configuration\n"
-            "  encbox bench [options]                       capacity benchmark (encbox bench --help)\n"
+            "  encbox bench [options]                       capacity benchmark, vs ffmpeg\n"
             "  encbox serve [options]                       control API + origin (encbox serve --help)\n"
             "  encbox version\n"
             "\n"
