@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -301,16 +302,25 @@ static void eb_run_progress(EbJobs *j, EbRun *r, const char *line)
 /* Waits up to ms for the worker to exit; 1 when it has (status filled). */
 static int eb_run_wait(pid_t pid, int *status, int ms)
 {
-    for (int waited = 0;; waited += 50) {
-        pid_t w = waitpid(pid, status, WNOHANG);
-        if (w == pid || (w < 0 && errno != EINTR))
-            return 1;
-        if (waited >= ms)
+    /* The pipe closes when the worker exits, or when it closed fd 3 itself:
+     * a pidfd says when it has really gone, without polling waitpid. */
+    int fd = pidfd_open(pid, 0);
+    pid_t w;
+
+    if (fd >= 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n;
+        do
+            n = poll(&p, 1, ms);
+        while (n < 0 && errno == EINTR);
+        close(fd);
+        if (n == 0)
             return 0;
-        /* A pidfd would avoid the 50 ms steps; this is only the SIGTERM
-         * grace path after the pipe has closed, so a short nap is fine. */
-        poll(NULL, 0, 50);
     }
+    do
+        w = waitpid(pid, status, 0);
+    while (w < 0 && errno == EINTR);
+    return w == pid || w < 0;
 }
 
 static void *eb_run_thread(void *arg)

@@ -782,6 +782,39 @@ static void test_worker_crash(void **state)
     daemon_stop(&d);
 }
 
+/* A worker that stops reporting (SIGSTOP) is killed by the watchdog. */
+static void test_watchdog(void **state)
+{
+    Daemon d;
+    Resp r;
+    char storage[4400], url[256];
+    json_t *o;
+    char *id;
+    pid_t w = 0;
+    (void)state;
+
+    fresh_storage("watchdog", storage, sizeof(storage));
+    daemon_start(&d, storage, NULL, "--watchdog", "3");
+    id = submit(&d, "{\"input\": \"%s\", \"video_id\": \"stuck\", \"preset\": \"veryslow\"}",
+                long_mp4);
+    o = job_wait(&d, id, "running", 120);
+    json_decref(o);
+    for (int i = 0; i < 100 && !w; i++, nap_ms(50))
+        w = worker_pid(d.pid);
+    assert_true(w > 0);
+    assert_int_equal(kill(w, SIGSTOP), 0);
+    o = job_wait(&d, id, "failed", 60);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "failed");
+    assert_non_null(strstr(json_string_value(json_object_get(o, "error")), "hung"));
+    json_decref(o);
+    snprintf(url, sizeof(url), "%s/metrics", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+    assert_non_null(strstr(r.body, "encbox_watchdog_kills_total 1"));
+    resp_free(&r);
+    free(id);
+    daemon_stop(&d);
+}
+
 /* kill -9 of the daemon mid-job; after a restart the job runs again from
  * the start and completes. */
 static void test_daemon_crash_recovery(void **state)
@@ -963,6 +996,7 @@ int main(void)
         cmocka_unit_test(test_upload_then_job),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_worker_crash),
+        cmocka_unit_test(test_watchdog),
         cmocka_unit_test(test_daemon_crash_recovery),
         cmocka_unit_test(test_signed_links),
     };
