@@ -1237,6 +1237,10 @@ int eb_api_serve_cli(int argc, char **argv)
         code = errno == EADDRINUSE ? 98 : 1;
         goto done;
     }
+    if (eb_jobs_start(api->jobs) < 0) {
+        fprintf(stderr, "encbox: cannot start the scheduler\n");
+        goto done;
+    }
     EB_LOGI("api", "listening on http://%s (storage %s, %d input roots, %s)", listen, api->storage,
             api->nb_roots, api->nb_tokens ? "token required" : "open: loopback only, no token");
     fprintf(stderr, "encbox: serving on %s\n", listen);

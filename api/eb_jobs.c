@@ -503,6 +503,7 @@ static int eb_run_start(EbJobs *j, const char *id, json_t *spec)
         signal(SIGPIPE, SIG_DFL);
         if (dup2(pfd[1], 3) < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
             _exit(127);
+        close_range(4, ~0U, 0); /* nothing of the daemon's: sockets, the database */
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
@@ -636,16 +637,21 @@ int eb_jobs_open(const EbJobsConfig *cfg, EbJobs **out)
                           "UPDATE jobs SET state = 'queued', pid = 0, percent = 0, fps = 0,"
                           " speed = 0, eta = -1, frames = 0 WHERE state = 'running';") < 0)
         goto fail;
-    if (pthread_create(&j->sched, NULL, eb_sched_thread, j) != 0) {
-        ret = -EAGAIN;
-        goto fail;
-    }
-    j->sched_started = 1;
     *out = j;
     return 0;
 fail:
     eb_jobs_close(&j);
     return ret;
+}
+
+int eb_jobs_start(EbJobs *j)
+{
+    if (j->sched_started)
+        return 0;
+    if (pthread_create(&j->sched, NULL, eb_sched_thread, j) != 0)
+        return -EAGAIN;
+    j->sched_started = 1;
+    return 0;
 }
 
 void eb_jobs_close(EbJobs **pj)

@@ -51,10 +51,14 @@ typedef struct EbJobsStats {
     int64_t watchdog_kills;
 } EbJobsStats;
 
-/* Opens (creates) the database, moves jobs left running by an earlier
- * daemon back to the queue and starts the scheduler. cfg's strings must
- * outlive the store. *out is freed with eb_jobs_close(). */
+/* Opens (creates) the database and moves jobs left running by an earlier
+ * daemon back to the queue. cfg's strings must outlive the store. *out is
+ * freed with eb_jobs_close(). */
 int eb_jobs_open(const EbJobsConfig *cfg, EbJobs **out);
+
+/* Starts the scheduler (call once the daemon is sure to serve, so a daemon
+ * that fails to listen never starts a worker). 0 or -EAGAIN. */
+int eb_jobs_start(EbJobs *jobs);
 
 /* Stops the scheduler, stops running workers (their jobs go back to the
  * queue, to re-run on the next start), closes the database; NULLs *jobs. */
