@@ -61,7 +61,8 @@ typedef struct EbApi {
     char work[PATH_MAX]; /* <storage>/.api: worker logs, inline ladders */
     char db[PATH_MAX];
     int nb_roots;
-    char *roots[EB_API_MAX_ROOTS]; /* realpaths of the input roots */
+    char *roots[EB_API_MAX_ROOTS];                  /* realpaths of the input roots */
+    const char *worker_roots[EB_API_MAX_ROOTS + 2]; /* uploads + roots, NULL-terminated */
     int nb_tokens;
     char *tokens[EB_API_MAX_TOKENS];
     unsigned char sign_key[256];
@@ -1222,6 +1223,10 @@ int eb_api_serve_cli(int argc, char **argv)
     jc.base_url = api->cfg.api_public_base_url;
     jc.max_jobs = max_jobs;
     jc.watchdog_seconds = watchdog;
+    api->worker_roots[0] = api->uploads;
+    for (int i = 0; i < api->nb_roots; i++)
+        api->worker_roots[i + 1] = api->roots[i];
+    jc.input_roots = (const char *const *)api->worker_roots;
     if (eb_jobs_open(&jc, &api->jobs) < 0) {
         fprintf(stderr, "encbox: cannot open the job database %s\n", api->db);
         goto done;

@@ -39,7 +39,7 @@
 
 #define EB_JOB_ID_LEN 16
 #define EB_CANCEL_GRACE_MS 10000
-#define EB_MAX_ARGS 48
+#define EB_MAX_ARGS (48 + 2 * 80)
 
 const char *const eb_job_state_names[EB_JOB_NB_STATES] = {"queued", "running", "succeeded",
                                                           "failed", "canceled"};
@@ -459,6 +459,14 @@ static int eb_run_start(EbJobs *j, const char *id, json_t *spec)
     argv[n++] = json_string_value(json_object_get(spec, "preset"));
     argv[n++] = "--backend";
     argv[n++] = json_string_value(json_object_get(spec, "backend"));
+    argv[n++] = "--fallback";
+    argv[n++] = json_string_value(json_object_get(spec, "fallback"));
+    /* The worker confines the input and whatever it refers to (playlists,
+     * concat lists) to the same roots inside the demuxer. */
+    for (int i = 0; j->cfg.input_roots && j->cfg.input_roots[i] && n < EB_MAX_ARGS - 16; i++) {
+        argv[n++] = "--input-root";
+        argv[n++] = j->cfg.input_roots[i];
+    }
     if (j->cfg.config_path) {
         argv[n++] = "--config";
         argv[n++] = j->cfg.config_path;

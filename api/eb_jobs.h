@@ -21,14 +21,15 @@
 typedef struct EbJobs EbJobs;
 
 typedef struct EbJobsConfig {
-    const char *exe;          /* the encbox binary the workers run */
-    const char *storage_root; /* -o of every worker */
-    const char *config_path;  /* passed to workers as --config; NULL: none */
-    const char *db_path;      /* SQLite file */
-    const char *work_dir;     /* worker logs and inline ladders */
-    const char *base_url;     /* prefix of output URLs; "" for relative */
-    int max_jobs;             /* concurrent workers, >= 1 */
-    int watchdog_seconds;     /* no report for this long: the worker is killed */
+    const char *exe;                /* the encbox binary the workers run */
+    const char *storage_root;       /* -o of every worker */
+    const char *config_path;        /* passed to workers as --config; NULL: none */
+    const char *db_path;            /* SQLite file */
+    const char *work_dir;           /* worker logs and inline ladders */
+    const char *base_url;           /* prefix of output URLs; "" for relative */
+    int max_jobs;                   /* concurrent workers, >= 1 */
+    int watchdog_seconds;           /* no report for this long: the worker is killed */
+    const char *const *input_roots; /* NULL-terminated; each passed as --input-root */
 } EbJobsConfig;
 
 enum {

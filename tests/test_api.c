@@ -815,6 +815,39 @@ static void test_watchdog(void **state)
     daemon_stop(&d);
 }
 
+/* The worker confines what the input refers to as well: a playlist inside
+ * the root naming a segment outside it fails the job. */
+static void test_worker_confinement(void **state)
+{
+    Daemon d;
+    char storage[4400], seg[4600], list[4600];
+    json_t *o;
+    char *id;
+    FILE *f;
+    (void)state;
+
+    fresh_storage("confine", storage, sizeof(storage));
+    snprintf(seg, sizeof(seg), "%s/seg.ts", outside);
+    snprintf(list, sizeof(list), "%s/evil.m3u8", inroot);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=25 -t 1 -c:v libx264 "
+                                    "-preset ultrafast %s",
+                                    seg),
+                     0);
+    f = fopen(list, "w");
+    assert_non_null(f);
+    fprintf(f, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n"
+               "#EXTINF:1.0,\n../outside/seg.ts\n#EXT-X-ENDLIST\n");
+    fclose(f);
+    daemon_start(&d, storage, NULL, NULL, NULL);
+    id = submit(&d, "{\"input\": \"%s\", \"video_id\": \"evil\"}", list);
+    o = job_wait(&d, id, "failed", 300);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "failed");
+    assert_non_null(strstr(json_string_value(json_object_get(o, "error")), "input roots"));
+    json_decref(o);
+    free(id);
+    daemon_stop(&d);
+}
+
 /* kill -9 of the daemon mid-job; after a restart the job runs again from
  * the start and completes. */
 static void test_daemon_crash_recovery(void **state)
@@ -997,6 +1030,7 @@ int main(void)
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_worker_crash),
         cmocka_unit_test(test_watchdog),
+        cmocka_unit_test(test_worker_confinement),
         cmocka_unit_test(test_daemon_crash_recovery),
         cmocka_unit_test(test_signed_links),
     };
