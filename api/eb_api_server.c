@@ -41,6 +41,7 @@
 #include "eb_api.h"
 #include "eb_config.h"
 #include "eb_hal.h"
+#include "eb_job_request.h"
 #include "eb_jobs.h"
 #include "eb_log.h"
 #include "eb_storage.h"
@@ -48,10 +49,6 @@
 #define EB_API_MAX_JSON (1 << 20) /* request bodies other than uploads */
 #define EB_API_MAX_TOKENS 64
 #define EB_API_MAX_ROOTS 64
-#define EB_API_UPLOAD_ID_LEN 32
-
-static const char *const eb_presets[] = {"ultrafast", "superfast", "veryfast", "faster",   "fast",
-                                         "medium",    "slow",      "slower",   "veryslow", NULL};
 
 typedef struct EbApi {
     EbConfig cfg;
@@ -61,7 +58,8 @@ typedef struct EbApi {
     char work[PATH_MAX]; /* <storage>/.api: worker logs, inline ladders */
     char db[PATH_MAX];
     int nb_roots;
-    char *roots[EB_API_MAX_ROOTS];                  /* realpaths of the input roots */
+    char *roots[EB_API_MAX_ROOTS];          /* realpaths of the input roots */
+    const char *backends[EB_API_MAX_ROOTS]; /* names of this build's backends, NULL-terminated */
     const char *worker_roots[EB_API_MAX_ROOTS + 2]; /* uploads + roots, NULL-terminated */
     int nb_tokens;
     char *tokens[EB_API_MAX_TOKENS];
@@ -80,7 +78,7 @@ typedef struct EbReq {
     size_t len, cap;
     int too_big;
     int upload_fd; /* POST /v1/uploads: the .part file */
-    char upload_id[EB_API_UPLOAD_ID_LEN + 1];
+    char upload_id[EB_UPLOAD_ID_LEN + 1];
     int64_t upload_size;
     gnutls_hash_hd_t sha;
     int sha_open;
@@ -213,48 +211,6 @@ static int eb_load_tokens(EbApi *api, const char *path)
 
 /* ---- jobs ------------------------------------------------------------- */
 
-/* Resolves a job's input: "upload:<id>" or a path under an input root.
- * On failure fills msg and returns the HTTP status. */
-static unsigned eb_resolve_input(EbApi *api, const char *in, char *out, char *msg, size_t size)
-{
-    char real[PATH_MAX];
-
-    if (!strncmp(in, "upload:", 7)) {
-        const char *id = in + 7;
-        if (strlen(id) != EB_API_UPLOAD_ID_LEN || strspn(id, "0123456789abcdef") != strlen(id)) {
-            snprintf(msg, size, "input: not a valid upload id");
-            return 400;
-        }
-        if (snprintf(out, PATH_MAX, "%s/%s", api->uploads, id) >= PATH_MAX ||
-            access(out, R_OK) != 0) {
-            snprintf(msg, size, "input: no such upload");
-            return 400;
-        }
-        return 0;
-    }
-    if (in[0] != '/') {
-        snprintf(msg, size, "input: must be an upload id (upload:<id>) or an absolute path");
-        return 400;
-    }
-    if (api->nb_roots == 0) {
-        snprintf(msg, size, "input: no input roots are configured; upload the file instead");
-        return 403;
-    }
-    if (!realpath(in, real)) {
-        snprintf(msg, size, "input: %s", strerror(errno));
-        return 400;
-    }
-    for (int i = 0; i < api->nb_roots; i++) {
-        size_t l = strlen(api->roots[i]);
-        if (!strncmp(real, api->roots[i], l) && (real[l] == '/' || (l == 1 && real[0] == '/'))) {
-            snprintf(out, PATH_MAX, "%s", real);
-            return 0;
-        }
-    }
-    snprintf(msg, size, "input: outside the configured input roots");
-    return 403;
-}
-
 static void eb_hex(const unsigned char *in, size_t n, char *out);
 
 /* With a signing key, a finished job's output URLs become signed links
@@ -286,138 +242,22 @@ static void eb_sign_outputs(EbApi *api, json_t *job)
     }
 }
 
-static int eb_in_list(const char *s, const char *const *list)
-{
-    for (int i = 0; list[i]; i++)
-        if (!strcmp(s, list[i]))
-            return 1;
-    return 0;
-}
-
 static enum MHD_Result eb_jobs_post(EbApi *api, struct MHD_Connection *c, EbReq *q)
 {
-    json_error_t e;
-    json_t *in, *spec, *v, *job = NULL;
-    const char *key;
-    char msg[600], path[PATH_MAX];
-    unsigned code;
+    EbJobRequestContext ctx = {.cfg = &api->cfg,
+                               .uploads = api->uploads,
+                               .roots = (const char *const *)api->roots,
+                               .nb_roots = api->nb_roots,
+                               .backends = api->backends};
+    EbJobRequestError err;
+    json_t *spec, *job = NULL;
     int ret;
 
     if (q->too_big)
         return eb_reply_error(api, c, 413, NULL, "body larger than %d bytes", EB_API_MAX_JSON);
-    in = json_loadb(q->body ? q->body : "", q->len, JSON_REJECT_DUPLICATES, &e);
-    if (!in)
-        return eb_reply_error(api, c, 400, NULL, "malformed JSON: %s (line %d)", e.text, e.line);
-    if (!json_is_object(in)) {
-        json_decref(in);
-        return eb_reply_error(api, c, 400, NULL, "the body must be a JSON object");
-    }
-    json_object_foreach(in, key, v)
-    {
-        static const char *const known[] = {"input",    "video_id",        "overwrite", "ladder",
-                                            "format",   "segment_seconds", "preset",    "backend",
-                                            "fallback", "priority",        NULL};
-        if (!eb_in_list(key, known)) {
-            char name[128];
-            snprintf(name, sizeof(name), "%s", key);
-            json_decref(in);
-            return eb_reply_error(api, c, 400, name, "%s: unknown field", name);
-        }
-    }
-#define EB_FAIL(code, field, ...)                                                                  \
-    do {                                                                                           \
-        json_decref(in);                                                                           \
-        json_decref(spec);                                                                         \
-        return eb_reply_error(api, c, code, field, __VA_ARGS__);                                   \
-    } while (0)
-    spec = json_object();
-    v = json_object_get(in, "input");
-    if (!json_is_string(v))
-        EB_FAIL(400, "input", "input: required, a string");
-    code = eb_resolve_input(api, json_string_value(v), path, msg, sizeof(msg));
-    if (code)
-        EB_FAIL(code, "input", "%s", msg);
-    json_object_set_new(spec, "input", json_string(path));
-    json_object_set(spec, "source", v);
-
-    v = json_object_get(in, "video_id");
-    if (v && !json_is_null(v)) {
-        if (!json_is_string(v) || !eb_storage_id_valid(json_string_value(v)))
-            EB_FAIL(400, "video_id", "video_id: must match [A-Za-z0-9_-]{1,64}");
-        json_object_set(spec, "video_id", v);
-    }
-    v = json_object_get(in, "overwrite");
-    if (v && !json_is_boolean(v))
-        EB_FAIL(400, "overwrite", "overwrite: must be true or false");
-    json_object_set_new(spec, "overwrite", json_boolean(json_is_true(v)));
-
-    v = json_object_get(in, "ladder");
-    if (!v || json_is_null(v)) {
-        json_object_set_new(spec, "ladder", json_string(api->cfg.jobs_ladder));
-    } else if (json_is_string(v)) {
-        if (!eb_config_find_ladder(&api->cfg, json_string_value(v)))
-            EB_FAIL(400, "ladder", "ladder: no preset named '%s'", json_string_value(v));
-        json_object_set(spec, "ladder", v);
-    } else if (json_is_object(v)) {
-        EbConfigErrors errs = {0};
-        EbLadder lad;
-        char *text = json_dumps(v, JSON_COMPACT);
-        int bad = !text || eb_ladder_load_buffer(text, strlen(text), "inline", &lad, &errs) < 0 ||
-                  eb_config_errors_count(&errs) > 0;
-        if (!bad)
-            bad = eb_config_check_ladder(&api->cfg, &lad, &errs) < 0 ||
-                  eb_config_errors_count(&errs) > 0;
-        snprintf(msg, sizeof(msg), "%s", errs.nb > 0 ? errs.items[0].message : "invalid ladder");
-        eb_config_errors_free(&errs);
-        free(text);
-        if (bad)
-            EB_FAIL(400, "ladder", "ladder: %s", msg);
-        json_object_set(spec, "ladder", v);
-    } else {
-        EB_FAIL(400, "ladder", "ladder: must be a preset name or a ladder object");
-    }
-
-    v = json_object_get(in, "format");
-    if (v && (!json_is_string(v) ||
-              (strcmp(json_string_value(v), "cmaf") && strcmp(json_string_value(v), "ts"))))
-        EB_FAIL(400, "format", "format: must be \"cmaf\" or \"ts\"");
-    json_object_set_new(spec, "format",
-                        json_string(v ? json_string_value(v) : api->cfg.jobs_format));
-
-    v = json_object_get(in, "segment_seconds");
-    if (v && (!json_is_number(v) || json_number_value(v) < 1 || json_number_value(v) > 60))
-        EB_FAIL(400, "segment_seconds", "segment_seconds: must be a number, 1 to 60");
-    json_object_set_new(spec, "segment_seconds",
-                        json_real(v ? json_number_value(v) : api->cfg.jobs_segment_seconds));
-
-    v = json_object_get(in, "preset");
-    if (v && (!json_is_string(v) || !eb_in_list(json_string_value(v), eb_presets)))
-        EB_FAIL(400, "preset", "preset: must be one of ultrafast..veryslow");
-    json_object_set_new(spec, "preset",
-                        json_string(v ? json_string_value(v) : api->cfg.jobs_preset));
-
-    v = json_object_get(in, "backend");
-    if (v && (!json_is_string(v) ||
-              (strcmp(json_string_value(v), "auto") && !eb_hal_find(json_string_value(v)))))
-        EB_FAIL(400, "backend", "backend: must be auto or a backend of this build");
-    json_object_set_new(spec, "backend",
-                        json_string(v ? json_string_value(v) : api->cfg.jobs_backend));
-
-    v = json_object_get(in, "fallback");
-    if (v && (!json_is_string(v) ||
-              (strcmp(json_string_value(v), "auto") && strcmp(json_string_value(v), "none") &&
-               !eb_hal_find(json_string_value(v)))))
-        EB_FAIL(400, "fallback", "fallback: must be auto, none or a backend of this build");
-    json_object_set_new(spec, "fallback",
-                        json_string(v ? json_string_value(v) : api->cfg.jobs_fallback));
-
-    v = json_object_get(in, "priority");
-    if (v && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 9))
-        EB_FAIL(400, "priority", "priority: must be an integer, 0 to 9");
-    json_object_set_new(spec, "priority", json_integer(v ? json_integer_value(v) : 5));
-#undef EB_FAIL
-    json_decref(in);
-
+    if (eb_job_request_parse(&ctx, q->body, q->len, &spec, &err) < 0)
+        return eb_reply_error(api, c, err.status ? err.status : 500,
+                              err.field[0] ? err.field : NULL, "%s", err.message);
     ret = eb_jobs_submit(api->jobs, spec, &job);
     json_decref(spec);
     if (ret == -EEXIST)
@@ -790,7 +630,7 @@ static void eb_upload_abort(EbApi *api, EbReq *q)
 
 static int eb_upload_begin(EbApi *api, EbReq *q)
 {
-    unsigned char r[EB_API_UPLOAD_ID_LEN / 2];
+    unsigned char r[EB_UPLOAD_ID_LEN / 2];
     char path[PATH_MAX + 64];
     if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
         return -EIO;
@@ -1215,6 +1055,11 @@ int eb_api_serve_cli(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    {
+        const EbHalBackend *const *b = eb_hal_backends();
+        for (int i = 0; b[i] && i < EB_API_MAX_ROOTS - 1; i++)
+            api->backends[i] = b[i]->name;
+    }
     jc.exe = exe;
     jc.storage_root = api->storage;
     jc.config_path = api->cfg.path;
