@@ -1,0 +1,34 @@
+#!/bin/sh
+# Builds the job-request fuzz target with clang in its own build dir
+# (build-fuzz-api/ at the repository root, or $EB_FUZZ_BUILD) and runs it
+# for $EB_FUZZ_SECONDS (default 60) seconds, seeded with api/fuzz/seeds/.
+# Exits 0 when no input crashed, leaked or broke one of the target's
+# checks; otherwise non-zero, with the input under fuzz-artifacts/.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${EB_FUZZ_BUILD:-$root/build-fuzz-api}
+seconds=${EB_FUZZ_SECONDS:-60}
+cc=${EB_FUZZ_CC:-clang}
+
+command -v "$cc" >/dev/null 2>&1 || { echo "run.sh: $cc not found" >&2; exit 1; }
+
+mkdir -p "$build"
+cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER="$cc" -DEB_FUZZ=ON -DBUILD_TESTING=OFF \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/configure.log" 2>&1 ||
+    { cat "$build/configure.log" >&2; exit 1; }
+cmake --build "$build" --target fuzz_job_request -j2
+
+corpus="$build/fuzz-corpus"
+artifacts="$build/fuzz-artifacts"
+mkdir -p "$corpus" "$artifacts"
+dict="$build/fuzz-job-request.dict"
+for k in input video_id overwrite ladder format segment_seconds preset backend fallback \
+         priority rungs name height bitrate audio cmaf ts upload: veryslow software auto none; do
+    echo "\"$k\""
+done >"$dict"
+
+"$build/api/fuzz/fuzz_job_request" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=8192 -dict="$dict" -artifact_prefix="$artifacts/" -print_final_stats=1 \
+    "$corpus" "$here/seeds"
