@@ -87,11 +87,32 @@ typedef struct EbReq {
 
 /* ---- responses ------------------------------------------------------- */
 
+/* CORS per api.cors_origins: a listed Origin (or any, with "*") is echoed.
+ * With no list, only the media tree is open to every origin (see
+ * eb_cors_media); the API then answers same-origin callers only. */
+static void eb_cors(EbApi *api, struct MHD_Connection *c, struct MHD_Response *r)
+{
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    const EbStrList *l = &api->cfg.api_cors_origins;
+    for (int i = 0; origin && i < l->nb; i++)
+        if (!strcmp(l->items[i], "*") || !strcmp(l->items[i], origin)) {
+            MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+            MHD_add_response_header(r, "Vary", "Origin");
+            return;
+        }
+}
+
+static void eb_cors_media(EbApi *api, struct MHD_Response *r)
+{
+    if (api->cfg.api_cors_origins.nb == 0)
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+}
+
 static enum MHD_Result eb_queue(EbApi *api, struct MHD_Connection *c, unsigned code,
                                 struct MHD_Response *r)
 {
     enum MHD_Result ret;
-    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    eb_cors(api, c, r);
     ret = MHD_queue_response(c, code, r);
     MHD_destroy_response(r);
     pthread_mutex_lock(&api->stats_lock);
@@ -510,6 +531,7 @@ static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, cons
             close(fd);
             r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
             MHD_add_response_header(r, "ETag", etag);
+            eb_cors_media(api, r);
             return eb_queue(api, c, 304, r);
         }
     }
@@ -530,6 +552,7 @@ static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, cons
         r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         snprintf(cr, sizeof(cr), "bytes */%lld", (long long)sb.st_size);
         MHD_add_response_header(r, "Content-Range", cr);
+        eb_cors_media(api, r);
         return eb_queue(api, c, 416, r);
     }
     r = MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)off);
@@ -541,6 +564,7 @@ static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, cons
     MHD_add_response_header(r, "ETag", etag);
     MHD_add_response_header(r, "Last-Modified", lm);
     MHD_add_response_header(r, "Accept-Ranges", "bytes");
+    eb_cors_media(api, r);
     MHD_add_response_header(r, "Access-Control-Expose-Headers",
                             "Content-Length, Content-Range, ETag");
     /* Published trees are replaced whole (atomic swap), but a segment name
@@ -769,6 +793,8 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
         MHD_add_response_header(r, "Access-Control-Allow-Headers",
                                 "Authorization, Content-Type, Range");
         MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
+        if (!strncmp(url, "/videos/", 8) || !strncmp(url, "/s/", 3))
+            eb_cors_media(api, r);
         return eb_queue(api, c, 204, r);
     }
     if (!strcmp(url, "/v1/health")) {
@@ -1068,6 +1094,7 @@ int eb_api_serve_cli(int argc, char **argv)
     jc.base_url = api->cfg.api_public_base_url;
     jc.max_jobs = max_jobs;
     jc.watchdog_seconds = watchdog;
+    jc.history_seconds = api->cfg.jobs_history;
     api->worker_roots[0] = api->uploads;
     for (int i = 0; i < api->nb_roots; i++)
         api->worker_roots[i + 1] = api->roots[i];

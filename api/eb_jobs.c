@@ -69,6 +69,7 @@ struct EbJobs {
     EbRun **done; /* ended runs whose threads the scheduler joins */
     int nb_done;
     int64_t crashes, watchdog_kills, frames_finished;
+    double last_prune; /* eb_now() of the last history clean-up */
 };
 
 static double eb_now(void)
@@ -564,6 +565,36 @@ static void eb_jobs_reap(EbJobs *j)
     }
 }
 
+/* jobs.history_retention: forget ended jobs (and their worker files). */
+static void eb_jobs_prune(EbJobs *j)
+{
+    sqlite3_stmt *st;
+    double now = eb_now();
+
+    if (j->cfg.history_seconds <= 0 || now - j->last_prune < 60)
+        return;
+    j->last_prune = now;
+    st = eb_db_prepare(j->db, "SELECT id FROM jobs WHERE finished IS NOT NULL AND finished < ?");
+    if (!st)
+        return;
+    sqlite3_bind_double(st, 1, now - (double)j->cfg.history_seconds);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        static const char *const ext[] = {"log", "ladder.json", "stats.json"};
+        char path[4200];
+        for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+            eb_run_path(j, eb_col_text(st, 0), ext[i], path, sizeof(path));
+            unlink(path);
+        }
+    }
+    sqlite3_finalize(st);
+    st = eb_db_prepare(j->db, "DELETE FROM jobs WHERE finished IS NOT NULL AND finished < ?");
+    if (!st)
+        return;
+    sqlite3_bind_double(st, 1, now - (double)j->cfg.history_seconds);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+}
+
 static void *eb_sched_thread(void *arg)
 {
     EbJobs *j = arg;
@@ -575,6 +606,7 @@ static void *eb_sched_thread(void *arg)
         int started = 0;
 
         eb_jobs_reap(j);
+        eb_jobs_prune(j);
         if (j->nb_running < j->cfg.max_jobs)
             st = eb_db_prepare(j->db, "SELECT id, spec FROM jobs WHERE state = 'queued' "
                                       "ORDER BY priority DESC, rowid ASC LIMIT 1");

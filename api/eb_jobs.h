@@ -29,6 +29,7 @@ typedef struct EbJobsConfig {
     const char *base_url;           /* prefix of output URLs; "" for relative */
     int max_jobs;                   /* concurrent workers, >= 1 */
     int watchdog_seconds;           /* no report for this long: the worker is killed */
+    int64_t history_seconds;        /* ended jobs older than this are forgotten; 0: never */
     const char *const *input_roots; /* NULL-terminated; each passed as --input-root */
 } EbJobsConfig;
 

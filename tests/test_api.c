@@ -28,6 +28,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "eb_test_media.h"
 
@@ -537,6 +538,11 @@ static void test_job_and_origin(void **state)
     assert_non_null(strstr(header(&r, "Cache-Control", h, sizeof(h)), "max-age=10"));
     assert_string_equal(header(&r, "Access-Control-Allow-Origin", h, sizeof(h)), "*");
     resp_free(&r);
+    /* Without api.cors_origins the API answers no other origin. */
+    snprintf(url, sizeof(url), "%s/v1/health", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, "Origin: https://evil.example"), 200);
+    assert_string_equal(header(&r, "Access-Control-Allow-Origin", h, sizeof(h)), "");
+    resp_free(&r);
     snprintf(url, sizeof(url), "%s/videos/clip1/dash/manifest.mpd", d.base);
     assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
     assert_string_equal(header(&r, "Content-Type", h, sizeof(h)), "application/dash+xml");
@@ -880,6 +886,28 @@ static void test_daemon_crash_recovery(void **state)
     assert_int_equal(json_integer_value(json_object_get(o, "attempts")), 2);
     json_decref(o);
     assert_true(eb_test_exists(path));
+    daemon_stop(&d);
+
+    /* jobs.history_retention (30 days by default): a job that ended 40
+     * days ago is forgotten at the next start. */
+    {
+        sqlite3 *db;
+        char dbp[4600];
+        snprintf(dbp, sizeof(dbp), "%s/jobs.db", storage);
+        assert_int_equal(sqlite3_open(dbp, &db), SQLITE_OK);
+        assert_int_equal(
+            sqlite3_exec(db, "UPDATE jobs SET finished = finished - 40 * 86400", NULL, NULL, NULL),
+            SQLITE_OK);
+        sqlite3_close(db);
+    }
+    daemon_start(&d, storage, NULL, NULL, NULL);
+    {
+        Resp r;
+        char jp[128];
+        snprintf(jp, sizeof(jp), "/v1/jobs/%s", id);
+        assert_int_equal(api(&d, &r, "GET", jp, NULL), 404);
+        resp_free(&r);
+    }
     free(id);
     daemon_stop(&d);
 }
@@ -900,7 +928,10 @@ static void test_signed_links(void **state)
     snprintf(cfg, sizeof(cfg), "%s/signed.yaml", tmp);
     f = fopen(cfg, "w");
     assert_non_null(f);
-    fprintf(f, "api:\n  token_files: [%s]\n  signing_key_file: %s\n", tokfile, keyfile);
+    fprintf(f,
+            "api:\n  token_files: [%s]\n  signing_key_file: %s\n"
+            "  cors_origins: [\"https://player.example\"]\n",
+            tokfile, keyfile);
     fclose(f);
     daemon_start(&d, storage, cfg, NULL, NULL);
     id = submit(&d,
@@ -932,8 +963,17 @@ static void test_signed_links(void **state)
     for (int i = 0; i < 32; i++)
         sprintf(hex + 2 * i, "%02x", mac[i]);
     snprintf(url, sizeof(url), "%s/s/%lld/%s/videos/sig/hls/master.m3u8", d.base, exp, hex);
-    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, "Origin: https://player.example"), 200);
     assert_non_null(strstr(r.body, "#EXTM3U"));
+    /* A listed origin is echoed; others get nothing. */
+    {
+        char h[128];
+        assert_string_equal(header(&r, "Access-Control-Allow-Origin", h, sizeof(h)),
+                            "https://player.example");
+        resp_free(&r);
+        assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, "Origin: https://evil.example"), 200);
+        assert_string_equal(header(&r, "Access-Control-Allow-Origin", h, sizeof(h)), "");
+    }
     resp_free(&r);
     /* Tampered: another expiry, another video, a flipped digit. */
     snprintf(url, sizeof(url), "%s/s/%lld/%s/videos/sig/hls/master.m3u8", d.base, exp + 1, hex);
