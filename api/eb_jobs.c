@@ -379,12 +379,13 @@ static void *eb_run_thread(void *arg)
 
     err[0] = 0;
     pthread_mutex_lock(&j->lock);
-    if (r->shutdown) {
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !hung) {
+        /* It published before the cancel or shutdown reached it. */
+        state = EB_JOB_SUCCEEDED;
+    } else if (r->shutdown) {
         state = EB_JOB_QUEUED;
     } else if (r->cancel) {
         state = EB_JOB_CANCELED;
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        state = EB_JOB_SUCCEEDED;
     } else if (hung) {
         state = EB_JOB_FAILED;
         snprintf(err, sizeof(err), "worker hung: no progress for %d s, killed",
