@@ -28,7 +28,6 @@ typedef struct EbHalHwPriv {
         int width, height;
         AVBufferRef *ref;
     } frames[EB_HAL_HW_MAX_FRAMES];
-    void *backend; /* the backend's own extra state, or NULL */
 } EbHalHwPriv;
 
 /* Creates dev->hw_device_ctx of type at the given libav device string (NULL

@@ -266,7 +266,7 @@ static void eb_nv_inventory(void)
         EbHalDeviceInfo *d = &info[i];
         EbNvDecodeCaps dec[8];
         EbNvEncodeCaps enc[4];
-        int nb_dec = 0, nb_enc = 0, major = 0, minor = 0, dom = 0, bus = 0, slot = 0, kernel;
+        int nb_dec = 0, nb_enc = 0, major = 0, minor = 0, dom = 0, bus = 0, slot = 0;
         char why[EB_HAL_REASON_MAX] = "";
         CUdevice cdev;
         CUcontext ctx = NULL, dummy;
@@ -298,7 +298,8 @@ static void eb_nv_inventory(void)
         eb_nv_decode_caps(cv, dec, &nb_dec);
         if (nv && nvenc_ok)
             eb_nv_encode_caps(nv, ctx, enc, &nb_enc, why, sizeof(why));
-        kernel = eb_nvidia_have_kernel() && eb_nv_try_kernel(cu, why, sizeof(why));
+        if (eb_nvidia_have_kernel())
+            eb_nv_try_kernel(cu, why, sizeof(why));
         cu->cuCtxPopCurrent(&dummy);
         cu->cuCtxDestroy(ctx);
         eb_nvidia_caps_fill(d, dec, nb_dec, enc, nb_enc);
@@ -312,7 +313,7 @@ static void eb_nv_inventory(void)
                      nv_msg[0] ? nv_msg : "libnvidia-encode.so.1 not found");
         else if (!nvenc_ok)
             snprintf(d->reason, sizeof(d->reason), "%s", nvenc_reason);
-        else if (why[0] && (d->usable || !kernel))
+        else if (why[0]) /* NVENC session or module load failure: the most specific */
             snprintf(d->reason, sizeof(d->reason), "%s", why);
         else
             continue;
