@@ -29,6 +29,8 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+
+#include <libavutil/bprint.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -902,6 +904,69 @@ static void eb_serve_usage(FILE *f)
                "                    [--max-jobs N] [-v]\n");
 }
 
+/* SIGHUP: reads the configuration again. A file with errors changes
+ * nothing (every error is logged as FILE:LINE: message). Otherwise the
+ * settings that changed are applied when the daemon can apply them live
+ * (log level and format, limits.max_jobs up to the start-up value) and
+ * listed as needing a restart when it cannot. Workers read the file when
+ * they start, so job settings (jobs.*, ladders, thumbnails) reach new jobs'
+ * encodes; the daemon's own request checks keep the start-up values until
+ * a restart, and are listed so. */
+static void eb_api_reload(EbApi *api, const char *config_path, int verbose)
+{
+    EbConfig cfg = {0};
+    EbConfigErrors errs = {0};
+    EbConfigDiff diff;
+    AVBPrint applied, restart;
+    EbLogLevel level;
+
+    eb_config_load(config_path, &cfg, &errs);
+    if (eb_config_errors_count(&errs) > 0) {
+        for (int i = 0; i < errs.nb; i++)
+            EB_LOGE("config", "%s:%d: %s", errs.items[i].file, errs.items[i].line,
+                    errs.items[i].message);
+        EB_LOGE("api", "SIGHUP: the configuration has errors; keeping the running one");
+        goto end;
+    }
+    eb_config_diff(&api->cfg, &cfg, &diff);
+    av_bprint_init(&applied, 0, AV_BPRINT_SIZE_UNLIMITED);
+    av_bprint_init(&restart, 0, AV_BPRINT_SIZE_UNLIMITED);
+    for (int i = 0; i < diff.nb_runtime; i++) {
+        const char *name = diff.runtime[i];
+        if (!strcmp(name, "log.level") && eb_log_level_parse(cfg.log_level, &level) == 0) {
+            eb_log_set_level(level);
+            for (int v = 0; v < verbose; v++)
+                if (eb_log_get_level() < EB_LOG_TRACE)
+                    eb_log_set_level(eb_log_get_level() + 1);
+            snprintf(api->cfg.log_level, sizeof(api->cfg.log_level), "%s", cfg.log_level);
+        } else if (!strcmp(name, "log.format")) {
+            eb_log_set_format(strcmp(cfg.log_format, "json") == 0 ? EB_LOG_JSON : EB_LOG_TEXT);
+            snprintf(api->cfg.log_format, sizeof(api->cfg.log_format), "%s", cfg.log_format);
+        } else if (!strcmp(name, "limits.max_jobs")) {
+            int now = eb_jobs_set_max_jobs(api->jobs, cfg.limits_max_jobs);
+            api->cfg.limits_max_jobs = cfg.limits_max_jobs;
+            if (now != cfg.limits_max_jobs) {
+                av_bprintf(&applied, "%slimits.max_jobs=%d", applied.len ? ", " : "", now);
+                av_bprintf(&restart, "%slimits.max_jobs above %d", restart.len ? ", " : "", now);
+                continue;
+            }
+        } else {
+            av_bprintf(&restart, "%s%s", restart.len ? ", " : "", name);
+            continue;
+        }
+        av_bprintf(&applied, "%s%s", applied.len ? ", " : "", name);
+    }
+    for (int i = 0; i < diff.nb_restart; i++)
+        av_bprintf(&restart, "%s%s", restart.len ? ", " : "", diff.restart[i]);
+    EB_LOGI("api", "SIGHUP: configuration reloaded; applied now: %s; needs a restart: %s",
+            applied.len ? applied.str : "none", restart.len ? restart.str : "none");
+    av_bprint_finalize(&applied, NULL);
+    av_bprint_finalize(&restart, NULL);
+end:
+    eb_config_errors_free(&errs);
+    eb_config_free(&cfg);
+}
+
 int eb_api_serve_cli(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -1078,6 +1143,7 @@ int eb_api_serve_cli(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -1122,7 +1188,8 @@ int eb_api_serve_cli(int argc, char **argv)
             api->nb_roots, api->nb_tokens ? "token required" : "open: loopback only, no token");
     fprintf(stderr, "encbox: serving on %s\n", listen);
     while (sigwait(&set, &sig) == 0 && sig != SIGINT && sig != SIGTERM)
-        ;
+        if (sig == SIGHUP)
+            eb_api_reload(api, config_path, verbose);
     EB_LOGI("api", "stopping");
     code = 0;
 done:

@@ -66,6 +66,7 @@ struct EbJobs {
     int sched_started;
     EbRun **runs; /* cfg.max_jobs slots */
     int nb_running;
+    int max_running; /* limit in force, <= cfg.max_jobs (SIGHUP can lower it) */
     EbRun **done; /* ended runs whose threads the scheduler joins */
     int nb_done;
     int64_t crashes, watchdog_kills, frames_finished;
@@ -608,7 +609,7 @@ static void *eb_sched_thread(void *arg)
 
         eb_jobs_reap(j);
         eb_jobs_prune(j);
-        if (j->nb_running < j->cfg.max_jobs)
+        if (j->nb_running < j->max_running)
             st = eb_db_prepare(j->db, "SELECT id, spec FROM jobs WHERE state = 'queued' "
                                       "ORDER BY priority DESC, rowid ASC LIMIT 1");
         if (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -646,6 +647,7 @@ int eb_jobs_open(const EbJobsConfig *cfg, EbJobs **out)
     j->cfg = *cfg;
     pthread_mutex_init(&j->lock, NULL);
     pthread_cond_init(&j->cond, NULL);
+    j->max_running = cfg->max_jobs;
     j->runs = calloc((size_t)cfg->max_jobs, sizeof(*j->runs));
     j->done = calloc((size_t)cfg->max_jobs, sizeof(*j->done));
     if (!j->runs || !j->done) {
@@ -683,6 +685,18 @@ int eb_jobs_open(const EbJobsConfig *cfg, EbJobs **out)
 fail:
     eb_jobs_close(&j);
     return ret;
+}
+
+int eb_jobs_set_max_jobs(EbJobs *j, int max_jobs)
+{
+    int now;
+
+    pthread_mutex_lock(&j->lock);
+    j->max_running = max_jobs < 1 ? 1 : max_jobs > j->cfg.max_jobs ? j->cfg.max_jobs : max_jobs;
+    now = j->max_running;
+    pthread_cond_broadcast(&j->cond); /* a higher limit may start a queued job */
+    pthread_mutex_unlock(&j->lock);
+    return now;
 }
 
 int eb_jobs_start(EbJobs *j)

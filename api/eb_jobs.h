@@ -62,6 +62,11 @@ int eb_jobs_open(const EbJobsConfig *cfg, EbJobs **out);
  * that fails to listen never starts a worker). 0 or -EAGAIN. */
 int eb_jobs_start(EbJobs *jobs);
 
+/* Changes the concurrent-job limit at run time (SIGHUP reload), between 1
+ * and the max_jobs the store was opened with (its worker slots); running
+ * jobs are never stopped by a lower limit. Returns the limit now in force. */
+int eb_jobs_set_max_jobs(EbJobs *jobs, int max_jobs);
+
 /* Stops the scheduler, stops running workers (their jobs go back to the
  * queue, to re-run on the next start), closes the database; NULLs *jobs. */
 void eb_jobs_close(EbJobs **jobs);

@@ -1060,6 +1060,55 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* Waits up to 15 s for text to appear in the daemon's log. */
+static int log_has(const Daemon *d, const char *text)
+{
+    char path[4400];
+    for (int i = 0; i < 150; i++) {
+        size_t len;
+        char *log;
+        snprintf(path, sizeof(path), "%s/daemon.log", d->storage);
+        log = read_all(path, &len);
+        if (log && strstr(log, text)) {
+            free(log);
+            return 1;
+        }
+        free(log);
+        nap_ms(100);
+    }
+    return 0;
+}
+
+static void test_sighup_reload(void **state)
+{
+    char storage[4300], conf[4400];
+    Daemon d;
+    Resp r;
+    (void)state;
+    fresh_storage("sighup", storage, sizeof(storage));
+    snprintf(conf, sizeof(conf), "%s/reload.yaml", storage);
+    assert_int_equal(write_text(conf, "thumbnails:\n  enabled: false\nlimits:\n  max_jobs: 2\n"),
+                     0);
+    daemon_start(&d, storage, conf, NULL, NULL);
+
+    /* A run-time setting is applied, a start-up one is reported. */
+    assert_int_equal(write_text(conf, "thumbnails:\n  enabled: false\nlimits:\n  max_jobs: 1\n"
+                                      "log:\n  format: json\nstorage:\n  uploads: elsewhere\n"),
+                     0);
+    kill(d.pid, SIGHUP);
+    assert_true(log_has(&d, "applied now: limits.max_jobs, log.format; needs a restart: "
+                            "storage.uploads"));
+
+    /* A broken file changes nothing and says where it is wrong. */
+    assert_int_equal(write_text(conf, "limits:\n  max_jobs: lots\n"), 0);
+    kill(d.pid, SIGHUP);
+    assert_true(log_has(&d, "reload.yaml:2:"));
+    assert_true(log_has(&d, "keeping the running one"));
+    assert_int_equal(api(&d, &r, "GET", "/v1/health", NULL), 200);
+    resp_free(&r);
+    daemon_stop(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1073,6 +1122,7 @@ int main(void)
         cmocka_unit_test(test_worker_confinement),
         cmocka_unit_test(test_daemon_crash_recovery),
         cmocka_unit_test(test_signed_links),
+        cmocka_unit_test(test_sighup_reload),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
