@@ -1069,7 +1069,7 @@ static int log_has(const Daemon *d, const char *text)
         char *log;
         snprintf(path, sizeof(path), "%s/daemon.log", d->storage);
         log = read_all(path, &len);
-        if (log && strstr(log, text)) {
+        if (log && memmem(log, len, text, strlen(text))) {
             free(log);
             return 1;
         }
