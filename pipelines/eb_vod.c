@@ -48,8 +48,12 @@
 #include "eb_source.h"
 #include "eb_storage.h"
 
-#define EB_SRC_QUEUE 4
-#define EB_RUNG_QUEUE 4
+/* Two frames between stages keep every stage busy (the encoders' own
+ * lookahead is the real buffer); deeper queues only held more pictures:
+ * measured on the 1080p30 ladder, 4 -> 2 changed no wall time and saved
+ * ~25 MB of peak RSS. */
+#define EB_SRC_QUEUE 2
+#define EB_RUNG_QUEUE 2
 #define EB_AUDIO_QUEUE 8192 /* packets; TS only; ~170 s of AAC, a few MB */
 
 typedef struct EbJob EbJob;

@@ -58,9 +58,12 @@ static int sw_decoder_open(EbHalDevice *dev, const AVStream *st, AVCodecContext 
     if (ret < 0)
         goto error;
     ctx->pkt_timebase = st->time_base;
-    /* Frame threads scale decode across cores; slice threads as a fallback
-     * for codecs without frame threading. */
-    ctx->thread_count = 0;
+    /* Two frame threads: decode is a few percent of a ladder's work, so more
+     * only add decoded pictures in flight (memory) without adding speed
+     * (measured: 1080p30 ladder, 2 cores, auto=3 threads vs 2: same wall
+     * time, 23 MB less peak RSS). Slice threads serve codecs without frame
+     * threading. */
+    ctx->thread_count = 2;
     ctx->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
     ret = avcodec_open2(ctx, codec, NULL);
     if (ret < 0)
