@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 out=${1:-$PWD/out}
 
 scripts/install-deps.sh
+if [ ! -d tests/playback/node_modules ]; then
+  (cd tests/playback && npm ci --no-audit --no-fund --loglevel=error) || true
+fi
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build build/release -j"$(nproc)" --target encbox > build/release/build.log 2>&1 || {
   cat build/release/build.log
@@ -28,12 +31,11 @@ cat <<EOT
 Output: $out/videos/demo/
   HLS master playlist: $out/videos/demo/hls/master.m3u8
   DASH manifest:       $out/videos/demo/dash/manifest.mpd
+  Thumbnails:          $out/videos/demo/thumbnails/ (thumb_001.jpg, sprite_001.jpg, thumbnails.vtt)
 
-Watch it:
+Watch it in a browser (hls.js with a rung picker, Shaka for DASH, sprite
+previews while scrubbing):
+  node scripts/watch.mjs $out/videos/demo      then open http://127.0.0.1:8000/
+or with ffmpeg's player:
   ffplay $out/videos/demo/hls/master.m3u8
-or serve the tree and open it in a browser player (Safari plays HLS natively;
-hls.js and dash.js/Shaka players take the same URLs):
-  python3 -m http.server --directory $out 8000
-  http://127.0.0.1:8000/videos/demo/hls/master.m3u8
-  http://127.0.0.1:8000/videos/demo/dash/manifest.mpd
 EOT
