@@ -206,6 +206,32 @@ static int eb_auth_ok(EbApi *api, struct MHD_Connection *c)
     return ok;
 }
 
+/* A whole PEM file as a NUL-terminated string (what libmicrohttpd's TLS
+ * options take); NULL if unreadable or over 1 MiB. */
+static char *eb_read_pem(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n;
+
+    *len = 0;
+    if (!f)
+        return NULL;
+    buf = malloc((1 << 20) + 1);
+    if (buf) {
+        n = fread(buf, 1, 1 << 20, f);
+        if (n == 0 || n == (1 << 20)) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf[n] = '\0';
+            *len = n;
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
 static int eb_load_tokens(EbApi *api, const char *path)
 {
     char line[1024];
@@ -748,7 +774,8 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
         *con_cls = q;
         if (!strcmp(method, "OPTIONS"))
             return MHD_YES;
-        if (is_v1 && strcmp(url, "/v1/health")) {
+        if ((is_v1 && strcmp(url, "/v1/health")) ||
+            (api->cfg.api_metrics_auth && !strcmp(url, "/metrics"))) {
             if (!eb_auth_ok(api, c))
                 return eb_reply_error(api, c, 401, NULL, "a valid bearer token is required");
             q->authed = 1;
@@ -983,6 +1010,9 @@ int eb_api_serve_cli(int argc, char **argv)
     const char *config_path = NULL, *listen = NULL, *storage = NULL, *db = NULL;
     const char *roots[EB_API_MAX_ROOTS], *tokens[EB_API_MAX_TOKENS];
     int nb_roots = 0, nb_tok = 0, max_jobs = 0, watchdog = 600, verbose = 0, c, code = 1, sig;
+    struct MHD_OptionItem tls_opts[3] = {{MHD_OPTION_END, 0, NULL}};
+    char *tls_cert = NULL, *tls_key = NULL;
+    size_t tls_cert_len = 0, tls_key_len = 0;
     EbApi *api = calloc(1, sizeof(*api));
     EbConfigErrors errs = {0};
     EbJobsConfig jc = {0};
@@ -1169,12 +1199,34 @@ int eb_api_serve_cli(int argc, char **argv)
         fprintf(stderr, "encbox: cannot open the job database %s\n", api->db);
         goto done;
     }
+    /* HTTPS when the configuration names a certificate and key (both or
+     * neither: firmware-config checks that). */
+    if (api->cfg.api_tls_cert[0]) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            fprintf(stderr, "encbox: api.tls_cert is set but libmicrohttpd has no TLS support\n");
+            code = 2;
+            goto done;
+        }
+        tls_cert = eb_read_pem(api->cfg.api_tls_cert, &tls_cert_len);
+        tls_key = eb_read_pem(api->cfg.api_tls_key, &tls_key_len);
+        if (!tls_cert || !tls_key) {
+            fprintf(stderr, "encbox: cannot read %s\n",
+                    !tls_cert ? api->cfg.api_tls_cert : api->cfg.api_tls_key);
+            code = 2;
+            goto done;
+        }
+        tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key};
+        tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls_cert};
+        tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    }
     d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-                             (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                             (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+                             (tls_cert ? MHD_USE_TLS : 0),
                          0, NULL, NULL, eb_handle, api, MHD_OPTION_SOCK_ADDR,
                          (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, 4U,
                          MHD_OPTION_NOTIFY_COMPLETED, eb_completed, api,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 120U, MHD_OPTION_END);
+                         MHD_OPTION_CONNECTION_TIMEOUT, 120U, MHD_OPTION_ARRAY, tls_opts,
+                         MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "encbox: cannot listen on %s: %s\n", listen, strerror(errno));
         code = errno == EADDRINUSE ? 98 : 1;
@@ -1184,8 +1236,9 @@ int eb_api_serve_cli(int argc, char **argv)
         fprintf(stderr, "encbox: cannot start the scheduler\n");
         goto done;
     }
-    EB_LOGI("api", "listening on http://%s (storage %s, %d input roots, %s)", listen, api->storage,
-            api->nb_roots, api->nb_tokens ? "token required" : "open: loopback only, no token");
+    EB_LOGI("api", "listening on %s://%s (storage %s, %d input roots, %s)",
+            tls_cert ? "https" : "http", listen, api->storage, api->nb_roots,
+            api->nb_tokens ? "token required" : "open: loopback only, no token");
     fprintf(stderr, "encbox: serving on %s\n", listen);
     while (sigwait(&set, &sig) == 0 && sig != SIGINT && sig != SIGTERM)
         if (sig == SIGHUP)
@@ -1205,6 +1258,10 @@ done:
         free(api->tokens[i]);
     }
     explicit_bzero(api->sign_key, sizeof(api->sign_key));
+    if (tls_key)
+        explicit_bzero(tls_key, tls_key_len);
+    free(tls_key);
+    free(tls_cert);
     pthread_mutex_destroy(&api->stats_lock);
     free(api);
     return code;

@@ -22,7 +22,7 @@
 #include "eb_ladder.h"
 
 #define EB_CONFIG_DEFAULT_PATH "/etc/encbox/encbox.yaml"
-#define EB_CONFIG_NB_SETTINGS 35          /* rows of the settings table */
+#define EB_CONFIG_NB_SETTINGS 36          /* rows of the settings table */
 #define EB_CONFIG_MAX_FILE_SIZE (1 << 20) /* a longer file is refused */
 #define EB_CONFIG_MAX_LIST 64             /* items in one list setting */
 #define EB_CONFIG_MAX_LADDERS 64          /* ladder presets */
@@ -119,6 +119,7 @@ typedef struct EbConfig {
     char *api_public_base_url;            /* api.public_base_url: "" (from the request) */
     char *api_signing_key_file;           /* api.signing_key_file: "" (links unsigned) */
     int64_t api_link_lifetime;            /* api.link_lifetime: 1h, seconds */
+    int api_metrics_auth;                 /* api.metrics_auth: false */
     char *jobs_database;                  /* jobs.database: "jobs.db" (relative: under root) */
     int64_t jobs_history;                 /* jobs.history_retention: 30d, seconds; 0 = forever */
     char jobs_backend[16];                /* jobs.backend: "auto" */

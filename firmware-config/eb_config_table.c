@@ -282,6 +282,9 @@ static const EbSetting eb_settings[] = {
      "signed. The key is never logged or shown."},
     {"api.link_lifetime", EB_SETTING_DURATION, 0, CFG(api_link_lifetime), 0, "1h", 60, 2592000,
      NULL, NULL, RT, "How long a signed media link stays valid."},
+    {"api.metrics_auth", EB_SETTING_BOOL, 0, CFG(api_metrics_auth), 0, "false", 0, 0, NULL, NULL, RT,
+     "Require the bearer token on /metrics too (Prometheus then needs it). Default: open, "
+     "like /v1/health, for scrapers on a trusted network."},
 
     {"jobs.database", EB_SETTING_PATH, 0, CFG(jobs_database), 0, "jobs.db", 0, 0, NULL, NULL,
      EB_SETTING_NONEMPTY | EB_SETTING_RELATIVE,

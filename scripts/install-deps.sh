@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
-  libx264-dev ffmpeg time
+  libx264-dev ffmpeg time openssl
   libcmocka-dev libyaml-dev libjansson-dev
   libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
   clang libclang-rt-dev

@@ -37,6 +37,8 @@
 
 static char tmp[4096], inroot[4200], outside[4200], small_mp4[4300], long_mp4[4300];
 static char tokfile[4300], keyfile[4300], cfgfile[4300];
+static char tls_ca[4400]; /* CA file for https:// requests */
+static int use_https;     /* daemon_start: the daemon speaks HTTPS */
 
 typedef struct Daemon {
     pid_t pid;
@@ -117,6 +119,8 @@ static long http(Resp *r, const char *method, const char *url, const char *token
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (!strncmp(url, "https:", 6))
+        curl_easy_setopt(c, CURLOPT_CAINFO, tls_ca); /* verified, not skipped */
     if (!strcmp(method, "HEAD"))
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     if (token) {
@@ -194,7 +198,7 @@ static void daemon_start(Daemon *d, const char *storage, const char *config, con
         int status;
         d->port = 20000 + (int)((unsigned)rand() % 40000);
         snprintf(listen, sizeof(listen), "127.0.0.1:%d", d->port);
-        snprintf(d->base, sizeof(d->base), "http://%s", listen);
+        snprintf(d->base, sizeof(d->base), "%s://%s", use_https ? "https" : "http", listen);
         snprintf(log, sizeof(log), "%s/daemon.log", storage);
         d->pid = fork();
         assert_true(d->pid >= 0);
@@ -1060,6 +1064,50 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* api.tls_cert/key: the API speaks HTTPS only (certificate verified by the
+ * client); api.metrics_auth: /metrics wants the token too. */
+static void test_tls_and_metrics_auth(void **state)
+{
+    char storage[4300], conf[4400], key[4400], cmd[9400], url[256], text[9400];
+    Daemon d;
+    Resp r;
+    (void)state;
+    fresh_storage("tls", storage, sizeof(storage));
+    snprintf(tls_ca, sizeof(tls_ca), "%s/cert.pem", storage);
+    snprintf(key, sizeof(key), "%s/key.pem", storage);
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout '%s' -out '%s' 2>/dev/null",
+             key, tls_ca);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "openssl cannot make a test certificate here: skipped\n");
+        skip();
+    }
+    snprintf(conf, sizeof(conf), "%s/tls.yaml", storage);
+    snprintf(text, sizeof(text),
+             "thumbnails:\n  enabled: false\napi:\n  tls_cert: %s\n  tls_key: %s\n"
+             "  metrics_auth: true\n",
+             tls_ca, key);
+    assert_int_equal(write_text(conf, text), 0);
+    use_https = 1;
+    daemon_start(&d, storage, conf, NULL, NULL);
+    use_https = 0;
+    assert_int_equal(strncmp(d.base, "https://", 8), 0);
+    assert_int_equal(api(&d, &r, "GET", "/v1/health", NULL), 200);
+    resp_free(&r);
+    /* Plain HTTP to the TLS port gets no answer. */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/health", d.port);
+    assert_true(http(&r, "GET", url, NULL, NULL, 0, NULL) != 200);
+    resp_free(&r);
+    snprintf(url, sizeof(url), "%s/metrics", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 401);
+    resp_free(&r);
+    assert_int_equal(api(&d, &r, "GET", "/metrics", NULL), 200);
+    assert_non_null(strstr(r.body, "encbox_"));
+    resp_free(&r);
+    daemon_stop(&d);
+}
+
 /* Waits up to 15 s for text to appear in the daemon's log. */
 static int log_has(const Daemon *d, const char *text)
 {
@@ -1123,6 +1171,7 @@ int main(void)
         cmocka_unit_test(test_daemon_crash_recovery),
         cmocka_unit_test(test_signed_links),
         cmocka_unit_test(test_sighup_reload),
+        cmocka_unit_test(test_tls_and_metrics_auth),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -272,6 +272,8 @@ static const SettingCase setting_cases[] = {
      "'api.signing_key_file' must be a path (got a list)"},
     {"api.link_lifetime", "5400", "90m", "10s",
      "'api.link_lifetime' must be between 1m and 30d (got '10s')"},
+    {"api.metrics_auth", "yes", "true", "sometimes",
+     "'api.metrics_auth' must be true or false (got 'sometimes')"},
     {"jobs.database", "/var/db/jobs.sqlite", "/var/db/jobs.sqlite", "{a: 1}",
      "'jobs.database' must be a path (got a mapping)"},
     {"jobs.history_retention", "0", "0", "forever",
