@@ -59,6 +59,16 @@ int eb_test_dir_entries(const char *path)
     return n;
 }
 
+int eb_test_leftovers(const char *root)
+{
+    char path[4200];
+    int n;
+    snprintf(path, sizeof(path), "%s/videos", root);
+    n = eb_test_dir_entries(path);
+    snprintf(path, sizeof(path), "%s/.staging", root);
+    return n + eb_test_dir_entries(path);
+}
+
 int eb_test_count_segments(const char *dir)
 {
     DIR *d = opendir(dir);

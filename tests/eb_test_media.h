@@ -57,6 +57,10 @@ int eb_test_playlist(const char *path, int *nb_segments, double *total);
 
 /* 1 if path exists. */
 int eb_test_exists(const char *path);
+/* Entries under <root>/videos and <root>/.staging together: 0 means a
+ * failed or canceled job left nothing published and nothing half-built. */
+int eb_test_leftovers(const char *root);
+
 /* Count of entries in a folder (0 if missing). */
 int eb_test_dir_entries(const char *path);
 

@@ -72,7 +72,7 @@ static int count_lines(const char *s)
 
 static void expect_clean_failure(const char *input, const char *tag, const char *needle)
 {
-    char out[4200], err[8192], path[8192];
+    char out[4200], err[8192];
     int code;
 
     snprintf(out, sizeof(out), "%s/out-%s", tmp, tag);
@@ -81,10 +81,7 @@ static void expect_clean_failure(const char *input, const char *tag, const char 
     assert_int_equal(code, 1);
     assert_non_null(strstr(err, needle));
     assert_int_equal(count_lines(err), 1);
-    snprintf(path, sizeof(path), "%s/videos", out);
-    assert_int_equal(eb_test_dir_entries(path), 0);
-    snprintf(path, sizeof(path), "%s/.staging", out);
-    assert_int_equal(eb_test_dir_entries(path), 0);
+    assert_int_equal(eb_test_leftovers(out), 0);
 }
 
 static void write_bytes(const char *path, const void *data, size_t n)
@@ -302,8 +299,7 @@ static void test_input_confined_to_input_roots(void **state)
     fprintf(stderr, "[playlist] %s", err);
     assert_non_null(strstr(err, "seg.ts"));
     assert_int_equal(count_lines(err), 1);
-    snprintf(p, sizeof(p), "%s/videos", out);
-    assert_int_equal(eb_test_dir_entries(p), 0);
+    assert_int_equal(eb_test_leftovers(out), 0);
 }
 
 static void test_damaged_packets_complete_with_count(void **state)
@@ -338,7 +334,7 @@ static void test_damaged_packets_complete_with_count(void **state)
 
 static void test_write_failure_mid_job_fails_cleanly(void **state)
 {
-    char out[4200], path[8192];
+    char out[4200];
     EbVodOptions o;
     EbVodResult res;
     struct rlimit old, lim;
@@ -363,10 +359,7 @@ static void test_write_failure_mid_job_fails_cleanly(void **state)
     setrlimit(RLIMIT_FSIZE, &old);
     signal(SIGXFSZ, old_handler);
     assert_int_equal(ret, EB_ERR(EFBIG));
-    snprintf(path, sizeof(path), "%s/videos", out);
-    assert_int_equal(eb_test_dir_entries(path), 0);
-    snprintf(path, sizeof(path), "%s/.staging", out);
-    assert_int_equal(eb_test_dir_entries(path), 0);
+    assert_int_equal(eb_test_leftovers(out), 0);
 }
 
 int main(void)

@@ -271,7 +271,7 @@ static void test_10bit_422_becomes_8bit_420(void **state)
 
 static void test_hdr_source_is_refused(void **state)
 {
-    char src[4200], out[4200], path[8192];
+    char src[4200], out[4200];
     EbVodResult res;
     (void)state;
 
@@ -283,10 +283,7 @@ static void test_hdr_source_is_refused(void **state)
                      0);
     snprintf(out, sizeof(out), "%s/hdr", tmp);
     run_job(src, out, "hdr", EB_FORMAT_CMAF, 2.0, EB_ERR_HDR_UNSUPPORTED, &res);
-    snprintf(path, sizeof(path), "%s/videos", out);
-    assert_int_equal(eb_test_dir_entries(path), 0);
-    snprintf(path, sizeof(path), "%s/.staging", out);
-    assert_int_equal(eb_test_dir_entries(path), 0);
+    assert_int_equal(eb_test_leftovers(out), 0);
 }
 
 static void test_existing_id_refused_then_overwritten(void **state)
@@ -337,7 +334,7 @@ static void test_first_of_several_audio_tracks_is_used(void **state)
 
 static void test_backend_fallback_policy(void **state)
 {
-    char out[4200], path[8192];
+    char out[4200];
     EbVodResult res;
     EbVodOptions o;
     (void)state;
@@ -354,8 +351,7 @@ static void test_backend_fallback_policy(void **state)
     o.thumbs.enabled = 0;
     assert_int_equal(eb_vod_run(&o, &res), EB_ERR(ENODEV));
     assert_non_null(strstr(res.error_detail, "nvidia"));
-    snprintf(path, sizeof(path), "%s/videos", out);
-    assert_int_equal(eb_test_dir_entries(path), 0);
+    assert_int_equal(eb_test_leftovers(out), 0);
 
     o.fallback = "auto";
     assert_int_equal(eb_vod_run(&o, &res), 0);
@@ -376,7 +372,7 @@ static void cancel_on_progress(const EbVodProgress *p, void *opaque)
 
 static void test_cancel_publishes_nothing(void **state)
 {
-    char out[4200], path[8192];
+    char out[4200];
     EbVodResult res;
     EbVodOptions o;
     atomic_int cancel;
@@ -392,10 +388,7 @@ static void test_cancel_publishes_nothing(void **state)
     o.progress = cancel_on_progress;
     o.opaque = &cancel;
     assert_int_equal(eb_vod_run(&o, &res), EB_ERR_CANCELED);
-    snprintf(path, sizeof(path), "%s/videos", out);
-    assert_int_equal(eb_test_dir_entries(path), 0);
-    snprintf(path, sizeof(path), "%s/.staging", out);
-    assert_int_equal(eb_test_dir_entries(path), 0);
+    assert_int_equal(eb_test_leftovers(out), 0);
 }
 
 int main(void)
