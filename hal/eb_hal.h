@@ -43,6 +43,8 @@ typedef struct EbHalDevice {
 typedef struct EbFanoutConfig {
     int src_width, src_height;
     enum AVPixelFormat src_format;    /* software: AV_PIX_FMT_YUV420P */
+    enum AVChromaLocation chroma_location; /* source chroma siting (UNSPECIFIED:
+                                            * centre, as swscale assumes) */
     int rotation;                     /* clockwise degrees applied by the fan-out
                                        * (0 for software: the source normaliser
                                        * rotates before the fan-out) */

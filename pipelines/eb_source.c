@@ -464,6 +464,7 @@ static int eb_video_first_frame(EbSource *s, const AVFrame *f)
     s->info.color_trc = f->color_trc;
     s->info.colorspace = f->colorspace;
     s->info.color_range = f->color_range;
+    s->info.chroma_location = f->chroma_location;
     if (f->format == AV_PIX_FMT_YUVJ420P)
         s->info.color_range = AVCOL_RANGE_JPEG;
     /* Decoded size can differ from the container's claim: trust the frame. */

@@ -40,6 +40,7 @@ typedef struct EbSourceInfo {
     enum AVColorTransferCharacteristic color_trc;
     enum AVColorSpace colorspace;
     enum AVColorRange color_range;
+    enum AVChromaLocation chroma_location; /* as the decoder reports it (often unspecified) */
     const char *video_codec;
 } EbSourceInfo;
 
