@@ -97,6 +97,7 @@ typedef struct EbEncodeParams {
     enum AVColorTransferCharacteristic color_trc;
     enum AVColorSpace colorspace;
     enum AVColorRange color_range;
+    enum AVChromaLocation chroma_location; /* written to the VUI unless unspecified */
 } EbEncodeParams;
 
 struct EbHalBackend {

@@ -191,6 +191,7 @@ int eb_hal_hw_encoder_open(EbHalDevice *dev, EbHalEncoderKind kind, const EbEnco
     ctx->color_trc = p->color_trc;
     ctx->colorspace = p->colorspace;
     ctx->color_range = p->color_range;
+    ctx->chroma_sample_location = p->chroma_location;
     ret = eb_hal_hw_frames(dev, p->width, p->height, &ctx->hw_frames_ctx);
     if (ret < 0)
         goto error;

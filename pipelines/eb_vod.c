@@ -679,6 +679,7 @@ static int eb_open_rung(EbJob *job, int i, const char *staging)
     p.color_trc = job->info->color_trc;
     p.colorspace = job->info->colorspace;
     p.color_range = job->info->color_range;
+    p.chroma_location = job->info->chroma_location;
     ret = job->dev->backend->encoder_open(job->dev, &p, &r->enc);
     if (ret < 0)
         return ret;
@@ -1020,6 +1021,7 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
         fc.src_height = (rot == 90 || rot == 270) ? job.info->geometry.width : job.info->geometry.height;
     }
     fc.src_format = AV_PIX_FMT_YUV420P;
+    fc.chroma_location = job.info->chroma_location;
     fc.nb_outputs = nb;
     for (int i = 0; i < nb; i++) {
         fc.outputs[i].width = plans[i].width;

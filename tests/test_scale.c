@@ -103,6 +103,8 @@ static EbFanoutConfig config(int sw, int sh, int n, const int (*sizes)[2])
     cfg.src_width = sw;
     cfg.src_height = sh;
     cfg.src_format = AV_PIX_FMT_YUV420P;
+    /* H.264's "left" siting: co-sited horizontally, centred vertically. */
+    cfg.chroma_location = AVCHROMA_LOC_LEFT;
     cfg.nb_outputs = n;
     for (int i = 0; i < n; i++) {
         cfg.outputs[i].width = sizes[i][0];
@@ -233,6 +235,33 @@ static void test_table_chroma_siting(void **state)
     eb_scale_filter_uninit(&l);
 }
 
+/* Which offsets each AVChromaLocation gets; unspecified follows swscale
+ * (centred), and the odd (bottom) siting sits at 0.75. */
+static void test_chroma_siting_from_location(void **state)
+{
+    static const struct {
+        enum AVChromaLocation loc;
+        double h, v;
+    } t[] = {{AVCHROMA_LOC_UNSPECIFIED, 0.5, 0.5}, {AVCHROMA_LOC_LEFT, 0.25, 0.5},
+             {AVCHROMA_LOC_CENTER, 0.5, 0.5},      {AVCHROMA_LOC_TOPLEFT, 0.25, 0.25},
+             {AVCHROMA_LOC_TOP, 0.5, 0.25},        {AVCHROMA_LOC_BOTTOMLEFT, 0.25, 0.75},
+             {AVCHROMA_LOC_BOTTOM, 0.5, 0.75},     {AVCHROMA_LOC_NB, 0.5, 0.5}};
+    EbScaleFilter f;
+    double m = 0;
+    (void)state;
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        EbScaleSiting h, v;
+        eb_scale_chroma_siting(t[i].loc, &h, &v);
+        assert_true(eb_scale_siting_offset(h) == t[i].h);
+        assert_true(eb_scale_siting_offset(v) == t[i].v);
+    }
+    assert_int_equal(eb_scale_filter_init(&f, 64, 32, EB_SCALE_SITING_COSITED_ODD), 0);
+    for (int k = 0; k < f.taps; k++)
+        m += (double)f.coef[10 * f.taps + k] * (f.pos[10] + k);
+    assert_true(fabs(m / EB_SCALE_COEF_ONE - 20.75) < 0.01);
+    eb_scale_filter_uninit(&f);
+}
+
 /* ---- plan ---- */
 
 static void test_plan_cascades_default_ladder(void **state)
@@ -276,7 +305,7 @@ static void test_plan_never_cascades_from_near_sizes_or_too_deep(void **state)
 /* Double-precision resize of one plane with the same kernel, centre formula
  * and edge rule, rounded once at the end. */
 static void reference_plane(const uint8_t *src, int ss, int sw, int sh, uint8_t *dst, int ds,
-                            int dw, int dh, double hp)
+                            int dw, int dh, double hp, double vp)
 {
     double *tmp = malloc(sizeof(double) * (size_t)sw * dh);
     double rv = (double)sh / dh, rh = (double)sw / dw;
@@ -284,7 +313,7 @@ static void reference_plane(const uint8_t *src, int ss, int sw, int sh, uint8_t 
 
     assert_non_null(tmp);
     for (int y = 0; y < dh; y++) {
-        double c = (y + 0.5) * rv - 0.5, wsum = 0;
+        double c = (y + vp) * rv - vp, wsum = 0;
         int j0 = (int)floor(c - 3 * sv), j1 = (int)ceil(c + 3 * sv);
         for (int x = 0; x < sw; x++)
             tmp[(size_t)y * sw + x] = 0;
@@ -320,6 +349,9 @@ static void reference_plane(const uint8_t *src, int ss, int sw, int sh, uint8_t 
     free(tmp);
 }
 
+/* Chroma offsets p of the left siting that config() asks for. */
+static double ref_hp = 0.25, ref_vp = 0.5;
+
 static int max_diff_vs_reference(const AVFrame *parent, const AVFrame *out)
 {
     int worst = 0;
@@ -328,7 +360,7 @@ static int max_diff_vs_reference(const AVFrame *parent, const AVFrame *out)
         uint8_t *ref = malloc((size_t)dw * dh);
         assert_non_null(ref);
         reference_plane(parent->data[p], parent->linesize[p], plane_w(parent, p),
-                        plane_h(parent, p), ref, dw, dw, dh, p ? 0.25 : 0.5);
+                        plane_h(parent, p), ref, dw, dw, dh, p ? ref_hp : 0.5, p ? ref_vp : 0.5);
         for (int y = 0; y < dh; y++) {
             for (int x = 0; x < dw; x++) {
                 int d = abs(ref[y * dw + x] - out->data[p][y * out->linesize[p] + x]);
@@ -346,24 +378,40 @@ static void test_fixed_point_within_one_of_double_reference(void **state)
     static const int srcs[][2] = {{320, 180}, {333, 197}, {64, 48}};
     static const int outs[][2] = {{213, 120}, {142, 80},  {107, 60}, {31, 17},
                                   {640, 360}, {200, 100}, {17, 3},   {97, 181}};
+    /* Every chroma offset the sitings give: 0.25, 0.5 and 0.75. */
+    static const struct {
+        enum AVChromaLocation loc;
+        double h, v;
+    } sitings[] = {{AVCHROMA_LOC_LEFT, 0.25, 0.5},
+                   {AVCHROMA_LOC_UNSPECIFIED, 0.5, 0.5},
+                   {AVCHROMA_LOC_TOP, 0.5, 0.25},
+                   {AVCHROMA_LOC_BOTTOMLEFT, 0.25, 0.75}};
     (void)state;
-    for (int simd = 0; simd < 2; simd++) {
-        for (size_t s = 0; s < sizeof(srcs) / sizeof(srcs[0]); s++) {
-            AVFrame *src = frame_random(srcs[s][0], srcs[s][1]);
-            for (size_t o = 0; o < sizeof(outs) / sizeof(outs[0]); o++) {
-                EbFanoutConfig cfg = config(srcs[s][0], srcs[s][1], 1, &outs[o]);
-                AVFrame *dst[1];
-                int d;
-                fanout_once(&cfg, src, simd, dst);
-                d = max_diff_vs_reference(src, dst[0]);
-                if (d > 1)
-                    fail_msg("%dx%d -> %dx%d (simd %d): off by %d", srcs[s][0], srcs[s][1],
-                             outs[o][0], outs[o][1], simd, d);
-                free_frames(dst, 1);
+    for (size_t l = 0; l < sizeof(sitings) / sizeof(sitings[0]); l++) {
+        ref_hp = sitings[l].h;
+        ref_vp = sitings[l].v;
+        for (int simd = 0; simd < 2; simd++) {
+            for (size_t s = 0; s < sizeof(srcs) / sizeof(srcs[0]); s++) {
+                AVFrame *src = frame_random(srcs[s][0], srcs[s][1]);
+                for (size_t o = 0; o < sizeof(outs) / sizeof(outs[0]); o++) {
+                    EbFanoutConfig cfg = config(srcs[s][0], srcs[s][1], 1, &outs[o]);
+                    AVFrame *dst[1];
+                    int d;
+                    cfg.chroma_location = sitings[l].loc;
+                    fanout_once(&cfg, src, simd, dst);
+                    d = max_diff_vs_reference(src, dst[0]);
+                    if (d > 1)
+                        fail_msg("%dx%d -> %dx%d (simd %d, chroma location %d): off by %d",
+                                 srcs[s][0], srcs[s][1], outs[o][0], outs[o][1], simd,
+                                 sitings[l].loc, d);
+                    free_frames(dst, 1);
+                }
+                av_frame_free(&src);
             }
-            av_frame_free(&src);
         }
     }
+    ref_hp = 0.25;
+    ref_vp = 0.5;
 }
 
 /* A cascaded rung is, within one step, the reference resize of its parent
@@ -719,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_table_rejects_empty_sizes),
         cmocka_unit_test(test_table_identity_is_exact),
         cmocka_unit_test(test_table_chroma_siting),
+        cmocka_unit_test(test_chroma_siting_from_location),
         cmocka_unit_test(test_plan_cascades_default_ladder),
         cmocka_unit_test(test_plan_never_cascades_from_near_sizes_or_too_deep),
         cmocka_unit_test(test_fixed_point_within_one_of_double_reference),

@@ -31,17 +31,20 @@ static int tables_add(EbCudaPlan *t, const EbScaleFilter *flt, int *pos_off, int
 }
 
 /* One plane's job: tables for sw x sh -> dw x dh, with the CPU fan-out's
- * sitings (chroma co-sited horizontally, centred vertically). */
-static int job_init(EbCudaScaleJob *j, EbCudaPlan *t, int plane, int sw, int sh, int dw, int dh)
+ * sitings (luma centred; chroma by the source's chroma_location). */
+static int job_init(EbCudaScaleJob *j, EbCudaPlan *t, int plane, int chroma_location, int sw,
+                    int sh, int dw, int dh)
 {
+    EbScaleSiting hs = EB_SCALE_SITING_CENTER, vs = EB_SCALE_SITING_CENTER;
     EbScaleFilter hf, vf;
     int ret;
 
-    ret =
-        eb_scale_filter_init(&hf, sw, dw, plane ? EB_SCALE_SITING_COSITED : EB_SCALE_SITING_CENTER);
+    if (plane)
+        eb_scale_chroma_siting(chroma_location, &hs, &vs);
+    ret = eb_scale_filter_init(&hf, sw, dw, hs);
     if (ret < 0)
         return ret;
-    ret = eb_scale_filter_init(&vf, sh, dh, EB_SCALE_SITING_CENTER);
+    ret = eb_scale_filter_init(&vf, sh, dh, vs);
     if (ret < 0) {
         eb_scale_filter_uninit(&hf);
         return ret;
@@ -100,9 +103,9 @@ int eb_cuda_plan_init(EbCudaPlan *p, const EbFanoutConfig *cfg)
             memset(j, 0, sizeof(*j));
             j->src_pic = par < 0 ? 0 : 1 + par;
             j->dst_pic = 1 + i;
-            ret = plane ? job_init(j, p, 1, (pw + 1) / 2, (ph + 1) / 2, (w[i] + 1) / 2,
-                                   (h[i] + 1) / 2)
-                        : job_init(j, p, 0, pw, ph, w[i], h[i]);
+            ret = plane ? job_init(j, p, 1, cfg->chroma_location, (pw + 1) / 2, (ph + 1) / 2,
+                                   (w[i] + 1) / 2, (h[i] + 1) / 2)
+                        : job_init(j, p, 0, cfg->chroma_location, pw, ph, w[i], h[i]);
             if (ret < 0) {
                 eb_cuda_plan_uninit(p);
                 return ret;

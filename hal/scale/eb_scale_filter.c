@@ -33,7 +33,25 @@ double eb_scale_kernel(double x)
 
 double eb_scale_siting_offset(EbScaleSiting siting)
 {
-    return siting == EB_SCALE_SITING_COSITED ? 0.25 : 0.5;
+    return siting == EB_SCALE_SITING_COSITED ? 0.25 : siting == EB_SCALE_SITING_COSITED_ODD ? 0.75 : 0.5;
+}
+
+void eb_scale_chroma_siting(int chroma_location, EbScaleSiting *h, EbScaleSiting *v)
+{
+    /* AVChromaLocation: 0 unspecified, 1 left, 2 center, 3 topleft, 4 top,
+     * 5 bottomleft, 6 bottom (libavutil/pixfmt.h; values fixed by the API). */
+    static const EbScaleSiting hs[7] = {EB_SCALE_SITING_CENTER,  EB_SCALE_SITING_COSITED,
+                                        EB_SCALE_SITING_CENTER,  EB_SCALE_SITING_COSITED,
+                                        EB_SCALE_SITING_CENTER,  EB_SCALE_SITING_COSITED,
+                                        EB_SCALE_SITING_CENTER};
+    static const EbScaleSiting vs[7] = {EB_SCALE_SITING_CENTER,  EB_SCALE_SITING_CENTER,
+                                        EB_SCALE_SITING_CENTER,  EB_SCALE_SITING_COSITED,
+                                        EB_SCALE_SITING_COSITED, EB_SCALE_SITING_COSITED_ODD,
+                                        EB_SCALE_SITING_COSITED_ODD};
+    int i = chroma_location >= 0 && chroma_location < 7 ? chroma_location : 0;
+
+    *h = hs[i];
+    *v = vs[i];
 }
 
 int eb_scale_filter_taps(int src_size, int dst_size)

@@ -16,8 +16,10 @@
  * samples, scale r = S / D. A sample's centre sits p samples from the left
  * (top) edge of its cell: p = 0.5 for centred siting, p = 0.25 for chroma of a
  * 2:1 subsampled plane that is co-sited with the even luma samples (MPEG-2 /
- * H.264 default horizontal chroma siting; 4:2:0 chroma is vertically centred,
- * so p = 0.5 vertically). Output sample o lands at input coordinate
+ * H.264 "left" siting horizontally; top siting vertically), p = 0.75 for one
+ * co-sited with the odd samples (bottom siting). Which one a chroma plane uses
+ * comes from the source's chroma_location (eb_scale_chroma_siting).
+ * Output sample o lands at input coordinate
  *     c(o) = (o + p) * r - p        (p = 0.5: c = (o + 0.5) * S / D - 0.5)
  * When downscaling the kernel is stretched by s = max(1, r) (anti-aliasing),
  * so it reaches R = 3 * s input samples either side of c(o).
@@ -72,9 +74,20 @@
 #define EB_SCALE_MAX_DEPTH 3
 
 typedef enum EbScaleSiting {
-    EB_SCALE_SITING_CENTER = 0,  /* p = 0.5: luma; 4:2:0 chroma vertically */
+    EB_SCALE_SITING_CENTER = 0,  /* p = 0.5: luma; centre-sited chroma */
     EB_SCALE_SITING_COSITED = 1, /* p = 0.25: 2:1 chroma on the even luma sample */
+    EB_SCALE_SITING_COSITED_ODD = 2, /* p = 0.75: 2:1 chroma on the odd luma sample */
 } EbScaleSiting;
+
+/* Sitings of 4:2:0 chroma for an AVChromaLocation value (an int here, so this
+ * header needs no libav): LEFT = horizontally co-sited, vertically centred
+ * (MPEG-2/H.264 "type 0"); TOPLEFT co-sited both ways; TOP, BOTTOM,
+ * BOTTOMLEFT accordingly; CENTER centred both ways. UNSPECIFIED is taken as
+ * centred, as swscale (and so the ffmpeg command line) does: most files
+ * without the flag were made from RGB by swscale with centred chroma, and
+ * following the same convention keeps a ladder made by encbox and one made
+ * by ffmpeg from the same file in phase. Rungs keep the source's siting. */
+void eb_scale_chroma_siting(int chroma_location, EbScaleSiting *h, EbScaleSiting *v);
 
 /* One dimension's polyphase table. */
 typedef struct EbScaleFilter {
@@ -88,7 +101,7 @@ typedef struct EbScaleFilter {
 /* The continuous kernel K(x) (Lanczos-3), for reference implementations. */
 double eb_scale_kernel(double x);
 
-/* p of the siting: 0.5 or 0.25. */
+/* p of the siting: 0.5, 0.25 or 0.75. */
 double eb_scale_siting_offset(EbScaleSiting siting);
 
 /* Taps per output sample for S -> D (the rule above, before min(N, S)). */

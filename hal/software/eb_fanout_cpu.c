@@ -431,7 +431,8 @@ static void plane_uninit(EbFanoutPlane *pl)
     pairs_uninit(&pl->vp);
 }
 
-static int plane_init(EbFanoutPlane *pl, int sw, int sh, int dw, int dh, EbScaleSiting hsiting)
+static int plane_init(EbFanoutPlane *pl, int sw, int sh, int dw, int dh, EbScaleSiting hsiting,
+                      EbScaleSiting vsiting)
 {
     int ret;
 
@@ -442,7 +443,7 @@ static int plane_init(EbFanoutPlane *pl, int sw, int sh, int dw, int dh, EbScale
     ret = eb_scale_filter_init(&pl->hf, sw, dw, hsiting);
     if (ret < 0)
         return ret;
-    ret = eb_scale_filter_init(&pl->vf, sh, dh, EB_SCALE_SITING_CENTER);
+    ret = eb_scale_filter_init(&pl->vf, sh, dh, vsiting);
     if (ret < 0)
         return ret;
     ret = pairs_init(&pl->hp, &pl->hf);
@@ -462,17 +463,20 @@ static int plane_init(EbFanoutPlane *pl, int sw, int sh, int dw, int dh, EbScale
     return 0;
 }
 
-static int out_init(EbFanoutOut *o, int pw, int ph)
+static int out_init(EbFanoutOut *o, int pw, int ph, int chroma_location)
 {
     int cw = (o->width + 1) / 2, ch = (o->height + 1) / 2;
+    EbScaleSiting hs, vs;
     size_t size;
     int ret;
 
-    ret = plane_init(&o->plane[0], pw, ph, o->width, o->height, EB_SCALE_SITING_CENTER);
+    ret = plane_init(&o->plane[0], pw, ph, o->width, o->height, EB_SCALE_SITING_CENTER,
+                     EB_SCALE_SITING_CENTER);
     if (ret < 0)
         return ret;
+    eb_scale_chroma_siting(chroma_location, &hs, &vs);
     for (int p = 1; p < 3; p++) {
-        ret = plane_init(&o->plane[p], (pw + 1) / 2, (ph + 1) / 2, cw, ch, EB_SCALE_SITING_COSITED);
+        ret = plane_init(&o->plane[p], (pw + 1) / 2, (ph + 1) / 2, cw, ch, hs, vs);
         if (ret < 0)
             return ret;
     }
@@ -553,7 +557,7 @@ int eb_fanout_cpu_create(const EbFanoutConfig *cfg, EbFanoutCpu **out)
         o->copy = copy[i];
         if (o->copy)
             continue;
-        ret = out_init(o, pw, ph);
+        ret = out_init(o, pw, ph, cfg->chroma_location);
         if (ret < 0)
             goto error;
         if (pw > max_w)

@@ -143,6 +143,7 @@ static int sw_encoder_open(EbHalDevice *dev, const EbEncodeParams *p, AVCodecCon
     ctx->color_trc = p->color_trc;
     ctx->colorspace = p->colorspace;
     ctx->color_range = p->color_range;
+    ctx->chroma_sample_location = p->chroma_location;
     av_dict_set(&opts, "preset", p->preset && *p->preset ? p->preset : "veryfast", 0);
     if (p->profile && *p->profile)
         av_dict_set(&opts, "profile", p->profile, 0);
