@@ -12,8 +12,22 @@
  * Debian 12 that runtime is intel-media-va-driver + libmfx-gen1.2 for Gen12
  * and newer, libmfxhw64 for older parts.
  *
- * encbox has no QSV scaling fan-out yet, so a capable device is reported
- * unusable with that reason, and fanout_open() says so.
+ * Scaling fan-out: one libavfilter graph per job (eb_fanout_graph.c): the
+ * source surface is split to one vpp_qsv (QSV VPP: scale to the rung, NV12
+ * out) per rung, after a vpp_qsv=transpose=... when the fan-out rotates; a
+ * rung of the source's size is the source surface itself. Each vpp_qsv
+ * allocates its own output frames context (libavfilter 8 takes no external
+ * pool), and h264_qsv only accepts surfaces of the frames context it was
+ * opened with: eb_fanout_graph_hw_open() makes the scalers' contexts the
+ * device's frames contexts of the rung sizes, so the rung encoders opened
+ * after the fan-out use exactly them. The source-size rung's encoder uses
+ * the device's source-size context, which is where uploaded source frames
+ * come from; frames of a QSV decoder's own context would need that rung's
+ * encoder opened with the decoder's hw_frames_ctx. fanout_open() is ENOSYS,
+ * naming the filter, where libavfilter lacks vpp_qsv. The graph and its
+ * device-frame plumbing are tested with software frames and on a software
+ * Vulkan device (tests/test_fanout_graph.c); the QSV filter text is checked
+ * as strings, and none of it has run on an Intel GPU.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -24,6 +38,7 @@
 #include <vpl/mfxdispatcher.h>
 
 #include "eb_error.h"
+#include "eb_fanout_graph.h"
 #include "eb_hal_hw.h"
 #include "eb_hal_status.h"
 #include "eb_log.h"
@@ -142,25 +157,49 @@ static int qsv_encoder_open(EbHalDevice *dev, const EbEncodeParams *p, AVCodecCo
     return eb_hal_hw_encoder_open(dev, EB_HAL_ENC_QSV, p, out);
 }
 
+/* vpp_qsv rather than scale_qsv: the same VPP does the rotation
+ * (transpose=, whose 90/270 modes swap the output size), and FFmpeg 5.1's
+ * vpp_qsv takes w, h and format like scale_qsv. */
+static int qsv_scale_filter(char *buf, size_t size, int width, int height)
+{
+    return snprintf(buf, size, "vpp_qsv=w=%d:h=%d:format=nv12", width, height);
+}
+
+/* QSV frames contexts are fixed pools: a margin over what qsvvpp sizes its
+ * output pools for, for the rung queue and h264_qsv's async depth. */
+static const EbFanoutFilters eb_qsv_filters = {
+    .name = "qsv",
+    .scale = qsv_scale_filter,
+    .rotate90 = "vpp_qsv=transpose=clock",
+    .rotate180 = "vpp_qsv=transpose=reversal",
+    .rotate270 = "vpp_qsv=transpose=cclock",
+    .passthrough = 1,
+    .extra_hw_frames = 8,
+};
+
+int eb_qsv_fanout_desc(const EbFanoutConfig *cfg, char *buf, size_t size)
+{
+    return eb_fanout_graph_desc(cfg, &eb_qsv_filters, buf, size);
+}
+
+/* EbFanout is the graph itself. */
 static int qsv_fanout_open(EbHalDevice *dev, const EbFanoutConfig *cfg, EbFanout **out)
 {
-    (void)dev;
-    (void)cfg;
-    *out = NULL;
-    EB_LOGE("qsv", "no QSV scaling fan-out in this build");
-    return EB_ERR(ENOSYS);
+    EbFanoutGraph *g = NULL;
+    int ret = eb_fanout_graph_hw_open(dev, cfg, &eb_qsv_filters, &g);
+    *out = (EbFanout *)g;
+    return ret;
 }
 
 static int qsv_fanout_run(EbFanout *f, const AVFrame *src, AVFrame **dst)
 {
-    (void)f;
-    (void)src;
-    (void)dst;
-    return EB_ERR(ENOSYS);
+    return eb_fanout_graph_run((EbFanoutGraph *)f, src, dst);
 }
 
 static void qsv_fanout_close(EbFanout **f)
 {
+    EbFanoutGraph *g = (EbFanoutGraph *)*f;
+    eb_fanout_graph_free(&g);
     *f = NULL;
 }
 
@@ -172,7 +211,6 @@ const EbHalBackend eb_hal_qsv = {
     .device_open = qsv_device_open,
     .device_close = qsv_device_close,
     .decoder_open = qsv_decoder_open,
-    /* Present and saying ENOSYS: the pipeline calls these unchecked. */
     .fanout_open = qsv_fanout_open,
     .fanout_run = qsv_fanout_run,
     .fanout_close = qsv_fanout_close,

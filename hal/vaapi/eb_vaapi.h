@@ -1,6 +1,7 @@
 /*
- * Inside the VA-API backend: the status table and the capability parsing
- * (pure: profiles x entrypoints -> codecs), tested from constructed data.
+ * Inside the VA-API backend: the status table, the capability parsing
+ * (pure: profiles x entrypoints -> codecs) and the fan-out's graph text,
+ * tested from constructed data.
  */
 #ifndef EB_VAAPI_H
 #define EB_VAAPI_H
@@ -26,5 +27,10 @@ void eb_vaapi_caps_fill(EbHalDeviceInfo *d, const EbVaConfigCaps *caps, int nb);
 
 /* The usability verdict of a filled device. */
 void eb_vaapi_verdict(EbHalDeviceInfo *d);
+
+/* The VA-API fan-out's filter graph for cfg (pure; eb_fanout_graph_desc()
+ * with scale_vaapi=w=W:h=H:format=nv12 per scaled rung and transpose_vaapi
+ * for rotation). Returns 0 or a negative error. */
+int eb_vaapi_fanout_desc(const EbFanoutConfig *cfg, char *buf, size_t size);
 
 #endif

@@ -9,8 +9,18 @@
  * so the binary starts without them and says which is missing. libva's own
  * messages are silenced during the inventory (they would go to stderr).
  *
- * encbox has no VA-API scaling fan-out yet, so even a capable device is
- * reported unusable with that reason, and fanout_open() says so.
+ * Scaling fan-out: one libavfilter graph per job (eb_fanout_graph.c): the
+ * source surface is split to one scale_vaapi (VA-API video processing,
+ * NV12 out) per rung, after transpose_vaapi when the fan-out rotates; a rung
+ * of the source's size is the source surface itself. Each scale_vaapi
+ * allocates its own output frames context (libavfilter 8 takes no external
+ * pool); eb_fanout_graph_hw_open() makes those the device's frames contexts
+ * of the rung sizes, so the rung encoders (h264_vaapi) opened after the
+ * fan-out read the scalers' pools. fanout_open() is ENOSYS, naming the
+ * filter, where libavfilter lacks scale_vaapi or transpose_vaapi. The graph
+ * and its device-frame plumbing are tested with software frames and on a
+ * software Vulkan device (tests/test_fanout_graph.c); the VA-API filter
+ * text is checked as strings, and none of it has run on a VA-API device.
  */
 #include <dirent.h>
 #include <dlfcn.h>
@@ -22,6 +32,7 @@
 #include <unistd.h>
 
 #include "eb_error.h"
+#include "eb_fanout_graph.h"
 #include "eb_hal_hw.h"
 #include "eb_hal_status.h"
 #include "eb_log.h"
@@ -309,25 +320,46 @@ static int va_encoder_open(EbHalDevice *dev, const EbEncodeParams *p, AVCodecCon
     return eb_hal_hw_encoder_open(dev, EB_HAL_ENC_VAAPI, p, out);
 }
 
+static int va_scale_filter(char *buf, size_t size, int width, int height)
+{
+    return snprintf(buf, size, "scale_vaapi=w=%d:h=%d:format=nv12", width, height);
+}
+
+/* scale_vaapi's output pool is 4 surfaces unless told more: the rung queue
+ * (2 frames) and h264_vaapi's references and async depth hold more. */
+static const EbFanoutFilters eb_va_filters = {
+    .name = "vaapi",
+    .scale = va_scale_filter,
+    .rotate90 = "transpose_vaapi=dir=clock",
+    .rotate180 = "transpose_vaapi=dir=reversal",
+    .rotate270 = "transpose_vaapi=dir=cclock",
+    .passthrough = 1,
+    .extra_hw_frames = 16,
+};
+
+int eb_vaapi_fanout_desc(const EbFanoutConfig *cfg, char *buf, size_t size)
+{
+    return eb_fanout_graph_desc(cfg, &eb_va_filters, buf, size);
+}
+
+/* EbFanout is the graph itself. */
 static int va_fanout_open(EbHalDevice *dev, const EbFanoutConfig *cfg, EbFanout **out)
 {
-    (void)dev;
-    (void)cfg;
-    *out = NULL;
-    EB_LOGE("vaapi", "no VA-API scaling fan-out in this build");
-    return EB_ERR(ENOSYS);
+    EbFanoutGraph *g = NULL;
+    int ret = eb_fanout_graph_hw_open(dev, cfg, &eb_va_filters, &g);
+    *out = (EbFanout *)g;
+    return ret;
 }
 
 static int va_fanout_run(EbFanout *f, const AVFrame *src, AVFrame **dst)
 {
-    (void)f;
-    (void)src;
-    (void)dst;
-    return EB_ERR(ENOSYS);
+    return eb_fanout_graph_run((EbFanoutGraph *)f, src, dst);
 }
 
 static void va_fanout_close(EbFanout **f)
 {
+    EbFanoutGraph *g = (EbFanoutGraph *)*f;
+    eb_fanout_graph_free(&g);
     *f = NULL;
 }
 
@@ -339,7 +371,6 @@ const EbHalBackend eb_hal_vaapi = {
     .device_open = va_device_open,
     .device_close = va_device_close,
     .decoder_open = va_decoder_open,
-    /* Present and saying ENOSYS: the pipeline calls these unchecked. */
     .fanout_open = va_fanout_open,
     .fanout_run = va_fanout_run,
     .fanout_close = va_fanout_close,
