@@ -112,6 +112,20 @@ static enum AVPixelFormat eb_hw_get_format(AVCodecContext *ctx, const enum AVPix
     return AV_PIX_FMT_NONE;
 }
 
+/* 1 if codec decodes to hw_format frames on a device of type. */
+static int eb_hw_config_found(const AVCodec *codec, enum AVHWDeviceType type,
+                              enum AVPixelFormat hw_format)
+{
+    for (int i = 0;; i++) {
+        const AVCodecHWConfig *cfg = avcodec_get_hw_config(codec, i);
+        if (!cfg)
+            return 0;
+        if ((cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) &&
+            cfg->device_type == type && cfg->pix_fmt == hw_format)
+            return 1;
+    }
+}
+
 int eb_hal_hw_decoder_open(EbHalDevice *dev, const AVStream *st, AVCodecContext **out)
 {
     EbHalHwPriv *p = dev->priv;
@@ -124,13 +138,18 @@ int eb_hal_hw_decoder_open(EbHalDevice *dev, const AVStream *st, AVCodecContext 
     codec = avcodec_find_decoder(st->codecpar->codec_id);
     if (!codec)
         return EB_ERR_CODEC_UNSUPPORTED;
-    for (int i = 0;; i++) {
-        const AVCodecHWConfig *cfg = avcodec_get_hw_config(codec, i);
-        if (!cfg)
-            break;
-        if ((cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) &&
-            cfg->device_type == hdc->type && cfg->pix_fmt == p->hw_format)
+    found = eb_hw_config_found(codec, hdc->type, p->hw_format);
+    if (!found && hdc->type == AV_HWDEVICE_TYPE_QSV) {
+        /* QSV decodes through its own decoders (h264_qsv, hevc_qsv, ...),
+         * not a hwaccel of the native one. */
+        char name[64];
+        const AVCodec *q;
+        snprintf(name, sizeof(name), "%s_qsv", avcodec_get_name(st->codecpar->codec_id));
+        q = avcodec_find_decoder_by_name(name);
+        if (q && eb_hw_config_found(q, hdc->type, p->hw_format)) {
+            codec = q;
             found = 1;
+        }
     }
     if (!found)
         return EB_ERR(ENOSYS);
@@ -213,4 +232,146 @@ error:
     av_dict_free(&opts);
     avcodec_free_context(&ctx);
     return ret;
+}
+
+/* ---- hardware frames on the job's path ---- */
+
+enum AVPixelFormat eb_hal_hw_format(const EbHalDevice *dev)
+{
+    const EbHalHwPriv *p;
+    if (!dev || !dev->hw_device_ctx || !dev->priv)
+        return AV_PIX_FMT_NONE;
+    p = dev->priv;
+    return p->hw_format;
+}
+
+int eb_hal_hw_upload(EbHalDevice *dev, const AVFrame *sw, AVFrame *dst)
+{
+    AVBufferRef *frames = NULL;
+    int ret;
+
+    if (sw->format != AV_PIX_FMT_NV12 || sw->hw_frames_ctx)
+        return EB_ERR(EINVAL);
+    ret = eb_hal_hw_frames(dev, sw->width, sw->height, &frames);
+    if (ret < 0)
+        return ret;
+    ret = av_hwframe_get_buffer(frames, dst, 0);
+    av_buffer_unref(&frames);
+    if (ret < 0) {
+        EB_LOGE("hal", "no device frame for the upload (%dx%d): %s", sw->width, sw->height,
+                eb_strerror(ret));
+        return ret;
+    }
+    /* The pool's surfaces may be larger (alignment): the picture is sw's. */
+    dst->width = sw->width;
+    dst->height = sw->height;
+    ret = av_hwframe_transfer_data(dst, sw, 0);
+    if (ret < 0) {
+        EB_LOGE("hal", "upload to the device failed: %s", eb_strerror(ret));
+        av_frame_unref(dst);
+        return ret;
+    }
+    ret = av_frame_copy_props(dst, sw);
+    if (ret < 0)
+        av_frame_unref(dst);
+    return ret;
+}
+
+int eb_hal_hw_download(const AVFrame *hw, AVFrame *dst)
+{
+    int ret;
+
+    if (!hw->hw_frames_ctx)
+        return EB_ERR(EINVAL);
+    dst->format = AV_PIX_FMT_NV12;
+    ret = av_hwframe_transfer_data(dst, hw, 0);
+    if (ret < 0) {
+        EB_LOGE("hal", "download from the device failed: %s", eb_strerror(ret));
+        av_frame_unref(dst);
+        return ret;
+    }
+    ret = av_frame_copy_props(dst, hw);
+    if (ret < 0)
+        av_frame_unref(dst);
+    return ret;
+}
+
+/* 8-bit 4:2:0 in system memory (yuv420p, yuvj420p, nv12, nv21). */
+static int eb_is_8bit_420(enum AVPixelFormat fmt)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+    return d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL) && d->nb_components >= 3 &&
+           d->log2_chroma_w == 1 && d->log2_chroma_h == 1 && d->comp[0].depth == 8;
+}
+
+/* Profiles that are not 8-bit 4:2:0 whatever the container's pix_fmt says
+ * (or when it says nothing). */
+static const char *eb_profile_not_420_8(enum AVCodecID codec, int profile)
+{
+    if (profile == FF_PROFILE_UNKNOWN)
+        return NULL;
+    switch (codec) {
+    case AV_CODEC_ID_H264:
+        switch (profile & ~(FF_PROFILE_H264_CONSTRAINED | FF_PROFILE_H264_INTRA)) {
+        case FF_PROFILE_H264_HIGH_10: return "High 10";
+        case FF_PROFILE_H264_HIGH_422: return "High 4:2:2";
+        case FF_PROFILE_H264_HIGH_444_PREDICTIVE: return "High 4:4:4";
+        case FF_PROFILE_H264_CAVLC_444: return "CAVLC 4:4:4";
+        default: return NULL;
+        }
+    case AV_CODEC_ID_HEVC:
+        if (profile == FF_PROFILE_HEVC_MAIN_10)
+            return "Main 10";
+        if (profile == FF_PROFILE_HEVC_REXT)
+            return "Range Extensions";
+        return NULL;
+    case AV_CODEC_ID_VP9:
+        return profile != FF_PROFILE_VP9_0 ? "profile 1-3 (4:4:4 or 10/12-bit)" : NULL;
+    case AV_CODEC_ID_AV1:
+        return profile != FF_PROFILE_AV1_MAIN ? "High/Professional" : NULL;
+    default:
+        return NULL;
+    }
+}
+
+int eb_hal_hw_decode_decision(const EbHalDeviceInfo *caps, enum AVCodecID codec, int profile,
+                              enum AVPixelFormat pix_fmt, int width, int height, char *why,
+                              size_t why_size)
+{
+    const char *name = avcodec_get_name(codec);
+    const char *prof;
+
+    if (why_size)
+        why[0] = '\0';
+    if (pix_fmt != AV_PIX_FMT_NONE && !eb_is_8bit_420(pix_fmt)) {
+        snprintf(why, why_size, "%s %s: the device path carries 8-bit 4:2:0 only", name,
+                 av_get_pix_fmt_name(pix_fmt) ? av_get_pix_fmt_name(pix_fmt) : "?");
+        return 0;
+    }
+    prof = eb_profile_not_420_8(codec, profile);
+    if (prof) {
+        snprintf(why, why_size, "%s %s profile: the device path carries 8-bit 4:2:0 only", name,
+                 prof);
+        return 0;
+    }
+    if (caps) {
+        const EbHalCodecCaps *c = NULL;
+        for (int i = 0; i < caps->nb_codecs && i < EB_HAL_MAX_CODECS; i++)
+            if (caps->codecs[i].codec == codec)
+                c = &caps->codecs[i];
+        if (!c || !c->decode) {
+            snprintf(why, why_size, "%s %s does not decode %s", caps->backend,
+                     caps->device[0] ? caps->device : "device", name);
+            return 0;
+        }
+        /* The inventory's sizes are the encoder's where it encodes the
+         * codec too: only a decode-only entry's sizes are decode limits. */
+        if (!c->encode && ((c->max_width > 0 && width > c->max_width) ||
+                           (c->max_height > 0 && height > c->max_height))) {
+            snprintf(why, why_size, "%s %dx%d is over the %s decoder's %dx%d", name, width, height,
+                     caps->backend, c->max_width, c->max_height);
+            return 0;
+        }
+    }
+    return 1;
 }

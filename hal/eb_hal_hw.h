@@ -51,4 +51,35 @@ int eb_hal_hw_decoder_open(EbHalDevice *dev, const AVStream *st, AVCodecContext 
 int eb_hal_hw_encoder_open(EbHalDevice *dev, EbHalEncoderKind kind, const EbEncodeParams *p,
                            AVCodecContext **out);
 
+/* ---- hardware frames on the job's path ---- */
+
+/* The pixel format of dev's device frames (AV_PIX_FMT_CUDA, _VAAPI, _QSV),
+ * or AV_PIX_FMT_NONE for a device without hw_device_ctx (software). */
+enum AVPixelFormat eb_hal_hw_format(const EbHalDevice *dev);
+
+/* Host -> device: one new device frame from dev's NV12 frames context of
+ * sw's size (eb_hal_hw_frames), holding sw's pixels (sw must be NV12) and
+ * its properties (pts, colour, ...). dst: allocated by the caller, empty. */
+int eb_hal_hw_upload(EbHalDevice *dev, const AVFrame *sw, AVFrame *dst);
+
+/* Device -> host: dst (allocated by the caller, empty) receives hw's
+ * pixels as NV12 in system memory, and its properties. */
+int eb_hal_hw_download(const AVFrame *hw, AVFrame *dst);
+
+/* Whether a stream can be decoded on the device for a ladder job, decided
+ * before decoding from what the container says (pure; unit-tested):
+ *   codec, profile (FF_PROFILE_*, FF_PROFILE_UNKNOWN) and pix_fmt
+ *   (codecpar->format, AV_PIX_FMT_NONE when unknown) of the stream,
+ *   width x height, and caps: the device's inventory entry (NULL: no
+ *   capability data, only the format rules apply).
+ * The device path carries 8-bit 4:2:0 (NV12 surfaces: what the fan-outs
+ * read), so 10-bit, 4:2:2 and 4:4:4 streams (by pix_fmt or by profile, e.g.
+ * H.264 High 4:2:2, HEVC Main 10) are not decoded on the device, and
+ * neither is a codec the device's decoder lacks or a picture over its
+ * limits. Returns 1 (decode on the device) or 0 (decode in software and
+ * upload), with the reason in why. */
+int eb_hal_hw_decode_decision(const EbHalDeviceInfo *caps, enum AVCodecID codec, int profile,
+                              enum AVPixelFormat pix_fmt, int width, int height, char *why,
+                              size_t why_size);
+
 #endif

@@ -21,6 +21,7 @@
 #include <libavutil/pixdesc.h>
 
 #include "eb_error.h"
+#include "eb_hal_hw.h"
 #include "eb_log.h"
 #include "eb_storage.h"
 
@@ -53,6 +54,12 @@ struct EbSource {
     const char *const *input_roots;  /* NULL: not confined */
     char refused[512];               /* first URL the confinement refused */
     int read_error;               /* av_read_frame ended with an error, not EOF */
+
+    /* hardware path (see eb_source.h) */
+    EbHalDevice *dev;             /* NULL or the job's device (not owned) */
+    enum AVPixelFormat hw_fmt;    /* AV_PIX_FMT_NONE: software path */
+    AVFrame *up;                  /* upload destination */
+    char detail[256];             /* what the last failure was about */
 };
 
 static uint64_t eb_ns(void)
@@ -75,6 +82,68 @@ static int eb_open_decoder(EbHalDevice *dev, AVStream *st, AVCodecContext **out)
     else
         ret = eb_hal_software.decoder_open(NULL, st, out);
     return ret;
+}
+
+/* The video decoder. On the hardware path: on the device where it can
+ * decode the stream (decided before decoding, then the backend's hwaccel
+ * decoder: ENOSYS when libavcodec has none for the codec), else in
+ * software, and every frame handed out is uploaded once. */
+static int eb_open_video_decoder(EbSource *s, EbHalDevice *dev, const EbSourceOptions *so,
+                                 AVStream *vst)
+{
+    const AVCodecParameters *par = vst->codecpar;
+    char why[200] = "";
+    int on_device, ret;
+
+    s->hw_fmt = eb_hal_hw_format(dev);
+    if (s->hw_fmt == AV_PIX_FMT_NONE)
+        return eb_open_decoder(dev, vst, &s->vdec);
+    s->dev = dev;
+    s->info.device_frames = 1;
+    on_device = eb_hal_hw_decode_decision(so ? so->device_caps : NULL, par->codec_id, par->profile,
+                                          (enum AVPixelFormat)par->format, par->width,
+                                          par->height, why, sizeof(why));
+    if (on_device && par->field_order != AV_FIELD_UNKNOWN &&
+        par->field_order != AV_FIELD_PROGRESSIVE) {
+        /* The device path has no deinterlacer: bwdif in software. */
+        on_device = 0;
+        snprintf(why, sizeof(why), "interlaced %s: deinterlaced in software (bwdif)",
+                 avcodec_get_name(par->codec_id));
+    }
+    if (on_device) {
+        ret = dev->backend->decoder_open ? dev->backend->decoder_open(dev, vst, &s->vdec)
+                                         : EB_ERR(ENOSYS);
+        if (ret == EB_ERR(ENOSYS)) {
+            on_device = 0;
+            snprintf(why, sizeof(why), "libavcodec has no %s hwaccel for %s",
+                     av_hwdevice_get_type_name(
+                         ((const AVHWDeviceContext *)dev->hw_device_ctx->data)->type),
+                     avcodec_get_name(par->codec_id));
+        } else if (ret < 0) {
+            snprintf(s->detail, sizeof(s->detail), "%s decoder for %s on %s did not open: %s",
+                     dev->backend->name, avcodec_get_name(par->codec_id), dev->name,
+                     eb_strerror(ret));
+            return ret;
+        }
+    }
+    if (!on_device) {
+        ret = eb_hal_software.decoder_open(NULL, vst, &s->vdec);
+        if (ret < 0)
+            return ret;
+        s->up = av_frame_alloc();
+        if (!s->up)
+            return EB_ERR(ENOMEM);
+    }
+    s->info.device_decode = on_device;
+    if (on_device)
+        snprintf(s->info.decode_note, sizeof(s->info.decode_note), "%s decoded on %s",
+                 avcodec_get_name(par->codec_id), dev->name);
+    else
+        snprintf(s->info.decode_note, sizeof(s->info.decode_note),
+                 "decoded in software, each frame uploaded once to %.63s (%.130s)", dev->name,
+                 why);
+    EB_LOGI("source", "video %s", s->info.decode_note);
+    return 0;
 }
 
 static int eb_rotation_of(const AVStream *st)
@@ -236,6 +305,7 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
     if (!s)
         return EB_ERR(ENOMEM);
     s->vidx = s->aidx = -1;
+    s->hw_fmt = AV_PIX_FMT_NONE;
     s->want_audio = want_audio;
     s->ready = av_fifo_alloc2(16, sizeof(AVFrame *), AV_FIFO_FLAG_AUTO_GROW);
     s->pkt = av_packet_alloc();
@@ -295,7 +365,12 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
         ret = EB_ERR_NOT_MEDIA;
         goto error;
     }
-    ret = eb_open_decoder(dev, vst, &s->vdec);
+    ret = eb_open_video_decoder(s, dev, so, vst);
+    if (ret < 0 && s->detail[0]) {
+        if (detail)
+            snprintf(detail, detail_size, "%s", s->detail);
+        goto error;
+    }
     if (ret < 0) {
         if (detail) {
             char tag[AV_FOURCC_MAX_STRING_SIZE] = "";
@@ -416,22 +491,35 @@ static int eb_video_graph_init(EbSource *s, const AVFrame *f)
     char args[512], chain[512] = "";
     const AVStream *vst = s->fmt->streams[s->vidx];
     int rot = s->info.geometry.rotation;
+    int hw = s->hw_fmt != AV_PIX_FMT_NONE;
+    size_t len;
     int ret;
 
+    /* Hardware path: frames stay unrotated (the fan-out rotates); device
+     * frames only go through fps, software frames end as NV12 for the
+     * upload. */
     if (s->info.interlaced)
         av_strlcat(chain, "bwdif=mode=send_frame:parity=auto:deint=all,", sizeof(chain));
-    if (rot == 90)
+    if (!hw && rot == 90)
         av_strlcat(chain, "transpose=clock,", sizeof(chain));
-    else if (rot == 180)
+    else if (!hw && rot == 180)
         av_strlcat(chain, "hflip,vflip,", sizeof(chain));
-    else if (rot == 270)
+    else if (!hw && rot == 270)
         av_strlcat(chain, "transpose=cclock,", sizeof(chain));
     if (s->info.variable_rate) {
         snprintf(args, sizeof(args), "fps=fps=%d/%d:round=near:start_time=0,",
                  s->info.frame_rate.num, s->info.frame_rate.den);
         av_strlcat(chain, args, sizeof(chain));
     }
-    av_strlcat(chain, "format=yuv420p", sizeof(chain));
+    if (!hw)
+        av_strlcat(chain, "format=yuv420p", sizeof(chain));
+    else if (!s->info.device_decode)
+        av_strlcat(chain, "format=nv12", sizeof(chain));
+    len = strlen(chain);
+    if (len > 0 && chain[len - 1] == ',')
+        chain[len - 1] = '\0';
+    if (!chain[0])
+        av_strlcpy(chain, "null", sizeof(chain));
 
     s->vgraph = avfilter_graph_alloc();
     if (!s->vgraph)
@@ -446,10 +534,33 @@ static int eb_video_graph_init(EbSource *s, const AVFrame *f)
     ret = eb_graph_build(s->vgraph, "buffer", args, "buffersink", chain, &s->vsrc, &s->vsink);
     if (ret < 0)
         return ret;
+    if (f->hw_frames_ctx) {
+        /* Device frames: buffersrc needs their frames context. */
+        AVBufferSrcParameters *par = av_buffersrc_parameters_alloc();
+        if (!par)
+            return EB_ERR(ENOMEM);
+        par->format = f->format;
+        par->width = f->width;
+        par->height = f->height;
+        par->time_base = vst->time_base;
+        par->frame_rate = s->info.frame_rate;
+        par->sample_aspect_ratio = (AVRational){
+            s->info.geometry.sar.num ? s->info.geometry.sar.num : 1,
+            s->info.geometry.sar.den ? s->info.geometry.sar.den : 1};
+        par->hw_frames_ctx = f->hw_frames_ctx; /* buffersrc takes its own reference */
+        ret = av_buffersrc_parameters_set(s->vsrc, par);
+        av_free(par);
+        if (ret < 0)
+            return ret;
+    }
     ret = avfilter_graph_config(s->vgraph, NULL);
     if (ret < 0)
         return ret;
-    EB_LOGI("source", "normalising video: %s", chain);
+    EB_LOGI("source", "normalising video%s: %s",
+            !hw                      ? ""
+            : s->info.device_decode ? " on the device"
+                                     : " in software before the upload",
+            chain);
     return 0;
 }
 
@@ -470,8 +581,41 @@ static int eb_video_first_frame(EbSource *s, const AVFrame *f)
     /* Decoded size can differ from the container's claim: trust the frame. */
     s->info.geometry.width = f->width;
     s->info.geometry.height = f->height;
-    need_graph = s->info.interlaced || s->info.geometry.rotation || s->info.variable_rate ||
-                 (f->format != AV_PIX_FMT_YUV420P && f->format != AV_PIX_FMT_YUVJ420P);
+    if (s->hw_fmt != AV_PIX_FMT_NONE && s->info.device_decode) {
+        /* Decoded on the device: the frames must be the device's NV12
+         * surfaces the fan-out reads, and progressive (no deinterlacer on
+         * the device path). The decision before decoding catches what the
+         * container declares; this catches the rest. */
+        const AVHWFramesContext *fc =
+            f->hw_frames_ctx ? (const AVHWFramesContext *)f->hw_frames_ctx->data : NULL;
+        if (f->format != s->hw_fmt || !fc) {
+            snprintf(s->detail, sizeof(s->detail),
+                     "the %s decoder handed out %s frames, not %s device frames",
+                     s->dev->backend->name, av_get_pix_fmt_name(f->format) ? av_get_pix_fmt_name(f->format) : "?",
+                     av_get_pix_fmt_name(s->hw_fmt));
+            return EB_ERR(EPROTO);
+        }
+        if (fc->sw_format != AV_PIX_FMT_NV12) {
+            snprintf(s->detail, sizeof(s->detail),
+                     "%s decodes this stream to %s surfaces; the device path carries NV12 only",
+                     s->dev->backend->name, av_get_pix_fmt_name(fc->sw_format));
+            return EB_ERR(ENOTSUP);
+        }
+        if (s->info.interlaced) {
+            snprintf(s->detail, sizeof(s->detail),
+                     "interlaced frames the container did not declare, decoded on %s: the "
+                     "device path has no deinterlacer",
+                     s->dev->name);
+            return EB_ERR(ENOTSUP);
+        }
+        need_graph = s->info.variable_rate;
+    } else if (s->hw_fmt != AV_PIX_FMT_NONE) {
+        /* Decoded in software for the device: normalise, then upload. */
+        need_graph = s->info.interlaced || s->info.variable_rate || f->format != AV_PIX_FMT_NV12;
+    } else {
+        need_graph = s->info.interlaced || s->info.geometry.rotation || s->info.variable_rate ||
+                     (f->format != AV_PIX_FMT_YUV420P && f->format != AV_PIX_FMT_YUVJ420P);
+    }
     if (s->info.geometry.rotation == 90 || s->info.geometry.rotation == 270) {
         s->info.out_width = f->height;
         s->info.out_height = f->width;
@@ -492,6 +636,27 @@ static int eb_video_emit(EbSource *s, AVFrame *f)
     if (f->format == AV_PIX_FMT_YUVJ420P)
         f->format = AV_PIX_FMT_YUV420P; /* range travels in color_range */
     f->pkt_duration = 1;
+    if (s->up) {
+        /* Decoded in software for the device: the one upload of this frame.
+         * A frame decoded on the device must never come here. */
+        int ret;
+        if (s->info.device_decode || f->hw_frames_ctx) {
+            snprintf(s->detail, sizeof(s->detail),
+                     "internal error: upload of a frame that is already on %s", s->dev->name);
+            av_frame_unref(f);
+            return EB_ERR(EPROTO);
+        }
+        ret = eb_hal_hw_upload(s->dev, f, s->up);
+        av_frame_unref(f);
+        if (ret < 0) {
+            snprintf(s->detail, sizeof(s->detail), "upload to %s failed: %s", s->dev->name,
+                     eb_strerror(ret));
+            return ret;
+        }
+        s->stats.uploads++;
+        s->stats.frames_out++;
+        return eb_queue_ready(s, s->up);
+    }
     s->stats.frames_out++;
     return eb_queue_ready(s, f);
 }
@@ -740,6 +905,8 @@ int eb_source_truncated(const EbSource *s)
 
 void eb_source_get_stats(const EbSource *s, EbSourceStats *out) { *out = s->stats; }
 
+const char *eb_source_error_detail(const EbSource *s) { return s->detail; }
+
 void eb_source_close(EbSource **sp)
 {
     EbSource *s = *sp;
@@ -759,6 +926,7 @@ void eb_source_close(EbSource **sp)
     avformat_close_input(&s->fmt);
     av_packet_free(&s->pkt);
     av_frame_free(&s->tmp);
+    av_frame_free(&s->up);
     free(s);
     *sp = NULL;
 }

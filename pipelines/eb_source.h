@@ -11,6 +11,17 @@
  * format=yuv420p). A clean constant-rate 4:2:0 source bypasses libavfilter
  * and its frames reach the fan-out without a copy.
  *
+ * Hardware path (the device given to eb_source_open has a hw_device_ctx):
+ * frames are handed out as device frames (the device's hw format, NV12
+ * surfaces), not rotated (the fan-out applies geometry.rotation). A stream
+ * the device can decode (eb_hal_hw_decode_decision, then the backend's
+ * hwaccel decoder) stays on the device: only variable-rate retiming runs
+ * (the fps filter passes device frames through). Otherwise (10-bit, 4:2:2,
+ * no hwaccel for the codec, declared interlaced) it is decoded and
+ * normalised in software (bwdif, fps, format=nv12) and each output frame is
+ * uploaded once, on the thread calling eb_source_next(), counted in
+ * EbSourceStats.uploads.
+ *
  * Threading: one thread (the job's demux thread) uses an EbSource.
  */
 #ifndef EB_SOURCE_H
@@ -28,7 +39,9 @@ typedef struct EbSource EbSource;
 
 typedef struct EbSourceInfo {
     EbSourceGeometry geometry;   /* as stored, plus the rotation to apply */
-    int out_width, out_height;   /* frames handed out (after rotation) */
+    int out_width, out_height;   /* the upright picture (after rotation); on the
+                                  * hardware path frames are handed out as stored
+                                  * and the fan-out rotates */
     AVRational frame_rate;       /* constant output rate */
     int variable_rate;           /* 1: retimed from a variable-rate source */
     int interlaced;              /* known after the first frame */
@@ -42,6 +55,10 @@ typedef struct EbSourceInfo {
     enum AVColorRange color_range;
     enum AVChromaLocation chroma_location; /* as the decoder reports it (often unspecified) */
     const char *video_codec;
+    int device_frames;           /* 1: frames handed out are device frames (hardware path) */
+    int device_decode;           /* 1: decoded on the device; 0 on the hardware path:
+                                  * decoded in software and uploaded */
+    char decode_note[256];       /* hardware path: where it decodes and why */
 } EbSourceInfo;
 
 typedef struct EbSourceStats {
@@ -51,6 +68,7 @@ typedef struct EbSourceStats {
     int64_t damaged;            /* packets rejected + frames flagged corrupt */
     uint64_t decode_ns;         /* wall time in demux + decode calls */
     uint64_t filter_ns;         /* wall time in the normalisation graph */
+    int64_t uploads;            /* host -> device frame copies (hardware path) */
 } EbSourceStats;
 
 typedef struct EbSourceOptions {
@@ -59,6 +77,9 @@ typedef struct EbSourceOptions {
      * it (HLS segments, concat entries) must lie in, symlinks resolved;
      * NULL: no confinement (the operator's own command line). */
     const char *const *input_roots;
+    /* Hardware path: the device's inventory entry, for the decode decision
+     * (NULL: decide from the stream's format alone). */
+    const EbHalDeviceInfo *device_caps;
 } EbSourceOptions;
 
 /* Opens and probes path with the backend's decoder. Only local files are
@@ -81,6 +102,9 @@ int eb_source_next(EbSource *s, AVFrame *frame, int *is_audio);
 int eb_source_truncated(const EbSource *s);
 
 void eb_source_get_stats(const EbSource *s, EbSourceStats *out);
+
+/* After eb_source_next() failed: what exactly went wrong, or "". */
+const char *eb_source_error_detail(const EbSource *s);
 
 void eb_source_close(EbSource **s);
 

@@ -24,6 +24,21 @@
  * Errors and cancel: the first failing thread records its error and aborts
  * every queue; blocked threads wake with -EPIPE and exit; the caller joins
  * them all, removes the staging folder and returns the first error.
+ *
+ * Hardware backends (job.hw_fmt != AV_PIX_FMT_NONE): every frame between
+ * the source and the encoders is a device frame. EbSource decodes on the
+ * device, or decodes in software and uploads each frame once (eb-demux
+ * thread; counted). The fan-out reads device frames (rotation is its job:
+ * EbFanoutConfig.rotation) and writes each rung's frames from the rung's
+ * frames context, the one the rung's encoder was opened with; a rung
+ * thread refuses any frame that is not a device frame. The thumbnail sink
+ * gets the smallest rung's frame downloaded (eb-fanout thread; counted) and
+ * converted to yuv420p here. Before the encoders open, the job acquires its
+ * encode/decode sessions and memory (eb_sessions), waiting up to
+ * session_timeout_ms. A failure in a device stage, before or after the
+ * threads started, re-runs the whole job once on the backend the fallback
+ * policy names (eb_vod_fallback_decision): the first run's staging folder
+ * is removed, nothing of it is published.
  */
 #include "eb_vod.h"
 
@@ -39,9 +54,13 @@
 #include <libavutil/fifo.h>
 #include <libavutil/avstring.h>
 #include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
 
 #include "eb_error.h"
 #include "eb_hal.h"
+#include "eb_hal_hw.h"
+#include "eb_sessions.h"
 #include "eb_log.h"
 #include "eb_queue.h"
 #include "eb_segmenter.h"
@@ -77,6 +96,7 @@ typedef struct EbRungCtx {
     AVFifo *pending;            /* TS: video packets waiting for audio */
     AVPacket *audio_next;
     int audio_eof;
+    int enc_error;              /* the rung's failure came from the encoder */
 } EbRungCtx;
 
 struct EbJob {
@@ -104,7 +124,16 @@ struct EbJob {
     int threads_running;
     atomic_int error;
     char error_detail[600];         /* written once, by the first failure */
+    int hw_stage_failed;            /* the first failure was in a device stage */
     uint64_t fanout_ns, audio_ns;
+
+    /* hardware path */
+    enum AVPixelFormat hw_fmt;      /* device frames' format; NONE: software backend */
+    AVFrame *thumb_dl;              /* eb-fanout: smallest rung downloaded (NV12) */
+    struct SwsContext *thumb_sws;   /* eb-fanout: NV12 -> yuv420p for EbThumbs */
+    int64_t downloads;              /* eb-fanout; read after the join */
+    EbSessions *sessions;
+    EbSessionLease *lease;
 };
 
 static uint64_t eb_ns(void)
@@ -124,6 +153,7 @@ void eb_vod_options_default(EbVodOptions *o)
     o->backend = "auto";
     o->fallback = "auto";
     o->check_space = 1;
+    o->session_timeout_ms = EB_VOD_SESSION_TIMEOUT_MS;
     eb_thumbs_options_default(&o->thumbs);
 }
 
@@ -139,23 +169,17 @@ int64_t eb_vod_boundary_frame(int64_t k, double segment_seconds, AVRational fr)
 /* ---- job-wide error ---- */
 
 /* Records the job's first error (with an optional detail line for the
- * user) and stops every stage. */
-static void eb_job_fail_detail(EbJob *job, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void eb_job_fail_detail(EbJob *job, int err, const char *fmt, ...)
+ * user, and whether it happened in a device stage) and stops every stage. */
+static void eb_job_fail_text(EbJob *job, int err, int hw, const char *text)
 {
     int expected = 0;
     if (err >= 0)
         return;
     if (atomic_compare_exchange_strong(&job->error, &expected, err)) {
-        if (fmt) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(job->error_detail, sizeof(job->error_detail), fmt, ap);
-            va_end(ap);
-        }
-        EB_LOGD("vod", "job failed: %s%s%s", eb_strerror(err), fmt ? ": " : "",
+        job->hw_stage_failed = hw;
+        if (text)
+            snprintf(job->error_detail, sizeof(job->error_detail), "%s", text);
+        EB_LOGD("vod", "job failed: %s%s%s", eb_strerror(err), text ? ": " : "",
                 job->error_detail);
     }
     if (job->src_q)
@@ -168,7 +192,35 @@ static void eb_job_fail_detail(EbJob *job, int err, const char *fmt, ...)
     }
 }
 
-static void eb_job_fail(EbJob *job, int err) { eb_job_fail_detail(job, err, NULL); }
+static void eb_job_fail_detail(EbJob *job, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void eb_job_fail_detail(EbJob *job, int err, const char *fmt, ...)
+{
+    char text[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    eb_job_fail_text(job, err, 0, text);
+}
+
+/* A failure in a device stage (decoder, upload/download, fan-out, encoder
+ * of a hardware backend): the fallback policy may re-run the job. */
+static void eb_job_fail_hw(EbJob *job, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void eb_job_fail_hw(EbJob *job, int err, const char *fmt, ...)
+{
+    char text[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    eb_job_fail_text(job, err, 1, text);
+}
+
+static void eb_job_fail(EbJob *job, int err) { eb_job_fail_text(job, err, 0, NULL); }
 
 static void eb_thread_done(EbJob *job)
 {
@@ -317,8 +369,15 @@ static void *eb_demux_main(void *arg)
             ret = 0;
             break;
         }
-        if (ret < 0)
+        if (ret < 0) {
+            const char *d = eb_source_error_detail(job->src);
+            /* On a hardware backend the source stage decodes or uploads
+             * for the device: its failures are device-stage failures
+             * (eb_vod_fallback_decision leaves out the input's own
+             * errors). */
+            eb_job_fail_text(job, ret, job->hw_fmt != AV_PIX_FMT_NONE, d[0] ? d : NULL);
             break;
+        }
         if (is_audio) {
             ret = job->aenc ? eb_audio_encode(job, frame, pkt) : 0;
             av_frame_unref(frame);
@@ -367,12 +426,54 @@ end:
 
 /* ---- fan-out ---- */
 
+/* Hardware path: the smallest rung's device frame, downloaded (NV12) and
+ * converted to the yuv420p EbThumbs reads. A new buffer per frame: the
+ * sink may keep a reference to what it was given. */
+static int eb_thumbs_push_device(EbJob *job, const AVFrame *hw)
+{
+    AVFrame *yuv = NULL;
+    int ret;
+
+    av_frame_unref(job->thumb_dl);
+    ret = eb_hal_hw_download(hw, job->thumb_dl);
+    if (ret < 0) {
+        eb_job_fail_hw(job, ret, "thumbnail download from %s failed: %s", job->dev->name,
+                       eb_strerror(ret));
+        return ret;
+    }
+    job->downloads++;
+    if (!job->thumb_sws) {
+        job->thumb_sws = sws_getContext(hw->width, hw->height, AV_PIX_FMT_NV12, hw->width,
+                                        hw->height, AV_PIX_FMT_YUV420P, SWS_POINT, NULL, NULL,
+                                        NULL);
+        if (!job->thumb_sws)
+            return EB_ERR(ENOMEM);
+    }
+    yuv = av_frame_alloc();
+    if (!yuv)
+        return EB_ERR(ENOMEM);
+    yuv->format = AV_PIX_FMT_YUV420P;
+    yuv->width = hw->width;
+    yuv->height = hw->height;
+    ret = av_frame_get_buffer(yuv, 0);
+    if (ret >= 0)
+        ret = av_frame_copy_props(yuv, job->thumb_dl);
+    if (ret >= 0)
+        ret = sws_scale(job->thumb_sws, (const uint8_t *const *)job->thumb_dl->data,
+                        job->thumb_dl->linesize, 0, hw->height, yuv->data, yuv->linesize);
+    if (ret >= 0)
+        ret = eb_thumbs_push(job->thumbs, yuv);
+    av_frame_free(&yuv);
+    return ret < 0 ? ret : 0;
+}
+
 static void *eb_fanout_main(void *arg)
 {
     EbJob *job = arg;
     AVFrame *outs[EB_LADDER_MAX_RUNGS] = {0};
     int64_t k = 1;
     int64_t next = eb_vod_boundary_frame(k, job->o->segment_seconds, job->info->frame_rate);
+    int hw = job->hw_fmt != AV_PIX_FMT_NONE;
     int ret = 0;
 
     pthread_setname_np(pthread_self(), "eb-fanout");
@@ -393,10 +494,14 @@ static void *eb_fanout_main(void *arg)
         t0 = eb_ns();
         ret = job->dev->backend->fanout_run(job->fanout, src, outs);
         job->fanout_ns += eb_ns() - t0;
+        if (ret < 0 && hw)
+            eb_job_fail_hw(job, ret, "%s fan-out failed: %s", job->dev->backend->name,
+                           eb_strerror(ret));
         /* Thumbnails come from the smallest rung: already scaled, and the
          * same frames the encoders get (never a second decode). */
         if (ret >= 0 && job->thumbs)
-            ret = eb_thumbs_push(job->thumbs, outs[job->nb_rungs - 1]);
+            ret = hw ? eb_thumbs_push_device(job, outs[job->nb_rungs - 1])
+                     : eb_thumbs_push(job->thumbs, outs[job->nb_rungs - 1]);
         force = src->pts == 0 || src->pts >= next;
         while (src->pts >= next)
             next = eb_vod_boundary_frame(++k, job->o->segment_seconds, job->info->frame_rate);
@@ -414,6 +519,8 @@ static void *eb_fanout_main(void *arg)
         if (ret < 0)
             break;
     }
+    for (int i = 0; i < job->nb_rungs; i++)
+        av_frame_free(&outs[i]);
     if (ret < 0)
         eb_job_fail(job, ret);
     for (int i = 0; i < job->nb_rungs; i++)
@@ -498,8 +605,10 @@ static int eb_rung_packets(EbRungCtx *r, AVPacket *pkt)
         r->encode_ns += eb_ns() - t0;
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
             return 0;
-        if (ret < 0)
+        if (ret < 0) {
+            r->enc_error = 1;
             return ret;
+        }
         if (pkt->duration <= 0)
             pkt->duration = 1; /* one frame: the encoder time base is 1/rate */
         t0 = eb_ns();
@@ -550,12 +659,27 @@ static void *eb_rung_main(void *arg)
             break;
         else
             f = item;
+        if (f && job->hw_fmt != AV_PIX_FMT_NONE &&
+            (f->format != job->hw_fmt || !f->hw_frames_ctx)) {
+            /* Copy accounting: on a hardware path nothing but device
+             * frames reaches an encoder (no hidden upload inside it). */
+            const char *name = av_get_pix_fmt_name(f->format);
+            ret = EB_ERR(EPROTO);
+            eb_job_fail_hw(job, ret,
+                           "internal error: rung %s was handed a %s frame, not a %s device frame",
+                           r->plan.rung.name, name ? name : "?",
+                           av_get_pix_fmt_name(job->hw_fmt));
+            av_frame_free(&f);
+            break;
+        }
         t0 = eb_ns();
         ret = avcodec_send_frame(r->enc, f); /* NULL flushes */
         r->encode_ns += eb_ns() - t0;
         av_frame_free(&f);
-        if (ret < 0)
+        if (ret < 0) {
+            r->enc_error = 1;
             break;
+        }
         ret = eb_rung_packets(r, pkt);
         if (ret < 0)
             break;
@@ -568,6 +692,9 @@ static void *eb_rung_main(void *arg)
     if (ret >= 0)
         ret = eb_segmenter_finish(r->seg);
 end:
+    if (ret < 0 && r->enc_error && job->hw_fmt != AV_PIX_FMT_NONE)
+        eb_job_fail_hw(job, ret, "%s encoder of rung %s failed: %s", r->enc->codec->name,
+                       r->plan.rung.name, eb_strerror(ret));
     if (ret < 0)
         eb_job_fail(job, ret);
     av_packet_free(&pkt);
@@ -681,8 +808,16 @@ static int eb_open_rung(EbJob *job, int i, const char *staging)
     p.color_range = job->info->color_range;
     p.chroma_location = job->info->chroma_location;
     ret = job->dev->backend->encoder_open(job->dev, &p, &r->enc);
-    if (ret < 0)
+    if (ret < 0) {
+        if (job->hw_fmt != AV_PIX_FMT_NONE) {
+            /* Single-threaded setup: the attempt reports it. */
+            job->hw_stage_failed = 1;
+            snprintf(job->error_detail, sizeof(job->error_detail),
+                     "%s encoder for rung %s (%dx%d) did not open: %s", job->dev->backend->name,
+                     r->plan.rung.name, p.width, p.height, eb_strerror(ret));
+        }
         return ret;
+    }
 
     sc.dir = r->dir;
     sc.format = job->o->format;
@@ -820,43 +955,303 @@ static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnail
     return ret;
 }
 
-/* The job's backend by the --backend/--fallback policy (eb_hal_choose).
- * Hardware backends probe and report their devices, but the VOD pipeline
- * does not carry device frames yet: a hardware backend that probed usable
- * is treated as unusable here, with that reason, so the policy decides
- * (auto: fall back to software and say so; none: fail). */
-static int eb_vod_choose_backend(const EbVodOptions *o, const EbHalBackend **backend,
+/* ---- hardware jobs: sessions and fallback (pure parts public) ---- */
+
+/* Device memory estimate: NV12 surfaces as the drivers lay them out
+ * (pitch in 64-byte steps, height in 32-line steps); per encode session,
+ * NVENC/VA-API's input surface pool and bitstream buffers; per decoder, the
+ * largest H.264 DPB plus libavcodec's extra_hw_frames (eb_hal_hw.c: 8). */
+#define EB_VOD_ENC_SURFACES 8
+#define EB_VOD_DEC_SURFACES (16 + 8 + 1)
+#define EB_VOD_ENC_OVERHEAD ((int64_t)32 << 20)
+#define EB_VOD_DEC_OVERHEAD ((int64_t)16 << 20)
+
+static int64_t eb_nv12_bytes(int w, int h)
+{
+    return (int64_t)FFALIGN(w, 64) * FFALIGN(h, 32) * 3 / 2;
+}
+
+static int eb_backend_is_hw(const char *backend)
+{
+    return backend && strcmp(backend, "software") != 0;
+}
+
+int eb_vod_session_request(const EbRungPlan *plans, int nb, const EbSourceInfo *info,
+                           const char *backend, const char *device, EbVodSessionRequest *req)
+{
+    const char *key;
+    int64_t mem = 0;
+    int sw, sh;
+
+    memset(req, 0, sizeof(*req));
+    if (!backend || !info || nb < 1 || nb > EB_LADDER_MAX_RUNGS)
+        return EB_ERR(EINVAL);
+    if (!eb_backend_is_hw(backend))
+        return 0;
+    /* NVENC's session cap is per system, whatever the card: one key for
+     * every NVIDIA device. VA-API and QSV count per render node (QSV's
+     * default device is the first render node, as libavutil picks it). */
+    if (!strcmp(backend, "nvidia")) {
+        key = "nvidia";
+    } else {
+        const char *node = device ? device : "";
+        if (!strncmp(node, "qsv:", 4))
+            node += 4;
+        key = strrchr(node, '/') ? strrchr(node, '/') + 1 : node;
+        if (strncmp(key, "renderD", 7) != 0)
+            key = "renderD128";
+    }
+    snprintf(req->device, sizeof(req->device), "%s", key);
+    for (char *c = req->device; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_' || *c == '.' || *c == ':' || *c == '-'))
+            *c = '_';
+    req->encode = nb;
+    req->decode = info->device_decode ? 1 : 0;
+    for (int i = 0; i < nb; i++)
+        mem += (EB_SRC_QUEUE + EB_RUNG_QUEUE + 1 + EB_VOD_ENC_SURFACES) *
+               eb_nv12_bytes(plans[i].width, plans[i].height);
+    sw = info->geometry.width;
+    sh = info->geometry.height;
+    if (info->device_decode)
+        mem += (EB_VOD_DEC_SURFACES + EB_SRC_QUEUE + 1) * eb_nv12_bytes(sw, sh) +
+               EB_VOD_DEC_OVERHEAD;
+    else /* upload pool: the queue, one being filled, one in the fan-out */
+        mem += (EB_SRC_QUEUE + 2) * eb_nv12_bytes(sw, sh);
+    mem += nb * EB_VOD_ENC_OVERHEAD;
+    req->memory = mem;
+    return 1;
+}
+
+void eb_vod_session_limits(const EbVodDeviceLimit *limits, int nb, const char *backend,
+                           const char *device, EbSessionLimits *out)
+{
+    const EbVodDeviceLimit *any = NULL, *exact = NULL, *use;
+
+    for (int i = 0; limits && i < nb; i++) {
+        const EbVodDeviceLimit *l = &limits[i];
+        if (!l->backend || !backend || strcmp(l->backend, backend))
+            continue;
+        if (!l->device || !*l->device || !strcmp(l->device, "*"))
+            any = any ? any : l;
+        else if (device && !strcmp(l->device, device))
+            exact = exact ? exact : l;
+    }
+    use = exact ? exact : any;
+    memset(out, 0, sizeof(*out));
+    out->max_encode = backend && !strcmp(backend, "nvidia") ? EB_VOD_NVENC_DEFAULT_SESSIONS
+                                                            : EB_VOD_VA_DEFAULT_SESSIONS;
+    out->max_decode = EB_VOD_DEFAULT_DECODE_SESSIONS;
+    if (use && use->max_sessions > 0)
+        out->max_encode = use->max_sessions;
+    if (use && use->memory_budget > 0)
+        out->memory_bytes = use->memory_budget;
+}
+
+/* Errors a run on another backend would meet again (the input, the disk,
+ * the request itself) or that end the job by request. */
+static int eb_error_is_final(int err)
+{
+    switch (err) {
+    case EB_ERR_CANCELED:
+    case EB_ERR_EXISTS:
+    case EB_ERR_BAD_ID:
+    case EB_ERR_NO_SPACE_ESTIMATE:
+    case EB_ERR_INPUT_CONFINED:
+    case EB_ERR_NOT_MEDIA:
+    case EB_ERR_EMPTY_INPUT:
+    case EB_ERR_NO_VIDEO:
+    case EB_ERR_HDR_UNSUPPORTED:
+    case EB_ERR_TRUNCATED:
+    case EB_ERR_NO_FRAMES:
+    case EB_ERR(ENOSPC):
+    case EB_ERR(EDQUOT):
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int eb_vod_fallback_decision(const char *requested, const char *fallback,
+                             const char *const *names, const EbHalProbe *probes, int nb,
+                             int failed, int err, int hw_stage, const char *what, int attempt,
+                             EbHalChoice *out)
+{
+    EbHalProbe p[EB_HAL_MAX_DEVICES];
+    int ret;
+
+    memset(out, 0, sizeof(*out));
+    out->index = -1;
+    if (nb < 1 || nb > EB_HAL_MAX_DEVICES || failed < 0 || failed >= nb) {
+        snprintf(out->note, sizeof(out->note), "no backend to fall back from");
+        return 0;
+    }
+    if (err >= 0) {
+        snprintf(out->note, sizeof(out->note), "%s did not fail", names[failed]);
+        return 0;
+    }
+    if (!eb_backend_is_hw(names[failed]) || !hw_stage) {
+        snprintf(out->note, sizeof(out->note), "%s failed outside the device stages: no re-run",
+                 names[failed]);
+        return 0;
+    }
+    if (eb_error_is_final(err)) {
+        snprintf(out->note, sizeof(out->note), "%s: another backend would fail the same way",
+                 eb_strerror(err));
+        return 0;
+    }
+    if (attempt > 1) {
+        snprintf(out->note, sizeof(out->note), "%s failed on the re-run: no further re-run",
+                 names[failed]);
+        return 0;
+    }
+    memcpy(p, probes, sizeof(p[0]) * (size_t)nb);
+    p[failed].usable = 0;
+    snprintf(p[failed].reason, sizeof(p[failed].reason), "failed after the job started: %s",
+             what && *what ? what : eb_strerror(err));
+    ret = eb_hal_choose(requested, fallback, names, p, nb, out);
+    if (ret < 0 || out->index < 0 || out->index == failed) {
+        out->index = -1;
+        out->name = NULL;
+        return 0;
+    }
+    out->fell_back = 1;
+    return 1;
+}
+
+/* The backends and their probes, as the job chose from them. */
+typedef struct EbVodBackends {
+    const EbHalBackend *const *reg;
+    const char *names[EB_HAL_MAX_DEVICES];
+    EbHalProbe probes[EB_HAL_MAX_DEVICES];
+    int nb;
+} EbVodBackends;
+
+/* The job's backend by the --backend/--fallback policy (eb_hal_choose). */
+static int eb_vod_choose_backend(const EbVodOptions *o, EbVodBackends *bk, int *index,
                                  EbVodResult *res)
 {
-    const EbHalBackend *const *reg = eb_hal_backends();
-    const char *names[16];
-    EbHalProbe probes[16];
     EbHalChoice choice;
-    int nb = 0, ret;
+    int ret;
 
-    for (; reg[nb] && nb < 16; nb++) {
-        names[nb] = reg[nb]->name;
-        memset(&probes[nb], 0, sizeof(probes[nb]));
-        if (reg[nb]->probe)
-            reg[nb]->probe(&probes[nb]);
-        if (probes[nb].usable && reg[nb] != &eb_hal_software) {
-            probes[nb].usable = 0;
-            snprintf(probes[nb].reason, sizeof(probes[nb].reason),
-                     "device usable, but hardware frames are not wired into the VOD pipeline yet");
+    bk->reg = o->backends ? o->backends : eb_hal_backends();
+    for (bk->nb = 0; bk->reg[bk->nb] && bk->nb < EB_HAL_MAX_DEVICES; bk->nb++) {
+        EbHalProbe *pr = &bk->probes[bk->nb];
+        bk->names[bk->nb] = bk->reg[bk->nb]->name;
+        memset(pr, 0, sizeof(*pr));
+        if (!bk->reg[bk->nb]->probe || bk->reg[bk->nb]->probe(pr) < 0) {
+            if (!pr->reason[0])
+                snprintf(pr->reason, sizeof(pr->reason), "probe failed");
+            pr->usable = 0;
         }
     }
-    ret = eb_hal_choose(o->backend ? o->backend : "auto", o->fallback, names, probes, nb, &choice);
+    ret = eb_hal_choose(o->backend ? o->backend : "auto", o->fallback, bk->names, bk->probes,
+                        bk->nb, &choice);
     snprintf(res->backend_note, sizeof(res->backend_note), "%s", choice.note);
     if (ret < 0) {
         snprintf(res->error_detail, sizeof(res->error_detail), "%s", choice.note);
         return ret;
     }
-    *backend = reg[choice.index];
-    res->backend = (*backend)->name;
+    *index = choice.index;
+    res->backend = bk->reg[choice.index]->name;
     res->fell_back = choice.fell_back;
     if (choice.fell_back)
         EB_LOGI("vod", "%s", choice.note);
     return 0;
+}
+
+/* The inventory entry of dev (for the decode decision), into *out;
+ * returns 1 if found. */
+static int eb_vod_device_caps(const EbHalDevice *dev, EbHalDeviceInfo *out)
+{
+    EbHalDeviceInfo *info;
+    int nb = 0, found = 0;
+
+    if (!dev->backend->devices)
+        return 0;
+    info = calloc(EB_HAL_MAX_DEVICES, sizeof(*info));
+    if (!info)
+        return 0;
+    if (dev->backend->devices(info, EB_HAL_MAX_DEVICES, &nb) == 0) {
+        for (int i = 0; i < nb && !found; i++) {
+            if (!strcmp(info[i].device, dev->name)) {
+                *out = info[i];
+                found = 1;
+            }
+        }
+    }
+    free(info);
+    return found;
+}
+
+/* Acquires the job's sessions on its device, waiting (cancellable) up to
+ * the options' timeout. Fills detail on failure. */
+static int eb_vod_acquire_sessions(EbJob *job, const EbRungPlan *plans, int nb, char *detail,
+                                   size_t detail_size)
+{
+    const EbVodOptions *o = job->o;
+    EbVodSessionRequest vr;
+    EbSessionRequest req;
+    EbSessionLimits lim;
+    int timeout = o->session_timeout_ms > 0 ? o->session_timeout_ms : EB_VOD_SESSION_TIMEOUT_MS;
+    uint64_t deadline;
+    int ret, logged = 0;
+
+    ret = eb_vod_session_request(plans, nb, job->info, job->dev->backend->name, job->dev->name,
+                                 &vr);
+    if (ret <= 0)
+        return ret;
+    eb_vod_session_limits(o->device_limits, o->nb_device_limits, job->dev->backend->name,
+                          job->dev->name, &lim);
+    req.device = vr.device;
+    req.encode = vr.encode;
+    req.decode = vr.decode;
+    req.memory = vr.memory;
+    ret = eb_sessions_open(o->sessions_dir, &job->sessions);
+    if (ret < 0) {
+        snprintf(detail, detail_size, "session accounting unavailable (%s): %s",
+                 o->sessions_dir ? o->sessions_dir : "$EB_SESSIONS_DIR or " EB_SESSIONS_DIR_DEFAULT,
+                 eb_strerror(ret));
+        return ret;
+    }
+    deadline = eb_ns() + (uint64_t)timeout * 1000000u;
+    for (;;) {
+        uint64_t now = eb_ns();
+        int slice = 0;
+        if (o->cancel && atomic_load(o->cancel))
+            return EB_ERR_CANCELED;
+        if (logged)
+            slice = now >= deadline ? 0 : (int)((deadline - now) / 1000000u);
+        if (slice > 250)
+            slice = 250; /* wake up to see a cancel */
+        ret = eb_sessions_acquire(job->sessions, &req, &lim, slice, &job->lease);
+        if (ret != EB_ERR(ETIMEDOUT))
+            break;
+        if (eb_ns() >= deadline)
+            break;
+        if (!logged) {
+            EB_LOGI("vod", "waiting for %d encode session%s%s on %s (limit %d)", req.encode,
+                    req.encode == 1 ? "" : "s", req.decode ? " and 1 decode session" : "",
+                    req.device, lim.max_encode);
+            logged = 1;
+        }
+    }
+    if (ret == EB_ERR(E2BIG))
+        snprintf(detail, detail_size,
+                 "the job needs %d encode and %d decode sessions and %.0f MB on %s; the limits "
+                 "are %d, %d and %.0f MB (0: not accounted)",
+                 req.encode, req.decode, (double)req.memory / (1 << 20), req.device,
+                 lim.max_encode, lim.max_decode, (double)lim.memory_bytes / (1 << 20));
+    else if (ret == EB_ERR(ETIMEDOUT))
+        snprintf(detail, detail_size, "waited %.0f s for %d encode sessions on %s", timeout / 1000.0,
+                 req.encode, req.device);
+    else if (ret < 0 && ret != EB_ERR_CANCELED)
+        snprintf(detail, detail_size, "session accounting on %s failed: %s", req.device,
+                 eb_strerror(ret));
+    if (ret >= 0)
+        EB_LOGI("vod", "sessions on %s: %d encode, %d decode, %.0f MB", req.device, req.encode,
+                req.decode, (double)req.memory / (1 << 20));
+    return ret;
 }
 
 static int eb_start_thread(EbJob *job, pthread_t *t, void *(*fn)(void *), void *arg)
@@ -895,41 +1290,29 @@ static void eb_report(EbJob *job, uint64_t start_ns)
     job->o->progress(&p, job->o->opaque);
 }
 
-int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
+/* One run of the job on backend. res->video_id is set by the caller;
+ * *hw_stage says whether a failure was in a device stage. */
+static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, EbVodResult *res,
+                          int *hw_stage)
 {
     EbJob job;
     EbFanoutConfig fc = {0};
     EbRungPlan plans[EB_LADDER_MAX_RUNGS];
     EbThumbnailTrack thumb_track;
-    const EbHalBackend *backend;
+    EbHalDeviceInfo caps;
+    int have_caps = 0, hw = eb_backend_is_hw(backend->name);
     char staging[4096] = "";
     uint64_t start = eb_ns();
-    int ret, nb;
+    int ret, nb = 0;
 
-    memset(res, 0, sizeof(*res));
+    *hw_stage = 0;
     memset(&job, 0, sizeof(job));
     job.o = o;
+    job.hw_fmt = AV_PIX_FMT_NONE;
     atomic_init(&job.error, 0);
     pthread_mutex_init(&job.lock, NULL);
     pthread_cond_init(&job.cond, NULL);
 
-    if (o->video_id)
-        snprintf(res->video_id, sizeof(res->video_id), "%s", o->video_id);
-    else
-        eb_storage_id_from_path(o->input, res->video_id, sizeof(res->video_id));
-    if (!eb_storage_id_valid(res->video_id)) {
-        ret = EB_ERR_BAD_ID;
-        goto end;
-    }
-    if (o->segment_seconds < 1.0 || o->segment_seconds > 60.0) {
-        ret = EB_ERR(EINVAL);
-        snprintf(res->error_detail, sizeof(res->error_detail), "segment length %.3f s is outside 1..60 s",
-                 o->segment_seconds);
-        goto end;
-    }
-    ret = eb_vod_choose_backend(o, &backend, res);
-    if (ret < 0)
-        goto end;
     ret = eb_storage_prepare(o->storage_root);
     if (ret < 0) {
         snprintf(res->error_detail, sizeof(res->error_detail), "cannot create the storage tree under %s",
@@ -941,17 +1324,43 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
         goto end;
     }
     ret = eb_hal_device_open(backend, NULL, &job.dev);
-    if (ret < 0)
+    if (ret < 0) {
+        *hw_stage = hw;
+        snprintf(res->error_detail, sizeof(res->error_detail), "%s device did not open: %s",
+                 backend->name, eb_strerror(ret));
         goto end;
+    }
+    if (hw) {
+        job.hw_fmt = eb_hal_hw_format(job.dev);
+        if (job.hw_fmt == AV_PIX_FMT_NONE) {
+            ret = EB_ERR(EINVAL);
+            *hw_stage = 1;
+            snprintf(res->error_detail, sizeof(res->error_detail),
+                     "%s device %s has no hardware frames", backend->name, job.dev->name);
+            goto end;
+        }
+        have_caps = eb_vod_device_caps(job.dev, &caps);
+        if (!have_caps)
+            EB_LOGI("vod", "no inventory entry for %s: deciding where to decode from the stream "
+                    "alone", job.dev->name);
+    }
     {
         EbSourceOptions so = {.want_audio = o->ladder.audio_bitrate > 0,
-                              .input_roots = o->input_roots};
+                              .input_roots = o->input_roots,
+                              .device_caps = have_caps ? &caps : NULL};
         ret = eb_source_open(o->input, job.dev, &so, &job.src, res->error_detail,
                              sizeof(res->error_detail));
     }
-    if (ret < 0)
+    if (ret < 0) {
+        /* The input's own errors are final (eb_vod_fallback_decision);
+         * the rest happened opening the device's decoder. */
+        *hw_stage = hw && ret != EB_ERR_CODEC_UNSUPPORTED && ret != EB_ERR(ENOENT) &&
+                    ret != EB_ERR(EISDIR) && ret != EB_ERR(EACCES);
         goto end;
+    }
     job.info = eb_source_info(job.src);
+    if (hw)
+        snprintf(res->decode_note, sizeof(res->decode_note), "%s", job.info->decode_note);
 
     {
         EbSourceGeometry g = job.info->geometry;
@@ -1013,14 +1422,19 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
     for (int i = 0; i < nb; i++)
         job.rungs[i].plan = plans[i];
 
-    /* Source frames are handed out upright; the software fan-out sees them
-     * after rotation. */
-    {
+    /* Software: source frames are handed out upright; the fan-out sees
+     * them after rotation. Hardware: device frames as stored, and the
+     * fan-out rotates (outputs are the upright rungs). */
+    if (hw) {
+        fc.src_width = job.info->geometry.width;
+        fc.src_height = job.info->geometry.height;
+        fc.rotation = job.info->geometry.rotation;
+    } else {
         int rot = job.info->geometry.rotation;
         fc.src_width = (rot == 90 || rot == 270) ? job.info->geometry.height : job.info->geometry.width;
         fc.src_height = (rot == 90 || rot == 270) ? job.info->geometry.width : job.info->geometry.height;
     }
-    fc.src_format = AV_PIX_FMT_YUV420P;
+    fc.src_format = hw ? job.hw_fmt : AV_PIX_FMT_YUV420P;
     fc.chroma_location = job.info->chroma_location;
     fc.nb_outputs = nb;
     for (int i = 0; i < nb; i++) {
@@ -1028,8 +1442,38 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
         fc.outputs[i].height = plans[i].height;
     }
     ret = backend->fanout_open(job.dev, &fc, &job.fanout);
-    if (ret < 0)
+    if (ret < 0) {
+        *hw_stage = hw;
+        if (hw && fc.rotation)
+            /* The policy then falls back (e.g. to software, which rotates
+             * in the source graph). */
+            snprintf(res->error_detail, sizeof(res->error_detail),
+                     "the %s fan-out did not open for a source rotated %d degrees (%s): this "
+                     "backend's fan-out cannot rotate",
+                     backend->name, fc.rotation, eb_strerror(ret));
+        else if (hw)
+            snprintf(res->error_detail, sizeof(res->error_detail),
+                     "the %s fan-out did not open (%dx%d %s, %d rungs): %s", backend->name,
+                     fc.src_width, fc.src_height, av_get_pix_fmt_name(fc.src_format), nb,
+                     eb_strerror(ret));
         goto end;
+    }
+    if (hw && o->thumbs.enabled) {
+        job.thumb_dl = av_frame_alloc();
+        if (!job.thumb_dl) {
+            ret = EB_ERR(ENOMEM);
+            goto end;
+        }
+    }
+    if (hw) {
+        /* Sessions before any encoder opens (NVENC counts open encoders). */
+        ret = eb_vod_acquire_sessions(&job, plans, nb, res->error_detail,
+                                      sizeof(res->error_detail));
+        if (ret < 0) {
+            *hw_stage = ret != EB_ERR_CANCELED;
+            goto end;
+        }
+    }
     if (o->thumbs.enabled) {
         char dir[4200];
         snprintf(dir, sizeof(dir), "%s/thumbnails", staging);
@@ -1045,8 +1489,13 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
     }
     for (int i = 0; i < nb; i++) {
         ret = eb_open_rung(&job, i, staging);
-        if (ret < 0)
+        if (ret < 0) {
+            if (job.hw_stage_failed) {
+                *hw_stage = 1;
+                snprintf(res->error_detail, sizeof(res->error_detail), "%s", job.error_detail);
+            }
             goto end;
+        }
         EB_LOGI("vod", "rung %s: %dx%d %lld kb/s (%d encoder threads)", plans[i].rung.name,
                 plans[i].width, plans[i].height, (long long)(plans[i].rung.bitrate / 1000),
                 job.rungs[i].enc->thread_count);
@@ -1096,6 +1545,7 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
     ret = atomic_load(&job.error);
     if (ret < 0) {
         snprintf(res->error_detail, sizeof(res->error_detail), "%s", job.error_detail);
+        *hw_stage = job.hw_stage_failed;
         goto end;
     }
     eb_report(&job, start);
@@ -1133,7 +1583,9 @@ end:
         res->decode_seconds = ss.decode_ns / 1e9;
         res->filter_seconds = ss.filter_ns / 1e9;
         res->duration = ss.frames_out / av_q2d(job.info->frame_rate);
+        res->device_uploads = ss.uploads;
     }
+    res->device_downloads = job.downloads;
     res->nb_rungs = job.nb_rungs;
     for (int i = 0; i < job.nb_rungs; i++) {
         EbRungCtx *r = &job.rungs[i];
@@ -1169,11 +1621,79 @@ end:
     eb_free_packet_fifo(&job.audio_scratch);
     avcodec_free_context(&job.aenc);
     eb_source_close(&job.src);
+    av_frame_free(&job.thumb_dl);
+    sws_freeContext(job.thumb_sws);
+    /* Every encoder and the decoder are closed: give the sessions back. */
+    eb_sessions_release(&job.lease);
+    eb_sessions_close(&job.sessions);
     eb_hal_device_close(&job.dev);
     if (staging[0])
         eb_storage_remove_tree(staging);
     res->wall_seconds = (eb_ns() - start) / 1e9;
     pthread_cond_destroy(&job.cond);
     pthread_mutex_destroy(&job.lock);
+    return ret;
+}
+
+int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
+{
+    EbVodBackends bk;
+    char video_id[sizeof(res->video_id)];
+    uint64_t start = eb_ns();
+    int ret, index = -1, hw_stage = 0;
+
+    memset(res, 0, sizeof(*res));
+    if (o->video_id)
+        snprintf(res->video_id, sizeof(res->video_id), "%s", o->video_id);
+    else
+        eb_storage_id_from_path(o->input, res->video_id, sizeof(res->video_id));
+    if (!eb_storage_id_valid(res->video_id)) {
+        ret = EB_ERR_BAD_ID;
+        goto end;
+    }
+    if (o->segment_seconds < 1.0 || o->segment_seconds > 60.0) {
+        ret = EB_ERR(EINVAL);
+        snprintf(res->error_detail, sizeof(res->error_detail), "segment length %.3f s is outside 1..60 s",
+                 o->segment_seconds);
+        goto end;
+    }
+    ret = eb_vod_choose_backend(o, &bk, &index, res);
+    if (ret < 0)
+        goto end;
+    ret = eb_vod_attempt(o, bk.reg[index], res, &hw_stage);
+    if (ret < 0) {
+        EbHalChoice c;
+        char what[600], first_note[sizeof(res->backend_note)];
+        int again;
+
+        snprintf(what, sizeof(what), "%s", res->error_detail[0] ? res->error_detail : eb_strerror(ret));
+        again = eb_vod_fallback_decision(o->backend ? o->backend : "auto", o->fallback, bk.names,
+                                         bk.probes, bk.nb, index, ret, hw_stage, what, 1, &c);
+        if (!again) {
+            if (hw_stage && eb_backend_is_hw(bk.names[index])) {
+                EB_LOGI("vod", "%s failed (%s); no re-run: %s", bk.names[index], what, c.note);
+                /* The policy's verdict (e.g. "...: fallback none, job
+                 * fails"); an input error keeps the choice's note. */
+                if (!eb_error_is_final(ret))
+                    snprintf(res->backend_note, sizeof(res->backend_note), "%s", c.note);
+            }
+            goto end;
+        }
+        /* Re-run the whole job on the fallback backend; the first run's
+         * staging is gone and nothing of it was published. */
+        EB_LOGW("vod", "%s failed after the job started (%s): re-running the job on %s",
+                bk.names[index], what, c.name);
+        snprintf(video_id, sizeof(video_id), "%s", res->video_id);
+        snprintf(first_note, sizeof(first_note), "%s", c.note);
+        memset(res, 0, sizeof(*res));
+        snprintf(res->video_id, sizeof(res->video_id), "%s", video_id);
+        index = c.index;
+        ret = eb_vod_attempt(o, bk.reg[index], res, &hw_stage);
+        res->backend = bk.reg[index]->name;
+        res->fell_back = 1;
+        snprintf(res->backend_note, sizeof(res->backend_note), "%s", first_note);
+    }
+end:
+    res->wall_seconds = (eb_ns() - start) / 1e9;
     return ret;
 }

@@ -15,6 +15,13 @@
  *   caller       waits, reports progress, writes manifests, publishes
  * Frames move through bounded EbQueues, so memory is bounded by queue
  * depth x rungs + encoder lookahead.
+ *
+ * Hardware backends: device frames end to end (decode on the device, or
+ * software decode + one upload per frame; fan-out and encoders on device
+ * frames; the smallest rung's frames are downloaded for the thumbnails),
+ * encode/decode sessions acquired through eb_sessions before the encoders
+ * open, and one re-run of the whole job on the fallback backend when the
+ * hardware fails after the job started (fallback policy permitting).
  */
 #ifndef EB_VOD_H
 #define EB_VOD_H
@@ -22,8 +29,11 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "eb_hal.h"
 #include "eb_ladder.h"
 #include "eb_manifest.h"
+#include "eb_sessions.h"
+#include "eb_source.h"
 #include "eb_thumbs.h"
 
 typedef struct EbVodProgress {
@@ -34,6 +44,25 @@ typedef struct EbVodProgress {
     double speed;              /* x realtime */
     double eta_seconds;        /* -1 when unknown */
 } EbVodProgress;
+
+/* Session limits of one device (the configuration's `devices` entries). */
+typedef struct EbVodDeviceLimit {
+    const char *backend;           /* "nvidia", "vaapi", "qsv" */
+    const char *device;            /* "*" (every device of the backend) or a device
+                                    * name: "cuda:0", "/dev/dri/renderD128" */
+    int max_sessions;              /* concurrent encode sessions; 0: the backend's default */
+    int64_t memory_budget;         /* bytes; 0: memory not accounted */
+} EbVodDeviceLimit;
+
+/* Encode sessions a device takes without a `devices` entry: NVIDIA's
+ * consumer cap of the 535 driver series (system-wide; data-centre cards have
+ * none: raise it with max_sessions), and a sane bound for VA-API/QSV, which
+ * have no driver cap. Decode sessions are not capped by any driver; the
+ * bound only keeps the lock files small. */
+#define EB_VOD_NVENC_DEFAULT_SESSIONS 5
+#define EB_VOD_VA_DEFAULT_SESSIONS 32
+#define EB_VOD_DEFAULT_DECODE_SESSIONS 32
+#define EB_VOD_SESSION_TIMEOUT_MS 120000
 
 typedef struct EbVodOptions {
     const char *input;
@@ -50,6 +79,16 @@ typedef struct EbVodOptions {
     int check_space;               /* 1: refuse when the estimate exceeds free space */
     EbThumbsOptions thumbs;        /* catalog thumbnail + sprites; on by default */
     const char *const *input_roots; /* NULL-terminated; NULL: input not confined */
+    /* Hardware jobs: session accounting (eb_sessions). Software jobs take
+     * no sessions. */
+    const EbVodDeviceLimit *device_limits; /* nb_device_limits entries; NULL: defaults */
+    int nb_device_limits;
+    int session_timeout_ms;        /* wait for sessions at most this long; default
+                                    * EB_VOD_SESSION_TIMEOUT_MS; then the fallback applies */
+    const char *sessions_dir;      /* NULL: $EB_SESSIONS_DIR or /run/encbox/sessions */
+    /* NULL-terminated registry the backend is chosen from, in preference
+     * order; NULL: eb_hal_backends(). Tests pass their own. */
+    const EbHalBackend *const *backends;
     void (*progress)(const EbVodProgress *p, void *opaque);
     void *opaque;
     atomic_int *cancel;            /* optional: set non-zero to cancel */
@@ -70,8 +109,14 @@ typedef struct EbVodResult {
     char video_id[65];
     char output_dir[4096];         /* <root>/videos/<id> */
     const char *backend;           /* backend actually used */
-    int fell_back;                 /* 1 if it is not the one asked for */
-    char backend_note[512];        /* why this backend (eb_hal_choose's note) */
+    int fell_back;                 /* 1 if it is not the one asked for (chosen so at
+                                    * the start, or re-run after a hardware failure) */
+    char backend_note[512];        /* why this backend (eb_hal_choose's note; after a
+                                    * re-run: what failed on the first backend) */
+    int64_t device_uploads;        /* host -> device frame copies (software decode on a
+                                    * hardware backend: one per frame) */
+    int64_t device_downloads;      /* device -> host frame copies (thumbnails) */
+    char decode_note[256];         /* hardware backends: where the video was decoded */
     int nb_rungs;
     EbVodRungStats rungs[EB_LADDER_MAX_RUNGS];
     int has_audio;
@@ -99,5 +144,46 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res);
 /* Frame index at which segment k (k >= 1) starts: the first frame at or
  * after k x segment_seconds. */
 int64_t eb_vod_boundary_frame(int64_t k, double segment_seconds, AVRational frame_rate);
+
+/* ---- hardware jobs: pure decisions, unit-tested ---- */
+
+/* What a hardware job asks eb_sessions for. */
+typedef struct EbVodSessionRequest {
+    char device[64];               /* accounting key: "nvidia" (NVENC's cap is
+                                    * system-wide), "renderD128" (VA-API and QSV on
+                                    * that render node) */
+    int encode, decode;
+    int64_t memory;                /* bytes, estimated (see eb_vod.c) */
+} EbVodSessionRequest;
+
+/* The request of a job with nb rungs (plans) on a source (info: geometry,
+ * device_decode) on backend (name) and device (dev->name): one encode
+ * session per rung, one decode session when the video decodes on the
+ * device, and the device memory of the surfaces the job keeps: per rung
+ * (queue + in flight + encoder input surfaces) NV12 pictures of its size,
+ * the source's pictures (decoder DPB + extra surfaces + queue, or upload
+ * pool), and a fixed amount per session. Returns 1 (req filled), 0 for the
+ * software backend (nothing to acquire) or EB_ERR(EINVAL). */
+int eb_vod_session_request(const EbRungPlan *plans, int nb, const EbSourceInfo *info,
+                           const char *backend, const char *device, EbVodSessionRequest *req);
+
+/* The limits for backend/device from limits[0..nb-1] (an exact device
+ * entry before a "*" one; none: the defaults above). */
+void eb_vod_session_limits(const EbVodDeviceLimit *limits, int nb, const char *backend,
+                           const char *device, EbSessionLimits *out);
+
+/* After a run on names[failed] ended with err: re-run the whole job once on
+ * another backend? Only a failure in a device stage (hw_stage) of a
+ * hardware backend, on the first run (attempt 1), for an error that a
+ * software run would not repeat (input, disk, cancel and naming errors are
+ * final), and only where the job's --backend/--fallback policy names a
+ * usable backend once names[failed] is taken as unusable for reason what
+ * (eb_hal_choose). Returns 1 with out->index/name/note (the backend to re-run
+ * on), or 0 with out->note saying why not. probes: as the job chose from;
+ * only read. */
+int eb_vod_fallback_decision(const char *requested, const char *fallback,
+                             const char *const *names, const EbHalProbe *probes, int nb,
+                             int failed, int err, int hw_stage, const char *what, int attempt,
+                             EbHalChoice *out);
 
 #endif

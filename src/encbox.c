@@ -167,6 +167,7 @@ static int cmd_transcode(int argc, char **argv)
     const char *thumbs_on = NULL, *thumb_interval = NULL, *sprite_width = NULL, *sprite_grid = NULL;
     double thumb_at = -1.0;
     const char *roots[EB_MAX_INPUT_ROOTS + 1] = {NULL};
+    EbVodDeviceLimit device_limits[EB_CONFIG_MAX_DEVICES];
     int nb_roots = 0;
     int quiet = 0, verbose = 0, progress_fd = -1;
     EbConfig cfg = {0};
@@ -290,6 +291,16 @@ static int cmd_transcode(int argc, char **argv)
         roots[nb_roots++] = cfg.input_roots.items[i];
     if (nb_roots > 0)
         o.input_roots = roots;
+    /* Hardware jobs take their sessions within the configuration's device
+     * limits (`devices`; the backends' defaults where none is given). */
+    for (int i = 0; i < cfg.nb_devices && i < EB_CONFIG_MAX_DEVICES; i++) {
+        device_limits[i].backend = cfg.devices[i].backend;
+        device_limits[i].device = cfg.devices[i].device;
+        device_limits[i].max_sessions = cfg.devices[i].max_sessions;
+        device_limits[i].memory_budget = cfg.devices[i].memory_budget;
+        o.nb_device_limits = i + 1;
+    }
+    o.device_limits = o.nb_device_limits > 0 ? device_limits : NULL;
     if (!o.storage_root)
         o.storage_root = cfg.storage_root;
     if (o.video_id && !eb_storage_id_valid(o.video_id)) {
@@ -324,6 +335,8 @@ static int cmd_transcode(int argc, char **argv)
             fprintf(stderr, "encbox: %s: %s: %s\n", o.input, eb_strerror(ret), res.error_detail);
         else
             fprintf(stderr, "encbox: %s: %s\n", o.input, eb_strerror(ret));
+        if (res.fell_back)
+            fprintf(stderr, "encbox: note: %s\n", res.backend_note);
         code = eb_exit_code(ret);
         goto done;
     }
@@ -353,6 +366,10 @@ static int cmd_transcode(int argc, char **argv)
                (long long)res.rungs[i].frames, res.rungs[i].nb_segments);
     printf("  decoded %lld frames once (%lld packets), %lld damaged\n",
            (long long)res.frames_decoded, (long long)res.source_packets, (long long)res.damaged);
+    if (res.decode_note[0])
+        printf("  video %s\n", res.decode_note);
+    printf("  device copies: %lld uploads (host to device), %lld downloads (device to host)\n",
+           (long long)res.device_uploads, (long long)res.device_downloads);
     code = EB_EXIT_OK;
 done:
     eb_config_errors_free(&errs);

@@ -339,8 +339,8 @@ static void test_backend_fallback_policy(void **state)
     EbVodOptions o;
     (void)state;
 
-    /* No NVIDIA driver here (and hardware frames are not wired in yet):
-     * "none" fails and publishes nothing, "auto" falls back and says so. */
+    /* No NVIDIA driver here: "none" fails and publishes nothing, "auto"
+     * falls back and says so (more in test_hw_path). */
     snprintf(out, sizeof(out), "%s/fallback", tmp);
     eb_vod_options_default(&o);
     o.input = src_small;
