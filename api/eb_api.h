@@ -18,7 +18,10 @@ int eb_api_serve_cli(int argc, char **argv);
  * line (one write(), under PIPE_BUF, so lines never interleave). */
 void eb_api_progress_report(const EbVodProgress *p, void *opaque);
 
-/* Writes the final {"done":true,"backend",...,"rungs":[...]} line. */
+/* Writes the final {"done":true,"backend","fell_back","backend_note",...,
+ * "rungs":[{"name","frames",...}]} line (only after a successful job). The
+ * daemon parses it in eb_jobs.c: the job's result, and the per-rung and
+ * fallback counters of /metrics. */
 void eb_api_progress_result(int fd, const EbVodResult *res);
 
 #endif

@@ -36,17 +36,47 @@ void eb_api_progress_report(const EbVodProgress *p, void *opaque)
         eb_report_write(*(const int *)opaque, line, (size_t)n);
 }
 
+/* s as the inside of a JSON string, shorter than max bytes (cut between
+ * escapes). Bytes above 0x7f become '?': the note comes from driver and
+ * library strings, and one invalid UTF-8 byte would make the daemon reject
+ * the whole line. */
+static void eb_report_escape(const char *s, char *out, size_t max)
+{
+    size_t o = 0;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        char esc[8];
+        size_t n;
+        if (ch == '"' || ch == '\\') {
+            n = (size_t)snprintf(esc, sizeof(esc), "\\%c", ch);
+        } else if (ch < 0x20) {
+            n = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", ch);
+        } else {
+            esc[0] = ch < 0x80 ? (char)ch : '?';
+            n = 1;
+        }
+        if (o + n >= max)
+            break;
+        memcpy(out + o, esc, n);
+        o += n;
+    }
+    out[o] = 0;
+}
+
 void eb_api_progress_result(int fd, const EbVodResult *res)
 {
-    char line[4000];
+    char line[4000], note[700];
     size_t len = 0;
     int n;
 
+    eb_report_escape(res->backend_note, note, sizeof(note));
     n = snprintf(line, sizeof(line),
-                 "{\"done\":true,\"backend\":\"%s\",\"video_id\":\"%s\",\"duration\":%.3f,"
+                 "{\"done\":true,\"backend\":\"%s\",\"fell_back\":%s,\"backend_note\":\"%s\","
+                 "\"video_id\":\"%s\",\"duration\":%.3f,"
                  "\"wall_seconds\":%.3f,\"frames_decoded\":%lld,\"damaged\":%lld,\"rungs\":[",
-                 res->backend ? res->backend : "", res->video_id, res->duration, res->wall_seconds,
-                 (long long)res->frames_decoded, (long long)res->damaged);
+                 res->backend ? res->backend : "", res->fell_back ? "true" : "false", note,
+                 res->video_id, res->duration, res->wall_seconds, (long long)res->frames_decoded,
+                 (long long)res->damaged);
     if (n < 0 || n >= (int)sizeof(line))
         return;
     len = (size_t)n;

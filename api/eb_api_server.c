@@ -2,12 +2,13 @@
  * `encbox serve`: the control API and the origin on libmicrohttpd.
  *
  *   GET  /v1/health                 no token
- *   GET  /v1/devices                HAL inventory
+ *   GET  /v1/devices                backends, HAL inventory, sessions and limits
  *   POST /v1/jobs                   queue a job (validated here, run by eb_jobs)
  *   GET  /v1/jobs[?state=&limit=&offset=]
  *   GET  /v1/jobs/{id}
  *   DELETE /v1/jobs/{id}            cancel
  *   POST /v1/uploads                raw body streamed to the upload folder
+ *   GET  /v1/uploads                the finished uploads (never a partial one)
  *   GET  /metrics                   Prometheus text
  *   GET  /videos/...                the storage tree (Range, ETag, caching, CORS)
  *   GET  /s/<expiry>/<hmac>/videos/<id>/...   the same, signed
@@ -18,6 +19,7 @@
  * configured; tokens are compared in constant time and never logged.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -41,6 +43,7 @@
 #include <unistd.h>
 
 #include "eb_api.h"
+#include "eb_api_devices.h"
 #include "eb_config.h"
 #include "eb_hal.h"
 #include "eb_job_request.h"
@@ -51,6 +54,9 @@
 #define EB_API_MAX_JSON (1 << 20) /* request bodies other than uploads */
 #define EB_API_MAX_TOKENS 64
 #define EB_API_MAX_ROOTS 64
+/* Default of `encbox serve --upload-retention`: how long an upload no
+ * queued or running job needs is kept (see eb_jobs.c, "Uploads"). */
+#define EB_API_UPLOAD_RETENTION_S (24 * 3600)
 
 typedef struct EbApi {
     EbConfig cfg;
@@ -68,9 +74,11 @@ typedef struct EbApi {
     unsigned char sign_key[256];
     size_t sign_key_len; /* 0: links are unsigned, /videos is open */
     EbJobs *jobs;
+    EbApiDevices *devices;
     pthread_mutex_t stats_lock;
     int64_t requests[6]; /* by status class: 1xx..5xx (index 1..5) */
     int64_t by_code[600];
+    int64_t upload_retention; /* seconds; 0: uploads are never removed */
 } EbApi;
 
 /* Per-request state, from MHD's first call to the completion callback. */
@@ -313,6 +321,8 @@ static enum MHD_Result eb_jobs_post(EbApi *api, struct MHD_Connection *c, EbReq 
         return eb_reply_error(api, c, 409, "video_id",
                               "video_id: already published or in use by a job "
                               "(set overwrite to replace a published video)");
+    if (ret == -ENOENT) /* the upload clean-up removed it since the check */
+        return eb_reply_error(api, c, 400, "input", "input: no such upload");
     if (ret < 0 || !job)
         return eb_reply_error(api, c, 500, NULL, "cannot queue the job");
     return eb_reply_json(api, c, 201, job);
@@ -393,18 +403,10 @@ static enum MHD_Result eb_jobs_route(EbApi *api, struct MHD_Connection *c, const
 
 static enum MHD_Result eb_devices(EbApi *api, struct MHD_Connection *c)
 {
-    const EbHalBackend *const *b = eb_hal_backends();
-    json_t *arr = json_array();
-    for (int i = 0; b[i]; i++) {
-        EbHalProbe p;
-        memset(&p, 0, sizeof(p));
-        b[i]->probe(&p);
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:i, s:s?}", "backend", b[i]->name,
-                                             "description", b[i]->description, "usable", p.usable,
-                                             "devices", p.nb_devices, "reason",
-                                             p.usable ? NULL : p.reason));
-    }
-    return eb_reply_json(api, c, 200, json_pack("{s:o}", "backends", arr));
+    json_t *o = eb_api_devices_json(api->devices);
+    if (!o)
+        return eb_reply_error(api, c, 500, NULL, "cannot list the devices");
+    return eb_reply_json(api, c, 200, o);
 }
 
 static enum MHD_Result eb_metrics(EbApi *api, struct MHD_Connection *c)
@@ -437,6 +439,26 @@ static enum MHD_Result eb_metrics(EbApi *api, struct MHD_Connection *c)
             "# HELP encbox_watchdog_kills_total Workers killed for not reporting.\n"
             "# TYPE encbox_watchdog_kills_total counter\nencbox_watchdog_kills_total %lld\n",
             (long long)s.watchdog_kills);
+    fprintf(f,
+            "# HELP encbox_queue_depth Jobs queued, waiting for a worker.\n"
+            "# TYPE encbox_queue_depth gauge\nencbox_queue_depth %lld\n",
+            (long long)s.by_state[EB_JOB_QUEUED]);
+    fprintf(f,
+            "# HELP encbox_fallbacks_total Succeeded jobs that ran on another backend than the "
+            "one asked for.\n"
+            "# TYPE encbox_fallbacks_total counter\nencbox_fallbacks_total %lld\n",
+            (long long)s.fallbacks);
+    fprintf(f, "# HELP encbox_rung_frames_encoded_total Frames encoded per rung by succeeded "
+               "jobs of this daemon (and running ones that report per-rung figures).\n"
+               "# TYPE encbox_rung_frames_encoded_total counter\n");
+    for (int i = 0; i < s.nb_rungs; i++)
+        fprintf(f, "encbox_rung_frames_encoded_total{rung=\"%s\"} %lld\n", s.rungs[i].name,
+                (long long)s.rungs[i].frames);
+    fprintf(f,
+            "# HELP encbox_uploads_removed_total Uploads deleted by the clean-up.\n"
+            "# TYPE encbox_uploads_removed_total counter\nencbox_uploads_removed_total %lld\n",
+            (long long)s.uploads_removed);
+    eb_api_devices_metrics(api->devices, f);
     fprintf(f, "# HELP encbox_api_requests_total API responses by status code.\n"
                "# TYPE encbox_api_requests_total counter\n");
     pthread_mutex_lock(&api->stats_lock);
@@ -754,6 +776,74 @@ static enum MHD_Result eb_upload_finish(EbApi *api, struct MHD_Connection *c, Eb
                                    "upload:", q->upload_id));
 }
 
+/* GET /v1/uploads: finished uploads only (a partial one is <id>.part and
+ * never listed), oldest first, each with whether a queued or running job
+ * needs it. */
+static enum MHD_Result eb_uploads_list(EbApi *api, struct MHD_Connection *c)
+{
+    DIR *dir = opendir(api->uploads);
+    struct dirent *e;
+    json_t *arr = json_array();
+
+    if (!dir) {
+        json_decref(arr);
+        return eb_reply_error(api, c, 500, NULL, "cannot read the upload folder");
+    }
+    while ((e = readdir(dir))) {
+        char path[PATH_MAX + 320]; /* + "/" + any d_name */
+        struct stat sb;
+        if (strlen(e->d_name) != EB_UPLOAD_ID_LEN ||
+            strspn(e->d_name, "0123456789abcdef") != EB_UPLOAD_ID_LEN)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", api->uploads, e->d_name);
+        if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
+            continue;
+        json_array_append_new(arr, json_pack("{s:s, s:I, s:f, s:s+, s:b}", "id", e->d_name, "size",
+                                             (json_int_t)sb.st_size, "created_at",
+                                             sb.st_mtim.tv_sec + sb.st_mtim.tv_nsec / 1e9, "input",
+                                             "upload:", e->d_name, "in_use",
+                                             eb_jobs_input_busy(api->jobs, path)));
+    }
+    closedir(dir);
+    /* readdir order is the file system's: sort by time, then id. */
+    for (size_t i = 1; i < json_array_size(arr); i++)
+        for (size_t k = i; k > 0; k--) {
+            json_t *a = json_array_get(arr, k - 1), *b = json_array_get(arr, k);
+            double ta = json_real_value(json_object_get(a, "created_at")),
+                   tb = json_real_value(json_object_get(b, "created_at"));
+            if (ta < tb || (ta == tb && strcmp(json_string_value(json_object_get(a, "id")),
+                                               json_string_value(json_object_get(b, "id"))) <= 0))
+                break;
+            json_incref(a);
+            json_array_set(arr, k - 1, b);
+            json_array_set_new(arr, k, a);
+        }
+    return eb_reply_json(api, c, 200,
+                         json_pack("{s:o, s:I}", "uploads", arr, "retention_seconds",
+                                   (json_int_t)api->upload_retention));
+}
+
+/* Removes <id>.part files: called before the daemon serves, when none can
+ * be in progress (they are what a crash mid-upload leaves). */
+static void eb_uploads_remove_partial(EbApi *api)
+{
+    DIR *dir = opendir(api->uploads);
+    struct dirent *e;
+
+    if (!dir)
+        return;
+    while ((e = readdir(dir))) {
+        size_t n = strlen(e->d_name);
+        char path[PATH_MAX + 320];
+        if (n != EB_UPLOAD_ID_LEN + 5 || strcmp(e->d_name + EB_UPLOAD_ID_LEN, ".part"))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", api->uploads, e->d_name);
+        if (unlink(path) == 0)
+            EB_LOGI("api", "removed the partial upload %s", e->d_name);
+    }
+    closedir(dir);
+}
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -833,6 +923,11 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
     }
     if (is_upload)
         return eb_upload_finish(api, c, q);
+    if (!strcmp(url, "/v1/uploads")) {
+        if (strcmp(method, "GET"))
+            return eb_reply_error(api, c, 405, NULL, "method not allowed");
+        return eb_uploads_list(api, c);
+    }
     if (!strcmp(url, "/v1/jobs") || !strncmp(url, "/v1/jobs/", 9))
         return eb_jobs_route(api, c, method, url + 8, q);
     if (!strcmp(url, "/v1/devices")) {
@@ -928,7 +1023,44 @@ static void eb_serve_usage(FILE *f)
 {
     fprintf(f, "usage: encbox serve [--config FILE] [--listen HOST:PORT] [--storage DIR]\n"
                "                    [--input-root DIR]... [--token-file FILE]... [--db FILE]\n"
-               "                    [--max-jobs N] [-v]\n");
+               "                    [--max-jobs N] [--upload-retention DURATION] [-v]\n");
+}
+
+/* "90", "90s", "15m", "24h", "7d" -> seconds; 0 is allowed (never). */
+static int eb_parse_duration(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+    int64_t mul = 1;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (end == s || v < 0 || errno)
+        return -EINVAL;
+    if (*end) {
+        switch (*end) {
+        case 's':
+            mul = 1;
+            break;
+        case 'm':
+            mul = 60;
+            break;
+        case 'h':
+            mul = 3600;
+            break;
+        case 'd':
+            mul = 86400;
+            break;
+        default:
+            return -EINVAL;
+        }
+        if (end[1])
+            return -EINVAL;
+    }
+    if (v > (long long)(INT64_MAX / 86400))
+        return -EINVAL;
+    *out = (int64_t)v * mul;
+    return 0;
 }
 
 /* SIGHUP: reads the configuration again. A file with errors changes
@@ -1004,6 +1136,7 @@ int eb_api_serve_cli(int argc, char **argv)
                                          {"db", required_argument, NULL, 'd'},
                                          {"max-jobs", required_argument, NULL, 'm'},
                                          {"watchdog", required_argument, NULL, 'w'},
+                                         {"upload-retention", required_argument, NULL, 'u'},
                                          {"verbose", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -1026,6 +1159,7 @@ int eb_api_serve_cli(int argc, char **argv)
     if (!api)
         return 1;
     pthread_mutex_init(&api->stats_lock, NULL);
+    api->upload_retention = EB_API_UPLOAD_RETENTION_S;
     optind = 1;
     while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
         switch (c) {
@@ -1054,6 +1188,16 @@ int eb_api_serve_cli(int argc, char **argv)
             break;
         case 'w':
             watchdog = atoi(optarg);
+            break;
+        case 'u':
+            if (eb_parse_duration(optarg, &api->upload_retention) < 0) {
+                fprintf(stderr,
+                        "encbox: --upload-retention %s: expected a duration like 90s, "
+                        "30m, 24h or 7d (0: keep uploads)\n",
+                        optarg);
+                code = 2;
+                goto done;
+            }
             break;
         case 'v':
             verbose++;
@@ -1195,6 +1339,13 @@ int eb_api_serve_cli(int argc, char **argv)
     for (int i = 0; i < api->nb_roots; i++)
         api->worker_roots[i + 1] = api->roots[i];
     jc.input_roots = (const char *const *)api->worker_roots;
+    jc.uploads_dir = api->uploads;
+    jc.upload_retention_seconds = api->upload_retention;
+    eb_uploads_remove_partial(api);
+    if (eb_api_devices_open(&api->cfg, NULL, &api->devices) < 0) {
+        fprintf(stderr, "encbox: out of memory\n");
+        goto done;
+    }
     if (eb_jobs_open(&jc, &api->jobs) < 0) {
         fprintf(stderr, "encbox: cannot open the job database %s\n", api->db);
         goto done;
@@ -1249,6 +1400,7 @@ done:
     if (d)
         MHD_stop_daemon(d);
     eb_jobs_close(&api->jobs);
+    eb_api_devices_close(&api->devices);
     eb_config_errors_free(&errs);
     eb_config_free(&api->cfg);
     for (int i = 0; i < api->nb_roots; i++)

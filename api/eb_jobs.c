@@ -14,9 +14,29 @@
  *   timeout; EOF means the worker exited, and waitpid() says how.
  * - Cancel: SIGTERM (the CLI cancels cleanly and removes its staging);
  *   SIGKILL after a grace period if it has not exited.
+ * - Housekeeping runs on eb-sched, woken by events and at least every
+ *   EB_HOUSEKEEPING_S seconds (less when the upload retention is shorter):
+ *   job history pruning (jobs.history_retention) and the upload clean-up.
+ *
+ * Uploads (cfg.uploads_dir, cfg.upload_retention_seconds): an upload is a
+ * file <uploads>/<32 hex>; a job uses it when its resolved "input" is that
+ * path. With the lock held (so no job can be queued on it meanwhile), an
+ * upload is removed when no queued or running job uses it and either
+ *   - a job that used it succeeded (its output is published; the source is
+ *     no longer needed), or
+ *   - nothing has happened to it for the retention period: counted from the
+ *     upload (the file's mtime) or from the end of the last job that used
+ *     it, whichever is later, so a failed or canceled job can be submitted
+ *     again with the same upload for that long.
+ * Never-completed uploads (<id>.part) are not ours: the HTTP side deletes
+ * them when their request ends, and the daemon's start removes any left by
+ * a crash. eb_jobs_submit() re-checks an upload input under the lock, so a
+ * request checked just before a clean-up is refused rather than queued
+ * without its input. When the job table cannot be read, nothing is removed.
  */
 #include "eb_jobs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -40,6 +60,10 @@
 #define EB_JOB_ID_LEN 16
 #define EB_CANCEL_GRACE_MS 10000
 #define EB_MAX_ARGS (48 + 2 * 80)
+#define EB_HOUSEKEEPING_S 60 /* longest sleep of eb-sched between housekeeping runs */
+#define EB_RUN_MAX_RUNGS 16  /* per-rung figures kept per running job */
+
+typedef EbJobsRungFrames EbRungFrames;
 
 const char *const eb_job_state_names[EB_JOB_NB_STATES] = {"queued", "running", "succeeded",
                                                           "failed", "canceled"};
@@ -52,6 +76,10 @@ typedef struct EbRun {
     int shutdown;   /* the daemon is stopping: back to the queue */
     int64_t frames; /* last reported */
     double fps;
+    int fell_back; /* the "done" line said so */
+    int nb_rungs;  /* per-rung frames: the "done" line's, or the last
+                    * progress line's when it carries them */
+    EbRungFrames rungs[EB_RUN_MAX_RUNGS];
     pthread_t thread;
     EbJobs *jobs;
 } EbRun;
@@ -69,8 +97,12 @@ struct EbJobs {
     int max_running; /* limit in force, <= cfg.max_jobs (SIGHUP can lower it) */
     EbRun **done; /* ended runs whose threads the scheduler joins */
     int nb_done;
-    int64_t crashes, watchdog_kills, frames_finished;
-    double last_prune; /* eb_now() of the last history clean-up */
+    int64_t crashes, watchdog_kills, frames_finished, fallbacks, uploads_removed;
+    int nb_rung_totals; /* frames of succeeded jobs per rung name */
+    EbRungFrames rung_totals[EB_JOBS_MAX_RUNG_STATS];
+    double last_prune;        /* eb_now() of the last history clean-up */
+    double last_upload_sweep; /* eb_now() of the last upload clean-up */
+    int upload_sweep_due;     /* a job ended: its upload may go now */
 };
 
 static double eb_now(void)
@@ -169,7 +201,14 @@ static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
         const char *r = eb_col_text(st, 13);
         json_t *res = r ? json_loads(r, 0, &e) : NULL;
         json_t *rungs = res ? json_object_get(res, "rungs") : NULL;
+        const char *note = res ? json_string_value(json_object_get(res, "backend_note")) : NULL;
         json_object_set_new(o, "rungs", rungs ? json_incref(rungs) : json_array());
+        /* Results of workers older than the fell_back field have none: null. */
+        json_object_set_new(o, "fell_back",
+                            json_is_boolean(json_object_get(res, "fell_back"))
+                                ? json_incref(json_object_get(res, "fell_back"))
+                                : json_null());
+        json_object_set_new(o, "backend_note", note && *note ? json_string(note) : json_null());
         json_decref(res);
     }
     json_object_set_new(o, "error",
@@ -259,6 +298,47 @@ static void eb_run_error_text(EbJobs *j, const char *id, char *out, size_t size)
     fclose(f);
 }
 
+/* Per-rung frames from a line's "rungs":[{"name","frames"},...]; a line
+ * without them leaves r's as they were. Names that are not plain
+ * (letters, digits, '_', '-', '.') are skipped: they become metric labels. */
+static void eb_run_rungs(EbRun *r, json_t *rungs)
+{
+    size_t i;
+    json_t *v;
+
+    if (!json_is_array(rungs))
+        return;
+    r->nb_rungs = 0;
+    json_array_foreach(rungs, i, v)
+    {
+        const char *name = json_string_value(json_object_get(v, "name"));
+        json_t *frames = json_object_get(v, "frames");
+        if (r->nb_rungs == EB_RUN_MAX_RUNGS || !name || !*name ||
+            strlen(name) >= sizeof(r->rungs[0].name) ||
+            strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+                strlen(name) ||
+            !json_is_integer(frames) || json_integer_value(frames) < 0)
+            continue;
+        snprintf(r->rungs[r->nb_rungs].name, sizeof(r->rungs[0].name), "%s", name);
+        r->rungs[r->nb_rungs++].frames = json_integer_value(frames);
+    }
+}
+
+/* Adds frames to the counter of rung name (lock held); names past
+ * EB_JOBS_MAX_RUNG_STATS distinct ones are not counted. */
+static void eb_rung_total_add(EbRungFrames *t, int *nb, const char *name, int64_t frames)
+{
+    for (int i = 0; i < *nb; i++)
+        if (!strcmp(t[i].name, name)) {
+            t[i].frames += frames;
+            return;
+        }
+    if (*nb == EB_JOBS_MAX_RUNG_STATS)
+        return;
+    snprintf(t[*nb].name, sizeof(t[0].name), "%s", name);
+    t[(*nb)++].frames = frames;
+}
+
 static void eb_run_progress(EbJobs *j, EbRun *r, const char *line)
 {
     json_error_t e;
@@ -270,6 +350,8 @@ static void eb_run_progress(EbJobs *j, EbRun *r, const char *line)
     pthread_mutex_lock(&j->lock);
     if (json_is_true(json_object_get(o, "done"))) {
         char *text = json_dumps(o, JSON_COMPACT);
+        r->fell_back = json_is_true(json_object_get(o, "fell_back"));
+        eb_run_rungs(r, json_object_get(o, "rungs"));
         st = eb_db_prepare(j->db, "UPDATE jobs SET result = ?, backend_used = ?, percent = 100, "
                                   "eta = 0 WHERE id = ?");
         if (st && text) {
@@ -284,6 +366,7 @@ static void eb_run_progress(EbJobs *j, EbRun *r, const char *line)
     } else {
         r->frames = json_integer_value(json_object_get(o, "frames"));
         r->fps = json_number_value(json_object_get(o, "fps"));
+        eb_run_rungs(r, json_object_get(o, "rungs")); /* optional in progress lines */
         st = eb_db_prepare(j->db, "UPDATE jobs SET percent = ?, fps = ?, speed = ?, eta = ?, "
                                   "frames = ? WHERE id = ?");
         if (st) {
@@ -402,8 +485,14 @@ static void *eb_run_thread(void *arg)
         if (!err[0])
             snprintf(err, sizeof(err), "worker exited with status %d", WEXITSTATUS(status));
     }
-    if (state == EB_JOB_SUCCEEDED)
+    if (state == EB_JOB_SUCCEEDED) {
         j->frames_finished += r->frames;
+        j->fallbacks += r->fell_back;
+        for (int i = 0; i < r->nb_rungs; i++)
+            eb_rung_total_add(j->rung_totals, &j->nb_rung_totals, r->rungs[i].name,
+                              r->rungs[i].frames);
+    }
+    j->upload_sweep_due = 1;
     eb_job_set_state(j, r->id, state, err[0] ? err : NULL);
     EB_LOGI("jobs", "job %s %s%s%s", r->id, eb_job_state_names[state], err[0] ? ": " : "", err);
     for (int i = 0; i < j->nb_running; i++)
@@ -597,6 +686,87 @@ static void eb_jobs_prune(EbJobs *j)
     sqlite3_finalize(st);
 }
 
+/* 1 for a finished upload's name: exactly 32 lowercase hex digits. */
+static int eb_upload_name(const char *name)
+{
+    return strlen(name) == 32 && strspn(name, "0123456789abcdef") == 32;
+}
+
+/* The upload clean-up (see "Uploads" at the top), lock held. Returns the
+ * number of uploads removed, or -EIO when the job table could not be read
+ * (then nothing is removed). */
+static int eb_jobs_sweep_uploads(EbJobs *j)
+{
+    sqlite3_stmt *st;
+    DIR *dir;
+    struct dirent *e;
+    double now = eb_now();
+    int removed = 0, ret = 0;
+
+    j->last_upload_sweep = now;
+    j->upload_sweep_due = 0;
+    if (!j->cfg.uploads_dir || j->cfg.upload_retention_seconds <= 0)
+        return 0;
+    dir = opendir(j->cfg.uploads_dir);
+    if (!dir)
+        return 0;
+    /* Every job that names the upload, kept or ended. */
+    st = eb_db_prepare(j->db, "SELECT MAX(state IN ('queued', 'running')), "
+                              "MAX(state = 'succeeded'), MAX(finished) FROM jobs "
+                              "WHERE json_extract(spec, '$.input') = ?");
+    if (!st) {
+        closedir(dir);
+        return -EIO;
+    }
+    while ((e = readdir(dir))) {
+        char path[4200];
+        struct stat sb;
+        int active, succeeded;
+        double last;
+        if (!eb_upload_name(e->d_name))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", j->cfg.uploads_dir, e->d_name);
+        if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
+            continue;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            EB_LOGE("jobs", "upload clean-up: sqlite: %s", sqlite3_errmsg(j->db));
+            ret = -EIO;
+            break;
+        }
+        active = sqlite3_column_int(st, 0);
+        succeeded = sqlite3_column_int(st, 1);
+        last = sb.st_mtim.tv_sec + sb.st_mtim.tv_nsec / 1e9;
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL && sqlite3_column_double(st, 2) > last)
+            last = sqlite3_column_double(st, 2);
+        if (active)
+            continue;
+        if (!succeeded && now - last < (double)j->cfg.upload_retention_seconds)
+            continue;
+        if (unlink(path) == 0) {
+            removed++;
+            j->uploads_removed++;
+            EB_LOGI("jobs", "upload %s removed (%s)", e->d_name,
+                    succeeded ? "its job succeeded" : "retention expired, no job needs it");
+        } else if (errno != ENOENT) {
+            EB_LOGW("jobs", "upload %s: cannot remove it: %s", e->d_name, strerror(errno));
+        }
+    }
+    sqlite3_finalize(st);
+    closedir(dir);
+    return ret < 0 ? ret : removed;
+}
+
+/* How long eb-sched may sleep before the next housekeeping run. */
+static double eb_housekeeping_interval(const EbJobs *j)
+{
+    double t = EB_HOUSEKEEPING_S;
+    if (j->cfg.upload_retention_seconds > 0 && j->cfg.upload_retention_seconds / 4.0 < t)
+        t = j->cfg.upload_retention_seconds / 4.0;
+    return t < 0.5 ? 0.5 : t;
+}
+
 static void *eb_sched_thread(void *arg)
 {
     EbJobs *j = arg;
@@ -609,6 +779,8 @@ static void *eb_sched_thread(void *arg)
 
         eb_jobs_reap(j);
         eb_jobs_prune(j);
+        if (j->upload_sweep_due || eb_now() - j->last_upload_sweep >= eb_housekeeping_interval(j))
+            eb_jobs_sweep_uploads(j);
         if (j->nb_running < j->max_running)
             st = eb_db_prepare(j->db, "SELECT id, spec FROM jobs WHERE state = 'queued' "
                                       "ORDER BY priority DESC, rowid ASC LIMIT 1");
@@ -629,8 +801,14 @@ static void *eb_sched_thread(void *arg)
             started = 1;
         }
         sqlite3_finalize(st);
-        if (!started)
-            pthread_cond_wait(&j->cond, &j->lock);
+        if (!started) {
+            /* Woken by the queue, a worker's end or stop; else at the next
+             * housekeeping time. */
+            double until = eb_now() + eb_housekeeping_interval(j);
+            struct timespec ts = {.tv_sec = (time_t)until,
+                                  .tv_nsec = (long)((until - (double)(time_t)until) * 1e9)};
+            pthread_cond_timedwait(&j->cond, &j->lock, &ts);
+        }
     }
     pthread_mutex_unlock(&j->lock);
     return NULL;
@@ -764,6 +942,23 @@ int eb_jobs_video_busy(EbJobs *j, const char *vid)
     return busy;
 }
 
+int eb_jobs_input_busy(EbJobs *j, const char *path)
+{
+    sqlite3_stmt *st;
+    int busy = 0;
+
+    pthread_mutex_lock(&j->lock);
+    st = eb_db_prepare(j->db, "SELECT 1 FROM jobs WHERE state IN ('queued', 'running') AND "
+                              "json_extract(spec, '$.input') = ? LIMIT 1");
+    if (st) {
+        sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+        busy = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&j->lock);
+    return busy;
+}
+
 int eb_jobs_submit(EbJobs *j, json_t *spec, json_t **job)
 {
     char id[EB_JOB_ID_LEN + 1];
@@ -787,6 +982,16 @@ int eb_jobs_submit(EbJobs *j, json_t *spec, json_t **job)
                                               eb_storage_exists(j->cfg.storage_root, vid))) {
         ret = -EEXIST;
         goto done;
+    }
+    if (j->cfg.uploads_dir) {
+        /* The clean-up runs under this lock: an upload still here now stays
+         * until the job has run. */
+        const char *in = json_string_value(json_object_get(spec, "input"));
+        size_t ul = strlen(j->cfg.uploads_dir);
+        if (in && !strncmp(in, j->cfg.uploads_dir, ul) && in[ul] == '/' && access(in, R_OK) != 0) {
+            ret = -ENOENT;
+            goto done;
+        }
     }
     st = eb_db_prepare(j->db, "INSERT INTO jobs (id, state, priority, created, spec, video_id) "
                               "VALUES (?, 'queued', ?, ?, ?, ?)");
@@ -911,5 +1116,16 @@ void eb_jobs_stats(EbJobs *j, EbJobsStats *out)
     }
     out->worker_crashes = j->crashes;
     out->watchdog_kills = j->watchdog_kills;
+    out->fallbacks = j->fallbacks;
+    out->uploads_removed = j->uploads_removed;
+    {
+        EbRungFrames *t = out->rungs;
+        memcpy(t, j->rung_totals, sizeof(j->rung_totals[0]) * (size_t)j->nb_rung_totals);
+        out->nb_rungs = j->nb_rung_totals;
+        for (int i = 0; i < j->nb_running; i++)
+            for (int k = 0; k < j->runs[i]->nb_rungs; k++)
+                eb_rung_total_add(t, &out->nb_rungs, j->runs[i]->rungs[k].name,
+                                  j->runs[i]->rungs[k].frames);
+    }
     pthread_mutex_unlock(&j->lock);
 }

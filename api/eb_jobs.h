@@ -31,6 +31,11 @@ typedef struct EbJobsConfig {
     int watchdog_seconds;           /* no report for this long: the worker is killed */
     int64_t history_seconds;        /* ended jobs older than this are forgotten; 0: never */
     const char *const *input_roots; /* NULL-terminated; each passed as --input-root */
+    /* The upload folder (realpath) and how long an upload no queued or
+     * running job needs is kept; NULL or 0: uploads are never removed. See
+     * eb_jobs.c, "Uploads", for the rules. */
+    const char *uploads_dir;
+    int64_t upload_retention_seconds;
 } EbJobsConfig;
 
 enum {
@@ -44,13 +49,27 @@ enum {
 
 extern const char *const eb_job_state_names[EB_JOB_NB_STATES];
 
-/* Figures for /metrics. */
+/* Rung names /metrics keeps counters for (the first ones seen). */
+#define EB_JOBS_MAX_RUNG_STATS 64
+
+typedef struct EbJobsRungFrames {
+    char name[16];
+    int64_t frames;
+} EbJobsRungFrames;
+
+/* Figures for /metrics. Counters count since the daemon started. */
 typedef struct EbJobsStats {
     int64_t by_state[EB_JOB_NB_STATES];
     int64_t frames_encoded; /* sum over finished and running jobs */
     double encode_fps;      /* sum of the running jobs' fps */
     int64_t worker_crashes; /* since the daemon started */
     int64_t watchdog_kills;
+    int64_t fallbacks;       /* succeeded jobs whose result says fell_back */
+    int64_t uploads_removed; /* uploads deleted by the clean-up */
+    /* Frames encoded per rung name: succeeded jobs (from their results),
+     * plus running jobs whose progress lines carry per-rung figures. */
+    int nb_rungs;
+    EbJobsRungFrames rungs[EB_JOBS_MAX_RUNG_STATS];
 } EbJobsStats;
 
 /* Opens (creates) the database and moves jobs left running by an earlier
@@ -75,8 +94,10 @@ void eb_jobs_close(EbJobs **jobs);
  * reference): input (resolved path), video_id, overwrite, ladder (name
  * string or object), format, segment_seconds, preset, backend, fallback,
  * priority. id may be NULL (one is made). Returns 0 and the job object in
- * *job (caller owns it), or -EEXIST when the video id is taken by a
- * published video (without overwrite) or by a queued/running job. */
+ * *job (caller owns it), -EEXIST when the video id is taken by a
+ * published video (without overwrite) or by a queued/running job, or
+ * -ENOENT when the input is an upload that the clean-up removed since the
+ * request was checked. */
 int eb_jobs_submit(EbJobs *jobs, json_t *spec, json_t **job);
 
 /* The job object (caller owns it), or -ENOENT. */
@@ -92,6 +113,10 @@ int eb_jobs_cancel(EbJobs *jobs, const char *id, json_t **job);
 
 /* 1 when a queued or running job publishes that video id. */
 int eb_jobs_video_busy(EbJobs *jobs, const char *video_id);
+
+/* 1 when a queued or running job reads the file at path (its resolved
+ * "input"): an upload that must not be removed. */
+int eb_jobs_input_busy(EbJobs *jobs, const char *path);
 
 void eb_jobs_stats(EbJobs *jobs, EbJobsStats *out);
 

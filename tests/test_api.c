@@ -3,10 +3,12 @@
  * devices, job validation and the job life cycle with real worker
  * processes, cancel (queued and running), a worker killed with SIGKILL, the
  * daemon killed with SIGKILL mid-job and restarted (the job completes),
- * uploads, metrics, the origin (types, caching, Range, ETag, traversal) and
- * signed links (valid, expired, tampered). Media is made with the ffmpeg
+ * uploads (and their clean-up), metrics (every line parsed), the device
+ * inventory with sessions and limits, the origin (types, caching, Range,
+ * ETag, traversal) and signed links (valid, expired, tampered). Media is made with the ffmpeg
  * command line, tiny so the suite stays fast under sanitizers.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -17,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,13 +34,14 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "eb_sessions.h"
 #include "eb_test_media.h"
 
 #define TOKEN "test-token-0123456789"
 #define SIGN_KEY "signing-key-for-tests"
 
 static char tmp[4096], inroot[4200], outside[4200], small_mp4[4300], long_mp4[4300];
-static char tokfile[4300], keyfile[4300], cfgfile[4300];
+static char tokfile[4300], keyfile[4300], cfgfile[4300], sessdir[4300];
 static char tls_ca[4400]; /* CA file for https:// requests */
 static int use_https;     /* daemon_start: the daemon speaks HTTPS */
 
@@ -331,6 +336,143 @@ static void fresh_storage(const char *tag, char *out, size_t size)
     mkdir(out, 0755);
 }
 
+static int write_text(const char *path, const char *text);
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static int metric_name_char(char c, int first)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+           (!first && c >= '0' && c <= '9');
+}
+
+/* Checks the Prometheus text format line by line: "# HELP name text",
+ * "# TYPE name gauge|counter" (each family once, HELP before TYPE), and
+ * samples `name{label="value",...} number` of a family typed above
+ * (counters: _total names). Fails the test at the first bad line. */
+static void metrics_check(const char *text)
+{
+    char typed[64][128];
+    int nb_typed = 0, line_no = 0;
+
+    for (const char *p = text; *p;) {
+        const char *end = strchr(p, '\n');
+        char line[1024], name[128];
+        size_t n, k = 0;
+        assert_non_null(end); /* every line ends with a newline */
+        n = (size_t)(end - p);
+        assert_true(n > 0 && n < sizeof(line));
+        memcpy(line, p, n);
+        line[n] = 0;
+        p = end + 1;
+        line_no++;
+        if (!strncmp(line, "# HELP ", 7) || !strncmp(line, "# TYPE ", 7)) {
+            const char *q = line + 7;
+            while (metric_name_char(q[k], k == 0))
+                k++;
+            if (k == 0 || q[k] != ' ' || !q[k + 1]) {
+                fprintf(stderr, "metrics line %d: %s\n", line_no, line);
+                fail();
+            }
+            snprintf(name, sizeof(name), "%.*s", (int)k, q);
+            if (line[2] == 'T') {
+                const char *type = q + k + 1;
+                assert_true(!strcmp(type, "gauge") || !strcmp(type, "counter"));
+                if (!strcmp(type, "counter"))
+                    assert_non_null(strstr(name, "_total"));
+                for (int i = 0; i < nb_typed; i++)
+                    if (!strcmp(typed[i], name)) {
+                        fprintf(stderr, "metrics: %s typed twice\n", name);
+                        fail();
+                    }
+                assert_true(nb_typed < 64);
+                snprintf(typed[nb_typed++], sizeof(typed[0]), "%s", name);
+            }
+            continue;
+        }
+        if (line[0] == '#') {
+            fprintf(stderr, "metrics line %d: %s\n", line_no, line);
+            fail();
+        }
+        /* A sample. */
+        {
+            const char *q = line;
+            char *num_end;
+            int known = 0;
+            while (metric_name_char(q[k], k == 0))
+                k++;
+            assert_true(k > 0);
+            snprintf(name, sizeof(name), "%.*s", (int)k, q);
+            for (int i = 0; i < nb_typed; i++)
+                known |= !strcmp(typed[i], name);
+            if (!known) {
+                fprintf(stderr, "metrics line %d: no TYPE for %s\n", line_no, name);
+                fail();
+            }
+            q += k;
+            if (*q == '{') {
+                q++;
+                while (*q != '}') {
+                    size_t l = 0;
+                    while (metric_name_char(q[l], l == 0))
+                        l++;
+                    if (l == 0 || q[l] != '=' || q[l + 1] != '"') {
+                        fprintf(stderr, "metrics line %d: bad label: %s\n", line_no, line);
+                        fail();
+                    }
+                    q += l + 2;
+                    while (*q && *q != '"') {
+                        if (*q == '\\') {
+                            assert_true(q[1] == '\\' || q[1] == '"' || q[1] == 'n');
+                            q++;
+                        }
+                        q++;
+                    }
+                    assert_int_equal(*q, '"');
+                    q++;
+                    if (*q == ',')
+                        q++;
+                    else
+                        assert_int_equal(*q, '}');
+                }
+                q++;
+            }
+            if (*q != ' ') {
+                fprintf(stderr, "metrics line %d: %s\n", line_no, line);
+                fail();
+            }
+            q++;
+            strtod(q, &num_end);
+            if (num_end == q || *num_end) {
+                fprintf(stderr, "metrics line %d: bad value: %s\n", line_no, line);
+                fail();
+            }
+        }
+    }
+}
+
+/* The value of the sample whose name and labels are exactly series, or -1
+ * when there is none. */
+static double metric(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (!strncmp(p, series, n) && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    return -1;
+}
+
+/* GET /metrics (no token needed by default), format checked; caller frees. */
+static char *metrics_get(Daemon *d)
+{
+    Resp r;
+    char url[256];
+    snprintf(url, sizeof(url), "%s/metrics", d->base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+    metrics_check(r.body);
+    return r.body;
+}
+
 /* ---- tests ------------------------------------------------------------ */
 
 static void test_health_auth_devices(void **state)
@@ -369,11 +511,52 @@ static void test_health_auth_devices(void **state)
     arr = json_object_get(o, "backends");
     assert_true(json_array_size(arr) >= 1);
     for (size_t i = 0; i < json_array_size(arr); i++) {
-        json_t *b = json_array_get(arr, i);
-        if (!strcmp(json_string_value(json_object_get(b, "backend")), "software"))
+        json_t *b = json_array_get(arr, i), *inv = json_object_get(b, "inventory");
+        const char *name = json_string_value(json_object_get(b, "backend"));
+        int sw = !strcmp(name, "software");
+        assert_true(json_is_boolean(json_object_get(b, "usable")));
+        assert_true(json_is_integer(json_object_get(b, "devices")));
+        assert_true(json_is_string(json_object_get(b, "description")));
+        if (sw)
             software_usable = json_is_true(json_object_get(b, "usable"));
         else if (!json_is_true(json_object_get(b, "usable")))
             assert_true(strlen(json_string_value(json_object_get(b, "reason"))) > 0);
+        /* Sessions (null where they cannot be counted) and limits. */
+        assert_non_null(json_object_get(b, "sessions"));
+        assert_true(json_is_object(json_object_get(b, "limits")));
+        assert_true(json_is_boolean(json_object_get(json_object_get(b, "limits"), "configured")));
+        /* The inventory: at least one entry, the one saying why when the
+         * backend found no device. */
+        assert_true(json_array_size(inv) >= 1);
+        for (size_t k = 0; k < json_array_size(inv); k++) {
+            json_t *dev = json_array_get(inv, k), *lim = json_object_get(dev, "limits");
+            assert_string_equal(json_string_value(json_object_get(dev, "backend")), name);
+            assert_true(json_is_string(json_object_get(dev, "device")));
+            assert_true(json_is_string(json_object_get(dev, "name")));
+            assert_true(json_is_string(json_object_get(dev, "pci_bus_id")));
+            assert_true(json_is_string(json_object_get(dev, "driver_version")));
+            assert_true(json_is_integer(json_object_get(dev, "memory")));
+            assert_true(json_is_array(json_object_get(dev, "codecs")));
+            assert_true(json_is_boolean(json_object_get(dev, "usable")));
+            assert_non_null(json_object_get(dev, "sessions"));
+            assert_true(json_is_object(lim));
+            assert_non_null(json_object_get(lim, "encode"));
+            assert_non_null(json_object_get(lim, "decode"));
+            if (!json_is_true(json_object_get(dev, "usable")))
+                assert_true(strlen(json_string_value(json_object_get(dev, "reason"))) > 0);
+            if (sw) {
+                /* The CPU: usable, and software jobs take no sessions. */
+                assert_string_equal(json_string_value(json_object_get(dev, "device")), "cpu");
+                assert_true(json_is_true(json_object_get(dev, "usable")));
+                assert_int_equal(
+                    json_integer_value(json_object_get(json_object_get(dev, "sessions"), "encode")),
+                    0);
+            } else if (!json_is_true(json_object_get(dev, "usable"))) {
+                /* A hardware device that cannot run: its limits are still
+                 * the ones a job would get. */
+                assert_true(json_integer_value(json_object_get(lim, "encode")) > 0);
+            }
+        }
     }
     assert_true(software_usable);
     json_decref(o);
@@ -510,6 +693,7 @@ static void test_job_and_origin(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(rungs, 0), "name")),
                         "180p");
     assert_int_equal(json_integer_value(json_object_get(json_array_get(rungs, 0), "frames")), 50);
+    assert_true(json_is_false(json_object_get(o, "fell_back")));
     assert_string_equal(json_string_value(json_object_get(json_object_get(o, "outputs"), "hls")),
                         "/videos/clip1/hls/master.m3u8");
     json_decref(o);
@@ -620,6 +804,14 @@ static void test_job_and_origin(void **state)
     assert_non_null(strstr(r.body, "encbox_api_requests_total{code=\"206\"} 2"));
     assert_non_null(strstr(r.body, "encbox_api_requests_total{code=\"416\"} 1"));
     resp_free(&r);
+    {
+        char *m = metrics_get(&d);
+        assert_true(metric(m, "encbox_rung_frames_encoded_total{rung=\"180p\"}") == 50);
+        assert_true(metric(m, "encbox_fallbacks_total") == 0);
+        assert_true(metric(m, "encbox_queue_depth") == 0);
+        assert_true(metric(m, "encbox_jobs{state=\"queued\"}") == 0);
+        free(m);
+    }
     daemon_stop(&d);
 }
 
@@ -660,7 +852,7 @@ static void test_upload_then_job(void **state)
 {
     Daemon d;
     Resp r;
-    char storage[4400], url[512], hex[65], input[128];
+    char storage[4400], url[512], hex[65], input[128], input_id[64];
     json_error_t e;
     json_t *o;
     char *data, *id;
@@ -683,6 +875,7 @@ static void test_upload_then_job(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "sha256")), hex);
     assert_int_equal(json_integer_value(json_object_get(o, "size")), (json_int_t)len);
     snprintf(input, sizeof(input), "upload:%s", json_string_value(json_object_get(o, "id")));
+    snprintf(input_id, sizeof(input_id), "%s", json_string_value(json_object_get(o, "id")));
     json_decref(o);
     assert_int_equal(http(&r, "POST", url, TOKEN, "", 0, NULL), 400);
     resp_free(&r);
@@ -701,7 +894,314 @@ static void test_upload_then_job(void **state)
     assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
     assert_string_equal(header(&r, "Content-Type", input, sizeof(input)), "video/mp2t");
     resp_free(&r);
+    /* Its job succeeded, so the upload goes (long before the 24 h
+     * retention) and cannot be used again. */
+    {
+        char path[4600];
+        int gone = 0;
+        snprintf(path, sizeof(path), "%s/uploads/%s", storage, input_id);
+        for (int i = 0; i < 600 && !gone; i++, nap_ms(100))
+            gone = !eb_test_exists(path);
+        assert_true(gone);
+        snprintf(path, sizeof(path), "{\"input\": \"upload:%s\"}", input_id);
+        assert_int_equal(api(&d, &r, "POST", "/v1/jobs", path), 400);
+        resp_free(&r);
+    }
     free(id);
+    daemon_stop(&d);
+}
+
+/* POSTs file as an upload (201 expected); its id in id (33 bytes). */
+static void upload_file(Daemon *d, const char *file, char *id)
+{
+    Resp r;
+    json_error_t e;
+    json_t *o;
+    char url[512], *data;
+    size_t len;
+
+    data = read_all(file, &len);
+    assert_non_null(data);
+    snprintf(url, sizeof(url), "%s/v1/uploads", d->base);
+    assert_int_equal(
+        http(&r, "POST", url, TOKEN, data, len, "Content-Type: application/octet-stream"), 201);
+    free(data);
+    o = json_loads(r.body, 0, &e);
+    resp_free(&r);
+    assert_non_null(o);
+    snprintf(id, 33, "%s", json_string_value(json_object_get(o, "id")));
+    json_decref(o);
+}
+
+/* The entry of GET /v1/uploads for id (new reference), or NULL. */
+static json_t *upload_listed(Daemon *d, const char *id)
+{
+    json_t *o = api_json(d, 200, "GET", "/v1/uploads", NULL), *found = NULL, *v;
+    size_t i;
+    json_array_foreach(json_object_get(o, "uploads"), i, v)
+    {
+        const char *vid = json_string_value(json_object_get(v, "id"));
+        /* Never a partial upload. */
+        assert_int_equal(strlen(vid), 32);
+        if (!strcmp(vid, id))
+            found = json_incref(v);
+    }
+    json_decref(o);
+    return found;
+}
+
+static int upload_exists(const char *storage, const char *id)
+{
+    char path[4600];
+    snprintf(path, sizeof(path), "%s/uploads/%s", storage, id);
+    return eb_test_exists(path);
+}
+
+/* Waits up to seconds for the upload file to go; 1 when it has. */
+static int upload_gone(const char *storage, const char *id, int seconds)
+{
+    for (int i = 0; i < seconds * 10; i++, nap_ms(100))
+        if (!upload_exists(storage, id))
+            return 1;
+    return 0;
+}
+
+/* Upload clean-up (--upload-retention 5s): an upload no job uses goes after
+ * the retention; uploads of a running and of a queued job stay however long
+ * they wait; once those jobs end (canceled) they are kept for the retention
+ * again, so a job can be submitted again, and then go. A partial upload
+ * left by a crash is removed when the daemon starts. */
+static void test_upload_cleanup(void **state)
+{
+    Daemon d;
+    Resp r;
+    char storage[4400], path[4600], conf[4600], unused[40], run_up[40], queued_up[40];
+    char *run, *queued, *m;
+    json_t *o;
+    pid_t w = 0;
+    (void)state;
+
+    fresh_storage("cleanup", storage, sizeof(storage));
+    snprintf(path, sizeof(path), "%s/uploads", storage);
+    mkdir(path, 0755);
+    snprintf(path, sizeof(path), "%s/uploads/0123456789abcdef0123456789abcdef.part", storage);
+    assert_int_equal(write_text(path, "half an upload"), 0);
+    snprintf(conf, sizeof(conf), "%s/one.yaml", storage);
+    assert_int_equal(write_text(conf, "thumbnails:\n  enabled: false\nlimits:\n  max_jobs: 1\n"),
+                     0);
+    daemon_start(&d, storage, conf, "--upload-retention", "5s");
+    assert_false(eb_test_exists(path));
+    {
+        json_t *l = api_json(&d, 200, "GET", "/v1/uploads", NULL);
+        assert_int_equal(json_integer_value(json_object_get(l, "retention_seconds")), 5);
+        assert_int_equal(json_array_size(json_object_get(l, "uploads")), 0);
+        json_decref(l);
+    }
+
+    upload_file(&d, small_mp4, unused);
+    upload_file(&d, long_mp4, run_up);
+    upload_file(&d, small_mp4, queued_up);
+    o = upload_listed(&d, unused);
+    assert_non_null(o);
+    assert_true(json_is_false(json_object_get(o, "in_use")));
+    json_decref(o);
+
+    /* One worker slot (limits.max_jobs 1): the first job runs, held
+     * stopped, the second waits in the queue. Both are queued at once,
+     * well within the retention of their uploads. */
+    run = submit(&d,
+                 "{\"input\": \"upload:%s\", \"video_id\": \"keep1\", \"preset\": "
+                 "\"veryslow\"}",
+                 run_up);
+    queued = submit(&d, "{\"input\": \"upload:%s\", \"video_id\": \"keep2\"}", queued_up);
+    o = job_wait(&d, run, "running", 120);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "running");
+    json_decref(o);
+    for (int i = 0; i < 200 && !w; i++, nap_ms(50))
+        w = worker_pid(d.pid);
+    assert_true(w > 0);
+    assert_int_equal(kill(w, SIGSTOP), 0);
+
+    /* The unused one goes after the retention ... */
+    assert_true(upload_gone(storage, unused, 60));
+    o = upload_listed(&d, unused);
+    assert_null(o);
+    /* ... the two others stay, however long their jobs wait. */
+    nap_ms(8000);
+    snprintf(path, sizeof(path), "/v1/jobs/%s", run);
+    o = api_json(&d, 200, "GET", path, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "running");
+    json_decref(o);
+    snprintf(path, sizeof(path), "/v1/jobs/%s", queued);
+    o = api_json(&d, 200, "GET", path, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "queued");
+    json_decref(o);
+    assert_true(upload_exists(storage, run_up));
+    assert_true(upload_exists(storage, queued_up));
+    o = upload_listed(&d, run_up);
+    assert_non_null(o);
+    assert_true(json_is_true(json_object_get(o, "in_use")));
+    json_decref(o);
+    o = upload_listed(&d, queued_up);
+    assert_non_null(o);
+    assert_true(json_is_true(json_object_get(o, "in_use")));
+    json_decref(o);
+    m = metrics_get(&d);
+    assert_true(metric(m, "encbox_queue_depth") == 1);
+    assert_true(metric(m, "encbox_uploads_removed_total") == 1);
+    free(m);
+
+    /* A job that did not succeed keeps its upload for the retention from
+     * its end: canceled now, it is still there just after. */
+    snprintf(path, sizeof(path), "/v1/jobs/%s", queued);
+    o = api_json(&d, 202, "DELETE", path, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "canceled");
+    json_decref(o);
+    assert_true(upload_exists(storage, queued_up));
+    kill(w, SIGCONT);
+    snprintf(path, sizeof(path), "/v1/jobs/%s", run);
+    o = api_json(&d, 202, "DELETE", path, NULL);
+    json_decref(o);
+    o = job_wait(&d, run, "canceled", 60);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "canceled");
+    json_decref(o);
+    /* Then both go. */
+    assert_true(upload_gone(storage, queued_up, 60));
+    assert_true(upload_gone(storage, run_up, 60));
+    snprintf(path, sizeof(path), "{\"input\": \"upload:%s\"}", run_up);
+    assert_int_equal(api(&d, &r, "POST", "/v1/jobs", path), 400);
+    resp_free(&r);
+    free(run);
+    free(queued);
+    daemon_stop(&d);
+}
+
+/* A POST /v1/uploads cut off half way leaves no file and is never listed. */
+static void test_upload_interrupted(void **state)
+{
+    Daemon d;
+    char storage[4400], path[4600], head[512], chunk[65536];
+    struct sockaddr_in a;
+    int fd, seen_part = 0;
+    (void)state;
+
+    fresh_storage("interrupted", storage, sizeof(storage));
+    daemon_start(&d, storage, NULL, NULL, NULL);
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)d.port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    snprintf(head, sizeof(head),
+             "POST /v1/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+             "Content-Type: application/octet-stream\r\nContent-Length: 10000000\r\n\r\n",
+             TOKEN);
+    assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+    memset(chunk, 'x', sizeof(chunk));
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL), (ssize_t)sizeof(chunk));
+    /* The partial file exists while the body comes, and is not listed. */
+    snprintf(path, sizeof(path), "%s/uploads", storage);
+    for (int i = 0; i < 300 && !seen_part; i++, nap_ms(100))
+        seen_part = eb_test_dir_entries(path) == 1;
+    assert_true(seen_part);
+    {
+        json_t *l = api_json(&d, 200, "GET", "/v1/uploads", NULL);
+        assert_int_equal(json_array_size(json_object_get(l, "uploads")), 0);
+        json_decref(l);
+    }
+    close(fd); /* the client goes away */
+    {
+        int empty = 0;
+        for (int i = 0; i < 600 && !empty; i++, nap_ms(100))
+            empty = eb_test_dir_entries(path) == 0;
+        assert_true(empty);
+    }
+    daemon_stop(&d);
+}
+
+/* Sessions held on a device (here by this test, as a worker would hold
+ * them) show in /v1/devices and /metrics, against the configured limit. */
+static void test_device_sessions(void **state)
+{
+    Daemon d;
+    char storage[4400], conf[4600];
+    EbSessions *ses = NULL;
+    EbSessionLease *lease = NULL;
+    const EbSessionLimits lim = {.max_encode = 3, .max_decode = 32};
+    const EbSessionRequest req = {.device = "renderD128", .encode = 2, .decode = 1};
+    json_t *o, *dev = NULL;
+    char *m;
+    (void)state;
+
+    fresh_storage("sessions", storage, sizeof(storage));
+    snprintf(conf, sizeof(conf), "%s/devices.yaml", storage);
+    assert_int_equal(write_text(conf, "thumbnails:\n  enabled: false\ndevices:\n"
+                                      "  - backend: vaapi\n    device: /dev/dri/renderD128\n"
+                                      "    max_sessions: 3\n"
+                                      "  - backend: nvidia\n    max_sessions: 2\n"),
+                     0);
+    daemon_start(&d, storage, conf, NULL, NULL);
+    assert_int_equal(eb_sessions_open(sessdir, &ses), 0);
+    assert_int_equal(eb_sessions_acquire(ses, &req, &lim, 0, &lease), 0);
+
+    o = api_json(&d, 200, "GET", "/v1/devices", NULL);
+    {
+        json_t *b, *inv, *v;
+        size_t i, k;
+        json_array_foreach(json_object_get(o, "backends"), i, b)
+        {
+            const char *name = json_string_value(json_object_get(b, "backend"));
+            if (!strcmp(name, "nvidia")) {
+                json_t *l = json_object_get(b, "limits");
+                assert_int_equal(json_integer_value(json_object_get(l, "encode")), 2);
+                assert_true(json_is_true(json_object_get(l, "configured")));
+            }
+            if (strcmp(name, "vaapi"))
+                continue;
+            inv = json_object_get(b, "inventory");
+            json_array_foreach(inv, k, v)
+            {
+                if (!strcmp(json_string_value(json_object_get(v, "device")), "/dev/dri/renderD128"))
+                    dev = json_incref(v);
+            }
+        }
+    }
+    json_decref(o);
+    if (dev) { /* a build with VA-API */
+        json_t *sessions = json_object_get(dev, "sessions"), *l = json_object_get(dev, "limits");
+        assert_string_equal(json_string_value(json_object_get(dev, "session_key")), "renderD128");
+        assert_int_equal(json_integer_value(json_object_get(sessions, "encode")), 2);
+        assert_int_equal(json_integer_value(json_object_get(sessions, "decode")), 1);
+        assert_int_equal(json_integer_value(json_object_get(l, "encode")), 3);
+        assert_true(json_is_true(json_object_get(l, "configured")));
+        json_decref(dev);
+        m = metrics_get(&d);
+        assert_true(metric(m, "encbox_device_sessions{backend=\"vaapi\",device=\"renderD128\","
+                              "kind=\"encode\"}") == 2);
+        assert_true(metric(m, "encbox_device_sessions{backend=\"vaapi\",device=\"renderD128\","
+                              "kind=\"decode\"}") == 1);
+        assert_true(metric(m, "encbox_device_session_limit{backend=\"vaapi\","
+                              "device=\"renderD128\",kind=\"encode\"}") == 3);
+        assert_true(metric(m, "encbox_device_session_limit{backend=\"vaapi\","
+                              "device=\"renderD128\",kind=\"decode\"}") > 0);
+        free(m);
+        eb_sessions_release(&lease);
+        m = metrics_get(&d);
+        assert_true(metric(m, "encbox_device_sessions{backend=\"vaapi\",device=\"renderD128\","
+                              "kind=\"encode\"}") == 0);
+        free(m);
+    } else {
+        /* Without VA-API the families are still there, well formed. */
+        m = metrics_get(&d);
+        assert_non_null(strstr(m, "# TYPE encbox_device_sessions gauge"));
+        assert_non_null(strstr(m, "# TYPE encbox_device_session_limit gauge"));
+        free(m);
+    }
+    eb_sessions_release(&lease);
+    eb_sessions_close(&ses);
     daemon_stop(&d);
 }
 
@@ -1033,6 +1533,11 @@ static int group_setup(void **state)
     snprintf(tokfile, sizeof(tokfile), "%s/tokens", tmp);
     snprintf(keyfile, sizeof(keyfile), "%s/signing.key", tmp);
     snprintf(cfgfile, sizeof(cfgfile), "%s/encbox.yaml", tmp);
+    /* Session accounting of the daemons (and their workers) and of this
+     * test, away from /run/encbox. */
+    snprintf(sessdir, sizeof(sessdir), "%s/sessions", tmp);
+    mkdir(sessdir, 0755);
+    setenv("EB_SESSIONS_DIR", sessdir, 1);
     if (write_text(tokfile, "# API tokens\nanother-token-9876543210\n" TOKEN "\n") ||
         write_text(keyfile, SIGN_KEY "\n") ||
         write_text(cfgfile, "thumbnails:\n  enabled: false\n"))
@@ -1164,6 +1669,9 @@ int main(void)
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_job_and_origin),
         cmocka_unit_test(test_upload_then_job),
+        cmocka_unit_test(test_upload_cleanup),
+        cmocka_unit_test(test_upload_interrupted),
+        cmocka_unit_test(test_device_sessions),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_worker_crash),
         cmocka_unit_test(test_watchdog),
