@@ -203,14 +203,19 @@ static int probe_source(const char *path, EbBenchSource *src)
     return ret;
 }
 
-/* The standard source: testsrc2 1080p30 + a 440 Hz tone, cached by length. */
+/* The standard source: testsrc2 1080p30 + a 440 Hz tone, cached by length.
+ * lavfi draws 4:2:0 with centred chroma (as swscale converts), so the file
+ * says so (-chroma_sample_location center): an H.264 stream without the flag
+ * reads as left-sited (the spec's default), and a scaler that follows the
+ * flag, as encbox does, would then be half a chroma sample off the content
+ * and off the swscale reference. */
 static int make_source(const EbBenchArgs *a, char *path, size_t size)
 {
     char dur[32], log[4200];
     EbBenchToolRun run;
     int ret;
 
-    bprintf(path, size, "%s/src-1080p30-%gs.mp4", a->out_dir, a->seconds);
+    bprintf(path, size, "%s/src-1080p30-%gs-c.mp4", a->out_dir, a->seconds);
     if (access(path, R_OK) == 0)
         return 0;
     bprintf(dur, sizeof(dur), "%g", a->seconds);
@@ -241,6 +246,8 @@ static int make_source(const EbBenchArgs *a, char *path, size_t size)
                         "18",
                         "-pix_fmt",
                         "yuv420p",
+                        "-chroma_sample_location",
+                        "center",
                         "-c:a",
                         "aac",
                         "-b:a",
@@ -300,6 +307,11 @@ static void stages_add(EbBenchJobStats *sum, const EbBenchJobStats *s, double w)
     sum->fanout_seconds += s->fanout_seconds * w;
     sum->fanout_wait_seconds += s->fanout_wait_seconds * w;
     sum->audio_seconds += s->audio_seconds * w;
+    sum->cpu_seconds += s->cpu_seconds * w;
+    sum->demux_cpu_seconds += s->demux_cpu_seconds * w;
+    sum->fanout_cpu_seconds += s->fanout_cpu_seconds * w;
+    sum->fanout_blocked_seconds += s->fanout_blocked_seconds * w;
+    sum->demux_blocked_seconds += s->demux_blocked_seconds * w;
     sum->nb_rungs = s->nb_rungs;
     for (int i = 0; i < s->nb_rungs; i++) {
         EbBenchRung *d = &sum->rungs[i];
@@ -312,6 +324,8 @@ static void stages_add(EbBenchJobStats *sum, const EbBenchJobStats *s, double w)
         d->mux_seconds += r->mux_seconds * w;
         d->encode_fps += r->encode_fps * w;
         d->kbps += r->kbps * w;
+        d->cpu_seconds += r->cpu_seconds * w;
+        d->starved_seconds += r->starved_seconds * w;
     }
 }
 
@@ -705,29 +719,40 @@ static void versus(const EbBenchArgs *a, const char *input, const EbBenchSource 
 
 static void print_stages(FILE *f, const char *what, const EbBenchJobStats *s)
 {
-    fprintf(f, "where the time goes (%s; stages run on their own threads, so they overlap):\n",
-            what);
-    fprintf(f, "  job wall %.2f s for %.2f s of media (%lld frames)\n", s->wall_seconds,
-            s->duration, (long long)s->frames);
-    fprintf(f, "  %-22s %8.2f s  (%3.0f%% of wall)\n", "decode", s->decode_seconds,
-            100 * s->decode_seconds / s->wall_seconds);
-    fprintf(f, "  %-22s %8.2f s  (%3.0f%%)\n", "normalise filter", s->filter_seconds,
-            100 * s->filter_seconds / s->wall_seconds);
-    fprintf(f, "  %-22s %8.2f s  (%3.0f%%)\n", "audio", s->audio_seconds,
-            100 * s->audio_seconds / s->wall_seconds);
-    fprintf(f, "  %-22s %8.2f s  (%3.0f%%)\n", "fan-out scaling", s->fanout_seconds,
-            100 * s->fanout_seconds / s->wall_seconds);
-    fprintf(f, "  %-22s %8.2f s  (%3.0f%%)  fan-out blocked on full rung queues\n",
-            "fan-out queue wait", s->fanout_wait_seconds,
-            100 * s->fanout_wait_seconds / s->wall_seconds);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    double wall = s->wall_seconds > 0 ? s->wall_seconds : 1, cpu = s->cpu_seconds, other = cpu;
+
+    if (cores < 1)
+        cores = 1;
+    fprintf(f, "where the time went (%s):\n", what);
+    fprintf(f, "  job wall %.2f s for %.2f s of media (%lld frames); CPU %.2f s = %.0f%% of %ld cores\n",
+            s->wall_seconds, s->duration, (long long)s->frames, cpu,
+            100 * cpu / (wall * (double)cores), cores);
+    fprintf(f, "  %-16s %7s %6s  %s\n", "stage (thread)", "CPU s", "of CPU", "inside it; waiting");
+    fprintf(f,
+            "  %-16s %7.2f %5.0f%%  decode %.2f s, normalise %.2f s, audio %.2f s (wall); "
+            "blocked on a full source queue %.2f s\n",
+            "eb-demux", s->demux_cpu_seconds, cpu > 0 ? 100 * s->demux_cpu_seconds / cpu : 0,
+            s->decode_seconds, s->filter_seconds, s->audio_seconds, s->demux_blocked_seconds);
+    fprintf(f,
+            "  %-16s %7.2f %5.0f%%  scaling %.2f s (wall); waiting for frames %.2f s, blocked on "
+            "full rung queues %.2f s\n",
+            "eb-fanout", s->fanout_cpu_seconds, cpu > 0 ? 100 * s->fanout_cpu_seconds / cpu : 0,
+            s->fanout_seconds, s->fanout_wait_seconds, s->fanout_blocked_seconds);
+    other -= s->demux_cpu_seconds + s->fanout_cpu_seconds;
     for (int i = 0; i < s->nb_rungs; i++) {
+        const EbBenchRung *r = &s->rungs[i];
         char name[48];
-        bprintf(name, sizeof(name), "encode %s", s->rungs[i].name);
-        fprintf(f, "  %-22s %8.2f s  (%3.0f%%)  %6.1f fps while encoding, mux %.2f s, %.0f kb/s\n",
-                name, s->rungs[i].encode_seconds,
-                100 * s->rungs[i].encode_seconds / s->wall_seconds, s->rungs[i].encode_fps,
-                s->rungs[i].mux_seconds, s->rungs[i].kbps);
+        bprintf(name, sizeof(name), "eb-enc-%s", r->name);
+        fprintf(f,
+                "  %-16s %7.2f %5.0f%%  encoder calls %.2f s (%.1f fps), mux %.2f s, %.0f kb/s; "
+                "waiting for frames %.2f s\n",
+                name, r->cpu_seconds, cpu > 0 ? 100 * r->cpu_seconds / cpu : 0, r->encode_seconds,
+                r->encode_fps, r->mux_seconds, r->kbps, r->starved_seconds);
+        other -= r->cpu_seconds;
     }
+    fprintf(f, "  %-16s %7.2f %5.0f%%  setup, manifests, publishing, library threads\n", "other",
+            other > 0 ? other : 0, cpu > 0 && other > 0 ? 100 * other / cpu : 0);
 }
 
 static void print_versus(FILE *f, const EbBenchReport *r, int *misses)

@@ -36,6 +36,8 @@ typedef struct EbBenchRung {
     double mux_seconds;
     double encode_fps; /* frames / encode_seconds */
     double kbps;       /* actual video bitrate */
+    double cpu_seconds;     /* the rung's thread and its encoder's threads */
+    double starved_seconds; /* rung thread waiting for frames */
 } EbBenchRung;
 
 /* What one `encbox transcode --stats-json` child reported (EbVodResult). */
@@ -44,6 +46,11 @@ typedef struct EbBenchJobStats {
     double wall_seconds;
     int64_t frames; /* source frames out of normalisation */
     double decode_seconds, filter_seconds, fanout_seconds, fanout_wait_seconds, audio_seconds;
+    double cpu_seconds;            /* the job's process CPU while it ran */
+    double demux_cpu_seconds;      /* eb-demux thread: demux, decode, normalise, audio */
+    double fanout_cpu_seconds;     /* eb-fanout thread */
+    double fanout_blocked_seconds; /* fan-out blocked on full rung queues */
+    double demux_blocked_seconds;  /* decoder blocked on the full source queue */
     int nb_rungs;
     EbBenchRung rungs[EB_LADDER_MAX_RUNGS];
 } EbBenchJobStats;

@@ -31,13 +31,20 @@ static json_t *stats_to_json(const EbBenchJobStats *s)
     json_object_set_new(o, "fanout_seconds", json_real(s->fanout_seconds));
     json_object_set_new(o, "fanout_wait_seconds", json_real(s->fanout_wait_seconds));
     json_object_set_new(o, "audio_seconds", json_real(s->audio_seconds));
+    json_object_set_new(o, "cpu_seconds", json_real(s->cpu_seconds));
+    json_object_set_new(o, "demux_cpu_seconds", json_real(s->demux_cpu_seconds));
+    json_object_set_new(o, "fanout_cpu_seconds", json_real(s->fanout_cpu_seconds));
+    json_object_set_new(o, "fanout_blocked_seconds", json_real(s->fanout_blocked_seconds));
+    json_object_set_new(o, "demux_blocked_seconds", json_real(s->demux_blocked_seconds));
     for (int i = 0; i < s->nb_rungs; i++) {
         const EbBenchRung *r = &s->rungs[i];
-        json_array_append_new(rungs, json_pack("{s:s, s:i, s:i, s:I, s:f, s:f, s:f, s:f}", "name",
-                                               r->name, "width", r->width, "height", r->height,
-                                               "frames", (json_int_t)r->frames, "encode_seconds",
-                                               r->encode_seconds, "mux_seconds", r->mux_seconds,
-                                               "encode_fps", r->encode_fps, "kbps", r->kbps));
+        json_array_append_new(
+            rungs, json_pack("{s:s, s:i, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "name", r->name,
+                             "width", r->width, "height", r->height, "frames",
+                             (json_int_t)r->frames, "encode_seconds", r->encode_seconds,
+                             "mux_seconds", r->mux_seconds, "encode_fps", r->encode_fps, "kbps",
+                             r->kbps, "cpu_seconds", r->cpu_seconds, "starved_seconds",
+                             r->starved_seconds));
     }
     json_object_set_new(o, "rungs", rungs);
     return o;
@@ -67,6 +74,11 @@ static void stats_from_json(const json_t *o, EbBenchJobStats *s)
     s->fanout_seconds = num(o, "fanout_seconds");
     s->fanout_wait_seconds = num(o, "fanout_wait_seconds");
     s->audio_seconds = num(o, "audio_seconds");
+    s->cpu_seconds = num(o, "cpu_seconds");
+    s->demux_cpu_seconds = num(o, "demux_cpu_seconds");
+    s->fanout_cpu_seconds = num(o, "fanout_cpu_seconds");
+    s->fanout_blocked_seconds = num(o, "fanout_blocked_seconds");
+    s->demux_blocked_seconds = num(o, "demux_blocked_seconds");
     for (size_t i = 0; i < json_array_size(rungs) && i < EB_LADDER_MAX_RUNGS; i++) {
         const json_t *r = json_array_get(rungs, i);
         EbBenchRung *d = &s->rungs[s->nb_rungs++];
@@ -78,6 +90,8 @@ static void stats_from_json(const json_t *o, EbBenchJobStats *s)
         d->mux_seconds = num(r, "mux_seconds");
         d->encode_fps = num(r, "encode_fps");
         d->kbps = num(r, "kbps");
+        d->cpu_seconds = num(r, "cpu_seconds");
+        d->starved_seconds = num(r, "starved_seconds");
     }
 }
 
@@ -103,6 +117,11 @@ int eb_bench_job_stats_write(const char *path, const EbVodResult *res)
     s.fanout_seconds = res->fanout_seconds;
     s.fanout_wait_seconds = res->fanout_wait_seconds;
     s.audio_seconds = res->audio_seconds;
+    s.cpu_seconds = res->cpu_seconds;
+    s.demux_cpu_seconds = res->demux_cpu_seconds;
+    s.fanout_cpu_seconds = res->fanout_cpu_seconds;
+    s.fanout_blocked_seconds = res->fanout_blocked_seconds;
+    s.demux_blocked_seconds = res->demux_blocked_seconds;
     for (int i = 0; i < res->nb_rungs && i < EB_LADDER_MAX_RUNGS; i++) {
         const EbVodRungStats *r = &res->rungs[i];
         EbBenchRung *d = &s.rungs[s.nb_rungs++];
@@ -114,6 +133,8 @@ int eb_bench_job_stats_write(const char *path, const EbVodResult *res)
         d->mux_seconds = r->mux_seconds;
         d->encode_fps = r->encode_seconds > 0 ? r->frames / r->encode_seconds : 0;
         d->kbps = res->duration > 0 ? r->video_bytes * 8.0 / res->duration / 1000.0 : 0;
+        d->cpu_seconds = r->cpu_seconds;
+        d->starved_seconds = r->starved_seconds;
     }
     return dump(stats_to_json(&s), path);
 }

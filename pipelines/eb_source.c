@@ -354,6 +354,9 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
         goto error;
     }
     vst = s->fmt->streams[s->vidx];
+    /* Known before the fan-out and the encoders open (they are set up before
+     * the first frame is decoded): stream probing has read the SPS/VUI. */
+    s->info.chroma_location = vst->codecpar->chroma_location;
     if (eb_is_hdr(vst->codecpar->color_trc)) {
         if (detail)
             snprintf(detail, detail_size, "transfer characteristic %s",
@@ -575,7 +578,6 @@ static int eb_video_first_frame(EbSource *s, const AVFrame *f)
     s->info.color_trc = f->color_trc;
     s->info.colorspace = f->colorspace;
     s->info.color_range = f->color_range;
-    s->info.chroma_location = f->chroma_location;
     if (f->format == AV_PIX_FMT_YUVJ420P)
         s->info.color_range = AVCOL_RANGE_JPEG;
     /* Decoded size can differ from the container's claim: trust the frame. */

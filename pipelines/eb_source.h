@@ -53,7 +53,7 @@ typedef struct EbSourceInfo {
     enum AVColorTransferCharacteristic color_trc;
     enum AVColorSpace colorspace;
     enum AVColorRange color_range;
-    enum AVChromaLocation chroma_location; /* as the decoder reports it (often unspecified) */
+    enum AVChromaLocation chroma_location; /* from the stream (SPS/VUI); often unspecified */
     const char *video_codec;
     int device_frames;           /* 1: frames handed out are device frames (hardware path) */
     int device_decode;           /* 1: decoded on the device; 0 on the hardware path:

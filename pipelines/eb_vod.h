@@ -43,6 +43,9 @@ typedef struct EbVodProgress {
     double fps;                /* source frames per second so far */
     double speed;              /* x realtime */
     double eta_seconds;        /* -1 when unknown */
+    int nb_rungs;
+    char rung_names[EB_LADDER_MAX_RUNGS][16];
+    int64_t rung_frames[EB_LADDER_MAX_RUNGS]; /* frames each rung has encoded */
 } EbVodProgress;
 
 /* Session limits of one device (the configuration's `devices` entries). */
@@ -102,6 +105,9 @@ typedef struct EbVodRungStats {
     int64_t video_bytes;           /* video elementary stream bytes */
     int nb_segments;
     double encode_seconds;         /* wall time inside the encoder calls */
+    double cpu_seconds;            /* CPU of the rung's thread and its encoder's
+                                    * own threads (x264 slices, lookahead) */
+    double starved_seconds;        /* rung thread waiting for frames */
     double mux_seconds;
 } EbVodRungStats;
 
@@ -127,7 +133,12 @@ typedef struct EbVodResult {
     double duration;               /* output seconds */
     double wall_seconds;
     double decode_seconds, filter_seconds, fanout_seconds, audio_seconds;
-    double fanout_wait_seconds;    /* fan-out blocked on full rung queues */
+    double fanout_wait_seconds;    /* fan-out waiting for decoded frames */
+    double fanout_blocked_seconds; /* fan-out blocked on full rung queues */
+    double demux_blocked_seconds;  /* decoder blocked on a full source queue */
+    double demux_cpu_seconds;      /* eb-demux: demux, decode, normalise, audio */
+    double fanout_cpu_seconds;     /* eb-fanout: scaling (+ thumbnails) */
+    double cpu_seconds;            /* whole job (process CPU while it ran) */
     char error_detail[600];        /* on failure: what exactly went wrong, or "" */
     int thumbnail_sheets;          /* sprite sheets written (0: thumbnails off) */
     int thumbnail_tiles;

@@ -134,6 +134,7 @@ int eb_test_read_rendition(const char *dir, EbTestStream *out)
         out->width = fmt->streams[vidx]->codecpar->width;
         out->height = fmt->streams[vidx]->codecpar->height;
         out->pix_fmt = fmt->streams[vidx]->codecpar->format;
+        out->chroma_location = fmt->streams[vidx]->codecpar->chroma_location;
     }
     out->cfr = 1;
     if (aidx >= 0) {

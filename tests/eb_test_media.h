@@ -22,6 +22,7 @@ int eb_test_ffmpeg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 typedef struct EbTestStream {
     int width, height;
     int pix_fmt;                   /* enum AVPixelFormat */
+    int chroma_location;           /* enum AVChromaLocation, from the SPS/VUI */
     int64_t frames;
     int cfr;                       /* 1 if every frame has the same duration */
     int64_t video_bytes;           /* elementary stream bytes */

@@ -82,6 +82,23 @@ static void test_cmaf_ladder_aligned_and_on_target(void **state)
     assert_int_equal(res.source_packets, 120);
     assert_int_equal(res.damaged, 0);
 
+    /* Where the CPU went: every stage did work, the encoders' own threads
+     * are counted under their rung (the 720p rung, with the most pixels,
+     * costs more than the 360p one), and the parts never add up to more
+     * than the job's CPU (the kernel counts in 1/100 s ticks). */
+    {
+        double parts = res.demux_cpu_seconds + res.fanout_cpu_seconds;
+        assert_true(res.demux_cpu_seconds > 0);
+        assert_true(res.fanout_cpu_seconds > 0);
+        for (int i = 0; i < 3; i++) {
+            assert_true(res.rungs[i].cpu_seconds > 0);
+            assert_true(res.rungs[i].starved_seconds >= 0);
+            parts += res.rungs[i].cpu_seconds;
+        }
+        assert_true(res.rungs[0].cpu_seconds > res.rungs[2].cpu_seconds);
+        assert_true(parts <= res.cpu_seconds + 0.05 * 6);
+    }
+
     for (int i = 0; i < 3; i++) {
         double kbps;
         int nseg;
@@ -203,6 +220,39 @@ static void test_anamorphic_source_gets_square_pixels(void **state)
     assert_int_equal(eb_test_read_rendition(dir, &s), 0);
     assert_int_equal(s.width, 854);
     assert_int_equal(s.height, 480);
+}
+
+/* The scaler follows the source's chroma siting and the rungs say which it
+ * is. An H.264 stream without the flag is left-sited (the spec's default,
+ * which the decoder reports). */
+static void test_chroma_siting_follows_the_source(void **state)
+{
+    static const struct {
+        const char *flag, *id;
+        enum AVChromaLocation want;
+    } t[] = {{"left", "siteleft", AVCHROMA_LOC_LEFT},
+             {"topleft", "sitetopleft", AVCHROMA_LOC_TOPLEFT},
+             {"center", "sitecenter", AVCHROMA_LOC_CENTER},
+             {NULL, "siteunset", AVCHROMA_LOC_LEFT}};
+    (void)state;
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        char src[4200], out[4200], dir[8192];
+        EbVodResult res;
+        EbTestStream s;
+
+        snprintf(src, sizeof(src), "%s/%s.mp4", tmp, t[i].id);
+        assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=640x360:rate=25 -t 1 -c:v libx264 "
+                                        "-preset ultrafast -pix_fmt yuv420p %s%s %s",
+                                        t[i].flag ? "-chroma_sample_location " : "",
+                                        t[i].flag ? t[i].flag : "", src),
+                         0);
+        snprintf(out, sizeof(out), "%s/%s", tmp, t[i].id);
+        run_job(src, out, t[i].id, EB_FORMAT_CMAF, 2.0, 0, &res);
+        assert_int_equal(res.nb_rungs, 1);
+        snprintf(dir, sizeof(dir), "%s/videos/%s/cmaf/360p", out, t[i].id);
+        assert_int_equal(eb_test_read_rendition(dir, &s), 0);
+        assert_int_equal(s.chroma_location, t[i].want);
+    }
 }
 
 static void test_interlaced_source_keeps_frame_count(void **state)
@@ -398,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_ts_muxes_audio_into_every_variant),
         cmocka_unit_test(test_rotated_source_is_upright_portrait),
         cmocka_unit_test(test_anamorphic_source_gets_square_pixels),
+        cmocka_unit_test(test_chroma_siting_follows_the_source),
         cmocka_unit_test(test_interlaced_source_keeps_frame_count),
         cmocka_unit_test(test_variable_rate_becomes_constant_at_average),
         cmocka_unit_test(test_10bit_422_becomes_8bit_420),

@@ -82,11 +82,10 @@ typedef enum EbScaleSiting {
 /* Sitings of 4:2:0 chroma for an AVChromaLocation value (an int here, so this
  * header needs no libav): LEFT = horizontally co-sited, vertically centred
  * (MPEG-2/H.264 "type 0"); TOPLEFT co-sited both ways; TOP, BOTTOM,
- * BOTTOMLEFT accordingly; CENTER centred both ways. UNSPECIFIED is taken as
- * centred, as swscale (and so the ffmpeg command line) does: most files
- * without the flag were made from RGB by swscale with centred chroma, and
- * following the same convention keeps a ladder made by encbox and one made
- * by ffmpeg from the same file in phase. Rungs keep the source's siting. */
+ * BOTTOMLEFT accordingly; CENTER centred both ways. Decoders already resolve
+ * their codec's default (an H.264, HEVC or MPEG-2 stream without the flag
+ * reports LEFT), so UNSPECIFIED means truly unknown; it is taken as centred,
+ * as swscale does. Rungs keep the source's siting. */
 void eb_scale_chroma_siting(int chroma_location, EbScaleSiting *h, EbScaleSiting *v);
 
 /* One dimension's polyphase table. */
