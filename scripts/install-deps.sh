@@ -11,6 +11,9 @@ packages=(
   libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
   clang libclang-rt-dev
   libffmpeg-nvenc-dev libva-dev libvpl-dev
+  # Mesa's CPU Vulkan device (lavapipe): the tests' stand-in for a GPU on
+  # the hardware path (real libav hardware frames, no GPU needed)
+  mesa-vulkan-drivers libvulkan1
   chromium
 )
 
