@@ -14,11 +14,13 @@
 int eb_api_serve_cli(int argc, char **argv);
 
 /* EbVodOptions.progress callback; opaque points at the int fd to write to.
- * Writes {"percent","fps","speed","eta","frames","frames_total"} as one
- * line (one write(), under PIPE_BUF, so lines never interleave). */
+ * Writes {"percent","fps","speed","eta","frames","frames_total",
+ * "rungs":[{"name","frames"},...]} (frames each rung has encoded so far) as
+ * one line (one write(), under PIPE_BUF, so lines never interleave). */
 void eb_api_progress_report(const EbVodProgress *p, void *opaque);
 
-/* Writes the final {"done":true,"backend","fell_back","backend_note",...,
+/* Writes the final {"done":true,"backend","fell_back","backend_note",
+ * "device_uploads","device_downloads","decode_note",...,
  * "rungs":[{"name","frames",...}]} line (only after a successful job). The
  * daemon parses it in eb_jobs.c: the job's result, and the per-rung and
  * fallback counters of /metrics. */

@@ -24,6 +24,7 @@
 #include "eb_hal.h"
 #include "eb_log.h"
 #include "eb_sessions.h"
+#include "eb_sessions_policy.h"
 
 #define EB_API_MAX_BACKENDS 8
 
@@ -66,22 +67,11 @@ static double eb_mono(void)
 
 void eb_api_session_key(const char *backend, const char *device, char *key, size_t size)
 {
-    const char *node = device;
-
-    if (!strcmp(backend, "software") || !device[0]) {
-        snprintf(key, size, "%s", "");
+    if (size == 0)
         return;
-    }
-    if (!strcmp(backend, "nvidia")) {
-        snprintf(key, size, "%s", "nvidia");
-        return;
-    }
-    /* VA-API and QSV: the render node; QSV's default device is the first
-     * one, as libavutil picks it (as eb_vod_session_request does). */
-    if (!strncmp(node, "qsv:", 4))
-        node += 4;
-    node = strrchr(node, '/') ? strrchr(node, '/') + 1 : node;
-    snprintf(key, size, "%s", strncmp(node, "renderD", 7) ? "renderD128" : node);
+    /* No device (a backend's "found none" entry): no row, no key. */
+    if (!device || !device[0] || eb_sessions_key(backend, device, key, size) <= 0)
+        key[0] = 0;
 }
 
 void eb_api_session_limits(const EbConfig *cfg, const char *backend, const char *device,
@@ -96,15 +86,14 @@ void eb_api_session_limits(const EbConfig *cfg, const char *backend, const char 
         if (!strcmp(x->device, device) || (!e && !strcmp(x->device, "*")))
             e = x;
     }
-    memset(out, 0, sizeof(*out));
-    if (!strcmp(backend, "software")) {
-        /* Software jobs take no sessions. */
-    } else {
-        out->max_encode = e && e->max_sessions > 0     ? e->max_sessions
-                          : !strcmp(backend, "nvidia") ? EB_API_NVENC_DEFAULT_SESSIONS
-                                                       : EB_API_VA_DEFAULT_SESSIONS;
-        out->max_decode = EB_API_DEFAULT_DECODE_SESSIONS;
-        out->memory_bytes = e ? e->memory_budget : 0;
+    /* The HAL's defaults (software: all 0, it takes no sessions), then
+     * what the entry sets. */
+    eb_sessions_default_limits(backend, out);
+    if (strcmp(backend, "software") && e) {
+        if (e->max_sessions > 0)
+            out->max_encode = e->max_sessions;
+        if (e->memory_budget > 0)
+            out->memory_bytes = e->memory_budget;
     }
     if (configured)
         *configured = e != NULL;

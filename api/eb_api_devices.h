@@ -5,14 +5,15 @@
  * holds on it now (eb_sessions_usage) against the limits the
  * configuration's `devices` entries set.
  *
- * Session accounting, as the worker does it (pipelines/eb_vod.h,
- * eb_vod_session_request and eb_vod_session_limits; keep the two alike):
- * keys are "nvidia" for every CUDA device (NVENC's consumer cap is
- * system-wide) and the render node's name for VA-API and QSV
- * ("/dev/dri/renderD128" -> "renderD128"; a QSV device that names no render
- * node counts on renderD128); software jobs take no sessions.
+ * Session accounting follows the HAL's one rule, which the worker
+ * (pipelines/eb_vod.c) follows too: hal/eb_sessions_policy.h. Keys are
+ * "nvidia" for every CUDA device (NVENC's consumer cap is system-wide) and
+ * the render node's name for VA-API and QSV ("/dev/dri/renderD128" ->
+ * "renderD128"; a QSV device that names no render node counts on
+ * renderD128); software jobs take no sessions.
  * Limits: the `devices` entry naming the device, else the backend's "*"
- * entry, else the defaults below; the configuration sets no decode limit.
+ * entry, else eb_sessions_default_limits() (5 NVENC encodes, 32 VA-API/QSV,
+ * 32 decodes); the configuration sets no decode limit.
  */
 #ifndef EB_API_DEVICES_H
 #define EB_API_DEVICES_H
@@ -24,13 +25,6 @@
 #include "eb_sessions.h"
 
 #define EB_API_INVENTORY_TTL 30.0 /* seconds an inventory is reused */
-
-/* Defaults without a max_sessions: NVIDIA's consumer NVENC cap of the 535
- * driver series, a bound for VA-API/QSV (no driver cap), and decode
- * (no driver caps it). Equal to EB_VOD_*_SESSIONS in pipelines/eb_vod.h. */
-#define EB_API_NVENC_DEFAULT_SESSIONS 5
-#define EB_API_VA_DEFAULT_SESSIONS 32
-#define EB_API_DEFAULT_DECODE_SESSIONS 32
 
 typedef struct EbApiDevices EbApiDevices;
 
@@ -48,8 +42,8 @@ json_t *eb_api_devices_json(EbApiDevices *d);
  * families (HELP, TYPE and samples) to f. */
 void eb_api_devices_metrics(EbApiDevices *d, FILE *f);
 
-/* The accounting key of backend's device (a HAL device name); "" for
- * software or no device. */
+/* The accounting key of backend's device (a HAL device name):
+ * eb_sessions_key(), and "" for software or no device (""). */
 void eb_api_session_key(const char *backend, const char *device, char *key, size_t size);
 
 /* The session limits of backend's device (see above); *configured (may be

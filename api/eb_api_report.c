@@ -24,16 +24,37 @@ static void eb_report_write(int fd, const char *buf, size_t len)
     }
 }
 
+static void eb_report_escape(const char *s, char *out, size_t max);
+
+/* Under PIPE_BUF (4096): EB_LADDER_MAX_RUNGS rungs of at most
+ * ~130 bytes each (a 15-byte name escaped at worst) and the figures. */
 void eb_api_progress_report(const EbVodProgress *p, void *opaque)
 {
-    char line[512];
+    char line[2048], name[100];
+    size_t len;
     int n = snprintf(line, sizeof(line),
                      "{\"percent\":%.2f,\"fps\":%.2f,\"speed\":%.3f,\"eta\":%.1f,"
-                     "\"frames\":%lld,\"frames_total\":%lld}\n",
+                     "\"frames\":%lld,\"frames_total\":%lld,\"rungs\":[",
                      p->percent, p->fps, p->speed, p->eta_seconds, (long long)p->frames_done,
                      (long long)p->frames_total);
-    if (n > 0 && n < (int)sizeof(line))
-        eb_report_write(*(const int *)opaque, line, (size_t)n);
+    if (n < 0 || n >= (int)sizeof(line))
+        return;
+    len = (size_t)n;
+    for (int i = 0; i < p->nb_rungs && i < EB_LADDER_MAX_RUNGS; i++) {
+        char raw[sizeof(p->rung_names[0]) + 1];
+        /* rung_names[i] may fill its array: copy it out bounded */
+        snprintf(raw, sizeof(raw), "%.*s", (int)sizeof(p->rung_names[0]), p->rung_names[i]);
+        eb_report_escape(raw, name, sizeof(name));
+        n = snprintf(line + len, sizeof(line) - len, "%s{\"name\":\"%s\",\"frames\":%lld}",
+                     i ? "," : "", name, (long long)p->rung_frames[i]);
+        if (n < 0 || (size_t)n >= sizeof(line) - len)
+            return;
+        len += (size_t)n;
+    }
+    n = snprintf(line + len, sizeof(line) - len, "]}\n");
+    if (n < 0 || (size_t)n >= sizeof(line) - len)
+        return;
+    eb_report_write(*(const int *)opaque, line, len + (size_t)n);
 }
 
 /* s as the inside of a JSON string, shorter than max bytes (cut between
@@ -65,16 +86,19 @@ static void eb_report_escape(const char *s, char *out, size_t max)
 
 void eb_api_progress_result(int fd, const EbVodResult *res)
 {
-    char line[4000], note[700];
+    char line[4000], note[700], decode_note[400];
     size_t len = 0;
     int n;
 
     eb_report_escape(res->backend_note, note, sizeof(note));
+    eb_report_escape(res->decode_note, decode_note, sizeof(decode_note));
     n = snprintf(line, sizeof(line),
                  "{\"done\":true,\"backend\":\"%s\",\"fell_back\":%s,\"backend_note\":\"%s\","
+                 "\"device_uploads\":%lld,\"device_downloads\":%lld,\"decode_note\":\"%s\","
                  "\"video_id\":\"%s\",\"duration\":%.3f,"
                  "\"wall_seconds\":%.3f,\"frames_decoded\":%lld,\"damaged\":%lld,\"rungs\":[",
                  res->backend ? res->backend : "", res->fell_back ? "true" : "false", note,
+                 (long long)res->device_uploads, (long long)res->device_downloads, decode_note,
                  res->video_id, res->duration, res->wall_seconds, (long long)res->frames_decoded,
                  (long long)res->damaged);
     if (n < 0 || n >= (int)sizeof(line))

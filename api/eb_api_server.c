@@ -448,8 +448,8 @@ static enum MHD_Result eb_metrics(EbApi *api, struct MHD_Connection *c)
             "one asked for.\n"
             "# TYPE encbox_fallbacks_total counter\nencbox_fallbacks_total %lld\n",
             (long long)s.fallbacks);
-    fprintf(f, "# HELP encbox_rung_frames_encoded_total Frames encoded per rung by succeeded "
-               "jobs of this daemon (and running ones that report per-rung figures).\n"
+    fprintf(f, "# HELP encbox_rung_frames_encoded_total Frames encoded per rung by the jobs "
+               "of this daemon, running or ended.\n"
                "# TYPE encbox_rung_frames_encoded_total counter\n");
     for (int i = 0; i < s.nb_rungs; i++)
         fprintf(f, "encbox_rung_frames_encoded_total{rung=\"%s\"} %lld\n", s.rungs[i].name,

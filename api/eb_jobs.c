@@ -155,6 +155,48 @@ static const char *eb_col_text(sqlite3_stmt *st, int col)
     "id, state, priority, created, started, finished, spec, percent, fps, speed, eta, frames, "    \
     "backend_used, result, error, attempts"
 
+/* An integer field of a result object, or null; new reference. */
+static json_t *eb_result_integer(json_t *res, const char *key)
+{
+    json_t *v = res ? json_object_get(res, key) : NULL;
+    return json_is_integer(v) ? json_integer(json_integer_value(v)) : json_null();
+}
+
+/* progress.rungs of a row (EB_JOB_COLUMNS; lock held): a running job's
+ * per-rung frames from its last progress line, an ended job's from its
+ * result; [] when there are none. New reference. */
+static json_t *eb_job_progress_rungs(EbJobs *j, sqlite3_stmt *st)
+{
+    const char *id = eb_col_text(st, 0), *state = eb_col_text(st, 1), *r;
+    json_t *arr = json_array();
+
+    if (id && state && !strcmp(state, "running")) {
+        for (int i = 0; i < j->nb_running; i++) {
+            const EbRun *run = j->runs[i];
+            if (strcmp(run->id, id))
+                continue;
+            for (int k = 0; k < run->nb_rungs; k++)
+                json_array_append_new(arr, json_pack("{s:s, s:I}", "name", run->rungs[k].name,
+                                                     "frames", (json_int_t)run->rungs[k].frames));
+            break;
+        }
+    } else if ((r = eb_col_text(st, 13))) {
+        json_error_t e;
+        json_t *res = json_loads(r, 0, &e), *v;
+        size_t i;
+        json_array_foreach(json_object_get(res, "rungs"), i, v)
+        {
+            const char *name = json_string_value(json_object_get(v, "name"));
+            json_t *frames = json_object_get(v, "frames");
+            if (name && json_is_integer(frames))
+                json_array_append_new(arr, json_pack("{s:s, s:I}", "name", name, "frames",
+                                                     json_integer_value(frames)));
+        }
+        json_decref(res);
+    }
+    return arr;
+}
+
 /* One row (EB_JOB_COLUMNS) as the API's job object; new reference. */
 static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
 {
@@ -193,6 +235,7 @@ static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
         json_object_set_new(p, "speed", json_real(sqlite3_column_double(st, 9)));
         json_object_set_new(p, "eta_seconds", eta < 0 ? json_null() : json_real(eta));
         json_object_set_new(p, "frames", json_integer(sqlite3_column_int64(st, 11)));
+        json_object_set_new(p, "rungs", eb_job_progress_rungs(j, st));
         json_object_set_new(o, "progress", p);
     }
     json_object_set_new(o, "backend_used",
@@ -202,6 +245,7 @@ static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
         json_t *res = r ? json_loads(r, 0, &e) : NULL;
         json_t *rungs = res ? json_object_get(res, "rungs") : NULL;
         const char *note = res ? json_string_value(json_object_get(res, "backend_note")) : NULL;
+        const char *dnote;
         json_object_set_new(o, "rungs", rungs ? json_incref(rungs) : json_array());
         /* Results of workers older than the fell_back field have none: null. */
         json_object_set_new(o, "fell_back",
@@ -209,6 +253,11 @@ static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
                                 ? json_incref(json_object_get(res, "fell_back"))
                                 : json_null());
         json_object_set_new(o, "backend_note", note && *note ? json_string(note) : json_null());
+        /* Results of workers older than these fields have none: null. */
+        json_object_set_new(o, "device_uploads", eb_result_integer(res, "device_uploads"));
+        json_object_set_new(o, "device_downloads", eb_result_integer(res, "device_downloads"));
+        dnote = res ? json_string_value(json_object_get(res, "decode_note")) : NULL;
+        json_object_set_new(o, "decode_note", dnote && *dnote ? json_string(dnote) : json_null());
         json_decref(res);
     }
     json_object_set_new(o, "error",
@@ -485,13 +534,15 @@ static void *eb_run_thread(void *arg)
         if (!err[0])
             snprintf(err, sizeof(err), "worker exited with status %d", WEXITSTATUS(status));
     }
-    if (state == EB_JOB_SUCCEEDED) {
-        j->frames_finished += r->frames;
+    /* Frames are counted whatever the job's end, so the counters (which
+     * include running jobs' figures) never go down when a job fails or is
+     * canceled. */
+    j->frames_finished += r->frames;
+    for (int i = 0; i < r->nb_rungs; i++)
+        eb_rung_total_add(j->rung_totals, &j->nb_rung_totals, r->rungs[i].name,
+                          r->rungs[i].frames);
+    if (state == EB_JOB_SUCCEEDED)
         j->fallbacks += r->fell_back;
-        for (int i = 0; i < r->nb_rungs; i++)
-            eb_rung_total_add(j->rung_totals, &j->nb_rung_totals, r->rungs[i].name,
-                              r->rungs[i].frames);
-    }
     j->upload_sweep_due = 1;
     eb_job_set_state(j, r->id, state, err[0] ? err : NULL);
     EB_LOGI("jobs", "job %s %s%s%s", r->id, eb_job_state_names[state], err[0] ? ": " : "", err);

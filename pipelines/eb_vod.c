@@ -62,6 +62,7 @@
 #include "eb_hal.h"
 #include "eb_hal_hw.h"
 #include "eb_sessions.h"
+#include "eb_sessions_policy.h"
 #include "eb_log.h"
 #include "eb_queue.h"
 #include "eb_segmenter.h"
@@ -1011,33 +1012,20 @@ static int eb_backend_is_hw(const char *backend)
 int eb_vod_session_request(const EbRungPlan *plans, int nb, const EbSourceInfo *info,
                            const char *backend, const char *device, EbVodSessionRequest *req)
 {
-    const char *key;
     int64_t mem = 0;
-    int sw, sh;
+    int sw, sh, ret;
 
     memset(req, 0, sizeof(*req));
     if (!backend || !info || nb < 1 || nb > EB_LADDER_MAX_RUNGS)
         return EB_ERR(EINVAL);
     if (!eb_backend_is_hw(backend))
         return 0;
-    /* NVENC's session cap is per system, whatever the card: one key for
-     * every NVIDIA device. VA-API and QSV count per render node (QSV's
-     * default device is the first render node, as libavutil picks it). */
-    if (!strcmp(backend, "nvidia")) {
-        key = "nvidia";
-    } else {
-        const char *node = device ? device : "";
-        if (!strncmp(node, "qsv:", 4))
-            node += 4;
-        key = strrchr(node, '/') ? strrchr(node, '/') + 1 : node;
-        if (strncmp(key, "renderD", 7) != 0)
-            key = "renderD128";
-    }
-    snprintf(req->device, sizeof(req->device), "%s", key);
-    for (char *c = req->device; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              *c == '_' || *c == '.' || *c == ':' || *c == '-'))
-            *c = '_';
+    /* The HAL's one key rule (hal/eb_sessions_policy.h): "nvidia" for every
+     * CUDA device (NVENC's cap is per system), the render node for VA-API
+     * and QSV. */
+    ret = eb_sessions_key(backend, device, req->device, sizeof(req->device));
+    if (ret < 0)
+        return ret;
     req->encode = nb;
     req->decode = info->device_decode ? 1 : 0;
     for (int i = 0; i < nb; i++)
@@ -1070,10 +1058,7 @@ void eb_vod_session_limits(const EbVodDeviceLimit *limits, int nb, const char *b
             exact = exact ? exact : l;
     }
     use = exact ? exact : any;
-    memset(out, 0, sizeof(*out));
-    out->max_encode = backend && !strcmp(backend, "nvidia") ? EB_VOD_NVENC_DEFAULT_SESSIONS
-                                                            : EB_VOD_VA_DEFAULT_SESSIONS;
-    out->max_decode = EB_VOD_DEFAULT_DECODE_SESSIONS;
+    eb_sessions_default_limits(backend, out); /* the HAL's defaults */
     if (use && use->max_sessions > 0)
         out->max_encode = use->max_sessions;
     if (use && use->memory_budget > 0)

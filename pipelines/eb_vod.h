@@ -33,6 +33,7 @@
 #include "eb_ladder.h"
 #include "eb_manifest.h"
 #include "eb_sessions.h"
+#include "eb_sessions_policy.h"
 #include "eb_source.h"
 #include "eb_thumbs.h"
 
@@ -57,14 +58,15 @@ typedef struct EbVodDeviceLimit {
     int64_t memory_budget;         /* bytes; 0: memory not accounted */
 } EbVodDeviceLimit;
 
-/* Encode sessions a device takes without a `devices` entry: NVIDIA's
- * consumer cap of the 535 driver series (system-wide; data-centre cards have
- * none: raise it with max_sessions), and a sane bound for VA-API/QSV, which
- * have no driver cap. Decode sessions are not capped by any driver; the
- * bound only keeps the lock files small. */
-#define EB_VOD_NVENC_DEFAULT_SESSIONS 5
-#define EB_VOD_VA_DEFAULT_SESSIONS 32
-#define EB_VOD_DEFAULT_DECODE_SESSIONS 32
+/* Sessions a device takes without a `devices` entry: the HAL's defaults
+ * (hal/eb_sessions_policy.h, eb_sessions_default_limits): NVIDIA's consumer
+ * NVENC cap of the 535 driver series (system-wide; data-centre cards have
+ * none: raise it with max_sessions), a sane bound for VA-API/QSV, which
+ * have no driver cap, and a decode bound that only keeps the lock files
+ * small. */
+#define EB_VOD_NVENC_DEFAULT_SESSIONS EB_SESSIONS_NVENC_DEFAULT_ENCODE
+#define EB_VOD_VA_DEFAULT_SESSIONS EB_SESSIONS_VA_DEFAULT_ENCODE
+#define EB_VOD_DEFAULT_DECODE_SESSIONS EB_SESSIONS_DEFAULT_DECODE
 #define EB_VOD_SESSION_TIMEOUT_MS 120000
 
 typedef struct EbVodOptions {

@@ -694,6 +694,18 @@ static void test_job_and_origin(void **state)
                         "180p");
     assert_int_equal(json_integer_value(json_object_get(json_array_get(rungs, 0), "frames")), 50);
     assert_true(json_is_false(json_object_get(o, "fell_back")));
+    /* A software job copies no frame to or from a device, decodes on no device. */
+    assert_true(json_is_integer(json_object_get(o, "device_uploads")));
+    assert_int_equal(json_integer_value(json_object_get(o, "device_uploads")), 0);
+    assert_true(json_is_integer(json_object_get(o, "device_downloads")));
+    assert_int_equal(json_integer_value(json_object_get(o, "device_downloads")), 0);
+    assert_true(json_is_null(json_object_get(o, "decode_note")));
+    /* progress.rungs of a finished job: the final per-rung figures. */
+    rungs = json_object_get(json_object_get(o, "progress"), "rungs");
+    assert_int_equal(json_array_size(rungs), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rungs, 0), "name")),
+                        "180p");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(rungs, 0), "frames")), 50);
     assert_string_equal(json_string_value(json_object_get(json_object_get(o, "outputs"), "hls")),
                         "/videos/clip1/hls/master.m3u8");
     json_decref(o);
@@ -1250,6 +1262,92 @@ static void test_cancel(void **state)
     daemon_stop(&d);
 }
 
+/* Frames of rung name in a job's progress.rungs; -1 when not listed. */
+static int64_t progress_rung(json_t *job, const char *name)
+{
+    json_t *rungs = json_object_get(json_object_get(job, "progress"), "rungs"), *v;
+    size_t i;
+    assert_true(json_is_array(rungs));
+    json_array_foreach(rungs, i, v)
+    {
+        const char *n = json_string_value(json_object_get(v, "name"));
+        if (n && !strcmp(n, name))
+            return json_integer_value(json_object_get(v, "frames"));
+    }
+    return -1;
+}
+
+/* Per-rung figures while a job runs: the job's progress.rungs and
+ * encbox_rung_frames_encoded_total grow before the job ends. */
+static void test_rung_progress(void **state)
+{
+    Daemon d;
+    char storage[4400], path[128];
+    const char *series = "encbox_rung_frames_encoded_total{rung=\"r180\"}";
+    int64_t first = -1, first_small = -1, last = -1, last_small = -1;
+    double m_first = -1, m_last = -1;
+    json_t *o;
+    char *id;
+    (void)state;
+
+    fresh_storage("rungprog", storage, sizeof(storage));
+    daemon_start(&d, storage, NULL, "--max-jobs", "1");
+    id = submit(&d,
+                "{\"input\": \"%s\", \"video_id\": \"rungs1\", \"preset\": \"veryslow\", "
+                "\"ladder\": {\"name\": \"two\", \"rungs\": ["
+                "{\"name\": \"r180\", \"height\": 180, \"bitrate\": \"300k\"},"
+                "{\"name\": \"r120\", \"height\": 120, \"bitrate\": \"200k\"}]}}",
+                long_mp4);
+    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+    o = job_wait(&d, id, "running", 120);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "running");
+    json_decref(o);
+    /* Two readings, both while it runs, the second higher than the first. */
+    for (int i = 0; i < 3000 && (last <= first || m_last <= m_first); i++) {
+        char *m;
+        int64_t f, fs;
+        double mv;
+        o = api_json(&d, 200, "GET", path, NULL);
+        if (strcmp(json_string_value(json_object_get(o, "state")), "running")) {
+            fprintf(stderr, "job ended before its rungs were seen growing: %s\n", json_dumps(o, 0));
+            fail();
+        }
+        f = progress_rung(o, "r180");
+        fs = progress_rung(o, "r120");
+        json_decref(o);
+        m = metrics_get(&d);
+        mv = metric(m, series);
+        free(m);
+        if (f > 0 && mv > 0 && first < 0) {
+            first = f;
+            first_small = fs;
+            m_first = mv;
+        } else if (first > 0) {
+            last = f;
+            last_small = fs;
+            m_last = mv;
+        }
+        nap_ms(100);
+    }
+    print_message("r180: %lld -> %lld frames; r120: %lld -> %lld; metric %.0f -> %.0f\n",
+                  (long long)first, (long long)last, (long long)first_small, (long long)last_small,
+                  m_first, m_last);
+    assert_true(first > 0 && last > first);
+    assert_true(first_small >= 0 && last_small >= first_small);
+    assert_true(m_first > 0 && m_last > m_first);
+    /* Still running: the figures came from progress lines, not a result. */
+    o = api_json(&d, 200, "GET", path, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "running");
+    assert_true(json_is_null(json_object_get(o, "device_uploads")));
+    json_decref(o);
+    json_decref(api_json(&d, 202, "DELETE", path, NULL));
+    o = job_wait(&d, id, "canceled", 60);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "canceled");
+    json_decref(o);
+    free(id);
+    daemon_stop(&d);
+}
+
 /* kill -9 of a worker fails that job alone; the daemon carries on. */
 static void test_worker_crash(void **state)
 {
@@ -1673,6 +1771,7 @@ int main(void)
         cmocka_unit_test(test_upload_interrupted),
         cmocka_unit_test(test_device_sessions),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_rung_progress),
         cmocka_unit_test(test_worker_crash),
         cmocka_unit_test(test_watchdog),
         cmocka_unit_test(test_worker_confinement),

@@ -1,7 +1,8 @@
 /* Hardware backends without hardware: probes on this machine (every
  * hardware backend unusable, with a reason; software usable), the devices
- * command's JSON (parsed by python3), capability parsing from constructed
- * vendor data, and the vendor status tables. */
+ * command's JSON (parsed by python3), capability parsing and the usability
+ * verdicts from constructed vendor data (a capable device is usable, an
+ * incapable one says why), and the vendor status tables. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <libavfilter/avfilter.h>
 
 #include "eb_error.h"
 #include "eb_hal.h"
@@ -198,14 +201,38 @@ static void test_vaapi_caps(void **state)
     assert_true(c && c->decode && c->encode && c->max_width == 4096);
     c = find_codec(&d, AV_CODEC_ID_HEVC);
     assert_true(c && c->decode && !c->encode && c->max_height == 8192);
+    snprintf(d.reason, sizeof(d.reason), "stale");
     eb_vaapi_verdict(&d);
-    assert_int_equal(d.usable, 0); /* no VA-API fan-out yet: said so */
-    assert_non_null(strstr(d.reason, "no VA-API fan-out"));
+    /* Capable: usable, no reason, unless this libav build lacks the encoder
+     * or the fan-out's scaler (then that is the reason). */
+    if (avcodec_find_encoder_by_name("h264_vaapi") && avfilter_get_by_name("scale_vaapi")) {
+        assert_int_equal(d.usable, 1);
+        assert_string_equal(d.reason, "");
+    } else {
+        assert_int_equal(d.usable, 0);
+        assert_non_null(strstr(d.reason, "libav"));
+    }
+    assert_null(strstr(d.reason, "fan-out yet"));
 
     memset(&d, 0, sizeof(d));
     eb_vaapi_caps_fill(&d, caps, 2); /* decode only */
     eb_vaapi_verdict(&d);
+    assert_int_equal(d.usable, 0);
     assert_non_null(strstr(d.reason, "no H.264 encode"));
+
+    /* Decode and encode but no video processing: nothing to scale with. */
+    memset(&d, 0, sizeof(d));
+    eb_vaapi_caps_fill(&d, caps, 3);
+    eb_vaapi_verdict(&d);
+    assert_int_equal(d.usable, 0);
+    assert_non_null(strstr(d.reason, "no video processing"));
+
+    /* Encode and VPP without H.264 decode. */
+    memset(&d, 0, sizeof(d));
+    eb_vaapi_caps_fill(&d, caps + 2, 3);
+    eb_vaapi_verdict(&d);
+    assert_int_equal(d.usable, 0);
+    assert_non_null(strstr(d.reason, "no H.264 decode"));
 
     assert_int_equal(eb_vaapi_status(VA_STATUS_ERROR_UNSUPPORTED_PROFILE, &text), -ENOTSUP);
     assert_string_equal(text, "profile unsupported");
@@ -261,10 +288,36 @@ static void test_qsv_caps(void **state)
     assert_int_equal(c->max_width, 4096);
     assert_int_equal(c->max_height, 4096); /* the encoder's limit wins */
     eb_qsv_verdict(&d, MFX_IMPL_TYPE_HARDWARE);
-    assert_int_equal(d.usable, 0);
-    assert_non_null(strstr(d.reason, "no QSV fan-out"));
+    /* Capable: usable, no reason, unless this libav build lacks the encoder
+     * or the fan-out's VPP filter (then that is the reason). */
+    if (avcodec_find_encoder_by_name("h264_qsv") && avfilter_get_by_name("vpp_qsv")) {
+        assert_int_equal(d.usable, 1);
+        assert_string_equal(d.reason, "");
+    } else {
+        assert_int_equal(d.usable, 0);
+        assert_non_null(strstr(d.reason, "libav"));
+    }
+    assert_null(strstr(d.reason, "fan-out yet"));
     eb_qsv_verdict(&d, MFX_IMPL_TYPE_SOFTWARE);
+    assert_int_equal(d.usable, 0);
     assert_non_null(strstr(d.reason, "software implementation"));
+
+    /* No VPP filters: nothing to scale with. */
+    impl.VPP.NumFilters = 0;
+    memset(&d, 0, sizeof(d));
+    eb_qsv_caps_fill(&d, &impl);
+    eb_qsv_verdict(&d, MFX_IMPL_TYPE_HARDWARE);
+    assert_int_equal(d.usable, 0);
+    assert_non_null(strstr(d.reason, "no video processing"));
+
+    /* Decode only. */
+    impl.VPP.NumFilters = 1;
+    impl.Enc.NumCodecs = 0;
+    memset(&d, 0, sizeof(d));
+    eb_qsv_caps_fill(&d, &impl);
+    eb_qsv_verdict(&d, MFX_IMPL_TYPE_HARDWARE);
+    assert_int_equal(d.usable, 0);
+    assert_non_null(strstr(d.reason, "no H.264 encode"));
 
     assert_int_equal(eb_qsv_status(MFX_ERR_NOT_FOUND, &text), -ENODEV);
     assert_int_equal(eb_qsv_status(MFX_ERR_GPU_HANG, NULL), -EIO);

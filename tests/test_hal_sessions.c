@@ -1,6 +1,7 @@
 /* Session accounting across processes (hal/eb_sessions.c): admission,
  * all-or-nothing, waiting with timeout and cancel, release by a dying
- * process, memory budget. Children are forked; each test gets its own
+ * process, memory budget; and the key/default-limit rule
+ * (hal/eb_sessions_policy.c). Children are forked; each test gets its own
  * directory under EB_TEST_TMP. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 
 #include "eb_error.h"
 #include "eb_sessions.h"
+#include "eb_sessions_policy.h"
 
 static const EbSessionLimits lim = {.max_encode = 3, .max_decode = 2, .memory_bytes = 0};
 
@@ -288,6 +290,83 @@ static void test_memory_budget(void **state)
     eb_sessions_close(&s);
 }
 
+/* The key and default-limit rule (eb_sessions_policy.h) that the worker
+ * and the daemon's device view share. */
+static void test_policy_keys(void **state)
+{
+    static const struct {
+        const char *backend, *device, *key;
+    } cases[] = {
+        {"nvidia", "cuda:0", "nvidia"}, /* NVENC's cap is system-wide */
+        {"nvidia", "cuda:3", "nvidia"},
+        {"nvidia", NULL, "nvidia"},
+        {"nvidia", "", "nvidia"},
+        {"vaapi", "/dev/dri/renderD128", "renderD128"},
+        {"vaapi", "/dev/dri/renderD129", "renderD129"},
+        {"vaapi", "renderD130", "renderD130"},
+        {"vaapi", NULL, "renderD128"},
+        {"vaapi", "/dev/dri/card0", "renderD128"},
+        {"qsv", "qsv:hw", "renderD128"}, /* libavutil's default: the first node */
+        {"qsv", "qsv:/dev/dri/renderD130", "renderD130"},
+        {"qsv", "/dev/dri/renderD131", "renderD131"},
+        {"qsv", "", "renderD128"},
+        {"vaapi", "/dev/dri/renderD12 8", "renderD12_8"}, /* only [A-Za-z0-9_.:-] */
+        {"vulkan-test", "/dev/dri/renderD128", "renderD128"},
+    };
+    char key[64];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(key, 'x', sizeof(key));
+        assert_int_equal(eb_sessions_key(cases[i].backend, cases[i].device, key, sizeof(key)), 1);
+        assert_string_equal(key, cases[i].key);
+    }
+    /* Software takes no sessions: no key. */
+    memset(key, 'x', sizeof(key));
+    assert_int_equal(eb_sessions_key("software", "cpu", key, sizeof(key)), 0);
+    assert_string_equal(key, "");
+    assert_int_equal(eb_sessions_key(NULL, "cuda:0", key, sizeof(key)), EB_ERR(EINVAL));
+    assert_string_equal(key, "");
+    assert_int_equal(eb_sessions_key("nvidia", "cuda:0", NULL, 8), EB_ERR(EINVAL));
+    assert_int_equal(eb_sessions_key("nvidia", "cuda:0", key, 0), EB_ERR(EINVAL));
+    /* Too small: an error and "", never a truncated key (another device's). */
+    assert_int_equal(eb_sessions_key("vaapi", "/dev/dri/renderD129", key, 10),
+                     EB_ERR(ENAMETOOLONG));
+    assert_string_equal(key, "");
+    assert_int_equal(eb_sessions_key("vaapi", "/dev/dri/renderD129", key, 11), 1);
+    assert_string_equal(key, "renderD129");
+}
+
+static void test_policy_default_limits(void **state)
+{
+    EbSessionLimits l;
+    (void)state;
+
+    memset(&l, 0xff, sizeof(l));
+    eb_sessions_default_limits("nvidia", &l);
+    assert_int_equal(l.max_encode, 5);
+    assert_int_equal(l.max_encode, EB_SESSIONS_NVENC_DEFAULT_ENCODE);
+    assert_int_equal(l.max_decode, 32);
+    assert_true(l.memory_bytes == 0);
+    memset(&l, 0xff, sizeof(l));
+    eb_sessions_default_limits("vaapi", &l);
+    assert_int_equal(l.max_encode, 32);
+    assert_int_equal(l.max_decode, EB_SESSIONS_DEFAULT_DECODE);
+    assert_true(l.memory_bytes == 0);
+    eb_sessions_default_limits("qsv", &l);
+    assert_int_equal(l.max_encode, EB_SESSIONS_VA_DEFAULT_ENCODE);
+    assert_int_equal(l.max_decode, 32);
+    memset(&l, 0xff, sizeof(l));
+    eb_sessions_default_limits("software", &l);
+    assert_int_equal(l.max_encode, 0);
+    assert_int_equal(l.max_decode, 0);
+    assert_true(l.memory_bytes == 0);
+    memset(&l, 0xff, sizeof(l));
+    eb_sessions_default_limits(NULL, &l);
+    assert_int_equal(l.max_encode, 0);
+    assert_int_equal(l.max_decode, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +377,8 @@ int main(void)
         cmocka_unit_test(test_many_processes_never_exceed),
         cmocka_unit_test(test_cancel_wakes_waiter),
         cmocka_unit_test(test_memory_budget),
+        cmocka_unit_test(test_policy_keys),
+        cmocka_unit_test(test_policy_default_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
+
 #include "eb_error.h"
 #include "eb_hal_status.h"
 
@@ -117,7 +120,12 @@ void eb_qsv_verdict(EbHalDeviceInfo *d, mfxImplType impl)
         snprintf(d->reason, sizeof(d->reason), "codec unsupported: no H.264 encode");
     else if (!d->vpp)
         snprintf(d->reason, sizeof(d->reason), "no video processing (scaling)");
+    else if (!avcodec_find_encoder_by_name("h264_qsv"))
+        snprintf(d->reason, sizeof(d->reason), "libavcodec has no h264_qsv encoder");
+    else if (!avfilter_get_by_name("vpp_qsv"))
+        snprintf(d->reason, sizeof(d->reason), "libavfilter has no vpp_qsv (fan-out)");
     else
-        snprintf(d->reason, sizeof(d->reason),
-                 "device capable (H.264 decode+encode, VPP) but encbox has no QSV fan-out yet");
+        d->usable = 1; /* decode, scaling fan-out (vpp_qsv) and encode */
+    if (d->usable)
+        d->reason[0] = 0;
 }

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
+
 #include "eb_error.h"
 #include "eb_hal_status.h"
 
@@ -107,8 +110,12 @@ void eb_vaapi_verdict(EbHalDeviceInfo *d)
         snprintf(d->reason, sizeof(d->reason), "codec unsupported: no H.264 encode (EncSlice)");
     else if (!d->vpp)
         snprintf(d->reason, sizeof(d->reason), "no video processing entrypoint (scaling)");
+    else if (!avcodec_find_encoder_by_name("h264_vaapi"))
+        snprintf(d->reason, sizeof(d->reason), "libavcodec has no h264_vaapi encoder");
+    else if (!avfilter_get_by_name("scale_vaapi"))
+        snprintf(d->reason, sizeof(d->reason), "libavfilter has no scale_vaapi (fan-out)");
     else
-        /* The device could; encbox cannot yet: no VA-API fan-out. */
-        snprintf(d->reason, sizeof(d->reason),
-                 "device capable (H.264 decode+encode, VPP) but encbox has no VA-API fan-out yet");
+        d->usable = 1; /* decode, scaling fan-out (scale_vaapi) and encode */
+    if (d->usable)
+        d->reason[0] = 0;
 }
