@@ -48,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,6 +93,7 @@ typedef struct EbRungCtx {
     pthread_t thread;
     int started;
     atomic_llong frames_done;
+    int nice;                   /* eb_vod_rung_nice() */
     int64_t next_boundary_k;
     int64_t next_boundary_pts;  /* encoder time base */
     uint64_t encode_ns, mux_ns;
@@ -639,6 +641,18 @@ static int eb_rung_packets(EbRungCtx *r, AVPacket *pkt)
     }
 }
 
+int eb_vod_rung_nice(const EbRungPlan *plans, int nb, int i)
+{
+    double largest = 0, mine;
+
+    if (nb < 2 || i < 0 || i >= nb)
+        return 0;
+    for (int j = 0; j < nb; j++)
+        largest = fmax(largest, (double)plans[j].width * plans[j].height);
+    mine = (double)plans[i].width * plans[i].height;
+    return largest > 0 ? (int)lround(EB_VOD_MAX_RUNG_NICE * (1.0 - mine / largest)) : 0;
+}
+
 static void *eb_rung_main(void *arg)
 {
     EbRungCtx *r = arg;
@@ -650,6 +664,14 @@ static void *eb_rung_main(void *arg)
     snprintf(name, sizeof(name), "eb-enc-%s", r->plan.rung.name);
     name[15] = '\0'; /* the kernel keeps 15 characters */
     pthread_setname_np(pthread_self(), name);
+    /* The critical path first (eb_vod_rung_nice). Measured on 2 cores, 20 s
+     * 1080p30 default ladder, 3 runs each: 13.81 s median wall with every
+     * rung at the same priority, 13.17 s with 720p/480p/360p at +3/+6/+6
+     * (+5/+10/+10: 13.33 s). Raising one's own nice needs no privilege; a
+     * refusal is harmless. */
+    if (r->nice > 0 && setpriority(PRIO_PROCESS, (id_t)gettid(),
+                                   getpriority(PRIO_PROCESS, (id_t)gettid()) + r->nice) < 0)
+        EB_LOGD("vod", "rung %s: nice +%d refused", r->plan.rung.name, r->nice);
     if (!pkt) {
         ret = EB_ERR(ENOMEM);
         goto end;
@@ -823,6 +845,12 @@ static int eb_open_rung(EbJob *job, int i, const char *staging)
     p.preset = job->o->preset;
     p.profile = r->plan.rung.profile;
     p.threads = eb_rung_threads(job, i);
+    {
+        EbRungPlan plans[EB_LADDER_MAX_RUNGS];
+        for (int j = 0; j < job->nb_rungs; j++)
+            plans[j] = job->rungs[j].plan;
+        r->nice = eb_vod_rung_nice(plans, job->nb_rungs, i);
+    }
     p.color_primaries = job->info->color_primaries;
     p.color_trc = job->info->color_trc;
     p.colorspace = job->info->colorspace;

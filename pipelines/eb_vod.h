@@ -158,6 +158,14 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res);
  * after k x segment_seconds. */
 int64_t eb_vod_boundary_frame(int64_t k, double segment_seconds, AVRational frame_rate);
 
+/* Scheduling niceness of rung i's thread (0..EB_VOD_MAX_RUNG_NICE, added to
+ * the process's): the rung with the most pixels is the ladder's critical
+ * path and keeps 0; the others get round(6 x (1 - pixels / largest's)), so
+ * when the cores are short the largest rung runs first and the small ones,
+ * which have slack, fill the gaps. 0 for a one-rung ladder. */
+#define EB_VOD_MAX_RUNG_NICE 6
+int eb_vod_rung_nice(const EbRungPlan *plans, int nb, int i);
+
 /* ---- hardware jobs: pure decisions, unit-tested ---- */
 
 /* What a hardware job asks eb_sessions for. */

@@ -222,6 +222,29 @@ static void test_anamorphic_source_gets_square_pixels(void **state)
     assert_int_equal(s.height, 480);
 }
 
+/* The largest rung keeps the process's priority, the others yield to it in
+ * proportion to how much smaller they are. */
+static void test_rung_nice_favours_the_largest(void **state)
+{
+    EbRungPlan p[4];
+    const int size[4][2] = {{1920, 1080}, {1280, 720}, {854, 480}, {640, 360}};
+    (void)state;
+    memset(p, 0, sizeof(p));
+    for (int i = 0; i < 4; i++) {
+        p[i].width = size[i][0];
+        p[i].height = size[i][1];
+    }
+    assert_int_equal(eb_vod_rung_nice(p, 4, 0), 0);
+    assert_int_equal(eb_vod_rung_nice(p, 4, 1), 3);
+    assert_int_equal(eb_vod_rung_nice(p, 4, 2), 5);
+    assert_int_equal(eb_vod_rung_nice(p, 4, 3), 5);
+    assert_int_equal(eb_vod_rung_nice(p, 1, 0), 0); /* nothing to yield to */
+    assert_int_equal(eb_vod_rung_nice(p + 1, 3, 0), 0); /* a ladder without 1080p */
+    p[1] = p[0];
+    assert_int_equal(eb_vod_rung_nice(p, 2, 1), 0); /* equal rungs, equal priority */
+    assert_int_equal(eb_vod_rung_nice(p, 4, 4), 0); /* out of range */
+}
+
 /* The scaler follows the source's chroma siting and the rungs say which it
  * is. An H.264 stream without the flag is left-sited (the spec's default,
  * which the decoder reports). */
@@ -448,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_ts_muxes_audio_into_every_variant),
         cmocka_unit_test(test_rotated_source_is_upright_portrait),
         cmocka_unit_test(test_anamorphic_source_gets_square_pixels),
+        cmocka_unit_test(test_rung_nice_favours_the_largest),
         cmocka_unit_test(test_chroma_siting_follows_the_source),
         cmocka_unit_test(test_interlaced_source_keeps_frame_count),
         cmocka_unit_test(test_variable_rate_becomes_constant_at_average),
