@@ -809,7 +809,7 @@ static void print_versus(FILE *f, const EbBenchReport *r, int *misses)
             "targets for the software path (2 cores, default ladder, --preset veryfast, "
             "1080p30)%s:\n",
             standard ? "" : " -- NOTE: this run's conditions differ from the targets'");
-    fprintf(f, "  %-4s throughput >= 1.15x the ffmpeg command line: %.3fx\n",
+    fprintf(f, "  %-4s throughput >= 1.15x the ffmpeg command line: %.4fx\n",
             tput >= 1.15 ? "PASS" : "MISS", tput);
     *misses += tput < 1.15;
     fprintf(f, "       (on CPU seconds, which other load on the machine disturbs less: %.3fx)\n",
