@@ -409,3 +409,64 @@ void eb_api_devices_metrics(EbApiDevices *d, FILE *f)
     free(rows);
     free(snap);
 }
+
+int eb_api_admission_decide(const char *key, int need_encode, int need_decode,
+                            const EbSessionLimits *lim, int enc_in_use, int dec_in_use, char *why,
+                            size_t size)
+{
+    if (size)
+        why[0] = 0;
+    if (need_encode > lim->max_encode || need_decode > lim->max_decode)
+        return 1;
+    if (enc_in_use + need_encode <= lim->max_encode && dec_in_use + need_decode <= lim->max_decode)
+        return 1;
+    if (enc_in_use + need_encode > lim->max_encode)
+        snprintf(why, size, "%d encode sessions on %s (%d of %d in use)", need_encode, key,
+                 enc_in_use, lim->max_encode);
+    else
+        snprintf(why, size, "%d decode session on %s (%d of %d in use)", need_decode, key,
+                 dec_in_use, lim->max_decode);
+    return 0;
+}
+
+int eb_api_devices_admit(EbApiDevices *d, const char *backend, int nb_rungs, char *why,
+                         size_t size)
+{
+    EbBackendSnap *snap;
+    const EbBackendSnap *use = NULL;
+    const char *device = "";
+    EbSessionLimits lim;
+    char key[80];
+    int nb, enc = 0, dec = 0, ret = 1;
+
+    if (size)
+        why[0] = 0;
+    if (!d->sessions)
+        return 1;
+    nb = eb_snapshot(d, &snap);
+    if (nb < 0)
+        return 1;
+    for (int i = 0; i < nb && !use; i++) {
+        if (backend && strcmp(backend, "auto") && strcmp(snap[i].b->name, backend))
+            continue;
+        if (snap[i].probe.usable)
+            use = &snap[i];
+        else if (backend && strcmp(backend, "auto"))
+            break; /* the named backend is unusable: the worker falls back */
+    }
+    if (use && strcmp(use->b->name, "software")) {
+        /* The worker opens the backend's default device: the first one the
+         * inventory lists is the one its limits are looked up by. */
+        for (int k = 0; k < use->nb && !device[0]; k++)
+            if (use->dev[k].device[0])
+                device = use->dev[k].device;
+        eb_api_session_key(use->b->name, device[0] ? device : NULL, key, sizeof(key));
+        if (!key[0] && eb_sessions_key(use->b->name, NULL, key, sizeof(key)) <= 0)
+            key[0] = 0;
+        eb_api_session_limits(d->cfg, use->b->name, device, &lim, NULL);
+        if (key[0] && eb_sessions_usage(d->sessions, key, &lim, &enc, &dec, NULL) == 0)
+            ret = eb_api_admission_decide(key, nb_rungs, 1, &lim, enc, dec, why, size);
+    }
+    free(snap);
+    return ret;
+}

@@ -51,4 +51,27 @@ void eb_api_session_key(const char *backend, const char *device, char *key, size
 void eb_api_session_limits(const EbConfig *cfg, const char *backend, const char *device,
                            EbSessionLimits *out, int *configured);
 
+/* ---- admission: the scheduler's question before it starts a job ----
+ *
+ * A hardware job takes one encode session per rung and one decode session
+ * on its device, counted across every encbox process (eb_sessions). The
+ * scheduler asks before starting the head of the queue, so a job waits in
+ * the queue (where priorities still apply) rather than in a worker.
+ *
+ * eb_api_admission_decide() is the pure rule: 1 (start) when the need fits
+ * in the limits beside what is in use, 0 (wait; why says for what). A need
+ * beyond the limits themselves is admitted: it could never fit, so the
+ * worker's own request is refused and the fallback policy decides. */
+int eb_api_admission_decide(const char *key, int need_encode, int need_decode,
+                            const EbSessionLimits *lim, int enc_in_use, int dec_in_use, char *why,
+                            size_t size);
+
+/* Resolves the backend a job would run on ("auto" or NULL: the first usable
+ * one of the cached probes, as the worker's eb_hal_choose picks), and for a
+ * usable hardware backend applies eb_api_admission_decide to its default
+ * device with nb_rungs encodes + 1 decode. Software, unusable backends (the
+ * worker falls back or fails) and a view without session accounting: 1. */
+int eb_api_devices_admit(EbApiDevices *d, const char *backend, int nb_rungs, char *why,
+                         size_t size);
+
 #endif

@@ -409,6 +409,28 @@ static enum MHD_Result eb_devices(EbApi *api, struct MHD_Connection *c)
     return eb_reply_json(api, c, 200, o);
 }
 
+/* EbJobsConfig.admit: device sessions for the job's ladder on the backend
+ * it would run on (eb_api_devices_admit). The rung count is the ladder's;
+ * rungs taller than the source are dropped by the worker, so this may ask
+ * for a little more than the job takes, never less. */
+static int eb_api_admit(void *opaque, const json_t *spec, char *why, size_t size)
+{
+    EbApi *api = opaque;
+    const json_t *ladder = json_object_get(spec, "ladder");
+    const char *backend = json_string_value(json_object_get(spec, "backend"));
+    int rungs = 0;
+
+    if (json_is_string(ladder)) {
+        const EbLadder *l = eb_config_find_ladder(&api->cfg, json_string_value(ladder));
+        rungs = l ? l->nb_rungs : 0;
+    } else {
+        rungs = (int)json_array_size(json_object_get(ladder, "rungs"));
+    }
+    if (rungs < 1)
+        return 1; /* the worker reports what is wrong with the ladder */
+    return eb_api_devices_admit(api->devices, backend, rungs, why, size);
+}
+
 static enum MHD_Result eb_metrics(EbApi *api, struct MHD_Connection *c)
 {
     EbJobsStats s;
@@ -1341,6 +1363,8 @@ int eb_api_serve_cli(int argc, char **argv)
     jc.input_roots = (const char *const *)api->worker_roots;
     jc.uploads_dir = api->uploads;
     jc.upload_retention_seconds = api->upload_retention;
+    jc.admit = eb_api_admit;
+    jc.admit_opaque = api;
     eb_uploads_remove_partial(api);
     if (eb_api_devices_open(&api->cfg, NULL, &api->devices) < 0) {
         fprintf(stderr, "encbox: out of memory\n");

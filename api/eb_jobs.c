@@ -103,6 +103,8 @@ struct EbJobs {
     double last_prune;        /* eb_now() of the last history clean-up */
     double last_upload_sweep; /* eb_now() of the last upload clean-up */
     int upload_sweep_due;     /* a job ended: its upload may go now */
+    char waiting_id[EB_JOB_ID_LEN + 1]; /* queue head cfg.admit held back; "" none */
+    char waiting_for[256];              /* what it waits for */
 };
 
 static double eb_now(void)
@@ -208,6 +210,12 @@ static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
 
     json_object_set_new(o, "id", json_string(eb_col_text(st, 0)));
     json_object_set_new(o, "state", json_string(state ? state : "?"));
+    /* A queued job the scheduler holds back says why (device sessions). */
+    json_object_set_new(o, "waiting_for",
+                        state && !strcmp(state, "queued") && j->waiting_id[0] &&
+                                eb_col_text(st, 0) && !strcmp(eb_col_text(st, 0), j->waiting_id)
+                            ? json_string(j->waiting_for)
+                            : json_null());
     json_object_set_new(o, "priority", json_integer(sqlite3_column_int(st, 2)));
     json_object_set_new(o, "created_at", json_real(sqlite3_column_double(st, 3)));
     json_object_set_new(o, "started_at",
@@ -826,7 +834,7 @@ static void *eb_sched_thread(void *arg)
     pthread_mutex_lock(&j->lock);
     while (!j->stop) {
         sqlite3_stmt *st = NULL;
-        int started = 0;
+        int started = 0, retry = 0;
 
         eb_jobs_reap(j);
         eb_jobs_prune(j);
@@ -840,22 +848,37 @@ static void *eb_sched_thread(void *arg)
             json_error_t e;
             json_t *spec = json_loads(eb_col_text(st, 1), 0, &e);
             int ret;
+            char why[sizeof(j->waiting_for)] = "";
             snprintf(id, sizeof(id), "%s", eb_col_text(st, 0));
             sqlite3_finalize(st);
             st = NULL;
-            ret = spec ? eb_run_start(j, id, spec) : -EINVAL;
-            if (ret < 0) {
-                EB_LOGE("jobs", "job %s: cannot start its worker (%s)", id, strerror(-ret));
-                eb_job_set_state(j, id, EB_JOB_FAILED, "cannot start the worker");
+            if (spec && j->cfg.admit && !j->cfg.admit(j->cfg.admit_opaque, spec, why, sizeof(why))) {
+                /* The head waits (priority order holds: nothing overtakes
+                 * it); device sessions are freed by other processes too, so
+                 * ask again soon rather than only on our own events. */
+                if (strcmp(j->waiting_id, id) || strcmp(j->waiting_for, why))
+                    EB_LOGI("jobs", "job %s waits for %s", id, why);
+                snprintf(j->waiting_id, sizeof(j->waiting_id), "%s", id);
+                snprintf(j->waiting_for, sizeof(j->waiting_for), "%s", why);
+                retry = 1;
+            } else {
+                j->waiting_id[0] = 0;
+                ret = spec ? eb_run_start(j, id, spec) : -EINVAL;
+                if (ret < 0) {
+                    EB_LOGE("jobs", "job %s: cannot start its worker (%s)", id, strerror(-ret));
+                    eb_job_set_state(j, id, EB_JOB_FAILED, "cannot start the worker");
+                }
+                started = 1;
             }
             json_decref(spec);
-            started = 1;
+        } else {
+            j->waiting_id[0] = 0;
         }
         sqlite3_finalize(st);
         if (!started) {
             /* Woken by the queue, a worker's end or stop; else at the next
              * housekeeping time. */
-            double until = eb_now() + eb_housekeeping_interval(j);
+            double until = eb_now() + (retry ? EB_JOBS_ADMIT_RETRY_S : eb_housekeeping_interval(j));
             struct timespec ts = {.tv_sec = (time_t)until,
                                   .tv_nsec = (long)((until - (double)(time_t)until) * 1e9)};
             pthread_cond_timedwait(&j->cond, &j->lock, &ts);

@@ -36,7 +36,16 @@ typedef struct EbJobsConfig {
      * eb_jobs.c, "Uploads", for the rules. */
     const char *uploads_dir;
     int64_t upload_retention_seconds;
+    /* Optional: asked before the head of the queue starts; 1 starts it, 0
+     * leaves it queued (why, shown as the job's "waiting_for", says for
+     * what) and asks again within EB_JOBS_ADMIT_RETRY_S. The daemon checks
+     * device sessions with it (eb_api_devices_admit). Called with the jobs
+     * lock held: it must not call back into eb_jobs. */
+    int (*admit)(void *opaque, const json_t *spec, char *why, size_t size);
+    void *admit_opaque;
 } EbJobsConfig;
+
+#define EB_JOBS_ADMIT_RETRY_S 1.0
 
 enum {
     EB_JOB_QUEUED,

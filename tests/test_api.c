@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +35,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "eb_api_devices.h"
+#include "eb_jobs.h"
 #include "eb_sessions.h"
 #include "eb_test_media.h"
 
@@ -1219,6 +1222,116 @@ static void test_device_sessions(void **state)
 
 /* A queued job is canceled at once; a running one stops, publishes nothing
  * and leaves no staging behind. */
+/* The admission rule: a need that fits beside what is in use starts, one
+ * that does not waits and says for what, one beyond the limits themselves
+ * starts (it could never fit; the worker's own request is refused and the
+ * fallback policy decides). */
+static void test_admission_rule(void **state)
+{
+    EbSessionLimits lim = {.max_encode = 5, .max_decode = 32};
+    char why[256];
+    (void)state;
+    assert_int_equal(eb_api_admission_decide("nvidia", 4, 1, &lim, 1, 1, why, sizeof(why)), 1);
+    assert_string_equal(why, "");
+    assert_int_equal(eb_api_admission_decide("nvidia", 4, 1, &lim, 2, 1, why, sizeof(why)), 0);
+    assert_string_equal(why, "4 encode sessions on nvidia (2 of 5 in use)");
+    lim.max_decode = 1;
+    assert_int_equal(eb_api_admission_decide("renderD128", 1, 1, &lim, 0, 1, why, sizeof(why)), 0);
+    assert_string_equal(why, "1 decode session on renderD128 (1 of 1 in use)");
+    assert_int_equal(eb_api_admission_decide("nvidia", 6, 1, &lim, 0, 0, why, sizeof(why)), 1);
+}
+
+static atomic_int admit_open, admit_calls;
+
+static int gate_admit(void *opaque, const json_t *spec, char *why, size_t size)
+{
+    (void)opaque;
+    assert_non_null(json_object_get(spec, "ladder"));
+    atomic_fetch_add(&admit_calls, 1);
+    if (atomic_load(&admit_open))
+        return 1;
+    snprintf(why, size, "4 encode sessions on nvidia (3 of 5 in use)");
+    return 0;
+}
+
+/* The scheduler asks before starting the head of the queue: while the
+ * answer is "wait" the job stays queued, says what it waits for, is asked
+ * again without any event of this daemon (sessions are freed by other
+ * processes), and starts once admitted. */
+static void test_scheduler_waits_for_admission(void **state)
+{
+    char storage[4400], work[4500], db[4500];
+    const char *roots[] = {inroot, NULL};
+    EbJobsConfig jc = {0};
+    EbJobs *jobs = NULL;
+    json_t *spec, *job = NULL;
+    char id[64];
+    (void)state;
+
+    fresh_storage("admission", storage, sizeof(storage));
+    snprintf(work, sizeof(work), "%s/work", storage);
+    snprintf(db, sizeof(db), "%s/jobs.db", storage);
+    mkdir(work, 0755);
+    jc.exe = getenv("EB_BINARY");
+    assert_non_null(jc.exe);
+    jc.storage_root = storage;
+    jc.db_path = db;
+    jc.work_dir = work;
+    jc.base_url = "";
+    jc.max_jobs = 2;
+    jc.watchdog_seconds = 300;
+    jc.input_roots = roots;
+    jc.admit = gate_admit;
+    atomic_store(&admit_open, 0);
+    atomic_store(&admit_calls, 0);
+    assert_int_equal(eb_jobs_open(&jc, &jobs), 0);
+    assert_int_equal(eb_jobs_start(jobs), 0);
+
+    spec = json_pack("{s:s, s:s, s:b, s:{s:[{s:s, s:i, s:s}]}, s:s, s:f, s:s, s:s, s:s, s:i}",
+                     "input", small_mp4, "video_id", "gated", "overwrite", 0, "ladder", "rungs",
+                     "name", "180p", "height", 180, "bitrate", "300k", "format", "cmaf",
+                     "segment_seconds", 2.0, "preset", "ultrafast", "backend", "auto",
+                     "fallback", "auto", "priority", 5);
+    assert_non_null(spec);
+    assert_int_equal(eb_jobs_submit(jobs, spec, &job), 0);
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(job, "id")));
+    json_decref(job);
+    json_decref(spec);
+
+    /* Held back: still queued after several of the 1 s re-checks. */
+    for (int i = 0; i < 100 && atomic_load(&admit_calls) < 3; i++)
+        usleep(100000);
+    assert_true(atomic_load(&admit_calls) >= 3);
+    assert_int_equal(eb_jobs_get(jobs, id, &job), 0);
+    assert_string_equal(json_string_value(json_object_get(job, "state")), "queued");
+    assert_string_equal(json_string_value(json_object_get(job, "waiting_for")),
+                        "4 encode sessions on nvidia (3 of 5 in use)");
+    json_decref(job);
+
+    /* Admitted: it runs to the end without any other nudge. */
+    atomic_store(&admit_open, 1);
+    for (int i = 0; i < 1200; i++) {
+        const char *st;
+        assert_int_equal(eb_jobs_get(jobs, id, &job), 0);
+        st = json_string_value(json_object_get(job, "state"));
+        if (!strcmp(st, "succeeded") || !strcmp(st, "failed")) {
+            assert_string_equal(st, "succeeded");
+            assert_true(json_is_null(json_object_get(job, "waiting_for")));
+            json_decref(job);
+            job = NULL;
+            break;
+        }
+        json_decref(job);
+        job = NULL;
+        usleep(250000);
+    }
+    assert_null(job);
+    assert_int_equal(eb_jobs_get(jobs, id, &job), 0);
+    assert_string_equal(json_string_value(json_object_get(job, "state")), "succeeded");
+    json_decref(job);
+    eb_jobs_close(&jobs);
+}
+
 static void test_cancel(void **state)
 {
     Daemon d;
@@ -1770,6 +1883,8 @@ int main(void)
         cmocka_unit_test(test_upload_cleanup),
         cmocka_unit_test(test_upload_interrupted),
         cmocka_unit_test(test_device_sessions),
+        cmocka_unit_test(test_admission_rule),
+        cmocka_unit_test(test_scheduler_waits_for_admission),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_rung_progress),
         cmocka_unit_test(test_worker_crash),
