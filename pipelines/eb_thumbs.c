@@ -388,6 +388,12 @@ static void eb_decimate_candidates(EbThumbs *t)
     t->cand_step *= 2;
 }
 
+int eb_thumbs_wants(const EbThumbs *t, int64_t pts)
+{
+    return pts >= t->next_tile_frame || (t->at_frame < 0 && pts >= t->next_cand_frame) ||
+           (t->at_frame >= 0 && !t->catalog);
+}
+
 int eb_thumbs_push(EbThumbs *t, const AVFrame *frame)
 {
     int64_t i = frame->pts;

@@ -38,6 +38,12 @@ int eb_thumbs_open(const EbThumbsOptions *o, const char *dir, int width, int hei
 /* Offers one frame (read only; a reference is taken when it is kept). */
 int eb_thumbs_push(EbThumbs *t, const AVFrame *frame);
 
+/* 1 if eb_thumbs_push() would use or keep the frame numbered pts, else 0:
+ * a caller whose frames are costly to offer (device frames to download)
+ * offers only those. With the catalog time set (at >= 0) every frame is kept
+ * until that time, as the last one stands in when the video is shorter. */
+int eb_thumbs_wants(const EbThumbs *t, int64_t pts);
+
 /* Writes the last sheet, the VTT covering 0..duration and the catalog
  * thumbnail; fills track for the manifests. */
 int eb_thumbs_finish(EbThumbs *t, double duration, EbThumbnailTrack *track);

@@ -507,9 +507,12 @@ static void *eb_fanout_main(void *arg)
                            eb_strerror(ret));
         /* Thumbnails come from the smallest rung: already scaled, and the
          * same frames the encoders get (never a second decode). */
-        if (ret >= 0 && job->thumbs)
-            ret = hw ? eb_thumbs_push_device(job, outs[job->nb_rungs - 1])
-                     : eb_thumbs_push(job->thumbs, outs[job->nb_rungs - 1]);
+        if (ret >= 0 && job->thumbs && !hw)
+            ret = eb_thumbs_push(job->thumbs, outs[job->nb_rungs - 1]);
+        /* On a device, download only the frames the sink will use. */
+        else if (ret >= 0 && job->thumbs &&
+                 eb_thumbs_wants(job->thumbs, outs[job->nb_rungs - 1]->pts))
+            ret = eb_thumbs_push_device(job, outs[job->nb_rungs - 1]);
         force = src->pts == 0 || src->pts >= next;
         while (src->pts >= next)
             next = eb_vod_boundary_frame(++k, job->o->segment_seconds, job->info->frame_rate);

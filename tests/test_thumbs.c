@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <libavcodec/avcodec.h>
@@ -215,6 +216,90 @@ static void test_thumbnail_at_is_honoured(void **state)
     assert_true(mean < 10);
 }
 
+static AVFrame *thumb_frame(int64_t pts)
+{
+    AVFrame *f = av_frame_alloc();
+    assert_non_null(f);
+    f->format = AV_PIX_FMT_YUV420P;
+    f->width = 320;
+    f->height = 180;
+    assert_int_equal(av_frame_get_buffer(f, 0), 0);
+    for (int p = 0; p < 3; p++) {
+        int w = p ? 160 : 320, h = p ? 90 : 180;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                f->data[p][y * f->linesize[p] + x] =
+                    (uint8_t)(p ? 128 : (x * 3 + y * 5 + pts * 7) & 0xff);
+    }
+    f->pts = pts;
+    return f;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = calloc(1, 1 << 16);
+    assert_non_null(f);
+    assert_non_null(buf);
+    assert_true(fread(buf, 1, (1 << 16) - 1, f) > 0);
+    fclose(f);
+    return buf;
+}
+
+/* Offering only the frames eb_thumbs_wants() asks for (what the hardware
+ * path downloads) gives the same sprites, index and catalog as offering
+ * every frame, from a small fraction of the frames. */
+static void test_wanted_frames_are_enough(void **state)
+{
+    char dirs[2][4200], path[8500];
+    char *vtt[2];
+    EbThumbnailTrack track[2];
+    EbThumbsOptions o;
+    int offered[2] = {0, 0};
+    (void)state;
+
+    eb_thumbs_options_default(&o);
+    o.interval = 1.0;
+    for (int run = 0; run < 2; run++) {
+        EbThumbs *t = NULL;
+        snprintf(dirs[run], sizeof(dirs[run]), "%s/wants%d", tmp, run);
+        assert_int_equal(mkdir(dirs[run], 0755), 0);
+        assert_int_equal(eb_thumbs_open(&o, dirs[run], 320, 180, (AVRational){25, 1}, 60.0, &t), 0);
+        for (int64_t i = 0; i < 1500; i++) {
+            AVFrame *f;
+            if (run == 1 && !eb_thumbs_wants(t, i))
+                continue;
+            f = thumb_frame(i);
+            assert_int_equal(eb_thumbs_push(t, f), 0);
+            av_frame_free(&f);
+            offered[run]++;
+        }
+        assert_int_equal(eb_thumbs_finish(t, 60.0, &track[run]), 0);
+        eb_thumbs_free(&t);
+        snprintf(path, sizeof(path), "%s/thumbnails.vtt", dirs[run]);
+        vtt[run] = slurp(path);
+    }
+    /* 60 tiles and 64 catalog candidates out of 1500 frames. */
+    assert_int_equal(offered[0], 1500);
+    assert_true(offered[1] <= 60 + 64 + 2);
+    assert_int_equal(track[0].nb_tiles, track[1].nb_tiles);
+    assert_int_equal(track[0].nb_sheets, track[1].nb_sheets);
+    assert_string_equal(vtt[0], vtt[1]);
+    free(vtt[0]);
+    free(vtt[1]);
+    /* A catalog time makes every frame up to it wanted (the last one stands
+     * in for a time past the end). */
+    {
+        EbThumbs *t = NULL;
+        o.at = 3.0;
+        snprintf(path, sizeof(path), "%s/wants-at", tmp);
+        assert_int_equal(mkdir(path, 0755), 0);
+        assert_int_equal(eb_thumbs_open(&o, path, 320, 180, (AVRational){25, 1}, 10.0, &t), 0);
+        assert_int_equal(eb_thumbs_wants(t, 1), 1);
+        eb_thumbs_free(&t);
+    }
+}
+
 static void test_thumbnails_off_writes_none(void **state)
 {
     char out[4200], path[8192];
@@ -240,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_pick_skips_black_flat_and_blurred),
         cmocka_unit_test(test_sprites_vtt_and_catalog_from_the_same_decode),
         cmocka_unit_test(test_thumbnail_at_is_honoured),
+        cmocka_unit_test(test_wanted_frames_are_enough),
         cmocka_unit_test(test_thumbnails_off_writes_none),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
