@@ -285,6 +285,31 @@ static void test_plan_cascades_default_ladder(void **state)
     assert_int_equal(parent[0], 1);
 }
 
+/* The direct plan (the CUDA fan-out's): every resized rung from the
+ * source; equal sizes still share; eb_scale_plan is the depth-3 cascade. */
+static void test_plan_direct(void **state)
+{
+    int w[5] = {1920, 1280, 854, 640, 854}, h[5] = {1080, 720, 480, 360, 480};
+    int order[5], parent[5], copy[5], o2[5], p2[5], c2[5];
+    (void)state;
+    assert_int_equal(eb_scale_plan_depth(1920, 1080, 5, w, h, 1, order, parent, copy), 0);
+    assert_int_equal(copy[0], 1);
+    assert_int_equal(parent[0], -1);
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(parent[i], -1);
+        assert_int_equal(copy[i], 0);
+    }
+    assert_int_equal(copy[4], 1);
+    assert_int_equal(parent[4], 2);
+    assert_int_equal(eb_scale_plan_depth(1920, 1080, 5, w, h, 0, order, parent, copy),
+                     EB_ERR(EINVAL));
+    assert_int_equal(eb_scale_plan(1920, 1080, 5, w, h, order, parent, copy), 0);
+    assert_int_equal(eb_scale_plan_depth(1920, 1080, 5, w, h, EB_SCALE_MAX_DEPTH, o2, p2, c2), 0);
+    assert_memory_equal(order, o2, sizeof(order));
+    assert_memory_equal(parent, p2, sizeof(parent));
+    assert_memory_equal(copy, c2, sizeof(copy));
+}
+
 static void test_plan_never_cascades_from_near_sizes_or_too_deep(void **state)
 {
     int w[5] = {1280, 1200, 960, 720, 540}, h[5] = {720, 676, 540, 404, 304};
@@ -486,6 +511,41 @@ static void test_simd_kernels_match_c_bit_for_bit(void **state)
         free_frames(b, 4);
         av_frame_free(&src);
     }
+}
+
+/* The CPU fan-out's direct option: each rung the same bits as a fan-out of
+ * that rung alone (made from the source whatever the plan), SIMD and C;
+ * explicit sitings equal to a chroma location's give its bits. */
+static void test_cpu_direct_option(void **state)
+{
+    EbFanoutConfig cfg = config(1920, 1080, 4, ladder);
+    EbFanoutCpuOptions opt = {.direct = 1};
+    AVFrame *src = frame_random(1920, 1080), *a[4], *b[1];
+    (void)state;
+    for (int simd = 0; simd < 2; simd++) {
+        EbFanoutCpu *f = NULL;
+        if (simd)
+            unsetenv("EB_SCALE_SIMD");
+        else
+            setenv("EB_SCALE_SIMD", "0", 1);
+        opt.chroma_set = simd; /* LEFT: h co-sited, v centred */
+        opt.chroma_h = EB_SCALE_SITING_COSITED;
+        opt.chroma_v = EB_SCALE_SITING_CENTER;
+        assert_int_equal(eb_fanout_cpu_create_ex(&cfg, &opt, &f), 0);
+        unsetenv("EB_SCALE_SIMD");
+        assert_int_equal(eb_fanout_cpu_run(f, src, a), 0);
+        eb_fanout_cpu_free(&f);
+        for (int i = 0; i < 4; i++) {
+            const int out[1][2] = {{ladder[i][0], ladder[i][1]}};
+            EbFanoutConfig one = config(1920, 1080, 1, out);
+            fanout_once(&one, src, simd, b);
+            if (!frames_equal(a[i], b[0]))
+                fail_msg("direct rung %d differs from a lone resize (simd %d)", i, simd);
+            free_frames(b, 1);
+        }
+        free_frames(a, 4);
+    }
+    av_frame_free(&src);
 }
 
 /* Planes allocated to the byte (linesize == width, no padding): under ASan
@@ -769,7 +829,9 @@ int main(void)
         cmocka_unit_test(test_table_chroma_siting),
         cmocka_unit_test(test_chroma_siting_from_location),
         cmocka_unit_test(test_plan_cascades_default_ladder),
+        cmocka_unit_test(test_plan_direct),
         cmocka_unit_test(test_plan_never_cascades_from_near_sizes_or_too_deep),
+        cmocka_unit_test(test_cpu_direct_option),
         cmocka_unit_test(test_fixed_point_within_one_of_double_reference),
         cmocka_unit_test(test_cascaded_rungs_within_one_of_reference_of_parent),
         cmocka_unit_test(test_simd_kernels_match_c_bit_for_bit),

@@ -4,16 +4,23 @@
  * eb_fanout_cuda.cu (embedded PTX, loaded with cuModuleLoadData through
  * ffnvcodec's loader).
  *
- * At open: the cascade plan (eb_scale_plan, the same as the CPU fan-out's),
- * the filter tables of every resize (eb_scale_filter_init, the same tables),
- * grouped by cascade level and uploaded once with the job descriptors. Per
+ * At open: the direct plan (eb_scale_plan_depth with max_depth 1: every
+ * resized rung made from the source, in the geometry after rotation), the
+ * filter tables of every resize (eb_scale_filter_init, the CPU fan-out's
+ * definition and tables; the CPU cascades instead, see
+ * hal/scale/eb_scale_filter.h), uploaded once with the job descriptors. Per
  * frame: output surfaces from each rung's frames context (shared with that
- * rung's encoder through eb_hal_hw_frames), one launch per cascade level on
- * the device's stream, then a stream sync so the frames are complete when
- * handed on. A rung of its parent's size is a reference, as on the CPU.
+ * rung's encoder through eb_hal_hw_frames), one launch on the device's
+ * stream writing every rung (blockIdx.z over the jobs), then a stream sync
+ * so the frames are complete when handed on. Rotation by 90, 180 or 270
+ * degrees is done by that launch (remapped source reads); a rung of the
+ * source's size is a reference only without rotation, and a rung of an
+ * earlier rung's size is a reference to it, as on the CPU.
  *
- * Not validated on hardware (no development machine has a GPU); the
- * arithmetic is the CPU's, bit for bit, by construction.
+ * Not validated on hardware (no development machine has a GPU): the
+ * arithmetic and the rotation remap are the CPU's on the direct plan, bit
+ * for bit, by construction, and checked on the host only
+ * (tests/test_hal_cuda_plan.c runs the kernel's per-sample code there).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +107,9 @@ int eb_nvidia_fanout_open(EbHalDevice *dev, const EbFanoutConfig *cfg, EbFanout 
         EB_LOGE("nvidia", "CUDA fan-out kernel missing (built without clang)");
         return EB_ERR(ENOSYS);
     }
-    if (!dev->hw_device_ctx || cfg->src_format != AV_PIX_FMT_CUDA || cfg->rotation != 0 ||
+    if (!dev->hw_device_ctx || cfg->src_format != AV_PIX_FMT_CUDA ||
+        (cfg->rotation != 0 && cfg->rotation != 90 && cfg->rotation != 180 &&
+         cfg->rotation != 270) ||
         cfg->nb_outputs < 1 || cfg->nb_outputs > EB_LADDER_MAX_RUNGS)
         return EB_ERR(EINVAL);
     f = calloc(1, sizeof(*f));
@@ -196,16 +205,15 @@ int eb_nvidia_fanout_run(EbFanout *f, const AVFrame *src, AVFrame **dst)
     ret = cu_check(f->cu->cuCtxPushCurrent(f->ctx), "cuCtxPushCurrent");
     if (ret < 0)
         goto error;
-    for (int lv = 0; lv < f->plan.nb_levels && ret >= 0; lv++) {
-        int first = f->plan.level[lv].first;
-        void *args[] = {&f->d_jobs, &first, &f->d_pos, &f->d_coef, &pics};
-        ret = cu_check(
-            f->cu->cuLaunchKernel(
-                f->fn, (unsigned)(f->plan.level[lv].max_w + EB_CUDA_BLOCK_W - 1) / EB_CUDA_BLOCK_W,
-                (unsigned)(f->plan.level[lv].max_h + EB_CUDA_BLOCK_H - 1) / EB_CUDA_BLOCK_H,
-                (unsigned)f->plan.level[lv].nb, EB_CUDA_BLOCK_W, EB_CUDA_BLOCK_H, 1, 0, f->stream,
-                args, NULL),
-            "cuLaunchKernel");
+    if (f->plan.nb_jobs > 0) {
+        /* The one launch: every job (plane of a rung) reads the source. */
+        void *args[] = {&f->d_jobs, &f->d_pos, &f->d_coef, &pics};
+        ret = cu_check(f->cu->cuLaunchKernel(
+                           f->fn, (unsigned)(f->plan.max_w + EB_CUDA_BLOCK_W - 1) / EB_CUDA_BLOCK_W,
+                           (unsigned)(f->plan.max_h + EB_CUDA_BLOCK_H - 1) / EB_CUDA_BLOCK_H,
+                           (unsigned)f->plan.nb_jobs, EB_CUDA_BLOCK_W, EB_CUDA_BLOCK_H, 1, 0,
+                           f->stream, args, NULL),
+                       "cuLaunchKernel");
     }
     if (ret >= 0)
         ret = cu_check(f->cu->cuStreamSynchronize(f->stream), "cuStreamSynchronize");

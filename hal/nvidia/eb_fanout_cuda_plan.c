@@ -1,7 +1,7 @@
 /*
  * Host-side planning of the CUDA fan-out (see eb_fanout_cuda_plan.h). No
  * CUDA here: the plan is uploaded by eb_fanout_cuda.c and emulated by the
- * tests.
+ * tests (on the host; nothing here has been run on a GPU).
  */
 #include "eb_fanout_cuda_plan.h"
 
@@ -30,17 +30,16 @@ static int tables_add(EbCudaPlan *t, const EbScaleFilter *flt, int *pos_off, int
     return 0;
 }
 
-/* One plane's job: tables for sw x sh -> dw x dh, with the CPU fan-out's
- * sitings (luma centred; chroma by the source's chroma_location). */
-static int job_init(EbCudaScaleJob *j, EbCudaPlan *t, int plane, int chroma_location, int sw,
-                    int sh, int dw, int dh)
+/* One plane's job: tables for the rotated plane sw x sh -> dw x dh, luma
+ * centred, chroma with the rotated picture's sitings hs / vs. */
+static int job_init(EbCudaScaleJob *j, EbCudaPlan *t, int plane, EbScaleSiting hs, EbScaleSiting vs,
+                    int sw, int sh, int dw, int dh)
 {
-    EbScaleSiting hs = EB_SCALE_SITING_CENTER, vs = EB_SCALE_SITING_CENTER;
     EbScaleFilter hf, vf;
     int ret;
 
-    if (plane)
-        eb_scale_chroma_siting(chroma_location, &hs, &vs);
+    if (!plane)
+        hs = vs = EB_SCALE_SITING_CENTER;
     ret = eb_scale_filter_init(&hf, sw, dw, hs);
     if (ret < 0)
         return ret;
@@ -74,77 +73,75 @@ void eb_cuda_plan_uninit(EbCudaPlan *p)
 
 int eb_cuda_plan_init(EbCudaPlan *p, const EbFanoutConfig *cfg)
 {
-    EbCudaScaleJob jobs[2 * EB_LADDER_MAX_RUNGS];
-    int job_level[2 * EB_LADDER_MAX_RUNGS], depth[EB_LADDER_MAX_RUNGS];
-    int w[EB_LADDER_MAX_RUNGS], h[EB_LADDER_MAX_RUNGS], nb = 0, ret;
+    int w[EB_LADDER_MAX_RUNGS], h[EB_LADDER_MAX_RUNGS], ret;
+    int rot = cfg->rotation, rw, rh;
+    EbScaleSiting hs, vs;
 
     memset(p, 0, sizeof(*p));
     if (cfg->nb_outputs < 1 || cfg->nb_outputs > EB_LADDER_MAX_RUNGS)
         return EB_ERR(EINVAL);
+    if (rot != 0 && rot != 90 && rot != 180 && rot != 270)
+        return EB_ERR(EINVAL);
+    /* Everything below is in the rotated geometry: the picture the rungs
+     * are resized from is the source rotated (outputs[] sizes are after
+     * rotation). */
+    rw = rot == 90 || rot == 270 ? cfg->src_height : cfg->src_width;
+    rh = rot == 90 || rot == 270 ? cfg->src_width : cfg->src_height;
     p->nb_outputs = cfg->nb_outputs;
     for (int i = 0; i < cfg->nb_outputs; i++) {
         w[i] = cfg->outputs[i].width;
         h[i] = cfg->outputs[i].height;
     }
-    ret = eb_scale_plan(cfg->src_width, cfg->src_height, cfg->nb_outputs, w, h, p->order, p->parent,
-                        p->copy);
+    /* The direct plan: every resized rung from the source, so one launch. */
+    ret = eb_scale_plan_depth(rw, rh, cfg->nb_outputs, w, h, 1, p->order, p->parent, p->copy);
     if (ret < 0)
         return ret;
+    eb_scale_chroma_siting_rotated(cfg->chroma_location, rot, &hs, &vs);
     for (int n = 0; n < cfg->nb_outputs; n++) {
-        int i = p->order[n], par = p->parent[i];
-        int pw = par < 0 ? cfg->src_width : w[par], ph = par < 0 ? cfg->src_height : h[par];
-        int pd = par < 0 ? 0 : depth[par];
+        int i = p->order[n];
 
-        depth[i] = p->copy[i] ? pd : pd + 1;
+        /* A rung of the rotated source's size is a reference to the source
+         * only without rotation; rotated, it is a job whose tables are the
+         * identity (one tap of 1 << 14: exact), a lossless rotation. A rung
+         * of an earlier rung's size stays a reference to that rung. */
+        if (p->copy[i] && p->parent[i] < 0 && rot)
+            p->copy[i] = 0;
         if (p->copy[i])
             continue;
         for (int plane = 0; plane < 2; plane++) {
-            EbCudaScaleJob *j = &jobs[nb];
+            EbCudaScaleJob *j = &p->jobs[p->nb_jobs];
             memset(j, 0, sizeof(*j));
-            j->src_pic = par < 0 ? 0 : 1 + par;
+            j->src_pic = 0;
             j->dst_pic = 1 + i;
-            ret = plane ? job_init(j, p, 1, cfg->chroma_location, (pw + 1) / 2, (ph + 1) / 2,
-                                   (w[i] + 1) / 2, (h[i] + 1) / 2)
-                        : job_init(j, p, 0, cfg->chroma_location, pw, ph, w[i], h[i]);
+            j->rot = rot;
+            ret = plane ? job_init(j, p, 1, hs, vs, (rw + 1) / 2, (rh + 1) / 2, (w[i] + 1) / 2,
+                                   (h[i] + 1) / 2)
+                        : job_init(j, p, 0, hs, vs, rw, rh, w[i], h[i]);
             if (ret < 0) {
                 eb_cuda_plan_uninit(p);
                 return ret;
             }
-            job_level[nb++] = depth[i];
-        }
-    }
-    /* Grouped by level: a level's parents are all made by earlier ones. */
-    for (int lv = 1; lv <= EB_SCALE_MAX_DEPTH; lv++) {
-        int first = p->nb_jobs;
-        for (int n = 0; n < nb; n++) {
-            if (job_level[n] != lv)
-                continue;
-            p->jobs[p->nb_jobs++] = jobs[n];
-            if (jobs[n].dst_w > p->level[p->nb_levels].max_w)
-                p->level[p->nb_levels].max_w = jobs[n].dst_w;
-            if (jobs[n].dst_h > p->level[p->nb_levels].max_h)
-                p->level[p->nb_levels].max_h = jobs[n].dst_h;
-        }
-        if (p->nb_jobs > first) {
-            p->level[p->nb_levels].first = first;
-            p->level[p->nb_levels].nb = p->nb_jobs - first;
-            p->nb_levels++;
+            if (j->dst_w > p->max_w)
+                p->max_w = j->dst_w;
+            if (j->dst_h > p->max_h)
+                p->max_h = j->dst_h;
+            p->nb_jobs++;
         }
     }
     return 0;
 }
 
-void eb_cuda_plan_emulate(const EbCudaPlan *p, int lv, const EbCudaPics *pics)
+void eb_cuda_plan_emulate(const EbCudaPlan *p, const EbCudaPics *pics)
 {
-    /* The launch's grid: blockIdx.z over the level's jobs, x/y over the
-     * largest output, threads outside a job's size return. */
-    for (int z = 0; z < p->level[lv].nb; z++) {
-        const EbCudaScaleJob *j = &p->jobs[p->level[lv].first + z];
+    /* The launch's grid: blockIdx.z over the jobs, x/y over the largest
+     * output, threads outside a job's size return. */
+    for (int z = 0; z < p->nb_jobs; z++) {
+        const EbCudaScaleJob *j = &p->jobs[z];
         const unsigned char *src =
             (const unsigned char *)(uintptr_t)pics->data[j->src_pic][j->plane];
         unsigned char *dst = (unsigned char *)(uintptr_t)pics->data[j->dst_pic][j->plane];
-        for (int y = 0; y < p->level[lv].max_h; y++)
-            for (int x = 0; x < p->level[lv].max_w; x++)
+        for (int y = 0; y < p->max_h; y++)
+            for (int x = 0; x < p->max_w; x++)
                 if (x < j->dst_w && y < j->dst_h)
                     eb_cuda_scale_sample(j, p->pos, p->coef, src, pics->pitch[j->src_pic][j->plane],
                                          dst, pics->pitch[j->dst_pic][j->plane], x, y);

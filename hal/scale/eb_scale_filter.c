@@ -156,13 +156,52 @@ error:
     return ret;
 }
 
+void eb_scale_chroma_siting_rotated(int chroma_location, int rotation, EbScaleSiting *h,
+                                    EbScaleSiting *v)
+{
+    EbScaleSiting sh, sv;
+
+    eb_scale_chroma_siting(chroma_location, &sh, &sv);
+    switch (rotation) {
+    case 90: /* rotated x = source y reversed, rotated y = source x */
+        *h = eb_scale_siting_flip(sv);
+        *v = sh;
+        break;
+    case 180:
+        *h = eb_scale_siting_flip(sh);
+        *v = eb_scale_siting_flip(sv);
+        break;
+    case 270: /* rotated x = source y, rotated y = source x reversed */
+        *h = sv;
+        *v = eb_scale_siting_flip(sh);
+        break;
+    default:
+        *h = sh;
+        *v = sv;
+        break;
+    }
+}
+
+EbScaleSiting eb_scale_siting_flip(EbScaleSiting s)
+{
+    return s == EB_SCALE_SITING_COSITED       ? EB_SCALE_SITING_COSITED_ODD
+           : s == EB_SCALE_SITING_COSITED_ODD ? EB_SCALE_SITING_COSITED
+                                              : s;
+}
+
 int eb_scale_plan(int src_w, int src_h, int nb, const int *w, const int *h, int *order, int *parent,
                   int *copy)
+{
+    return eb_scale_plan_depth(src_w, src_h, nb, w, h, EB_SCALE_MAX_DEPTH, order, parent, copy);
+}
+
+int eb_scale_plan_depth(int src_w, int src_h, int nb, const int *w, const int *h, int max_depth,
+                        int *order, int *parent, int *copy)
 {
     /* depth[] of outputs in plan order; the source has depth 0. */
     int depth[64];
 
-    if (nb < 0 || nb > 64 || src_w < 1 || src_h < 1)
+    if (nb < 0 || nb > 64 || src_w < 1 || src_h < 1 || max_depth < 1)
         return EB_ERR(EINVAL);
     for (int i = 0; i < nb; i++) {
         if (w[i] < 1 || h[i] < 1)
@@ -202,7 +241,7 @@ int eb_scale_plan(int src_w, int src_h, int nb, const int *w, const int *h, int 
                 copy[i] = 1;
                 break;
             }
-            if (depth[m] >= EB_SCALE_MAX_DEPTH)
+            if (depth[m] >= max_depth)
                 continue;
             if ((int64_t)w[c] * EB_SCALE_CASCADE_DEN < (int64_t)w[i] * EB_SCALE_CASCADE_NUM ||
                 (int64_t)h[c] * EB_SCALE_CASCADE_DEN < (int64_t)h[i] * EB_SCALE_CASCADE_NUM)

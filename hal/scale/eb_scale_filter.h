@@ -5,9 +5,24 @@
  * uploaded), so the two backends cannot drift apart. Everything that decides
  * an output sample value lives here: the kernel, the tap-count rule, the
  * sample-centre formula with its chroma siting, the edge rule, the fixed-point
- * precision and rounding, the pass order, and which picture each rung is
- * resized from (the cascade plan). Two plain-C row functions give the
+ * precision and rounding, the pass order, and the plans that say which
+ * picture each rung is resized from. Two plain-C row functions give the
  * normative arithmetic; any faster implementation must match them bit for bit.
+ *
+ * Shared versus per backend. The definition (kernel, taps, phases, rounding,
+ * pass order) is shared by every backend. Which picture a rung is made from
+ * is the backend's choice among the plans here: the CPU fan-out cascades
+ * (eb_scale_plan: 480p from 720p, ...: cheaper on a CPU, measured below), the
+ * CUDA fan-out resizes every rung directly from the source in one launch
+ * (eb_scale_plan_depth with max_depth 1: the source stays in the GPU's L2,
+ * and a launch per level would cost more than the cascade saves). Run on the
+ * same plan, the two give the same bits (tests/test_hal_cuda_plan.c runs the
+ * CPU fan-out with the direct plan to check it).
+ *
+ * Rotation (CUDA fan-out): a rotated resize is defined as the lossless
+ * rotation of the Y and UV planes (a transpose and/or flips, each plane on
+ * its own grid) followed by the resize above on the rotated picture, with
+ * the chroma siting of the rotated picture (eb_scale_chroma_siting_rotated).
  *
  * Kernel: Lanczos-3, K(x) = sinc(x) * sinc(x / 3) for |x| < 3, else 0, with
  * sinc(x) = sin(pi x) / (pi x).
@@ -88,6 +103,24 @@ typedef enum EbScaleSiting {
  * as swscale does. Rungs keep the source's siting. */
 void eb_scale_chroma_siting(int chroma_location, EbScaleSiting *h, EbScaleSiting *v);
 
+/* The siting seen from the other end of the axis (a flip): co-sited with
+ * the even sample becomes co-sited with the odd one and back; centred stays.
+ * Exact for planes of even luma size; for odd sizes the chroma grid of the
+ * flipped picture pairs different luma samples and the siting is nominal. */
+EbScaleSiting eb_scale_siting_flip(EbScaleSiting s);
+
+/* Sitings of the chroma of a picture rotated clockwise by rotation degrees
+ * (0, 90, 180, 270; others are taken as 0), in the rotated picture's
+ * horizontal and vertical axes. The choice: the physical chroma positions
+ * travel with the picture. For 90 and 270 the source's horizontal and
+ * vertical sitings swap; an axis the rotation reverses (90: the new
+ * horizontal one; 180: both; 270: the new vertical one) flips its siting
+ * (eb_scale_siting_flip). So LEFT (h co-sited, v centred) becomes TOP at 90,
+ * "right" at 180 and BOTTOM at 270. The rungs' frames keep the source's
+ * chroma_location tag, as the transpose filters of the other backends do. */
+void eb_scale_chroma_siting_rotated(int chroma_location, int rotation, EbScaleSiting *h,
+                                    EbScaleSiting *v);
+
 /* One dimension's polyphase table. */
 typedef struct EbScaleFilter {
     int src_size;
@@ -118,9 +151,17 @@ void eb_scale_filter_uninit(EbScaleFilter *f);
  * (the order to make them in: a parent before its children) and parent[i]:
  * -1 for the source, else the index of the output it is resized from.
  * copy[i] is 1 when output i has the size of its parent (a reference, no
- * resize). Returns 0 or -EINVAL. All arrays are caller storage of nb. */
+ * resize). Returns 0 or -EINVAL. All arrays are caller storage of nb.
+ * This is the CPU fan-out's plan (EB_SCALE_MAX_DEPTH resizes at most). */
 int eb_scale_plan(int src_w, int src_h, int nb, const int *w, const int *h, int *order, int *parent,
                   int *copy);
+
+/* The same with the depth limit as an argument (max_depth >= 1, else
+ * -EINVAL): a rung is at most max_depth resizes away from the source.
+ * max_depth 1 is the direct plan, every resized rung made from the source
+ * (the CUDA fan-out's); a rung of an earlier rung's size still shares it. */
+int eb_scale_plan_depth(int src_w, int src_h, int nb, const int *w, const int *h, int max_depth,
+                        int *order, int *parent, int *copy);
 
 /* The normative arithmetic, one output row at a time (plain C).
  * Vertical: dst[x] = mid of rows[0..taps-1][x] weighted by coef[0..taps-1],

@@ -463,10 +463,9 @@ static int plane_init(EbFanoutPlane *pl, int sw, int sh, int dw, int dh, EbScale
     return 0;
 }
 
-static int out_init(EbFanoutOut *o, int pw, int ph, int chroma_location)
+static int out_init(EbFanoutOut *o, int pw, int ph, EbScaleSiting hs, EbScaleSiting vs)
 {
     int cw = (o->width + 1) / 2, ch = (o->height + 1) / 2;
-    EbScaleSiting hs, vs;
     size_t size;
     int ret;
 
@@ -474,7 +473,6 @@ static int out_init(EbFanoutOut *o, int pw, int ph, int chroma_location)
                      EB_SCALE_SITING_CENTER);
     if (ret < 0)
         return ret;
-    eb_scale_chroma_siting(chroma_location, &hs, &vs);
     for (int p = 1; p < 3; p++) {
         ret = plane_init(&o->plane[p], (pw + 1) / 2, (ph + 1) / 2, cw, ch, hs, vs);
         if (ret < 0)
@@ -516,6 +514,13 @@ void eb_fanout_cpu_free(EbFanoutCpu **fp)
 
 int eb_fanout_cpu_create(const EbFanoutConfig *cfg, EbFanoutCpu **out)
 {
+    return eb_fanout_cpu_create_ex(cfg, NULL, out);
+}
+
+int eb_fanout_cpu_create_ex(const EbFanoutConfig *cfg, const EbFanoutCpuOptions *opt,
+                            EbFanoutCpu **out)
+{
+    EbScaleSiting hs, vs;
     int w[EB_LADDER_MAX_RUNGS], h[EB_LADDER_MAX_RUNGS], parent[EB_LADDER_MAX_RUNGS],
         copy[EB_LADDER_MAX_RUNGS];
     int max_w = 0, max_taps = 0, max_dw = 0, max_np = 0;
@@ -540,10 +545,17 @@ int eb_fanout_cpu_create(const EbFanoutConfig *cfg, EbFanoutCpu **out)
     if (!f)
         return EB_ERR(ENOMEM);
     f->cfg = *cfg;
-    ret = eb_scale_plan(cfg->src_width, cfg->src_height, cfg->nb_outputs, w, h, f->order, parent,
-                        copy);
+    /* The software backend cascades; the direct plan is the CUDA fan-out's
+     * (see hal/scale/eb_scale_filter.h), here so the tests can compare. */
+    ret = eb_scale_plan_depth(cfg->src_width, cfg->src_height, cfg->nb_outputs, w, h,
+                              opt && opt->direct ? 1 : EB_SCALE_MAX_DEPTH, f->order, parent, copy);
     if (ret < 0)
         goto error;
+    eb_scale_chroma_siting(cfg->chroma_location, &hs, &vs);
+    if (opt && opt->chroma_set) {
+        hs = (EbScaleSiting)opt->chroma_h;
+        vs = (EbScaleSiting)opt->chroma_v;
+    }
 
     for (int n = 0; n < cfg->nb_outputs; n++) {
         int i = f->order[n];
@@ -557,7 +569,7 @@ int eb_fanout_cpu_create(const EbFanoutConfig *cfg, EbFanoutCpu **out)
         o->copy = copy[i];
         if (o->copy)
             continue;
-        ret = out_init(o, pw, ph, cfg->chroma_location);
+        ret = out_init(o, pw, ph, hs, vs);
         if (ret < 0)
             goto error;
         if (pw > max_w)
