@@ -654,7 +654,7 @@ static int vkt_fanout_open(EbHalDevice *dev, const EbFanoutConfig *cfg, EbFanout
     if (cfg->src_format != AV_PIX_FMT_VULKAN)
         return EB_ERR(EINVAL);
     if (cfg->rotation != 0 && vk_mode == VK_NO_ROTATION)
-        return EB_ERR(EINVAL); /* like the CUDA fan-out */
+        return EB_ERR(EINVAL); /* a fan-out that cannot rotate */
     f = calloc(1, sizeof(*f));
     if (!f)
         return EB_ERR(ENOMEM);
