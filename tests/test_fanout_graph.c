@@ -20,6 +20,7 @@
 #include "eb_fanout_graph.h"
 #include "eb_hal.h"
 #include "eb_hal_hw.h"
+#include "eb_test_frames.h"
 #ifdef EB_WITH_VAAPI
 #include "eb_vaapi.h"
 #endif
@@ -43,30 +44,13 @@ static const EbFanoutFilters sw_filters = {
 
 static EbFanoutConfig config(int sw, int sh, int rotation, int n, const int (*sizes)[2])
 {
-    EbFanoutConfig cfg;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.src_width = sw;
-    cfg.src_height = sh;
-    cfg.src_format = AV_PIX_FMT_YUV420P;
-    cfg.chroma_location = AVCHROMA_LOC_LEFT;
-    cfg.rotation = rotation;
-    cfg.nb_outputs = n;
-    for (int i = 0; i < n; i++) {
-        cfg.outputs[i].width = sizes[i][0];
-        cfg.outputs[i].height = sizes[i][1];
-    }
-    return cfg;
+    return eb_test_fanout_config(sw, sh, rotation, n, sizes);
 }
 
 /* A black yuv420p picture (luma 16) with timestamps and colour set. */
 static AVFrame *make_src(int w, int h, int64_t pts)
 {
-    AVFrame *f = av_frame_alloc();
-    assert_non_null(f);
-    f->format = AV_PIX_FMT_YUV420P;
-    f->width = w;
-    f->height = h;
-    assert_int_equal(av_frame_get_buffer(f, 0), 0);
+    AVFrame *f = eb_test_frame(w, h, AV_PIX_FMT_YUV420P);
     for (int y = 0; y < h; y++)
         memset(f->data[0] + y * f->linesize[0], 16, (size_t)w);
     for (int p = 1; p < 3; p++)
@@ -564,12 +548,7 @@ static AVFrame *vk_download(const AVFrame *hw)
 
 static AVFrame *make_nv12(int w, int h, int64_t pts, int mx, int my)
 {
-    AVFrame *f = av_frame_alloc();
-    assert_non_null(f);
-    f->format = AV_PIX_FMT_NV12;
-    f->width = w;
-    f->height = h;
-    assert_int_equal(av_frame_get_buffer(f, 0), 0);
+    AVFrame *f = eb_test_frame(w, h, AV_PIX_FMT_NV12);
     for (int y = 0; y < h; y++)
         memset(f->data[0] + y * f->linesize[0], 16, (size_t)w);
     for (int y = 0; y < h / 2; y++)

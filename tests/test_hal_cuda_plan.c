@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "eb_fanout_cpu.h"
+#include "eb_test_frames.h"
 
 #ifdef EB_WITH_NVIDIA
 #include "eb_fanout_cuda_plan.h"
@@ -46,13 +47,8 @@ static void nv12_free(Nv12 *p)
 /* Deterministic texture: gradients, hard edges and noise. */
 static AVFrame *make_source(int w, int h)
 {
-    AVFrame *f = av_frame_alloc();
+    AVFrame *f = eb_test_frame(w, h, AV_PIX_FMT_YUV420P);
     uint32_t seed = 12345;
-    assert_non_null(f);
-    f->format = AV_PIX_FMT_YUV420P;
-    f->width = w;
-    f->height = h;
-    assert_int_equal(av_frame_get_buffer(f, 0), 0);
     for (int p = 0; p < 3; p++) {
         int pw = p ? (w + 1) / 2 : w, ph = p ? (h + 1) / 2 : h;
         for (int y = 0; y < ph; y++)
@@ -103,12 +99,7 @@ static int max_diff(const AVFrame *cpu, const Nv12 *n)
  * remapped read shows. */
 static AVFrame *make_random(int w, int h, uint32_t seed)
 {
-    AVFrame *f = av_frame_alloc();
-    assert_non_null(f);
-    f->format = AV_PIX_FMT_YUV420P;
-    f->width = w;
-    f->height = h;
-    assert_int_equal(av_frame_get_buffer(f, 0), 0);
+    AVFrame *f = eb_test_frame(w, h, AV_PIX_FMT_YUV420P);
     for (int p = 0; p < 3; p++) {
         int pw = p ? (w + 1) / 2 : w, ph = p ? (h + 1) / 2 : h;
         for (int y = 0; y < ph; y++)

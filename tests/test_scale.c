@@ -22,6 +22,7 @@
 #include "eb_error.h"
 #include "eb_fanout_cpu.h"
 #include "eb_scale_filter.h"
+#include "eb_test_frames.h"
 
 /* ---- helpers ---- */
 
@@ -47,13 +48,7 @@ static int plane_h(const AVFrame *f, int p)
 
 static AVFrame *frame_new(int w, int h)
 {
-    AVFrame *f = av_frame_alloc();
-    assert_non_null(f);
-    f->width = w;
-    f->height = h;
-    f->format = AV_PIX_FMT_YUV420P;
-    assert_int_equal(av_frame_get_buffer(f, 0), 0);
-    return f;
+    return eb_test_frame(w, h, AV_PIX_FMT_YUV420P);
 }
 
 static AVFrame *frame_random(int w, int h)
@@ -96,21 +91,10 @@ static void fill_constant(AVFrame *f, const uint8_t v[3])
             memset(f->data[p] + y * f->linesize[p], v[p], plane_w(f, p));
 }
 
+/* H.264's "left" siting: co-sited horizontally, centred vertically. */
 static EbFanoutConfig config(int sw, int sh, int n, const int (*sizes)[2])
 {
-    EbFanoutConfig cfg;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.src_width = sw;
-    cfg.src_height = sh;
-    cfg.src_format = AV_PIX_FMT_YUV420P;
-    /* H.264's "left" siting: co-sited horizontally, centred vertically. */
-    cfg.chroma_location = AVCHROMA_LOC_LEFT;
-    cfg.nb_outputs = n;
-    for (int i = 0; i < n; i++) {
-        cfg.outputs[i].width = sizes[i][0];
-        cfg.outputs[i].height = sizes[i][1];
-    }
-    return cfg;
+    return eb_test_fanout_config(sw, sh, 0, n, sizes);
 }
 
 /* Runs one fan-out on src with the SIMD kernels on (simd = 1, where the CPU

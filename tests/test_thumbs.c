@@ -21,6 +21,7 @@
 
 #include "eb_error.h"
 #include "eb_log.h"
+#include "eb_test_frames.h"
 #include "eb_test_media.h"
 #include "eb_thumbs.h"
 #include "eb_vod.h"
@@ -218,12 +219,7 @@ static void test_thumbnail_at_is_honoured(void **state)
 
 static AVFrame *thumb_frame(int64_t pts)
 {
-    AVFrame *f = av_frame_alloc();
-    assert_non_null(f);
-    f->format = AV_PIX_FMT_YUV420P;
-    f->width = 320;
-    f->height = 180;
-    assert_int_equal(av_frame_get_buffer(f, 0), 0);
+    AVFrame *f = eb_test_frame(320, 180, AV_PIX_FMT_YUV420P);
     for (int p = 0; p < 3; p++) {
         int w = p ? 160 : 320, h = p ? 90 : 180;
         for (int y = 0; y < h; y++)
