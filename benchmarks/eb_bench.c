@@ -56,6 +56,7 @@ typedef struct EbBenchArgs {
     int max_concurrency;
     int runs;
     int no_ffmpeg;
+    int scaler_frames; /* 0: no scaler comparison */
     double headroom;
 } EbBenchArgs;
 
@@ -725,9 +726,11 @@ static void print_stages(FILE *f, const char *what, const EbBenchJobStats *s)
     if (cores < 1)
         cores = 1;
     fprintf(f, "where the time went (%s):\n", what);
-    fprintf(f, "  job wall %.2f s for %.2f s of media (%lld frames); CPU %.2f s = %.0f%% of %ld cores\n",
-            s->wall_seconds, s->duration, (long long)s->frames, cpu,
-            100 * cpu / (wall * (double)cores), cores);
+    fprintf(
+        f,
+        "  job wall %.2f s for %.2f s of media (%lld frames); CPU %.2f s = %.0f%% of %ld cores\n",
+        s->wall_seconds, s->duration, (long long)s->frames, cpu, 100 * cpu / (wall * (double)cores),
+        cores);
     fprintf(f, "  %-16s %7s %6s  %s\n", "stage (thread)", "CPU s", "of CPU", "inside it; waiting");
     fprintf(f,
             "  %-16s %7.2f %5.0f%%  decode %.2f s, normalise %.2f s, audio %.2f s (wall); "
@@ -755,12 +758,18 @@ static void print_stages(FILE *f, const char *what, const EbBenchJobStats *s)
             other > 0 ? other : 0, cpu > 0 && other > 0 ? 100 * other / cpu : 0);
 }
 
+/* The conditions the targets are stated for. */
+static int standard_conditions(const EbBenchReport *r)
+{
+    return r->cores == 2 && !strcmp(r->preset, "veryfast") && r->source_width == 1920 &&
+           r->source_height == 1080 && fabs(r->source_fps - 30) < 0.1;
+}
+
 static void print_versus(FILE *f, const EbBenchReport *r, int *misses)
 {
     const EbBenchVersus *v = &r->versus;
     double tput, rss;
-    int standard = r->cores == 2 && !strcmp(r->preset, "veryfast") && r->source_width == 1920 &&
-                   r->source_height == 1080 && fabs(r->source_fps - 30) < 0.1;
+    int standard = standard_conditions(r);
 
     if (!v->ran) {
         fprintf(f, "encbox vs ffmpeg: not run (%s)\n", v->skipped);
@@ -873,6 +882,8 @@ static void usage(FILE *f)
             "      --backend NAME      sweep only this backend (default: every one in the build)\n"
             "      --runs N            alternating encbox/ffmpeg runs (default 2)\n"
             "      --no-ffmpeg         skip the head-to-head against the ffmpeg command line\n"
+            "      --scaler-frames N   frames for the scaling fan-out vs ffmpeg's split + scale\n"
+            "                          (in process, one thread; default 150, 0 skips it)\n"
             "      --plan SPEC         capacity plan, e.g. 'live=40x1080p30,vod=500h/day'\n"
             "      --from FILE         plan from an earlier result (bench.json) without running\n"
             "      --headroom PCT      share of each box kept free in the plan (default 0)\n"
@@ -959,13 +970,15 @@ int eb_bench_cli(int argc, char **argv)
                                          {"plan", required_argument, NULL, 'P'},
                                          {"from", required_argument, NULL, 'f'},
                                          {"headroom", required_argument, NULL, 'H'},
+                                         {"scaler-frames", required_argument, NULL, 'S'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     EbBenchArgs a = {.out_dir = "out/bench",
                      .preset = "veryfast",
                      .seconds = 20,
                      .max_concurrency = 8,
-                     .runs = 2};
+                     .runs = 2,
+                     .scaler_frames = 150};
     EbBenchReport *r;
     EbBenchSource src;
     const EbHalBackend *const *be = eb_hal_backends();
@@ -1010,6 +1023,9 @@ int eb_bench_cli(int argc, char **argv)
         case 'H':
             a.headroom = atof(optarg) / 100.0;
             break;
+        case 'S':
+            a.scaler_frames = atoi(optarg);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -1019,11 +1035,13 @@ int eb_bench_cli(int argc, char **argv)
         }
     }
     if (optind != argc || !(a.seconds >= 1 && a.seconds <= 3600) || a.max_concurrency < 1 ||
-        a.max_concurrency > 64 || a.runs < 1 || a.runs > EB_BENCH_MAX_RUNS ||
-        !(a.headroom >= 0 && a.headroom <= 0.9) || (a.from && !a.plan)) {
+        a.max_concurrency > 64 || a.runs < 1 || a.runs > EB_BENCH_MAX_RUNS || a.scaler_frames < 0 ||
+        a.scaler_frames > 100000 || !(a.headroom >= 0 && a.headroom <= 0.9) ||
+        (a.from && !a.plan)) {
         fprintf(stderr,
                 "encbox: bench: bad arguments (--seconds 1..3600, --max-concurrency "
-                "1..64, --runs 1..%d, --headroom 0..90, --from needs --plan)\n",
+                "1..64, --runs 1..%d, --headroom 0..90, --scaler-frames 0..100000, --from "
+                "needs --plan)\n",
                 EB_BENCH_MAX_RUNS);
         usage(stderr);
         return EB_BENCH_EXIT_USAGE;
@@ -1098,6 +1116,13 @@ int eb_bench_cli(int argc, char **argv)
         sweep(&a, source, be[i], b);
     }
 
+    if (a.scaler_frames > 0) {
+        fprintf(stderr, "bench: scaling fan-out vs ffmpeg's split + scale, %d frames ...\n",
+                a.scaler_frames);
+        eb_bench_scaler_run(source, a.scaler_frames, &r->scaler);
+    } else {
+        bprintf(r->scaler.skipped, sizeof(r->scaler.skipped), "--scaler-frames 0");
+    }
     if (a.no_ffmpeg) {
         bprintf(r->versus.skipped, sizeof(r->versus.skipped), "--no-ffmpeg");
     } else if (a.only_backend && strcmp(a.only_backend, "software")) {
@@ -1136,6 +1161,8 @@ int eb_bench_cli(int argc, char **argv)
         print_stages(stdout, "encbox in the head-to-head, last run", &r->versus.encbox_stages);
         printf("ffmpeg command: %s\n", r->versus.ffmpeg_command);
     }
+    printf("\n");
+    eb_bench_scaler_print(stdout, &r->scaler, standard_conditions(r), &misses);
 
     bprintf(path, sizeof(path), "%s/bench.json", a.out_dir);
     if (eb_bench_report_write_json(r, path) < 0) {

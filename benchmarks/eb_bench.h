@@ -34,8 +34,8 @@ typedef struct EbBenchRung {
     int64_t frames;
     double encode_seconds; /* wall time inside the encoder calls */
     double mux_seconds;
-    double encode_fps; /* frames / encode_seconds */
-    double kbps;       /* actual video bitrate */
+    double encode_fps;      /* frames / encode_seconds */
+    double kbps;            /* actual video bitrate */
     double cpu_seconds;     /* the rung's thread and its encoder's threads */
     double starved_seconds; /* rung thread waiting for frames */
 } EbBenchRung;
@@ -106,6 +106,25 @@ typedef struct EbBenchVersus {
     char ffmpeg_command[4096];
 } EbBenchVersus;
 
+/* The scaling fan-out against ffmpeg's split + scale (eb_bench_scaler.c). */
+typedef struct EbBenchScalerRung {
+    char name[EB_RUNG_NAME_MAX];
+    int width, height;
+    double psnr_encbox[3], psnr_ffmpeg[3];   /* Y, U, V in dB against the lanczos reference */
+    double psnr_avg_encbox, psnr_avg_ffmpeg; /* planes weighted 4:1:1, as ffmpeg's psnr 'average' */
+} EbBenchScalerRung;
+
+typedef struct EbBenchScaler {
+    int ran;
+    char skipped[256];                     /* why not, when !ran */
+    int frames;                            /* source frames both scaled */
+    double encbox_cpu_ms, ffmpeg_cpu_ms;   /* per source frame, all scaled rungs: thread CPU */
+    double encbox_wall_ms, ffmpeg_wall_ms; /* the same, wall clock */
+    char ffmpeg_filters[128];              /* what "ffmpeg's" means here */
+    int nb_rungs;                          /* scaled rungs (not the source-size reference) */
+    EbBenchScalerRung rungs[EB_LADDER_MAX_RUNGS];
+} EbBenchScaler;
+
 typedef struct EbBenchReport {
     char date[32]; /* UTC, ISO 8601 */
     char host[64];
@@ -123,6 +142,7 @@ typedef struct EbBenchReport {
     int nb_backends;
     EbBenchBackend backends[EB_BENCH_MAX_BACKENDS];
     EbBenchVersus versus;
+    EbBenchScaler scaler;
 } EbBenchReport;
 
 /* Capacity of one box, as the plan uses it. */
@@ -171,6 +191,19 @@ int eb_bench_plan_compute(const EbBenchPlanRequest *req, const EbBenchCapacity *
 /* Prints the answer with its arithmetic. */
 void eb_bench_plan_print(FILE *f, const EbBenchPlanRequest *req, const EbBenchCapacity *cap,
                          double headroom, const EbBenchPlan *plan);
+
+/* --- eb_bench_scaler.c ----------------------------------------------- */
+
+/* Runs the software backend's fan-out and ffmpeg's split + scale (bicubic)
+ * on the first max_frames video frames of input, on the calling thread, and
+ * measures both against a lanczos reference. Fills out (out->skipped says
+ * why when it returns an error). 0 or a negative errno. */
+int eb_bench_scaler_run(const char *input, int max_frames, EbBenchScaler *out);
+
+/* Prints the comparison and its two targets (cost <= 0.5x ffmpeg's, PSNR
+ * >= ffmpeg's per rung); standard: the run meets the targets' conditions.
+ * Adds the number of MISSes to *misses. */
+void eb_bench_scaler_print(FILE *f, const EbBenchScaler *s, int standard, int *misses);
 
 /* --- eb_bench_report.c ----------------------------------------------- */
 

@@ -38,13 +38,13 @@ static json_t *stats_to_json(const EbBenchJobStats *s)
     json_object_set_new(o, "demux_blocked_seconds", json_real(s->demux_blocked_seconds));
     for (int i = 0; i < s->nb_rungs; i++) {
         const EbBenchRung *r = &s->rungs[i];
-        json_array_append_new(
-            rungs, json_pack("{s:s, s:i, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "name", r->name,
-                             "width", r->width, "height", r->height, "frames",
-                             (json_int_t)r->frames, "encode_seconds", r->encode_seconds,
-                             "mux_seconds", r->mux_seconds, "encode_fps", r->encode_fps, "kbps",
-                             r->kbps, "cpu_seconds", r->cpu_seconds, "starved_seconds",
-                             r->starved_seconds));
+        json_array_append_new(rungs,
+                              json_pack("{s:s, s:i, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:f}",
+                                        "name", r->name, "width", r->width, "height", r->height,
+                                        "frames", (json_int_t)r->frames, "encode_seconds",
+                                        r->encode_seconds, "mux_seconds", r->mux_seconds,
+                                        "encode_fps", r->encode_fps, "kbps", r->kbps, "cpu_seconds",
+                                        r->cpu_seconds, "starved_seconds", r->starved_seconds));
     }
     json_object_set_new(o, "rungs", rungs);
     return o;
@@ -187,6 +187,60 @@ static void quality_from_json(const json_t *o, EbBenchQuality *q)
     q->psnr_avg_left = num(o, "psnr_avg_left_chroma_ref");
 }
 
+static json_t *scaler_to_json(const EbBenchScaler *s)
+{
+    json_t *o = json_pack("{s:b, s:s, s:i, s:f, s:f, s:f, s:f, s:s}", "ran", s->ran, "skipped",
+                          s->skipped, "frames", s->frames, "encbox_cpu_ms", s->encbox_cpu_ms,
+                          "ffmpeg_cpu_ms", s->ffmpeg_cpu_ms, "encbox_wall_ms", s->encbox_wall_ms,
+                          "ffmpeg_wall_ms", s->ffmpeg_wall_ms, "ffmpeg_filters", s->ffmpeg_filters);
+    json_t *rungs = json_array();
+    for (int i = 0; rungs && i < s->nb_rungs; i++) {
+        const EbBenchScalerRung *q = &s->rungs[i];
+        json_array_append_new(rungs,
+                              json_pack("{s:s, s:i, s:i, s:[f,f,f], s:[f,f,f], s:f, s:f}", "name",
+                                        q->name, "width", q->width, "height", q->height,
+                                        "psnr_encbox", q->psnr_encbox[0], q->psnr_encbox[1],
+                                        q->psnr_encbox[2], "psnr_ffmpeg", q->psnr_ffmpeg[0],
+                                        q->psnr_ffmpeg[1], q->psnr_ffmpeg[2], "psnr_avg_encbox",
+                                        q->psnr_avg_encbox, "psnr_avg_ffmpeg", q->psnr_avg_ffmpeg));
+    }
+    if (o)
+        json_object_set_new(o, "rungs", rungs);
+    else
+        json_decref(rungs);
+    return o;
+}
+
+static void scaler_from_json(const json_t *o, EbBenchScaler *s)
+{
+    const json_t *rungs = json_object_get(o, "rungs");
+    memset(s, 0, sizeof(*s));
+    s->ran = json_is_true(json_object_get(o, "ran"));
+    str(o, "skipped", s->skipped, sizeof(s->skipped));
+    str(o, "ffmpeg_filters", s->ffmpeg_filters, sizeof(s->ffmpeg_filters));
+    s->frames = (int)num(o, "frames");
+    s->encbox_cpu_ms = num(o, "encbox_cpu_ms");
+    s->ffmpeg_cpu_ms = num(o, "ffmpeg_cpu_ms");
+    s->encbox_wall_ms = num(o, "encbox_wall_ms");
+    s->ffmpeg_wall_ms = num(o, "ffmpeg_wall_ms");
+    for (size_t i = 0; i < json_array_size(rungs) && i < EB_LADDER_MAX_RUNGS; i++) {
+        const json_t *r = json_array_get(rungs, i);
+        const json_t *pe = json_object_get(r, "psnr_encbox"),
+                     *pf = json_object_get(r, "psnr_ffmpeg");
+        EbBenchScalerRung *q = &s->rungs[s->nb_rungs++];
+        str(r, "name", q->name, sizeof(q->name));
+        q->width = (int)num(r, "width");
+        q->height = (int)num(r, "height");
+        for (size_t p = 0; p < 3; p++) {
+            const json_t *a = json_array_get(pe, p), *b = json_array_get(pf, p);
+            q->psnr_encbox[p] = json_is_number(a) ? json_number_value(a) : 0;
+            q->psnr_ffmpeg[p] = json_is_number(b) ? json_number_value(b) : 0;
+        }
+        q->psnr_avg_encbox = num(r, "psnr_avg_encbox");
+        q->psnr_avg_ffmpeg = num(r, "psnr_avg_ffmpeg");
+    }
+}
+
 static json_t *step_to_json(const EbBenchStep *s)
 {
     json_t *o =
@@ -281,6 +335,7 @@ int eb_bench_report_write_json(const EbBenchReport *r, const char *path)
         json_object_set_new(v, "ffmpeg_command", json_string(r->versus.ffmpeg_command));
     }
     json_object_set_new(o, "versus", v);
+    json_object_set_new(o, "scaler", scaler_to_json(&r->scaler));
     return dump(o, path);
 }
 
@@ -349,6 +404,7 @@ int eb_bench_report_read_json(const char *path, EbBenchReport *r, char *err, siz
         }
         str(v, "ffmpeg_command", r->versus.ffmpeg_command, sizeof(r->versus.ffmpeg_command));
     }
+    scaler_from_json(json_object_get(o, "scaler"), &r->scaler);
     json_decref(o);
     return 0;
 }

@@ -141,6 +141,15 @@ static void fill_report(EbBenchReport *r)
     r->versus.nb_rungs = 1;
     r->versus.encbox_q[0].psnr_avg = 45.25;
     r->versus.ffmpeg_q[0].psnr_avg = 45.5;
+    r->scaler.ran = 1;
+    r->scaler.frames = 150;
+    r->scaler.encbox_cpu_ms = 1.5;
+    r->scaler.ffmpeg_cpu_ms = 4.5;
+    r->scaler.nb_rungs = 1;
+    snprintf(r->scaler.rungs[0].name, EB_RUNG_NAME_MAX, "720p");
+    r->scaler.rungs[0].width = 1280;
+    r->scaler.rungs[0].psnr_encbox[2] = 66.25;
+    r->scaler.rungs[0].psnr_avg_ffmpeg = 54.5;
 }
 
 static void test_capacity_from_report(void **state)
@@ -225,6 +234,14 @@ static void test_json_round_trip_and_svg(void **state)
     assert_true(back->versus.ffmpeg[0].wall_seconds == 15.2);
     assert_true(back->versus.encbox_q[0].psnr_avg == 45.25);
     assert_true(file_has(json, "\"realtime_ladders\": 1"));
+    assert_true(back->scaler.ran);
+    assert_int_equal(back->scaler.frames, 150);
+    assert_true(back->scaler.ffmpeg_cpu_ms == 4.5);
+    assert_int_equal(back->scaler.nb_rungs, 1);
+    assert_string_equal(back->scaler.rungs[0].name, "720p");
+    assert_int_equal(back->scaler.rungs[0].width, 1280);
+    assert_true(back->scaler.rungs[0].psnr_encbox[2] == 66.25);
+    assert_true(back->scaler.rungs[0].psnr_avg_ffmpeg == 54.5);
 
     /* not a report */
     assert_int_equal(eb_bench_report_write_svg(r, svg), 0);
@@ -235,6 +252,41 @@ static void test_json_round_trip_and_svg(void **state)
     assert_true(file_has(svg, "<polyline"));
     free(r);
     free(back);
+}
+
+/* The scaler comparison's verdicts: cost above half of ffmpeg's, or a rung
+ * whose PSNR is below ffmpeg's, is a MISS each. */
+static int scaler_misses(const EbBenchScaler *s, char *text, size_t size)
+{
+    int misses = 0;
+    FILE *f = fmemopen(text, size, "w");
+    assert_non_null(f);
+    eb_bench_scaler_print(f, s, 1, &misses);
+    fclose(f);
+    return misses;
+}
+
+static void test_scaler_targets(void **state)
+{
+    EbBenchScaler s = {
+        .ran = 1, .frames = 10, .encbox_cpu_ms = 2.0, .ffmpeg_cpu_ms = 4.0, .nb_rungs = 2};
+    char text[4096];
+    (void)state;
+
+    s.rungs[0].psnr_avg_encbox = 60, s.rungs[0].psnr_avg_ffmpeg = 55;
+    s.rungs[1].psnr_avg_encbox = 55, s.rungs[1].psnr_avg_ffmpeg = 55;
+    assert_int_equal(scaler_misses(&s, text, sizeof(text)), 0);
+    assert_non_null(strstr(text, "PASS fan-out costs <= 0.5x"));
+    s.encbox_cpu_ms = 2.1;
+    assert_int_equal(scaler_misses(&s, text, sizeof(text)), 1);
+    assert_non_null(strstr(text, "MISS fan-out costs <= 0.5x"));
+    s.rungs[1].psnr_avg_encbox = 54.9;
+    assert_int_equal(scaler_misses(&s, text, sizeof(text)), 2);
+    /* not run: no verdict, the reason instead */
+    s.ran = 0;
+    snprintf(s.skipped, sizeof(s.skipped), "--scaler-frames 0");
+    assert_int_equal(scaler_misses(&s, text, sizeof(text)), 0);
+    assert_non_null(strstr(text, "not run (--scaler-frames 0)"));
 }
 
 /* One real 2 s run of `encbox bench`: outputs exist and parse. */
@@ -258,7 +310,8 @@ static void test_smoke(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         execl(bin, bin, "bench", "-o", out, "--seconds", "2", "--max-concurrency", "1",
-              "--no-ffmpeg", "--plan", "live=4x1080p30,vod=100h/day", (char *)NULL);
+              "--no-ffmpeg", "--scaler-frames", "1000", "--plan", "live=4x1080p30,vod=100h/day",
+              (char *)NULL);
         _exit(127);
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -284,6 +337,17 @@ static void test_smoke(void **state)
     assert_true(sw->steps[0].peak_rss_mb > 0);
     assert_int_equal(r->source_width, 1920);
     assert_false(r->versus.ran);
+    /* the scaler comparison read the whole 2 s source (60 frames < 1000)
+     * and measured the three scaled rungs of both scalers */
+    assert_true(r->scaler.ran);
+    assert_int_equal(r->scaler.frames, 60);
+    assert_int_equal(r->scaler.nb_rungs, 3);
+    assert_true(r->scaler.encbox_cpu_ms > 0 && r->scaler.ffmpeg_cpu_ms > 0);
+    for (int i = 0; i < r->scaler.nb_rungs; i++) {
+        assert_true(r->scaler.rungs[i].psnr_avg_encbox > 30);
+        assert_true(r->scaler.rungs[i].psnr_avg_ffmpeg > 30);
+    }
+    assert_string_equal(r->scaler.rungs[0].name, "720p");
     assert_svg_balanced(svg);
     free(r);
 }
@@ -291,10 +355,9 @@ static void test_smoke(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest unit[] = {
-        cmocka_unit_test(test_plan_parse),
-        cmocka_unit_test(test_plan_arithmetic),
-        cmocka_unit_test(test_capacity_from_report),
-        cmocka_unit_test(test_json_round_trip_and_svg),
+        cmocka_unit_test(test_plan_parse),           cmocka_unit_test(test_plan_arithmetic),
+        cmocka_unit_test(test_capacity_from_report), cmocka_unit_test(test_json_round_trip_and_svg),
+        cmocka_unit_test(test_scaler_targets),
     };
     const struct CMUnitTest smoke[] = {
         cmocka_unit_test(test_smoke),
