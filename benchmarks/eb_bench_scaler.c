@@ -138,7 +138,7 @@ int eb_bench_scaler_run(const char *input, int max_frames, EbBenchScaler *out)
     if (ret >= 0)
         ret = eb_source_open(input, dev, &so, &src, detail, sizeof(detail));
     if (ret < 0) {
-        snprintf(out->skipped, sizeof(out->skipped), "cannot open %s: %s%s%s", input,
+        snprintf(out->skipped, sizeof(out->skipped), "cannot open %.96s: %.48s%s%.80s", input,
                  eb_strerror(ret), detail[0] ? ": " : "", detail);
         goto end;
     }
