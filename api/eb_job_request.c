@@ -91,6 +91,7 @@ int eb_job_request_parse(const EbJobRequestContext *ctx, const char *body, size_
     json_t *in, *spec = NULL, *v;
     const char *key;
     char msg[600], path[PATH_MAX];
+    int hevc = 0; /* the ladder's codec, for the format check */
     unsigned code;
 
     *spec_out = NULL;
@@ -146,10 +147,14 @@ int eb_job_request_parse(const EbJobRequestContext *ctx, const char *body, size_
 
     v = json_object_get(in, "ladder");
     if (!v || json_is_null(v)) {
+        const EbLadder *preset = eb_config_find_ladder(ctx->cfg, ctx->cfg->jobs_ladder);
+        hevc = preset && preset->nb_rungs > 0 && !strcmp(preset->rungs[0].codec, "hevc");
         json_object_set_new(spec, "ladder", json_string(ctx->cfg->jobs_ladder));
     } else if (json_is_string(v)) {
-        if (!eb_config_find_ladder(ctx->cfg, json_string_value(v)))
+        const EbLadder *preset = eb_config_find_ladder(ctx->cfg, json_string_value(v));
+        if (!preset)
             EB_FAIL(400, "ladder", "ladder: no preset named '%s'", json_string_value(v));
+        hevc = preset->nb_rungs > 0 && !strcmp(preset->rungs[0].codec, "hevc");
         json_object_set(spec, "ladder", v);
     } else if (json_is_object(v)) {
         EbConfigErrors errs = {0};
@@ -165,6 +170,7 @@ int eb_job_request_parse(const EbJobRequestContext *ctx, const char *body, size_
         free(text);
         if (bad)
             EB_FAIL(400, "ladder", "ladder: %s", msg);
+        hevc = lad.nb_rungs > 0 && !strcmp(lad.rungs[0].codec, "hevc");
         json_object_set(spec, "ladder", v);
     } else {
         EB_FAIL(400, "ladder", "ladder: must be a preset name or a ladder object");
@@ -174,6 +180,10 @@ int eb_job_request_parse(const EbJobRequestContext *ctx, const char *body, size_
     if (v && (!json_is_string(v) ||
               (strcmp(json_string_value(v), "cmaf") && strcmp(json_string_value(v), "ts"))))
         EB_FAIL(400, "format", "format: must be \"cmaf\" or \"ts\"");
+    if (hevc && !strcmp(v ? json_string_value(v) : ctx->cfg->jobs_format, "ts"))
+        EB_FAIL(400, "format",
+                "format: the ladder is HEVC, which is packaged in CMAF only (HLS players play "
+                "HEVC from fMP4 segments): use \"cmaf\"");
     json_object_set_new(spec, "format",
                         json_string(v ? json_string_value(v) : ctx->cfg->jobs_format));
 

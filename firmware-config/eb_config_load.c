@@ -358,6 +358,8 @@ static void eb_apply_rungs(EbLoad *L, EbWalk *W, yaml_node_t *v, const char *nam
     const EbSetting *rows = eb_config_rung_settings(&nb_rung_rows);
     const int row_name = eb_row_index(rows, nb_rung_rows, "name");
     const int row_maxrate = eb_row_index(rows, nb_rung_rows, "maxrate");
+    const int row_codec = eb_row_index(rows, nb_rung_rows, "codec");
+    const int row_profile = eb_row_index(rows, nb_rung_rows, "profile");
     char d[300];
 
     W->rungs_line = eb_line(v);
@@ -427,6 +429,24 @@ static void eb_apply_rungs(EbLoad *L, EbWalk *W, yaml_node_t *v, const char *nam
             eb_load_error(L, rung_seen[row_maxrate] ? rung_seen[row_maxrate] : eb_line(it),
                           "rung '%s' of ladder '%s': bitrate %s is above its maxrate %s", rung.name,
                           lad->name, br, mr);
+            W->failed = 1;
+            continue;
+        }
+        if (strcmp(rung.codec, "hevc") == 0 && rung.profile[0] && strcmp(rung.profile, "main")) {
+            eb_load_error(L, rung_seen[row_profile] ? rung_seen[row_profile] : eb_line(it),
+                          "rung '%s' of ladder '%s': profile '%s' is an H.264 profile; hevc rungs "
+                          "take main (or \"\")",
+                          rung.name, lad->name, rung.profile);
+            W->failed = 1;
+            continue;
+        }
+        if (lad->nb_rungs > 0 && strcmp(rung.codec, lad->rungs[0].codec)) {
+            eb_load_error(L, rung_seen[row_codec] ? rung_seen[row_codec] : eb_line(it),
+                          "rung '%s' of ladder '%s' is %s but rung '%s' is %s: every rung of a "
+                          "ladder uses one codec (one adaptation set; make a second ladder for "
+                          "the other codec)",
+                          rung.name, lad->name, rung.codec, lad->rungs[0].name,
+                          lad->rungs[0].codec);
             W->failed = 1;
             continue;
         }

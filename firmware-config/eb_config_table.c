@@ -31,7 +31,7 @@ static const char *const eb_scheme_values[] = {"file",  "http", "https", "rtmp",
                                                "rtmps", "srt",  NULL};
 static const char *const eb_log_level_values[] = {"error", "warn", "info", "debug", "trace", NULL};
 static const char *const eb_log_format_values[] = {"text", "json", NULL};
-static const char *const eb_codec_values[] = {"h264", NULL};
+static const char *const eb_codec_values[] = {"h264", "hevc", NULL};
 static const char *const eb_profile_values[] = {"", "baseline", "main", "high", NULL};
 
 int eb_cfg_backend_default_max_height(const char *backend)
@@ -387,9 +387,13 @@ static const EbSetting eb_rung_settings[] = {
     {"bufsize", EB_SETTING_BITRATE, 0, RUNG(bufsize), 0, "0", 16000, 1000000000, NULL, NULL,
      EB_SETTING_ZERO_OK, "VBV buffer size in bits; 0 = 1.5 x bitrate."},
     {"codec", EB_SETTING_ENUM, 0, RUNG(codec), sizeof(((EbRung *)0)->codec), "h264", 0, 0,
-     eb_codec_values, NULL, 0, "Video codec."},
+     eb_codec_values, NULL, 0,
+     "Video codec: h264, or hevc (HEVC Main, 8-bit; CMAF only). Every rung of a ladder uses the "
+     "same codec."},
     {"profile", EB_SETTING_ENUM, 0, RUNG(profile), sizeof(((EbRung *)0)->profile), "", 0, 0,
-     eb_profile_values, NULL, 0, "H.264 profile; \"\" lets the encoder choose for the rung."},
+     eb_profile_values, NULL, 0,
+     "Profile: baseline, main or high for h264, main for hevc; \"\" lets the encoder choose "
+     "for the rung."},
     {"max_fps", EB_SETTING_DOUBLE, 0, RUNG(max_fps), 0, "0", 1, 300, NULL, NULL, EB_SETTING_ZERO_OK,
      "Frame-rate cap (frames are dropped evenly); 0 keeps the source's."},
 };

@@ -85,6 +85,7 @@ typedef struct EbHalDeviceInfo {
 
 /* Everything an encoder needs to know about one rung. */
 typedef struct EbEncodeParams {
+    enum AVCodecID codec;             /* AV_CODEC_ID_H264 or _HEVC; NONE means H.264 */
     int width, height;
     AVRational time_base;             /* of the frames sent in */
     AVRational frame_rate;

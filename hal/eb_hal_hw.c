@@ -184,7 +184,8 @@ int eb_hal_hw_encoder_open(EbHalDevice *dev, EbHalEncoderKind kind, const EbEnco
                            AVCodecContext **out)
 {
     EbHalHwPriv *priv = dev->priv;
-    const char *name = eb_hal_encoder_name(kind, AV_CODEC_ID_H264);
+    const enum AVCodecID id = p->codec != AV_CODEC_ID_NONE ? p->codec : AV_CODEC_ID_H264;
+    const char *name = eb_hal_encoder_name(kind, id);
     const AVCodec *codec = name ? avcodec_find_encoder_by_name(name) : NULL;
     AVDictionary *opts = NULL;
     AVCodecContext *ctx;
@@ -214,7 +215,7 @@ int eb_hal_hw_encoder_open(EbHalDevice *dev, EbHalEncoderKind kind, const EbEnco
     ret = eb_hal_hw_frames(dev, p->width, p->height, &ctx->hw_frames_ctx);
     if (ret < 0)
         goto error;
-    ret = eb_hal_encoder_options(kind, AV_CODEC_ID_H264, p, &opts);
+    ret = eb_hal_encoder_options(kind, id, p, &opts);
     if (ret < 0)
         goto error;
     ret = eb_hal_options_apply(ctx, &opts);

@@ -34,6 +34,11 @@ void eb_ladder_default(EbLadder *l)
     l->audio_channels = 2;
 }
 
+enum AVCodecID eb_rung_codec_id(const EbRung *r)
+{
+    return strcmp(r->codec, "hevc") == 0 ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264;
+}
+
 int64_t eb_rung_maxrate(const EbRung *r)
 {
     return r->maxrate > 0 ? r->maxrate : (r->bitrate * 107 + 50) / 100;

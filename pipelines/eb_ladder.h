@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include <libavcodec/codec_id.h>
 #include <libavutil/rational.h>
 
 #define EB_LADDER_MAX_RUNGS 8
@@ -20,7 +21,7 @@ typedef struct EbRung {
     int64_t bitrate;             /* target video bitrate, bits/s */
     int64_t maxrate;             /* 0: 1.07 x bitrate */
     int64_t bufsize;             /* 0: 1.5 x bitrate */
-    char codec[8];               /* "h264" (default) */
+    char codec[8];               /* "h264" (default) or "hevc" */
     char profile[16];            /* "" = encoder's choice for the rung */
     double max_fps;              /* 0 = keep the source rate */
 } EbRung;
@@ -36,6 +37,9 @@ typedef struct EbLadder {
 /* Fills the product's default ladder (shared/DESIGN.md): 1080p 5M, 720p 2.5M,
  * 480p 1M, 360p 600k, AAC 128k. */
 void eb_ladder_default(EbLadder *ladder);
+
+/* The rung's codec as libavcodec names it: AV_CODEC_ID_H264 or _HEVC. */
+enum AVCodecID eb_rung_codec_id(const EbRung *rung);
 
 /* Effective maxrate/bufsize of a rung (applies the 1.07x / 1.5x defaults). */
 int64_t eb_rung_maxrate(const EbRung *rung);

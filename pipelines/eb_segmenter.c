@@ -56,6 +56,11 @@ static int eb_add_stream(EbSegmenter *s, const AVCodecContext *enc)
     ret = avcodec_parameters_from_context(st->codecpar, enc);
     if (ret < 0)
         return ret;
+    /* HEVC in CMAF as 'hvc1' (parameter sets in the sample entry only), the
+     * sample entry Apple's HLS requires; the mp4 muxer's default is 'hev1'.
+     * Our encoders put the parameter sets in extradata, not in band. */
+    if (s->format == EB_FORMAT_CMAF && enc->codec_id == AV_CODEC_ID_HEVC)
+        st->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
     st->time_base = enc->time_base;
     if (enc->codec_type == AVMEDIA_TYPE_VIDEO)
         st->avg_frame_rate = enc->framerate;

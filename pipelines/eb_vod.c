@@ -58,6 +58,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include "eb_codec_string.h"
 #include "eb_cpu.h"
 #include "eb_error.h"
 #include "eb_hal.h"
@@ -737,25 +738,21 @@ end:
 
 /* ---- setup ---- */
 
-/* RFC 6381 codec string of an H.264 encoder from its SPS (Annex B or avcC
- * extradata). */
-static void eb_avc_codec_string(const AVCodecContext *enc, char *out, size_t size)
+/* RFC 6381 codec string of a rung's encoder, from its parameter sets. An
+ * encoder that left none (none of ours do) gets the string of the most
+ * capable profile the rung's codec allows at 1080p, so players still pick a
+ * decoder, and the log says so. */
+static void eb_rung_codec_string(const EbRungCtx *r, char *out, size_t size)
 {
-    const uint8_t *p = enc->extradata;
-    int n = enc->extradata_size;
+    const AVCodecContext *enc = r->enc;
+    const int hevc = enc->codec_id == AV_CODEC_ID_HEVC;
+    int ret = hevc ? eb_codec_string_hevc(enc->extradata, enc->extradata_size, out, size)
+                   : eb_codec_string_avc(enc->extradata, enc->extradata_size, out, size);
 
-    snprintf(out, size, "avc1.640028");
-    if (!p || n < 8)
-        return;
-    if (p[0] == 1) { /* avcC */
-        snprintf(out, size, "avc1.%02x%02x%02x", p[1], p[2], p[3]);
-        return;
-    }
-    for (int i = 0; i + 4 < n; i++) {
-        if (p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1 && (p[i + 3] & 0x1f) == 7 && i + 6 < n) {
-            snprintf(out, size, "avc1.%02x%02x%02x", p[i + 4], p[i + 5], p[i + 6]);
-            return;
-        }
+    if (ret < 0) {
+        snprintf(out, size, "%s", hevc ? "hvc1.1.6.L123.B0" : "avc1.640028");
+        EB_LOGW("vod", "rung %s: no SPS in the encoder's extradata; CODECS says %s",
+                r->plan.rung.name, out);
     }
 }
 
@@ -835,6 +832,7 @@ static int eb_open_rung(EbJob *job, int i, const char *staging)
     if (ret < 0)
         return ret;
 
+    p.codec = eb_rung_codec_id(&r->plan.rung);
     p.width = r->plan.width;
     p.height = r->plan.height;
     p.frame_rate = job->info->frame_rate;
@@ -953,7 +951,7 @@ static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnail
         v->height = r->plan.height;
         v->frame_rate = job->info->frame_rate;
         v->bitrate = r->plan.rung.bitrate;
-        eb_avc_codec_string(r->enc, v->codecs, sizeof(v->codecs));
+        eb_rung_codec_string(r, v->codecs, sizeof(v->codecs));
         if (job->o->format == EB_FORMAT_TS && job->aenc)
             av_strlcatf(v->codecs, sizeof(v->codecs), ",%s", acodec);
         eb_segmenter_describe(r->seg, v);
@@ -1341,6 +1339,15 @@ static void eb_report(EbJob *job, uint64_t start_ns)
     job->o->progress(&p, job->o->opaque);
 }
 
+/* 1 where the device's inventory lists an encoder for codec. */
+static int eb_vod_device_encodes(const EbHalDeviceInfo *caps, enum AVCodecID codec)
+{
+    for (int i = 0; i < caps->nb_codecs; i++)
+        if (caps->codecs[i].codec == codec && caps->codecs[i].encode)
+            return 1;
+    return 0;
+}
+
 /* One run of the job on backend. res->video_id is set by the caller;
  * *hw_stage says whether a failure was in a device stage. */
 static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, EbVodResult *res,
@@ -1396,6 +1403,15 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
         if (!have_caps)
             EB_LOGI("vod", "no inventory entry for %s: deciding where to decode from the stream "
                     "alone", job.dev->name);
+        if (have_caps && o->ladder.nb_rungs > 0 &&
+            !eb_vod_device_encodes(&caps, eb_rung_codec_id(&o->ladder.rungs[0]))) {
+            ret = EB_ERR_CODEC_UNSUPPORTED;
+            *hw_stage = 1; /* the policy may move the job to a backend that has it */
+            snprintf(res->error_detail, sizeof(res->error_detail),
+                     "%s device %s (%s) has no %s encoder", backend->name, job.dev->name,
+                     caps.name[0] ? caps.name : "unnamed", o->ladder.rungs[0].codec);
+            goto end;
+        }
     }
     {
         EbSourceOptions so = {.want_audio = o->ladder.audio_bitrate > 0,
@@ -1729,6 +1745,15 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
         ret = EB_ERR(EINVAL);
         snprintf(res->error_detail, sizeof(res->error_detail), "segment length %.3f s is outside 1..60 s",
                  o->segment_seconds);
+        goto end;
+    }
+    if (o->format == EB_FORMAT_TS && o->ladder.nb_rungs > 0 &&
+        eb_rung_codec_id(&o->ladder.rungs[0]) == AV_CODEC_ID_HEVC) {
+        ret = EB_ERR(EINVAL);
+        snprintf(res->error_detail, sizeof(res->error_detail),
+                 "ladder '%s' is HEVC, which encbox packages in CMAF only (HLS players such as "
+                 "Safari and hls.js play HEVC from fMP4 segments): use format cmaf",
+                 o->ladder.name);
         goto end;
     }
     ret = eb_vod_choose_backend(o, &bk, &index, res);

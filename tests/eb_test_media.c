@@ -135,6 +135,9 @@ int eb_test_read_rendition(const char *dir, EbTestStream *out)
         out->height = fmt->streams[vidx]->codecpar->height;
         out->pix_fmt = fmt->streams[vidx]->codecpar->format;
         out->chroma_location = fmt->streams[vidx]->codecpar->chroma_location;
+        out->codec_id = fmt->streams[vidx]->codecpar->codec_id;
+        out->codec_tag = fmt->streams[vidx]->codecpar->codec_tag;
+        out->level = fmt->streams[vidx]->codecpar->level;
     }
     out->cfr = 1;
     if (aidx >= 0) {
@@ -222,7 +225,7 @@ static const uint8_t *eb_find_box(const uint8_t *buf, size_t size, const char *c
     return NULL;
 }
 
-static uint8_t *eb_slurp(const char *path, size_t *size)
+uint8_t *eb_test_slurp(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
     uint8_t *buf;
@@ -237,6 +240,8 @@ static uint8_t *eb_slurp(const char *path, size_t *size)
         free(buf);
         buf = NULL;
     }
+    if (buf)
+        buf[n] = 0;
     fclose(f);
     *size = (size_t)n;
     return buf;
@@ -256,9 +261,9 @@ int eb_test_cmaf_start(const char *dir, double *seconds)
     int ret = -1;
 
     snprintf(path, sizeof(path), "%s/init.mp4", dir);
-    init = eb_slurp(path, &isize);
+    init = eb_test_slurp(path, &isize);
     snprintf(path, sizeof(path), "%s/segment_001.m4s", dir);
-    seg = eb_slurp(path, &ssize);
+    seg = eb_test_slurp(path, &ssize);
     if (!init || !seg)
         goto end;
     b = eb_find_box(init, isize, mdhd_path, 4, &bsize);
@@ -293,7 +298,7 @@ int eb_test_rotate_mp4(const char *path)
     /* 16.16 fixed point a b u / c d v / x y w: display = rotate 90 cw. */
     static const int32_t matrix[9] = {0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000};
     size_t size, bsize;
-    uint8_t *buf = eb_slurp(path, &size);
+    uint8_t *buf = eb_test_slurp(path, &size);
     const uint8_t *b;
     size_t off;
     FILE *f;

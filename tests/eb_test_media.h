@@ -23,6 +23,9 @@ typedef struct EbTestStream {
     int width, height;
     int pix_fmt;                   /* enum AVPixelFormat */
     int chroma_location;           /* enum AVChromaLocation, from the SPS/VUI */
+    int codec_id;                  /* enum AVCodecID */
+    uint32_t codec_tag;            /* the sample entry's fourcc in CMAF ('hvc1') */
+    int level;                     /* level_idc from the SPS */
     int64_t frames;
     int cfr;                       /* 1 if every frame has the same duration */
     int64_t video_bytes;           /* elementary stream bytes */
@@ -55,6 +58,9 @@ int eb_test_rotate_mp4(const char *path);
 /* Number of segment files in a folder, and the EXTINF sum of a playlist. */
 int eb_test_count_segments(const char *dir);
 int eb_test_playlist(const char *path, int *nb_segments, double *total);
+
+/* A whole file, NUL-terminated, in malloc'ed memory (NULL if unreadable). */
+uint8_t *eb_test_slurp(const char *path, size_t *size);
 
 /* 1 if path exists. */
 int eb_test_exists(const char *path);

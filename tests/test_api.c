@@ -600,6 +600,10 @@ static void test_bad_requests(void **state)
         {"{\"input\": \"@IN@/small.mp4\", \"ladder\": {\"rungs\": [{\"name\": \"x\", "
          "\"height\": -5}]}}",
          400, "ladder"},
+        /* HEVC is CMAF only */
+        {"{\"input\": \"@IN@/small.mp4\", \"format\": \"ts\", \"ladder\": {\"rungs\": "
+         "[{\"name\": \"x\", \"height\": 240, \"bitrate\": 300000, \"codec\": \"hevc\"}]}}",
+         400, "format"},
         {"{\"input\": \"@IN@/small.mp4\", \"colour\": \"red\"}", 400, "colour"},
         /* confinement: outside the roots, "..", a symlink out */
         {"{\"input\": \"@OUT@/secret.mp4\"}", 403, "input"},

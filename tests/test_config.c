@@ -593,7 +593,7 @@ static void test_out_of_range_and_bad_enum(void **state)
     assert_errors("log:\n  format: xml\n",
                   "t.yaml:2: 'log.format' must be one of: text, json (got 'xml')\n");
     assert_errors("ladders:\n  hd:\n    rungs: [{name: a, height: 720, bitrate: 3M, codec: vp9}]\n",
-                  "t.yaml:3: 'ladders.hd.rungs[0].codec' must be one of: h264 (got 'vp9')\n");
+                  "t.yaml:3: 'ladders.hd.rungs[0].codec' must be one of: h264, hevc (got 'vp9')\n");
 }
 
 static const char dup_rung[] = "ladders:\n"
@@ -639,6 +639,17 @@ static void test_ladder_errors(void **state)
     assert_errors("ladders:\n  \"bad name\":\n    rungs: [{name: a, height: 720, bitrate: 3M}]\n",
                   "t.yaml:2: ladder preset name must be 1 to 31 letters, digits, '_' or '-' "
                   "(got 'bad name')\n");
+    /* one codec per ladder, and only profiles that codec has */
+    assert_errors("ladders:\n  hd:\n    rungs:\n"
+                  "      - {name: a, height: 720, bitrate: 3M, codec: hevc}\n"
+                  "      - {name: b, height: 480, bitrate: 1M}\n",
+                  "t.yaml:5: rung 'b' of ladder 'hd' is h264 but rung 'a' is hevc: every rung of "
+                  "a ladder uses one codec (one adaptation set; make a second ladder for the "
+                  "other codec)\n");
+    assert_errors("ladders:\n  hd:\n    rungs:\n      - name: a\n        height: 720\n"
+                  "        bitrate: 3M\n        codec: hevc\n        profile: high\n",
+                  "t.yaml:8: rung 'a' of ladder 'hd': profile 'high' is an H.264 profile; hevc "
+                  "rungs take main (or \"\")\n");
     assert_errors("jobs:\n  ladder: hd\n",
                   "t.yaml:2: 'jobs.ladder' is 'hd', but no ladder preset has that name "
                   "(presets: default)\n");
@@ -897,8 +908,21 @@ static void test_ladder_file(void **state)
     assert_int_equal(lad.rungs[0].bitrate, 1800000);
     assert_true(lad.rungs[0].max_fps == 30.0);
     assert_string_equal(lad.rungs[0].codec, "h264");
+    assert_int_equal(eb_rung_codec_id(&lad.rungs[0]), AV_CODEC_ID_H264);
     assert_int_equal(lad.audio_bitrate, 96000);
     assert_int_equal(lad.audio_channels, 1);
+
+    /* an HEVC ladder */
+    path =
+        write_file("hevc.yaml",
+                   "rungs:\n  - {name: a, height: 720, bitrate: 2M, codec: hevc, profile: main}\n"
+                   "  - {name: b, height: 360, bitrate: 500k, codec: hevc}\n",
+                   (size_t)-1);
+    assert_int_equal(eb_ladder_load_file(path, &lad, &errs), 0);
+    assert_int_equal(lad.nb_rungs, 2);
+    assert_string_equal(lad.rungs[0].codec, "hevc");
+    assert_string_equal(lad.rungs[0].profile, "main");
+    assert_int_equal(eb_rung_codec_id(&lad.rungs[1]), AV_CODEC_ID_HEVC);
 
     /* named explicitly */
     path = write_file("l.yaml", "name: tiny\nrungs: [{name: a, height: 240, bitrate: 300k}]\n",

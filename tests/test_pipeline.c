@@ -14,6 +14,9 @@
 
 #include <cmocka.h>
 
+#include <libavcodec/codec_id.h>
+#include <libavutil/macros.h>
+
 #include "eb_error.h"
 #include "eb_log.h"
 #include "eb_storage.h"
@@ -174,6 +177,65 @@ static void test_ts_muxes_audio_into_every_variant(void **state)
     assert_false(eb_test_exists(path));
     snprintf(path, sizeof(path), "%s/videos/tsclip/cmaf", out);
     assert_false(eb_test_exists(path));
+}
+
+/* An HEVC ladder (libx265 on this backend): hvc1 sample entries, the
+ * CODECS string read from the encoder's SPS in both manifests, segment
+ * boundaries as for H.264; TS refuses HEVC before any work. */
+static void test_hevc_ladder_in_cmaf(void **state)
+{
+    char out[4200], dir[6000], path[8192], want[64], *text;
+    EbVodResult res;
+    EbVodOptions o;
+    EbTestStream s;
+    size_t n;
+    (void)state;
+
+    snprintf(out, sizeof(out), "%s/hevc", tmp);
+    eb_vod_options_default(&o);
+    o.input = src_small;
+    o.storage_root = out;
+    o.video_id = "hevcclip";
+    o.segment_seconds = 2.0;
+    o.ladder.nb_rungs = 2;
+    snprintf(o.ladder.rungs[0].name, sizeof(o.ladder.rungs[0].name), "360p");
+    o.ladder.rungs[0].height = 360;
+    o.ladder.rungs[0].bitrate = 400000;
+    snprintf(o.ladder.rungs[1].name, sizeof(o.ladder.rungs[1].name), "240p");
+    o.ladder.rungs[1].height = 240;
+    o.ladder.rungs[1].bitrate = 200000;
+    for (int i = 0; i < 2; i++)
+        snprintf(o.ladder.rungs[i].codec, sizeof(o.ladder.rungs[i].codec), "hevc");
+    assert_int_equal(eb_vod_run(&o, &res), 0);
+    assert_int_equal(res.nb_rungs, 2);
+
+    snprintf(dir, sizeof(dir), "%s/videos/hevcclip/cmaf/360p", out);
+    assert_int_equal(eb_test_read_rendition(dir, &s), 0);
+    assert_int_equal(s.codec_id, AV_CODEC_ID_HEVC);
+    assert_int_equal(s.codec_tag, MKTAG('h', 'v', 'c', '1'));
+    assert_int_equal(s.frames, 120);
+    assert_int_equal(s.nb_keyframes, 2);
+    assert_true(fabs(s.keyframe_times[1] - s.keyframe_times[0] - 2.0) < 1e-6);
+    assert_true(s.level > 0);
+
+    /* Main profile (general_profile_idc 1, compatible with Main and Main
+     * 10), Main tier, the level the SPS carries, progressive frames. */
+    snprintf(want, sizeof(want), "CODECS=\"hvc1.1.6.L%d.90,mp4a.40.2\"", s.level);
+    snprintf(path, sizeof(path), "%s/videos/hevcclip/hls/master.m3u8", out);
+    text = (char *)eb_test_slurp(path, &n);
+    assert_non_null(text);
+    if (!strstr(text, want))
+        fprintf(stderr, "want %s in:\n%s", want, text);
+    assert_non_null(strstr(text, want));
+    free(text);
+
+    /* TS: refused up front with the reason, nothing written. */
+    snprintf(out, sizeof(out), "%s/hevc-ts", tmp);
+    o.storage_root = out;
+    o.format = EB_FORMAT_TS;
+    assert_int_equal(eb_vod_run(&o, &res), EB_ERR(EINVAL));
+    assert_non_null(strstr(res.error_detail, "CMAF only"));
+    assert_int_equal(eb_test_leftovers(out), 0);
 }
 
 static void test_rotated_source_is_upright_portrait(void **state)
@@ -469,6 +531,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cmaf_ladder_aligned_and_on_target),
         cmocka_unit_test(test_ts_muxes_audio_into_every_variant),
+        cmocka_unit_test(test_hevc_ladder_in_cmaf),
         cmocka_unit_test(test_rotated_source_is_upright_portrait),
         cmocka_unit_test(test_anamorphic_source_gets_square_pixels),
         cmocka_unit_test(test_rung_nice_favours_the_largest),

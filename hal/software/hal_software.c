@@ -1,7 +1,7 @@
 /*
  * The software backend: libavcodec decode (frame threads), encbox's CPU
- * scaling fan-out, and libx264 through libavcodec. It is the fallback on
- * every box and what CI runs.
+ * scaling fan-out, and libx264 (libx265 for HEVC rungs) through libavcodec.
+ * It is the fallback on every box and what CI runs.
  *
  * libx264 is driven through libavcodec rather than the x264 API: every
  * backend then hands the pipeline the same AVCodecContext/AVPacket, the
@@ -115,17 +115,39 @@ static void sw_fanout_close(EbFanout **fp)
     *fp = NULL;
 }
 
+/* libx265's own settings, which its libavcodec wrapper does not map from the
+ * context: no scene-cut keyframes, at most `threads` worker threads (its
+ * pool would otherwise take every core for each rung), one frame thread as
+ * for x264, its log at error (it warns about each small rung's lookahead
+ * slices), and the chroma siting in the VUI. */
+static int sw_x265_params(const EbEncodeParams *p, AVDictionary **opts)
+{
+    char params[160];
+    int n = snprintf(params, sizeof(params),
+                     "scenecut=0:open-gop=0:pools=%d:frame-threads=1:log-level=error",
+                     p->threads > 0 ? p->threads : 1);
+
+    if (p->chroma_location > AVCHROMA_LOC_UNSPECIFIED && p->chroma_location <= AVCHROMA_LOC_BOTTOM)
+        n += snprintf(params + n, sizeof(params) - (size_t)n, ":chromaloc=%d",
+                      (int)p->chroma_location - 1);
+    return av_dict_set(opts, "x265-params", params, 0);
+}
+
 static int sw_encoder_open(EbHalDevice *dev, const EbEncodeParams *p, AVCodecContext **out)
 {
-    const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
+    const int hevc = p->codec == AV_CODEC_ID_HEVC;
+    const char *name = hevc ? "libx265" : "libx264";
+    const AVCodec *codec = avcodec_find_encoder_by_name(name);
     AVCodecContext *ctx;
     AVDictionary *opts = NULL;
     int ret;
 
     (void)dev;
     *out = NULL;
-    if (!codec)
+    if (!codec) {
+        EB_LOGE("software", "libavcodec was built without %s", name);
         return EB_ERR_CODEC_UNSUPPORTED;
+    }
     ctx = avcodec_alloc_context3(codec);
     if (!ctx)
         return EB_ERR(ENOMEM);
@@ -150,8 +172,11 @@ static int sw_encoder_open(EbHalDevice *dev, const EbEncodeParams *p, AVCodecCon
      * several encoders side by side, so the cores stay busy without frame
      * parallelism inside one of them. Beyond a few slices per picture the
      * quality loss grows (4 slices: -0.04 dB at 1080p), so big boxes that
-     * give one rung more threads get frame threads instead. */
-    if (p->threads > 1 && p->threads <= EB_SW_MAX_SLICE_THREADS)
+     * give one rung more threads get frame threads instead. x265 threads
+     * inside a frame (wavefront rows) by itself; see sw_x265_params. */
+    if (hevc)
+        ctx->thread_count = 1; /* the wrapper maps this to frame threads */
+    else if (p->threads > 1 && p->threads <= EB_SW_MAX_SLICE_THREADS)
         ctx->thread_type = FF_THREAD_SLICE;
     else if (p->threads > 1)
         ctx->thread_type = FF_THREAD_FRAME; /* many slices would cost quality */
@@ -166,12 +191,15 @@ static int sw_encoder_open(EbHalDevice *dev, const EbEncodeParams *p, AVCodecCon
         av_dict_set(&opts, "profile", p->profile, 0);
     /* Keyframes only where the pipeline forces them (segment boundaries):
      * scene-cut IDRs would be harmless but waste bits the ladder budgets. */
-    av_dict_set(&opts, "sc_threshold", "0", 0);
+    if (hevc)
+        sw_x265_params(p, &opts);
+    else
+        av_dict_set(&opts, "sc_threshold", "0", 0);
     av_dict_set(&opts, "forced-idr", "1", 0);
     ret = avcodec_open2(ctx, codec, &opts);
     av_dict_free(&opts);
     if (ret < 0) {
-        EB_LOGE("software", "libx264 open failed for %dx%d: %s", p->width, p->height,
+        EB_LOGE("software", "%s open failed for %dx%d: %s", name, p->width, p->height,
                 eb_strerror(ret));
         avcodec_free_context(&ctx);
         return ret;
