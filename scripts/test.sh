@@ -37,7 +37,7 @@ run_ctest --test-dir build/ci --output-on-failure -j"$jobs"
 
 echo "== ASan + UBSan"
 build build/asan -DCMAKE_BUILD_TYPE=Debug -DEB_SANITIZE=address,undefined
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS="suppressions=$root/tests/lsan.supp" UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_ctest --test-dir build/asan --output-on-failure -LE playback -j"$jobs"
 
 echo "== TSan (threaded tests)"
