@@ -11,7 +11,8 @@
 #   benchmarks/api_load.sh [--encbox PATH] [--seconds S] [--connections C]
 #                          [--threads T] [--jobs N]
 #
-# Needs wrk (Debian: apt-get install wrk) and ffmpeg (the test source).
+# Needs wrk, curl and ffmpeg (the test source); scripts/install-deps.sh
+# installs them.
 # wrk runs on the same box as the daemon, so on a small machine the two
 # share the cores: the figures are for comparing runs on one box.
 set -euo pipefail
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
     --connections) connections=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "api_load: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

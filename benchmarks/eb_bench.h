@@ -216,6 +216,17 @@ int eb_bench_report_read_json(const char *path, EbBenchReport *r, char *err, siz
  * backend. 0 or a negative errno. */
 int eb_bench_report_write_svg(const EbBenchReport *r, const char *path);
 
+/* The median of n values; sorts v in place. 0 when n < 1. */
+double eb_bench_median(double *v, int n);
+
+/* The head-to-head's speed-up: the median over the alternating pairs of
+ * ffmpeg's wall time over encbox's in the same pair (run i of each). Drift
+ * in the machine's speed during a run (another VM on the host, thermal
+ * limits) moves both runs of a pair alike and cancels in their ratio, where
+ * the ratio of the two medians can pair a fast run of one with a slow run of
+ * the other. 0 when n < 1 or a pair has a non-positive time. */
+double eb_bench_paired_speedup(const EbBenchToolRun *encbox, const EbBenchToolRun *ffmpeg, int n);
+
 /* The terminal table of the sweep. */
 void eb_bench_report_print_sweep(FILE *f, const EbBenchReport *r);
 

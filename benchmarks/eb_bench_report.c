@@ -7,11 +7,42 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "eb_bench.h"
+
+/* ---- medians of the head-to-head -------------------------------------- */
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+double eb_bench_median(double *v, int n)
+{
+    if (n < 1)
+        return 0;
+    qsort(v, n, sizeof(v[0]), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double eb_bench_paired_speedup(const EbBenchToolRun *encbox, const EbBenchToolRun *ffmpeg, int n)
+{
+    double r[EB_BENCH_MAX_RUNS];
+
+    if (n < 1 || n > EB_BENCH_MAX_RUNS)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        if (!(encbox[i].wall_seconds > 0) || !(ffmpeg[i].wall_seconds > 0))
+            return 0;
+        r[i] = ffmpeg[i].wall_seconds / encbox[i].wall_seconds;
+    }
+    return eb_bench_median(r, n);
+}
 
 /* ---- per-job stats ---------------------------------------------------- */
 
@@ -327,6 +358,10 @@ int eb_bench_report_write_json(const EbBenchReport *r, const char *path)
         json_object_set_new(v, "runs", json_integer(r->versus.runs));
         json_object_set_new(v, "encbox_runs", e);
         json_object_set_new(v, "ffmpeg_runs", f);
+        /* Derived (not read back): the speed-up the verdict uses. */
+        json_object_set_new(
+            v, "throughput_paired",
+            json_real(eb_bench_paired_speedup(r->versus.encbox, r->versus.ffmpeg, r->versus.runs)));
         json_object_set_new(v, "encbox_median", run_to_json(&r->versus.encbox_median));
         json_object_set_new(v, "ffmpeg_median", run_to_json(&r->versus.ffmpeg_median));
         json_object_set_new(v, "encbox_stages", stats_to_json(&r->versus.encbox_stages));

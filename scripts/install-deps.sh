@@ -7,6 +7,8 @@ packages=(
   build-essential cmake pkg-config
   libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
   libx264-dev ffmpeg time openssl
+  # benchmarks/api_load.sh drives the daemon with wrk
+  wrk curl
   libcmocka-dev libyaml-dev libjansson-dev
   libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
   clang libclang-rt-dev

@@ -234,6 +234,7 @@ static void test_json_round_trip_and_svg(void **state)
     assert_true(back->versus.ffmpeg[0].wall_seconds == 15.2);
     assert_true(back->versus.encbox_q[0].psnr_avg == 45.25);
     assert_true(file_has(json, "\"realtime_ladders\": 1"));
+    assert_true(file_has(json, "\"throughput_paired\": 1.078")); /* 15.2 / 14.1 */
     assert_true(back->scaler.ran);
     assert_int_equal(back->scaler.frames, 150);
     assert_true(back->scaler.ffmpeg_cpu_ms == 4.5);
@@ -287,6 +288,34 @@ static void test_scaler_targets(void **state)
     snprintf(s.skipped, sizeof(s.skipped), "--scaler-frames 0");
     assert_int_equal(scaler_misses(&s, text, sizeof(text)), 0);
     assert_non_null(strstr(text, "not run (--scaler-frames 0)"));
+}
+
+/* The head-to-head's verdict statistic: the median of the pairs' ratios. */
+static void test_paired_speedup(void **state)
+{
+    /* Walls of a measured run (2026-12-04, run 1): the second encbox run was
+     * hit by something else on the VM, so the two medians come from
+     * different pairs (16.25 / 14.19 = 1.145) while the pairs say 1.169. */
+    const EbBenchToolRun enc[5] = {
+        {14.19, 0, 0}, {17.09, 0, 0}, {12.86, 0, 0}, {13.35, 0, 0}, {14.50, 0, 0}};
+    const EbBenchToolRun ff[5] = {
+        {19.06, 0, 0}, {16.25, 0, 0}, {15.13, 0, 0}, {15.60, 0, 0}, {16.56, 0, 0}};
+    EbBenchToolRun bad[2] = {{10, 0, 0}, {0, 0, 0}};
+    double v[4] = {4, 1, 3, 2};
+    (void)state;
+
+    assert_float_equal(eb_bench_paired_speedup(enc, ff, 5), 15.60 / 13.35, 1e-12);
+    /* even count: the mean of the middle two of 1.343, 0.951, 1.177, 1.169 */
+    assert_float_equal(eb_bench_paired_speedup(enc, ff, 4), (15.13 / 12.86 + 15.60 / 13.35) / 2,
+                       1e-12);
+    assert_float_equal(eb_bench_paired_speedup(&enc[1], &ff[1], 1), 16.25 / 17.09, 1e-12);
+    /* nothing to compare, or a run without a time: no figure */
+    assert_float_equal(eb_bench_paired_speedup(enc, ff, 0), 0, 0);
+    assert_float_equal(eb_bench_paired_speedup(bad, ff, 2), 0, 0);
+    assert_float_equal(eb_bench_paired_speedup(enc, ff, EB_BENCH_MAX_RUNS + 1), 0, 0);
+    assert_float_equal(eb_bench_median(v, 4), 2.5, 0);
+    assert_float_equal(eb_bench_median(v, 3), 2, 0); /* v is sorted now: 1 2 3 */
+    assert_float_equal(eb_bench_median(v, 0), 0, 0);
 }
 
 /* One real 2 s run of `encbox bench`: outputs exist and parse. */
@@ -357,7 +386,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest unit[] = {
         cmocka_unit_test(test_plan_parse),           cmocka_unit_test(test_plan_arithmetic),
         cmocka_unit_test(test_capacity_from_report), cmocka_unit_test(test_json_round_trip_and_svg),
-        cmocka_unit_test(test_scaler_targets),
+        cmocka_unit_test(test_scaler_targets),       cmocka_unit_test(test_paired_speedup),
     };
     const struct CMUnitTest smoke[] = {
         cmocka_unit_test(test_smoke),
