@@ -758,7 +758,7 @@ static int standard_conditions(const EbBenchReport *r)
            r->source_height == 1080 && fabs(r->source_fps - 30) < 0.1;
 }
 
-static void print_versus(FILE *f, const EbBenchReport *r, int *misses)
+void eb_bench_versus_print(FILE *f, const EbBenchReport *r, int *misses)
 {
     const EbBenchVersus *v = &r->versus;
     double tput, paired, rss;
@@ -1156,7 +1156,7 @@ int eb_bench_cli(int argc, char **argv)
             print_stages(stdout, what, &r->backends[b].steps[0].stages);
             printf("\n");
         }
-    print_versus(stdout, r, &misses);
+    eb_bench_versus_print(stdout, r, &misses);
     if (r->versus.ran) {
         printf("\n");
         print_stages(stdout, "encbox in the head-to-head, last run", &r->versus.encbox_stages);

@@ -173,6 +173,11 @@ typedef struct EbBenchPlan {
 /* The command: encbox bench [options]. Returns a process exit code. */
 int eb_bench_cli(int argc, char **argv);
 
+/* Prints the head-to-head (runs, medians, per-rung quality) and its targets:
+ * throughput on eb_bench_paired_speedup, peak RSS and PSNR on the medians
+ * and the last runs. Adds the number of MISSes to *misses. */
+void eb_bench_versus_print(FILE *f, const EbBenchReport *r, int *misses);
+
 /* --- eb_bench_plan.c ------------------------------------------------- */
 
 /* Parses "live=40x1080p30,vod=500h/day" (either part may be left out;

@@ -318,6 +318,49 @@ static void test_paired_speedup(void **state)
     assert_float_equal(eb_bench_median(v, 0), 0, 0);
 }
 
+static int versus_misses(const EbBenchReport *r, char *text, size_t size)
+{
+    int misses = 0;
+    FILE *f = fmemopen(text, size, "w");
+    assert_non_null(f);
+    eb_bench_versus_print(f, r, &misses);
+    fclose(f);
+    return misses;
+}
+
+/* The head-to-head's throughput verdict is on the pairs, not on the ratio
+ * of the medians: run 1's walls (above) pass at 1.169x where the medians
+ * alone would say 1.145x. */
+static void test_versus_verdict(void **state)
+{
+    static const double enc[5] = {14.19, 17.09, 12.86, 13.35, 14.50};
+    static const double ff[5] = {19.06, 16.25, 15.13, 15.60, 16.56};
+    EbBenchReport *r = calloc(1, sizeof(*r));
+    char text[8192];
+    (void)state;
+
+    fill_report(r);
+    r->versus.runs = 5;
+    for (int i = 0; i < 5; i++) {
+        r->versus.encbox[i] = (EbBenchToolRun){enc[i], 2 * enc[i], 380};
+        r->versus.ffmpeg[i] = (EbBenchToolRun){ff[i], 2 * ff[i], 540};
+    }
+    r->versus.encbox_median = (EbBenchToolRun){14.19, 28.38, 380};
+    r->versus.ffmpeg_median = (EbBenchToolRun){16.25, 32.5, 540};
+    r->versus.encbox_q[0].psnr_avg = 45.5;
+    assert_int_equal(versus_misses(r, text, sizeof(text)), 0);
+    assert_non_null(strstr(text, "PASS throughput >= 1.15x the ffmpeg command line: 1.1685x"));
+    assert_non_null(strstr(text, "ratio of the two medians above: 1.145x"));
+    assert_non_null(strstr(text, "1.343x")); /* pair 1's own speed-up */
+
+    /* pairs 3-5 slower on encbox's side: the pairs' median drops below 1.15 */
+    r->versus.encbox[2].wall_seconds = r->versus.encbox[3].wall_seconds = 14.0;
+    r->versus.encbox[4].wall_seconds = 14.6;
+    assert_int_equal(versus_misses(r, text, sizeof(text)), 1);
+    assert_non_null(strstr(text, "MISS throughput"));
+    free(r);
+}
+
 /* One real 2 s run of `encbox bench`: outputs exist and parse. */
 static void test_smoke(void **state)
 {
@@ -387,6 +430,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_plan_parse),           cmocka_unit_test(test_plan_arithmetic),
         cmocka_unit_test(test_capacity_from_report), cmocka_unit_test(test_json_round_trip_and_svg),
         cmocka_unit_test(test_scaler_targets),       cmocka_unit_test(test_paired_speedup),
+        cmocka_unit_test(test_versus_verdict),
     };
     const struct CMUnitTest smoke[] = {
         cmocka_unit_test(test_smoke),
