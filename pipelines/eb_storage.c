@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "eb_error.h"
+#include "eb_layout.h"
 #include "eb_log.h"
 
 int eb_storage_id_valid(const char *id)
@@ -72,11 +73,11 @@ int eb_storage_prepare(const char *root)
     char path[4096];
     int ret;
 
-    snprintf(path, sizeof(path), "%s/videos", root);
+    snprintf(path, sizeof(path), "%s/" EB_LAYOUT_VIDEOS_DIR, root);
     ret = eb_storage_mkdirs(path);
     if (ret < 0)
         return ret;
-    snprintf(path, sizeof(path), "%s/.staging", root);
+    snprintf(path, sizeof(path), "%s/" EB_LAYOUT_STAGING_DIR, root);
     return eb_storage_mkdirs(path);
 }
 
@@ -85,13 +86,13 @@ int eb_storage_exists(const char *root, const char *id)
     char path[4096];
     struct stat st;
 
-    snprintf(path, sizeof(path), "%s/videos/%s", root, id);
+    eb_layout_video_dir(root, id, path, sizeof(path));
     return lstat(path, &st) == 0;
 }
 
 int eb_storage_stage(const char *root, const char *id, char *path, size_t size)
 {
-    if (snprintf(path, size, "%s/.staging/%s.XXXXXX", root, id) >= (int)size)
+    if (snprintf(path, size, "%s/" EB_LAYOUT_STAGING_DIR "/%s.XXXXXX", root, id) >= (int)size)
         return EB_ERR(ENAMETOOLONG);
     if (!mkdtemp(path))
         return EB_ERR(errno);
@@ -122,7 +123,8 @@ int eb_storage_publish(const char *root, const char *id, const char *staging, in
 {
     char dst[4096];
 
-    snprintf(dst, sizeof(dst), "%s/videos/%s", root, id);
+    if (eb_layout_video_dir(root, id, dst, sizeof(dst)) < 0)
+        return EB_ERR(ENAMETOOLONG);
     /* RENAME_NOREPLACE makes "does it exist?" and "move it" one step, so two
      * jobs racing for one id cannot both win. */
     if (renameat2(AT_FDCWD, staging, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
@@ -139,9 +141,16 @@ int eb_storage_publish(const char *root, const char *id, const char *staging, in
 
 int eb_storage_write_file(const char *path, const void *data, size_t size)
 {
-    FILE *f = fopen(path, "wb");
+    /* Written beside the target and renamed over it: a reader (the origin,
+     * a player polling a live playlist) sees the old file or the new one,
+     * never a short one, and a failed write leaves the old file alone. */
+    char tmp[4200];
+    FILE *f;
     int ret = 0;
 
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)gettid()) >= (int)sizeof(tmp))
+        return EB_ERR(ENAMETOOLONG);
+    f = fopen(tmp, "wb");
     if (!f)
         return EB_ERR(errno);
     if (size && fwrite(data, 1, size, f) != size)
@@ -150,9 +159,11 @@ int eb_storage_write_file(const char *path, const void *data, size_t size)
         ret = EB_ERR(errno ? errno : EIO);
     if (fclose(f) != 0 && ret == 0)
         ret = EB_ERR(errno ? errno : EIO);
+    if (ret == 0 && rename(tmp, path) < 0)
+        ret = EB_ERR(errno);
     if (ret < 0) {
         EB_LOGD("storage", "writing %s failed: %s", path, eb_strerror(ret));
-        remove(path);
+        remove(tmp);
     }
     return ret;
 }
