@@ -14,6 +14,7 @@
  *   its sessions).
  */
 #include "eb_api_devices.h"
+#include "eb_clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -57,13 +58,6 @@ typedef struct EbDevRow {
     int enc, dec;
     int64_t mem;
 } EbDevRow;
-
-static double eb_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 void eb_api_session_key(const char *backend, const char *device, char *key, size_t size)
 {
@@ -139,7 +133,7 @@ static int eb_snapshot(EbApiDevices *d, EbBackendSnap **snap)
 
     *snap = NULL;
     pthread_mutex_lock(&d->lock);
-    if (!d->taken || eb_mono() - d->taken > EB_API_INVENTORY_TTL) {
+    if (!d->taken || eb_clock_seconds() - d->taken > EB_API_INVENTORY_TTL) {
         const EbHalBackend *const *b = eb_hal_backends();
         d->nb = 0;
         for (int i = 0; b[i] && d->nb < EB_API_MAX_BACKENDS; i++) {
@@ -155,7 +149,7 @@ static int eb_snapshot(EbApiDevices *d, EbBackendSnap **snap)
             if (eb_hal_inventory(b[i], s->dev, EB_HAL_MAX_DEVICES, &s->nb) < 0)
                 s->nb = 0;
         }
-        d->taken = eb_mono();
+        d->taken = eb_clock_seconds();
     }
     nb = d->nb;
     *snap = malloc(sizeof(**snap) * (size_t)(nb ? nb : 1));

@@ -37,6 +37,8 @@
 #include <libavformat/avformat.h>
 
 #include "eb_bench.h"
+#include "eb_boundary.h"
+#include "eb_clock.h"
 #include "eb_hal.h"
 #include "eb_version.h"
 
@@ -83,13 +85,6 @@ static int bprintf(char *dst, size_t size, const char *fmt, ...)
         return 0;
     /* what was written, so that "len += bprintf(buf + len, size - len, ...)" stays in bounds */
     return size && (size_t)n >= size ? (int)(size - 1) : n;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int mkdirs(const char *path)
@@ -147,7 +142,7 @@ static int run_one(char *const argv[], const char *log, EbBenchToolRun *run)
 {
     struct rusage ru;
     int status;
-    double t0 = now_s();
+    double t0 = eb_clock_seconds();
     pid_t pid = spawn(argv, log);
 
     if (pid < 0)
@@ -155,7 +150,7 @@ static int run_one(char *const argv[], const char *log, EbBenchToolRun *run)
     if (wait4(pid, &status, 0, &ru) < 0)
         return -errno;
     if (run) {
-        run->wall_seconds = now_s() - t0;
+        run->wall_seconds = eb_clock_seconds() - t0;
         run->cpu_seconds = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
                            ru.ru_stime.tv_usec / 1e6;
         run->peak_rss_mb = ru.ru_maxrss / 1024.0;
@@ -354,7 +349,7 @@ static int run_step(const EbBenchArgs *a, const char *input, const EbHalBackend 
         rmtree(out[i]);
         unlink(stats[i]);
         encbox_argv(argv, a, input, out[i], be->name, stats[i]);
-        start[i] = now_s();
+        start[i] = eb_clock_seconds();
         pids[i] = spawn(argv, log[i]);
         if (pids[i] < 0) {
             fprintf(stderr, "bench: cannot start a job: %s\n", strerror(-pids[i]));
@@ -376,13 +371,13 @@ static int run_step(const EbBenchArgs *a, const char *input, const EbHalBackend 
         }
         for (int i = 0; i < n; i++)
             if (pids[i] == p) {
-                end[i] = now_s();
+                end[i] = eb_clock_seconds();
                 status[i] = WIFEXITED(s) ? WEXITSTATUS(s) : 128 + WTERMSIG(s);
                 ru[i] = r;
                 left--;
             }
     }
-    t_end = now_s();
+    t_end = eb_clock_seconds();
     st->wall_seconds = t_end - t0;
     for (int i = 0; i < n; i++) {
         double wall, fps, rt;
@@ -457,8 +452,12 @@ static int ffmpeg_argv(char **argv, char store[][64], const EbBenchArgs *a, cons
     int n = 0, k = 0;
     size_t gl;
     AVRational fr = av_d2q(src->fps, 1001000);
-    int64_t gop = eb_vod_boundary_frame(1, 6.0, fr) + 1;
+    EbBoundaryPolicy bp;
+    int64_t gop;
 
+    /* The GOP encbox's rungs use: longer than the longest segment. */
+    eb_boundary_init(&bp, 6.0, av_inv_q(fr), 0);
+    gop = eb_boundary_max_distance(&bp) + 1;
 #define ARG(s) (argv[n++] = (char *)(s))
 #define FMT(...) (bprintf(store[k], 64, __VA_ARGS__), argv[n++] = store[k++])
     ARG("ffmpeg");

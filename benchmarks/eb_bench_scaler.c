@@ -29,6 +29,7 @@
 #include <libavutil/pixdesc.h>
 
 #include "eb_bench.h"
+#include "eb_clock.h"
 #include "eb_error.h"
 #include "eb_fanout_graph.h"
 #include "eb_hal.h"
@@ -56,13 +57,6 @@ static double thread_cpu_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double wall_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -103,10 +97,10 @@ typedef struct SseAcc {
 static int time_call(int which, const EbHalBackend *sw, EbFanout *mine, EbFanoutGraph *theirs,
                      const AVFrame *src, AVFrame **dst, double *cpu, double *wall)
 {
-    double c0 = thread_cpu_s(), w0 = wall_s();
+    double c0 = thread_cpu_s(), w0 = eb_clock_seconds();
     int ret = which == 0 ? sw->fanout_run(mine, src, dst) : eb_fanout_graph_run(theirs, src, dst);
     *cpu += thread_cpu_s() - c0;
-    *wall += wall_s() - w0;
+    *wall += eb_clock_seconds() - w0;
     return ret;
 }
 

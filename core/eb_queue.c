@@ -1,5 +1,6 @@
 /* Bounded ring-buffer queue; see eb_queue.h for the contract. */
 #include "eb_queue.h"
+#include "eb_clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -21,13 +22,6 @@ struct EbQueue {
     void (*free_item)(void *item);
     EbQueueStats stats;
 };
-
-static uint64_t eb_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 int eb_queue_create(EbQueue **out, size_t capacity, void (*free_item)(void *item))
 {
@@ -96,10 +90,10 @@ int eb_queue_push(EbQueue *q, void *item)
 
     pthread_mutex_lock(&q->lock);
     if (q->count == q->capacity && !q->closed && !q->aborted) {
-        uint64_t t0 = eb_now_ns();
+        uint64_t t0 = eb_clock_ns();
         while (q->count == q->capacity && !q->closed && !q->aborted)
             pthread_cond_wait(&q->not_full, &q->lock);
-        q->stats.push_wait_ns += eb_now_ns() - t0;
+        q->stats.push_wait_ns += eb_clock_ns() - t0;
     }
     if (q->closed || q->aborted) {
         ret = EB_ERR(EPIPE);
@@ -122,10 +116,10 @@ int eb_queue_pop(EbQueue *q, void **item)
     *item = NULL;
     pthread_mutex_lock(&q->lock);
     if (q->count == 0 && !q->closed && !q->aborted) {
-        uint64_t t0 = eb_now_ns();
+        uint64_t t0 = eb_clock_ns();
         while (q->count == 0 && !q->closed && !q->aborted)
             pthread_cond_wait(&q->not_empty, &q->lock);
-        q->stats.pop_wait_ns += eb_now_ns() - t0;
+        q->stats.pop_wait_ns += eb_clock_ns() - t0;
     }
     if (q->aborted) {
         ret = EB_ERR(EPIPE);

@@ -28,6 +28,7 @@
  * scans slots 0..limit-1, so processes configured alike agree.
  */
 #include "eb_sessions.h"
+#include "eb_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -189,12 +190,7 @@ static void unlock_all(int fd)
     fcntl(fd, F_OFD_SETLK, &fl); /* l_len 0: the whole file */
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static int64_t now_ms(void) { return (int64_t)(eb_clock_ns() / 1000000u); }
 
 static void counts(const EbSessionRequest *req, const EbSessionLimits *lim, int need[EB_KINDS],
                    int limit[EB_KINDS])

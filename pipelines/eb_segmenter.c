@@ -1,14 +1,14 @@
 /*
  * Segmenter: libavformat muxes into a dynamic buffer; at every cut the buffer
- * is flushed into a segment file. For CMAF the mp4 muxer runs with
+ * is flushed and reported to the segment sink as one segment. For CMAF the mp4 muxer runs with
  * frag_custom (a fragment only when we ask for one) and delay_moov (the moov
  * is written with the first fragment, once the first timestamps are known, so
  * the edit lists carry the B-frame delay and the AAC priming); the bytes
  * before the first moof of that first flush are the init segment. For TS the
  * muxer re-emits PAT/PMT at every segment so each one decodes on its own.
  *
- * Files are written with plain stdio and every write is checked: a full disk
- * fails the job (ENOSPC) instead of leaving a short segment behind.
+ * The sink decides where the bytes go (eb_sink.h); a sink error (a full
+ * disk) fails the job.
  */
 #include "eb_segmenter.h"
 
@@ -21,10 +21,10 @@
 
 #include "eb_error.h"
 #include "eb_log.h"
-#include "eb_storage.h"
 
 struct EbSegmenter {
-    char dir[4096];
+    EbSegmentSink *sink;
+    int rendition;
     EbOutputFormat format;
     AVFormatContext *mux;
     int video_index, audio_index;    /* -1 when absent */
@@ -37,8 +37,6 @@ struct EbSegmenter {
     int64_t seg_start;               /* primary-stream pts of the open segment */
     int64_t seg_end;                 /* primary-stream pts + duration, max seen */
     int64_t total_bytes;
-    EbSegmentInfo *segments;
-    int segments_alloc;
 };
 
 static int eb_segmenter_open_buffer(EbSegmenter *s)
@@ -76,12 +74,13 @@ int eb_segmenter_open(const EbSegmenterConfig *cfg, EbSegmenter **out)
     int ret;
 
     *out = NULL;
-    if (!cfg->video && !cfg->audio)
+    if ((!cfg->video && !cfg->audio) || !cfg->sink)
         return EB_ERR(EINVAL);
     s = calloc(1, sizeof(*s));
     if (!s)
         return EB_ERR(ENOMEM);
-    snprintf(s->dir, sizeof(s->dir), "%s", cfg->dir);
+    s->sink = cfg->sink;
+    s->rendition = cfg->rendition;
     s->format = cfg->format;
     s->video_index = s->audio_index = -1;
 
@@ -122,7 +121,8 @@ int eb_segmenter_open(const EbSegmenterConfig *cfg, EbSegmenter **out)
     return 0;
 error:
     av_dict_free(&opts);
-    EB_LOGE("segmenter", "cannot open %s muxer in %s: %s", fmt, cfg->dir, eb_strerror(ret));
+    EB_LOGE("segmenter", "cannot open the %s muxer of rendition %d: %s", fmt, cfg->rendition,
+            eb_strerror(ret));
     eb_segmenter_free(&s);
     return ret;
 }
@@ -143,8 +143,8 @@ int eb_segmenter_write(EbSegmenter *s, int is_audio, AVPacket *pkt)
     if (idx == s->primary) {
         if (!s->seg_open) {
             if (idx == s->video_index && !(pkt->flags & AV_PKT_FLAG_KEY))
-                EB_LOGW("segmenter", "%s: segment %d does not start on a keyframe", s->dir,
-                        s->nb_segments + 1);
+                EB_LOGW("segmenter", "rendition %d: segment %d does not start on a keyframe",
+                        s->rendition, s->nb_segments + 1);
             /* The presentation starts at 0: AAC priming (negative pts) is
              * cut by the edit list, so it never counts as media time. */
             s->seg_start = pkt->pts < 0 ? 0 : pkt->pts;
@@ -188,7 +188,6 @@ static int eb_segmenter_flush(EbSegmenter *s, int final)
     uint8_t *buf = NULL;
     int size, ret;
     size_t off = 0;
-    char path[4200];
 
     if (s->format == EB_FORMAT_CMAF || !final) {
         ret = av_write_frame(s->mux, NULL); /* close the fragment / flush PES */
@@ -222,34 +221,29 @@ static int eb_segmenter_flush(EbSegmenter *s, int final)
 
     if (s->format == EB_FORMAT_CMAF && !s->init_written) {
         off = eb_find_fragment_start(buf, (size_t)size);
-        snprintf(path, sizeof(path), "%s/init.mp4", s->dir);
-        ret = eb_storage_write_file(path, buf, off);
+        ret = eb_sink_init(s->sink, s->rendition, buf, off);
         if (ret < 0)
             goto done;
         s->init_written = 1;
     }
     if (s->seg_open) {
-        EbSegmentInfo *si;
-        if (s->nb_segments == s->segments_alloc) {
-            int n = s->segments_alloc ? 2 * s->segments_alloc : 64;
-            void *p = realloc(s->segments, (size_t)n * sizeof(*s->segments));
-            if (!p) {
-                ret = EB_ERR(ENOMEM);
-                goto done;
-            }
-            s->segments = p;
-            s->segments_alloc = n;
-        }
-        snprintf(path, sizeof(path), "%s/segment_%03d.%s", s->dir, s->nb_segments + 1,
-                 s->format == EB_FORMAT_CMAF ? "m4s" : "ts");
-        ret = eb_storage_write_file(path, buf + off, (size_t)size - off);
+        AVStream *st = s->mux->streams[s->primary];
+        EbSegmentReport rep = {
+            .rendition = s->rendition,
+            .sequence = s->nb_segments + 1,
+            .part = -1,
+            .start = s->seg_start,
+            .duration = s->seg_end - s->seg_start,
+            .timescale = st->time_base.den / (st->time_base.num ? st->time_base.num : 1),
+            .independent = 1, /* the caller cuts at keyframes only (checked above) */
+            .data = buf + off,
+            .size = (size_t)size - off,
+        };
+        ret = eb_sink_segment(s->sink, &rep);
         if (ret < 0)
             goto done;
-        si = &s->segments[s->nb_segments++];
-        si->start = s->seg_start;
-        si->duration = s->seg_end - s->seg_start;
-        si->size = (int64_t)((size_t)size - off);
-        s->total_bytes += si->size;
+        s->nb_segments++;
+        s->total_bytes += (int64_t)rep.size;
         s->seg_open = 0;
     }
     ret = final ? 0 : eb_segmenter_open_buffer(s);
@@ -272,19 +266,15 @@ int eb_segmenter_cut(EbSegmenter *s)
 
 int eb_segmenter_finish(EbSegmenter *s)
 {
+    int ret;
+
     if (!s->header_written)
         return 0;
-    return eb_segmenter_flush(s, 1);
+    ret = eb_segmenter_flush(s, 1);
+    return ret < 0 ? ret : eb_sink_end(s->sink, s->rendition);
 }
 
-void eb_segmenter_describe(const EbSegmenter *s, EbRendition *r)
-{
-    AVStream *st = s->mux->streams[s->primary];
-
-    r->timescale = st->time_base.den / (st->time_base.num ? st->time_base.num : 1);
-    r->nb_segments = s->nb_segments;
-    r->segments = s->segments;
-}
+int eb_segmenter_count(const EbSegmenter *s) { return s->nb_segments; }
 
 int64_t eb_segmenter_bytes(const EbSegmenter *s) { return s->total_bytes; }
 
@@ -303,7 +293,6 @@ void eb_segmenter_free(EbSegmenter **sp)
         }
         avformat_free_context(s->mux);
     }
-    free(s->segments);
     free(s);
     *sp = NULL;
 }

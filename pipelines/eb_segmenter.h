@@ -1,8 +1,9 @@
 /*
  * Segmenter: one per output rendition. Takes encoded packets, muxes them with
- * libavformat into an in-memory buffer and writes one file per segment
- * (CMAF: init.mp4 + segment_NNN.m4s; TS: segment_NNN.ts), recording what the
- * manifests need (segment start, duration, size).
+ * libavformat into an in-memory buffer and reports the init section (CMAF)
+ * and each closed segment, with its sequence number, start, duration and
+ * bytes, to the job's segment sink (eb_sink.h). It muxes only: file names,
+ * folders and manifests are the sinks' business.
  *
  * The caller decides where segments end (eb_segmenter_cut) so that every
  * rung cuts at the same frame; the segmenter only checks that a video
@@ -17,11 +18,13 @@
 #include <libavcodec/avcodec.h>
 
 #include "eb_manifest.h"
+#include "eb_sink.h"
 
 typedef struct EbSegmenter EbSegmenter;
 
 typedef struct EbSegmenterConfig {
-    const char *dir;                 /* existing folder the files go to */
+    EbSegmentSink *sink;             /* borrowed: told of every init section and segment */
+    int rendition;                   /* this rendition's number in the sink */
     EbOutputFormat format;
     const AVCodecContext *video;     /* NULL for an audio-only rendition */
     const AVCodecContext *audio;     /* NULL for a video-only rendition */
@@ -37,12 +40,12 @@ int eb_segmenter_write(EbSegmenter *s, int is_audio, AVPacket *pkt);
  * with nothing written since the last cut is ignored. */
 int eb_segmenter_cut(EbSegmenter *s);
 
-/* Flushes the last segment and closes the muxer. */
+/* Flushes the last segment, closes the muxer and tells the sink the
+ * rendition has ended. */
 int eb_segmenter_finish(EbSegmenter *s);
 
-/* Segment list and timescale of the rendition's primary stream (video if
- * any, else audio); valid until eb_segmenter_free(). */
-void eb_segmenter_describe(const EbSegmenter *s, EbRendition *r);
+/* Segments reported so far, and their bytes. */
+int eb_segmenter_count(const EbSegmenter *s);
 int64_t eb_segmenter_bytes(const EbSegmenter *s);
 
 void eb_segmenter_free(EbSegmenter **s);

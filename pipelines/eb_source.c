@@ -7,6 +7,7 @@
  * out in demux order, so the caller's downstream queues stay short.
  */
 #include "eb_source.h"
+#include "eb_clock.h"
 
 #include <math.h>
 #include <string.h>
@@ -61,13 +62,6 @@ struct EbSource {
     AVFrame *up;                  /* upload destination */
     char detail[256];             /* what the last failure was about */
 };
-
-static uint64_t eb_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int eb_is_hdr(enum AVColorTransferCharacteristic trc)
 {
@@ -699,13 +693,13 @@ static int eb_video_frame(EbSource *s, AVFrame *f)
         f->pts = s->next_index++;
         return eb_video_emit(s, f);
     }
-    t0 = eb_ns();
+    t0 = eb_clock_ns();
     f->pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp - s->t0 : 0;
     ret = av_buffersrc_add_frame_flags(s->vsrc, f, AV_BUFFERSRC_FLAG_KEEP_REF);
     av_frame_unref(f);
     if (ret >= 0)
         ret = eb_video_drain_graph(s);
-    s->stats.filter_ns += eb_ns() - t0;
+    s->stats.filter_ns += eb_clock_ns() - t0;
     return ret;
 }
 
@@ -848,7 +842,7 @@ static int eb_source_flush(EbSource *s)
 
 static int eb_source_pump(EbSource *s)
 {
-    uint64_t t0 = eb_ns();
+    uint64_t t0 = eb_clock_ns();
     int ret = av_read_frame(s->fmt, s->pkt);
 
     if (ret < 0) {
@@ -859,7 +853,7 @@ static int eb_source_pump(EbSource *s)
         s->demux_eof = 1;
         ret = eb_source_flush(s);
         s->flushed = 1;
-        s->stats.decode_ns += eb_ns() - t0;
+        s->stats.decode_ns += eb_clock_ns() - t0;
         return ret;
     }
     if (s->pkt->stream_index == s->vidx) {
@@ -871,7 +865,7 @@ static int eb_source_pump(EbSource *s)
         ret = eb_send(s, s->adec, s->pkt, 1);
     }
     av_packet_unref(s->pkt);
-    s->stats.decode_ns += eb_ns() - t0;
+    s->stats.decode_ns += eb_clock_ns() - t0;
     return ret;
 }
 

@@ -1,24 +1,17 @@
 /*
  * The VOD ladder job: one source file in, one published HLS (+ DASH) tree
- * out. Demux once, decode once, one scaling fan-out per frame for every
- * rung, one encoder per rung running concurrently, segments and manifests
- * built in staging and published atomically.
+ * out. A composition of the pipeline engine (eb_pipeline.h): the file input
+ * feeds the engine (demux once, decode once, one scaling fan-out per frame
+ * for every rung, one encoder per rung running concurrently), the file
+ * sink writes every segment into a staging tree, the thumbnail sink taps
+ * the smallest rung, and when the engine has finished the job writes the
+ * manifests once and publishes the tree atomically.
  *
- * Threads (all named, all joined before eb_vod_run returns):
- *   eb-demux     demux + decode + normalise (EbSource), audio encode,
- *                audio segments (CMAF)
- *   eb-fanout    backend fan-out: one source frame -> every rung's frame;
- *                marks segment-boundary frames as forced IDRs; feeds the
- *                smallest rung's frames to the thumbnail sink (EbThumbs)
- *   eb-enc-<r>   one per rung: encoder + that rung's segmenter (TS: merges
- *                the audio packets into the rung's segments)
- *   caller       waits, reports progress, writes manifests, publishes
- * Frames move through bounded EbQueues, so memory is bounded by queue
- * depth x rungs + encoder lookahead.
+ * Threads: the engine's (eb-demux, eb-fanout, eb-enc-<r>; see
+ * eb_pipeline.h); the caller's thread does the setup, waits (reporting
+ * progress), writes the manifests and publishes.
  *
- * Hardware backends: device frames end to end (decode on the device, or
- * software decode + one upload per frame; fan-out and encoders on device
- * frames; the smallest rung's frames are downloaded for the thumbnails),
+ * Hardware backends: device frames end to end (see eb_pipeline.h),
  * encode/decode sessions acquired through eb_sessions before the encoders
  * open, and one re-run of the whole job on the fallback backend when the
  * hardware fails after the job started (fallback policy permitting).
@@ -32,22 +25,15 @@
 #include "eb_hal.h"
 #include "eb_ladder.h"
 #include "eb_manifest.h"
+#include "eb_pipeline.h"
 #include "eb_sessions.h"
 #include "eb_sessions_policy.h"
 #include "eb_source.h"
 #include "eb_thumbs.h"
 
-typedef struct EbVodProgress {
-    int64_t frames_done;       /* frames every rung has encoded */
-    int64_t frames_total;      /* expected, from the source duration */
-    double percent;
-    double fps;                /* source frames per second so far */
-    double speed;              /* x realtime */
-    double eta_seconds;        /* -1 when unknown */
-    int nb_rungs;
-    char rung_names[EB_LADDER_MAX_RUNGS][16];
-    int64_t rung_frames[EB_LADDER_MAX_RUNGS]; /* frames each rung has encoded */
-} EbVodProgress;
+/* Progress and per-rung figures are the engine's. */
+typedef EbPipelineProgress EbVodProgress;
+typedef EbPipelineRungStats EbVodRungStats;
 
 /* Session limits of one device (the configuration's `devices` entries). */
 typedef struct EbVodDeviceLimit {
@@ -99,20 +85,6 @@ typedef struct EbVodOptions {
     atomic_int *cancel;            /* optional: set non-zero to cancel */
 } EbVodOptions;
 
-typedef struct EbVodRungStats {
-    char name[16];
-    int width, height;
-    int64_t bitrate;               /* target */
-    int64_t frames;                /* frames encoded */
-    int64_t video_bytes;           /* video elementary stream bytes */
-    int nb_segments;
-    double encode_seconds;         /* wall time inside the encoder calls */
-    double cpu_seconds;            /* CPU of the rung's thread and its encoder's
-                                    * own threads (x264 slices, lookahead) */
-    double starved_seconds;        /* rung thread waiting for frames */
-    double mux_seconds;
-} EbVodRungStats;
-
 typedef struct EbVodResult {
     char video_id[65];
     char output_dir[4096];         /* <root>/videos/<id> */
@@ -153,18 +125,6 @@ void eb_vod_options_default(EbVodOptions *o);
  * <root>/videos and the staging folder is removed; the return value says
  * why (see eb_strerror). */
 int eb_vod_run(const EbVodOptions *o, EbVodResult *res);
-
-/* Frame index at which segment k (k >= 1) starts: the first frame at or
- * after k x segment_seconds. */
-int64_t eb_vod_boundary_frame(int64_t k, double segment_seconds, AVRational frame_rate);
-
-/* Scheduling niceness of rung i's thread (0..EB_VOD_MAX_RUNG_NICE, added to
- * the process's): the rung with the most pixels is the ladder's critical
- * path and keeps 0; the others get round(6 x (1 - pixels / largest's)), so
- * when the cores are short the largest rung runs first and the small ones,
- * which have slack, fill the gaps. 0 for a one-rung ladder. */
-#define EB_VOD_MAX_RUNG_NICE 6
-int eb_vod_rung_nice(const EbRungPlan *plans, int nb, int i);
 
 /* ---- hardware jobs: pure decisions, unit-tested ---- */
 

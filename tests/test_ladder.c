@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "eb_boundary.h"
+#include "eb_error.h"
 #include "eb_ladder.h"
 #include "eb_storage.h"
 #include "eb_vod.h"
@@ -113,15 +115,60 @@ static void test_rotation_normalize(void **state)
     assert_int_equal(eb_rotation_normalize(360), 0);
 }
 
+/* Boundary k at frame ceil(k x seconds x rate) on frame-numbered timestamps. */
+static int64_t boundary_frame(int64_t k, double seconds, AVRational fr)
+{
+    EbBoundaryPolicy p;
+    assert_int_equal(eb_boundary_init(&p, seconds, av_inv_q(fr), 0), 0);
+    return eb_boundary_pts(&p, k);
+}
+
 static void test_segment_boundaries(void **state)
 {
     (void)state;
     /* 29.97 fps, 6 s: first frame at or after 6 s is 180 (6.006 s). */
-    assert_int_equal(eb_vod_boundary_frame(1, 6.0, (AVRational){30000, 1001}), 180);
-    assert_int_equal(eb_vod_boundary_frame(10, 6.0, (AVRational){30000, 1001}), 1799);
-    assert_int_equal(eb_vod_boundary_frame(1, 6.0, (AVRational){30, 1}), 180);
-    assert_int_equal(eb_vod_boundary_frame(3, 2.0, (AVRational){25, 1}), 150);
-    assert_int_equal(eb_vod_boundary_frame(1, 6.0, (AVRational){24000, 1001}), 144);
+    assert_int_equal(boundary_frame(1, 6.0, (AVRational){30000, 1001}), 180);
+    assert_int_equal(boundary_frame(10, 6.0, (AVRational){30000, 1001}), 1799);
+    assert_int_equal(boundary_frame(1, 6.0, (AVRational){30, 1}), 180);
+    assert_int_equal(boundary_frame(3, 2.0, (AVRational){25, 1}), 150);
+    assert_int_equal(boundary_frame(1, 6.0, (AVRational){24000, 1001}), 144);
+}
+
+/* One policy on media time: the segment of a timestamp, the same instant
+ * in audio samples, the encoder's keyframe interval, and a cursor that
+ * passes boundaries a gap skipped (a live feed). */
+static void test_boundary_policy_on_media_time(void **state)
+{
+    EbBoundaryPolicy p;
+    EbBoundaryCursor c;
+    (void)state;
+
+    assert_int_equal(eb_boundary_init(&p, 6.0, (AVRational){1001, 30000}, 0), 0);
+    assert_int_equal(eb_boundary_index(&p, 0), 0);
+    assert_int_equal(eb_boundary_index(&p, 179), 0);
+    assert_int_equal(eb_boundary_index(&p, 180), 1);
+    assert_int_equal(eb_boundary_index(&p, 1798), 9);
+    assert_int_equal(eb_boundary_index(&p, 1799), 10);
+    /* frame 180 is 6.006 s: sample 288288 at 48 kHz */
+    assert_int_equal(eb_boundary_pts_in(&p, 1, (AVRational){1, 48000}), 288288);
+    /* boundaries are 180 or 179 frames apart; the GOP must exceed 180 */
+    assert_int_equal(eb_boundary_max_distance(&p), 180);
+
+    /* a 90 kHz timeline that starts at 900000 (10 s), 2 s segments */
+    assert_int_equal(eb_boundary_init(&p, 2.0, (AVRational){1, 90000}, 900000), 0);
+    assert_int_equal(eb_boundary_pts(&p, 1), 1080000);
+    eb_boundary_cursor_init(&c, &p);
+    assert_false(eb_boundary_reached(&c, 1079999));
+    assert_true(eb_boundary_reached(&c, 1080000));
+    /* a 7 s gap: the next frame starts the segment of the latest boundary */
+    eb_boundary_advance(&c, 1080000 + 7 * 90000);
+    assert_int_equal(c.k, 5);
+    assert_int_equal(c.next, 900000 + 5 * 180000);
+    assert_false(eb_boundary_reached(&c, 900000 + 5 * 180000 - 1));
+
+    /* unusable settings are refused, not divided by */
+    assert_int_equal(eb_boundary_init(&p, 0.0, (AVRational){1, 25}, 0), EB_ERR(EINVAL));
+    assert_int_equal(eb_boundary_init(&p, 6.0, (AVRational){0, 1}, 0), EB_ERR(EINVAL));
 }
 
 static void test_video_id_rules(void **state)
@@ -155,6 +202,7 @@ int main(void)
         cmocka_unit_test(test_small_source_gets_one_rung_at_own_size),
         cmocka_unit_test(test_rotation_normalize),
         cmocka_unit_test(test_segment_boundaries),
+        cmocka_unit_test(test_boundary_policy_on_media_time),
         cmocka_unit_test(test_video_id_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

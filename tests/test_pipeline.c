@@ -296,15 +296,15 @@ static void test_rung_nice_favours_the_largest(void **state)
         p[i].width = size[i][0];
         p[i].height = size[i][1];
     }
-    assert_int_equal(eb_vod_rung_nice(p, 4, 0), 0);
-    assert_int_equal(eb_vod_rung_nice(p, 4, 1), 3);
-    assert_int_equal(eb_vod_rung_nice(p, 4, 2), 5);
-    assert_int_equal(eb_vod_rung_nice(p, 4, 3), 5);
-    assert_int_equal(eb_vod_rung_nice(p, 1, 0), 0); /* nothing to yield to */
-    assert_int_equal(eb_vod_rung_nice(p + 1, 3, 0), 0); /* a ladder without 1080p */
+    assert_int_equal(eb_pipeline_rung_nice(p, 4, 0), 0);
+    assert_int_equal(eb_pipeline_rung_nice(p, 4, 1), 3);
+    assert_int_equal(eb_pipeline_rung_nice(p, 4, 2), 5);
+    assert_int_equal(eb_pipeline_rung_nice(p, 4, 3), 5);
+    assert_int_equal(eb_pipeline_rung_nice(p, 1, 0), 0); /* nothing to yield to */
+    assert_int_equal(eb_pipeline_rung_nice(p + 1, 3, 0), 0); /* a ladder without 1080p */
     p[1] = p[0];
-    assert_int_equal(eb_vod_rung_nice(p, 2, 1), 0); /* equal rungs, equal priority */
-    assert_int_equal(eb_vod_rung_nice(p, 4, 4), 0); /* out of range */
+    assert_int_equal(eb_pipeline_rung_nice(p, 2, 1), 0); /* equal rungs, equal priority */
+    assert_int_equal(eb_pipeline_rung_nice(p, 4, 4), 0); /* out of range */
 }
 
 /* The scaler follows the source's chroma siting and the rungs say which it

@@ -1,0 +1,71 @@
+/*
+ * Inputs of the pipeline engine: where a job's decoded, normalised frames
+ * come from. The engine's demux stage calls next() in a loop on its own
+ * thread and never asks how the frames were obtained, so a file, an upload
+ * or a live feed is one more implementation of this interface:
+ *
+ *   file input (eb_input_file.c)  EbSource over a local file: demux once,
+ *                                 decode once, normalise
+ *
+ * What every input hands out (the engine relies on it):
+ *   - video as progressive, upright (software path) 8-bit 4:2:0 frames, or
+ *     device frames on a hardware backend, with timestamps in 1/frame_rate
+ *     (info()->frame_rate) that only increase; gaps are allowed (a live
+ *     feed drops frames) and the segment-boundary policy copes with them;
+ *   - audio as 1024-sample frames (AAC's frame size) in 1/sample_rate whose
+ *     time zero is the first video frame's.
+ * Nothing in the interface seeks, needs a file on disk or a known
+ * duration: info()->duration and expected_frames may be 0 (then progress
+ * has no percentage), and finish() is where an input that promised a
+ * duration says whether it kept the promise.
+ *
+ * Threading: one thread (the engine's demux thread) calls next() and
+ * finish(); stats() may be called from any thread after the engine's
+ * threads have ended, or from the demux thread. Ownership: the caller owns
+ * the input (eb_input_close) and must keep it open while an engine uses it.
+ */
+#ifndef EB_INPUT_H
+#define EB_INPUT_H
+
+#include <stddef.h>
+
+#include <libavutil/frame.h>
+
+#include "eb_hal.h"
+#include "eb_source.h"
+
+typedef struct EbInput EbInput;
+
+typedef struct EbInputOps {
+    const char *name;
+    /* What the input carries; valid for the input's life. */
+    const EbSourceInfo *(*info)(EbInput *in);
+    /* Next frame into frame (empty, caller-allocated); *is_audio says which.
+     * 0, EB_EOF at the end of the input, or an error. */
+    int (*next)(EbInput *in, AVFrame *frame, int *is_audio);
+    /* After EB_EOF: 0 if the input delivered what it stated, else an error
+     * (EB_ERR_TRUNCATED) with detail filled. NULL: nothing to check. */
+    int (*finish)(EbInput *in, char *detail, size_t size);
+    void (*stats)(EbInput *in, EbSourceStats *out);
+    /* After next() failed: what exactly went wrong, or "". */
+    const char *(*error_detail)(EbInput *in);
+    void (*close)(EbInput *in);
+} EbInputOps;
+
+struct EbInput {
+    const EbInputOps *ops;
+    void *priv;
+};
+
+static inline const EbSourceInfo *eb_input_info(EbInput *in) { return in->ops->info(in); }
+
+/* Closes the input and nulls the caller's pointer. */
+void eb_input_close(EbInput **in);
+
+/* The file input: opens path with EbSource (see eb_source.h for the
+ * errors and the confinement rules) on dev. detail receives what exactly
+ * failed. The caller owns *out. */
+int eb_input_file_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so,
+                       EbInput **out, char *detail, size_t detail_size);
+
+#endif
