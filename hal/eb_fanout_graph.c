@@ -30,7 +30,7 @@ struct EbFanoutGraph {
     int hw;               /* source frames are device frames */
     AVFilterGraph *graph; /* NULL when every output is a reference */
     AVFilterContext *src;
-    AVFilterContext *sink[EB_LADDER_MAX_RUNGS]; /* NULL for reference outputs */
+    AVFilterContext *sink[EB_HAL_MAX_OUTPUTS]; /* NULL for reference outputs */
     int failed; /* error of a failed run; the graph state is unknown */
 };
 
@@ -49,7 +49,7 @@ int eb_fanout_graph_is_ref(const EbFanoutConfig *cfg, const EbFanoutFilters *flt
 static int check_config(const EbFanoutConfig *cfg, const EbFanoutFilters *flt)
 {
     if (!cfg || !flt || !flt->scale || cfg->nb_outputs < 1 ||
-        cfg->nb_outputs > EB_LADDER_MAX_RUNGS || cfg->src_width <= 0 || cfg->src_height <= 0)
+        cfg->nb_outputs > EB_HAL_MAX_OUTPUTS || cfg->src_width <= 0 || cfg->src_height <= 0)
         return EB_ERR(EINVAL);
     for (int i = 0; i < cfg->nb_outputs; i++)
         if (cfg->outputs[i].width <= 0 || cfg->outputs[i].height <= 0)
@@ -88,7 +88,7 @@ static int append_scale(const EbFanoutFilters *flt, char *buf, size_t size, size
 int eb_fanout_graph_desc(const EbFanoutConfig *cfg, const EbFanoutFilters *flt, char *buf,
                          size_t size)
 {
-    int idx[EB_LADDER_MAX_RUNGS], nb = 0, ret;
+    int idx[EB_HAL_MAX_OUTPUTS], nb = 0, ret;
     const char *rot = NULL;
     size_t len = 0;
 
@@ -244,7 +244,7 @@ static int open_sink(EbFanoutGraph *g, int i)
  * sink I. Anything else, or a pad left unlinked, is a bad description. */
 static int link_pads(EbFanoutGraph *g, AVFilterInOut *ins, AVFilterInOut *outs, const char *desc)
 {
-    int linked[EB_LADDER_MAX_RUNGS] = {0}, nb_in = 0, ret;
+    int linked[EB_HAL_MAX_OUTPUTS] = {0}, nb_in = 0, ret;
 
     for (AVFilterInOut *io = ins; io; io = io->next) {
         if (!io->name || strcmp(io->name, "in") != 0 || nb_in++ > 0) {

@@ -17,9 +17,12 @@
 #include <libavformat/avformat.h>
 #include <libavutil/frame.h>
 
-#include "eb_ladder.h"
-
 #define EB_HAL_REASON_MAX 256
+
+/* Outputs of one scaling fan-out. The HAL knows nothing of ladders
+ * (pipelines/ sits above it); a ladder's rung limit must not exceed this
+ * (checked where pipelines/ hands a ladder to the HAL). */
+#define EB_HAL_MAX_OUTPUTS 8
 
 typedef struct EbHalBackend EbHalBackend;
 
@@ -39,7 +42,7 @@ typedef struct EbHalDevice {
     void *priv;
 } EbHalDevice;
 
-/* Fan-out request: one source geometry in, up to EB_LADDER_MAX_RUNGS out. */
+/* Fan-out request: one source geometry in, up to EB_HAL_MAX_OUTPUTS out. */
 typedef struct EbFanoutConfig {
     int src_width, src_height;
     enum AVPixelFormat src_format;    /* software: AV_PIX_FMT_YUV420P */
@@ -51,7 +54,7 @@ typedef struct EbFanoutConfig {
     int nb_outputs;
     struct {
         int width, height;
-    } outputs[EB_LADDER_MAX_RUNGS];
+    } outputs[EB_HAL_MAX_OUTPUTS];
 } EbFanoutConfig;
 
 typedef struct EbFanout EbFanout;     /* backend-private */

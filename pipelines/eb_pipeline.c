@@ -65,6 +65,9 @@
 #define EB_AUDIO_QUEUE 8192      /* packets; TS only; ~170 s of AAC, a few MB */
 #define EB_AUDIO_CODECS "mp4a.40.2"
 
+/* Every rung is one output of the backend's fan-out. */
+_Static_assert(EB_LADDER_MAX_RUNGS <= EB_HAL_MAX_OUTPUTS, "a ladder has more rungs than a fan-out");
+
 typedef struct EbRungCtx {
     EbPipeline *p;
     int index;

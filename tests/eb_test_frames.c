@@ -32,7 +32,7 @@ EbFanoutConfig eb_test_fanout_config(int sw, int sh, int rotation, int n, const 
     cfg.chroma_location = AVCHROMA_LOC_LEFT;
     cfg.rotation = rotation;
     cfg.nb_outputs = n;
-    for (int i = 0; i < n && i < EB_LADDER_MAX_RUNGS; i++) {
+    for (int i = 0; i < n && i < EB_HAL_MAX_OUTPUTS; i++) {
         cfg.outputs[i].width = sizes[i][0];
         cfg.outputs[i].height = sizes[i][1];
     }

@@ -157,7 +157,7 @@ static int compare_rot(const AVFrame *src, int rot, int chroma_location, int nb,
                           .chroma_location = (enum AVChromaLocation)chroma_location,
                           .nb_outputs = nb};
     EbFanoutCpuOptions opt = {.direct = 1, .chroma_set = 1};
-    AVFrame *rsrc = rotate_c(src, rot), *cpu_out[EB_LADDER_MAX_RUNGS] = {0};
+    AVFrame *rsrc = rotate_c(src, rot), *cpu_out[EB_HAL_MAX_OUTPUTS] = {0};
     EbScaleSiting hs, vs;
     EbFanoutCpu *cpu = NULL;
     EbCudaPlan plan;

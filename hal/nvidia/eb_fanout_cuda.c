@@ -37,7 +37,7 @@
 
 #include <libavutil/hwcontext_cuda.h>
 
-_Static_assert(EB_LADDER_MAX_RUNGS + 1 <= EB_CUDA_MAX_PICS, "picture table too small");
+_Static_assert(EB_HAL_MAX_OUTPUTS + 1 <= EB_CUDA_MAX_PICS, "picture table too small");
 
 struct EbFanout {
     const CudaFunctions *cu;
@@ -47,7 +47,7 @@ struct EbFanout {
     CUfunction fn;
     EbFanoutConfig cfg;
     EbCudaPlan plan;
-    AVBufferRef *frames[EB_LADDER_MAX_RUNGS];
+    AVBufferRef *frames[EB_HAL_MAX_OUTPUTS];
     CUdeviceptr d_jobs, d_pos, d_coef;
 };
 
@@ -87,7 +87,7 @@ void eb_nvidia_fanout_close(EbFanout **fp)
             f->cu->cuModuleUnload(f->mod);
         f->cu->cuCtxPopCurrent(&dummy);
     }
-    for (int i = 0; i < EB_LADDER_MAX_RUNGS; i++)
+    for (int i = 0; i < EB_HAL_MAX_OUTPUTS; i++)
         av_buffer_unref(&f->frames[i]);
     eb_cuda_plan_uninit(&f->plan);
     free(f);
@@ -110,7 +110,7 @@ int eb_nvidia_fanout_open(EbHalDevice *dev, const EbFanoutConfig *cfg, EbFanout 
     if (!dev->hw_device_ctx || cfg->src_format != AV_PIX_FMT_CUDA ||
         (cfg->rotation != 0 && cfg->rotation != 90 && cfg->rotation != 180 &&
          cfg->rotation != 270) ||
-        cfg->nb_outputs < 1 || cfg->nb_outputs > EB_LADDER_MAX_RUNGS)
+        cfg->nb_outputs < 1 || cfg->nb_outputs > EB_HAL_MAX_OUTPUTS)
         return EB_ERR(EINVAL);
     f = calloc(1, sizeof(*f));
     if (!f)

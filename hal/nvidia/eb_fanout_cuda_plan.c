@@ -73,12 +73,12 @@ void eb_cuda_plan_uninit(EbCudaPlan *p)
 
 int eb_cuda_plan_init(EbCudaPlan *p, const EbFanoutConfig *cfg)
 {
-    int w[EB_LADDER_MAX_RUNGS], h[EB_LADDER_MAX_RUNGS], ret;
+    int w[EB_HAL_MAX_OUTPUTS], h[EB_HAL_MAX_OUTPUTS], ret;
     int rot = cfg->rotation, rw, rh;
     EbScaleSiting hs, vs;
 
     memset(p, 0, sizeof(*p));
-    if (cfg->nb_outputs < 1 || cfg->nb_outputs > EB_LADDER_MAX_RUNGS)
+    if (cfg->nb_outputs < 1 || cfg->nb_outputs > EB_HAL_MAX_OUTPUTS)
         return EB_ERR(EINVAL);
     if (rot != 0 && rot != 90 && rot != 180 && rot != 270)
         return EB_ERR(EINVAL);

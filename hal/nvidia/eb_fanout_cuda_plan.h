@@ -20,11 +20,11 @@
 
 typedef struct EbCudaPlan {
     int nb_outputs;
-    int order[EB_LADDER_MAX_RUNGS], parent[EB_LADDER_MAX_RUNGS], copy[EB_LADDER_MAX_RUNGS];
+    int order[EB_HAL_MAX_OUTPUTS], parent[EB_HAL_MAX_OUTPUTS], copy[EB_HAL_MAX_OUTPUTS];
     /* The one launch: blockIdx.z over jobs[0..nb_jobs-1] (none when every
      * rung is a reference), x/y over max_w x max_h. */
     int nb_jobs;
-    EbCudaScaleJob jobs[2 * EB_LADDER_MAX_RUNGS];
+    EbCudaScaleJob jobs[2 * EB_HAL_MAX_OUTPUTS];
     int max_w, max_h;
     int32_t *pos;  /* all jobs' position tables */
     int16_t *coef; /* all jobs' coefficient tables */

@@ -14,7 +14,7 @@
 
 #include "eb_scale_filter.h"
 
-/* The source and up to 8 rungs (EB_LADDER_MAX_RUNGS, checked on the host). */
+/* The source and up to 8 rungs (EB_HAL_MAX_OUTPUTS, checked on the host). */
 #define EB_CUDA_MAX_PICS 9
 #define EB_CUDA_BLOCK_W 32
 #define EB_CUDA_BLOCK_H 8

@@ -114,8 +114,8 @@ typedef struct EbFanoutOut {
 
 struct EbFanoutCpu {
     EbFanoutConfig cfg;
-    int order[EB_LADDER_MAX_RUNGS];
-    EbFanoutOut out[EB_LADDER_MAX_RUNGS];
+    int order[EB_HAL_MAX_OUTPUTS];
+    EbFanoutOut out[EB_HAL_MAX_OUTPUTS];
     int simd; /* 1: AVX2 kernels */
     /* Scratch of run(), so one thread at a time: */
     const uint8_t **rows; /* row pointers of one vertical window (C) */
@@ -496,7 +496,7 @@ void eb_fanout_cpu_free(EbFanoutCpu **fp)
 
     if (!f)
         return;
-    for (int i = 0; i < EB_LADDER_MAX_RUNGS; i++) {
+    for (int i = 0; i < EB_HAL_MAX_OUTPUTS; i++) {
         for (int p = 0; p < 3; p++)
             plane_uninit(&f->out[i].plane[p]);
         /* Frames still held by encoders keep their buffers; the pool is
@@ -521,8 +521,8 @@ int eb_fanout_cpu_create_ex(const EbFanoutConfig *cfg, const EbFanoutCpuOptions 
                             EbFanoutCpu **out)
 {
     EbScaleSiting hs, vs;
-    int w[EB_LADDER_MAX_RUNGS], h[EB_LADDER_MAX_RUNGS], parent[EB_LADDER_MAX_RUNGS],
-        copy[EB_LADDER_MAX_RUNGS];
+    int w[EB_HAL_MAX_OUTPUTS], h[EB_HAL_MAX_OUTPUTS], parent[EB_HAL_MAX_OUTPUTS],
+        copy[EB_HAL_MAX_OUTPUTS];
     int max_w = 0, max_taps = 0, max_dw = 0, max_np = 0;
     const char *env;
     EbFanoutCpu *f;
@@ -533,7 +533,7 @@ int eb_fanout_cpu_create_ex(const EbFanoutConfig *cfg, const EbFanoutCpuOptions 
         return cfg->rotation % 90 ? EB_ERR(EINVAL) : EB_ERR(ENOSYS);
     if (cfg->src_format != AV_PIX_FMT_YUV420P && cfg->src_format != AV_PIX_FMT_YUVJ420P)
         return EB_ERR(ENOSYS);
-    if (cfg->nb_outputs < 1 || cfg->nb_outputs > EB_LADDER_MAX_RUNGS || cfg->src_width < 1 ||
+    if (cfg->nb_outputs < 1 || cfg->nb_outputs > EB_HAL_MAX_OUTPUTS || cfg->src_width < 1 ||
         cfg->src_height < 1)
         return EB_ERR(EINVAL);
     for (int i = 0; i < cfg->nb_outputs; i++) {
