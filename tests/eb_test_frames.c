@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -37,4 +38,16 @@ EbFanoutConfig eb_test_fanout_config(int sw, int sh, int rotation, int n, const 
         cfg.outputs[i].height = sizes[i][1];
     }
     return cfg;
+}
+
+int eb_test_backend_usable(const char *name)
+{
+    const EbHalBackend *b = eb_hal_find(name);
+    EbHalProbe pr;
+
+    memset(&pr, 0, sizeof(pr));
+    if (!b || !b->probe || b->probe(&pr) < 0 || !pr.usable)
+        return 0;
+    fprintf(stderr, "%s is usable on this machine: skipping a test of a box without it\n", name);
+    return 1;
 }

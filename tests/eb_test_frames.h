@@ -15,4 +15,9 @@ AVFrame *eb_test_frame(int w, int h, enum AVPixelFormat fmt);
  * siting. */
 EbFanoutConfig eb_test_fanout_config(int sw, int sh, int rotation, int n, const int (*sizes)[2]);
 
+/* 1 if backend name is built in and its probe says usable on this machine
+ * (a test about a box without it then skips, saying why, instead of
+ * asserting what only holds where the device is missing); 0 otherwise. */
+int eb_test_backend_usable(const char *name);
+
 #endif
