@@ -54,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eb_layout.h"
 #include "eb_log.h"
 #include "eb_storage.h"
 
@@ -162,6 +163,22 @@ static json_t *eb_result_integer(json_t *res, const char *key)
 {
     json_t *v = res ? json_object_get(res, key) : NULL;
     return json_is_integer(v) ? json_integer(json_integer_value(v)) : json_null();
+}
+
+/* The URL of item of published video vid: the configured base and the path
+ * the origin serves it at (the storage layout's), or null when it does not
+ * fit; new reference. */
+static json_t *eb_job_output_url(const EbJobs *j, const char *vid, EbLayoutItem item)
+{
+    char path[512], url[1024];
+    int ret = eb_layout_origin_path(vid, item, path, sizeof(path));
+
+    if (ret < 0)
+        return json_null();
+    ret = snprintf(url, sizeof(url), "%s%s", j->cfg.base_url, path);
+    if (ret < 0 || (size_t)ret >= sizeof(url))
+        return json_null();
+    return json_string(url);
 }
 
 /* progress.rungs of a row (EB_JOB_COLUMNS; lock held): a running job's
@@ -274,13 +291,9 @@ static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
     if (vid && state && !strcmp(state, "succeeded")) {
         json_t *out = json_object();
         const char *fmt = json_string_value(json_object_get(spec, "format"));
-        char url[512];
-        snprintf(url, sizeof(url), "%s/videos/%s/hls/master.m3u8", j->cfg.base_url, vid);
-        json_object_set_new(out, "hls", json_string(url));
-        if (!fmt || strcmp(fmt, "ts")) {
-            snprintf(url, sizeof(url), "%s/videos/%s/dash/manifest.mpd", j->cfg.base_url, vid);
-            json_object_set_new(out, "dash", json_string(url));
-        }
+        json_object_set_new(out, "hls", eb_job_output_url(j, vid, EB_LAYOUT_HLS_MASTER));
+        if (!fmt || strcmp(fmt, "ts"))
+            json_object_set_new(out, "dash", eb_job_output_url(j, vid, EB_LAYOUT_DASH_MPD));
         json_object_set_new(o, "outputs", out);
     } else {
         json_object_set_new(o, "outputs", json_null());

@@ -3,7 +3,8 @@
  * (bit rates, durations, target duration) and the checks and printing
  * helpers the HLS and DASH writers share (eb_manifest_priv.h). Kept apart
  * from the writers because the peak bit rate is defined by HLS yet also
- * feeds DASH's @bandwidth, and both formats must agree on it.
+ * feeds DASH's @bandwidth, and a live window's wall clock dates HLS
+ * segments and places the DASH timeline: both formats must agree on them.
  *
  * Numbers are printed from integers (eb_manifest_bprint_fixed), never with
  * %f: printf's decimal point follows LC_NUMERIC. encbox never calls
@@ -14,6 +15,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <libavutil/mathematics.h>
@@ -24,6 +26,14 @@
 /* Totals stay below this so that size * 8 and the rescales cannot overflow
  * (2^59 bytes or ticks is far beyond any real presentation). */
 #define EB_MANIFEST_TOTAL_MAX (INT64_MAX / 16)
+
+/* Sequence numbers stay below this, so first_sequence + a segment's index
+ * cannot overflow. */
+#define EB_MANIFEST_SEQUENCE_MAX (INT64_MAX / 2)
+
+/* 9999-12-31T23:59:59.999999Z: four-digit years, as ISO 8601 prints them
+ * without an expansion agreed between the parties. */
+#define EB_MANIFEST_DATE_MAX_US INT64_C(253402300799999999)
 
 static int eb_is_unreserved(unsigned char c)
 {
@@ -66,6 +76,51 @@ void eb_manifest_bprint_uri_name(AVBPrint *out, const char *name)
         else
             av_bprintf(out, "%%%02X", ch);
     }
+}
+
+void eb_manifest_uri_name(const char *name, char out[EB_MANIFEST_URI_NAME_SIZE])
+{
+    AVBPrint b;
+
+    /* A checked name encodes to at most 45 bytes: out always holds it. */
+    av_bprint_init_for_buffer(&b, out, EB_MANIFEST_URI_NAME_SIZE);
+    eb_manifest_bprint_uri_name(&b, name);
+}
+
+int eb_manifest_bprint_ref(AVBPrint *out, EbLayoutItem from, const char *from_r, EbLayoutItem to,
+                           const char *to_r, const char *number)
+{
+    char ref[1024];
+    int ret = eb_layout_uri(from, from_r, to, to_r, number, ref, sizeof(ref));
+
+    if (ret < 0)
+        return ret;
+    av_bprint_append_data(out, ref, (unsigned)ret);
+    return 0;
+}
+
+int eb_manifest_bprint_ref_number(AVBPrint *out, EbLayoutItem from, const char *from_r,
+                                  EbLayoutItem to, const char *to_r, int64_t n)
+{
+    char num[24];
+
+    if (n < 1)
+        return EB_ERR(EINVAL);
+    /* As eb_layout_path() names the file (at least three digits). */
+    snprintf(num, sizeof(num), "%03" PRId64, n);
+    return eb_manifest_bprint_ref(out, from, from_r, to, to_r, num);
+}
+
+int eb_manifest_finish(AVBPrint *out, unsigned start, int ret)
+{
+    if (ret >= 0 && !av_bprint_is_complete(out))
+        ret = EB_ERR(ENOMEM);
+    if (ret < 0 && out->len > start) {
+        out->len = start;
+        if (start < out->size)
+            out->str[start] = '\0';
+    }
+    return ret < 0 ? ret : 0;
 }
 
 void eb_manifest_bprint_fixed(AVBPrint *out, int64_t value, int decimals)
@@ -136,30 +191,183 @@ int eb_manifest_check_rendition(const EbRendition *r, int want_audio)
     return 0;
 }
 
+/* Printable ASCII, at least one byte: what an HLS tag line carries as is
+ * and an XML attribute or element carries once escaped. */
+static int eb_check_text(const char *s)
+{
+    if (!s || !*s)
+        return EB_ERR(EINVAL);
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+            return EB_ERR(EINVAL);
+    return 0;
+}
+
+/* An HLS attribute list (RFC 8216 4.2): NAME=value pairs joined by commas,
+ * names of A-Z, 0-9 and '-', quoted strings closed; with a METHOD that is
+ * not NONE, as EXT-X-SESSION-KEY requires (4.3.4.5). */
+static int eb_check_hls_key(const char *list)
+{
+    const char *p = list;
+    int has_method = 0;
+
+    if (eb_check_text(list) < 0)
+        return EB_ERR(EINVAL);
+    for (;;) {
+        size_t nlen = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+        const char *v = p + nlen + 1, *end;
+        if (!nlen || p[nlen] != '=')
+            return EB_ERR(EINVAL);
+        if (*v == '"') {
+            end = strchr(v + 1, '"');
+            if (!end)
+                return EB_ERR(EINVAL);
+            end++;
+        } else {
+            end = v + strcspn(v, ",\"");
+            if (end == v || *end == '"')
+                return EB_ERR(EINVAL);
+        }
+        if (nlen == 6 && !memcmp(p, "METHOD", 6)) {
+            if (end - v == 4 && !memcmp(v, "NONE", 4))
+                return EB_ERR(EINVAL);
+            has_method = 1;
+        }
+        if (!*end)
+            break;
+        if (*end != ',')
+            return EB_ERR(EINVAL);
+        p = end + 1;
+    }
+    return has_method ? 0 : EB_ERR(EINVAL);
+}
+
+static int eb_check_protection(const EbProtection *pr)
+{
+    if (!pr)
+        return 0;
+    if (pr->nb_hls_keys < 0 || pr->nb_dash < 0 || (pr->nb_hls_keys && !pr->hls_keys) ||
+        (pr->nb_dash && !pr->dash))
+        return EB_ERR(EINVAL);
+    for (int i = 0; i < pr->nb_hls_keys; i++)
+        if (eb_check_hls_key(pr->hls_keys[i]) < 0)
+            return EB_ERR(EINVAL);
+    for (int i = 0; i < pr->nb_dash; i++) {
+        const EbDashProtection *d = &pr->dash[i];
+        /* Optional strings are absent (NULL), never empty. */
+        if (eb_check_text(d->scheme_id_uri) < 0 || (d->value && eb_check_text(d->value) < 0) ||
+            (d->default_kid && eb_check_text(d->default_kid) < 0) ||
+            (d->pssh && eb_check_text(d->pssh) < 0) ||
+            (d->license_url && eb_check_text(d->license_url) < 0))
+            return EB_ERR(EINVAL);
+    }
+    return 0;
+}
+
+/* One media clock per rendition in a live window: dates, the DASH timeline
+ * and a player's position all follow start, so it must move forward. */
+static int eb_check_live_rendition(const EbRendition *r)
+{
+    for (int i = 1; i < r->nb_segments; i++)
+        if (r->segments[i].start <= r->segments[i - 1].start)
+            return EB_ERR(EINVAL);
+    return 0;
+}
+
 int eb_manifest_check_presentation(const EbPresentation *p)
 {
-    int ret;
+    const EbRendition *audio;
+    int ret, live;
 
     if (!p || p->nb_video <= 0 || !p->video)
         return EB_ERR(EINVAL);
     if (p->format != EB_FORMAT_CMAF && p->format != EB_FORMAT_TS)
         return EB_ERR(EINVAL);
+    if (p->type != EB_PRESENTATION_VOD && p->type != EB_PRESENTATION_LIVE)
+        return EB_ERR(EINVAL);
+    live = p->type == EB_PRESENTATION_LIVE;
+    if (p->first_sequence < 0 || p->first_sequence > EB_MANIFEST_SEQUENCE_MAX ||
+        p->discontinuity_sequence < 0 || p->discontinuity_sequence > EB_MANIFEST_SEQUENCE_MAX)
+        return EB_ERR(EINVAL);
+    if (p->wallclock_us < 0 || p->wallclock_us > EB_MANIFEST_DATE_MAX_US ||
+        p->anchor_us < -EB_MANIFEST_TOTAL_MAX || p->anchor_us > EB_MANIFEST_TOTAL_MAX)
+        return EB_ERR(EINVAL);
+    if ((ret = eb_check_protection(p->protection)) < 0)
+        return ret;
+    if (live && (p->thumbnails || !(p->segment_seconds >= 0 && p->segment_seconds <= 86400)))
+        return EB_ERR(EINVAL); /* the second test is false for NaN too */
     for (int i = 0; i < p->nb_video; i++) {
         if ((ret = eb_manifest_check_rendition(&p->video[i], 0)) < 0)
+            return ret;
+        if (live && (ret = eb_check_live_rendition(&p->video[i])) < 0)
             return ret;
         /* Names are folders and DASH ids: two alike would overwrite. */
         for (int j = 0; j < i; j++)
             if (!strcmp(p->video[i].name, p->video[j].name))
                 return EB_ERR(EINVAL);
     }
-    if (p->format == EB_FORMAT_CMAF && p->audio) {
-        if ((ret = eb_manifest_check_rendition(p->audio, 1)) < 0)
+    audio = p->format == EB_FORMAT_CMAF ? p->audio : NULL;
+    if (audio) {
+        if ((ret = eb_manifest_check_rendition(audio, 1)) < 0)
+            return ret;
+        if (live && (ret = eb_check_live_rendition(audio)) < 0)
             return ret;
         for (int j = 0; j < p->nb_video; j++)
-            if (!strcmp(p->audio->name, p->video[j].name))
+            if (!strcmp(audio->name, p->video[j].name))
                 return EB_ERR(EINVAL);
     }
     return 0;
+}
+
+int64_t eb_manifest_first_sequence(const EbPresentation *p)
+{
+    return p->first_sequence > 0 ? p->first_sequence : 1;
+}
+
+int eb_manifest_wallclock(const EbPresentation *p, const EbRendition *r, int64_t t, int64_t *us)
+{
+    int64_t media_us, w;
+
+    if (!p->wallclock_us)
+        return EB_ERR(EINVAL);
+    media_us = eb_manifest_us(r, t);
+    /* The rescale saturates to INT64_MIN on overflow; within +-2^59 the
+     * sums below cannot overflow (the anchor is checked to the same). */
+    if (media_us < -EB_MANIFEST_TOTAL_MAX || media_us > EB_MANIFEST_TOTAL_MAX)
+        return EB_ERR(EINVAL);
+    w = p->wallclock_us + (media_us - p->anchor_us);
+    if (w < 0 || w > EB_MANIFEST_DATE_MAX_US)
+        return EB_ERR(EINVAL);
+    *us = w;
+    return 0;
+}
+
+/* Year, month and day of a day count from 1970-01-01 (z >= 0): the
+ * proleptic Gregorian calendar in integers (H. Hinnant's civil_from_days),
+ * so no time_t range, time zone or locale is involved. */
+static void eb_civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    int64_t era, doe, yoe, doy, mp;
+
+    z += 719468; /* days from 0000-03-01 */
+    era = z / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+void eb_manifest_bprint_date(AVBPrint *out, int64_t us)
+{
+    int64_t ms = us / 1000, secs = ms / 1000, days = secs / 86400, sod = secs % 86400;
+    int y, m, d;
+
+    eb_civil_from_days(days, &y, &m, &d);
+    av_bprintf(out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, (int)(sod / 3600),
+               (int)(sod / 60 % 60), (int)(sod % 60), (int)(ms % 1000));
 }
 
 int64_t eb_manifest_us(const EbRendition *r, int64_t t)

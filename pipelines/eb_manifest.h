@@ -2,14 +2,19 @@
  * HLS and DASH manifest writers. encbox writes its own manifests (ffmpeg
  * 5.1's muxers cannot write AVERAGE-BANDWIDTH or FRAME-RATE, nor point DASH
  * at a segment tree shared with HLS). The writers are pure: a description of
- * the finished presentation in, text out (AVBPrint), so they are unit-tested
- * without media.
+ * the presentation in, text out (AVBPrint), so they are unit-tested without
+ * media.
  *
- * Layout they assume (relative URIs, so the tree can move):
- *   hls/master.m3u8, hls/<rung>/index.m3u8
- *   cmaf/<rung>/init.mp4, cmaf/<rung>/segment_%03d.m4s   (CMAF)
- *   hls/<rung>/segment_%03d.ts                           (TS)
- *   dash/manifest.mpd                                    (CMAF only)
+ * Two kinds of presentation: a VOD (finished, every segment listed, HLS
+ * PLAYLIST-TYPE:VOD and a static MPD) and a LIVE window (the latest
+ * segments of a running channel, rewritten as segments arrive: no
+ * PLAYLIST-TYPE, a dynamic MPD anchored to the wall clock). A zeroed
+ * EbPresentation is a VOD whose segments are numbered from 1.
+ *
+ * Every URI they print is a relative reference between two items of the
+ * storage layout (eb_layout.h: hls/master.m3u8, hls/<r>/index.m3u8,
+ * cmaf/<r>/segment_NNN.m4s ...), so the tree can move and is named in one
+ * place.
  */
 #ifndef EB_MANIFEST_H
 #define EB_MANIFEST_H
@@ -24,24 +29,31 @@ typedef enum EbOutputFormat {
     EB_FORMAT_TS,       /* MPEG-TS segments, HLS only, audio muxed in every variant */
 } EbOutputFormat;
 
+/* Whoever fills one zeroes it first (memset or an initialiser): fields
+ * added later mean "as before" when zero. */
 typedef struct EbSegmentInfo {
-    int64_t start;      /* presentation start, in the rendition's timescale */
-    int64_t duration;   /* in the rendition's timescale */
-    int64_t size;       /* bytes in the segment file (TS: audio included) */
+    int64_t start;     /* presentation start, in the rendition's timescale */
+    int64_t duration;  /* in the rendition's timescale */
+    int64_t size;      /* bytes in the segment file (TS: audio included) */
+    int discontinuity; /* 1: does not continue the segment before it (another encoder
+                        * session, another source): HLS EXT-X-DISCONTINUITY before it.
+                        * start still follows one monotonic media clock (see
+                        * eb_manifest_dash.c) */
 } EbSegmentInfo;
 
 typedef struct EbRendition {
-    char name[16];              /* "720p", "audio": folder and Representation id */
+    char name[16]; /* "720p", "audio": folder and Representation id */
     int is_audio;
-    int width, height;          /* video */
-    AVRational frame_rate;      /* video */
-    int sample_rate, channels;  /* audio */
-    char codecs[64];            /* RFC 6381: "avc1.64001f", "mp4a.40.2";
-                                 * TS variants: "avc1.64001f,mp4a.40.2" */
-    int64_t bitrate;            /* nominal (ladder) bits/s, for information */
-    int timescale;              /* of start/duration below */
+    int width, height;         /* video */
+    AVRational frame_rate;     /* video */
+    int sample_rate, channels; /* audio */
+    char codecs[64];           /* RFC 6381: "avc1.64001f", "mp4a.40.2";
+                                * TS variants: "avc1.64001f,mp4a.40.2" */
+    int64_t bitrate;           /* nominal (ladder) bits/s, for information */
+    int timescale;             /* of start/duration below */
     int nb_segments;
-    EbSegmentInfo *segments;    /* owned by whoever filled the struct */
+    EbSegmentInfo *segments; /* owned by whoever filled the struct; segments[0] has
+                              * the presentation's first_sequence */
 } EbRendition;
 
 /* Trick-play sprite sheets (thumbnails/sprite_%03d.jpg), listed in the HLS
@@ -55,18 +67,75 @@ typedef struct EbThumbnailTrack {
     int nb_tiles;
     int tile_width, tile_height;
     int cols, rows;
-    double interval;            /* seconds per tile */
-    double duration;            /* seconds covered: the video's duration */
-    int64_t max_sheet_bytes;    /* largest sheet file, for BANDWIDTH */
+    double interval;         /* seconds per tile */
+    double duration;         /* seconds covered: the video's duration */
+    int64_t max_sheet_bytes; /* largest sheet file, for BANDWIDTH */
 } EbThumbnailTrack;
+
+typedef enum EbPresentationType {
+    EB_PRESENTATION_VOD = 0, /* finished: every segment, HLS PLAYLIST-TYPE:VOD, static MPD */
+    EB_PRESENTATION_LIVE,    /* a sliding window of a channel: dynamic MPD, no PLAYLIST-TYPE */
+} EbPresentationType;
+
+/* One DASH ContentProtection element (ISO 23009-1 5.8.4.1, DASH-IF IOP
+ * content protection): printed in every audio and video AdaptationSet. */
+typedef struct EbDashProtection {
+    const char *scheme_id_uri; /* required: "urn:mpeg:dash:mp4protection:2011",
+                                * "urn:uuid:<DRM system id>" */
+    const char *value;         /* @value ("cenc", "cbcs", a DRM's name); NULL: none */
+    const char *default_kid;   /* @cenc:default_KID, a UUID; NULL: none */
+    const char *pssh;          /* <cenc:pssh>: base64 of a whole pssh box; NULL: none */
+    const char *license_url;   /* <dashif:Laurl>; NULL: none */
+} EbDashProtection;
+
+/*
+ * Content protection as the manifests state it. Descriptive only: the
+ * writers print what they are given (checked for what would break the file:
+ * empty or control characters, an HLS key without METHOD); encrypting the
+ * segments is the caller's business. The same keys apply to every rendition
+ * and to the whole window. Strings are owned by the caller.
+ */
+typedef struct EbProtection {
+    /* HLS attribute lists, as printed after "#EXT-X-KEY:", e.g.
+     * METHOD=SAMPLE-AES,URI="skd://k1",KEYFORMAT="com.apple.streamingkeydelivery",
+     * KEYFORMATVERSIONS="1". Each goes into every media playlist (after EXT-X-MAP,
+     * before the first segment) and into the master as EXT-X-SESSION-KEY, so
+     * METHOD is required and is not NONE (clear is protection == NULL). */
+    int nb_hls_keys;
+    const char *const *hls_keys;
+    int nb_dash;
+    const EbDashProtection *dash; /* in the order printed */
+} EbProtection;
 
 typedef struct EbPresentation {
     EbOutputFormat format;
     int nb_video;
-    EbRendition *video;         /* tallest first */
-    EbRendition *audio;         /* NULL: no audio (or TS, where it is muxed in) */
-    double segment_seconds;     /* nominal segment length */
-    const EbThumbnailTrack *thumbnails; /* NULL: none */
+    EbRendition *video;                 /* tallest first */
+    EbRendition *audio;                 /* NULL: no audio (or TS, where it is muxed in) */
+    double segment_seconds;             /* nominal segment length (LIVE DASH: the MPD's update
+                                         * period; 0: the longest segment) */
+    const EbThumbnailTrack *thumbnails; /* NULL: none (VOD only) */
+
+    /* Everything below is zero for a VOD as encbox writes it today. */
+    EbPresentationType type;
+    /* Media sequence number of segments[0] of every rendition (0 is taken as
+     * 1); file numbers follow it: a window of segments 41..50 plays
+     * segment_041 .. segment_050 (HLS EXT-X-MEDIA-SEQUENCE:41, DASH
+     * startNumber 41). */
+    int64_t first_sequence;
+    /* Discontinuities that slid out of the window before segments[0]: HLS
+     * EXT-X-DISCONTINUITY-SEQUENCE (printed when > 0). */
+    int64_t discontinuity_sequence;
+    int ended; /* LIVE: the channel has stopped (HLS EXT-X-ENDLIST) */
+    /* Wall-clock anchor: the UTC time, in microseconds since the Unix epoch,
+     * at which media time anchor_us is presented (0: none). anchor_us is on
+     * the renditions' shared media clock (start / timescale) in
+     * microseconds. HLS prints EXT-X-PROGRAM-DATE-TIME from it; a LIVE MPD
+     * needs it (availabilityStartTime, with presentationTimeOffset anchor_us),
+     * so both keep it fixed for the life of a channel. */
+    int64_t wallclock_us;
+    int64_t anchor_us;
+    const EbProtection *protection; /* NULL: clear */
 } EbPresentation;
 
 /* Peak and average bits/s of a rendition from its segments, as HLS defines
@@ -89,12 +158,14 @@ double eb_rendition_duration(const EbRendition *r);
 
 /* Each writer appends to out (caller-initialised with av_bprint_init) and
  * returns 0 or a negative error (-EINVAL for an inconsistent description,
- * -ENOMEM when the buffer could not grow). */
+ * -ENOMEM when the buffer could not grow); a refused or failed call leaves
+ * out as it was. */
 int eb_manifest_hls_master(const EbPresentation *p, AVBPrint *out);
 int eb_manifest_hls_media(const EbPresentation *p, const EbRendition *r, AVBPrint *out);
 int eb_manifest_dash_mpd(const EbPresentation *p, AVBPrint *out);
 
-/* The image media playlist of p->thumbnails (hls/thumbnails/index.m3u8). */
+/* The image media playlist of p->thumbnails (hls/thumbnails/index.m3u8);
+ * VOD only. */
 int eb_manifest_hls_images(const EbPresentation *p, AVBPrint *out);
 
 #endif

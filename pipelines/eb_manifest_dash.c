@@ -1,8 +1,9 @@
 /*
- * DASH writer: dash/manifest.mpd, a static (VOD) MPD over the same CMAF
- * segments HLS plays (../cmaf/<rung>/), so one segment tree serves both.
- * ffmpeg 5.1's dashenc cannot point at segments it did not write, hence
- * encbox's own writer. TS has no DASH (-EINVAL).
+ * DASH writer: dash/manifest.mpd over the same CMAF segments HLS plays
+ * (every URI a reference from the MPD into the storage layout,
+ * eb_layout_uri), so one segment tree serves both. ffmpeg 5.1's dashenc
+ * cannot point at segments it did not write, hence encbox's own writer. TS
+ * has no DASH (-EINVAL).
  *
  * Choices, for dash.js and Shaka:
  * - profiles="urn:mpeg:dash:profile:isoff-live:2011" only. Both players
@@ -18,7 +19,34 @@
  *   the same frame) and its name can be substituted for
  *   $RepresentationID$ verbatim; otherwise each Representation carries its
  *   own template with its own timeline and a literal path.
+ * - startNumber is the first segment's sequence number (1 for a VOD), as
+ *   file numbers follow sequence numbers (eb_manifest.h).
  * - minBufferTime 2 s (see EB_DASH_MIN_BUFFER_MS).
+ *
+ * VOD: type="static", the Period's zero at the earliest segment.
+ * LIVE: type="dynamic". The Period starts at the presentation's wall-clock
+ * anchor: availabilityStartTime is wallclock_us and every template's
+ * presentationTimeOffset is anchor_us, both fixed for the channel's life,
+ * so each rewrite of the window places segments at the same wall-clock
+ * times (and at the dates HLS prints). publishTime is the wall-clock end of
+ * the newest segment (a pure writer has no clock, and the MPD is rewritten
+ * when a segment completes); timeShiftBufferDepth is the window (the
+ * shortest rendition's); minimumUpdatePeriod one nominal segment;
+ * suggestedPresentationDelay three, the distance HLS players keep from the
+ * live edge (RFC 8216 6.3.3), so both protocols play alike.
+ * An ended channel stays dynamic, without minimumUpdatePeriod (no more
+ * updates) and with mediaPresentationDuration (where it stops): a player
+ * already on the stream keeps its timeline and stops at the end (DASH-IF
+ * IOP 4.11.4); switching to static would move the presentation's zero.
+ * Discontinuities (EbSegmentInfo.discontinuity) do not split the Period:
+ * the caller keeps one media clock across them, so the SegmentTimeline just
+ * goes on with the starts as given (an explicit @t where the clock jumps).
+ * A Period per discontinuity would put dash.js and Shaka through a period
+ * transition for what is to them one stream, and each new Period's start
+ * would have to be repeated in every later rewrite of the window.
+ * Content protection: ContentProtection elements in each audio and video
+ * AdaptationSet, before its template (the schema's order), with the cenc
+ * (and, for licence URLs, the DASH-IF) namespace declared on the MPD.
  * Numbers are printed from integers (see eb_manifest.c): locale-proof and
  * the same bytes for the same input.
  */
@@ -44,6 +72,15 @@
 #define EB_DASH_MIN_BUFFER_MS 2000
 
 #define EB_DASH_CHANNEL_SCHEME "urn:mpeg:dash:23003:3:audio_channel_configuration:2011"
+#define EB_DASH_CENC_NS "urn:mpeg:cenc:2013"
+#define EB_DASH_DASHIF_NS "https://dashif.org/CPS"
+
+/* Live: how many nominal segments behind the live edge players start. */
+#define EB_DASH_LIVE_DELAY_SEGMENTS 3
+
+/* A rendition's folder in a template URL: the percent-encoded name, XML-
+ * and template-escaped (each byte becomes at most "&apos;"). */
+#define EB_DASH_DIR_SIZE (EB_MANIFEST_URI_NAME_SIZE * 6)
 
 /* Escapes an attribute value (always written between double quotes; ' is
  * escaped too so the text is safe in either quoting). In a SegmentTemplate
@@ -141,51 +178,99 @@ static void eb_dash_bprint_timeline(AVBPrint *out, const char *indent, const EbR
     av_bprintf(out, "%s</SegmentTimeline>\n", indent);
 }
 
-/* The folder part of a template URL: $RepresentationID$ for the shared
+/* The rendition part of a template URL: $RepresentationID$ for the shared
  * template (name NULL), else the name percent-encoded, then escaped for
  * XML and for the template ('$' doubled). */
-static void eb_dash_bprint_template_dir(AVBPrint *out, const char *name)
+static void eb_dash_template_dir(const char *name, char out[EB_DASH_DIR_SIZE])
 {
+    char enc[EB_MANIFEST_URI_NAME_SIZE];
     AVBPrint dir;
 
     if (!name) {
-        av_bprintf(out, "$RepresentationID$");
+        snprintf(out, EB_DASH_DIR_SIZE, "$RepresentationID$");
         return;
     }
-    /* A checked name is at most 15 bytes, 45 once encoded: the automatic
-     * buffer inside AVBPrint always holds it, nothing is allocated. */
-    av_bprint_init(&dir, 0, AV_BPRINT_SIZE_AUTOMATIC);
-    eb_manifest_bprint_uri_name(&dir, name);
-    eb_xml_bprint_escaped(out, dir.str, 1);
+    eb_manifest_uri_name(name, enc);
+    av_bprint_init_for_buffer(&dir, out, EB_DASH_DIR_SIZE);
+    eb_xml_bprint_escaped(&dir, enc, 1);
 }
 
-static void eb_dash_bprint_template(AVBPrint *out, const char *indent, const EbRendition *r,
-                                    const char *name, int64_t origin_us)
+/* The layout's own text in these references is plain path characters
+ * (letters, digits, '_', '.', '/'), so only what is inserted needs the
+ * escaping eb_dash_template_dir() does; "$Number%03d$" is template syntax. */
+static int eb_dash_bprint_template(AVBPrint *out, const char *indent, const EbRendition *r,
+                                   const char *name, int64_t origin_us, int64_t start_number)
 {
-    char sub[32];
+    char sub[32], dir[EB_DASH_DIR_SIZE];
+    int ret;
 
+    eb_dash_template_dir(name, dir);
     av_bprintf(out, "%s<SegmentTemplate timescale=\"%d\"", indent, r->timescale);
-    /* The earliest rendition's start is the Period's start; the others keep
-     * their offset from it, which is their A/V sync. */
+    /* The earliest rendition's start (a live channel's anchor) is the
+     * Period's start; the others keep their offset from it, which is their
+     * A/V sync. */
     if (origin_us > 0)
         av_bprintf(out, " presentationTimeOffset=\"%" PRId64 "\"",
                    av_rescale_rnd(origin_us, r->timescale, EB_MANIFEST_US, AV_ROUND_NEAR_INF));
-    av_bprintf(out, " initialization=\"../cmaf/");
-    eb_dash_bprint_template_dir(out, name);
-    av_bprintf(out, "/init.mp4\" media=\"../cmaf/");
-    eb_dash_bprint_template_dir(out, name);
-    av_bprintf(out, "/segment_$Number%%03d$.m4s\" startNumber=\"1\">\n");
+    av_bprintf(out, " initialization=\"");
+    ret = eb_manifest_bprint_ref(out, EB_LAYOUT_DASH_MPD, NULL, EB_LAYOUT_CMAF_INIT, dir, NULL);
+    if (ret < 0)
+        return ret;
+    av_bprintf(out, "\" media=\"");
+    ret = eb_manifest_bprint_ref(out, EB_LAYOUT_DASH_MPD, NULL, EB_LAYOUT_CMAF_SEGMENT, dir,
+                                 "$Number%03d$");
+    if (ret < 0)
+        return ret;
+    av_bprintf(out, "\" startNumber=\"%" PRId64 "\">\n", start_number);
     snprintf(sub, sizeof(sub), "%s  ", indent);
     eb_dash_bprint_timeline(out, sub, r);
     av_bprintf(out, "%s</SegmentTemplate>\n", indent);
+    return 0;
+}
+
+static void eb_dash_bprint_protection(AVBPrint *out, const EbProtection *pr)
+{
+    for (int i = 0; pr && i < pr->nb_dash; i++) {
+        const EbDashProtection *d = &pr->dash[i];
+        av_bprintf(out, "      <ContentProtection schemeIdUri=\"");
+        eb_xml_bprint_escaped(out, d->scheme_id_uri, 0);
+        av_bprintf(out, "\"");
+        if (d->value) {
+            av_bprintf(out, " value=\"");
+            eb_xml_bprint_escaped(out, d->value, 0);
+            av_bprintf(out, "\"");
+        }
+        if (d->default_kid) {
+            av_bprintf(out, " cenc:default_KID=\"");
+            eb_xml_bprint_escaped(out, d->default_kid, 0);
+            av_bprintf(out, "\"");
+        }
+        if (!d->pssh && !d->license_url) {
+            av_bprintf(out, "/>\n");
+            continue;
+        }
+        av_bprintf(out, ">\n");
+        if (d->pssh) {
+            av_bprintf(out, "        <cenc:pssh>");
+            eb_xml_bprint_escaped(out, d->pssh, 0);
+            av_bprintf(out, "</cenc:pssh>\n");
+        }
+        if (d->license_url) {
+            av_bprintf(out, "        <dashif:Laurl>");
+            eb_xml_bprint_escaped(out, d->license_url, 0);
+            av_bprintf(out, "</dashif:Laurl>\n");
+        }
+        av_bprintf(out, "      </ContentProtection>\n");
+    }
 }
 
 /* One AdaptationSet over n renditions (the video ladder, or the one audio
  * rendition). */
-static void eb_dash_bprint_adaptation_set(AVBPrint *out, int id, const EbRendition *rs, int n,
-                                          int64_t origin_us)
+static int eb_dash_bprint_adaptation_set(AVBPrint *out, const EbPresentation *p, int id,
+                                         const EbRendition *rs, int n, int64_t origin_us)
 {
-    int audio = rs[0].is_audio, shared = 1, same_rate = 1, max_w = 0, max_h = 0;
+    int64_t start_number = eb_manifest_first_sequence(p);
+    int audio = rs[0].is_audio, shared = 1, same_rate = 1, max_w = 0, max_h = 0, ret = 0;
     AVRational max_fr = rs[0].frame_rate;
 
     for (int i = 0; i < n; i++) {
@@ -214,10 +299,11 @@ static void eb_dash_bprint_adaptation_set(AVBPrint *out, int id, const EbRenditi
         av_bprintf(out, "\"");
     }
     av_bprintf(out, ">\n");
+    eb_dash_bprint_protection(out, p->protection);
     if (shared)
-        eb_dash_bprint_template(out, "      ", &rs[0], NULL, origin_us);
+        ret = eb_dash_bprint_template(out, "      ", &rs[0], NULL, origin_us, start_number);
 
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && ret >= 0; i++) {
         const EbRendition *r = &rs[i];
         int64_t peak;
         eb_rendition_bandwidth(r, &peak, NULL);
@@ -241,17 +327,72 @@ static void eb_dash_bprint_adaptation_set(AVBPrint *out, int id, const EbRenditi
                 continue;
         }
         if (!shared)
-            eb_dash_bprint_template(out, "        ", r, r->name, origin_us);
+            ret = eb_dash_bprint_template(out, "        ", r, r->name, origin_us, start_number);
         av_bprintf(out, "      </Representation>\n");
     }
     av_bprintf(out, "    </AdaptationSet>\n");
+    return ret;
+}
+
+/* The MPD element's attributes that differ between a VOD and a live
+ * window (see the top of the file). first_us, end_us: the earliest start
+ * and latest end of any rendition; window_us: the shortest rendition's
+ * span. */
+static int eb_dash_bprint_mpd_timing(AVBPrint *out, const EbPresentation *p,
+                                     const EbRendition *newest, int64_t first_us, int64_t end_us,
+                                     int64_t window_us, int64_t longest_us)
+{
+    int64_t nominal_ms, publish;
+    int ret;
+
+    if (p->type == EB_PRESENTATION_VOD) {
+        av_bprintf(out, " type=\"static\" mediaPresentationDuration=\"");
+        eb_dash_bprint_duration(
+            out, av_rescale_rnd(FFMAX(end_us - first_us, 0), 1, 1000, AV_ROUND_NEAR_INF));
+        av_bprintf(out, "\"");
+        return 0;
+    }
+    /* The newest segment's end on the wall clock: when this MPD was due. */
+    ret = eb_manifest_wallclock(p, newest,
+                                newest->segments[newest->nb_segments - 1].start +
+                                    newest->segments[newest->nb_segments - 1].duration,
+                                &publish);
+    if (ret < 0)
+        return ret;
+    nominal_ms =
+        p->segment_seconds > 0 ? llround(p->segment_seconds * 1000) : (longest_us + 999) / 1000;
+    av_bprintf(out, " type=\"dynamic\" availabilityStartTime=\"");
+    eb_manifest_bprint_date(out, p->wallclock_us);
+    av_bprintf(out, "\" publishTime=\"");
+    eb_manifest_bprint_date(out, publish);
+    av_bprintf(out, "\"");
+    if (p->ended) {
+        av_bprintf(out, " mediaPresentationDuration=\"");
+        eb_dash_bprint_duration(
+            out, av_rescale_rnd(FFMAX(end_us - p->anchor_us, 0), 1, 1000, AV_ROUND_NEAR_INF));
+        av_bprintf(out, "\"");
+    } else {
+        av_bprintf(out, " minimumUpdatePeriod=\"");
+        eb_dash_bprint_duration(out, nominal_ms);
+        av_bprintf(out, "\"");
+    }
+    /* Rounded down: a player must not reach for a segment already gone. */
+    av_bprintf(out, " timeShiftBufferDepth=\"");
+    eb_dash_bprint_duration(out, FFMAX(window_us, 0) / 1000);
+    av_bprintf(out, "\" suggestedPresentationDelay=\"");
+    eb_dash_bprint_duration(out, EB_DASH_LIVE_DELAY_SEGMENTS * nominal_ms);
+    av_bprintf(out, "\"");
+    return 0;
 }
 
 int eb_manifest_dash_mpd(const EbPresentation *p, AVBPrint *out)
 {
-    const EbRendition *all[2];
-    int64_t origin_us = INT64_MAX, end_us = 0;
-    int ret;
+    const EbRendition *all[2], *newest = NULL;
+    const EbProtection *pr;
+    int64_t first_us = INT64_MAX, end_us = 0, window_us = INT64_MAX, longest_us = 0;
+    int64_t origin_us;
+    unsigned start;
+    int ret, live, laurl = 0;
 
     if (!out)
         return EB_ERR(EINVAL);
@@ -259,6 +400,11 @@ int eb_manifest_dash_mpd(const EbPresentation *p, AVBPrint *out)
         return EB_ERR(EINVAL); /* DASH over MPEG-TS is not offered */
     if ((ret = eb_manifest_check_presentation(p)) < 0)
         return ret;
+    live = p->type == EB_PRESENTATION_LIVE;
+    /* A dynamic MPD is placed on the wall clock, and presentationTimeOffset
+     * is unsigned. */
+    if (live && (!p->wallclock_us || p->anchor_us < 0))
+        return EB_ERR(EINVAL);
 
     /* The Period spans from the earliest start to the latest end of any
      * rendition (audio often ends a few ms after video). */
@@ -269,36 +415,55 @@ int eb_manifest_dash_mpd(const EbPresentation *p, AVBPrint *out)
         for (int i = 0; i < n; i++) {
             const EbRendition *r = &all[k][i];
             const EbSegmentInfo *last = &r->segments[r->nb_segments - 1];
-            int64_t first_us = eb_manifest_us(r, r->segments[0].start);
+            int64_t r_first_us = eb_manifest_us(r, r->segments[0].start);
             int64_t last_us = eb_manifest_us(r, last->start + last->duration);
-            for (int j = 0; j < r->nb_segments; j++)
+            for (int j = 0; j < r->nb_segments; j++) {
                 if (r->segments[j].duration <= 0)
                     return EB_ERR(EINVAL); /* an S of zero duration stalls players */
-            origin_us = FFMIN(origin_us, first_us);
+                longest_us = FFMAX(longest_us, eb_manifest_us(r, r->segments[j].duration));
+            }
+            /* $Number$ is an xs:unsignedInt. */
+            if (eb_manifest_first_sequence(p) + r->nb_segments - 1 > UINT32_MAX)
+                return EB_ERR(EINVAL);
+            first_us = FFMIN(first_us, r_first_us);
+            if (!newest || last_us > end_us)
+                newest = r;
             end_us = FFMAX(end_us, last_us);
+            window_us = FFMIN(window_us, last_us - r_first_us);
         }
     }
+    origin_us = live ? p->anchor_us : first_us;
+    pr = p->protection;
+    for (int i = 0; pr && i < pr->nb_dash; i++)
+        laurl |= !!pr->dash[i].license_url;
 
+    start = out->len;
     av_bprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                    "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\""
-                    " profiles=\"urn:mpeg:dash:profile:isoff-live:2011\" type=\"static\""
-                    " mediaPresentationDuration=\"");
-    eb_dash_bprint_duration(
-        out, av_rescale_rnd(FFMAX(end_us - origin_us, 0), 1, 1000, AV_ROUND_NEAR_INF));
-    av_bprintf(out, "\" minBufferTime=\"");
+                    "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\"");
+    if (pr && pr->nb_dash > 0)
+        av_bprintf(out, " xmlns:cenc=\"" EB_DASH_CENC_NS "\"");
+    if (laurl)
+        av_bprintf(out, " xmlns:dashif=\"" EB_DASH_DASHIF_NS "\"");
+    av_bprintf(out, " profiles=\"urn:mpeg:dash:profile:isoff-live:2011\"");
+    ret = eb_dash_bprint_mpd_timing(out, p, newest, first_us, end_us, window_us, longest_us);
+    av_bprintf(out, " minBufferTime=\"");
     eb_dash_bprint_duration(out, EB_DASH_MIN_BUFFER_MS);
     av_bprintf(out, "\">\n  <Period id=\"0\" start=\"PT0S\">\n");
-    eb_dash_bprint_adaptation_set(out, 0, p->video, p->nb_video, origin_us);
-    if (p->audio)
-        eb_dash_bprint_adaptation_set(out, 1, p->audio, 1, origin_us);
-    if (p->thumbnails) {
+    if (ret >= 0)
+        ret = eb_dash_bprint_adaptation_set(out, p, 0, p->video, p->nb_video, origin_us);
+    if (ret >= 0 && p->audio)
+        ret = eb_dash_bprint_adaptation_set(out, p, 1, p->audio, 1, origin_us);
+    if (ret >= 0 && p->thumbnails) {
         /* DASH-IF IOP 6.2.6 thumbnail tiles: one image per sheet, the grid
          * in EssentialProperty, the sheet's size on the Representation. */
         const EbThumbnailTrack *t = p->thumbnails;
         av_bprintf(out,
                    "    <AdaptationSet id=\"2\" contentType=\"image\" mimeType=\"image/jpeg\">\n"
-                   "      <SegmentTemplate media=\"../thumbnails/sprite_$Number%%03d$.jpg\""
-                   " startNumber=\"1\" timescale=\"1000\" duration=\"%" PRId64 "\"/>\n"
+                   "      <SegmentTemplate media=\"");
+        ret = eb_manifest_bprint_ref(out, EB_LAYOUT_DASH_MPD, NULL, EB_LAYOUT_THUMB_SPRITE, NULL,
+                                     "$Number%03d$");
+        av_bprintf(out,
+                   "\" startNumber=\"1\" timescale=\"1000\" duration=\"%" PRId64 "\"/>\n"
                    "      <Representation id=\"thumbnails\" bandwidth=\"%" PRId64
                    "\" width=\"%d\" height=\"%d\">\n"
                    "        <EssentialProperty schemeIdUri=\"http://dashif.org/thumbnail_tile\""
@@ -309,5 +474,5 @@ int eb_manifest_dash_mpd(const EbPresentation *p, AVBPrint *out)
                    t->cols, t->rows);
     }
     av_bprintf(out, "  </Period>\n</MPD>\n");
-    return av_bprint_is_complete(out) ? 0 : EB_ERR(ENOMEM);
+    return eb_manifest_finish(out, start, ret);
 }

@@ -1,17 +1,32 @@
 /*
- * HLS writer: the multivariant playlist (hls/master.m3u8) and one media
- * playlist per rendition (hls/<rung>/index.m3u8), VOD only. Written by
- * encbox because ffmpeg 5.1's hlsenc cannot state AVERAGE-BANDWIDTH or
- * FRAME-RATE, nor point playlists at the cmaf/ tree DASH shares.
+ * HLS writer: the multivariant playlist (hls/master.m3u8), one media
+ * playlist per rendition (hls/<rung>/index.m3u8) and the image playlist of
+ * the sprite sheets, for a VOD or a live window. Written by encbox because
+ * ffmpeg 5.1's hlsenc cannot state AVERAGE-BANDWIDTH or FRAME-RATE, nor
+ * point playlists at the cmaf/ tree DASH shares. Every URI is a reference
+ * between two items of the storage layout (eb_layout_uri).
  *
  * Choices (each explained where it is made):
  * - EXT-X-VERSION 7 for CMAF (EXT-X-MAP needs 6; 7 is what the brief and
  *   Apple's tools expect of fMP4), 3 for TS (decimal EXTINF needs 3, and
- *   nothing else in a TS playlist needs more). Master and media playlists
- *   state the same version.
+ *   nothing else in a TS playlist needs more) or 5 for TS with keys
+ *   (KEYFORMAT and SAMPLE-AES need 5). Master and media playlists state
+ *   the same version.
  * - Variants tallest first, ties by BANDWIDTH, highest first.
- * - EXT-X-MEDIA-SEQUENCE:1, so sequence numbers equal the 1-based file
- *   numbers and the DASH startNumber.
+ * - EXT-X-MEDIA-SEQUENCE is the first segment's sequence number (1 for a
+ *   VOD), and file numbers follow sequence numbers, so a segment's number,
+ *   its file name and the DASH $Number$ agree, in a sliding window too.
+ * - VOD: EXT-X-PLAYLIST-TYPE:VOD and EXT-X-ENDLIST. LIVE: neither while the
+ *   channel runs (a window drops segments, which EVENT forbids); ENDLIST
+ *   once it has ended.
+ * - EXT-X-PROGRAM-DATE-TIME (when the presentation has a wall clock) before
+ *   the first segment and after each EXT-X-DISCONTINUITY, where players
+ *   re-read it; between them the EXTINF durations carry the date.
+ * - Keys (EXT-X-KEY) after EXT-X-MAP, so the init section stays clear as
+ *   CENC/cbcs want it, and before the first segment; the master repeats
+ *   them as EXT-X-SESSION-KEY so players can fetch licences early. One
+ *   init section per rendition: a live encoder keeps it across a
+ *   discontinuity, so EXT-X-MAP is not repeated there.
  * Numbers are printed from integers (see eb_manifest.c): locale-proof and
  * the same bytes for the same input.
  */
@@ -37,7 +52,9 @@ typedef struct EbHlsVariant {
 
 static int eb_hls_version(const EbPresentation *p)
 {
-    return p->format == EB_FORMAT_CMAF ? 7 : 3;
+    if (p->format == EB_FORMAT_CMAF)
+        return 7;
+    return p->protection && p->protection->nb_hls_keys > 0 ? 5 : 3;
 }
 
 /*
@@ -67,15 +84,27 @@ static void eb_hls_bprint_frame_rate(AVBPrint *out, AVRational fr)
     eb_manifest_bprint_fixed(out, av_rescale_rnd(fr.num, 1000, fr.den, AV_ROUND_NEAR_INF), 3);
 }
 
+/* Keys of the whole presentation, each on a line after tag. */
+static void eb_hls_bprint_keys(AVBPrint *out, const EbPresentation *p, const char *tag)
+{
+    const EbProtection *pr = p->protection;
+
+    for (int i = 0; pr && i < pr->nb_hls_keys; i++)
+        av_bprintf(out, "%s:%s\n", tag, pr->hls_keys[i]);
+}
+
 int eb_manifest_hls_master(const EbPresentation *p, AVBPrint *out)
 {
     const EbRendition *audio;
     EbHlsVariant *vars;
+    char name[EB_MANIFEST_URI_NAME_SIZE];
     int64_t audio_peak = 0, audio_avg = 0;
+    unsigned start;
     int ret;
 
     if (!out)
         return EB_ERR(EINVAL);
+    start = out->len;
     if ((ret = eb_manifest_check_presentation(p)) < 0)
         return ret;
     /* TS variants carry their audio; any audio rendition is not separate. */
@@ -99,15 +128,18 @@ int eb_manifest_hls_master(const EbPresentation *p, AVBPrint *out)
     qsort(vars, p->nb_video, sizeof(*vars), eb_hls_variant_cmp);
 
     av_bprintf(out, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-INDEPENDENT-SEGMENTS\n", eb_hls_version(p));
+    eb_hls_bprint_keys(out, p, "#EXT-X-SESSION-KEY");
     if (audio) {
         av_bprintf(out,
                    "\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"" EB_HLS_AUDIO_GROUP "\",NAME=\"%s\","
                    "DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"%d\",URI=\"",
                    audio->name, audio->channels);
-        eb_manifest_bprint_uri_name(out, audio->name);
-        av_bprintf(out, "/index.m3u8\"\n");
+        eb_manifest_uri_name(audio->name, name);
+        ret = eb_manifest_bprint_ref(out, EB_LAYOUT_HLS_MASTER, NULL, EB_LAYOUT_HLS_MEDIA, name,
+                                     NULL);
+        av_bprintf(out, "\"\n");
     }
-    for (int i = 0; i < p->nb_video; i++) {
+    for (int i = 0; i < p->nb_video && ret >= 0; i++) {
         const EbRendition *r = vars[i].r;
         av_bprintf(out,
                    "\n#EXT-X-STREAM-INF:BANDWIDTH=%" PRId64 ",AVERAGE-BANDWIDTH=%" PRId64
@@ -119,50 +151,65 @@ int eb_manifest_hls_master(const EbPresentation *p, AVBPrint *out)
         if (audio)
             av_bprintf(out, ",AUDIO=\"" EB_HLS_AUDIO_GROUP "\"");
         av_bprintf(out, "\n");
-        eb_manifest_bprint_uri_name(out, r->name);
-        av_bprintf(out, "/index.m3u8\n");
+        eb_manifest_uri_name(r->name, name);
+        ret = eb_manifest_bprint_ref(out, EB_LAYOUT_HLS_MASTER, NULL, EB_LAYOUT_HLS_MEDIA, name,
+                                     NULL);
+        av_bprintf(out, "\n");
     }
-    if (p->thumbnails) {
+    if (p->thumbnails && ret >= 0) {
         const EbThumbnailTrack *t = p->thumbnails;
         av_bprintf(out,
                    "\n#EXT-X-IMAGE-STREAM-INF:BANDWIDTH=%" PRId64
-                   ",RESOLUTION=%dx%d,CODECS=\"jpeg\",URI=\"thumbnails/index.m3u8\"\n",
+                   ",RESOLUTION=%dx%d,CODECS=\"jpeg\",URI=\"",
                    eb_thumbnail_bandwidth(t), t->tile_width, t->tile_height);
+        ret = eb_manifest_bprint_ref(out, EB_LAYOUT_HLS_MASTER, NULL, EB_LAYOUT_HLS_IMAGES, NULL,
+                                     NULL);
+        av_bprintf(out, "\"\n");
     }
     av_free(vars);
-    return av_bprint_is_complete(out) ? 0 : EB_ERR(ENOMEM);
+    return eb_manifest_finish(out, start, ret);
 }
 
 int eb_manifest_hls_images(const EbPresentation *p, AVBPrint *out)
 {
     const EbThumbnailTrack *t = p ? p->thumbnails : NULL;
     int64_t sheet_us, total_us;
+    unsigned start;
+    int ret = 0;
 
-    if (!t || !out || t->nb_sheets <= 0 || t->interval <= 0 || t->duration <= 0 ||
-        t->cols <= 0 || t->rows <= 0)
+    /* A live window has no sprite sheets yet (eb_manifest_check_presentation). */
+    if (!t || !out || p->type != EB_PRESENTATION_VOD || t->nb_sheets <= 0 || t->interval <= 0 ||
+        t->duration <= 0 || t->cols <= 0 || t->rows <= 0)
         return EB_ERR(EINVAL);
+    start = out->len;
     sheet_us = llround(t->interval * t->cols * t->rows * EB_MANIFEST_US);
     total_us = llround(t->duration * EB_MANIFEST_US);
-    av_bprintf(out, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:%" PRId64
-                    "\n#EXT-X-MEDIA-SEQUENCE:1\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-IMAGES-ONLY\n",
+    av_bprintf(out,
+               "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:%" PRId64
+               "\n#EXT-X-MEDIA-SEQUENCE:1\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-IMAGES-ONLY\n",
                (FFMIN(sheet_us, total_us) + EB_MANIFEST_US - 1) / EB_MANIFEST_US);
-    for (int i = 0; i < t->nb_sheets; i++) {
+    for (int i = 0; i < t->nb_sheets && ret >= 0; i++) {
         int64_t d = i + 1 == t->nb_sheets ? total_us - i * sheet_us : sheet_us;
         av_bprintf(out, "#EXTINF:");
         eb_manifest_bprint_fixed(out, FFMAX(d, 0), 6);
         av_bprintf(out, ",\n#EXT-X-TILES:RESOLUTION=%dx%d,LAYOUT=%dx%d,DURATION=", t->tile_width,
                    t->tile_height, t->cols, t->rows);
         eb_manifest_bprint_fixed(out, llround(t->interval * EB_MANIFEST_US), 6);
-        av_bprintf(out, "\n../../thumbnails/sprite_%03d.jpg\n", i + 1);
+        av_bprintf(out, "\n");
+        ret = eb_manifest_bprint_ref_number(out, EB_LAYOUT_HLS_IMAGES, NULL, EB_LAYOUT_THUMB_SPRITE,
+                                            NULL, i + 1);
+        av_bprintf(out, "\n");
     }
     av_bprintf(out, "#EXT-X-ENDLIST\n");
-    return av_bprint_is_complete(out) ? 0 : EB_ERR(ENOMEM);
+    return eb_manifest_finish(out, start, ret);
 }
 
 int eb_manifest_hls_media(const EbPresentation *p, const EbRendition *r, AVBPrint *out)
 {
+    char name[EB_MANIFEST_URI_NAME_SIZE];
     int cmaf, ret;
-    int64_t cum = 0, prev_us = 0;
+    int64_t cum = 0, prev_us = 0, seq;
+    unsigned start;
 
     if (!out || !r)
         return EB_ERR(EINVAL);
@@ -172,21 +219,41 @@ int eb_manifest_hls_media(const EbPresentation *p, const EbRendition *r, AVBPrin
     cmaf = p->format == EB_FORMAT_CMAF;
     if (!cmaf && r->is_audio)
         return EB_ERR(EINVAL); /* TS muxes audio into every variant */
+    start = out->len;
+    seq = eb_manifest_first_sequence(p);
+    /* The layout tells folders apart by the rendition text it is given: the
+     * encoded name on both sides keeps a TS segment beside its playlist. */
+    eb_manifest_uri_name(r->name, name);
 
-    /* MEDIA-SEQUENCE is the first file's number (1), so a segment's
-     * sequence number and its file name agree. */
-    av_bprintf(out,
-               "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:%d\n#EXT-X-MEDIA-SEQUENCE:1\n"
-               "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n",
-               eb_hls_version(p), eb_manifest_target_duration(r));
+    av_bprintf(
+        out,
+        "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:%d\n#EXT-X-MEDIA-SEQUENCE:%" PRId64 "\n",
+        eb_hls_version(p), eb_manifest_target_duration(r), seq);
+    if (p->discontinuity_sequence > 0)
+        av_bprintf(out, "#EXT-X-DISCONTINUITY-SEQUENCE:%" PRId64 "\n", p->discontinuity_sequence);
+    if (p->type == EB_PRESENTATION_VOD)
+        av_bprintf(out, "#EXT-X-PLAYLIST-TYPE:VOD\n");
+    av_bprintf(out, "#EXT-X-INDEPENDENT-SEGMENTS\n");
     if (cmaf) {
-        av_bprintf(out, "#EXT-X-MAP:URI=\"../../cmaf/");
-        eb_manifest_bprint_uri_name(out, r->name);
-        av_bprintf(out, "/init.mp4\"\n");
+        av_bprintf(out, "#EXT-X-MAP:URI=\"");
+        ret =
+            eb_manifest_bprint_ref(out, EB_LAYOUT_HLS_MEDIA, name, EB_LAYOUT_CMAF_INIT, name, NULL);
+        av_bprintf(out, "\"\n");
     }
-    for (int i = 0; i < r->nb_segments; i++) {
-        int64_t us;
-        cum += r->segments[i].duration;
+    eb_hls_bprint_keys(out, p, "#EXT-X-KEY");
+    for (int i = 0; i < r->nb_segments && ret >= 0; i++) {
+        const EbSegmentInfo *s = &r->segments[i];
+        int64_t us, date;
+        if (s->discontinuity)
+            av_bprintf(out, "#EXT-X-DISCONTINUITY\n");
+        if (p->wallclock_us && (i == 0 || s->discontinuity)) {
+            if ((ret = eb_manifest_wallclock(p, r, s->start, &date)) < 0)
+                break;
+            av_bprintf(out, "#EXT-X-PROGRAM-DATE-TIME:");
+            eb_manifest_bprint_date(out, date);
+            av_bprintf(out, "\n");
+        }
+        cum += s->duration;
         us = eb_manifest_us(r, cum);
         /* Six decimals: a microsecond per segment, and the running-total
          * rounding keeps the sum exact to one. */
@@ -194,14 +261,11 @@ int eb_manifest_hls_media(const EbPresentation *p, const EbRendition *r, AVBPrin
         eb_manifest_bprint_fixed(out, us - prev_us, 6);
         av_bprintf(out, ",\n");
         prev_us = us;
-        if (cmaf) {
-            av_bprintf(out, "../../cmaf/");
-            eb_manifest_bprint_uri_name(out, r->name);
-            av_bprintf(out, "/segment_%03d.m4s\n", i + 1);
-        } else {
-            av_bprintf(out, "segment_%03d.ts\n", i + 1);
-        }
+        ret = eb_manifest_bprint_ref_number(out, EB_LAYOUT_HLS_MEDIA, name,
+                                            eb_layout_segment_item(p->format), name, seq + i);
+        av_bprintf(out, "\n");
     }
-    av_bprintf(out, "#EXT-X-ENDLIST\n");
-    return av_bprint_is_complete(out) ? 0 : EB_ERR(ENOMEM);
+    if (p->type == EB_PRESENTATION_VOD || p->ended)
+        av_bprintf(out, "#EXT-X-ENDLIST\n");
+    return eb_manifest_finish(out, start, ret);
 }

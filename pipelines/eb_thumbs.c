@@ -32,6 +32,11 @@
  *
  * JPEGs are full-range 4:2:0 (what browsers and players expect), converted
  * from the video's limited range by swscale at write time (small pictures).
+ *
+ * File names come from the storage layout (eb_layout.h): the caller gives
+ * the thumbnails folder, the layout names the files in it, and the VTT
+ * points at the sheets by the layout's relative reference, so the tree is
+ * spelled in one place.
  */
 #include "eb_thumbs.h"
 
@@ -47,6 +52,7 @@
 
 #include "eb_error.h"
 #include "eb_fanout_cpu.h"
+#include "eb_layout.h"
 #include "eb_log.h"
 #include "eb_storage.h"
 
@@ -100,6 +106,24 @@ static int eb_even(double v)
 static int64_t eb_frame_at(double t, AVRational rate)
 {
     return (int64_t)ceil(t * rate.num / rate.den - 1e-9);
+}
+
+/* The file of item (numbered n where it has a number) in t->dir: the layout's
+ * name for it, without the folder the layout puts it in (t->dir is that
+ * folder). */
+static int eb_thumbs_file(const EbThumbs *t, EbLayoutItem item, int64_t n, char *out, size_t size)
+{
+    char rel[1024];
+    const char *name;
+    int ret = eb_layout_path(item, NULL, n, rel, sizeof(rel));
+
+    if (ret < 0)
+        return ret;
+    name = strrchr(rel, '/');
+    ret = snprintf(out, size, "%s/%s", t->dir, name ? name + 1 : rel);
+    if (ret < 0 || (size_t)ret >= size)
+        return EB_ERR(ENAMETOOLONG);
+    return 0;
 }
 
 static void eb_fill_black(AVFrame *f)
@@ -252,7 +276,9 @@ static int eb_write_sheet(EbThumbs *t)
     int64_t bytes = 0;
     int ret;
 
-    snprintf(path, sizeof(path), "%s/sprite_%03d.jpg", t->dir, t->nb_sheets + 1);
+    ret = eb_thumbs_file(t, EB_LAYOUT_THUMB_SPRITE, t->nb_sheets + 1, path, sizeof(path));
+    if (ret < 0)
+        return ret;
     ret = eb_jpeg_write(path, t->sheet, &bytes);
     if (ret < 0)
         return ret;
@@ -451,29 +477,37 @@ static void eb_vtt_time(AVBPrint *bp, double seconds)
 static int eb_write_vtt(EbThumbs *t, double duration)
 {
     AVBPrint bp;
-    char path[4200];
-    int per_sheet = t->o.cols * t->o.rows, ret;
+    char path[4200], ref[1024], num[24];
+    int per_sheet = t->o.cols * t->o.rows, ret = 0;
 
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
     av_bprintf(&bp, "WEBVTT\n");
-    for (int k = 0; k < t->nb_tiles; k++) {
+    for (int k = 0; k < t->nb_tiles && ret >= 0; k++) {
         double start = k * t->o.interval;
         double end = k + 1 == t->nb_tiles ? duration : fmin((k + 1) * t->o.interval, duration);
         int slot = k % per_sheet;
         if (start >= duration)
             break;
+        /* The sheet as the VTT file reaches it (numbers as the layout
+         * writes them: at least three digits). */
+        snprintf(num, sizeof(num), "%03d", k / per_sheet + 1);
+        ret = eb_layout_uri(EB_LAYOUT_THUMB_VTT, NULL, EB_LAYOUT_THUMB_SPRITE, NULL, num, ref,
+                            sizeof(ref));
         av_bprintf(&bp, "\n");
         eb_vtt_time(&bp, start);
         av_bprintf(&bp, " --> ");
         eb_vtt_time(&bp, end);
-        av_bprintf(&bp, "\nsprite_%03d.jpg#xywh=%d,%d,%d,%d\n", k / per_sheet + 1,
-                   (slot % t->o.cols) * t->tw, (slot / t->o.cols) * t->th, t->tw, t->th);
+        av_bprintf(&bp, "\n%s#xywh=%d,%d,%d,%d\n", ref, (slot % t->o.cols) * t->tw,
+                   (slot / t->o.cols) * t->th, t->tw, t->th);
     }
-    if (!av_bprint_is_complete(&bp)) {
+    if (ret >= 0 && !av_bprint_is_complete(&bp))
+        ret = EB_ERR(ENOMEM);
+    if (ret >= 0)
+        ret = eb_thumbs_file(t, EB_LAYOUT_THUMB_VTT, 1, path, sizeof(path));
+    if (ret < 0) {
         av_bprint_finalize(&bp, NULL);
-        return EB_ERR(ENOMEM);
+        return ret;
     }
-    snprintf(path, sizeof(path), "%s/thumbnails.vtt", t->dir);
     ret = eb_storage_write_file(path, bp.str, bp.len);
     av_bprint_finalize(&bp, NULL);
     return ret;
@@ -516,7 +550,9 @@ int eb_thumbs_finish(EbThumbs *t, double duration, EbThumbnailTrack *track)
     }
     if (!catalog)
         return EB_ERR_NO_FRAMES;
-    snprintf(path, sizeof(path), "%s/thumb_001.jpg", t->dir);
+    ret = eb_thumbs_file(t, EB_LAYOUT_THUMB_POSTER, 1, path, sizeof(path));
+    if (ret < 0)
+        return ret;
     ret = eb_jpeg_write(path, catalog, NULL);
     if (ret < 0)
         return ret;

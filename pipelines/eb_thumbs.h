@@ -30,8 +30,9 @@ void eb_thumbs_options_default(EbThumbsOptions *o);
 typedef struct EbThumbs EbThumbs;
 
 /* Frames pushed are width x height, numbered 0,1,2… in 1/frame_rate;
- * expected_duration (seconds) spaces the catalog candidates. dir must
- * exist. */
+ * expected_duration (seconds) spaces the catalog candidates. dir is the
+ * video tree's thumbnails folder (EB_LAYOUT_THUMB_DIR) and must exist; the
+ * layout names the files written in it. */
 int eb_thumbs_open(const EbThumbsOptions *o, const char *dir, int width, int height,
                    AVRational frame_rate, double expected_duration, EbThumbs **out);
 

@@ -20,6 +20,7 @@
 #include "eb_config.h"
 #include "eb_error.h"
 #include "eb_hal.h"
+#include "eb_layout.h"
 #include "eb_log.h"
 #include "eb_storage.h"
 #include "eb_version.h"
@@ -141,6 +142,28 @@ static int eb_resolve_ladder(const EbConfig *cfg, const char *arg, EbLadder *out
     }
     eb_config_errors_free(&errs);
     return ret < 0 ? EB_EXIT_USAGE : 0;
+}
+
+/* Where the published manifests and thumbnails are, as the storage layout
+ * names them. */
+static void eb_print_published(const EbVodResult *res, EbOutputFormat format)
+{
+    char path[4400], poster[256], vtt[256];
+
+    if (eb_layout_file(res->output_dir, EB_LAYOUT_HLS_MASTER, NULL, 1, path, sizeof(path)) >= 0)
+        printf("  HLS:  %s\n", path);
+    if (format == EB_FORMAT_CMAF &&
+        eb_layout_file(res->output_dir, EB_LAYOUT_DASH_MPD, NULL, 1, path, sizeof(path)) >= 0)
+        printf("  DASH: %s\n", path);
+    /* The thumbnails folder, and the poster and the VTT by their names in it. */
+    if (res->thumbnail_sheets &&
+        eb_layout_parent(res->output_dir, EB_LAYOUT_THUMB_POSTER, NULL, path, sizeof(path)) >= 0 &&
+        eb_layout_uri(EB_LAYOUT_THUMB_VTT, NULL, EB_LAYOUT_THUMB_POSTER, NULL, NULL, poster,
+                      sizeof(poster)) >= 0 &&
+        eb_layout_uri(EB_LAYOUT_THUMB_POSTER, NULL, EB_LAYOUT_THUMB_VTT, NULL, NULL, vtt,
+                      sizeof(vtt)) >= 0)
+        printf("  Thumbnails: %s/ (%s, %d sprite sheets, %s)\n", path, poster,
+               res->thumbnail_sheets, vtt);
 }
 
 static int cmd_transcode(int argc, char **argv)
@@ -359,12 +382,7 @@ static int cmd_transcode(int argc, char **argv)
     printf("encbox: published %s (%.2f s, %d rungs, backend %s, %.1f s wall, %.2fx realtime)\n",
            res.output_dir, res.duration, res.nb_rungs, res.backend, res.wall_seconds,
            res.wall_seconds > 0 ? res.duration / res.wall_seconds : 0.0);
-    printf("  HLS:  %s/hls/master.m3u8\n", res.output_dir);
-    if (o.format == EB_FORMAT_CMAF)
-        printf("  DASH: %s/dash/manifest.mpd\n", res.output_dir);
-    if (res.thumbnail_sheets)
-        printf("  Thumbnails: %s/thumbnails/ (thumb_001.jpg, %d sprite sheets, thumbnails.vtt)\n",
-               res.output_dir, res.thumbnail_sheets);
+    eb_print_published(&res, o.format);
     for (int i = 0; i < res.nb_rungs; i++)
         printf("  %-6s %4dx%-4d %6.0f kb/s target, %6.0f kb/s actual, %lld frames, %d segments\n",
                res.rungs[i].name, res.rungs[i].width, res.rungs[i].height,

@@ -8,12 +8,16 @@
  * The MPD is checked with a small XML reader below (well-formedness:
  * balanced tags, quoted attributes, known entities, one root) rather than
  * libxml2, to keep the tests free of a dependency; when xmllint happens to
- * be installed it is asked too.
+ * be installed it is asked too (and checks the namespace prefixes).
+ *
+ * Live windows reuse the ladder: segments 41..50 of a channel whose media
+ * clock started at 0, all 6.006 s, dated from 2026-12-04T10:00:00Z.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +276,7 @@ typedef struct XNode {
     int parent;
     int nattr;
     XAttr attr[X_MAX_ATTR];
+    char text[256]; /* namespaced elements only (cenc:pssh), entities decoded */
 } XNode;
 
 typedef struct XDoc {
@@ -357,8 +362,17 @@ static int x_parse(const char *s, XDoc *d)
         s = x_space(s);
         if (!*s)
             break;
-        if (*s != '<')
-            return -1; /* text content: the MPD has none */
+        if (*s != '<') {
+            /* Text only in a namespaced element (<cenc:pssh>, <dashif:Laurl>):
+             * the MPD's own elements have none. */
+            XNode *cur = depth ? &d->node[stack[depth - 1]] : NULL;
+            if (!cur || !strchr(cur->name, ':') || cur->text[0])
+                return -1;
+            if (!(s = x_value(s, '<', cur->text, sizeof(cur->text))))
+                return -1;
+            s--; /* x_value stepped over the '<' of the end tag */
+            continue;
+        }
         if (s[1] == '/') {
             char name[48];
             if (!depth || !(s = x_name(s + 2, name, sizeof(name))))
@@ -1186,6 +1200,583 @@ static void test_odd_names_are_escaped(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Thumbnails: the references VOD manifests print                      */
+
+static const EbThumbnailTrack test_thumbs = {
+    .nb_sheets = 3,
+    .nb_tiles = 12,
+    .tile_width = 160,
+    .tile_height = 90,
+    .cols = 2,
+    .rows = 2,
+    .interval = 5.0,
+    .duration = 56.056,
+    .max_sheet_bytes = 20000,
+};
+
+/* The master, the image playlist and the MPD reach the sprite sheets at
+ * the paths players already fetch. */
+static void test_vod_thumbnail_references(void **state)
+{
+    Fixture f;
+    AVBPrint b;
+    char *m, want[96];
+    Lines *l;
+    XDoc *d;
+    int set, tmpl;
+    (void)state;
+    fixture_init(&f, EB_FORMAT_CMAF);
+    f.p.thumbnails = &test_thumbs;
+
+    m = run_master(&f.p);
+    l = split_lines(m);
+    /* 20000 bytes over the 20 s a sheet covers: 8000 bit/s */
+    assert_string_equal(l->line[l->n - 1],
+                        "#EXT-X-IMAGE-STREAM-INF:BANDWIDTH=8000,RESOLUTION=160x90,"
+                        "CODECS=\"jpeg\",URI=\"thumbnails/index.m3u8\"");
+    free(l);
+    av_free(m);
+
+    av_bprint_init(&b, 0, AV_BPRINT_SIZE_UNLIMITED);
+    assert_int_equal(eb_manifest_hls_images(&f.p, &b), 0);
+    l = split_lines(b.str);
+    assert_int_equal(count_prefix(l, "../../thumbnails/sprite_"), 3);
+    for (int i = 1; i <= 3; i++) {
+        snprintf(want, sizeof(want), "../../thumbnails/sprite_%03d.jpg", i);
+        assert_true(find_prefix(l, want, 0) >= 0);
+    }
+    assert_string_equal(l->line[l->n - 1], "#EXT-X-ENDLIST");
+    free(l);
+    av_bprint_finalize(&b, NULL);
+
+    m = run_mpd(&f.p);
+    d = parse_mpd(m);
+    set = x_child(d, x_child(d, 0, "Period", 0), "AdaptationSet", 2);
+    assert_string_equal(x_attr_req(d, set, "contentType"), "image");
+    tmpl = x_child(d, set, "SegmentTemplate", 0);
+    assert_string_equal(x_attr_req(d, tmpl, "media"), "../thumbnails/sprite_$Number%03d$.jpg");
+    assert_string_equal(x_attr_req(d, tmpl, "startNumber"), "1");
+    /* A clear presentation declares no protection namespace. */
+    assert_null(strstr(m, "xmlns:cenc"));
+    assert_int_equal(
+        x_count(d, x_child(d, x_child(d, 0, "Period", 0), "AdaptationSet", 0), "ContentProtection"),
+        0);
+    free(d);
+    av_free(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Live windows                                                        */
+
+#define LIVE_FIRST 41
+#define LIVE_WALLCLOCK INT64_C(1796378400000000) /* 2026-12-04T10:00:00Z */
+
+static int64_t live_audio_boundary(int k)
+{
+    return ((int64_t)k * FULL_SEG * ATS / VTS + 512) / 1024 * 1024;
+}
+
+/* Segments 41..50 of a channel whose media clock started at 0 (segment 41
+ * starts at 40 x 6.006 s), dated from LIVE_WALLCLOCK at media time 0. */
+static void live_init(Fixture *f, EbOutputFormat format)
+{
+    fixture_init(f, format);
+    for (int r = 0; r < NB_RUNGS; r++)
+        for (int i = 0; i < NB_SEG; i++) {
+            f->vseg[r][i].start = (int64_t)(LIVE_FIRST - 1 + i) * FULL_SEG;
+            f->vseg[r][i].duration = FULL_SEG;
+        }
+    for (int i = 0; i < NB_SEG; i++) {
+        f->aseg[i].start = live_audio_boundary(LIVE_FIRST - 1 + i);
+        f->aseg[i].duration = live_audio_boundary(LIVE_FIRST + i) - f->aseg[i].start;
+    }
+    f->p.type = EB_PRESENTATION_LIVE;
+    f->p.first_sequence = LIVE_FIRST;
+    f->p.wallclock_us = LIVE_WALLCLOCK;
+}
+
+static int find_line(const Lines *l, const char *line, int from)
+{
+    for (int i = from; i < l->n; i++)
+        if (!strcmp(l->line[i], line))
+            return i;
+    return -1;
+}
+
+static int count_line(const Lines *l, const char *line)
+{
+    int n = 0;
+    for (int i = 0; i < l->n; i++)
+        n += !strcmp(l->line[i], line);
+    return n;
+}
+
+/* The window's playlist, whole: media sequence 41, file numbers 041..050,
+ * neither PLAYLIST-TYPE nor ENDLIST while the channel runs. */
+static void test_live_hls_window_follows_sequence(void **state)
+{
+    Fixture f;
+    AVBPrint want;
+    char *m, line[64];
+    Lines *l;
+    (void)state;
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.wallclock_us = 0; /* no dates here: see test_hls_program_date_time */
+    av_bprint_init(&want, 0, AV_BPRINT_SIZE_UNLIMITED);
+    av_bprintf(&want, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:6\n"
+                      "#EXT-X-MEDIA-SEQUENCE:41\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+                      "#EXT-X-MAP:URI=\"../../cmaf/720p/init.mp4\"\n");
+    for (int n = 41; n <= 50; n++)
+        av_bprintf(&want, "#EXTINF:6.006000,\n../../cmaf/720p/segment_%03d.m4s\n", n);
+    m = run_media(&f.p, &f.video[1]);
+    assert_string_equal(m, want.str);
+    av_free(m);
+    av_bprint_finalize(&want, NULL);
+
+    /* Audio follows the same numbers. */
+    m = run_media(&f.p, &f.audio);
+    l = split_lines(m);
+    assert_int_equal(count_line(l, "#EXT-X-MEDIA-SEQUENCE:41"), 1);
+    for (int n = 41; n <= 50; n++) {
+        snprintf(line, sizeof(line), "../../cmaf/audio/segment_%03d.m4s", n);
+        assert_int_equal(count_line(l, line), 1);
+    }
+    assert_int_equal(count_prefix(l, "#EXT-X-ENDLIST"), 0);
+    free(l);
+    av_free(m);
+
+    /* TS: the segments beside the playlist, numbered the same. */
+    live_init(&f, EB_FORMAT_TS);
+    m = run_media(&f.p, &f.video[0]);
+    l = split_lines(m);
+    assert_string_equal(l->line[1], "#EXT-X-VERSION:3");
+    assert_string_equal(l->line[3], "#EXT-X-MEDIA-SEQUENCE:41");
+    assert_int_equal(count_prefix(l, "#EXT-X-PLAYLIST-TYPE"), 0);
+    assert_int_equal(count_prefix(l, "#EXT-X-ENDLIST"), 0);
+    assert_int_equal(count_prefix(l, "segment_"), NB_SEG);
+    assert_string_equal(l->line[find_prefix(l, "segment_", 0)], "segment_041.ts");
+    assert_string_equal(l->line[l->n - 1], "segment_050.ts");
+    free(l);
+    av_free(m);
+}
+
+/* A channel that has stopped: ENDLIST at the end, still no PLAYLIST-TYPE
+ * (a window is neither VOD nor EVENT). */
+static void test_live_hls_ended_window_ends(void **state)
+{
+    Fixture f;
+    char *m;
+    Lines *l;
+    (void)state;
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.ended = 1;
+    m = run_media(&f.p, &f.video[0]);
+    l = split_lines(m);
+    assert_string_equal(l->line[l->n - 1], "#EXT-X-ENDLIST");
+    assert_string_equal(l->line[l->n - 2], "../../cmaf/1080p/segment_050.m4s");
+    assert_int_equal(count_prefix(l, "#EXT-X-ENDLIST"), 1);
+    assert_int_equal(count_prefix(l, "#EXT-X-PLAYLIST-TYPE"), 0);
+    assert_int_equal(count_line(l, "#EXT-X-MEDIA-SEQUENCE:41"), 1);
+    free(l);
+    av_free(m);
+}
+
+/* EXT-X-PROGRAM-DATE-TIME: the anchor moved by the first segment's media
+ * time, ISO 8601 UTC to the millisecond, right before the first EXTINF. */
+static void test_hls_program_date_time(void **state)
+{
+    Fixture f;
+    char *m;
+    Lines *l;
+    int at;
+    (void)state;
+    live_init(&f, EB_FORMAT_CMAF);
+    m = run_media(&f.p, &f.video[1]);
+    l = split_lines(m);
+    assert_int_equal(count_prefix(l, "#EXT-X-PROGRAM-DATE-TIME:"), 1);
+    at = find_prefix(l, "#EXT-X-PROGRAM-DATE-TIME:", 0);
+    /* 10:00:00 + 40 x 6.006 s */
+    assert_string_equal(l->line[at], "#EXT-X-PROGRAM-DATE-TIME:2026-12-04T10:04:00.240Z");
+    assert_string_equal(l->line[at - 1], "#EXT-X-MAP:URI=\"../../cmaf/720p/init.mp4\"");
+    assert_string_equal(l->line[at + 1], "#EXTINF:6.006000,");
+    assert_string_equal(l->line[at + 2], "../../cmaf/720p/segment_041.m4s");
+    free(l);
+    av_free(m);
+
+    /* Anchored at the first segment: its date is the anchor's, rounded down
+     * to the millisecond, across a leap day's midnight. */
+    f.p.wallclock_us = INT64_C(1709251199999999); /* 2024-02-29T23:59:59.999999Z */
+    f.p.anchor_us = (int64_t)(LIVE_FIRST - 1) * 6006000;
+    m = run_media(&f.p, &f.video[1]);
+    assert_non_null(strstr(m, "\n#EXT-X-PROGRAM-DATE-TIME:2024-02-29T23:59:59.999Z\n#EXTINF:"));
+    av_free(m);
+    f.p.wallclock_us += 1;
+    m = run_media(&f.p, &f.video[1]);
+    assert_non_null(strstr(m, "\n#EXT-X-PROGRAM-DATE-TIME:2024-03-01T00:00:00.000Z\n#EXTINF:"));
+    av_free(m);
+
+    /* A VOD with a wall clock (a recorded event) is dated too. */
+    fixture_init(&f, EB_FORMAT_TS);
+    f.p.wallclock_us = LIVE_WALLCLOCK + 123456;
+    m = run_media(&f.p, &f.video[0]);
+    assert_non_null(strstr(m, "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+                              "#EXT-X-PROGRAM-DATE-TIME:2026-12-04T10:00:00.123Z\n#EXTINF:"));
+    av_free(m);
+}
+
+/* A discontinuity at segment 45 whose media clock jumps 1 s ahead: HLS tags
+ * it and dates it again from the jumped clock, and states the two earlier
+ * discontinuities; DASH keeps one Period, its timeline placing the jump
+ * with an explicit t. */
+static void test_live_discontinuity(void **state)
+{
+    Fixture f;
+    char *m;
+    Lines *l;
+    XDoc *d;
+    int at, period, tmpl;
+    (void)state;
+    live_init(&f, EB_FORMAT_CMAF);
+    for (int i = 4; i < NB_SEG; i++) {
+        for (int r = 0; r < NB_RUNGS; r++)
+            f.vseg[r][i].start += VTS;
+        f.aseg[i].start += ATS;
+    }
+    for (int r = 0; r < NB_RUNGS; r++)
+        f.vseg[r][4].discontinuity = 1;
+    f.aseg[4].discontinuity = 1;
+    f.p.discontinuity_sequence = 2;
+
+    m = run_media(&f.p, &f.video[1]);
+    l = split_lines(m);
+    assert_int_equal(count_line(l, "#EXT-X-DISCONTINUITY-SEQUENCE:2"), 1);
+    assert_true(find_line(l, "#EXT-X-DISCONTINUITY-SEQUENCE:2", 0) < find_prefix(l, "#EXTINF:", 0));
+    assert_int_equal(count_line(l, "#EXT-X-DISCONTINUITY"), 1);
+    at = find_line(l, "#EXT-X-DISCONTINUITY", 0);
+    assert_string_equal(l->line[at - 1], "../../cmaf/720p/segment_044.m4s");
+    /* 10:00:00 + 44 x 6.006 s + the 1 s jump */
+    assert_string_equal(l->line[at + 1], "#EXT-X-PROGRAM-DATE-TIME:2026-12-04T10:04:25.264Z");
+    assert_string_equal(l->line[at + 2], "#EXTINF:6.006000,");
+    assert_string_equal(l->line[at + 3], "../../cmaf/720p/segment_045.m4s");
+    assert_int_equal(count_prefix(l, "#EXT-X-PROGRAM-DATE-TIME:"), 2);
+    free(l);
+    av_free(m);
+
+    m = run_mpd(&f.p);
+    d = parse_mpd(m);
+    assert_int_equal(x_count(d, 0, "Period"), 1);
+    period = x_child(d, 0, "Period", 0);
+    tmpl = x_child(d, x_child(d, period, "AdaptationSet", 0), "SegmentTemplate", 0);
+    check_timeline(d, tmpl, &f.video[0]);
+    {
+        int tl = x_child(d, tmpl, "SegmentTimeline", 0), s1 = x_child(d, tl, "S", 1);
+        char want[32];
+        assert_int_equal(x_count(d, tl, "S"), 2);
+        snprintf(want, sizeof(want), "%" PRId64, f.vseg[0][4].start);
+        assert_string_equal(x_attr_req(d, s1, "t"), want);
+    }
+    tmpl = x_child(d, x_child(d, period, "AdaptationSet", 1), "SegmentTemplate", 0);
+    check_timeline(d, tmpl, &f.audio);
+    free(d);
+    av_free(m);
+}
+
+/* The window as a dynamic MPD: on the wall clock from the anchor, updated
+ * every segment, the window as time-shift buffer, numbers from 41. */
+static void test_live_mpd_is_dynamic(void **state)
+{
+    Fixture f;
+    char *m;
+    XDoc *d;
+    int period, set, tmpl;
+    (void)state;
+    live_init(&f, EB_FORMAT_CMAF);
+    m = run_mpd(&f.p);
+    d = parse_mpd(m);
+    assert_string_equal(x_attr_req(d, 0, "type"), "dynamic");
+    assert_string_equal(x_attr_req(d, 0, "availabilityStartTime"), "2026-12-04T10:00:00.000Z");
+    /* The newest segment end: audio's, 14414848 samples = 300.309 s. */
+    assert_string_equal(x_attr_req(d, 0, "publishTime"), "2026-12-04T10:05:00.309Z");
+    assert_string_equal(x_attr_req(d, 0, "minimumUpdatePeriod"), "PT6.000S");
+    /* The shorter window: video's 10 x 6.006 s (audio's is 60.0747 s). */
+    assert_string_equal(x_attr_req(d, 0, "timeShiftBufferDepth"), "PT1M0.060S");
+    assert_string_equal(x_attr_req(d, 0, "suggestedPresentationDelay"), "PT18.000S");
+    assert_non_null(x_attr_req(d, 0, "minBufferTime"));
+    assert_null(x_attr(d, 0, "mediaPresentationDuration"));
+    period = x_child(d, 0, "Period", 0);
+    assert_string_equal(x_attr_req(d, period, "start"), "PT0S");
+    for (int k = 0; k < 2; k++) {
+        set = x_child(d, period, "AdaptationSet", k);
+        tmpl = x_child(d, set, "SegmentTemplate", 0);
+        assert_string_equal(x_attr_req(d, tmpl, "startNumber"), "41");
+        assert_string_equal(x_attr_req(d, tmpl, "media"),
+                            "../cmaf/$RepresentationID$/segment_$Number%03d$.m4s");
+        /* Anchored at media time 0: no offset, however far the window slid. */
+        assert_null(x_attr(d, tmpl, "presentationTimeOffset"));
+        check_timeline(d, tmpl, k ? &f.audio : &f.video[0]);
+    }
+    tmpl = x_child(d, x_child(d, period, "AdaptationSet", 0), "SegmentTemplate", 0);
+    assert_string_equal(
+        x_attr_req(d, x_child(d, x_child(d, tmpl, "SegmentTimeline", 0), "S", 0), "t"),
+        "21621600"); /* 40 x 540540 */
+    free(d);
+    av_free(m);
+
+    /* An anchor further in: each timescale's offset, the same wall clock. */
+    f.p.anchor_us = 1000000;
+    m = run_mpd(&f.p);
+    d = parse_mpd(m);
+    period = x_child(d, 0, "Period", 0);
+    tmpl = x_child(d, x_child(d, period, "AdaptationSet", 0), "SegmentTemplate", 0);
+    assert_string_equal(x_attr_req(d, tmpl, "presentationTimeOffset"), "90000");
+    tmpl = x_child(d, x_child(d, period, "AdaptationSet", 1), "SegmentTemplate", 0);
+    assert_string_equal(x_attr_req(d, tmpl, "presentationTimeOffset"), "48000");
+    assert_string_equal(x_attr_req(d, 0, "publishTime"), "2026-12-04T10:04:59.309Z");
+    free(d);
+    av_free(m);
+}
+
+/* An ended channel stays dynamic, stops updating and states its end. */
+static void test_live_mpd_ended(void **state)
+{
+    Fixture f;
+    char *m;
+    XDoc *d;
+    (void)state;
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.ended = 1;
+    m = run_mpd(&f.p);
+    d = parse_mpd(m);
+    assert_string_equal(x_attr_req(d, 0, "type"), "dynamic");
+    assert_null(x_attr(d, 0, "minimumUpdatePeriod"));
+    /* From the anchor (media time 0) to the latest end, audio's 300.309 s. */
+    assert_string_equal(x_attr_req(d, 0, "mediaPresentationDuration"), "PT5M0.309S");
+    assert_string_equal(x_attr_req(d, 0, "availabilityStartTime"), "2026-12-04T10:00:00.000Z");
+    assert_non_null(x_attr_req(d, 0, "timeShiftBufferDepth"));
+    free(d);
+    av_free(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Content protection                                                  */
+
+static const char *const test_keys[] = {
+    "METHOD=SAMPLE-AES,URI=\"skd://key-41\",KEYFORMAT=\"com.apple.streamingkeydelivery\","
+    "KEYFORMATVERSIONS=\"1\"",
+};
+static const EbDashProtection test_dash_cp[] = {
+    {"urn:mpeg:dash:mp4protection:2011", "cbcs", "9eb4050d-e44b-4802-932e-27d75083e266", NULL,
+     NULL},
+    {"urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed", "Widevine", NULL,
+     "AAAAQnBzc2g=", "https://lic.example/wv?a=1&b=2"},
+};
+static const EbProtection test_protection = {1, test_keys, 2, test_dash_cp};
+
+static void test_protection_is_printed(void **state)
+{
+    Fixture f;
+    char *m, want[256];
+    Lines *l;
+    XDoc *d;
+    int at, period;
+    (void)state;
+    fixture_init(&f, EB_FORMAT_CMAF);
+    f.p.thumbnails = &test_thumbs;
+    f.p.protection = &test_protection;
+    snprintf(want, sizeof(want), "#EXT-X-KEY:%s", test_keys[0]);
+
+    /* Media playlists: after EXT-X-MAP (the init section stays clear),
+     * before the first segment. */
+    m = run_media(&f.p, &f.video[0]);
+    l = split_lines(m);
+    assert_int_equal(count_prefix(l, "#EXT-X-KEY:"), 1);
+    at = find_line(l, want, 0);
+    assert_true(at > 0);
+    assert_string_equal(l->line[at - 1], "#EXT-X-MAP:URI=\"../../cmaf/1080p/init.mp4\"");
+    assert_int_equal(find_prefix(l, "#EXTINF:", 0), at + 1);
+    free(l);
+    av_free(m);
+
+    /* The master: EXT-X-SESSION-KEY with the same attributes, before the
+     * renditions. */
+    m = run_master(&f.p);
+    l = split_lines(m);
+    snprintf(want, sizeof(want), "#EXT-X-SESSION-KEY:%s", test_keys[0]);
+    assert_int_equal(count_prefix(l, "#EXT-X-SESSION-KEY:"), 1);
+    at = find_line(l, want, 0);
+    assert_true(at > 0 && at < find_prefix(l, "#EXT-X-MEDIA:", 0));
+    assert_int_equal(count_prefix(l, "#EXT-X-KEY:"), 0);
+    free(l);
+    av_free(m);
+
+    /* TS with keys: KEYFORMAT and SAMPLE-AES need version 5, in both. */
+    fixture_init(&f, EB_FORMAT_TS);
+    f.p.protection = &test_protection;
+    m = run_media(&f.p, &f.video[0]);
+    l = split_lines(m);
+    assert_string_equal(l->line[1], "#EXT-X-VERSION:5");
+    snprintf(want, sizeof(want), "#EXT-X-KEY:%s", test_keys[0]);
+    assert_int_equal(find_prefix(l, "#EXTINF:", 0), find_line(l, want, 0) + 1);
+    free(l);
+    av_free(m);
+    m = run_master(&f.p);
+    assert_non_null(strstr(m, "#EXTM3U\n#EXT-X-VERSION:5\n"));
+    av_free(m);
+
+    /* DASH: every audio and video set, before its template; namespaces on
+     * the MPD; the sprite sheets stay clear. */
+    fixture_init(&f, EB_FORMAT_CMAF);
+    f.p.thumbnails = &test_thumbs;
+    f.p.protection = &test_protection;
+    m = run_mpd(&f.p);
+    assert_non_null(strstr(m, "<dashif:Laurl>https://lic.example/wv?a=1&amp;b=2</dashif:Laurl>"));
+    d = parse_mpd(m);
+    assert_string_equal(x_attr_req(d, 0, "xmlns:cenc"), "urn:mpeg:cenc:2013");
+    assert_string_equal(x_attr_req(d, 0, "xmlns:dashif"), "https://dashif.org/CPS");
+    period = x_child(d, 0, "Period", 0);
+    for (int k = 0; k < 2; k++) {
+        int set = x_child(d, period, "AdaptationSet", k), cp0, cp1, pssh, laurl;
+        assert_int_equal(x_count(d, set, "ContentProtection"), 2);
+        cp0 = x_child(d, set, "ContentProtection", 0);
+        cp1 = x_child(d, set, "ContentProtection", 1);
+        /* Document order: nodes are numbered as they appear. */
+        assert_true(cp1 < x_child(d, set, "SegmentTemplate", 0));
+        assert_true(cp1 < x_child(d, set, "Representation", 0));
+        assert_string_equal(x_attr_req(d, cp0, "schemeIdUri"), "urn:mpeg:dash:mp4protection:2011");
+        assert_string_equal(x_attr_req(d, cp0, "value"), "cbcs");
+        assert_string_equal(x_attr_req(d, cp0, "cenc:default_KID"),
+                            "9eb4050d-e44b-4802-932e-27d75083e266");
+        assert_int_equal(d->node[cp0].nattr, 3);
+        assert_string_equal(x_attr_req(d, cp1, "schemeIdUri"),
+                            "urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed");
+        assert_string_equal(x_attr_req(d, cp1, "value"), "Widevine");
+        assert_null(x_attr(d, cp1, "cenc:default_KID"));
+        pssh = x_child(d, cp1, "cenc:pssh", 0);
+        laurl = x_child(d, cp1, "dashif:Laurl", 0);
+        assert_true(pssh >= 0 && laurl > pssh);
+        assert_string_equal(d->node[pssh].text, "AAAAQnBzc2g=");
+        assert_string_equal(d->node[laurl].text, "https://lic.example/wv?a=1&b=2");
+    }
+    assert_int_equal(x_count(d, x_child(d, period, "AdaptationSet", 2), "ContentProtection"), 0);
+    free(d);
+    av_free(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Inconsistent live, date and protection descriptions                 */
+
+static void test_live_inconsistent_input_is_rejected(void **state)
+{
+    static const char *const bad_keys[] = {
+        "URI=\"skd://k\"",                /* no METHOD */
+        "METHOD=NONE",                    /* clear is protection == NULL */
+        "METHOD=AES-128,URI=\"k\nx\"",    /* a line break would end the tag */
+        "METHOD=AES-128,URI=\"https://k", /* unclosed quoted string */
+        "METHOD=AES-128,",                /* an empty attribute */
+        "",
+    };
+    Fixture f;
+    AVBPrint b, ok;
+    EbProtection pr;
+    EbDashProtection cp;
+    (void)state;
+    av_bprint_init(&b, 0, AV_BPRINT_SIZE_UNLIMITED);
+    av_bprint_init(&ok, 0, AV_BPRINT_SIZE_UNLIMITED);
+
+#define ALL_REFUSE(f)                                                                              \
+    do {                                                                                           \
+        assert_int_equal(eb_manifest_hls_master(&(f).p, &b), -EINVAL);                             \
+        assert_int_equal(eb_manifest_hls_media(&(f).p, &(f).video[0], &b), -EINVAL);               \
+        assert_int_equal(eb_manifest_dash_mpd(&(f).p, &b), -EINVAL);                               \
+    } while (0)
+
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.first_sequence = -1;
+    ALL_REFUSE(f);
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.discontinuity_sequence = -1;
+    ALL_REFUSE(f);
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.type = (EbPresentationType)2;
+    ALL_REFUSE(f);
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.wallclock_us = -1;
+    ALL_REFUSE(f);
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.wallclock_us = INT64_C(253402300800000000); /* year 10000 */
+    ALL_REFUSE(f);
+    /* Media time must move forward in a window (dates and the timeline
+     * follow it). */
+    live_init(&f, EB_FORMAT_CMAF);
+    f.vseg[0][5].start = f.vseg[0][4].start;
+    ALL_REFUSE(f);
+    live_init(&f, EB_FORMAT_CMAF);
+    f.aseg[3].start = 0;
+    ALL_REFUSE(f);
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.segment_seconds = NAN;
+    ALL_REFUSE(f);
+    /* No sprite sheets for a window yet. */
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.thumbnails = &test_thumbs;
+    ALL_REFUSE(f);
+    assert_int_equal(eb_manifest_hls_images(&f.p, &b), -EINVAL);
+
+    /* DASH alone: a dynamic MPD needs the wall clock and an anchor that
+     * presentationTimeOffset can hold; $Number$ is 32 bits. HLS does not. */
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.wallclock_us = 0;
+    assert_int_equal(eb_manifest_dash_mpd(&f.p, &b), -EINVAL);
+    assert_int_equal(eb_manifest_hls_media(&f.p, &f.video[0], &ok), 0);
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.anchor_us = -1;
+    assert_int_equal(eb_manifest_dash_mpd(&f.p, &b), -EINVAL);
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.first_sequence = UINT32_MAX; /* the last segment would be 2^32 + 8 */
+    assert_int_equal(eb_manifest_dash_mpd(&f.p, &b), -EINVAL);
+    av_bprint_clear(&ok);
+    assert_int_equal(eb_manifest_hls_media(&f.p, &f.video[0], &ok), 0);
+    assert_non_null(strstr(ok.str, "\n#EXT-X-MEDIA-SEQUENCE:4294967295\n"));
+    assert_non_null(strstr(ok.str, "\n../../cmaf/1080p/segment_4294967304.m4s\n"));
+
+    /* A date before 1970 is found only while printing: the call fails and
+     * takes back what it had written. */
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.wallclock_us = 1;
+    f.p.anchor_us = 1000000000; /* the window is 240 s in, the anchor 1000 s */
+    assert_int_equal(eb_manifest_hls_media(&f.p, &f.video[0], &b), -EINVAL);
+    assert_int_equal(eb_manifest_dash_mpd(&f.p, &b), -EINVAL);
+
+    /* Protection that would break the files. */
+    for (size_t i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++) {
+        live_init(&f, EB_FORMAT_CMAF);
+        pr = (EbProtection){.nb_hls_keys = 1, .hls_keys = &bad_keys[i]};
+        f.p.protection = &pr;
+        ALL_REFUSE(f);
+    }
+    live_init(&f, EB_FORMAT_CMAF);
+    pr = (EbProtection){.nb_hls_keys = 1, .hls_keys = NULL};
+    f.p.protection = &pr;
+    ALL_REFUSE(f);
+    pr = (EbProtection){.nb_dash = -1};
+    ALL_REFUSE(f);
+    cp = (EbDashProtection){.scheme_id_uri = NULL, .value = "cenc"};
+    pr = (EbProtection){.nb_dash = 1, .dash = &cp};
+    ALL_REFUSE(f);
+    cp = (EbDashProtection){.scheme_id_uri = "urn:mpeg:dash:mp4protection:2011", .value = ""};
+    ALL_REFUSE(f);
+    cp.value = "cenc";
+    cp.pssh = "AAAA\n";
+    ALL_REFUSE(f);
+#undef ALL_REFUSE
+
+    /* Nothing was written by any refused call. */
+    assert_int_equal(b.len, 0);
+    av_bprint_finalize(&b, NULL);
+    av_bprint_finalize(&ok, NULL);
+}
+
+/* ------------------------------------------------------------------ */
 /* Errors and determinism                                              */
 
 static void test_invalid_descriptions_are_rejected(void **state)
@@ -1357,6 +1948,15 @@ int main(void)
         cmocka_unit_test(test_mpd_duration_format),
         cmocka_unit_test(test_mpd_rejects_ts),
         cmocka_unit_test(test_odd_names_are_escaped),
+        cmocka_unit_test(test_vod_thumbnail_references),
+        cmocka_unit_test(test_live_hls_window_follows_sequence),
+        cmocka_unit_test(test_live_hls_ended_window_ends),
+        cmocka_unit_test(test_hls_program_date_time),
+        cmocka_unit_test(test_live_discontinuity),
+        cmocka_unit_test(test_live_mpd_is_dynamic),
+        cmocka_unit_test(test_live_mpd_ended),
+        cmocka_unit_test(test_protection_is_printed),
+        cmocka_unit_test(test_live_inconsistent_input_is_rejected),
         cmocka_unit_test(test_invalid_descriptions_are_rejected),
         cmocka_unit_test(test_full_buffer_is_enomem),
         cmocka_unit_test(test_output_is_deterministic),
