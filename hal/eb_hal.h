@@ -196,6 +196,13 @@ typedef struct EbHalChoice {
 int eb_hal_choose(const char *requested, const char *fallback, const char *const *names,
                   const EbHalProbe *probes, int nb, EbHalChoice *out);
 
+/* Probes every backend of reg (NULL-terminated; NULL: eb_hal_backends()),
+ * filling names[] and probes[] (EB_HAL_MAX_DEVICES entries each) in
+ * registry order; a probe that fails is unusable with its reason. Returns
+ * how many. What eb_hal_select() decides from, for a caller (the VOD job)
+ * that keeps the probes for a later fallback decision. */
+int eb_hal_probe_all(const EbHalBackend *const *reg, const char **names, EbHalProbe *probes);
+
 /* Probes every registered backend and decides; *backend is a registry
  * entry (static, not owned) or NULL on error. */
 int eb_hal_select(const char *requested, const char *fallback, const EbHalBackend **backend,

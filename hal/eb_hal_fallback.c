@@ -115,14 +115,12 @@ int eb_hal_choose(const char *requested, const char *fallback, const char *const
     return 0;
 }
 
-int eb_hal_select(const char *requested, const char *fallback, const EbHalBackend **backend,
-                  EbHalChoice *out)
+int eb_hal_probe_all(const EbHalBackend *const *reg, const char **names, EbHalProbe *probes)
 {
-    const EbHalBackend *const *reg = eb_hal_backends();
-    const char *names[EB_HAL_MAX_DEVICES];
-    EbHalProbe probes[EB_HAL_MAX_DEVICES];
-    int nb = 0, ret;
+    int nb = 0;
 
+    if (!reg)
+        reg = eb_hal_backends();
     for (; reg[nb] && nb < EB_HAL_MAX_DEVICES; nb++) {
         names[nb] = reg[nb]->name;
         memset(&probes[nb], 0, sizeof(probes[nb]));
@@ -132,6 +130,17 @@ int eb_hal_select(const char *requested, const char *fallback, const EbHalBacken
             probes[nb].usable = 0;
         }
     }
+    return nb;
+}
+
+int eb_hal_select(const char *requested, const char *fallback, const EbHalBackend **backend,
+                  EbHalChoice *out)
+{
+    const EbHalBackend *const *reg = eb_hal_backends();
+    const char *names[EB_HAL_MAX_DEVICES];
+    EbHalProbe probes[EB_HAL_MAX_DEVICES];
+    int nb = eb_hal_probe_all(reg, names, probes), ret;
+
     ret = eb_hal_choose(requested, fallback, names, probes, nb, out);
     *backend = ret < 0 ? NULL : reg[out->index];
     return ret;

@@ -323,17 +323,10 @@ static int eb_vod_choose_backend(const EbVodOptions *o, EbVodBackends *bk, int *
     EbHalChoice choice;
     int ret;
 
+    /* The probes eb_hal_select() decides from, kept for the fallback
+     * decision after a device failure. */
     bk->reg = o->backends ? o->backends : eb_hal_backends();
-    for (bk->nb = 0; bk->reg[bk->nb] && bk->nb < EB_HAL_MAX_DEVICES; bk->nb++) {
-        EbHalProbe *pr = &bk->probes[bk->nb];
-        bk->names[bk->nb] = bk->reg[bk->nb]->name;
-        memset(pr, 0, sizeof(*pr));
-        if (!bk->reg[bk->nb]->probe || bk->reg[bk->nb]->probe(pr) < 0) {
-            if (!pr->reason[0])
-                snprintf(pr->reason, sizeof(pr->reason), "probe failed");
-            pr->usable = 0;
-        }
-    }
+    bk->nb = eb_hal_probe_all(bk->reg, bk->names, bk->probes);
     ret = eb_hal_choose(o->backend ? o->backend : "auto", o->fallback, bk->names, bk->probes,
                         bk->nb, &choice);
     snprintf(res->backend_note, sizeof(res->backend_note), "%s", choice.note);
