@@ -71,26 +71,18 @@ void eb_api_session_key(const char *backend, const char *device, char *key, size
 void eb_api_session_limits(const EbConfig *cfg, const char *backend, const char *device,
                            EbSessionLimits *out, int *configured)
 {
-    const EbDeviceLimit *e = NULL;
+    EbSessionsDeviceLimit table[EB_CONFIG_MAX_DEVICES];
+    int nb = 0;
 
-    for (int i = 0; i < cfg->nb_devices && !(e && strcmp(e->device, "*")); i++) {
-        const EbDeviceLimit *x = &cfg->devices[i];
-        if (strcmp(x->backend, backend))
-            continue;
-        if (!strcmp(x->device, device) || (!e && !strcmp(x->device, "*")))
-            e = x;
+    /* The configuration's entries through the HAL's one matching rule,
+     * the same the workers apply. */
+    for (int i = 0; i < cfg->nb_devices && nb < EB_CONFIG_MAX_DEVICES; i++, nb++) {
+        table[nb].backend = cfg->devices[i].backend;
+        table[nb].device = cfg->devices[i].device;
+        table[nb].max_sessions = cfg->devices[i].max_sessions;
+        table[nb].memory_budget = cfg->devices[i].memory_budget;
     }
-    /* The HAL's defaults (software: all 0, it takes no sessions), then
-     * what the entry sets. */
-    eb_sessions_default_limits(backend, out);
-    if (strcmp(backend, "software") && e) {
-        if (e->max_sessions > 0)
-            out->max_encode = e->max_sessions;
-        if (e->memory_budget > 0)
-            out->memory_bytes = e->memory_budget;
-    }
-    if (configured)
-        *configured = e != NULL;
+    eb_sessions_limits_for(table, nb, backend, device, out, configured);
 }
 
 int eb_api_devices_open(const EbConfig *cfg, const char *sessions_dir, EbApiDevices **out)

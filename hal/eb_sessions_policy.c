@@ -60,3 +60,29 @@ void eb_sessions_default_limits(const char *backend, EbSessionLimits *out)
                                                  : EB_SESSIONS_VA_DEFAULT_ENCODE;
     out->max_decode = EB_SESSIONS_DEFAULT_DECODE;
 }
+
+void eb_sessions_limits_for(const EbSessionsDeviceLimit *table, int nb, const char *backend,
+                            const char *device, EbSessionLimits *out, int *configured)
+{
+    const EbSessionsDeviceLimit *any = NULL, *exact = NULL, *use;
+
+    for (int i = 0; table && backend && i < nb; i++) {
+        const EbSessionsDeviceLimit *l = &table[i];
+        if (!l->backend || strcmp(l->backend, backend))
+            continue;
+        if (!l->device || !*l->device || !strcmp(l->device, "*"))
+            any = any ? any : l;
+        else if (device && !strcmp(l->device, device))
+            exact = exact ? exact : l;
+    }
+    use = exact ? exact : any;
+    if (backend && !strcmp(backend, "software"))
+        use = NULL;
+    eb_sessions_default_limits(backend, out);
+    if (use && use->max_sessions > 0)
+        out->max_encode = use->max_sessions;
+    if (use && use->memory_budget > 0)
+        out->memory_bytes = use->memory_budget;
+    if (configured)
+        *configured = use != NULL;
+}

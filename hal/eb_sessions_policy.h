@@ -16,6 +16,7 @@
 #define EB_SESSIONS_POLICY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "eb_sessions.h"
 
@@ -38,5 +39,22 @@ int eb_sessions_key(const char *backend, const char *device, char *out, size_t s
  * sessions as above, EB_SESSIONS_DEFAULT_DECODE decodes, memory not
  * accounted (0). Software (or NULL): all 0, it takes no sessions. */
 void eb_sessions_default_limits(const char *backend, EbSessionLimits *out);
+
+/* A configured per-device limit (the configuration's `devices` entries). */
+typedef struct EbSessionsDeviceLimit {
+    const char *backend;           /* "nvidia", "vaapi", "qsv" */
+    const char *device;            /* "*", "" or NULL: every device of the backend;
+                                    * else a device name: "cuda:0", "/dev/dri/renderD128" */
+    int max_sessions;              /* concurrent encode sessions; 0: the backend's default */
+    int64_t memory_budget;         /* bytes; 0: memory not accounted */
+} EbSessionsDeviceLimit;
+
+/* The limits of backend's device from a table of configured entries: the
+ * first entry naming exactly that device, else the first for every device
+ * of the backend, over the defaults above; software ignores entries (it
+ * takes no sessions). *configured (may be NULL) says whether an entry
+ * applied. The one matching rule the worker and the daemon follow. */
+void eb_sessions_limits_for(const EbSessionsDeviceLimit *table, int nb, const char *backend,
+                            const char *device, EbSessionLimits *out, int *configured);
 
 #endif

@@ -218,23 +218,7 @@ int eb_vod_session_request(const EbRungPlan *plans, int nb, const EbSourceInfo *
 void eb_vod_session_limits(const EbVodDeviceLimit *limits, int nb, const char *backend,
                            const char *device, EbSessionLimits *out)
 {
-    const EbVodDeviceLimit *any = NULL, *exact = NULL, *use;
-
-    for (int i = 0; limits && i < nb; i++) {
-        const EbVodDeviceLimit *l = &limits[i];
-        if (!l->backend || !backend || strcmp(l->backend, backend))
-            continue;
-        if (!l->device || !*l->device || !strcmp(l->device, "*"))
-            any = any ? any : l;
-        else if (device && !strcmp(l->device, device))
-            exact = exact ? exact : l;
-    }
-    use = exact ? exact : any;
-    eb_sessions_default_limits(backend, out); /* the HAL's defaults */
-    if (use && use->max_sessions > 0)
-        out->max_encode = use->max_sessions;
-    if (use && use->memory_budget > 0)
-        out->memory_bytes = use->memory_budget;
+    eb_sessions_limits_for(limits, nb, backend, device, out, NULL);
 }
 
 /* Errors a run on another backend would meet again (the input, the disk,

@@ -35,14 +35,9 @@
 typedef EbPipelineProgress EbVodProgress;
 typedef EbPipelineRungStats EbVodRungStats;
 
-/* Session limits of one device (the configuration's `devices` entries). */
-typedef struct EbVodDeviceLimit {
-    const char *backend;           /* "nvidia", "vaapi", "qsv" */
-    const char *device;            /* "*" (every device of the backend) or a device
-                                    * name: "cuda:0", "/dev/dri/renderD128" */
-    int max_sessions;              /* concurrent encode sessions; 0: the backend's default */
-    int64_t memory_budget;         /* bytes; 0: memory not accounted */
-} EbVodDeviceLimit;
+/* Session limits of one device (the configuration's `devices` entries):
+ * the HAL's one type and matching rule (eb_sessions_limits_for). */
+typedef EbSessionsDeviceLimit EbVodDeviceLimit;
 
 /* Sessions a device takes without a `devices` entry: the HAL's defaults
  * (hal/eb_sessions_policy.h, eb_sessions_default_limits): NVIDIA's consumer

@@ -367,6 +367,43 @@ static void test_policy_default_limits(void **state)
     assert_int_equal(l.max_decode, 0);
 }
 
+/* One matching rule for configured device limits (the worker's admission
+ * and the daemon's /v1/devices use it): an exact device before "*", the
+ * first of each, defaults under, software never limited. */
+static void test_policy_configured_limits(void **state)
+{
+    const EbSessionsDeviceLimit tab[] = {
+        {.backend = "vaapi", .device = "*", .max_sessions = 4},
+        {.backend = "vaapi", .device = "/dev/dri/renderD129", .max_sessions = 2,
+         .memory_budget = 1 << 30},
+        {.backend = "vaapi", .device = "/dev/dri/renderD129", .max_sessions = 9},
+        {.backend = "nvidia", .device = "", .memory_budget = 8 << 20},
+        {.backend = "software", .device = "*", .max_sessions = 3},
+    };
+    EbSessionLimits l;
+    int conf;
+    (void)state;
+
+    eb_sessions_limits_for(tab, 5, "vaapi", "/dev/dri/renderD129", &l, &conf);
+    assert_int_equal(l.max_encode, 2);
+    assert_int_equal(l.memory_bytes, 1 << 30);
+    assert_true(conf);
+    eb_sessions_limits_for(tab, 5, "vaapi", "/dev/dri/renderD128", &l, &conf);
+    assert_int_equal(l.max_encode, 4);
+    assert_int_equal(l.memory_bytes, 0);
+    /* an empty device is every device; max_sessions 0 keeps the default */
+    eb_sessions_limits_for(tab, 5, "nvidia", "cuda:0", &l, &conf);
+    assert_int_equal(l.max_encode, EB_SESSIONS_NVENC_DEFAULT_ENCODE);
+    assert_int_equal(l.memory_bytes, 8 << 20);
+    assert_true(conf);
+    eb_sessions_limits_for(tab, 5, "qsv", "qsv:hw", &l, &conf);
+    assert_int_equal(l.max_encode, EB_SESSIONS_VA_DEFAULT_ENCODE);
+    assert_false(conf);
+    eb_sessions_limits_for(tab, 5, "software", "cpu", &l, &conf);
+    assert_int_equal(l.max_encode, 0);
+    assert_false(conf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_memory_budget),
         cmocka_unit_test(test_policy_keys),
         cmocka_unit_test(test_policy_default_limits),
+        cmocka_unit_test(test_policy_configured_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
