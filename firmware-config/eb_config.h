@@ -22,7 +22,7 @@
 #include "eb_ladder.h"
 
 #define EB_CONFIG_DEFAULT_PATH "/etc/encbox/encbox.yaml"
-#define EB_CONFIG_NB_SETTINGS 36          /* rows of the settings table */
+#define EB_CONFIG_NB_SETTINGS 34          /* rows of the settings table */
 #define EB_CONFIG_MAX_FILE_SIZE (1 << 20) /* a longer file is refused */
 #define EB_CONFIG_MAX_LIST 64             /* items in one list setting */
 #define EB_CONFIG_MAX_LADDERS 64          /* ladder presets */
@@ -107,10 +107,8 @@ typedef struct EbLadderSource {
 typedef struct EbConfig {
     char *name;                           /* name: "encbox" */
     char *storage_root;                   /* storage.root: "/var/lib/encbox" */
-    char *storage_staging;                /* storage.staging: ".staging" (relative: under root) */
     char *storage_uploads;                /* storage.uploads: "uploads" (relative: under root) */
     EbStrList input_roots;                /* inputs.roots: [] */
-    EbStrList input_url_schemes;          /* inputs.url_schemes: [file, rtmp, srt] */
     EbStrList api_listen;                 /* api.listen: ["127.0.0.1:8080"] */
     char *api_tls_cert;                   /* api.tls_cert: "" */
     char *api_tls_key;                    /* api.tls_key: "" */

@@ -199,6 +199,28 @@ typedef struct EbSeenSection {
     int line;
 } EbSeenSection;
 
+/* Settings that were accepted once and had no effect, so they were taken
+ * out: a file that still sets one gets why, not "unknown setting". */
+static const struct {
+    const char *name;
+    const char *why;
+} eb_removed_settings[] = {
+    {"storage.staging",
+     "jobs build in <storage.root>/.staging, which must share a filesystem with "
+     "<storage.root>/videos for the atomic publish"},
+    {"inputs.url_schemes",
+     "a job's input is a file under inputs.roots or an upload; live feeds arrive on the "
+     "live ingest listeners"},
+};
+
+static const char *eb_removed_why(const char *full)
+{
+    for (size_t i = 0; i < sizeof(eb_removed_settings) / sizeof(eb_removed_settings[0]); i++)
+        if (!strcmp(eb_removed_settings[i].name, full))
+            return eb_removed_settings[i].why;
+    return NULL;
+}
+
 static void eb_walk_mapping(EbLoad *L, EbWalk *W, yaml_node_t *map, const char *prefix)
 {
     EbSeenSection sections[16];
@@ -258,10 +280,12 @@ static void eb_walk_mapping(EbLoad *L, EbWalk *W, yaml_node_t *map, const char *
             strcat(full, ".");
             eb_walk_mapping(L, W, v, full);
         } else {
-            const char *hint = eb_suggest(W, full, key);
+            const char *hint = eb_suggest(W, full, key), *why = eb_removed_why(display);
             W->failed = 1;
             eb_cfg_quote_for_message(display, q, sizeof(q));
-            if (hint)
+            if (why)
+                eb_load_error(L, eb_line(k), "'%s' is no longer a setting: %s", q, why);
+            else if (hint)
                 eb_load_error(L, eb_line(k), "unknown setting '%s' (did you mean '%s%s'?)", q,
                               W->display, hint);
             else

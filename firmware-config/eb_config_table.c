@@ -27,8 +27,6 @@ static const char *const eb_format_values[] = {"cmaf", "ts", NULL};
 static const char *const eb_preset_values[] = {"ultrafast", "superfast", "veryfast", "faster",
                                                "fast",      "medium",    "slow",     "slower",
                                                "veryslow",  "placebo",   NULL};
-static const char *const eb_scheme_values[] = {"file",  "http", "https", "rtmp",
-                                               "rtmps", "srt",  NULL};
 static const char *const eb_log_level_values[] = {"error", "warn", "info", "debug", "trace", NULL};
 static const char *const eb_log_format_values[] = {"text", "json", NULL};
 static const char *const eb_codec_values[] = {"h264", "hevc", NULL};
@@ -240,9 +238,6 @@ static const EbSetting eb_settings[] = {
 
     {"storage.root", EB_SETTING_PATH, 0, CFG(storage_root), 0, "/var/lib/encbox", 0, 0, NULL, NULL,
      EB_SETTING_NONEMPTY, "Absolute path of the storage tree."},
-    {"storage.staging", EB_SETTING_PATH, 0, CFG(storage_staging), 0, ".staging", 0, 0, NULL, NULL,
-     EB_SETTING_NONEMPTY | EB_SETTING_RELATIVE,
-     "Jobs in progress; never served. Relative paths are under storage.root."},
     {"storage.uploads", EB_SETTING_PATH, 0, CFG(storage_uploads), 0, "uploads", 0, 0, NULL, NULL,
      EB_SETTING_NONEMPTY | EB_SETTING_RELATIVE,
      "Files uploaded through the API wait here for their job. Relative paths are under "
@@ -252,11 +247,6 @@ static const EbSetting eb_settings[] = {
      RT,
      "Folders whose files (and sub-folders) a job may read. Empty: a job may only use "
      "uploads and URLs."},
-    {"inputs.url_schemes", EB_SETTING_LIST, EB_SETTING_ENUM, CFG(input_url_schemes), 0,
-     "file, rtmp, srt", 0, 0, eb_scheme_values, NULL, RT,
-     "URL schemes a job's input may use. http and https let the box fetch any address it "
-     "can reach: enable them only on a trusted network."},
-
     {"api.listen", EB_SETTING_LIST, EB_SETTING_STRING, CFG(api_listen), 0, "127.0.0.1:8080", 0, 0,
      NULL, eb_check_listen, EB_SETTING_NONEMPTY,
      "Addresses the API listens on. A non-loopback address needs api.token_files."},

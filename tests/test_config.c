@@ -235,17 +235,11 @@ static const SettingCase setting_cases[] = {
     {"storage.root", "/srv/encbox", "/srv/encbox", "relative/dir",
      "'storage.root' must be an absolute path without '..' or control characters "
      "(got 'relative/dir')"},
-    {"storage.staging", "/srv/stage", "/srv/stage", "../up",
-     "'storage.staging' must be a path, absolute or relative to storage.root, without '..' or "
-     "control characters (got '../up')"},
     {"storage.uploads", "incoming", "incoming", "\"\"",
      "'storage.uploads' must be a path (got an empty value)"},
     {"inputs.roots", "[/srv/media, /mnt/nas]", "/srv/media,/mnt/nas", "[/srv/../etc]",
      "'inputs.roots[0]' must be an absolute path without '..' or control characters "
      "(got '/srv/../etc')"},
-    {"inputs.url_schemes", "[https, srt]", "https,srt", "[file, gopher]",
-     "'inputs.url_schemes[1]' must be one of: file, http, https, rtmp, rtmps, srt "
-     "(got 'gopher')"},
     {"api.listen", "[\"127.0.0.1:9000\", \"[::1]:8443\", \"localhost:81\"]",
      "127.0.0.1:9000,[::1]:8443,localhost:81", "[\"127.0.0.1\"]",
      "'api.listen[0]' must be HOST:PORT with an IPv4 address, [IPv6] or localhost, like "
@@ -416,8 +410,8 @@ static void test_settings_land_in_their_fields(void **state)
 {
     static const char text[] =
         "name: edge-1\n"
-        "storage: {root: /srv/e, staging: st, uploads: up}\n"
-        "inputs: {roots: [/media], url_schemes: [https]}\n"
+        "storage: {root: /srv/e, uploads: up}\n"
+        "inputs: {roots: [/media]}\n"
         "api:\n"
         "  listen: [\"0.0.0.0:443\"]\n"
         "  tls_cert: /c.pem\n"
@@ -448,10 +442,8 @@ static void test_settings_land_in_their_fields(void **state)
     free(errs);
     assert_string_equal(c.name, "edge-1");
     assert_string_equal(c.storage_root, "/srv/e");
-    assert_string_equal(c.storage_staging, "st");
     assert_string_equal(c.storage_uploads, "up");
     assert_string_equal(c.input_roots.items[0], "/media");
-    assert_string_equal(c.input_url_schemes.items[0], "https");
     assert_string_equal(c.api_listen.items[0], "0.0.0.0:443");
     assert_string_equal(c.api_tls_cert, "/c.pem");
     assert_string_equal(c.api_tls_key, "/k.pem");
@@ -545,6 +537,15 @@ static void test_unknown_keys(void **state)
     assert_errors("api:\n  lisen: [\"127.0.0.1:1\"]\n",
                   "t.yaml:2: unknown setting 'api.lisen' (did you mean 'api.listen'?)\n");
     assert_errors("colour: blue\n", "t.yaml:1: unknown setting 'colour'\n");
+    /* settings that were taken out say why (they had no effect) */
+    assert_errors("storage:\n  staging: /srv/stage\n",
+                  "t.yaml:2: 'storage.staging' is no longer a setting: jobs build in "
+                  "<storage.root>/.staging, which must share a filesystem with "
+                  "<storage.root>/videos for the atomic publish\n");
+    assert_errors("inputs: {url_schemes: [file]}\n",
+                  "t.yaml:1: 'inputs.url_schemes' is no longer a setting: a job's input is a "
+                  "file under inputs.roots or an upload; live feeds arrive on the live ingest "
+                  "listeners\n");
     assert_errors("listen: [\"127.0.0.1:1\"]\n",
                   "t.yaml:1: unknown setting 'listen' (did you mean 'api.listen'?)\n");
     assert_errors("ladders:\n  hd:\n    rungs:\n      - {name: 720p, hieght: 720, bitrate: 3M}\n",
