@@ -31,6 +31,7 @@ enum EbErrorCode {
     EB_ERR_NO_FRAMES,                   /* input decoded to zero frames */
     EB_ERR_TRUNCATED,                   /* input ends well before its stated duration */
     EB_ERR_INPUT_CONFINED,              /* input (or a file it refers to) outside the input roots */
+    EB_ERR_INPUT_LIMIT,                 /* input longer or larger than a configured limit */
 };
 
 /* Text for any code this project returns. The pointer stays valid until the

@@ -231,6 +231,7 @@ static int eb_error_is_final(int err)
     case EB_ERR_BAD_ID:
     case EB_ERR_NO_SPACE_ESTIMATE:
     case EB_ERR_INPUT_CONFINED:
+    case EB_ERR_INPUT_LIMIT:
     case EB_ERR_NOT_MEDIA:
     case EB_ERR_EMPTY_INPUT:
     case EB_ERR_NO_VIDEO:
@@ -429,6 +430,28 @@ static int eb_vod_device_encodes(const EbHalDeviceInfo *caps, enum AVCodecID cod
     return 0;
 }
 
+/* The configured input limits, before any work (and before the disk
+ * estimate, which an absurd duration would otherwise trip first). */
+static int eb_vod_check_limits(const EbVodOptions *o, const EbSourceInfo *info, char *detail,
+                               size_t size)
+{
+    int w = info->geometry.width, h = info->geometry.height;
+    int lw = o->max_width, lh = o->max_height;
+
+    if (o->max_duration > 0 && info->duration > o->max_duration) {
+        snprintf(detail, size, "the input lasts %.1f s, longer than limits.max_duration (%.0f s)",
+                 info->duration, o->max_duration);
+        return EB_ERR_INPUT_LIMIT;
+    }
+    if (lw > 0 && lh > 0 &&
+        (FFMAX(w, h) > FFMAX(lw, lh) || FFMIN(w, h) > FFMIN(lw, lh))) {
+        snprintf(detail, size, "the input's picture is %dx%d, larger than limits.max_resolution "
+                 "(%dx%d)", w, h, lw, lh);
+        return EB_ERR_INPUT_LIMIT;
+    }
+    return 0;
+}
+
 /* The engine's figures into the job's result. */
 static void eb_vod_result_from_stats(EbVodResult *res, const EbPipelineStats *st)
 {
@@ -528,6 +551,9 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
     job.info = eb_input_info(job.in);
     if (hw)
         snprintf(res->decode_note, sizeof(res->decode_note), "%s", job.info->decode_note);
+    ret = eb_vod_check_limits(o, job.info, res->error_detail, sizeof(res->error_detail));
+    if (ret < 0)
+        goto end;
 
     {
         EbSourceGeometry g = job.info->geometry;

@@ -65,6 +65,12 @@ typedef struct EbVodOptions {
     int check_space;               /* 1: refuse when the estimate exceeds free space */
     EbThumbsOptions thumbs;        /* catalog thumbnail + sprites; on by default */
     const char *const *input_roots; /* NULL-terminated; NULL: input not confined */
+    /* Input limits (the configuration's limits.*), checked once the input
+     * is open, before any work: a longer or larger input fails with
+     * EB_ERR_INPUT_LIMIT naming the limit. 0: no limit. */
+    double max_duration;           /* seconds */
+    int max_width, max_height;     /* picture size; a portrait input is compared
+                                    * turned on its side */
     /* Hardware jobs: session accounting (eb_sessions). Software jobs take
      * no sessions. */
     const EbVodDeviceLimit *device_limits; /* nb_device_limits entries; NULL: defaults */

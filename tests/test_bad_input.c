@@ -362,9 +362,43 @@ static void test_write_failure_mid_job_fails_cleanly(void **state)
     assert_int_equal(eb_test_leftovers(out), 0);
 }
 
+/* limits.max_duration and limits.max_resolution are checked once the
+ * input is open, before any work, naming the limit; a portrait limit
+ * admits the same picture turned on its side. */
+static void test_input_limits_checked_before_work(void **state)
+{
+    char out[4200];
+    EbVodOptions o;
+    EbVodResult res;
+    (void)state;
+
+    snprintf(out, sizeof(out), "%s/out-limits", tmp);
+    eb_vod_options_default(&o);
+    o.input = good; /* 320x240, 4 s */
+    o.storage_root = out;
+    o.video_id = "lim";
+    o.thumbs.enabled = 0;
+    o.max_duration = 2;
+    assert_int_equal(eb_vod_run(&o, &res), EB_ERR_INPUT_LIMIT);
+    assert_non_null(strstr(res.error_detail, "limits.max_duration (2 s)"));
+    assert_int_equal(eb_test_leftovers(out), 0);
+
+    o.max_duration = 10;
+    o.max_width = 160;
+    o.max_height = 120;
+    assert_int_equal(eb_vod_run(&o, &res), EB_ERR_INPUT_LIMIT);
+    assert_non_null(strstr(res.error_detail, "320x240, larger than limits.max_resolution"));
+    assert_int_equal(eb_test_leftovers(out), 0);
+
+    o.max_width = 240;
+    o.max_height = 320;
+    assert_int_equal(eb_vod_run(&o, &res), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_input_limits_checked_before_work),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_text_file),
