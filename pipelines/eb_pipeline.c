@@ -65,6 +65,8 @@
 #define EB_AUDIO_QUEUE 8192      /* packets; TS only; ~170 s of AAC, a few MB */
 #define EB_AUDIO_CODECS "mp4a.40.2"
 
+#define EB_SENT_PTS 64 /* frames a rung remembers for packet durations (> any reorder delay) */
+
 /* Every rung is one output of the backend's fan-out. */
 _Static_assert(EB_LADDER_MAX_RUNGS <= EB_HAL_MAX_OUTPUTS, "a ladder has more rungs than a fan-out");
 
@@ -88,6 +90,15 @@ typedef struct EbRungCtx {
     AVPacket *audio_next;
     int audio_eof;
     int enc_error;              /* the rung's failure came from the encoder */
+
+    /* Frame-rate cap (the rung's max_fps below the source's rate): the
+     * fan-out keeps the first frame of each 1/cap slot and every forced
+     * IDR, and drops the rest. Timestamps stay in the source's time base. */
+    AVRational cap;             /* {0, 0}: every frame */
+    int64_t last_slot;          /* eb-fanout: slot of the last kept frame */
+    atomic_llong frames_skipped; /* eb-fanout: dropped by the cap (progress) */
+    int64_t sent[EB_SENT_PTS];  /* eb-enc: pts of the frames sent to the encoder, ascending */
+    int nb_sent;
 } EbRungCtx;
 
 struct EbPipeline {
@@ -226,9 +237,11 @@ static int eb_audio_release(EbPipeline *p, int at_eof)
     if (av_fifo_can_read(p->audio_hold) == 0)
         return 0;
     if (!at_eof) {
+        AVPacket *first = NULL;
         if (!eb_boundary_reached(&p->audio_cut, p->last_video_pts))
             return 0; /* video has not got there yet */
-        ret = eb_segmenter_cut(p->aseg);
+        av_fifo_peek(p->audio_hold, &first, 1, 0);
+        ret = eb_segmenter_cut(p->aseg, first->pts);
         if (ret < 0)
             return ret;
         /* One boundary at a time: audio cuts where it crosses each. */
@@ -444,6 +457,29 @@ static int eb_tap_run(EbPipeline *p, const AVFrame *smallest)
     return eb_tap_device(p, smallest);
 }
 
+/* The 1/cap slot a frame falls in (frames are timed in 1/frame_rate from 0). */
+static int64_t eb_rung_slot(const EbRungCtx *r, int64_t pts)
+{
+    AVRational fr = r->p->info->frame_rate;
+    return av_rescale_rnd(pts, (int64_t)r->cap.num * fr.den, (int64_t)r->cap.den * fr.num,
+                          AV_ROUND_DOWN);
+}
+
+/* Frame-rate cap: keep a forced IDR (every rung cuts there) and the first
+ * frame of each new slot. */
+static int eb_rung_keeps(EbRungCtx *r, int64_t pts, int force)
+{
+    int64_t slot;
+
+    if (!r->cap.num)
+        return 1;
+    slot = eb_rung_slot(r, pts);
+    if (!force && slot <= r->last_slot)
+        return 0;
+    r->last_slot = slot;
+    return 1;
+}
+
 static void *eb_fanout_main(void *arg)
 {
     EbPipeline *p = arg;
@@ -485,6 +521,11 @@ static void *eb_fanout_main(void *arg)
         if (ret < 0)
             break;
         for (int i = 0; i < p->nb_rungs; i++) {
+            if (!eb_rung_keeps(&p->rungs[i], outs[i]->pts, force)) {
+                atomic_fetch_add(&p->rungs[i].frames_skipped, 1);
+                av_frame_free(&outs[i]);
+                continue;
+            }
             outs[i]->pict_type = force ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
             if (ret >= 0)
                 ret = eb_queue_push(p->rungs[i].frames_q, outs[i]);
@@ -513,7 +554,7 @@ static int eb_rung_write_video(EbRungCtx *r, AVPacket *pkt)
     int ret;
 
     if ((pkt->flags & AV_PKT_FLAG_KEY) && eb_boundary_reached(&r->cut, pkt->pts)) {
-        ret = eb_segmenter_cut(r->seg);
+        ret = eb_segmenter_cut(r->seg, pkt->pts);
         if (ret < 0)
             return ret;
         eb_boundary_advance(&r->cut, pkt->pts);
@@ -568,6 +609,32 @@ static int eb_rung_drain(EbRungCtx *r, int block)
     }
 }
 
+/* Remembers the pts of a frame sent to the encoder. */
+static void eb_rung_sent(EbRungCtx *r, int64_t pts)
+{
+    if (r->nb_sent == EB_SENT_PTS) {
+        memmove(r->sent, r->sent + 1, sizeof(r->sent[0]) * (EB_SENT_PTS - 1));
+        r->nb_sent--;
+    }
+    r->sent[r->nb_sent++] = pts;
+}
+
+/* A packet's duration: up to the next frame sent after it (a capped rung
+ * or a gap in the input has frames farther apart than one tick), else the
+ * rung's nominal frame interval. */
+static int64_t eb_rung_duration(const EbRungCtx *r, int64_t pts)
+{
+    for (int i = 0; i + 1 < r->nb_sent; i++)
+        if (r->sent[i] == pts)
+            return r->sent[i + 1] - pts;
+    if (r->cap.num) {
+        AVRational fr = r->p->info->frame_rate;
+        return FFMAX(1, av_rescale_rnd(1, (int64_t)fr.num * r->cap.den,
+                                       (int64_t)fr.den * r->cap.num, AV_ROUND_UP));
+    }
+    return 1; /* one frame: the encoder time base is 1/rate */
+}
+
 static int eb_rung_packets(EbRungCtx *r, AVPacket *pkt)
 {
     int ret;
@@ -583,7 +650,7 @@ static int eb_rung_packets(EbRungCtx *r, AVPacket *pkt)
             return ret;
         }
         if (pkt->duration <= 0)
-            pkt->duration = 1; /* one frame: the encoder time base is 1/rate */
+            pkt->duration = eb_rung_duration(r, pkt->pts);
         t0 = eb_clock_ns();
         if (r->audio_q) {
             AVPacket *held = av_packet_alloc();
@@ -671,6 +738,8 @@ static void *eb_rung_main(void *arg)
             av_frame_free(&f);
             break;
         }
+        if (f)
+            eb_rung_sent(r, f->pts);
         t0 = eb_clock_ns();
         ret = avcodec_send_frame(r->enc, f); /* NULL flushes */
         r->encode_ns += eb_clock_ns() - t0;
@@ -792,7 +861,9 @@ static int eb_open_rung(EbPipeline *p, int i)
     ep.codec = eb_rung_codec_id(&r->plan.rung);
     ep.width = r->plan.width;
     ep.height = r->plan.height;
-    ep.frame_rate = p->info->frame_rate;
+    /* A capped rung keeps the source's time base (its frames are a subset
+     * of the source's, at their own timestamps) and states its own rate. */
+    ep.frame_rate = r->cap.num ? r->cap : p->info->frame_rate;
     ep.time_base = p->bounds.time_base;
     ep.bitrate = r->plan.rung.bitrate;
     ep.maxrate = eb_rung_maxrate(&r->plan.rung);
@@ -915,6 +986,14 @@ int eb_pipeline_open(const EbPipelineConfig *cfg, EbPipeline **out, char *detail
         p->rungs[i].index = i;
         p->rungs[i].plan = cfg->plans[i];
         atomic_init(&p->rungs[i].frames_done, 0);
+        atomic_init(&p->rungs[i].frames_skipped, 0);
+        p->rungs[i].last_slot = INT64_MIN;
+        if (cfg->plans[i].rung.max_fps > 0) {
+            AVRational cap = av_d2q(cfg->plans[i].rung.max_fps, 1001000);
+            /* A cap at or above the source's rate changes nothing. */
+            if (av_cmp_q(cap, p->info->frame_rate) < 0)
+                p->rungs[i].cap = cap;
+        }
     }
     /* Frames are timed in 1/frame_rate from 0 (eb_input.h). */
     ret = eb_boundary_init(&p->bounds, cfg->segment_seconds, av_inv_q(p->info->frame_rate), 0);
@@ -1059,7 +1138,9 @@ static void eb_progress(EbPipeline *p, EbPipelineProgress *pr)
 
     memset(pr, 0, sizeof(*pr));
     for (int i = 0; i < p->nb_rungs; i++) {
-        int64_t d = atomic_load(&p->rungs[i].frames_done);
+        /* source frames the rung is through: encoded or dropped by its cap */
+        int64_t d = atomic_load(&p->rungs[i].frames_done) +
+                    atomic_load(&p->rungs[i].frames_skipped);
         if (d < done)
             done = d;
         snprintf(pr->rung_names[i], sizeof(pr->rung_names[i]), "%s", p->rungs[i].plan.rung.name);
@@ -1151,7 +1232,7 @@ int eb_pipeline_describe(const EbPipeline *p, int rendition, EbRendition *v)
         snprintf(v->name, sizeof(v->name), "%s", r->plan.rung.name);
         v->width = r->plan.width;
         v->height = r->plan.height;
-        v->frame_rate = p->info->frame_rate;
+        v->frame_rate = r->cap.num ? r->cap : p->info->frame_rate;
         v->bitrate = r->plan.rung.bitrate;
         eb_rung_codec_string(r, v->codecs, sizeof(v->codecs));
         /* TS variants carry the audio. */

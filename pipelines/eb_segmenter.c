@@ -252,12 +252,18 @@ done:
     return ret;
 }
 
-int eb_segmenter_cut(EbSegmenter *s)
+int eb_segmenter_cut(EbSegmenter *s, int64_t next_start)
 {
     int ret;
 
     if (!s->seg_open)
         return 0;
+    if (next_start != AV_NOPTS_VALUE) {
+        AVStream *st = s->mux->streams[s->primary];
+        int64_t t = av_rescale_q(next_start, s->enc_tb[s->primary], st->time_base);
+        if (t > s->seg_end)
+            s->seg_end = t;
+    }
     ret = eb_segmenter_flush(s, 0);
     if (ret >= 0 && s->format == EB_FORMAT_TS)
         av_opt_set(s->mux->priv_data, "mpegts_flags", "+resend_headers", 0);

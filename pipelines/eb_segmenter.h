@@ -36,9 +36,13 @@ int eb_segmenter_open(const EbSegmenterConfig *cfg, EbSegmenter **out);
  * encoder's time_base. The packet is consumed (unreferenced). */
 int eb_segmenter_write(EbSegmenter *s, int is_audio, AVPacket *pkt);
 
-/* Ends the current segment; the next packet written starts a new one. A cut
- * with nothing written since the last cut is ignored. */
-int eb_segmenter_cut(EbSegmenter *s);
+/* Ends the current segment; the next packet written starts a new one, at
+ * next_start (the primary stream's encoder time base; AV_NOPTS_VALUE:
+ * unknown). The segment then lasts up to next_start, so consecutive
+ * segments tile the timeline even where frames are farther apart than
+ * their stated duration. A cut with nothing written since the last cut is
+ * ignored. */
+int eb_segmenter_cut(EbSegmenter *s, int64_t next_start);
 
 /* Flushes the last segment, closes the muxer and tells the sink the
  * rendition has ended. */

@@ -186,6 +186,8 @@ typedef struct Run {
     char detail[600];
 } Run;
 
+static double cap_fps; /* the 90p rung's max_fps for the next run_engine */
+
 static int run_engine(Run *run, EbInput *in, double segment_seconds, int nb_rungs)
 {
     EbRungPlan plans[2];
@@ -201,6 +203,7 @@ static int run_engine(Run *run, EbInput *in, double segment_seconds, int nb_rung
     plans[1].rung.bitrate = 100000;
     plans[1].width = 160;
     plans[1].height = 90;
+    plans[1].rung.max_fps = cap_fps;
     assert_int_equal(eb_hal_device_open(eb_hal_find("software"), NULL, &run->dev), 0);
     {
         EbPipelineConfig pc = {.input = in,
@@ -330,6 +333,41 @@ static void test_engine_sink_error_fails_the_job(void **state)
     run_free(&run, &in);
 }
 
+/* A rung's frame-rate cap: the capped rung encodes one frame per slot of
+ * 1/cap (and every boundary frame), cuts at the same boundaries as the
+ * others, its segments still tile the timeline, and it states its rate. */
+static void test_engine_caps_a_rungs_frame_rate(void **state)
+{
+    EbInput *in = gen_open(125, -1, 0);
+    EbRendition v;
+    Run run;
+    (void)state;
+
+    cap_fps = 12.5;
+    run_engine(&run, in, 2.0, 2);
+    cap_fps = 0;
+    assert_int_equal(run_finish(&run), 0);
+    assert_int_equal(run.st.rungs[0].frames, 125);
+    assert_int_equal(run.st.rungs[1].frames, 63); /* even frames 0..124 */
+    for (int r = 0; r < 2; r++) {
+        RecRendition *rr = &run.rec.r[r];
+        int64_t t = 0;
+        assert_int_equal(rr->nb, 3);
+        for (int i = 0; i < rr->nb; i++) {
+            assert_int_equal(rr->seg[i].start * 25, (int64_t)i * 50 * rr->seg[i].timescale);
+            assert_int_equal(rr->seg[i].start, t);
+            t += rr->seg[i].duration;
+        }
+        /* the capped rung's last frame lasts its slot: 2 ticks of 1/25 */
+        assert_int_equal(t * 25, (r ? 126 : 125) * (int64_t)rr->seg[0].timescale);
+    }
+    assert_int_equal(eb_pipeline_describe(run.pipe, 1, &v), 0);
+    assert_int_equal(v.frame_rate.num * 2, 25 * v.frame_rate.den);
+    assert_int_equal(eb_pipeline_describe(run.pipe, 0, &v), 0);
+    assert_int_equal(v.frame_rate.num, 25 * v.frame_rate.den);
+    run_free(&run, &in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_engine_cuts_on_media_time_across_a_gap),
         cmocka_unit_test(test_engine_first_error_is_the_inputs),
         cmocka_unit_test(test_engine_sink_error_fails_the_job),
+        cmocka_unit_test(test_engine_caps_a_rungs_frame_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

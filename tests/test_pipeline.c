@@ -239,6 +239,75 @@ static void test_hevc_ladder_in_cmaf(void **state)
     assert_int_equal(eb_test_leftovers(out), 0);
 }
 
+/* A rung's max_fps below the source's rate: that rung has half the frames
+ * (30 -> 15 fps), keyframes at the same times as the uncapped rung, its
+ * own rate in the playlists, and still its bit rate. */
+static void test_rung_frame_rate_cap(void **state)
+{
+    char out[4200], dir[6000], path[8192], *text;
+    EbVodResult res;
+    EbVodOptions o;
+    EbTestStream full, capped;
+    size_t n;
+    double kbps, total;
+    int segs;
+    (void)state;
+
+    snprintf(out, sizeof(out), "%s/maxfps", tmp);
+    eb_vod_options_default(&o);
+    o.input = src_small; /* 640x360, 30 fps, 4 s */
+    o.storage_root = out;
+    o.video_id = "capped";
+    o.segment_seconds = 2.0;
+    o.thumbs.enabled = 0;
+    o.ladder.nb_rungs = 2;
+    snprintf(o.ladder.rungs[0].name, sizeof(o.ladder.rungs[0].name), "360p");
+    o.ladder.rungs[0].height = 360;
+    o.ladder.rungs[0].bitrate = 400000;
+    snprintf(o.ladder.rungs[1].name, sizeof(o.ladder.rungs[1].name), "240p");
+    o.ladder.rungs[1].height = 240;
+    o.ladder.rungs[1].bitrate = 200000;
+    o.ladder.rungs[1].max_fps = 15;
+    assert_int_equal(eb_vod_run(&o, &res), 0);
+
+    snprintf(dir, sizeof(dir), "%s/videos/capped/cmaf/360p", out);
+    assert_int_equal(eb_test_read_rendition(dir, &full), 0);
+    snprintf(dir, sizeof(dir), "%s/videos/capped/cmaf/240p", out);
+    assert_int_equal(eb_test_read_rendition(dir, &capped), 0);
+    assert_int_equal(full.frames, 120);
+    assert_int_equal(capped.frames, 60);
+    assert_true(capped.cfr);
+    /* the playlist covers the whole 4 s: segments tile where frames are
+     * two ticks apart */
+    snprintf(path, sizeof(path), "%s/videos/capped/hls/240p/index.m3u8", out);
+    assert_int_equal(eb_test_playlist(path, &segs, &total), 0);
+    assert_int_equal(segs, 2);
+    assert_true(fabs(total - 4.0) < 0.001);
+    /* keyframes 2 s apart on both, and both start at the same time as MSE
+     * sees it (tfdt + the first sample's composition offset) */
+    assert_int_equal(capped.nb_keyframes, full.nb_keyframes);
+    for (int i = 1; i < full.nb_keyframes; i++)
+        assert_true(fabs((capped.keyframe_times[i] - capped.keyframe_times[0]) -
+                         (full.keyframe_times[i] - full.keyframe_times[0])) < 1e-6);
+    {
+        double a, b;
+        snprintf(dir, sizeof(dir), "%s/videos/capped/cmaf/360p", out);
+        assert_int_equal(eb_test_cmaf_start(dir, &a), 0);
+        snprintf(dir, sizeof(dir), "%s/videos/capped/cmaf/240p", out);
+        assert_int_equal(eb_test_cmaf_start(dir, &b), 0);
+        assert_true(fabs(a - b) < 1e-6);
+    }
+    kbps = capped.video_bytes * 8 / full.duration / 1000;
+    assert_true(kbps > 200 * 0.8 && kbps < 200 * 1.2);
+
+    snprintf(path, sizeof(path), "%s/videos/capped/hls/master.m3u8", out);
+    text = (char *)eb_test_slurp(path, &n);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "RESOLUTION=426x240,FRAME-RATE=15.000"));
+    assert_non_null(strstr(text, "RESOLUTION=640x360,FRAME-RATE=30.000"));
+    free(text);
+}
+
 static void test_rotated_source_is_upright_portrait(void **state)
 {
     char src[4200], out[4200], dir[8192], path[8192];
@@ -538,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_cmaf_ladder_aligned_and_on_target),
         cmocka_unit_test(test_ts_muxes_audio_into_every_variant),
         cmocka_unit_test(test_hevc_ladder_in_cmaf),
+        cmocka_unit_test(test_rung_frame_rate_cap),
         cmocka_unit_test(test_rotated_source_is_upright_portrait),
         cmocka_unit_test(test_anamorphic_source_gets_square_pixels),
         cmocka_unit_test(test_rung_nice_favours_the_largest),
