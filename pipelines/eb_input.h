@@ -5,7 +5,12 @@
  * or a live feed is one more implementation of this interface:
  *
  *   file input (eb_input_file.c)  EbSource over a local file: demux once,
- *                                 decode once, normalise
+ *                                 decode once, then EbNormalize
+ *
+ * Normalisation (eb_normalize.h) is not an input's own: every input feeds
+ * its decoded frames through an EbNormalize, so deinterlacing, rotation,
+ * frame-rate conversion, pixel format, the device upload and the audio
+ * alignment are the same whatever the frames came from.
  *
  * What every input hands out (the engine relies on it):
  *   - video as progressive, upright (software path) 8-bit 4:2:0 frames, or

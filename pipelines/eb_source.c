@@ -1,10 +1,11 @@
 /*
- * Source stage: demux, decode, normalise. See eb_source.h for the contract.
+ * Source stage of the file input: demux and decode here, normalise through
+ * EbNormalize (shared by every input). See eb_source.h for the contract.
  *
  * Pull model: eb_source_next() returns a ready frame if one is queued, else
- * reads one packet, decodes it and runs the frames it yields through the
- * video or audio path, queueing the results. Video and audio frames come
- * out in demux order, so the caller's downstream queues stay short.
+ * reads one packet, decodes it and hands the frames it yields to the
+ * normaliser. Video and audio frames come out in demux order, so the
+ * caller's downstream queues stay short.
  */
 #include "eb_source.h"
 #include "eb_clock.h"
@@ -14,16 +15,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include <libavfilter/buffersink.h>
-#include <libavfilter/buffersrc.h>
-#include <libavutil/avstring.h>
 #include <libavutil/display.h>
-#include <libavutil/fifo.h>
 #include <libavutil/pixdesc.h>
 
 #include "eb_error.h"
 #include "eb_hal_hw.h"
 #include "eb_log.h"
+#include "eb_normalize.h"
 #include "eb_storage.h"
 
 #define EB_MAX_FPS 60
@@ -37,17 +35,7 @@ struct EbSource {
     int64_t t0;                   /* first video timestamp, vst time base */
     int want_audio;
 
-    /* video normalisation */
-    int video_ready;              /* graph decision made (first frame seen) */
-    AVFilterGraph *vgraph;
-    AVFilterContext *vsrc, *vsink;
-    int64_t next_index;           /* bypass path: frames are numbered */
-
-    /* audio path: always a graph (resample, align start, 1024-sample frames) */
-    AVFilterGraph *agraph;
-    AVFilterContext *asrc, *asink;
-
-    AVFifo *ready;                /* AVFrame* ready for the caller */
+    EbNormalize *norm;            /* decoded frames -> what the engine takes */
     AVPacket *pkt;
     AVFrame *tmp;
     int demux_eof;
@@ -59,7 +47,7 @@ struct EbSource {
     /* hardware path (see eb_source.h) */
     EbHalDevice *dev;             /* NULL or the job's device (not owned) */
     enum AVPixelFormat hw_fmt;    /* AV_PIX_FMT_NONE: software path */
-    AVFrame *up;                  /* upload destination */
+    int upload;                   /* decoded in software for the device */
     char detail[256];             /* what the last failure was about */
 };
 
@@ -124,9 +112,7 @@ static int eb_open_video_decoder(EbSource *s, EbHalDevice *dev, const EbSourceOp
         ret = eb_hal_software.decoder_open(NULL, vst, &s->vdec);
         if (ret < 0)
             return ret;
-        s->up = av_frame_alloc();
-        if (!s->up)
-            return EB_ERR(ENOMEM);
+        s->upload = 1;
     }
     s->info.device_decode = on_device;
     if (on_device)
@@ -301,10 +287,9 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
     s->vidx = s->aidx = -1;
     s->hw_fmt = AV_PIX_FMT_NONE;
     s->want_audio = want_audio;
-    s->ready = av_fifo_alloc2(16, sizeof(AVFrame *), AV_FIFO_FLAG_AUTO_GROW);
     s->pkt = av_packet_alloc();
     s->tmp = av_frame_alloc();
-    if (!s->ready || !s->pkt || !s->tmp) {
+    if (!s->pkt || !s->tmp) {
         ret = EB_ERR(ENOMEM);
         goto error;
     }
@@ -418,6 +403,21 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
             s->info.channels = ast->codecpar->ch_layout.nb_channels >= 2 ? 2 : 1;
         }
     }
+    {
+        /* Normalisation is the same for every input (eb_normalize.h). */
+        EbNormalizeConfig nc = {
+            .info = &s->info,
+            .video_time_base = vst->time_base,
+            .audio_time_base = s->aidx >= 0 ? s->fmt->streams[s->aidx]->time_base
+                                            : (AVRational){1, 1},
+            .t0 = s->t0,
+            .dev = s->hw_fmt != AV_PIX_FMT_NONE ? s->dev : NULL,
+            .upload = s->upload,
+        };
+        ret = eb_normalize_open(&nc, &s->norm);
+        if (ret < 0)
+            goto error;
+    }
     *out = s;
     return 0;
 error:
@@ -434,351 +434,6 @@ error:
 
 const EbSourceInfo *eb_source_info(const EbSource *s) { return &s->info; }
 
-static int eb_queue_ready(EbSource *s, AVFrame *f)
-{
-    AVFrame *copy = av_frame_alloc();
-    int ret;
-    if (!copy)
-        return EB_ERR(ENOMEM);
-    av_frame_move_ref(copy, f);
-    ret = av_fifo_write(s->ready, &copy, 1);
-    if (ret < 0)
-        av_frame_free(&copy);
-    return ret;
-}
-
-/* ---- video ---- */
-
-/* Source -> chain -> sink in graph; the chain's open ends are the default
- * "in"/"out" labels. */
-static int eb_graph_build(AVFilterGraph *graph, const char *src_name, const char *src_args,
-                          const char *sink_name, const char *chain, AVFilterContext **src,
-                          AVFilterContext **sink)
-{
-    AVFilterInOut *in = NULL, *outp = NULL;
-    int ret;
-
-    ret = avfilter_graph_create_filter(src, avfilter_get_by_name(src_name), "in", src_args, NULL,
-                                       graph);
-    if (ret < 0)
-        return ret;
-    ret = avfilter_graph_create_filter(sink, avfilter_get_by_name(sink_name), "out", NULL, NULL,
-                                       graph);
-    if (ret < 0)
-        return ret;
-    in = avfilter_inout_alloc();
-    outp = avfilter_inout_alloc();
-    if (!in || !outp) {
-        ret = EB_ERR(ENOMEM);
-        goto end;
-    }
-    outp->name = av_strdup("in");
-    outp->filter_ctx = *src;
-    in->name = av_strdup("out");
-    in->filter_ctx = *sink;
-    ret = avfilter_graph_parse_ptr(graph, chain, &in, &outp, NULL);
-end:
-    avfilter_inout_free(&in);
-    avfilter_inout_free(&outp);
-    return ret;
-}
-
-static int eb_video_graph_init(EbSource *s, const AVFrame *f)
-{
-    char args[512], chain[512] = "";
-    const AVStream *vst = s->fmt->streams[s->vidx];
-    int rot = s->info.geometry.rotation;
-    int hw = s->hw_fmt != AV_PIX_FMT_NONE;
-    size_t len;
-    int ret;
-
-    /* Hardware path: frames stay unrotated (the fan-out rotates); device
-     * frames only go through fps, software frames end as NV12 for the
-     * upload. */
-    if (s->info.interlaced)
-        av_strlcat(chain, "bwdif=mode=send_frame:parity=auto:deint=all,", sizeof(chain));
-    if (!hw && rot == 90)
-        av_strlcat(chain, "transpose=clock,", sizeof(chain));
-    else if (!hw && rot == 180)
-        av_strlcat(chain, "hflip,vflip,", sizeof(chain));
-    else if (!hw && rot == 270)
-        av_strlcat(chain, "transpose=cclock,", sizeof(chain));
-    if (s->info.variable_rate) {
-        snprintf(args, sizeof(args), "fps=fps=%d/%d:round=near:start_time=0,",
-                 s->info.frame_rate.num, s->info.frame_rate.den);
-        av_strlcat(chain, args, sizeof(chain));
-    }
-    if (!hw)
-        av_strlcat(chain, "format=yuv420p", sizeof(chain));
-    else if (!s->info.device_decode)
-        av_strlcat(chain, "format=nv12", sizeof(chain));
-    len = strlen(chain);
-    if (len > 0 && chain[len - 1] == ',')
-        chain[len - 1] = '\0';
-    if (!chain[0])
-        av_strlcpy(chain, "null", sizeof(chain));
-
-    s->vgraph = avfilter_graph_alloc();
-    if (!s->vgraph)
-        return EB_ERR(ENOMEM);
-    s->vgraph->nb_threads = 1;
-    snprintf(args, sizeof(args),
-             "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d:frame_rate=%d/%d",
-             f->width, f->height, f->format, vst->time_base.num, vst->time_base.den,
-             s->info.geometry.sar.num ? s->info.geometry.sar.num : 1,
-             s->info.geometry.sar.den ? s->info.geometry.sar.den : 1, s->info.frame_rate.num,
-             s->info.frame_rate.den);
-    ret = eb_graph_build(s->vgraph, "buffer", args, "buffersink", chain, &s->vsrc, &s->vsink);
-    if (ret < 0)
-        return ret;
-    if (f->hw_frames_ctx) {
-        /* Device frames: buffersrc needs their frames context. */
-        AVBufferSrcParameters *par = av_buffersrc_parameters_alloc();
-        if (!par)
-            return EB_ERR(ENOMEM);
-        par->format = f->format;
-        par->width = f->width;
-        par->height = f->height;
-        par->time_base = vst->time_base;
-        par->frame_rate = s->info.frame_rate;
-        par->sample_aspect_ratio = (AVRational){
-            s->info.geometry.sar.num ? s->info.geometry.sar.num : 1,
-            s->info.geometry.sar.den ? s->info.geometry.sar.den : 1};
-        par->hw_frames_ctx = f->hw_frames_ctx; /* buffersrc takes its own reference */
-        ret = av_buffersrc_parameters_set(s->vsrc, par);
-        av_free(par);
-        if (ret < 0)
-            return ret;
-    }
-    ret = avfilter_graph_config(s->vgraph, NULL);
-    if (ret < 0)
-        return ret;
-    EB_LOGI("source", "normalising video%s: %s",
-            !hw                      ? ""
-            : s->info.device_decode ? " on the device"
-                                     : " in software before the upload",
-            chain);
-    return 0;
-}
-
-static int eb_video_first_frame(EbSource *s, const AVFrame *f)
-{
-    int need_graph;
-
-    if (eb_is_hdr(f->color_trc))
-        return EB_ERR_HDR_UNSUPPORTED;
-    s->info.interlaced = f->interlaced_frame;
-    s->info.color_primaries = f->color_primaries;
-    s->info.color_trc = f->color_trc;
-    s->info.colorspace = f->colorspace;
-    s->info.color_range = f->color_range;
-    if (f->format == AV_PIX_FMT_YUVJ420P)
-        s->info.color_range = AVCOL_RANGE_JPEG;
-    /* Decoded size can differ from the container's claim: trust the frame. */
-    s->info.geometry.width = f->width;
-    s->info.geometry.height = f->height;
-    if (s->hw_fmt != AV_PIX_FMT_NONE && s->info.device_decode) {
-        /* Decoded on the device: the frames must be the device's NV12
-         * surfaces the fan-out reads, and progressive (no deinterlacer on
-         * the device path). The decision before decoding catches what the
-         * container declares; this catches the rest. */
-        const AVHWFramesContext *fc =
-            f->hw_frames_ctx ? (const AVHWFramesContext *)f->hw_frames_ctx->data : NULL;
-        if (f->format != s->hw_fmt || !fc) {
-            snprintf(s->detail, sizeof(s->detail),
-                     "the %s decoder handed out %s frames, not %s device frames",
-                     s->dev->backend->name, av_get_pix_fmt_name(f->format) ? av_get_pix_fmt_name(f->format) : "?",
-                     av_get_pix_fmt_name(s->hw_fmt));
-            return EB_ERR(EPROTO);
-        }
-        if (fc->sw_format != AV_PIX_FMT_NV12) {
-            snprintf(s->detail, sizeof(s->detail),
-                     "%s decodes this stream to %s surfaces; the device path carries NV12 only",
-                     s->dev->backend->name, av_get_pix_fmt_name(fc->sw_format));
-            return EB_ERR(ENOTSUP);
-        }
-        if (s->info.interlaced) {
-            snprintf(s->detail, sizeof(s->detail),
-                     "interlaced frames the container did not declare, decoded on %s: the "
-                     "device path has no deinterlacer",
-                     s->dev->name);
-            return EB_ERR(ENOTSUP);
-        }
-        need_graph = s->info.variable_rate;
-    } else if (s->hw_fmt != AV_PIX_FMT_NONE) {
-        /* Decoded in software for the device: normalise, then upload. */
-        need_graph = s->info.interlaced || s->info.variable_rate || f->format != AV_PIX_FMT_NV12;
-    } else {
-        need_graph = s->info.interlaced || s->info.geometry.rotation || s->info.variable_rate ||
-                     (f->format != AV_PIX_FMT_YUV420P && f->format != AV_PIX_FMT_YUVJ420P);
-    }
-    if (s->info.geometry.rotation == 90 || s->info.geometry.rotation == 270) {
-        s->info.out_width = f->height;
-        s->info.out_height = f->width;
-    } else {
-        s->info.out_width = f->width;
-        s->info.out_height = f->height;
-    }
-    s->video_ready = 1;
-    return need_graph ? eb_video_graph_init(s, f) : 0;
-}
-
-static int eb_video_emit(EbSource *s, AVFrame *f)
-{
-    /* Clean the properties the encoders must not inherit. */
-    f->pict_type = AV_PICTURE_TYPE_NONE;
-    f->interlaced_frame = 0;
-    f->sample_aspect_ratio = (AVRational){1, 1};
-    if (f->format == AV_PIX_FMT_YUVJ420P)
-        f->format = AV_PIX_FMT_YUV420P; /* range travels in color_range */
-    f->pkt_duration = 1;
-    if (s->up) {
-        /* Decoded in software for the device: the one upload of this frame.
-         * A frame decoded on the device must never come here. */
-        int ret;
-        if (s->info.device_decode || f->hw_frames_ctx) {
-            snprintf(s->detail, sizeof(s->detail),
-                     "internal error: upload of a frame that is already on %s", s->dev->name);
-            av_frame_unref(f);
-            return EB_ERR(EPROTO);
-        }
-        ret = eb_hal_hw_upload(s->dev, f, s->up);
-        av_frame_unref(f);
-        if (ret < 0) {
-            snprintf(s->detail, sizeof(s->detail), "upload to %s failed: %s", s->dev->name,
-                     eb_strerror(ret));
-            return ret;
-        }
-        s->stats.uploads++;
-        s->stats.frames_out++;
-        return eb_queue_ready(s, s->up);
-    }
-    s->stats.frames_out++;
-    return eb_queue_ready(s, f);
-}
-
-static int eb_video_drain_graph(EbSource *s)
-{
-    int ret;
-    for (;;) {
-        ret = av_buffersink_get_frame(s->vsink, s->tmp);
-        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
-            return 0;
-        if (ret < 0)
-            return ret;
-        /* fps outputs 1/rate ticks; other chains keep the source clock. */
-        if (!s->info.variable_rate)
-            s->tmp->pts = s->next_index++;
-        ret = eb_video_emit(s, s->tmp);
-        if (ret < 0)
-            return ret;
-    }
-}
-
-static int eb_video_frame(EbSource *s, AVFrame *f)
-{
-    int ret;
-    uint64_t t0;
-
-    if (f->decode_error_flags || (f->flags & AV_FRAME_FLAG_CORRUPT))
-        s->stats.damaged++;
-    s->stats.frames_decoded++;
-    if (!s->video_ready) {
-        ret = eb_video_first_frame(s, f);
-        if (ret < 0)
-            return ret;
-    }
-    if (!s->vgraph) {
-        /* Constant-rate source: frames are numbered, exact count kept. */
-        f->pts = s->next_index++;
-        return eb_video_emit(s, f);
-    }
-    t0 = eb_clock_ns();
-    f->pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp - s->t0 : 0;
-    ret = av_buffersrc_add_frame_flags(s->vsrc, f, AV_BUFFERSRC_FLAG_KEEP_REF);
-    av_frame_unref(f);
-    if (ret >= 0)
-        ret = eb_video_drain_graph(s);
-    s->stats.filter_ns += eb_clock_ns() - t0;
-    return ret;
-}
-
-/* ---- audio ---- */
-
-static int eb_audio_graph_init(EbSource *s, const AVFrame *f)
-{
-    const AVStream *ast = s->fmt->streams[s->aidx];
-    char args[512], layout[64];
-    int ret;
-
-    s->agraph = avfilter_graph_alloc();
-    if (!s->agraph)
-        return EB_ERR(ENOMEM);
-    av_channel_layout_describe(&f->ch_layout, layout, sizeof(layout));
-    snprintf(args, sizeof(args), "time_base=%d/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
-             ast->time_base.num, ast->time_base.den, f->sample_rate,
-             av_get_sample_fmt_name(f->format), layout);
-    {
-        char chain[256];
-        /* first_pts=0 with hard compensation above 10 ms: the audio
-         * timeline starts exactly with the first video frame (silence in
-         * front of a late track, trimmed samples from an early one). */
-        snprintf(chain, sizeof(chain),
-                 "aresample=%d:async=1:min_hard_comp=0.01:first_pts=0,"
-                 "aformat=sample_fmts=fltp:channel_layouts=%s",
-                 s->info.sample_rate, s->info.channels == 2 ? "stereo" : "mono");
-        ret = eb_graph_build(s->agraph, "abuffer", args, "abuffersink", chain, &s->asrc,
-                             &s->asink);
-        if (ret < 0)
-            return ret;
-    }
-    ret = avfilter_graph_config(s->agraph, NULL);
-    if (ret < 0)
-        return ret;
-    av_buffersink_set_frame_size(s->asink, 1024);
-    return 0;
-}
-
-static int eb_audio_drain_graph(EbSource *s)
-{
-    int ret;
-    for (;;) {
-        ret = av_buffersink_get_frame(s->asink, s->tmp);
-        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
-            return 0;
-        if (ret < 0)
-            return ret;
-        /* Rescale to 1/sample_rate for the AAC encoder. */
-        s->tmp->pts = av_rescale_q(s->tmp->pts, av_buffersink_get_time_base(s->asink),
-                                   (AVRational){1, s->info.sample_rate});
-        s->tmp->time_base = (AVRational){1, s->info.sample_rate};
-        ret = eb_queue_ready(s, s->tmp);
-        if (ret < 0)
-            return ret;
-    }
-}
-
-static int eb_audio_frame(EbSource *s, AVFrame *f)
-{
-    const AVStream *ast = s->fmt->streams[s->aidx];
-    const AVStream *vst = s->fmt->streams[s->vidx];
-    int ret;
-
-    if (!s->agraph) {
-        ret = eb_audio_graph_init(s, f);
-        if (ret < 0)
-            return ret;
-    }
-    /* Audio time relative to the first video frame. */
-    if (f->best_effort_timestamp != AV_NOPTS_VALUE)
-        f->pts = f->best_effort_timestamp - av_rescale_q(s->t0, vst->time_base, ast->time_base);
-    ret = av_buffersrc_add_frame_flags(s->asrc, f, 0);
-    av_frame_unref(f);
-    if (ret < 0)
-        return ret;
-    return eb_audio_drain_graph(s);
-}
-
 /* ---- decode loop ---- */
 
 static int eb_decode_drain(EbSource *s, AVCodecContext *dec, int is_audio)
@@ -794,7 +449,12 @@ static int eb_decode_drain(EbSource *s, AVCodecContext *dec, int is_audio)
         }
         if (ret < 0)
             return ret;
-        ret = is_audio ? eb_audio_frame(s, s->tmp) : eb_video_frame(s, s->tmp);
+        if (!is_audio) {
+            if (s->tmp->decode_error_flags || (s->tmp->flags & AV_FRAME_FLAG_CORRUPT))
+                s->stats.damaged++;
+            s->stats.frames_decoded++;
+        }
+        ret = is_audio ? eb_normalize_audio(s->norm, s->tmp) : eb_normalize_video(s->norm, s->tmp);
         av_frame_unref(s->tmp);
         if (ret < 0)
             return ret;
@@ -818,25 +478,11 @@ static int eb_send(EbSource *s, AVCodecContext *dec, const AVPacket *pkt, int is
 static int eb_source_flush(EbSource *s)
 {
     int ret = eb_send(s, s->vdec, NULL, 0);
-    if (ret < 0)
-        return ret;
-    if (s->vgraph) {
-        ret = av_buffersrc_add_frame(s->vsrc, NULL);
-        if (ret >= 0)
-            ret = eb_video_drain_graph(s);
-        if (ret < 0)
-            return ret;
-    }
-    if (s->adec) {
+
+    if (ret >= 0 && s->adec)
         ret = eb_send(s, s->adec, NULL, 1);
-        if (ret < 0)
-            return ret;
-        if (s->agraph) {
-            ret = av_buffersrc_add_frame(s->asrc, NULL);
-            if (ret >= 0)
-                ret = eb_audio_drain_graph(s);
-        }
-    }
+    if (ret >= 0)
+        ret = eb_normalize_flush(s->norm);
     return ret;
 }
 
@@ -871,26 +517,28 @@ static int eb_source_pump(EbSource *s)
 
 int eb_source_next(EbSource *s, AVFrame *frame, int *is_audio)
 {
-    AVFrame *f;
     int ret;
 
-    while (av_fifo_can_read(s->ready) == 0) {
-        if (s->flushed)
-            return s->stats.frames_out ? EB_EOF : EB_ERR_NO_FRAMES;
+    while ((ret = eb_normalize_pop(s->norm, frame, is_audio)) == EB_ERR(EAGAIN)) {
+        if (s->flushed) {
+            EbSourceStats st;
+            eb_source_get_stats(s, &st);
+            return st.frames_out ? EB_EOF : EB_ERR_NO_FRAMES;
+        }
         ret = eb_source_pump(s);
         if (ret < 0)
             return ret;
     }
-    av_fifo_read(s->ready, &f, 1);
-    *is_audio = f->nb_samples > 0;
-    av_frame_move_ref(frame, f);
-    av_frame_free(&f);
-    return 0;
+    return ret;
 }
 
 int eb_source_truncated(const EbSource *s)
 {
-    double got = s->stats.frames_out / av_q2d(s->info.frame_rate);
+    EbSourceStats st;
+    double got;
+
+    eb_source_get_stats(s, &st);
+    got = st.frames_out / av_q2d(s->info.frame_rate);
     double want = s->info.duration;
     /* A read error, or well under the stated duration (containers round
      * their durations; a second or 10% is far beyond that). */
@@ -899,30 +547,30 @@ int eb_source_truncated(const EbSource *s)
     return want > 0 && got < want - fmax(1.0, 0.1 * want);
 }
 
-void eb_source_get_stats(const EbSource *s, EbSourceStats *out) { *out = s->stats; }
+void eb_source_get_stats(const EbSource *s, EbSourceStats *out)
+{
+    *out = s->stats;
+    if (s->norm)
+        eb_normalize_stats(s->norm, &out->frames_out, &out->uploads, &out->filter_ns);
+}
 
-const char *eb_source_error_detail(const EbSource *s) { return s->detail; }
+const char *eb_source_error_detail(const EbSource *s)
+{
+    return s->detail[0] || !s->norm ? s->detail : eb_normalize_detail(s->norm);
+}
 
 void eb_source_close(EbSource **sp)
 {
     EbSource *s = *sp;
-    AVFrame *f;
 
     if (!s)
         return;
-    if (s->ready) {
-        while (av_fifo_read(s->ready, &f, 1) >= 0)
-            av_frame_free(&f);
-        av_fifo_freep2(&s->ready);
-    }
-    avfilter_graph_free(&s->vgraph);
-    avfilter_graph_free(&s->agraph);
+    eb_normalize_free(&s->norm);
     avcodec_free_context(&s->vdec);
     avcodec_free_context(&s->adec);
     avformat_close_input(&s->fmt);
     av_packet_free(&s->pkt);
     av_frame_free(&s->tmp);
-    av_frame_free(&s->up);
     free(s);
     *sp = NULL;
 }

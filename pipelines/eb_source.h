@@ -1,5 +1,6 @@
 /*
- * Source stage of a job: demux once, decode once, normalise. Hands out the
+ * Source stage of the file input: demux once, decode once, and normalise
+ * through EbNormalize (eb_normalize.h, the same for every input). Hands out the
  * video as constant-rate, progressive, upright 8-bit 4:2:0 frames numbered
  * 0, 1, 2… in 1/frame_rate, and the first audio track as 1024-sample
  * frames (AAC's frame size) in 1/sample_rate whose timeline starts with the
