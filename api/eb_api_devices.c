@@ -117,6 +117,15 @@ void eb_api_devices_close(EbApiDevices **pd)
     *pd = NULL;
 }
 
+/* 1 if the configuration's backends.enabled lists backend. */
+static int eb_api_backend_enabled(const EbConfig *cfg, const char *backend)
+{
+    for (int i = 0; i < cfg->backends_enabled.nb; i++)
+        if (!strcmp(cfg->backends_enabled.items[i], backend))
+            return 1;
+    return cfg->backends_enabled.nb == 0;
+}
+
 /* Copies a fresh enough snapshot into *snap (heap, caller frees); returns
  * the number of backends, or -ENOMEM. */
 static int eb_snapshot(EbApiDevices *d, EbBackendSnap **snap)
@@ -126,7 +135,20 @@ static int eb_snapshot(EbApiDevices *d, EbBackendSnap **snap)
     *snap = NULL;
     pthread_mutex_lock(&d->lock);
     if (!d->taken || eb_clock_seconds() - d->taken > EB_API_INVENTORY_TTL) {
-        const EbHalBackend *const *b = eb_hal_backends();
+        /* The enabled backends in the operator's order (what "auto" picks
+         * from, as the workers do), then the others, listed unusable. */
+        const EbHalBackend *b[2 * EB_HAL_MAX_DEVICES + 1];
+        const EbHalBackend *const *all = eb_hal_backends();
+        int n = eb_hal_backends_enabled((const char *const *)d->cfg->backends_enabled.items,
+                                        d->cfg->backends_enabled.nb, b);
+        for (int i = 0; all[i] && n < 2 * EB_HAL_MAX_DEVICES; i++) {
+            int listed = 0;
+            for (int j = 0; j < n; j++)
+                listed |= b[j] == all[i];
+            if (!listed)
+                b[n++] = all[i];
+        }
+        b[n] = NULL;
         d->nb = 0;
         for (int i = 0; b[i] && d->nb < EB_API_MAX_BACKENDS; i++) {
             EbBackendSnap *s = &d->snap[d->nb++];
@@ -137,6 +159,12 @@ static int eb_snapshot(EbApiDevices *d, EbBackendSnap **snap)
                 s->probe.usable = 0;
                 if (!s->probe.reason[0])
                     snprintf(s->probe.reason, sizeof(s->probe.reason), "probe failed");
+            }
+            if (!eb_api_backend_enabled(d->cfg, b[i]->name)) {
+                /* Listed, so the operator sees it, but never chosen. */
+                s->probe.usable = 0;
+                snprintf(s->probe.reason, sizeof(s->probe.reason),
+                         "not in backends.enabled");
             }
             if (eb_hal_inventory(b[i], s->dev, EB_HAL_MAX_DEVICES, &s->nb) < 0)
                 s->nb = 0;

@@ -31,6 +31,27 @@ const EbHalBackend *eb_hal_find(const char *name)
     return NULL;
 }
 
+int eb_hal_backends_enabled(const char *const *names, int nb, const EbHalBackend **out)
+{
+    int n = 0;
+
+    if (!names || nb <= 0) {
+        for (; eb_hal_registry[n] && n < EB_HAL_MAX_DEVICES; n++)
+            out[n] = eb_hal_registry[n];
+    } else {
+        for (int i = 0; i < nb && n < EB_HAL_MAX_DEVICES; i++) {
+            const EbHalBackend *b = names[i] ? eb_hal_find(names[i]) : NULL;
+            int dup = 0;
+            for (int j = 0; j < n; j++)
+                dup |= out[j] == b;
+            if (b && !dup)
+                out[n++] = b;
+        }
+    }
+    out[n] = NULL;
+    return n;
+}
+
 int eb_hal_device_open(const EbHalBackend *b, const char *spec, EbHalDevice **out)
 {
     EbHalDevice *dev;

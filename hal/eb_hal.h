@@ -139,6 +139,13 @@ struct EbHalBackend {
 const EbHalBackend *const *eb_hal_backends(void);
 const EbHalBackend *eb_hal_find(const char *name);
 
+/* The registry as the configuration's backends.enabled allows it: the
+ * backends named in names[0..nb-1] that this build has, in that order (the
+ * operator's preference), into out[], NULL-terminated (out holds
+ * EB_HAL_MAX_DEVICES + 1 entries). Names this build lacks are skipped.
+ * nb 0 (or names NULL): the whole registry. Returns how many. */
+int eb_hal_backends_enabled(const char *const *names, int nb, const EbHalBackend **out);
+
 /* Opens a device of the backend; *out freed with eb_hal_device_close(). */
 int eb_hal_device_open(const EbHalBackend *b, const char *spec, EbHalDevice **out);
 void eb_hal_device_close(EbHalDevice **dev);

@@ -178,9 +178,38 @@ static void test_select_on_this_machine(void **state)
     assert_null(b);
 }
 
+/* backends.enabled: the listed backends this build has, in the listed
+ * order, once each; nothing listed is the whole registry. */
+static void test_enabled_backends_in_operator_order(void **state)
+{
+    const EbHalBackend *out[EB_HAL_MAX_DEVICES + 1];
+    const char *const mine[] = {"software", "nosuch", "vaapi", "software"};
+    const EbHalBackend *const *all = eb_hal_backends();
+    int n, nall = 0;
+    (void)state;
+
+    while (all[nall])
+        nall++;
+    assert_int_equal(eb_hal_backends_enabled(NULL, 0, out), nall);
+    for (int i = 0; i < nall; i++)
+        assert_ptr_equal(out[i], all[i]);
+    assert_null(out[nall]);
+
+    n = eb_hal_backends_enabled(mine, 4, out);
+    assert_ptr_equal(out[0], eb_hal_find("software"));
+    if (eb_hal_find("vaapi")) {
+        assert_int_equal(n, 2);
+        assert_ptr_equal(out[1], eb_hal_find("vaapi"));
+    } else {
+        assert_int_equal(n, 1);
+    }
+    assert_null(out[n]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_enabled_backends_in_operator_order),
         cmocka_unit_test(test_named_unusable_falls_back),
         cmocka_unit_test(test_named_unusable_none_fails),
         cmocka_unit_test(test_named_fallback_backend),
