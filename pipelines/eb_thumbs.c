@@ -51,7 +51,7 @@
 #include <libswscale/swscale.h>
 
 #include "eb_error.h"
-#include "eb_fanout_cpu.h"
+#include "eb_hal.h"
 #include "eb_layout.h"
 #include "eb_log.h"
 #include "eb_storage.h"
@@ -65,7 +65,7 @@ struct EbThumbs {
     AVRational rate;
     int cw, ch;                 /* catalog size */
     int tw, th;                 /* tile size */
-    EbFanoutCpu *scaler;
+    EbFanout *scaler;               /* the software backend's fan-out (CPU frames) */
 
     AVFrame *sheet;             /* canvas of cols x rows tiles */
     int sheet_tiles;            /* tiles in the current sheet */
@@ -173,7 +173,10 @@ int eb_thumbs_open(const EbThumbsOptions *o, const char *dir, int width, int hei
     fc.outputs[0].height = t->ch;
     fc.outputs[1].width = t->tw;
     fc.outputs[1].height = t->th;
-    ret = eb_fanout_cpu_create(&fc, &t->scaler);
+    /* Through the HAL's fan-out interface, like the rungs: the software
+     * backend's, because the sink gets CPU frames (downloaded from a
+     * device when the job runs on one). */
+    ret = eb_hal_software.fanout_open(NULL, &fc, &t->scaler);
     if (ret < 0)
         goto error;
 
@@ -437,7 +440,7 @@ int eb_thumbs_push(EbThumbs *t, const AVFrame *frame)
     }
     if (!want_tile && !want_cand && !want_at)
         return 0;
-    ret = eb_fanout_cpu_run(t->scaler, frame, outs);
+    ret = eb_hal_software.fanout_run(t->scaler, frame, outs);
     if (ret < 0)
         return ret;
     if (want_tile) {
@@ -534,7 +537,7 @@ int eb_thumbs_finish(EbThumbs *t, double duration, EbThumbnailTrack *track)
         if (!catalog && t->last) {
             /* The video ends before the requested time: its last frame. */
             AVFrame *outs[2] = {NULL, NULL};
-            ret = eb_fanout_cpu_run(t->scaler, t->last, outs);
+            ret = eb_hal_software.fanout_run(t->scaler, t->last, outs);
             if (ret < 0)
                 return ret;
             t->catalog = outs[0];
@@ -574,7 +577,8 @@ void eb_thumbs_free(EbThumbs **tp)
     EbThumbs *t = *tp;
     if (!t)
         return;
-    eb_fanout_cpu_free(&t->scaler);
+    if (t->scaler)
+        eb_hal_software.fanout_close(&t->scaler);
     av_frame_free(&t->sheet);
     for (int i = 0; i < t->nb_cand; i++)
         av_frame_free(&t->cand[i]);
