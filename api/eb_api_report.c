@@ -1,11 +1,15 @@
 /*
  * The worker's side of the progress pipe (`encbox transcode --progress-fd
- * N`): one JSON object per line. Each line is formatted into a local buffer
- * and written with one write() shorter than PIPE_BUF, so the daemon never
- * sees half a line from a single report.
+ * N`): one JSON object per line. Lines are built and escaped by jansson,
+ * like every JSON the API writes, and each goes out in one write()
+ * shorter than PIPE_BUF, so the daemon never sees half a line from a
+ * single report.
  */
 #include <errno.h>
-#include <stdio.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,101 +28,96 @@ static void eb_report_write(int fd, const char *buf, size_t len)
     }
 }
 
-static void eb_report_escape(const char *s, char *out, size_t max);
-
-/* Under PIPE_BUF (4096): EB_LADDER_MAX_RUNGS rungs of at most
- * ~130 bytes each (a 15-byte name escaped at worst) and the figures. */
-void eb_api_progress_report(const EbVodProgress *p, void *opaque)
+/* o as one line, in one write() under PIPE_BUF; 0, or -1 when it does not
+ * fit (nothing written). Takes the reference. */
+static int eb_report_line(int fd, json_t *o)
 {
-    char line[2048], name[100];
-    size_t len;
-    int n = snprintf(line, sizeof(line),
-                     "{\"percent\":%.2f,\"fps\":%.2f,\"speed\":%.3f,\"eta\":%.1f,"
-                     "\"frames\":%lld,\"frames_total\":%lld,\"rungs\":[",
-                     p->percent, p->fps, p->speed, p->eta_seconds, (long long)p->frames_done,
-                     (long long)p->frames_total);
-    if (n < 0 || n >= (int)sizeof(line))
-        return;
-    len = (size_t)n;
-    for (int i = 0; i < p->nb_rungs && i < EB_LADDER_MAX_RUNGS; i++) {
-        char raw[sizeof(p->rung_names[0]) + 1];
-        /* rung_names[i] may fill its array: copy it out bounded */
-        snprintf(raw, sizeof(raw), "%.*s", (int)sizeof(p->rung_names[0]), p->rung_names[i]);
-        eb_report_escape(raw, name, sizeof(name));
-        n = snprintf(line + len, sizeof(line) - len, "%s{\"name\":\"%s\",\"frames\":%lld}",
-                     i ? "," : "", name, (long long)p->rung_frames[i]);
-        if (n < 0 || (size_t)n >= sizeof(line) - len)
-            return;
-        len += (size_t)n;
+    /* Figures are rounded when set: 15 digits print them without noise. */
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    size_t len = text ? strlen(text) : 0;
+    int ret = -1;
+
+    json_decref(o);
+    if (text && len + 1 < PIPE_BUF) {
+        text[len] = '\n'; /* over the NUL: the line is what is written */
+        eb_report_write(fd, text, len + 1);
+        ret = 0;
     }
-    n = snprintf(line + len, sizeof(line) - len, "]}\n");
-    if (n < 0 || (size_t)n >= sizeof(line) - len)
-        return;
-    eb_report_write(*(const int *)opaque, line, len + (size_t)n);
+    free(text);
+    return ret;
 }
 
-/* s as the inside of a JSON string, shorter than max bytes (cut between
- * escapes). Bytes above 0x7f become '?': the note comes from driver and
- * library strings, and one invalid UTF-8 byte would make the daemon reject
- * the whole line. */
-static void eb_report_escape(const char *s, char *out, size_t max)
+/* x rounded to decimals places, as the lines have always carried it. */
+static json_t *eb_real(double x, int decimals)
 {
-    size_t o = 0;
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        char esc[8];
-        size_t n;
-        if (ch == '"' || ch == '\\') {
-            n = (size_t)snprintf(esc, sizeof(esc), "\\%c", ch);
-        } else if (ch < 0x20) {
-            n = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", ch);
-        } else {
-            esc[0] = ch < 0x80 ? (char)ch : '?';
-            n = 1;
-        }
-        if (o + n >= max)
-            break;
-        memcpy(out + o, esc, n);
-        o += n;
-    }
-    out[o] = 0;
+    double scale = pow(10, decimals);
+    return json_real(isfinite(x) ? round(x * scale) / scale : 0.0);
+}
+
+/* A string for the daemon, at most max bytes of s. Bytes above 0x7f
+ * become '?': notes come from driver and library strings, and jansson
+ * (rightly) refuses text that is not UTF-8. */
+static json_t *eb_ascii(const char *s, size_t max)
+{
+    char buf[1024];
+    size_t n = 0;
+
+    if (max >= sizeof(buf))
+        max = sizeof(buf) - 1;
+    for (; s && s[n] && n < max; n++)
+        buf[n] = (unsigned char)s[n] < 0x80 ? s[n] : '?';
+    buf[n] = 0;
+    return json_string(buf);
+}
+
+void eb_api_progress_report(const EbVodProgress *p, void *opaque)
+{
+    json_t *rungs = json_array();
+
+    for (int i = 0; rungs && i < p->nb_rungs && i < EB_LADDER_MAX_RUNGS; i++)
+        json_array_append_new(rungs, json_pack("{s:o, s:I}", "name",
+                                               eb_ascii(p->rung_names[i], sizeof(p->rung_names[i])),
+                                               "frames", (json_int_t)p->rung_frames[i]));
+    /* EB_LADDER_MAX_RUNGS names of 16 bytes, each escaped at worst to 6
+     * bytes a byte, and the figures: always under PIPE_BUF. */
+    eb_report_line(*(const int *)opaque,
+                   json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:o}", "percent",
+                             eb_real(p->percent, 2), "fps", eb_real(p->fps, 2), "speed",
+                             eb_real(p->speed, 3), "eta", eb_real(p->eta_seconds, 1), "frames",
+                             (json_int_t)p->frames_done, "frames_total",
+                             (json_int_t)p->frames_total, "rungs", rungs));
 }
 
 void eb_api_progress_result(int fd, const EbVodResult *res)
 {
-    char line[4000], note[700], decode_note[400];
-    size_t len = 0;
-    int n;
+    /* The notes are the only long strings: they are cut until the line
+     * fits in one write (they are for people; the figures matter more). */
+    for (size_t max_note = sizeof(res->backend_note); max_note >= 16; max_note /= 2) {
+        json_t *rungs = json_array(), *o;
 
-    eb_report_escape(res->backend_note, note, sizeof(note));
-    eb_report_escape(res->decode_note, decode_note, sizeof(decode_note));
-    n = snprintf(line, sizeof(line),
-                 "{\"done\":true,\"backend\":\"%s\",\"fell_back\":%s,\"backend_note\":\"%s\","
-                 "\"device_uploads\":%lld,\"device_downloads\":%lld,\"decode_note\":\"%s\","
-                 "\"video_id\":\"%s\",\"duration\":%.3f,"
-                 "\"wall_seconds\":%.3f,\"frames_decoded\":%lld,\"damaged\":%lld,\"rungs\":[",
-                 res->backend ? res->backend : "", res->fell_back ? "true" : "false", note,
-                 (long long)res->device_uploads, (long long)res->device_downloads, decode_note,
-                 res->video_id, res->duration, res->wall_seconds, (long long)res->frames_decoded,
-                 (long long)res->damaged);
-    if (n < 0 || n >= (int)sizeof(line))
-        return;
-    len = (size_t)n;
-    for (int i = 0; i < res->nb_rungs; i++) {
-        const EbVodRungStats *r = &res->rungs[i];
-        n = snprintf(line + len, sizeof(line) - len,
-                     "%s{\"name\":\"%s\",\"width\":%d,\"height\":%d,\"bitrate\":%lld,"
-                     "\"kbps\":%.1f,\"frames\":%lld,\"segments\":%d,\"encode_fps\":%.1f}",
-                     i ? "," : "", r->name, r->width, r->height, (long long)r->bitrate,
-                     res->duration > 0 ? r->video_bytes * 8 / res->duration / 1000.0 : 0.0,
-                     (long long)r->frames, r->nb_segments,
-                     r->encode_seconds > 0 ? r->frames / r->encode_seconds : 0.0);
-        if (n < 0 || (size_t)n >= sizeof(line) - len)
+        for (int i = 0; rungs && i < res->nb_rungs; i++) {
+            const EbVodRungStats *r = &res->rungs[i];
+            json_array_append_new(
+                rungs,
+                json_pack(
+                    "{s:o, s:i, s:i, s:I, s:o, s:I, s:i, s:o}", "name",
+                    eb_ascii(r->name, sizeof(r->name)), "width", r->width, "height", r->height,
+                    "bitrate", (json_int_t)r->bitrate, "kbps",
+                    eb_real(res->duration > 0 ? r->video_bytes * 8 / res->duration / 1000.0 : 0.0,
+                            1),
+                    "frames", (json_int_t)r->frames, "segments", r->nb_segments, "encode_fps",
+                    eb_real(r->encode_seconds > 0 ? r->frames / r->encode_seconds : 0.0, 1)));
+        }
+        o = json_pack(
+            "{s:b, s:o, s:b, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:o}", "done", 1,
+            "backend", eb_ascii(res->backend ? res->backend : "", 64), "fell_back", res->fell_back,
+            "backend_note", eb_ascii(res->backend_note, max_note), "device_uploads",
+            (json_int_t)res->device_uploads, "device_downloads", (json_int_t)res->device_downloads,
+            "decode_note", eb_ascii(res->decode_note, max_note / 2), "video_id",
+            eb_ascii(res->video_id, sizeof(res->video_id)), "duration", eb_real(res->duration, 3),
+            "wall_seconds", eb_real(res->wall_seconds, 3), "frames_decoded",
+            (json_int_t)res->frames_decoded, "damaged", (json_int_t)res->damaged, "rungs", rungs);
+        if (eb_report_line(fd, o) == 0)
             return;
-        len += (size_t)n;
     }
-    n = snprintf(line + len, sizeof(line) - len, "]}\n");
-    if (n < 0 || (size_t)n >= sizeof(line) - len)
-        return;
-    eb_report_write(fd, line, len + (size_t)n);
 }

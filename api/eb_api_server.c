@@ -307,16 +307,20 @@ static enum MHD_Result eb_jobs_post(EbApi *api, struct MHD_Connection *c, EbReq 
                                .nb_roots = api->nb_roots,
                                .backends = api->backends};
     EbJobRequestError err;
-    json_t *spec, *job = NULL;
+    EbJobSpec spec;
+    json_t *job = NULL;
     int ret;
 
     if (q->too_big)
         return eb_reply_error(api, c, 413, NULL, "body larger than %d bytes", EB_API_MAX_JSON);
-    if (eb_job_request_parse(&ctx, q->body, q->len, &spec, &err) < 0)
+    eb_job_spec_init(&spec);
+    if (eb_job_request_parse(&ctx, q->body, q->len, &spec, &err) < 0) {
+        eb_job_spec_clear(&spec);
         return eb_reply_error(api, c, err.status ? err.status : 500,
                               err.field[0] ? err.field : NULL, "%s", err.message);
-    ret = eb_jobs_submit(api->jobs, spec, &job);
-    json_decref(spec);
+    }
+    ret = eb_jobs_submit(api->jobs, &spec, &job);
+    eb_job_spec_clear(&spec);
     if (ret == -EEXIST)
         return eb_reply_error(api, c, 409, "video_id",
                               "video_id: already published or in use by a job "
@@ -413,18 +417,18 @@ static enum MHD_Result eb_devices(EbApi *api, struct MHD_Connection *c)
  * it would run on (eb_api_devices_admit). The rung count is the ladder's;
  * rungs taller than the source are dropped by the worker, so this may ask
  * for a little more than the job takes, never less. */
-static int eb_api_admit(void *opaque, const json_t *spec, char *why, size_t size)
+static int eb_api_admit(void *opaque, const EbJobSpec *spec, char *why, size_t size)
 {
     EbApi *api = opaque;
-    const json_t *ladder = json_object_get(spec, "ladder");
-    const char *backend = json_string_value(json_object_get(spec, "backend"));
+    const char *backend = spec->backend[0] ? spec->backend : api->cfg.jobs_backend;
     int rungs = 0;
 
-    if (json_is_string(ladder)) {
-        const EbLadder *l = eb_config_find_ladder(&api->cfg, json_string_value(ladder));
-        rungs = l ? l->nb_rungs : 0;
+    if (spec->ladder_inline) {
+        rungs = spec->ladder.nb_rungs;
     } else {
-        rungs = (int)json_array_size(json_object_get(ladder, "rungs"));
+        const EbLadder *l = eb_config_find_ladder(
+            &api->cfg, spec->ladder_name[0] ? spec->ladder_name : api->cfg.jobs_ladder);
+        rungs = l ? l->nb_rungs : 0;
     }
     if (rungs < 1)
         return 1; /* the worker reports what is wrong with the ladder */

@@ -1,7 +1,9 @@
 /*
  * POST /v1/jobs body validation (see eb_job_request.h). Every check names
  * the field it concerns; nothing here touches the network or the job
- * store, so the fuzz target can call it with any bytes.
+ * store, so the fuzz target can call it with any bytes. The job's fields
+ * are the spec codec's (eb_job_spec.c); this file holds what only a
+ * request has: its field list, its input and its defaults.
  */
 #include "eb_job_request.h"
 
@@ -14,10 +16,6 @@
 #include <unistd.h>
 
 #include "eb_error.h"
-#include "eb_storage.h"
-
-static const char *const eb_presets[] = {"ultrafast", "superfast", "veryfast", "faster",   "fast",
-                                         "medium",    "slow",      "slower",   "veryslow", NULL};
 
 static void eb_fail(EbJobRequestError *err, unsigned status, const char *field, const char *fmt,
                     ...) __attribute__((format(printf, 4, 5)));
@@ -85,16 +83,22 @@ static unsigned eb_resolve_input(const EbJobRequestContext *ctx, const char *in,
 }
 
 int eb_job_request_parse(const EbJobRequestContext *ctx, const char *body, size_t len,
-                         json_t **spec_out, EbJobRequestError *err)
+                         EbJobSpec *spec_out, EbJobRequestError *err)
 {
+    static const char *const known[] = {"input",    "video_id",        "overwrite", "ladder",
+                                        "format",   "segment_seconds", "preset",    "backend",
+                                        "fallback", "priority",        NULL};
+    const EbConfig *cfg = ctx->cfg;
+    EbJobSpecCheck check = {.cfg = cfg, .backends = ctx->backends};
+    EbJobSpecError serr;
     json_error_t e;
-    json_t *in, *spec = NULL, *v;
+    json_t *in, *spec, *v;
     const char *key;
     char msg[600], path[PATH_MAX];
-    int hevc = 0; /* the ladder's codec, for the format check */
     unsigned code;
+    int ret;
 
-    *spec_out = NULL;
+    eb_job_spec_clear(spec_out);
     memset(err, 0, sizeof(*err));
     in = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &e);
     if (!in) {
@@ -108,118 +112,68 @@ int eb_job_request_parse(const EbJobRequestContext *ctx, const char *body, size_
     }
     json_object_foreach(in, key, v)
     {
-        static const char *const known[] = {"input",    "video_id",        "overwrite", "ladder",
-                                            "format",   "segment_seconds", "preset",    "backend",
-                                            "fallback", "priority",        NULL};
         if (!eb_in_list(key, known)) {
             eb_fail(err, 400, key, "%s: unknown field", key);
             json_decref(in);
             return EB_ERR(EINVAL);
         }
     }
-#define EB_FAIL(code, field, ...)                                                                  \
-    do {                                                                                           \
-        eb_fail(err, code, field, __VA_ARGS__);                                                    \
-        json_decref(in);                                                                           \
-        json_decref(spec);                                                                         \
-        return EB_ERR(EINVAL);                                                                     \
-    } while (0)
-    spec = json_object();
     v = json_object_get(in, "input");
-    if (!json_is_string(v))
-        EB_FAIL(400, "input", "input: required, a string");
+    if (!json_is_string(v)) {
+        json_decref(in);
+        eb_fail(err, 400, "input", "input: required, a string");
+        return EB_ERR(EINVAL);
+    }
     code = eb_resolve_input(ctx, json_string_value(v), path, msg, sizeof(msg));
-    if (code)
-        EB_FAIL(code, "input", "%s", msg);
-    json_object_set_new(spec, "input", json_string(path));
-    json_object_set(spec, "source", v);
-
-    v = json_object_get(in, "video_id");
-    if (v && !json_is_null(v)) {
-        if (!json_is_string(v) || !eb_storage_id_valid(json_string_value(v)))
-            EB_FAIL(400, "video_id", "video_id: must match [A-Za-z0-9_-]{1,64}");
-        json_object_set(spec, "video_id", v);
-    }
-    v = json_object_get(in, "overwrite");
-    if (v && !json_is_boolean(v))
-        EB_FAIL(400, "overwrite", "overwrite: must be true or false");
-    json_object_set_new(spec, "overwrite", json_boolean(json_is_true(v)));
-
-    v = json_object_get(in, "ladder");
-    if (!v || json_is_null(v)) {
-        const EbLadder *preset = eb_config_find_ladder(ctx->cfg, ctx->cfg->jobs_ladder);
-        hevc = preset && preset->nb_rungs > 0 && !strcmp(preset->rungs[0].codec, "hevc");
-        json_object_set_new(spec, "ladder", json_string(ctx->cfg->jobs_ladder));
-    } else if (json_is_string(v)) {
-        const EbLadder *preset = eb_config_find_ladder(ctx->cfg, json_string_value(v));
-        if (!preset)
-            EB_FAIL(400, "ladder", "ladder: no preset named '%s'", json_string_value(v));
-        hevc = preset->nb_rungs > 0 && !strcmp(preset->rungs[0].codec, "hevc");
-        json_object_set(spec, "ladder", v);
-    } else if (json_is_object(v)) {
-        EbConfigErrors errs = {0};
-        EbLadder lad;
-        char *text = json_dumps(v, JSON_COMPACT);
-        int bad = !text || eb_ladder_load_buffer(text, strlen(text), "inline", &lad, &errs) < 0 ||
-                  eb_config_errors_count(&errs) > 0;
-        if (!bad)
-            bad = eb_config_check_ladder(ctx->cfg, &lad, &errs) < 0 ||
-                  eb_config_errors_count(&errs) > 0;
-        snprintf(msg, sizeof(msg), "%s", errs.nb > 0 ? errs.items[0].message : "invalid ladder");
-        eb_config_errors_free(&errs);
-        free(text);
-        if (bad)
-            EB_FAIL(400, "ladder", "ladder: %s", msg);
-        hevc = lad.nb_rungs > 0 && !strcmp(lad.rungs[0].codec, "hevc");
-        json_object_set(spec, "ladder", v);
-    } else {
-        EB_FAIL(400, "ladder", "ladder: must be a preset name or a ladder object");
+    if (code) {
+        json_decref(in);
+        eb_fail(err, code, "input", "%s", msg);
+        return EB_ERR(EINVAL);
     }
 
-    v = json_object_get(in, "format");
-    if (v && (!json_is_string(v) ||
-              (strcmp(json_string_value(v), "cmaf") && strcmp(json_string_value(v), "ts"))))
-        EB_FAIL(400, "format", "format: must be \"cmaf\" or \"ts\"");
-    if (hevc && !strcmp(v ? json_string_value(v) : ctx->cfg->jobs_format, "ts"))
-        EB_FAIL(400, "format",
-                "format: the ladder is HEVC, which is packaged in CMAF only (HLS players play "
-                "HEVC from fMP4 segments): use \"cmaf\"");
-    json_object_set_new(spec, "format",
-                        json_string(v ? json_string_value(v) : ctx->cfg->jobs_format));
-
-    v = json_object_get(in, "segment_seconds");
-    if (v && (!json_is_number(v) || json_number_value(v) < 1 || json_number_value(v) > 60))
-        EB_FAIL(400, "segment_seconds", "segment_seconds: must be a number, 1 to 60");
-    json_object_set_new(spec, "segment_seconds",
-                        json_real(v ? json_number_value(v) : ctx->cfg->jobs_segment_seconds));
-
-    v = json_object_get(in, "preset");
-    if (v && (!json_is_string(v) || !eb_in_list(json_string_value(v), eb_presets)))
-        EB_FAIL(400, "preset", "preset: must be one of ultrafast..veryslow");
-    json_object_set_new(spec, "preset",
-                        json_string(v ? json_string_value(v) : ctx->cfg->jobs_preset));
-
-    v = json_object_get(in, "backend");
-    if (v && (!json_is_string(v) || (strcmp(json_string_value(v), "auto") &&
-                                     !eb_in_list(json_string_value(v), ctx->backends))))
-        EB_FAIL(400, "backend", "backend: must be auto or a backend of this build");
-    json_object_set_new(spec, "backend",
-                        json_string(v ? json_string_value(v) : ctx->cfg->jobs_backend));
-
-    v = json_object_get(in, "fallback");
-    if (v && (!json_is_string(v) ||
-              (strcmp(json_string_value(v), "auto") && strcmp(json_string_value(v), "none") &&
-               !eb_in_list(json_string_value(v), ctx->backends))))
-        EB_FAIL(400, "fallback", "fallback: must be auto, none or a backend of this build");
-    json_object_set_new(spec, "fallback",
-                        json_string(v ? json_string_value(v) : ctx->cfg->jobs_fallback));
-
-    v = json_object_get(in, "priority");
-    if (v && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 9))
-        EB_FAIL(400, "priority", "priority: must be an integer, 0 to 9");
-    json_object_set_new(spec, "priority", json_integer(v ? json_integer_value(v) : 5));
-#undef EB_FAIL
-    json_decref(in);
-    *spec_out = spec;
+    /* The request as a job spec: its input resolved (and kept as given in
+     * "source"), a null video_id or ladder taken as absent. The codec
+     * checks every field, in the order of the request schema. */
+    spec = json_deep_copy(in);
+    json_decref(in); /* and v with it */
+    if (!spec)
+        return EB_ERR(ENOMEM);
+    json_object_set(spec, "source", json_object_get(spec, "input"));
+    if (json_object_set_new(spec, "input", json_string(path)) != 0) {
+        /* JSON holds text only: a path resolved through names that are
+         * not UTF-8 cannot be a job's input. */
+        json_decref(spec);
+        eb_fail(err, 400, "input", "input: the resolved path is not UTF-8 text");
+        return EB_ERR(EINVAL);
+    }
+    if (json_is_null(json_object_get(spec, "video_id")))
+        json_object_del(spec, "video_id");
+    if (json_is_null(json_object_get(spec, "ladder")))
+        json_object_del(spec, "ladder");
+    ret = eb_job_spec_from_json(spec, &check, spec_out, &serr);
+    json_decref(spec);
+    if (ret < 0) {
+        if (ret == EB_ERR(EINVAL))
+            eb_fail(err, 400, serr.field[0] ? serr.field : NULL, "%s", serr.message);
+        return ret;
+    }
+    /* The configuration's defaults where the request names none, so the
+     * stored job says what it runs with. They are the operator's, not
+     * checked against this build: a worker reports a wrong one. */
+    if (!spec_out->ladder_inline && !spec_out->ladder_name[0])
+        snprintf(spec_out->ladder_name, sizeof(spec_out->ladder_name), "%s", cfg->jobs_ladder);
+    if (!spec_out->format_set) {
+        spec_out->format_set = 1;
+        spec_out->format = !strcmp(cfg->jobs_format, "ts") ? EB_FORMAT_TS : EB_FORMAT_CMAF;
+    }
+    if (spec_out->segment_seconds <= 0)
+        spec_out->segment_seconds = cfg->jobs_segment_seconds;
+#define EB_DEFAULT(field, value)                                                                   \
+    if (!spec_out->field[0])                                                                       \
+    snprintf(spec_out->field, sizeof(spec_out->field), "%s", value)
+    EB_DEFAULT(preset, cfg->jobs_preset);
+    EB_DEFAULT(backend, cfg->jobs_backend);
+    EB_DEFAULT(fallback, cfg->jobs_fallback);
+#undef EB_DEFAULT
     return 0;
 }

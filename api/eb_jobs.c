@@ -5,11 +5,16 @@
  * DESIGN
  * - The database is the truth for every job; the in-memory table `runs`
  *   only maps running job ids to worker pids and monitor threads.
- * - A worker is `encbox transcode INPUT -o ROOT --id VID ... -q
- *   --progress-fd 3 --stats-json FILE`, forked by eb-sched. It gets
- *   PR_SET_PDEATHSIG(SIGKILL) so it dies with the daemon (a restarted daemon
- *   re-runs the job from the start; the transcode CLI publishes nothing
- *   before it completes, so nothing half-done is ever visible).
+ * - A worker is `encbox transcode --spec-fd 4 -q --progress-fd 3`,
+ *   forked by eb-sched (eb_run_argv). Its job arrives as the spec's JSON
+ *   in a sealed memfd on fd 4 (eb_job_spec_to_memfd), not as flags: a
+ *   command line is world-readable in /proc/<pid>/cmdline, and specs are
+ *   to carry secrets. The stored spec is decoded with the codec, given
+ *   the daemon's storage root, input roots and configuration file, and
+ *   written out again for the worker. It gets PR_SET_PDEATHSIG(SIGKILL)
+ *   so it dies with the daemon (a restarted daemon re-runs the job from
+ *   the start; the transcode CLI publishes nothing before it completes, so
+ *   nothing half-done is ever visible).
  * - The monitor thread of a job poll()s the progress pipe with the watchdog
  *   timeout; EOF means the worker exited, and waitpid() says how.
  * - Cancel: SIGTERM (the CLI cancels cleanly and removes its staging);
@@ -60,7 +65,8 @@
 
 #define EB_JOB_ID_LEN 16
 #define EB_CANCEL_GRACE_MS 10000
-#define EB_MAX_ARGS (48 + 2 * 80)
+#define EB_WORKER_ARGS 8     /* eb_run_argv's, with the NULL */
+#define EB_SPEC_FD 4         /* the worker's spec; 3 is the progress pipe */
 #define EB_HOUSEKEEPING_S 60 /* longest sleep of eb-sched between housekeeping runs */
 #define EB_RUN_MAX_RUNGS 16  /* per-rung figures kept per running job */
 
@@ -578,92 +584,84 @@ static void *eb_run_thread(void *arg)
     return NULL;
 }
 
-/* Writes the inline ladder of a job to a file the worker reads. */
-static int eb_run_ladder_arg(EbJobs *j, const char *id, json_t *ladder, char *arg, size_t size)
+/* A worker's command line: nothing of its job, which it reads from
+ * EB_SPEC_FD (see DESIGN). argv holds EB_WORKER_ARGS entries. */
+static void eb_run_argv(const EbJobs *j, const char **argv)
 {
-    if (json_is_string(ladder)) {
-        snprintf(arg, size, "%s", json_string_value(ladder));
-        return 0;
-    }
-    eb_run_path(j, id, "ladder.json", arg, size);
-    return json_dump_file(ladder, arg, JSON_COMPACT) == 0 ? 0 : -EIO;
-}
-
-/* Forks the worker of job id with the lock held. */
-static int eb_run_start(EbJobs *j, const char *id, json_t *spec)
-{
-    char ladder[4200], logp[4200], stats[4200], seg[32];
-    const char *argv[EB_MAX_ARGS];
-    int n = 0, pfd[2], logfd, devnull;
-    EbRun *r;
-    pid_t pid;
-    sqlite3_stmt *st;
-
-    if (eb_run_ladder_arg(j, id, json_object_get(spec, "ladder"), ladder, sizeof(ladder)) < 0)
-        return -EIO;
-    eb_run_path(j, id, "log", logp, sizeof(logp));
-    eb_run_path(j, id, "stats.json", stats, sizeof(stats));
-    snprintf(seg, sizeof(seg), "%g", json_number_value(json_object_get(spec, "segment_seconds")));
+    int n = 0;
     argv[n++] = j->cfg.exe;
     argv[n++] = "transcode";
-    argv[n++] = json_string_value(json_object_get(spec, "input"));
-    argv[n++] = "-o";
-    argv[n++] = j->cfg.storage_root;
-    argv[n++] = "--id";
-    argv[n++] = json_string_value(json_object_get(spec, "video_id"));
-    if (json_is_true(json_object_get(spec, "overwrite")))
-        argv[n++] = "--overwrite";
-    argv[n++] = "--ladder";
-    argv[n++] = ladder;
-    argv[n++] = "--segment";
-    argv[n++] = seg;
-    argv[n++] = "--format";
-    argv[n++] = json_string_value(json_object_get(spec, "format"));
-    argv[n++] = "--preset";
-    argv[n++] = json_string_value(json_object_get(spec, "preset"));
-    argv[n++] = "--backend";
-    argv[n++] = json_string_value(json_object_get(spec, "backend"));
-    argv[n++] = "--fallback";
-    argv[n++] = json_string_value(json_object_get(spec, "fallback"));
-    /* The worker confines the input and whatever it refers to (playlists,
-     * concat lists) to the same roots inside the demuxer. */
-    for (int i = 0; j->cfg.input_roots && j->cfg.input_roots[i] && n < EB_MAX_ARGS - 16; i++) {
-        argv[n++] = "--input-root";
-        argv[n++] = j->cfg.input_roots[i];
-    }
-    if (j->cfg.config_path) {
-        argv[n++] = "--config";
-        argv[n++] = j->cfg.config_path;
-    }
+    argv[n++] = "--spec-fd";
+    argv[n++] = "4"; /* EB_SPEC_FD */
     argv[n++] = "-q";
     argv[n++] = "--progress-fd";
     argv[n++] = "3";
     argv[n] = NULL;
-    for (int i = 0; i < n; i++)
-        if (!argv[i])
-            return -EINVAL;
+}
 
-    if (pipe2(pfd, O_CLOEXEC) < 0)
-        return -errno;
-    logfd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (logfd < 0 || devnull < 0) {
-        int e = -errno;
-        close(pfd[0]);
-        close(pfd[1]);
-        if (logfd >= 0)
-            close(logfd);
-        if (devnull >= 0)
-            close(devnull);
-        return e;
+/* fd moved above EB_SPEC_FD (closed on failure; -1), so that setting up
+ * fds 0 to EB_SPEC_FD in the child overwrites none of those it copies. */
+static int eb_fd_above_spec(int fd)
+{
+    int high;
+    if (fd < 0 || fd > EB_SPEC_FD)
+        return fd;
+    high = fcntl(fd, F_DUPFD_CLOEXEC, EB_SPEC_FD + 1);
+    close(fd);
+    return high;
+}
+
+/* The worker's copy of a job's spec: the daemon's storage root, input
+ * roots and configuration file over the stored ones, in a sealed memfd. */
+static int eb_run_spec_fd(EbJobs *j, EbJobSpec *spec, int *fd)
+{
+    int ret;
+
+    *fd = -1;
+    if ((ret = eb_job_spec_set_string(&spec->storage_root, j->cfg.storage_root)) < 0 ||
+        (ret = eb_job_spec_set_string(&spec->config_path, j->cfg.config_path)) < 0)
+        return ret;
+    /* The worker confines the input and whatever it refers to (playlists,
+     * concat lists) to the same roots inside the demuxer. */
+    eb_job_spec_clear_input_roots(spec);
+    for (int i = 0; j->cfg.input_roots && j->cfg.input_roots[i]; i++)
+        if ((ret = eb_job_spec_add_input_root(spec, j->cfg.input_roots[i])) < 0)
+            return ret;
+    if ((ret = eb_job_spec_to_memfd(spec, fd)) < 0)
+        return ret;
+    *fd = eb_fd_above_spec(*fd);
+    return *fd < 0 ? -errno : 0;
+}
+
+/* Forks the worker of job id with the lock held; spec is the job's, the
+ * daemon's own settings are put into it. */
+static int eb_run_start(EbJobs *j, const char *id, EbJobSpec *spec)
+{
+    char logp[4200];
+    const char *argv[EB_WORKER_ARGS];
+    int pfd[2] = {-1, -1}, logfd = -1, devnull = -1, specfd = -1, ret;
+    EbRun *r = NULL;
+    pid_t pid;
+    sqlite3_stmt *st;
+
+    if ((ret = eb_run_spec_fd(j, spec, &specfd)) < 0)
+        goto fail;
+    eb_run_path(j, id, "log", logp, sizeof(logp));
+    eb_run_argv(j, argv);
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        ret = -errno;
+        goto fail;
     }
-    r = calloc(1, sizeof(*r));
-    if (!r) {
-        close(pfd[0]);
-        close(pfd[1]);
-        close(logfd);
-        close(devnull);
-        return -ENOMEM;
+    pfd[1] = eb_fd_above_spec(pfd[1]);
+    logfd = eb_fd_above_spec(open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+    devnull = eb_fd_above_spec(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (pfd[1] < 0 || logfd < 0 || devnull < 0) {
+        ret = -errno;
+        goto fail;
+    }
+    if (!(r = calloc(1, sizeof(*r)))) {
+        ret = -ENOMEM;
+        goto fail;
     }
     pid = fork();
     if (pid == 0) {
@@ -673,21 +671,21 @@ static int eb_run_start(EbJobs *j, const char *id, json_t *spec)
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
-        if (dup2(pfd[1], 3) < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+        if (dup2(pfd[1], 3) < 0 || dup2(specfd, EB_SPEC_FD) < 0 || dup2(devnull, 0) < 0 ||
+            dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
             _exit(127);
-        close_range(4, ~0U, 0); /* nothing of the daemon's: sockets, the database */
+        close_range(EB_SPEC_FD + 1, ~0U, 0); /* nothing of the daemon's: sockets, the database */
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
+    if (pid < 0) {
+        ret = -errno;
+        goto fail;
+    }
     close(pfd[1]);
+    close(specfd);
     close(logfd);
     close(devnull);
-    if (pid < 0) {
-        int e = -errno;
-        close(pfd[0]);
-        free(r);
-        return e;
-    }
     snprintf(r->id, sizeof(r->id), "%s", id);
     r->pid = pid;
     r->fd = pfd[0];
@@ -715,6 +713,19 @@ static int eb_run_start(EbJobs *j, const char *id, json_t *spec)
     }
     EB_LOGI("jobs", "job %s started: worker %d", id, (int)pid);
     return 0;
+fail:
+    free(r);
+    if (pfd[0] >= 0)
+        close(pfd[0]);
+    if (pfd[1] >= 0)
+        close(pfd[1]);
+    if (logfd >= 0)
+        close(logfd);
+    if (devnull >= 0)
+        close(devnull);
+    if (specfd >= 0)
+        close(specfd);
+    return ret;
 }
 
 static void eb_jobs_reap(EbJobs *j)
@@ -742,6 +753,7 @@ static void eb_jobs_prune(EbJobs *j)
         return;
     sqlite3_bind_double(st, 1, now - (double)j->cfg.history_seconds);
     while (sqlite3_step(st) == SQLITE_ROW) {
+        /* The ladder and stats files are older daemons' leftovers. */
         static const char *const ext[] = {"log", "ladder.json", "stats.json"};
         char path[4200];
         for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
@@ -858,14 +870,17 @@ static void *eb_sched_thread(void *arg)
                                       "ORDER BY priority DESC, rowid ASC LIMIT 1");
         if (st && sqlite3_step(st) == SQLITE_ROW) {
             char id[EB_JOB_ID_LEN + 1];
-            json_error_t e;
-            json_t *spec = json_loads(eb_col_text(st, 1), 0, &e);
-            int ret;
+            const char *text = eb_col_text(st, 1);
+            EbJobSpec spec;
+            EbJobSpecError serr = {{0}};
+            int ret, ok;
             char why[sizeof(j->waiting_for)] = "";
+            eb_job_spec_init(&spec);
+            ok = text && eb_job_spec_parse(text, strlen(text), NULL, &spec, &serr) == 0;
             snprintf(id, sizeof(id), "%s", eb_col_text(st, 0));
             sqlite3_finalize(st);
             st = NULL;
-            if (spec && j->cfg.admit && !j->cfg.admit(j->cfg.admit_opaque, spec, why, sizeof(why))) {
+            if (ok && j->cfg.admit && !j->cfg.admit(j->cfg.admit_opaque, &spec, why, sizeof(why))) {
                 /* The head waits (priority order holds: nothing overtakes
                  * it); device sessions are freed by other processes too, so
                  * ask again soon rather than only on our own events. */
@@ -876,14 +891,19 @@ static void *eb_sched_thread(void *arg)
                 retry = 1;
             } else {
                 j->waiting_id[0] = 0;
-                ret = spec ? eb_run_start(j, id, spec) : -EINVAL;
-                if (ret < 0) {
+                ret = ok ? eb_run_start(j, id, &spec) : -EINVAL;
+                if (!ok) {
+                    char msg[600];
+                    snprintf(msg, sizeof(msg), "invalid job spec: %s", serr.message);
+                    EB_LOGE("jobs", "job %s: %s", id, msg);
+                    eb_job_set_state(j, id, EB_JOB_FAILED, msg);
+                } else if (ret < 0) {
                     EB_LOGE("jobs", "job %s: cannot start its worker (%s)", id, strerror(-ret));
                     eb_job_set_state(j, id, EB_JOB_FAILED, "cannot start the worker");
                 }
                 started = 1;
             }
-            json_decref(spec);
+            eb_job_spec_clear(&spec);
         } else {
             j->waiting_id[0] = 0;
         }
@@ -1046,36 +1066,39 @@ int eb_jobs_input_busy(EbJobs *j, const char *path)
     return busy;
 }
 
-int eb_jobs_submit(EbJobs *j, json_t *spec, json_t **job)
+int eb_jobs_submit(EbJobs *j, EbJobSpec *spec, json_t **job)
 {
     char id[EB_JOB_ID_LEN + 1];
-    const char *vid;
-    char *text;
+    char *text = NULL;
+    json_t *o = NULL;
     sqlite3_stmt *st;
     int ret = 0;
 
     *job = NULL;
+    if (!spec->input)
+        return -EINVAL;
     eb_job_new_id(id);
-    if (!json_object_get(spec, "video_id"))
-        json_object_set_new(spec, "video_id", json_string(id));
-    vid = json_string_value(json_object_get(spec, "video_id"));
-    text = json_dumps(spec, JSON_COMPACT);
-    if (!text || !vid) {
-        free(text);
+    if (!spec->video_id && (ret = eb_job_spec_set_string(&spec->video_id, id)) < 0)
+        return ret;
+    /* Secrets included: the job runs again from this after a restart. */
+    if ((ret = eb_job_spec_to_json(spec, EB_JOB_SPEC_JSON_SECRETS, &o)) < 0)
+        return ret;
+    text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!text)
         return -ENOMEM;
-    }
     pthread_mutex_lock(&j->lock);
-    if (eb_jobs_video_busy_locked(j, vid) || (!json_is_true(json_object_get(spec, "overwrite")) &&
-                                              eb_storage_exists(j->cfg.storage_root, vid))) {
+    if (eb_jobs_video_busy_locked(j, spec->video_id) ||
+        (!spec->overwrite && eb_storage_exists(j->cfg.storage_root, spec->video_id))) {
         ret = -EEXIST;
         goto done;
     }
     if (j->cfg.uploads_dir) {
         /* The clean-up runs under this lock: an upload still here now stays
          * until the job has run. */
-        const char *in = json_string_value(json_object_get(spec, "input"));
+        const char *in = spec->input;
         size_t ul = strlen(j->cfg.uploads_dir);
-        if (in && !strncmp(in, j->cfg.uploads_dir, ul) && in[ul] == '/' && access(in, R_OK) != 0) {
+        if (!strncmp(in, j->cfg.uploads_dir, ul) && in[ul] == '/' && access(in, R_OK) != 0) {
             ret = -ENOENT;
             goto done;
         }
@@ -1087,10 +1110,10 @@ int eb_jobs_submit(EbJobs *j, json_t *spec, json_t **job)
         goto done;
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 2, (int)json_integer_value(json_object_get(spec, "priority")));
+    sqlite3_bind_int(st, 2, spec->priority);
     sqlite3_bind_double(st, 3, eb_now());
     sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 5, vid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, spec->video_id, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE) {
         EB_LOGE("jobs", "sqlite: %s", sqlite3_errmsg(j->db));
         ret = -EIO;
@@ -1099,10 +1122,11 @@ int eb_jobs_submit(EbJobs *j, json_t *spec, json_t **job)
     if (ret == 0) {
         *job = eb_job_load(j, id);
         pthread_cond_broadcast(&j->cond);
-        EB_LOGI("jobs", "job %s queued (video %s)", id, vid);
+        EB_LOGI("jobs", "job %s queued (video %s)", id, spec->video_id);
     }
 done:
     pthread_mutex_unlock(&j->lock);
+    explicit_bzero(text, strlen(text));
     free(text);
     return ret;
 }

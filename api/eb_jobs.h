@@ -3,8 +3,9 @@
  * restart loses none: queued jobs stay queued, jobs that were running go
  * back to the queue and re-run from the start. A scheduler thread starts the
  * next queued job (priority, then age) while fewer than max_jobs run; each
- * running job is a separate worker process (`encbox transcode ...
- * --progress-fd 3`) watched by its own monitor thread, which reads progress
+ * running job is a separate worker process (`encbox transcode --spec-fd 4
+ * -q --progress-fd 3`: its job spec in a sealed memfd, nothing of it on
+ * the command line) watched by its own monitor thread, which reads progress
  * lines from the pipe, kills the worker when it stops reporting (watchdog),
  * and records how it ended. A worker that crashes ends its job only.
  *
@@ -18,19 +19,21 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "eb_job_spec.h"
+
 typedef struct EbJobs EbJobs;
 
 typedef struct EbJobsConfig {
     const char *exe;                /* the encbox binary the workers run */
-    const char *storage_root;       /* -o of every worker */
-    const char *config_path;        /* passed to workers as --config; NULL: none */
+    const char *storage_root;       /* every worker's spec: storage_root */
+    const char *config_path;        /* every worker's spec: config; NULL: none */
     const char *db_path;            /* SQLite file */
-    const char *work_dir;           /* worker logs and inline ladders */
+    const char *work_dir;           /* worker logs */
     const char *base_url;           /* prefix of output URLs; "" for relative */
     int max_jobs;                   /* concurrent workers, >= 1 */
     int watchdog_seconds;           /* no report for this long: the worker is killed */
     int64_t history_seconds;        /* ended jobs older than this are forgotten; 0: never */
-    const char *const *input_roots; /* NULL-terminated; each passed as --input-root */
+    const char *const *input_roots; /* NULL-terminated; every worker's spec: input_roots */
     /* The upload folder (realpath) and how long an upload no queued or
      * running job needs is kept; NULL or 0: uploads are never removed. See
      * eb_jobs.c, "Uploads", for the rules. */
@@ -41,7 +44,7 @@ typedef struct EbJobsConfig {
      * what) and asks again within EB_JOBS_ADMIT_RETRY_S. The daemon checks
      * device sessions with it (eb_api_devices_admit). Called with the jobs
      * lock held: it must not call back into eb_jobs. */
-    int (*admit)(void *opaque, const json_t *spec, char *why, size_t size);
+    int (*admit)(void *opaque, const EbJobSpec *spec, char *why, size_t size);
     void *admit_opaque;
 } EbJobsConfig;
 
@@ -99,15 +102,17 @@ int eb_jobs_set_max_jobs(EbJobs *jobs, int max_jobs);
  * queue, to re-run on the next start), closes the database; NULLs *jobs. */
 void eb_jobs_close(EbJobs **jobs);
 
-/* Queues a job. spec is a validated job request (the store takes its own
- * reference): input (resolved path), video_id, overwrite, ladder (name
- * string or object), format, segment_seconds, preset, backend, fallback,
- * priority. id may be NULL (one is made). Returns 0 and the job object in
- * *job (caller owns it), -EEXIST when the video id is taken by a
- * published video (without overwrite) or by a queued/running job, or
- * -ENOENT when the input is an upload that the clean-up removed since the
- * request was checked. */
-int eb_jobs_submit(EbJobs *jobs, json_t *spec, json_t **job);
+/* Queues a job. spec is a checked job (eb_job_request_parse; the caller
+ * keeps it): its input resolved, and every field it should run with, for
+ * the store keeps it as eb_job_spec_to_json writes it, secrets included,
+ * and replaces storage_root, input_roots and config with the daemon's
+ * when the job starts. A spec without a video_id gets the job id as one
+ * (spec->video_id is set). Returns 0 and the job object in *job (caller
+ * owns it), -EEXIST when the video id is taken by a published video
+ * (without overwrite) or by a queued/running job, -ENOENT when the input is
+ * an upload that the clean-up removed since the request was checked, or
+ * -EINVAL for a spec without input. */
+int eb_jobs_submit(EbJobs *jobs, EbJobSpec *spec, json_t **job);
 
 /* The job object (caller owns it), or -ENOENT. */
 int eb_jobs_get(EbJobs *jobs, const char *id, json_t **job);

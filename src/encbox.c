@@ -1,11 +1,14 @@
 /*
- * encbox command line: `transcode` (one VOD ladder job), `devices` (what the
- * HAL found), `config` (check/show the appliance configuration), `version`.
+ * encbox command line: `transcode` (one VOD ladder job, from flags or from a
+ * JSON job spec, eb_job_spec.h), `devices` (what the HAL found), `config`
+ * (check/show the appliance configuration), `version`.
  * `serve` (the daemon, api/) and `bench` (benchmarks/) live in their
  * folders. Settings come from the configuration file (built-in defaults
  * without one) and the command line overrides them. Exit codes are part
  * of the interface (see usage()).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -20,6 +23,7 @@
 #include "eb_config.h"
 #include "eb_error.h"
 #include "eb_hal.h"
+#include "eb_job_spec.h"
 #include "eb_layout.h"
 #include "eb_log.h"
 #include "eb_storage.h"
@@ -52,6 +56,7 @@ static void usage(FILE *f)
             "\n"
             "usage:\n"
             "  encbox transcode INPUT -o OUTDIR [options]   run one VOD ladder job\n"
+            "  encbox transcode --spec FILE [-q|-v]         the same job, from a JSON job spec\n"
             "  encbox devices [--json]                      list video backends and devices\n"
             "  encbox config check FILE | show [--config FILE] | example\n"
             "                                               check or print the configuration\n"
@@ -85,6 +90,10 @@ static void usage(FILE *f)
             "      --thumbnail-interval S  seconds between sprite tiles (default 5)\n"
             "      --sprite-width PX  sprite tile width (default 160)\n"
             "      --sprite-grid CxR  tiles per sprite sheet (default 10x10)\n"
+            "      --spec FILE        the whole job as a JSON job spec (api/README.md) instead\n"
+            "                         of INPUT and the options above, which keeps what the job\n"
+            "                         carries (secrets) off the command line; --spec-fd N reads\n"
+            "                         it from file descriptor N\n"
             "  -q, --quiet            errors only\n"
             "  -v, --verbose          more log: -v info, -vv debug, -vvv trace\n"
             "\n"
@@ -116,15 +125,15 @@ static int eb_exit_code(int err)
     return EB_EXIT_FAILED;
 }
 
-/* --ladder: a preset name from the configuration, else a ladder file. */
-static int eb_resolve_ladder(const EbConfig *cfg, const char *arg, EbLadder *out)
+/* --ladder: a preset name from the configuration (the spec names it),
+ * else a ladder file (the spec carries it, checked against cfg). */
+static int eb_resolve_ladder(const EbConfig *cfg, const char *arg, EbJobSpec *spec)
 {
-    const EbLadder *preset = eb_config_find_ladder(cfg, arg);
     EbConfigErrors errs = {0};
     int ret;
 
-    if (preset) {
-        *out = *preset;
+    if (eb_config_find_ladder(cfg, arg)) {
+        snprintf(spec->ladder_name, sizeof(spec->ladder_name), "%s", arg);
         return 0;
     }
     if (access(arg, F_OK) != 0) {
@@ -132,16 +141,37 @@ static int eb_resolve_ladder(const EbConfig *cfg, const char *arg, EbLadder *out
                 arg);
         return EB_EXIT_USAGE;
     }
-    ret = eb_ladder_load_file(arg, out, &errs);
+    ret = eb_ladder_load_file(arg, &spec->ladder, &errs);
     if (ret >= 0 && eb_config_errors_count(&errs) == 0)
-        eb_config_check_ladder(cfg, out, &errs);
+        eb_config_check_ladder(cfg, &spec->ladder, &errs);
     if (eb_config_errors_count(&errs) > 0) {
         eb_config_errors_print(&errs, stderr);
         eb_config_errors_free(&errs);
         return EB_EXIT_USAGE;
     }
     eb_config_errors_free(&errs);
+    spec->ladder_inline = ret >= 0;
     return ret < 0 ? EB_EXIT_USAGE : 0;
+}
+
+/* --spec FILE or --spec-fd N: the whole job from its JSON (eb_job_spec.h);
+ * the fd is closed once read, so nothing else in the process sees it. */
+static int eb_read_spec(const char *file, int fd, EbJobSpec *spec)
+{
+    EbJobSpecError err;
+    int ret;
+
+    if (file && (fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+        fprintf(stderr, "encbox: --spec %s: %s\n", file, strerror(errno));
+        return EB_EXIT_USAGE;
+    }
+    ret = eb_job_spec_read_fd(fd, spec, &err);
+    close(fd);
+    if (ret < 0) {
+        fprintf(stderr, "encbox: job spec: %s\n", err.message[0] ? err.message : eb_strerror(ret));
+        return ret == EB_ERR(ENOMEM) ? EB_EXIT_FAILED : EB_EXIT_USAGE;
+    }
+    return 0;
 }
 
 /* Where the published manifests and thumbnails are, as the storage layout
@@ -185,18 +215,24 @@ static int cmd_transcode(int argc, char **argv)
         {"thumbnail-interval", required_argument, NULL, 'I'},
         {"sprite-width", required_argument, NULL, 'W'},
         {"sprite-grid", required_argument, NULL, 'G'},
+        {"spec", required_argument, NULL, 'J'},
+        {"spec-fd", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0}};
     const char *config_path = NULL, *ladder = NULL, *segment = NULL, *format = NULL;
     const char *preset = NULL, *backend = NULL, *fallback = NULL, *stats_json = NULL;
-    const char *thumbs_on = NULL, *thumb_interval = NULL, *sprite_width = NULL, *sprite_grid = NULL;
+    const char *output = NULL, *video_id = NULL, *spec_file = NULL;
+    const char *thumb_interval = NULL, *sprite_width = NULL, *sprite_grid = NULL;
+    const char *roots[EB_MAX_INPUT_ROOTS];
     double thumb_at = -1.0;
-    const char *roots[EB_MAX_INPUT_ROOTS + 1] = {NULL};
-    EbVodDeviceLimit device_limits[EB_CONFIG_MAX_DEVICES];
-    int nb_roots = 0;
-    int quiet = 0, verbose = 0, progress_fd = -1;
+    int nb_roots = 0, overwrite = 0, no_thumbs = 0, threads = 0;
+    int job_options = 0; /* options that --spec replaces */
+    int quiet = 0, verbose = 0, progress_fd = -1, spec_fd = -1;
     EbConfig cfg = {0};
     EbConfigErrors errs = {0};
-    EbVodOptions o;
+    EbJobSpec spec;
+    EbJobSpecError serr;
+    EbJobVodOptions jo;
+    EbVodOptions *o = &jo.vod;
     EbVodResult res;
     int c, ret, code, tty = isatty(STDERR_FILENO);
     EbLogLevel level;
@@ -207,13 +243,13 @@ static int cmd_transcode(int argc, char **argv)
      * THP off for this process the 1080p30 default ladder peaked 15 MB
      * lower and spent 0.4 s less system time, with the same user time. */
     prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    eb_vod_options_default(&o);
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
+        job_options += !strchr("qvhSPJD", c);
         switch (c) {
-        case 'o': o.storage_root = optarg; break;
-        case 'i': o.video_id = optarg; break;
-        case 'O': o.overwrite = 1; break;
+        case 'o': output = optarg; break;
+        case 'i': video_id = optarg; break;
+        case 'O': overwrite = 1; break;
         case 'l': ladder = optarg; break;
         case 's': segment = optarg; break;
         case 'f': format = optarg; break;
@@ -222,8 +258,19 @@ static int cmd_transcode(int argc, char **argv)
         case 'c': config_path = optarg; break;
         case 'S': stats_json = optarg; break;
         case 'P': progress_fd = atoi(optarg); break;
-        case 'N': thumbs_on = "false"; break;
+        case 'N': no_thumbs = 1; break;
         case 'F': fallback = optarg; break;
+        case 'J': spec_file = optarg; break;
+        case 'D': {
+            char *end;
+            long fd = strtol(optarg, &end, 10);
+            if (*end || end == optarg || fd < 0 || fd > 1 << 20) {
+                fprintf(stderr, "encbox: --spec-fd must be a file descriptor number\n");
+                return EB_EXIT_USAGE;
+            }
+            spec_fd = (int)fd;
+            break;
+        }
         case 'R':
             if (nb_roots == EB_MAX_INPUT_ROOTS) {
                 fprintf(stderr, "encbox: at most %d --input-root folders\n", EB_MAX_INPUT_ROOTS);
@@ -244,8 +291,8 @@ static int cmd_transcode(int argc, char **argv)
             break;
         }
         case 't':
-            o.encoder_threads = atoi(optarg);
-            if (o.encoder_threads < 1 || o.encoder_threads > 64) {
+            threads = atoi(optarg);
+            if (threads < 1 || threads > 64) {
                 fprintf(stderr, "encbox: --threads must be 1..64\n");
                 return EB_EXIT_USAGE;
             }
@@ -256,14 +303,47 @@ static int cmd_transcode(int argc, char **argv)
         default: usage(stderr); return EB_EXIT_USAGE;
         }
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "encbox: transcode needs one INPUT (see encbox --help)\n");
-        return EB_EXIT_USAGE;
-    }
-    o.input = argv[optind];
 
-    /* Configuration first, then the command line over it. */
-    eb_config_load(config_path, &cfg, &errs);
+    /* The job: from a spec, or from INPUT and the options. Both are one
+     * EbJobSpec, and both become the job's options the same way
+     * (eb_job_spec_to_vod_options). */
+    eb_job_spec_init(&spec);
+    if (spec_file || spec_fd >= 0) {
+        if ((spec_file && spec_fd >= 0) || job_options || optind != argc) {
+            fprintf(stderr, "encbox: --spec/--spec-fd carries the whole job: no INPUT or job "
+                            "options beside it (see encbox --help)\n");
+            return EB_EXIT_USAGE;
+        }
+        code = eb_read_spec(spec_file, spec_fd, &spec);
+        if (code)
+            goto done;
+    } else {
+        if (optind != argc - 1) {
+            fprintf(stderr, "encbox: transcode needs one INPUT (see encbox --help)\n");
+            return EB_EXIT_USAGE;
+        }
+        ret = eb_job_spec_set_string(&spec.input, argv[optind]);
+        if (ret == 0)
+            ret = eb_job_spec_set_string(&spec.storage_root, output);
+        if (ret == 0)
+            ret = eb_job_spec_set_string(&spec.video_id, video_id);
+        if (ret == 0)
+            ret = eb_job_spec_set_string(&spec.config_path, config_path);
+        for (int i = 0; i < nb_roots && ret == 0; i++)
+            ret = eb_job_spec_add_input_root(&spec, roots[i]);
+        if (ret < 0) {
+            fprintf(stderr, "encbox: %s\n", eb_strerror(ret));
+            code = EB_EXIT_FAILED;
+            goto done;
+        }
+        spec.overwrite = overwrite;
+        spec.thumbnails = no_thumbs ? 0 : -1;
+        spec.thumbnail_at = thumb_at;
+        spec.threads = threads;
+    }
+
+    /* Configuration first, then the job over it. */
+    eb_config_load(spec.config_path, &cfg, &errs);
     if (eb_config_errors_count(&errs) > 0) {
         eb_config_errors_print(&errs, stderr);
         code = EB_EXIT_USAGE;
@@ -279,71 +359,53 @@ static int cmd_transcode(int argc, char **argv)
     for (int i = 0; i < verbose; i++)
         if (eb_log_get_level() < EB_LOG_TRACE)
             eb_log_set_level(eb_log_get_level() + 1);
+    if (!spec_file && spec_fd < 0) {
+        /* The options are checked as the configuration's settings, with
+         * its messages; those that are the job's go into the spec. */
 #define EB_OVERRIDE(name, value)                                                                    \
     if ((value) && eb_config_set(&cfg, name, value, &errs) < 0) {                                   \
         eb_config_errors_print(&errs, stderr);                                                      \
         code = EB_EXIT_USAGE;                                                                       \
         goto done;                                                                                  \
     }
-    EB_OVERRIDE("jobs.segment_seconds", segment);
-    EB_OVERRIDE("jobs.format", format);
-    EB_OVERRIDE("jobs.preset", preset);
-    EB_OVERRIDE("jobs.backend", backend);
-    EB_OVERRIDE("jobs.fallback", fallback);
-    EB_OVERRIDE("thumbnails.enabled", thumbs_on);
-    EB_OVERRIDE("thumbnails.interval", thumb_interval);
-    EB_OVERRIDE("thumbnails.width", sprite_width);
-    EB_OVERRIDE("thumbnails.grid", sprite_grid);
+        EB_OVERRIDE("jobs.segment_seconds", segment);
+        EB_OVERRIDE("jobs.format", format);
+        EB_OVERRIDE("jobs.preset", preset);
+        EB_OVERRIDE("jobs.backend", backend);
+        EB_OVERRIDE("jobs.fallback", fallback);
+        EB_OVERRIDE("thumbnails.interval", thumb_interval);
+        EB_OVERRIDE("thumbnails.width", sprite_width);
+        EB_OVERRIDE("thumbnails.grid", sprite_grid);
 #undef EB_OVERRIDE
-    if (strcmp(cfg.jobs_backend, "auto") && !eb_hal_find(cfg.jobs_backend)) {
-        fprintf(stderr, "encbox: backend '%s' is not in this build (this build: auto, software)\n",
-                cfg.jobs_backend);
-        code = EB_EXIT_USAGE;
+        if (segment)
+            spec.segment_seconds = cfg.jobs_segment_seconds;
+        if (format) {
+            spec.format_set = 1;
+            spec.format = strcmp(cfg.jobs_format, "ts") == 0 ? EB_FORMAT_TS : EB_FORMAT_CMAF;
+        }
+        if (preset)
+            snprintf(spec.preset, sizeof(spec.preset), "%s", cfg.jobs_preset);
+        if (backend)
+            snprintf(spec.backend, sizeof(spec.backend), "%s", cfg.jobs_backend);
+        if (fallback)
+            snprintf(spec.fallback, sizeof(spec.fallback), "%s", cfg.jobs_fallback);
+        code = eb_resolve_ladder(&cfg, ladder ? ladder : cfg.jobs_ladder, &spec);
+        if (code)
+            goto done;
+    }
+    eb_job_spec_log(&spec, "transcode");
+    ret = eb_job_spec_to_vod_options(&spec, &cfg, &jo, &serr);
+    if (ret < 0) {
+        fprintf(stderr, "encbox: %s\n", serr.message[0] ? serr.message : eb_strerror(ret));
+        code = eb_exit_code(ret);
         goto done;
     }
-    code = eb_resolve_ladder(&cfg, ladder ? ladder : cfg.jobs_ladder, &o.ladder);
-    if (code)
-        goto done;
-    o.segment_seconds = cfg.jobs_segment_seconds;
-    o.format = strcmp(cfg.jobs_format, "ts") == 0 ? EB_FORMAT_TS : EB_FORMAT_CMAF;
-    o.preset = cfg.jobs_preset;
-    o.backend = cfg.jobs_backend;
-    o.fallback = cfg.jobs_fallback;
-    o.thumbs.enabled = cfg.thumbs_enabled;
-    o.thumbs.interval = cfg.thumbs_interval;
-    o.thumbs.tile_width = cfg.thumbs_width;
-    o.thumbs.cols = cfg.thumbs_grid.width;
-    o.thumbs.rows = cfg.thumbs_grid.height;
-    o.thumbs.at = thumb_at;
-    /* Input roots from the configuration and the command line: the input
-     * and every file it refers to must lie inside one of them. */
-    for (int i = 0; i < cfg.input_roots.nb && nb_roots < EB_MAX_INPUT_ROOTS; i++)
-        roots[nb_roots++] = cfg.input_roots.items[i];
-    if (nb_roots > 0)
-        o.input_roots = roots;
-    /* Hardware jobs take their sessions within the configuration's device
-     * limits (`devices`; the backends' defaults where none is given). */
-    for (int i = 0; i < cfg.nb_devices && i < EB_CONFIG_MAX_DEVICES; i++) {
-        device_limits[i].backend = cfg.devices[i].backend;
-        device_limits[i].device = cfg.devices[i].device;
-        device_limits[i].max_sessions = cfg.devices[i].max_sessions;
-        device_limits[i].memory_budget = cfg.devices[i].memory_budget;
-        o.nb_device_limits = i + 1;
-    }
-    o.device_limits = o.nb_device_limits > 0 ? device_limits : NULL;
-    if (!o.storage_root)
-        o.storage_root = cfg.storage_root;
-    if (o.video_id && !eb_storage_id_valid(o.video_id)) {
-        fprintf(stderr, "encbox: %s: %s\n", o.video_id, eb_strerror(EB_ERR_BAD_ID));
-        code = EB_EXIT_USAGE;
-        goto done;
-    }
-    o.cancel = &eb_cancel;
+    o->cancel = &eb_cancel;
     if (tty)
-        o.progress = eb_progress_line;
+        o->progress = eb_progress_line;
     if (progress_fd >= 0) {
-        o.progress = eb_api_progress_report;
-        o.opaque = &progress_fd;
+        o->progress = eb_api_progress_report;
+        o->opaque = &progress_fd;
     }
     {
         /* First signal: cancel cleanly (staging removed). A second one
@@ -357,14 +419,14 @@ static int cmd_transcode(int argc, char **argv)
         sigaction(SIGTERM, &sa, NULL);
     }
 
-    ret = eb_vod_run(&o, &res);
+    ret = eb_vod_run(o, &res);
     if (tty)
         fputc('\n', stderr);
     if (ret < 0) {
         if (res.error_detail[0])
-            fprintf(stderr, "encbox: %s: %s: %s\n", o.input, eb_strerror(ret), res.error_detail);
+            fprintf(stderr, "encbox: %s: %s: %s\n", o->input, eb_strerror(ret), res.error_detail);
         else
-            fprintf(stderr, "encbox: %s: %s\n", o.input, eb_strerror(ret));
+            fprintf(stderr, "encbox: %s: %s\n", o->input, eb_strerror(ret));
         if (res.fell_back)
             fprintf(stderr, "encbox: note: %s\n", res.backend_note);
         code = eb_exit_code(ret);
@@ -382,7 +444,7 @@ static int cmd_transcode(int argc, char **argv)
     printf("encbox: published %s (%.2f s, %d rungs, backend %s, %.1f s wall, %.2fx realtime)\n",
            res.output_dir, res.duration, res.nb_rungs, res.backend, res.wall_seconds,
            res.wall_seconds > 0 ? res.duration / res.wall_seconds : 0.0);
-    eb_print_published(&res, o.format);
+    eb_print_published(&res, o->format);
     for (int i = 0; i < res.nb_rungs; i++)
         printf("  %-6s %4dx%-4d %6.0f kb/s target, %6.0f kb/s actual, %lld frames, %d segments\n",
                res.rungs[i].name, res.rungs[i].width, res.rungs[i].height,
@@ -397,6 +459,7 @@ static int cmd_transcode(int argc, char **argv)
            (long long)res.device_uploads, (long long)res.device_downloads);
     code = EB_EXIT_OK;
 done:
+    eb_job_spec_clear(&spec);
     eb_config_errors_free(&errs);
     eb_config_free(&cfg);
     return code;

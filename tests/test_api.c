@@ -11,6 +11,8 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,6 +37,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "eb_api.h"
 #include "eb_api_devices.h"
 #include "eb_jobs.h"
 #include "eb_sessions.h"
@@ -1247,10 +1250,12 @@ static void test_admission_rule(void **state)
 
 static atomic_int admit_open, admit_calls;
 
-static int gate_admit(void *opaque, const json_t *spec, char *why, size_t size)
+static int gate_admit(void *opaque, const EbJobSpec *spec, char *why, size_t size)
 {
     (void)opaque;
-    assert_non_null(json_object_get(spec, "ladder"));
+    /* The stored job, decoded: its one inline rung. */
+    assert_true(spec->ladder_inline);
+    assert_int_equal(spec->ladder.nb_rungs, 1);
     atomic_fetch_add(&admit_calls, 1);
     if (atomic_load(&admit_open))
         return 1;
@@ -1268,6 +1273,8 @@ static void test_scheduler_waits_for_admission(void **state)
     const char *roots[] = {inroot, NULL};
     EbJobsConfig jc = {0};
     EbJobs *jobs = NULL;
+    EbJobSpec js;
+    EbJobSpecError jerr;
     json_t *spec, *job = NULL;
     char id[64];
     (void)state;
@@ -1297,10 +1304,13 @@ static void test_scheduler_waits_for_admission(void **state)
                      "segment_seconds", 2.0, "preset", "ultrafast", "backend", "auto",
                      "fallback", "auto", "priority", 5);
     assert_non_null(spec);
-    assert_int_equal(eb_jobs_submit(jobs, spec, &job), 0);
+    eb_job_spec_init(&js);
+    assert_int_equal(eb_job_spec_from_json(spec, NULL, &js, &jerr), 0);
+    assert_int_equal(eb_jobs_submit(jobs, &js, &job), 0);
     snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(job, "id")));
     json_decref(job);
     json_decref(spec);
+    eb_job_spec_clear(&js);
 
     /* Held back: still queued after several of the 1 s re-checks. */
     for (int i = 0; i < 100 && atomic_load(&admit_calls) < 3; i++)
@@ -1463,6 +1473,178 @@ static void test_rung_progress(void **state)
     json_decref(o);
     free(id);
     daemon_stop(&d);
+}
+
+/* /proc/<pid>/cmdline with its NULs as spaces; its length, 0 if none. */
+static size_t read_cmdline(pid_t pid, char *out, size_t size)
+{
+    char path[64];
+    size_t n;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    f = fopen(path, "r");
+    if (!f)
+        return 0;
+    n = fread(out, 1, size - 1, f);
+    fclose(f);
+    for (size_t i = 0; i < n; i++)
+        if (!out[i])
+            out[i] = ' ';
+    out[n] = 0;
+    return n;
+}
+
+/* 1 while one of pid's file descriptors is the daemon's spec memfd, 0
+ * when none is, -1 when pid has gone. */
+static int holds_spec_fd(pid_t pid)
+{
+    char path[64], link[384], target[512];
+    struct dirent *e;
+    DIR *dir;
+    int found = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    dir = opendir(path);
+    if (!dir)
+        return -1;
+    while (!found && (e = readdir(dir))) {
+        ssize_t n;
+        snprintf(link, sizeof(link), "%s/%s", path, e->d_name);
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n > 0) {
+            target[n] = 0;
+            found = strstr(target, "encbox-job-spec") != NULL;
+        }
+    }
+    closedir(dir);
+    return found;
+}
+
+/* A worker's command line, which every local user can read, holds nothing
+ * of its job: the spec comes on a file descriptor (issue 13 item 7), which
+ * the worker closes once it has read it. */
+static void test_worker_cmdline(void **state)
+{
+    Daemon d;
+    char storage[4400], path[128], cmdline[8192] = "";
+    json_t *o;
+    char *id;
+    pid_t w = 0;
+    size_t n = 0;
+    int held = 1;
+    (void)state;
+
+    fresh_storage("cmdline", storage, sizeof(storage));
+    daemon_start(&d, storage, NULL, "--max-jobs", "1");
+    id = submit(&d,
+                "{\"input\": \"%s\", \"video_id\": \"vid-on-fd\", \"preset\": \"veryslow\", "
+                "\"segment_seconds\": 3, \"ladder\": {\"name\": \"ladder-on-fd\", \"rungs\": "
+                "[{\"name\": \"r180\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
+                long_mp4);
+    o = job_wait(&d, id, "running", 120);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "running");
+    json_decref(o);
+    /* The child exists before it has exec'd (with the daemon's command
+     * line): wait for the worker's own. */
+    for (int i = 0; i < 200 && !strstr(cmdline, "--spec-fd"); i++, nap_ms(50)) {
+        w = worker_pid(d.pid);
+        n = w > 0 ? read_cmdline(w, cmdline, sizeof(cmdline)) : 0;
+    }
+    print_message("worker %d: %s\n", (int)w, cmdline);
+    assert_true(n > 0);
+    assert_non_null(strstr(cmdline, " transcode --spec-fd 4 "));
+    assert_null(strstr(cmdline, "long.mp4"));
+    assert_null(strstr(cmdline, inroot));
+    assert_null(strstr(cmdline, storage));
+    assert_null(strstr(cmdline, "vid-on-fd"));
+    assert_null(strstr(cmdline, "ladder-on-fd"));
+    assert_null(strstr(cmdline, "veryslow"));
+    assert_null(strstr(cmdline, cfgfile));
+    /* Read and closed: the worker, still running, keeps no copy of the
+     * spec open. */
+    for (int i = 0; i < 200 && (held = holds_spec_fd(w)) == 1; i++)
+        nap_ms(50);
+    assert_int_equal(held, 0);
+    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+    json_decref(api_json(&d, 202, "DELETE", path, NULL));
+    o = job_wait(&d, id, "canceled", 60);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "canceled");
+    json_decref(o);
+    free(id);
+    daemon_stop(&d);
+}
+
+/* Reads what a pipe holds now (one report; none fails); its length. */
+static size_t read_report(int fd, char *buf, size_t size)
+{
+    ssize_t n = read(fd, buf, size - 1);
+    assert_true(n > 0);
+    buf[n] = 0;
+    return (size_t)n;
+}
+
+/* The worker's progress lines are JSON that jansson wrote: any note (quotes,
+ * control bytes, non-UTF-8 driver text, far too long) comes out as one
+ * line the daemon parses, in one write under PIPE_BUF. */
+static void test_progress_lines(void **state)
+{
+    EbVodProgress p;
+    EbVodResult res;
+    char buf[2 * PIPE_BUF];
+    int fds[2];
+    size_t n;
+    json_error_t e;
+    json_t *o;
+    const char *note;
+    (void)state;
+
+    assert_int_equal(pipe2(fds, O_NONBLOCK), 0); /* no line: read fails, no hang */
+    memset(&res, 0, sizeof(res));
+    for (size_t i = 0; i < sizeof(res.backend_note) - 1; i++)
+        res.backend_note[i] = "\"\\\x01\xc3"[i % 4];
+    snprintf(res.decode_note, sizeof(res.decode_note), "line\nbreak");
+    snprintf(res.video_id, sizeof(res.video_id), "v1");
+    res.backend = "software";
+    res.nb_rungs = EB_LADDER_MAX_RUNGS;
+    for (int i = 0; i < res.nb_rungs; i++)
+        memset(res.rungs[i].name, '"', sizeof(res.rungs[i].name)); /* no NUL */
+    eb_api_progress_result(fds[1], &res);
+    n = read_report(fds[0], buf, sizeof(buf));
+    assert_true(n < PIPE_BUF);
+    assert_int_equal(buf[n - 1], '\n');
+    assert_ptr_equal(strchr(buf, '\n'), buf + n - 1);
+    o = json_loads(buf, 0, &e);
+    assert_non_null(o);
+    assert_true(json_is_true(json_object_get(o, "done")));
+    note = json_string_value(json_object_get(o, "backend_note"));
+    assert_non_null(note);
+    assert_int_equal(strncmp(note, "\"\\\x01?", 4), 0); /* cut to fit, never mangled */
+    assert_string_equal(json_string_value(json_object_get(o, "decode_note")), "line\nbreak");
+    assert_int_equal(json_array_size(json_object_get(o, "rungs")), EB_LADDER_MAX_RUNGS);
+    assert_int_equal(strlen(json_string_value(
+                         json_object_get(json_array_get(json_object_get(o, "rungs"), 0), "name"))),
+                     sizeof(res.rungs[0].name));
+    json_decref(o);
+
+    memset(&p, 0, sizeof(p));
+    p.percent = 12.3456;
+    p.frames_done = 7;
+    p.nb_rungs = 1;
+    snprintf(p.rung_names[0], sizeof(p.rung_names[0]), "r\"1");
+    p.rung_frames[0] = 7;
+    eb_api_progress_report(&p, &fds[1]);
+    n = read_report(fds[0], buf, sizeof(buf));
+    assert_int_equal(buf[n - 1], '\n');
+    o = json_loads(buf, 0, &e);
+    assert_non_null(o);
+    assert_true(json_number_value(json_object_get(o, "percent")) == 12.35);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(o, "rungs"), 0), "name")),
+        "r\"1");
+    json_decref(o);
+    close(fds[0]);
+    close(fds[1]);
 }
 
 /* kill -9 of a worker fails that job alone; the daemon carries on. */
@@ -1891,6 +2073,8 @@ int main(void)
         cmocka_unit_test(test_scheduler_waits_for_admission),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_rung_progress),
+        cmocka_unit_test(test_progress_lines),
+        cmocka_unit_test(test_worker_cmdline),
         cmocka_unit_test(test_worker_crash),
         cmocka_unit_test(test_watchdog),
         cmocka_unit_test(test_worker_confinement),

@@ -1,11 +1,17 @@
 /*
- * libFuzzer target for POST /v1/jobs bodies. Each input goes through
- * eb_job_request_parse() and its promises are checked, not only the
- * absence of crashes and leaks:
- *   - success gives a spec whose every field is present and in range, and
- *     an input that is an absolute path inside a root or the upload folder;
- *   - failure gives 400 or 403 and a message (and a field name for
- *     anything but a body-level problem).
+ * libFuzzer target for POST /v1/jobs bodies and for job specs (the JSON a
+ * worker reads on --spec-fd). Each input goes through
+ * eb_job_request_parse() and through eb_job_spec_parse(), and their
+ * promises are checked, not only the absence of crashes and leaks:
+ *   - a request that succeeds gives a spec whose every job field is set
+ *     and in range, and an input that is an absolute path inside a root or
+ *     the upload folder;
+ *   - a request that fails gives 400 or 403 and a message (and a field
+ *     name for anything but a body-level problem);
+ *   - a spec that decodes writes JSON that decodes to a spec writing the
+ *     same JSON again (so a worker runs what the daemon stored), and
+ *     writes no secret without being asked to;
+ *   - a spec that fails names its field at the start of its message.
  * A broken promise aborts, which libFuzzer reports as a crash.
  */
 #include <stdint.h>
@@ -14,6 +20,7 @@
 
 #include "eb_config.h"
 #include "eb_job_request.h"
+#include "eb_job_spec.h"
 #include "eb_storage.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -23,35 +30,77 @@ static int ready;
 static const char *const roots[] = {"/tmp"};
 static const char *const backends[] = {"nvidia", "vaapi", "qsv", "software", NULL};
 
-static void eb_fuzz_check_spec(json_t *spec)
+/* The codec's round trip: spec -> JSON -> spec -> the same JSON. */
+static void eb_fuzz_round_trip(const EbJobSpec *spec)
 {
-    const char *in = json_string_value(json_object_get(spec, "input"));
-    const char *fmt = json_string_value(json_object_get(spec, "format"));
-    const char *vid = json_string_value(json_object_get(spec, "video_id"));
-    double seg = json_number_value(json_object_get(spec, "segment_seconds"));
-    json_int_t prio = json_integer_value(json_object_get(spec, "priority"));
+    EbJobSpec back;
+    EbJobSpecError err;
+    json_t *o = NULL, *again = NULL;
+    char *text;
+
+    if (eb_job_spec_to_json(spec, EB_JOB_SPEC_JSON_SECRETS, &o) < 0)
+        abort();
+    text = json_dumps(o, JSON_COMPACT);
+    if (!text)
+        abort();
+    eb_job_spec_init(&back);
+    if (eb_job_spec_parse(text, strlen(text), NULL, &back, &err) != 0 ||
+        eb_job_spec_to_json(&back, EB_JOB_SPEC_JSON_SECRETS, &again) < 0 || !json_equal(o, again))
+        abort();
+    json_decref(again);
+    json_decref(o);
+    free(text);
+    eb_job_spec_clear(&back);
+    /* Without the flag, no secret at all. */
+    if (eb_job_spec_to_json(spec, 0, &o) < 0 || json_object_get(o, "secrets"))
+        abort();
+    json_decref(o);
+}
+
+static void eb_fuzz_check_request_spec(const EbJobSpec *spec)
+{
+    const char *in = spec->input;
 
     if (!in || (strncmp(in, "/tmp/", 5) && strncmp(in, "/nonexistent-uploads/", 21)))
         abort();
-    if (!fmt || (strcmp(fmt, "cmaf") && strcmp(fmt, "ts")))
+    if (!spec->source || !spec->format_set)
         abort();
-    if (seg < 1 || seg > 60 || prio < 0 || prio > 9)
+    if (spec->segment_seconds < 1 || spec->segment_seconds > 60 || spec->priority < 0 ||
+        spec->priority > 9)
         abort();
-    if (json_object_get(spec, "video_id") && (!vid || !eb_storage_id_valid(vid)))
+    if (spec->video_id && !eb_storage_id_valid(spec->video_id))
         abort();
-    if (!json_is_boolean(json_object_get(spec, "overwrite")) ||
-        !json_string_value(json_object_get(spec, "preset")) ||
-        !json_string_value(json_object_get(spec, "backend")) ||
-        !json_string_value(json_object_get(spec, "fallback")) ||
-        !json_object_get(spec, "ladder"))
+    if (!spec->preset[0] || !spec->backend[0] || !spec->fallback[0] ||
+        (!spec->ladder_inline && !spec->ladder_name[0]))
         abort();
+    /* What a request cannot set. */
+    if (spec->storage_root || spec->config_path || spec->nb_input_roots || spec->nb_secrets)
+        abort();
+    eb_fuzz_round_trip(spec);
+}
+
+static void eb_fuzz_spec(const uint8_t *data, size_t size)
+{
+    EbJobSpec spec;
+    EbJobSpecError err;
+
+    eb_job_spec_init(&spec);
+    if (eb_job_spec_parse((const char *)data, size, NULL, &spec, &err) == 0) {
+        if (!spec.input)
+            abort();
+        eb_fuzz_round_trip(&spec);
+    } else if (!err.message[0] || strncmp(err.message, err.field, strlen(err.field))) {
+        abort();
+    }
+    eb_job_spec_clear(&spec);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     EbJobRequestContext ctx;
     EbJobRequestError err;
-    json_t *spec = NULL;
+    EbJobSpec spec;
+    int ret;
 
     if (!ready) {
         if (eb_config_defaults(&cfg) < 0)
@@ -63,14 +112,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                 .roots = roots,
                                 .nb_roots = 1,
                                 .backends = backends};
-    if (eb_job_request_parse(&ctx, (const char *)data, size, &spec, &err) == 0) {
-        if (!spec)
-            abort();
-        eb_fuzz_check_spec(spec);
-        json_decref(spec);
-    } else {
-        if (spec || (err.status != 400 && err.status != 403) || !err.message[0])
-            abort();
-    }
+    eb_job_spec_init(&spec);
+    ret = eb_job_request_parse(&ctx, (const char *)data, size, &spec, &err);
+    if (ret == 0)
+        eb_fuzz_check_request_spec(&spec);
+    else if ((err.status != 400 && err.status != 403) || !err.message[0])
+        abort();
+    eb_job_spec_clear(&spec);
+    eb_fuzz_spec(data, size);
     return 0;
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Builds the job-request fuzz target with clang in its own build dir
-# (build-fuzz-api/ at the repository root, or $EB_FUZZ_BUILD) and runs it
-# for $EB_FUZZ_SECONDS (default 60) seconds, seeded with api/fuzz/seeds/.
+# Builds the job-request and job-spec fuzz target with clang in its own
+# build dir (build-fuzz-api/ at the repository root, or $EB_FUZZ_BUILD) and
+# runs it for $EB_FUZZ_SECONDS (default 60) seconds, seeded with
+# api/fuzz/seeds/.
 # Exits 0 when no input crashed, leaked or broke one of the target's
 # checks; otherwise non-zero, with the input under fuzz-artifacts/.
 set -eu
@@ -25,7 +26,9 @@ artifacts="$build/fuzz-artifacts"
 mkdir -p "$corpus" "$artifacts"
 dict="$build/fuzz-job-request.dict"
 for k in input video_id overwrite ladder format segment_seconds preset backend fallback \
-         priority rungs name height bitrate audio cmaf ts upload: veryslow software auto none; do
+         priority rungs name height bitrate audio cmaf ts upload: veryslow software auto none \
+         source storage_root input_roots config thumbnails thumbnail_at threads secrets \
+         stream_key maxrate bufsize codec profile max_fps channels hevc h264; do
     echo "\"$k\""
 done >"$dict"
 
