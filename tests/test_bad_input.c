@@ -395,10 +395,64 @@ static void test_input_limits_checked_before_work(void **state)
     assert_int_equal(eb_vod_run(&o, &res), 0);
 }
 
+/* Runs the CLI with a configuration file holding text; exit code, stderr. */
+static int run_cli_config(const char *cfg_text, const char *args, char *err, size_t errsize)
+{
+    char cmd[32768], errpath[4300], cfg[4300];
+    FILE *f;
+    size_t n;
+    int st;
+
+    snprintf(cfg, sizeof(cfg), "%s/limits.yaml", tmp);
+    f = fopen(cfg, "w");
+    assert_non_null(f);
+    fputs(cfg_text, f);
+    fclose(f);
+    snprintf(errpath, sizeof(errpath), "%s/stderr-config.txt", tmp);
+    snprintf(cmd, sizeof(cmd), "'%s' transcode --config '%s' %s > /dev/null 2> '%s'",
+             getenv("EB_BINARY"), cfg, args, errpath);
+    st = system(cmd);
+    f = fopen(errpath, "r");
+    n = f ? fread(err, 1, errsize - 1, f) : 0;
+    err[n] = '\0';
+    if (f)
+        fclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The configuration's limits and backends.enabled reach the CLI's job
+ * (the daemon's workers take the same path, eb_job_spec_to_vod_options). */
+static void test_config_limits_reach_the_cli(void **state)
+{
+    char args[9000], out[4300], err[8192];
+    (void)state;
+
+    snprintf(out, sizeof(out), "%s/out-cfg-limits", tmp);
+    snprintf(args, sizeof(args), "'%s' -o '%s' --id lim --no-thumbnails", good, out);
+    assert_int_equal(run_cli_config("limits: {max_duration: 2s}\n", args, err, sizeof(err)), 1);
+    assert_non_null(strstr(err, "limits.max_duration"));
+    assert_int_equal(count_lines(err), 1);
+    assert_int_equal(eb_test_leftovers(out), 0);
+    assert_int_equal(
+        run_cli_config("limits: {max_resolution: 160x120}\n", args, err, sizeof(err)), 1);
+    assert_non_null(strstr(err, "limits.max_resolution"));
+    assert_int_equal(eb_test_leftovers(out), 0);
+
+    /* software is in every build; an operator who enabled only a device
+     * backend has ruled it out */
+    snprintf(args, sizeof(args), "'%s' -o '%s' --id lim --no-thumbnails --backend software",
+             good, out);
+    assert_int_equal(run_cli_config("backends: {enabled: [vaapi]}\n", args, err, sizeof(err)),
+                     2);
+    assert_non_null(strstr(err, "not in backends.enabled"));
+    assert_int_equal(eb_test_leftovers(out), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_input_limits_checked_before_work),
+        cmocka_unit_test(test_config_limits_reach_the_cli),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_text_file),
