@@ -992,6 +992,8 @@ static void eb_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---- the command ------------------------------------------------------ */
 
+#define EB_API_MAX_LISTEN 8 /* addresses one daemon serves */
+
 static int eb_parse_listen(const char *s, struct sockaddr_storage *ss)
 {
     char host[128];
@@ -1175,8 +1177,11 @@ int eb_api_serve_cli(int argc, char **argv)
     EbApi *api = calloc(1, sizeof(*api));
     EbConfigErrors errs = {0};
     EbJobsConfig jc = {0};
-    struct sockaddr_storage ss;
-    struct MHD_Daemon *d = NULL;
+    /* One listening daemon per address: --listen, or every api.listen entry. */
+    struct sockaddr_storage ss[EB_API_MAX_LISTEN];
+    const char *addrs[EB_API_MAX_LISTEN];
+    struct MHD_Daemon *d[EB_API_MAX_LISTEN] = {0};
+    int nb_addrs = 0;
     char exe[PATH_MAX], *tmp;
     sigset_t set;
     ssize_t n;
@@ -1258,15 +1263,27 @@ int eb_api_serve_cli(int argc, char **argv)
     eb_log_set_format(strcmp(api->cfg.log_format, "json") == 0 ? EB_LOG_JSON : EB_LOG_TEXT);
     if (!storage)
         storage = api->cfg.storage_root;
-    if (!listen)
-        listen = api->cfg.api_listen.nb > 0 ? api->cfg.api_listen.items[0] : "127.0.0.1:8080";
-    if (max_jobs == 0)
-        max_jobs = api->cfg.limits_max_jobs;
-    if (eb_parse_listen(listen, &ss) < 0) {
-        fprintf(stderr, "encbox: --listen %s: expected HOST:PORT (IPv4, or [IPv6]:PORT)\n", listen);
+    if (listen)
+        addrs[nb_addrs++] = listen;
+    for (int i = 0; !listen && i < api->cfg.api_listen.nb && nb_addrs < EB_API_MAX_LISTEN; i++)
+        addrs[nb_addrs++] = api->cfg.api_listen.items[i];
+    if (nb_addrs == 0)
+        addrs[nb_addrs++] = "127.0.0.1:8080";
+    if (!listen && api->cfg.api_listen.nb > EB_API_MAX_LISTEN) {
+        fprintf(stderr, "encbox: api.listen has %d addresses; at most %d are served\n",
+                api->cfg.api_listen.nb, EB_API_MAX_LISTEN);
         code = 2;
         goto done;
     }
+    if (max_jobs == 0)
+        max_jobs = api->cfg.limits_max_jobs;
+    for (int i = 0; i < nb_addrs; i++)
+        if (eb_parse_listen(addrs[i], &ss[i]) < 0) {
+            fprintf(stderr, "encbox: listen address %s: expected HOST:PORT (IPv4, or [IPv6]:PORT)\n",
+                    addrs[i]);
+            code = 2;
+            goto done;
+        }
     if (eb_storage_prepare(storage) < 0 || !realpath(storage, api->storage)) {
         fprintf(stderr, "encbox: storage %s: cannot create or open it\n", storage);
         goto done;
@@ -1311,11 +1328,13 @@ int eb_api_serve_cli(int argc, char **argv)
         code = 2;
         goto done;
     }
-    if (api->nb_tokens == 0 && !eb_is_loopback(&ss)) {
-        fprintf(stderr, "encbox: refusing to serve %s without a token (--token-file)\n", listen);
-        code = 2;
-        goto done;
-    }
+    for (int i = 0; i < nb_addrs; i++)
+        if (api->nb_tokens == 0 && !eb_is_loopback(&ss[i])) {
+            fprintf(stderr, "encbox: refusing to serve %s without a token (--token-file)\n",
+                    addrs[i]);
+            code = 2;
+            goto done;
+        }
     if (api->cfg.api_signing_key_file[0]) {
         int fd = open(api->cfg.api_signing_key_file, O_RDONLY | O_CLOEXEC);
         n = fd < 0 ? -1 : read(fd, api->sign_key, sizeof(api->sign_key));
@@ -1398,35 +1417,40 @@ int eb_api_serve_cli(int argc, char **argv)
         tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls_cert};
         tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     }
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-                             (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
-                             (tls_cert ? MHD_USE_TLS : 0),
-                         0, NULL, NULL, eb_handle, api, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, 4U,
-                         MHD_OPTION_NOTIFY_COMPLETED, eb_completed, api,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 120U, MHD_OPTION_ARRAY, tls_opts,
-                         MHD_OPTION_END);
-    if (!d) {
-        fprintf(stderr, "encbox: cannot listen on %s: %s\n", listen, strerror(errno));
-        code = errno == EADDRINUSE ? 98 : 1;
-        goto done;
+    for (int i = 0; i < nb_addrs; i++) {
+        d[i] = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+                                    (ss[i].ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+                                    (tls_cert ? MHD_USE_TLS : 0),
+                                0, NULL, NULL, eb_handle, api, MHD_OPTION_SOCK_ADDR,
+                                (struct sockaddr *)&ss[i], MHD_OPTION_THREAD_POOL_SIZE, 4U,
+                                MHD_OPTION_NOTIFY_COMPLETED, eb_completed, api,
+                                MHD_OPTION_CONNECTION_TIMEOUT, 120U, MHD_OPTION_ARRAY, tls_opts,
+                                MHD_OPTION_END);
+        if (!d[i]) {
+            fprintf(stderr, "encbox: cannot listen on %s: %s\n", addrs[i], strerror(errno));
+            code = errno == EADDRINUSE ? 98 : 1;
+            goto done;
+        }
     }
     if (eb_jobs_start(api->jobs) < 0) {
         fprintf(stderr, "encbox: cannot start the scheduler\n");
         goto done;
     }
-    EB_LOGI("api", "listening on %s://%s (storage %s, %d input roots, %s)",
-            tls_cert ? "https" : "http", listen, api->storage, api->nb_roots,
-            api->nb_tokens ? "token required" : "open: loopback only, no token");
-    fprintf(stderr, "encbox: serving on %s\n", listen);
+    for (int i = 0; i < nb_addrs; i++) {
+        EB_LOGI("api", "listening on %s://%s (storage %s, %d input roots, %s)",
+                tls_cert ? "https" : "http", addrs[i], api->storage, api->nb_roots,
+                api->nb_tokens ? "token required" : "open: loopback only, no token");
+        fprintf(stderr, "encbox: serving on %s\n", addrs[i]);
+    }
     while (sigwait(&set, &sig) == 0 && sig != SIGINT && sig != SIGTERM)
         if (sig == SIGHUP)
             eb_api_reload(api, config_path, verbose);
     EB_LOGI("api", "stopping");
     code = 0;
 done:
-    if (d)
-        MHD_stop_daemon(d);
+    for (int i = 0; i < nb_addrs; i++)
+        if (d[i])
+            MHD_stop_daemon(d[i]);
     eb_jobs_close(&api->jobs);
     eb_api_devices_close(&api->devices);
     eb_config_errors_free(&errs);

@@ -37,6 +37,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "eb_hal.h"
 #include "eb_api.h"
 #include "eb_api_devices.h"
 #include "eb_jobs.h"
@@ -50,6 +51,8 @@ static char tmp[4096], inroot[4200], outside[4200], small_mp4[4300], long_mp4[43
 static char tokfile[4300], keyfile[4300], cfgfile[4300], sessdir[4300];
 static char tls_ca[4400]; /* CA file for https:// requests */
 static int use_https;     /* daemon_start: the daemon speaks HTTPS */
+static int listen_port;   /* daemon_start: > 0, the config's api.listen is used (no --listen)
+                           * and this is its first port */
 
 typedef struct Daemon {
     pid_t pid;
@@ -207,7 +210,7 @@ static void daemon_start(Daemon *d, const char *storage, const char *config, con
         char listen[32], log[4400];
         Resp r;
         int status;
-        d->port = 20000 + (int)((unsigned)rand() % 40000);
+        d->port = listen_port > 0 ? listen_port : 20000 + (int)((unsigned)rand() % 40000);
         snprintf(listen, sizeof(listen), "127.0.0.1:%d", d->port);
         snprintf(d->base, sizeof(d->base), "%s://%s", use_https ? "https" : "http", listen);
         snprintf(log, sizeof(log), "%s/daemon.log", storage);
@@ -222,8 +225,10 @@ static void daemon_start(Daemon *d, const char *storage, const char *config, con
                 _exit(127);
             argv[n++] = bin;
             argv[n++] = "serve";
-            argv[n++] = "--listen";
-            argv[n++] = listen;
+            if (listen_port <= 0) {
+                argv[n++] = "--listen";
+                argv[n++] = listen;
+            }
             argv[n++] = "--storage";
             argv[n++] = storage;
             argv[n++] = "--input-root";
@@ -695,7 +700,22 @@ static void test_job_and_origin(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "state")), "succeeded");
     assert_string_equal(json_string_value(json_object_get(o, "video_id")), "clip1");
     assert_int_equal(json_integer_value(json_object_get(o, "priority")), 7);
-    assert_string_equal(json_string_value(json_object_get(o, "backend_used")), "software");
+    {
+        /* auto: the first backend the probes find usable (software on a box
+         * without a GPU); a device that fails after the start re-runs the
+         * job on software, and the job says so. */
+        const char *names[EB_HAL_MAX_DEVICES];
+        EbHalProbe probes[EB_HAL_MAX_DEVICES];
+        int nb = eb_hal_probe_all(NULL, names, probes), first = 0;
+        const char *used = json_string_value(json_object_get(o, "backend_used"));
+        while (first < nb && !probes[first].usable)
+            first++;
+        assert_true(first < nb);
+        if (strcmp(used, names[first])) {
+            assert_string_equal(used, "software");
+            assert_true(json_is_true(json_object_get(o, "fell_back")));
+        }
+    }
     assert_true(json_number_value(json_object_get(json_object_get(o, "progress"), "percent")) >=
                 99.9);
     rungs = json_object_get(o, "rungs");
@@ -2059,11 +2079,40 @@ static void test_sighup_reload(void **state)
     daemon_stop(&d);
 }
 
+/* api.listen with several addresses: the daemon serves the same API on
+ * each of them. */
+static void test_listen_on_every_address(void **state)
+{
+    char storage[4300], cfg[4400], text[256], url[128];
+    int p1 = 20000 + (int)((unsigned)rand() % 20000), p2 = p1 + 20000;
+    Daemon d;
+    Resp r;
+    (void)state;
+
+    fresh_storage("listen", storage, sizeof(storage));
+    snprintf(cfg, sizeof(cfg), "%s/listen.yaml", storage);
+    snprintf(text, sizeof(text),
+             "thumbnails: {enabled: false}\napi:\n  listen: [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]\n",
+             p1, p2);
+    assert_int_equal(write_text(cfg, text), 0);
+    listen_port = p1;
+    daemon_start(&d, storage, cfg, NULL, NULL);
+    listen_port = 0;
+    for (int i = 0; i < 2; i++) {
+        snprintf(url, sizeof(url), "%s://127.0.0.1:%d/v1/health", use_https ? "https" : "http",
+                 i ? p2 : p1);
+        assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+        resp_free(&r);
+    }
+    daemon_stop(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_health_auth_devices),
         cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_listen_on_every_address),
         cmocka_unit_test(test_job_and_origin),
         cmocka_unit_test(test_upload_then_job),
         cmocka_unit_test(test_upload_cleanup),
