@@ -383,7 +383,7 @@ static int run_step(const EbBenchArgs *a, const char *input, const EbHalBackend 
         double wall, fps, rt;
         if (pids[i] < 0)
             continue;
-        if (status[i] != 0 || eb_bench_job_stats_read(stats[i], &js[i]) < 0) {
+        if (status[i] != 0 || eb_job_stats_read(stats[i], &js[i]) < 0) {
             fprintf(stderr, "bench: %s job %d of %d failed (exit %d); log %s\n", be->name, i + 1, n,
                     status[i], log[i]);
             print_log_tail(log[i]);
@@ -653,7 +653,7 @@ static void versus(const EbBenchArgs *a, const char *input, const EbBenchSource 
         fprintf(stderr, "bench: versus run %d/%d: encbox ...\n", i + 1, a->runs);
         rmtree(eout);
         ret = run_one(eargv, elog, &vs->encbox[i]);
-        if (ret != 0 || eb_bench_job_stats_read(stats, &vs->encbox_stages) < 0) {
+        if (ret != 0 || eb_job_stats_read(stats, &vs->encbox_stages) < 0) {
             bprintf(vs->skipped, sizeof(vs->skipped), "encbox run failed (exit %d), log %s", ret,
                     elog);
             print_log_tail(elog);

@@ -21,39 +21,16 @@
 #include <stdio.h>
 
 #include "eb_ladder.h"
+#include "eb_job_stats.h"
 #include "eb_vod.h"
 
 #define EB_BENCH_MAX_STEPS 32
 #define EB_BENCH_MAX_BACKENDS 8
 #define EB_BENCH_MAX_RUNS 16
 
-/* One rung's figures from one job (or the mean over a step's jobs). */
-typedef struct EbBenchRung {
-    char name[EB_RUNG_NAME_MAX];
-    int width, height;
-    int64_t frames;
-    double encode_seconds; /* wall time inside the encoder calls */
-    double mux_seconds;
-    double encode_fps;      /* frames / encode_seconds */
-    double kbps;            /* actual video bitrate */
-    double cpu_seconds;     /* the rung's thread and its encoder's threads */
-    double starved_seconds; /* rung thread waiting for frames */
-} EbBenchRung;
-
-/* What one `encbox transcode --stats-json` child reported (EbVodResult). */
-typedef struct EbBenchJobStats {
-    double duration; /* media seconds */
-    double wall_seconds;
-    int64_t frames; /* source frames out of normalisation */
-    double decode_seconds, filter_seconds, fanout_seconds, fanout_wait_seconds, audio_seconds;
-    double cpu_seconds;            /* the job's process CPU while it ran */
-    double demux_cpu_seconds;      /* eb-demux thread: demux, decode, normalise, audio */
-    double fanout_cpu_seconds;     /* eb-fanout thread */
-    double fanout_blocked_seconds; /* fan-out blocked on full rung queues */
-    double demux_blocked_seconds;  /* decoder blocked on the full source queue */
-    int nb_rungs;
-    EbBenchRung rungs[EB_LADDER_MAX_RUNGS];
-} EbBenchJobStats;
+/* One job's figures (what `encbox transcode --stats-json` writes; api/). */
+typedef EbJobStatsRung EbBenchRung;
+typedef EbJobStats EbBenchJobStats;
 
 /* One concurrency step of the sweep. */
 typedef struct EbBenchStep {
@@ -237,7 +214,5 @@ void eb_bench_report_print_sweep(FILE *f, const EbBenchReport *r);
 
 /* Per-job stats: what `encbox transcode --stats-json FILE` writes after a
  * successful job, and what the bench reads back from each child. */
-int eb_bench_job_stats_write(const char *path, const EbVodResult *res);
-int eb_bench_job_stats_read(const char *path, EbBenchJobStats *out);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "eb_api.h"
 #include "eb_bench.h"
+#include "eb_job_stats.h"
 #include "eb_config.h"
 #include "eb_error.h"
 #include "eb_hal.h"
@@ -434,7 +435,7 @@ static int cmd_transcode(int argc, char **argv)
     }
     if (progress_fd >= 0)
         eb_api_progress_result(progress_fd, &res);
-    if (stats_json && eb_bench_job_stats_write(stats_json, &res) < 0)
+    if (stats_json && eb_job_stats_write(stats_json, &res) < 0)
         fprintf(stderr, "encbox: warning: cannot write %s\n", stats_json);
     if (res.fell_back)
         fprintf(stderr, "encbox: note: %s\n", res.backend_note);

@@ -24,6 +24,7 @@
 #include "eb_error.h"
 #include "eb_hal.h"
 #include "eb_job_spec.h"
+#include "eb_job_stats.h"
 #include "eb_log.h"
 #include "eb_test_media.h"
 
@@ -548,13 +549,49 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* A job's figures survive the JSON the CLI writes and bench reads, and
+ * the derived ones (encode fps, bit rate) are computed from the result. */
+static void test_job_stats_round_trip(void **state)
+{
+    EbVodResult res;
+    EbJobStats a, b;
+    json_t *j;
+    (void)state;
+
+    memset(&res, 0, sizeof(res));
+    res.duration = 10;
+    res.wall_seconds = 4;
+    res.frames_out = 300;
+    res.fanout_blocked_seconds = 1.25;
+    res.nb_rungs = 1;
+    snprintf(res.rungs[0].name, sizeof(res.rungs[0].name), "720p");
+    res.rungs[0].width = 1280;
+    res.rungs[0].height = 720;
+    res.rungs[0].frames = 300;
+    res.rungs[0].encode_seconds = 3;
+    res.rungs[0].video_bytes = 3125000; /* 2500 kb/s over 10 s */
+    eb_job_stats_from_result(&res, &a);
+    assert_true(a.rungs[0].encode_fps == 100.0);
+    assert_true(a.rungs[0].kbps == 2500.0);
+    j = eb_job_stats_to_json(&a);
+    assert_non_null(j);
+    eb_job_stats_from_json(j, &b);
+    json_decref(j);
+    assert_int_equal(b.nb_rungs, 1);
+    assert_string_equal(b.rungs[0].name, "720p");
+    assert_int_equal(b.frames, 300);
+    assert_true(b.fanout_blocked_seconds == 1.25);
+    assert_true(b.rungs[0].kbps == 2500.0);
+    assert_int_equal(b.rungs[0].height, 720);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_full), cmocka_unit_test(test_unset_fields),
         cmocka_unit_test(test_malformed),       cmocka_unit_test(test_checks),
         cmocka_unit_test(test_secrets),         cmocka_unit_test(test_secret_not_in_job_log),
-        cmocka_unit_test(test_to_vod_options),
+        cmocka_unit_test(test_to_vod_options),  cmocka_unit_test(test_job_stats_round_trip),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
