@@ -3,6 +3,7 @@
  * characters; the level is an atomic so the hot-path check is lock-free.
  */
 #include "eb_log.h"
+#include "eb_json.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -34,23 +35,6 @@ int eb_log_level_parse(const char *name, EbLogLevel *out)
     return -22; /* -EINVAL, without pulling errno.h into every user */
 }
 
-static void eb_log_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static void eb_log_emit(EbLogLevel level, const char *module, const char *msg)
 {
     char stamp[96];
@@ -65,9 +49,9 @@ static void eb_log_emit(EbLogLevel level, const char *module, const char *msg)
     pthread_mutex_lock(&eb_log_lock);
     if (atomic_load(&eb_log_format) == EB_LOG_JSON) {
         fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":", stamp, eb_level_names[level]);
-        eb_log_json_string(stderr, module);
+        eb_json_write_string(stderr, module);
         fputs(",\"msg\":", stderr);
-        eb_log_json_string(stderr, msg);
+        eb_json_write_string(stderr, msg);
         fputs("}\n", stderr);
     } else {
         fprintf(stderr, "%s %-5s [%s] %s\n", stamp, eb_level_names[level], module, msg);

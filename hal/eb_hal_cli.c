@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "eb_error.h"
+#include "eb_json.h"
 #include "eb_hal.h"
 
 int eb_hal_inventory(const EbHalBackend *b, EbHalDeviceInfo *out, int max, int *nb)
@@ -46,45 +47,26 @@ int eb_hal_inventory(const EbHalBackend *b, EbHalDeviceInfo *out, int max, int *
     return 0;
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c == '\t')
-            fputs("\\t", f);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static void print_json(FILE *f, const EbHalDeviceInfo *d, int first)
 {
     fputs(first ? "\n  {" : ",\n  {", f);
     fputs("\"backend\": ", f);
-    json_string(f, d->backend);
+    eb_json_write_string(f, d->backend);
     fputs(", \"device\": ", f);
-    json_string(f, d->device);
+    eb_json_write_string(f, d->device);
     fprintf(f, ", \"usable\": %s, \"reason\": ", d->usable ? "true" : "false");
-    json_string(f, d->usable ? "" : d->reason);
+    eb_json_write_string(f, d->usable ? "" : d->reason);
     fputs(", \"name\": ", f);
-    json_string(f, d->name);
+    eb_json_write_string(f, d->name);
     fputs(", \"pci_bus_id\": ", f);
-    json_string(f, d->pci_bus_id);
+    eb_json_write_string(f, d->pci_bus_id);
     fprintf(f, ", \"memory\": %lld, \"driver_version\": ", (long long)d->memory);
-    json_string(f, d->driver_version);
+    eb_json_write_string(f, d->driver_version);
     fprintf(f, ", \"video_processing\": %s, \"codecs\": [", d->vpp ? "true" : "false");
     for (int i = 0; i < d->nb_codecs; i++) {
         const EbHalCodecCaps *c = &d->codecs[i];
         fprintf(f, "%s{\"codec\": ", i ? ", " : "");
-        json_string(f, avcodec_get_name(c->codec));
+        eb_json_write_string(f, avcodec_get_name(c->codec));
         fprintf(f,
                 ", \"decode\": %s, \"encode\": %s, \"max_width\": %d, \"max_height\": %d, "
                 "\"max_bframes\": %d}",

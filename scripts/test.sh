@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it: installs what is missing, builds with
 # -Werror, runs every test (unit, integration, browser playback), then the
 # unit and integration tests again under ASan+UBSan and the threaded ones
-# under TSan, then the config fuzzer briefly.
+# under TSan, then the config and job-spec fuzzers briefly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -48,6 +48,10 @@ TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/tsan.supp" \
 if [ -x firmware-config/fuzz/run.sh ]; then
   echo "== config fuzzer (brief)"
   EB_FUZZ_SECONDS=${EB_FUZZ_SECONDS:-30} firmware-config/fuzz/run.sh
+fi
+if [ -x api/fuzz/run.sh ]; then
+  echo "== job request and job spec fuzzer (brief)"
+  EB_FUZZ_SECONDS=${EB_FUZZ_API_SECONDS:-20} api/fuzz/run.sh
 fi
 echo "== all tests passed"
 awk '/tests failed out of/ { failed += $(NF-4); total += $NF }
