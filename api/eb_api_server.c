@@ -48,8 +48,12 @@
 #include "eb_hal.h"
 #include "eb_job_request.h"
 #include "eb_jobs.h"
+#include "eb_layout.h"
 #include "eb_log.h"
 #include "eb_storage.h"
+
+/* The origin serves the layout's videos folder under the same name. */
+#define EB_ORIGIN_VIDEOS "/" EB_LAYOUT_VIDEOS_DIR "/"
 
 #define EB_API_MAX_JSON (1 << 20) /* request bodies other than uploads */
 #define EB_API_MAX_TOKENS 64
@@ -291,7 +295,7 @@ static void eb_sign_outputs(EbApi *api, json_t *job)
     eb_hex(mac, sizeof(mac), hex);
     json_object_foreach(out, key, v)
     {
-        const char *u = json_string_value(v), *p = u ? strstr(u, "/videos/") : NULL;
+        const char *u = json_string_value(v), *p = u ? strstr(u, EB_ORIGIN_VIDEOS) : NULL;
         if (!p)
             continue;
         snprintf(url, sizeof(url), "%.*s/s/%lld/%s%s", (int)(p - u), u, expiry, hex, p);
@@ -689,9 +693,9 @@ static enum MHD_Result eb_origin_signed(EbApi *api, struct MHD_Connection *c, co
     memcpy(mac_s, p, n);
     mac_s[n] = 0;
     p += n;
-    if (strncmp(p, "/videos/", 8))
+    if (strncmp(p, EB_ORIGIN_VIDEOS, sizeof(EB_ORIGIN_VIDEOS) - 1))
         return eb_reply_error(api, c, 404, NULL, "not found");
-    id = p + 8;
+    id = p + sizeof(EB_ORIGIN_VIDEOS) - 1;
     slash = strchr(id, '/');
     if (!slash || slash - id > EB_VIDEO_ID_MAX)
         return eb_reply_error(api, c, 404, NULL, "not found");
@@ -938,7 +942,7 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
         MHD_add_response_header(r, "Access-Control-Allow-Headers",
                                 "Authorization, Content-Type, Range");
         MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
-        if (!strncmp(url, "/videos/", 8) || !strncmp(url, "/s/", 3))
+        if (!strncmp(url, EB_ORIGIN_VIDEOS, sizeof(EB_ORIGIN_VIDEOS) - 1) || !strncmp(url, "/s/", 3))
             eb_cors_media(api, r);
         return eb_queue(api, c, 204, r);
     }
@@ -963,14 +967,14 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
     }
     if (!strcmp(url, "/metrics") && !strcmp(method, "GET"))
         return eb_metrics(api, c);
-    if (!strncmp(url, "/videos/", 8) || !strncmp(url, "/s/", 3)) {
+    if (!strncmp(url, EB_ORIGIN_VIDEOS, sizeof(EB_ORIGIN_VIDEOS) - 1) || !strncmp(url, "/s/", 3)) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return eb_reply_error(api, c, 405, NULL, "method not allowed");
         if (url[1] == 's')
             return eb_origin_signed(api, c, url + 3);
         if (api->sign_key_len)
             return eb_reply_error(api, c, 403, NULL, "this origin serves signed links only");
-        return eb_origin_file(api, c, url + 8);
+        return eb_origin_file(api, c, url + sizeof(EB_ORIGIN_VIDEOS) - 1);
     }
     return eb_reply_error(api, c, 404, NULL, "no such endpoint");
 }
@@ -1288,7 +1292,7 @@ int eb_api_serve_cli(int argc, char **argv)
         fprintf(stderr, "encbox: storage %s: cannot create or open it\n", storage);
         goto done;
     }
-    if (snprintf(api->videos, sizeof(api->videos), "%s/videos", api->storage) >=
+    if (snprintf(api->videos, sizeof(api->videos), "%s/" EB_LAYOUT_VIDEOS_DIR, api->storage) >=
         (int)sizeof(api->videos))
         goto done;
     tmp = eb_under_root(api->storage, api->cfg.storage_uploads);
