@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "eb_error.h"
@@ -36,6 +37,18 @@ static int eb_in_list(const char *s, const char *const *list)
     for (int i = 0; list && list[i]; i++)
         if (!strcmp(s, list[i]))
             return 1;
+    return 0;
+}
+
+/* 1 if the resolved path real lies inside one of the input roots. */
+static int eb_under_roots(const EbJobRequestContext *ctx, const char *real)
+{
+    for (int i = 0; i < ctx->nb_roots; i++) {
+        size_t l = strlen(ctx->roots[i]);
+        if (!strncmp(real, ctx->roots[i], l) &&
+            (real[l] == '/' || real[l] == '\0' || (l == 1 && real[0] == '/')))
+            return 1;
+    }
     return 0;
 }
 
@@ -68,18 +81,52 @@ static unsigned eb_resolve_input(const EbJobRequestContext *ctx, const char *in,
         return 403;
     }
     if (!realpath(in, real)) {
-        snprintf(msg, size, "input: %s", strerror(errno));
+        /* Say "no such file" only inside a root: outside one, a missing
+         * path and an existing one get the same 403, so the API is no
+         * probe for what exists on the box. */
+        int err = errno;
+        char parent[PATH_MAX];
+        snprintf(parent, sizeof(parent), "%s", in);
+        for (;;) {
+            char *slash = strrchr(parent, '/');
+            if (!slash || slash == parent) {
+                snprintf(parent, sizeof(parent), "/");
+                break;
+            }
+            *slash = '\0';
+            if (realpath(parent, real))
+                break;
+        }
+        if (!realpath(parent, real) || !eb_under_roots(ctx, real)) {
+            snprintf(msg, size, "input: outside the configured input roots");
+            return 403;
+        }
+        snprintf(msg, size, "input: %s", strerror(err));
         return 400;
     }
-    for (int i = 0; i < ctx->nb_roots; i++) {
-        size_t l = strlen(ctx->roots[i]);
-        if (!strncmp(real, ctx->roots[i], l) && (real[l] == '/' || (l == 1 && real[0] == '/'))) {
-            snprintf(out, PATH_MAX, "%s", real);
-            return 0;
+    if (!eb_under_roots(ctx, real)) {
+        snprintf(msg, size, "input: outside the configured input roots");
+        return 403;
+    }
+    {
+        struct stat st;
+        if (stat(real, &st) < 0) {
+            snprintf(msg, size, "input: %s", strerror(errno));
+            return 400;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            snprintf(msg, size, "input: is a folder, not a file");
+            return 400;
+        }
+        if (ctx->cfg && ctx->cfg->limits_max_input_size > 0 &&
+            (int64_t)st.st_size > ctx->cfg->limits_max_input_size) {
+            snprintf(msg, size, "input: %lld bytes, larger than limits.max_input_size (%lld)",
+                     (long long)st.st_size, (long long)ctx->cfg->limits_max_input_size);
+            return 413;
         }
     }
-    snprintf(msg, size, "input: outside the configured input roots");
-    return 403;
+    snprintf(out, PATH_MAX, "%s", real);
+    return 0;
 }
 
 int eb_job_request_parse(const EbJobRequestContext *ctx, const char *body, size_t len,

@@ -114,6 +114,7 @@ int eb_job_spec_to_vod_options(const EbJobSpec *spec, const EbConfig *cfg, EbJob
     /* The operator's limits and backends apply to every job, from the CLI
      * or the daemon alike. */
     o->max_duration = (double)cfg->limits_max_duration;
+    o->max_input_size = cfg->limits_max_input_size;
     o->max_width = cfg->limits_max_resolution.width;
     o->max_height = cfg->limits_max_resolution.height;
     eb_hal_backends_enabled((const char *const *)cfg->backends_enabled.items,

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libavutil/common.h>
 
@@ -720,6 +721,17 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
                  "Safari and hls.js play HEVC from fMP4 segments): use format cmaf",
                  o->ladder.name);
         goto end;
+    }
+    if (o->max_input_size > 0 && o->input) {
+        struct stat st;
+        if (stat(o->input, &st) == 0 && S_ISREG(st.st_mode) &&
+            (int64_t)st.st_size > o->max_input_size) {
+            ret = EB_ERR_INPUT_LIMIT;
+            snprintf(res->error_detail, sizeof(res->error_detail),
+                     "the input is %lld bytes, larger than limits.max_input_size (%lld)",
+                     (long long)st.st_size, (long long)o->max_input_size);
+            goto end;
+        }
     }
     ret = eb_vod_choose_backend(o, &bk, &index, res);
     if (ret < 0)

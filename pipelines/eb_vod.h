@@ -69,6 +69,7 @@ typedef struct EbVodOptions {
      * is open, before any work: a longer or larger input fails with
      * EB_ERR_INPUT_LIMIT naming the limit. 0: no limit. */
     double max_duration;           /* seconds */
+    int64_t max_input_size;        /* bytes of the input file, checked before it opens */
     int max_width, max_height;     /* picture size; a portrait input is compared
                                     * turned on its side */
     /* Hardware jobs: session accounting (eb_sessions). Software jobs take

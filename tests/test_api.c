@@ -617,6 +617,11 @@ static void test_bad_requests(void **state)
         {"{\"input\": \"@OUT@/secret.mp4\"}", 403, "input"},
         {"{\"input\": \"@IN@/../outside/secret.mp4\"}", 403, "input"},
         {"{\"input\": \"@IN@/link.mp4\"}", 403, "input"},
+        /* no existence probe outside the roots: missing is 403 there too */
+        {"{\"input\": \"@OUT@/missing.mp4\"}", 403, "input"},
+        {"{\"input\": \"@OUT@/nosuchdir/x.mp4\"}", 403, "input"},
+        /* a folder is not an input */
+        {"{\"input\": \"@IN@/folder\"}", 400, "input"},
     };
     Daemon d;
     char storage[4400], body[8192];
@@ -1945,6 +1950,8 @@ static int group_setup(void **state)
     snprintf(outside, sizeof(outside), "%s/outside", tmp);
     mkdir(inroot, 0755);
     mkdir(outside, 0755);
+    snprintf(path, sizeof(path), "%s/folder", inroot);
+    mkdir(path, 0755);
     snprintf(small_mp4, sizeof(small_mp4), "%s/small.mp4", inroot);
     snprintf(long_mp4, sizeof(long_mp4), "%s/long.mp4", inroot);
     snprintf(tokfile, sizeof(tokfile), "%s/tokens", tmp);
@@ -2107,12 +2114,43 @@ static void test_listen_on_every_address(void **state)
     daemon_stop(&d);
 }
 
+/* limits.max_input_size: a job whose input file is larger gets 413 naming
+ * the limit, before anything is queued. */
+static void test_input_size_limit(void **state)
+{
+    char storage[4300], cfg[4400], big[4400], body[4600];
+    Daemon d;
+    Resp r;
+    FILE *f;
+    (void)state;
+
+    fresh_storage("size", storage, sizeof(storage));
+    snprintf(cfg, sizeof(cfg), "%s/size.yaml", storage);
+    assert_int_equal(write_text(cfg, "thumbnails: {enabled: false}\nlimits: {max_input_size: 1M}\n"),
+                     0);
+    snprintf(big, sizeof(big), "%s/big.bin", inroot);
+    f = fopen(big, "wb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 2 << 20, SEEK_SET), 0);
+    fputc(0, f);
+    fclose(f);
+    daemon_start(&d, storage, cfg, NULL, NULL);
+    snprintf(body, sizeof(body), "{\"input\": \"%s\"}", big);
+    api(&d, &r, "POST", "/v1/jobs", body);
+    assert_int_equal(r.code, 413);
+    assert_non_null(strstr(r.body, "limits.max_input_size"));
+    resp_free(&r);
+    daemon_stop(&d);
+    unlink(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_health_auth_devices),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_listen_on_every_address),
+        cmocka_unit_test(test_input_size_limit),
         cmocka_unit_test(test_job_and_origin),
         cmocka_unit_test(test_upload_then_job),
         cmocka_unit_test(test_upload_cleanup),

@@ -437,6 +437,22 @@ static void test_config_limits_reach_the_cli(void **state)
         run_cli_config("limits: {max_resolution: 160x120}\n", args, err, sizeof(err)), 1);
     assert_non_null(strstr(err, "limits.max_resolution"));
     assert_int_equal(eb_test_leftovers(out), 0);
+    {
+        /* a file over limits.max_input_size is refused before it is opened */
+        char big[4400];
+        FILE *f;
+        snprintf(big, sizeof(big), "%s/big.mp4", tmp);
+        f = fopen(big, "wb");
+        assert_non_null(f);
+        assert_int_equal(fseek(f, 2 << 20, SEEK_SET), 0);
+        fputc(0, f);
+        fclose(f);
+        snprintf(args, sizeof(args), "'%s' -o '%s' --id lim --no-thumbnails", big, out);
+        assert_int_equal(
+            run_cli_config("limits: {max_input_size: 1M}\n", args, err, sizeof(err)), 1);
+        assert_non_null(strstr(err, "limits.max_input_size"));
+        assert_int_equal(eb_test_leftovers(out), 0);
+    }
 
     /* software is in every build; an operator who enabled only a device
      * backend has ruled it out */
