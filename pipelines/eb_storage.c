@@ -31,20 +31,69 @@ int eb_storage_id_valid(const char *id)
     return n >= 1 && n <= EB_VIDEO_ID_MAX;
 }
 
+/* The ASCII letter a Latin-1 or Latin Extended-A letter is written with
+ * (U+00C0..U+017F: "é" -> 'e', "Ł" -> 'L'), or 0. */
+static char eb_latin_base(unsigned cp)
+{
+    static const char l1[] = "AAAAAAACEEEEIIIIDNOOOOO_OUUUUYTsaaaaaaaceeeeiiiidnooooo_ouuuuyty";
+    static const char ext[] = "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIiIiJjKkkLlLlLlLl"
+                              "LlNnNnNnnNnOoOoOoOoRrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
+    _Static_assert(sizeof(ext) == 128 + 1, "one letter per code point U+0100..U+017F");
+    char c = 0;
+
+    if (cp >= 0xC0 && cp <= 0xFF)
+        c = l1[cp - 0xC0];
+    else if (cp >= 0x100 && cp <= 0x17F)
+        c = ext[cp - 0x100];
+    return isalpha((unsigned char)c) ? c : 0;
+}
+
+/* One UTF-8 character at p: its code point into *cp, its length returned
+ * (1 for a byte that does not start a valid sequence; *cp is then 0). */
+static int eb_utf8_next(const unsigned char *p, unsigned *cp)
+{
+    int n = p[0] >= 0xF0 && p[0] < 0xF8 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC0 ? 2 : 1;
+    unsigned v = n == 4 ? p[0] & 7u : n == 3 ? p[0] & 15u : p[0] & 31u;
+
+    *cp = 0;
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    if (n == 1)
+        return 1;
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 1;
+        v = (v << 6) | (p[i] & 0x3Fu);
+    }
+    *cp = v;
+    return n;
+}
+
 void eb_storage_id_from_path(const char *path, char *id, size_t size)
 {
     const char *base = strrchr(path, '/');
+    const char *dot;
     size_t n = 0;
 
     base = base ? base + 1 : path;
-    for (const char *p = base; *p && n + 1 < size && n < EB_VIDEO_ID_MAX; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '.' && strchr(p + 1, '.') == NULL)
-            break; /* drop the last extension */
-        id[n++] = (c < 0x80 && (isalnum(c) || c == '-' || c == '_')) ? (char)c : '_';
+    dot = strrchr(base, '.'); /* the last extension is dropped */
+    for (const char *p = base; *p && p != dot && n + 1 < size && n < EB_VIDEO_ID_MAX;) {
+        unsigned cp;
+        int len = eb_utf8_next((const unsigned char *)p, &cp);
+        char c = cp < 0x80 && (isalnum((int)cp) || cp == '-' || cp == '_') ? (char)cp
+                                                                           : eb_latin_base(cp);
+        /* Accented letters keep their letter; anything else is one '_' per
+         * run, not one per byte. */
+        if (c)
+            id[n++] = c;
+        else if (n == 0 || id[n - 1] != '_')
+            id[n++] = '_';
+        p += len;
     }
     id[n] = '\0';
-    if (n == 0)
+    if (n == 0 || strspn(id, "_") == n)
         snprintf(id, size, "video");
 }
 

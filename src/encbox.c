@@ -437,6 +437,11 @@ static int cmd_transcode(int argc, char **argv)
         eb_api_progress_result(progress_fd, &res);
     if (stats_json && eb_job_stats_write(stats_json, &res) < 0)
         fprintf(stderr, "encbox: warning: cannot write %s\n", stats_json);
+    if (quiet) {
+        /* -q: errors only; the job's figures went to --progress-fd/--stats-json. */
+        code = EB_EXIT_OK;
+        goto done;
+    }
     if (res.fell_back)
         fprintf(stderr, "encbox: note: %s\n", res.backend_note);
     if (res.damaged)

@@ -464,11 +464,28 @@ static void test_config_limits_reach_the_cli(void **state)
     assert_int_equal(eb_test_leftovers(out), 0);
 }
 
+/* -q means errors only: a job that succeeds prints nothing at all. */
+static void test_quiet_prints_nothing_on_success(void **state)
+{
+    char cmd[16384], outp[4300], out[4300];
+    struct stat st;
+    (void)state;
+
+    snprintf(out, sizeof(out), "%s/out-quiet", tmp);
+    snprintf(outp, sizeof(outp), "%s/quiet.txt", tmp);
+    snprintf(cmd, sizeof(cmd), "'%s' transcode '%s' -o '%s' --id q --no-thumbnails -q > '%s' 2>&1",
+             getenv("EB_BINARY"), good, out, outp);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(stat(outp, &st), 0);
+    assert_int_equal(st.st_size, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_input_limits_checked_before_work),
         cmocka_unit_test(test_config_limits_reach_the_cli),
+        cmocka_unit_test(test_quiet_prints_nothing_on_success),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_text_file),

@@ -186,6 +186,17 @@ static void test_video_id_rules(void **state)
     assert_true(eb_storage_id_valid(id));
     eb_storage_id_from_path("/media/My clip.v2.mp4", id, sizeof(id));
     assert_string_equal(id, "My_clip_v2");
+    /* non-ASCII: accented letters keep their letter, anything else is one
+     * '_' per run, not one per byte */
+    eb_storage_id_from_path("/media/Caf\xc3\xa9 cr\xc3\xa8me \xc5\x81\xc3\xb3" "d\xc5\xba.mov", id,
+                            sizeof(id));
+    assert_string_equal(id, "Cafe_creme_Lodz");
+    eb_storage_id_from_path("/media/\xe6\x97\xa5\xe6\x9c\xac clip.mp4", id, sizeof(id));
+    assert_string_equal(id, "_clip");
+    eb_storage_id_from_path("/media/\xe6\x97\xa5\xe6\x9c\xac.mp4", id, sizeof(id));
+    assert_string_equal(id, "video");
+    eb_storage_id_from_path("/media/bad\xff\xfe.mp4", id, sizeof(id));
+    assert_string_equal(id, "bad_");
     eb_storage_id_from_path("/media/.mp4", id, sizeof(id));
     assert_string_equal(id, "video");
 }
