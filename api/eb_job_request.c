@@ -118,6 +118,10 @@ static unsigned eb_resolve_input(const EbJobRequestContext *ctx, const char *in,
             snprintf(msg, size, "input: is a folder, not a file");
             return 400;
         }
+        if (!S_ISREG(st.st_mode)) {
+            snprintf(msg, size, "input: not a regular file (a pipe or a device)");
+            return 400;
+        }
         if (ctx->cfg && ctx->cfg->limits_max_input_size > 0 &&
             (int64_t)st.st_size > ctx->cfg->limits_max_input_size) {
             snprintf(msg, size, "input: %lld bytes, larger than limits.max_input_size (%lld)",

@@ -17,8 +17,10 @@
  *   nothing half-done is ever visible).
  * - The monitor thread of a job poll()s the progress pipe with the watchdog
  *   timeout; EOF means the worker exited, and waitpid() says how.
- * - Cancel: SIGTERM (the CLI cancels cleanly and removes its staging);
- *   SIGKILL after a grace period if it has not exited.
+ * - Cancel (and shutdown): SIGTERM (the CLI cancels cleanly and removes
+ *   its staging); SIGKILL once the grace period has passed, whatever the
+ *   progress pipe does. The watchdog keeps running during a cancel, and
+ *   measures progress (frames moving), not lines arriving.
  * - Housekeeping runs on eb-sched, woken by events and at least every
  *   EB_HOUSEKEEPING_S seconds (less when the upload retention is shorter):
  *   job history pruning (jobs.history_retention) and the upload clean-up.
@@ -81,6 +83,7 @@ typedef struct EbRun {
     int fd;         /* read end of the progress pipe */
     int cancel;     /* DELETE asked for it */
     int shutdown;   /* the daemon is stopping: back to the queue */
+    double stop_at; /* eb_now() of the cancel or shutdown's SIGTERM; 0: none */
     int64_t frames; /* last reported */
     double fps;
     int fell_back; /* the "done" line said so */
@@ -490,8 +493,9 @@ static void *eb_run_thread(void *arg)
     EbJobs *j = r->jobs;
     char buf[8192], name[16], err[512];
     size_t used = 0;
-    int status = 0, hung = 0, state;
+    int status = 0, hung = 0, killed = 0, state;
     double last = eb_now();
+    int64_t last_frames = 0;
 
     snprintf(name, sizeof(name), "eb-job-%.8s", r->id);
     pthread_setname_np(pthread_self(), name);
@@ -499,27 +503,43 @@ static void *eb_run_thread(void *arg)
         struct pollfd p = {.fd = r->fd, .events = POLLIN};
         int n = poll(&p, 1, 1000);
         ssize_t got;
+        double stop_at;
+        int64_t frames;
+
         if (n < 0 && errno == EINTR)
             continue;
-        if (n == 0) {
-            int cancel;
-            pthread_mutex_lock(&j->lock);
-            cancel = r->cancel || r->shutdown;
-            pthread_mutex_unlock(&j->lock);
-            if (!cancel && eb_now() - last > j->cfg.watchdog_seconds) {
-                EB_LOGW("jobs", "job %s: no progress for %d s, killing worker %d", r->id,
-                        j->cfg.watchdog_seconds, (int)r->pid);
-                hung = 1;
-                kill(r->pid, SIGKILL);
-            }
-            continue;
+        pthread_mutex_lock(&j->lock);
+        stop_at = r->stop_at;
+        frames = r->frames;
+        pthread_mutex_unlock(&j->lock);
+        /* Progress is frames moving, not lines arriving: a worker that
+         * reports without getting anywhere is as hung as a silent one. */
+        if (frames != last_frames) {
+            last_frames = frames;
+            last = eb_now();
         }
+        /* Cancel and shutdown always win: SIGTERM first, SIGKILL after the
+         * grace period whatever the pipe does (a demuxer blocked in a read
+         * never sees the SIGTERM). The watchdog stays on meanwhile. */
+        if (stop_at > 0 && !killed && eb_now() - stop_at > EB_CANCEL_GRACE_MS / 1000.0) {
+            EB_LOGW("jobs", "job %s: worker %d still running %d s after SIGTERM, killing it",
+                    r->id, (int)r->pid, EB_CANCEL_GRACE_MS / 1000);
+            killed = 1;
+            kill(r->pid, SIGKILL);
+        }
+        if (!killed && eb_now() - last > j->cfg.watchdog_seconds) {
+            EB_LOGW("jobs", "job %s: no progress for %d s, killing worker %d", r->id,
+                    j->cfg.watchdog_seconds, (int)r->pid);
+            hung = killed = 1;
+            kill(r->pid, SIGKILL);
+        }
+        if (n == 0)
+            continue;
         got = read(r->fd, buf + used, sizeof(buf) - 1 - used);
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
             break;
-        last = eb_now();
         used += (size_t)got;
         buf[used] = 0;
         for (char *nl; (nl = strchr(buf, '\n'));) {
@@ -1003,6 +1023,7 @@ void eb_jobs_close(EbJobs **pj)
     j->stop = 1;
     for (int i = 0; i < j->nb_running; i++) {
         j->runs[i]->shutdown = 1;
+        j->runs[i]->stop_at = eb_now();
         kill(j->runs[i]->pid, SIGTERM);
     }
     pthread_cond_broadcast(&j->cond);
@@ -1195,6 +1216,7 @@ int eb_jobs_cancel(EbJobs *j, const char *id, json_t **job)
         for (int i = 0; i < j->nb_running; i++)
             if (!strcmp(j->runs[i]->id, id) && !j->runs[i]->cancel) {
                 j->runs[i]->cancel = 1;
+                j->runs[i]->stop_at = eb_now();
                 kill(j->runs[i]->pid, SIGTERM);
             }
     } else {

@@ -37,6 +37,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "eb_clock.h"
 #include "eb_hal.h"
 #include "eb_api.h"
 #include "eb_api_devices.h"
@@ -1714,6 +1715,63 @@ static void test_worker_crash(void **state)
     daemon_stop(&d);
 }
 
+/* DELETE wins even when the worker cannot act on its SIGTERM (here it is
+ * stopped, inside a demuxer blocked on a FIFO segment): the daemon kills it
+ * after the grace period and the job ends canceled, nothing published. A
+ * pipe as the input itself is refused up front. */
+static void test_cancel_of_a_blocked_worker(void **state)
+{
+    char storage[4300], fifo[4400], list[4400], body[4600], path[128];
+    Daemon d;
+    json_t *o;
+    char *id;
+    FILE *f;
+    double t0;
+    pid_t w = 0;
+    (void)state;
+
+    snprintf(fifo, sizeof(fifo), "%s/hang.ts", inroot);
+    snprintf(list, sizeof(list), "%s/hang.m3u8", inroot);
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    f = fopen(list, "w");
+    assert_non_null(f);
+    fprintf(f, "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:4.0,\n"
+               "hang.ts\n#EXT-X-ENDLIST\n");
+    fclose(f);
+    /* a folder or a pipe is no input of its own */
+    fresh_storage("blocked", storage, sizeof(storage));
+    daemon_start(&d, storage, NULL, NULL, NULL);
+    snprintf(body, sizeof(body), "{\"input\": \"%s\"}", fifo);
+    {
+        Resp r;
+        api(&d, &r, "POST", "/v1/jobs", body);
+        assert_int_equal(r.code, 400);
+        resp_free(&r);
+    }
+    id = submit(&d, "{\"input\": \"%s\", \"video_id\": \"blocked\"}", list);
+    json_decref(job_wait(&d, id, "running", 60));
+    for (int i = 0; i < 100 && !w; i++, nap_ms(50))
+        w = worker_pid(d.pid);
+    assert_true(w > 0);
+    /* stopped, it cannot act on the SIGTERM (it stays pending) */
+    assert_int_equal(kill(w, SIGSTOP), 0);
+    t0 = (double)eb_clock_ns() / 1e9;
+    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+    o = api_json(&d, 202, "DELETE", path, NULL);
+    json_decref(o);
+    o = job_wait(&d, id, "canceled", 40);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "canceled");
+    assert_true((double)eb_clock_ns() / 1e9 - t0 < 30);
+    json_decref(o);
+    snprintf(body, sizeof(body), "%s/videos/blocked", storage);
+    assert_false(eb_test_exists(body));
+    free(id);
+    daemon_stop(&d);
+    unlink(fifo);
+    unlink(list);
+}
+
 /* A worker that stops reporting (SIGSTOP) is killed by the watchdog. */
 static void test_watchdog(void **state)
 {
@@ -2164,6 +2222,7 @@ int main(void)
         cmocka_unit_test(test_worker_cmdline),
         cmocka_unit_test(test_worker_crash),
         cmocka_unit_test(test_watchdog),
+        cmocka_unit_test(test_cancel_of_a_blocked_worker),
         cmocka_unit_test(test_worker_confinement),
         cmocka_unit_test(test_daemon_crash_recovery),
         cmocka_unit_test(test_signed_links),
