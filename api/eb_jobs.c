@@ -487,6 +487,16 @@ static int eb_run_wait(pid_t pid, int *status, int ms)
     return w == pid || w < 0;
 }
 
+/* Removes the staging folders no live job holds (eb_storage.h). */
+static void eb_jobs_sweep_staging(EbJobs *j)
+{
+    int n = 0;
+
+    if (j->cfg.storage_root && eb_storage_sweep_staging(j->cfg.storage_root, &n) == 0 && n > 0)
+        EB_LOGI("jobs", "removed %d staging folder%s left by jobs that did not finish", n,
+                n == 1 ? "" : "s");
+}
+
 static void *eb_run_thread(void *arg)
 {
     EbRun *r = arg;
@@ -601,6 +611,10 @@ static void *eb_run_thread(void *arg)
     j->done[j->nb_done++] = r;
     pthread_cond_broadcast(&j->cond);
     pthread_mutex_unlock(&j->lock);
+    /* A worker that ended any other way than by itself (killed, crashed)
+     * may have left its staging folder behind. */
+    if (!WIFEXITED(status))
+        eb_jobs_sweep_staging(j);
     return NULL;
 }
 
@@ -1008,6 +1022,9 @@ int eb_jobs_start(EbJobs *j)
 {
     if (j->sched_started)
         return 0;
+    /* Staging folders of jobs that died with a previous daemon (kill -9, a
+     * power cut): no live job holds them. */
+    eb_jobs_sweep_staging(j);
     if (pthread_create(&j->sched, NULL, eb_sched_thread, j) != 0)
         return -EAGAIN;
     j->sched_started = 1;

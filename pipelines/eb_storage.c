@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
+#include <dirent.h>
 #include <limits.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -139,13 +141,25 @@ int eb_storage_exists(const char *root, const char *id)
     return lstat(path, &st) == 0;
 }
 
-int eb_storage_stage(const char *root, const char *id, char *path, size_t size)
+int eb_storage_stage(const char *root, const char *id, char *path, size_t size, int *lock)
 {
+    int fd;
+
+    *lock = -1;
     if (snprintf(path, size, "%s/" EB_LAYOUT_STAGING_DIR "/%s.XXXXXX", root, id) >= (int)size)
         return EB_ERR(ENAMETOOLONG);
     if (!mkdtemp(path))
         return EB_ERR(errno);
     chmod(path, 0755);
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        rmdir(path);
+        return EB_ERR(err);
+    }
+    *lock = fd;
     return 0;
 }
 
@@ -168,6 +182,43 @@ int eb_storage_remove_tree(const char *path)
     return 0;
 }
 
+int eb_storage_sweep_staging(const char *root, int *removed)
+{
+    char dir[4096], path[4400];
+    struct dirent *e;
+    DIR *d;
+    int n = 0;
+
+    if (removed)
+        *removed = 0;
+    snprintf(dir, sizeof(dir), "%s/" EB_LAYOUT_STAGING_DIR, root);
+    d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : EB_ERR(errno);
+    while ((e = readdir(d))) {
+        int fd;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+            continue;
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        /* Taken: nobody holds it, the job that made it is gone. */
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            if (eb_storage_remove_tree(path) == 0) {
+                EB_LOGI("storage", "removed %s, left by a job that did not finish", path);
+                n++;
+            }
+        }
+        close(fd);
+    }
+    closedir(d);
+    if (removed)
+        *removed = n;
+    return 0;
+}
+
 int eb_storage_publish(const char *root, const char *id, const char *staging, int overwrite)
 {
     char dst[4096];
@@ -184,8 +235,11 @@ int eb_storage_publish(const char *root, const char *id, const char *staging, in
         return EB_ERR_EXISTS;
     if (renameat2(AT_FDCWD, staging, AT_FDCWD, dst, RENAME_EXCHANGE) < 0)
         return EB_ERR(errno);
-    /* staging now holds the previous version. */
-    return eb_storage_remove_tree(staging);
+    /* staging now holds the previous version: the new one is published
+     * whatever its removal does (a sweep may be removing it too). */
+    if (eb_storage_remove_tree(staging) < 0)
+        EB_LOGW("storage", "could not remove the replaced version in %s", staging);
+    return 0;
 }
 
 int eb_storage_write_file(const char *path, const void *data, size_t size)

@@ -5,7 +5,9 @@
  * A job builds everything in its staging folder (same filesystem) and
  * eb_storage_publish() moves it into place with one rename, so readers see
  * the old tree or the new one, never a mix. A failed job removes its
- * staging folder.
+ * staging folder; one that is left behind (the process was killed) is
+ * found by eb_storage_sweep_staging, because a live job holds a lock on
+ * its folder.
  */
 #ifndef EB_STORAGE_H
 #define EB_STORAGE_H
@@ -28,8 +30,18 @@ int eb_storage_prepare(const char *root);
 /* 1 if <root>/videos/<id> exists. */
 int eb_storage_exists(const char *root, const char *id);
 
-/* Creates a fresh staging folder for id; path receives its location. */
-int eb_storage_stage(const char *root, const char *id, char *path, size_t size);
+/* Creates a fresh staging folder for id; path receives its location and
+ * *lock a descriptor of the folder holding an exclusive flock: the folder
+ * is live while the caller keeps it open (the kernel drops the lock when
+ * the process dies, however it dies). The caller closes *lock once the
+ * folder is published or removed. */
+int eb_storage_stage(const char *root, const char *id, char *path, size_t size, int *lock);
+
+/* Removes every staging folder under <root>/.staging that no live job
+ * holds (its flock can be taken): what a killed worker, a crashed daemon
+ * or a power cut left behind. *removed (may be NULL) counts them. Safe
+ * while jobs run: a live job's folder is locked. */
+int eb_storage_sweep_staging(const char *root, int *removed);
 
 /* Publishes a staging folder as <root>/videos/<id>. Without overwrite an
  * existing id fails with EB_ERR_EXISTS; with it the two folders are swapped

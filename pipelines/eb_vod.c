@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libavutil/common.h>
 
@@ -488,6 +489,7 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
     EbPipelineStats st;
     int have_caps = 0, hw = eb_backend_is_hw(backend->name);
     char staging[4096] = "";
+    int staging_lock = -1;      /* held while the staging folder is ours */
     uint64_t start = eb_clock_ns();
     double cpu_start = eb_cpu_process_seconds();
     int ret, nb = 0;
@@ -580,7 +582,8 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
             }
         }
     }
-    ret = eb_storage_stage(o->storage_root, res->video_id, staging, sizeof(staging));
+    ret = eb_storage_stage(o->storage_root, res->video_id, staging, sizeof(staging),
+                           &staging_lock);
     if (ret < 0)
         goto end;
 
@@ -687,6 +690,8 @@ end:
     eb_hal_device_close(&job.dev);
     if (staging[0])
         eb_storage_remove_tree(staging);
+    if (staging_lock >= 0)
+        close(staging_lock); /* after the removal: a sweep never races it */
     res->wall_seconds = (eb_clock_ns() - start) / 1e9;
     return ret;
 }

@@ -37,6 +37,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "eb_storage.h"
 #include "eb_clock.h"
 #include "eb_hal.h"
 #include "eb_api.h"
@@ -1777,14 +1778,18 @@ static void test_watchdog(void **state)
 {
     Daemon d;
     Resp r;
-    char storage[4400], url[256];
+    char storage[4400], url[4600];
     json_t *o;
     char *id;
     pid_t w = 0;
     (void)state;
 
     fresh_storage("watchdog", storage, sizeof(storage));
+    /* a staging folder left by a job of an earlier daemon: swept at start */
+    snprintf(url, sizeof(url), "%s/.staging/old.Xy12Zw", storage);
+    assert_int_equal(eb_storage_mkdirs(url), 0);
     daemon_start(&d, storage, NULL, "--watchdog", "3");
+    assert_false(eb_test_exists(url));
     id = submit(&d, "{\"input\": \"%s\", \"video_id\": \"stuck\", \"preset\": \"veryslow\"}",
                 long_mp4);
     o = job_wait(&d, id, "running", 120);
@@ -1797,6 +1802,9 @@ static void test_watchdog(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "state")), "failed");
     assert_non_null(strstr(json_string_value(json_object_get(o, "error")), "hung"));
     json_decref(o);
+    /* the killed worker's staging folder is gone too */
+    snprintf(url, sizeof(url), "%s/.staging", storage);
+    assert_int_equal(eb_test_dir_entries(url), 0);
     snprintf(url, sizeof(url), "%s/metrics", d.base);
     assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
     assert_non_null(strstr(r.body, "encbox_watchdog_kills_total 1"));

@@ -21,6 +21,7 @@
 
 #include "eb_error.h"
 #include "eb_log.h"
+#include "eb_storage.h"
 #include "eb_test_media.h"
 #include "eb_vod.h"
 
@@ -480,12 +481,44 @@ static void test_quiet_prints_nothing_on_success(void **state)
     assert_int_equal(st.st_size, 0);
 }
 
+/* A staging folder no live job holds (its job was killed) is swept; one a
+ * live job holds is not, until the job lets go. */
+static void test_orphan_staging_swept(void **state)
+{
+    char root[4300], orphan[4400], file[4500], live[4400];
+    int lock = -1, n = -1;
+    FILE *f;
+    (void)state;
+
+    snprintf(root, sizeof(root), "%s/sweep", tmp);
+    assert_int_equal(eb_storage_prepare(root), 0);
+    snprintf(orphan, sizeof(orphan), "%s/.staging/dead.AbCdEf", root);
+    assert_int_equal(eb_storage_mkdirs(orphan), 0);
+    snprintf(file, sizeof(file), "%s/segment_001.m4s", orphan);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("half", f);
+    fclose(f);
+    assert_int_equal(eb_storage_stage(root, "alive", live, sizeof(live), &lock), 0);
+    assert_true(lock >= 0);
+
+    assert_int_equal(eb_storage_sweep_staging(root, &n), 0);
+    assert_int_equal(n, 1);
+    assert_false(eb_test_exists(orphan));
+    assert_true(eb_test_exists(live));
+    close(lock);
+    assert_int_equal(eb_storage_sweep_staging(root, &n), 0);
+    assert_int_equal(n, 1);
+    assert_false(eb_test_exists(live));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_input_limits_checked_before_work),
         cmocka_unit_test(test_config_limits_reach_the_cli),
         cmocka_unit_test(test_quiet_prints_nothing_on_success),
+        cmocka_unit_test(test_orphan_staging_swept),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_text_file),
