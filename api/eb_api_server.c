@@ -73,10 +73,18 @@ typedef struct EbApi {
     char *roots[EB_API_MAX_ROOTS];          /* realpaths of the input roots */
     const char *backends[EB_API_MAX_ROOTS]; /* names of this build's backends, NULL-terminated */
     const char *worker_roots[EB_API_MAX_ROOTS + 2]; /* uploads + roots, NULL-terminated */
+    /* Secrets, replaced whole on SIGHUP (a rotation is the point): handlers
+     * read them under the read lock, the reload swaps them under the write
+     * lock. */
+    pthread_rwlock_t secrets_lock;
     int nb_tokens;
     char *tokens[EB_API_MAX_TOKENS];
     unsigned char sign_key[256];
     size_t sign_key_len; /* 0: links are unsigned, /videos is open */
+    int tokens_from_flags;   /* --token-file given: reload re-reads those files */
+    int nb_token_paths;
+    char *token_paths[EB_API_MAX_TOKENS];
+    int public_listen;       /* some listening address is not loopback */
     EbJobs *jobs;
     EbApiDevices *devices;
     pthread_mutex_t stats_lock;
@@ -208,13 +216,15 @@ static int eb_auth_ok(EbApi *api, struct MHD_Connection *c)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     int ok = 0;
-    if (api->nb_tokens == 0)
-        return 1;
-    if (!h || strncasecmp(h, "Bearer ", 7))
-        return 0;
-    h += 7;
-    for (int i = 0; i < api->nb_tokens; i++)
-        ok |= eb_token_equal(h, api->tokens[i]);
+
+    pthread_rwlock_rdlock(&api->secrets_lock);
+    if (api->nb_tokens == 0) {
+        ok = 1;
+    } else if (h && !strncasecmp(h, "Bearer ", 7)) {
+        for (int i = 0; i < api->nb_tokens; i++)
+            ok |= eb_token_equal(h + 7, api->tokens[i]);
+    }
+    pthread_rwlock_unlock(&api->secrets_lock);
     return ok;
 }
 
@@ -244,14 +254,15 @@ static char *eb_read_pem(const char *path, size_t *len)
     return buf;
 }
 
-static int eb_load_tokens(EbApi *api, const char *path)
+/* Appends the tokens of one file (one per line, '#' comments) to
+ * tokens[*nb..]. -errno when it cannot be read (nothing appended). */
+static int eb_read_tokens(const char *path, char **tokens, int *nb)
 {
     char line[1024];
     FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "encbox: cannot read token file %s: %s\n", path, strerror(errno));
+
+    if (!f)
         return -errno;
-    }
     while (fgets(line, sizeof(line), f)) {
         char *s = line, *e;
         while (*s == ' ' || *s == '\t')
@@ -262,12 +273,50 @@ static int eb_load_tokens(EbApi *api, const char *path)
         *e = 0;
         if (!*s || *s == '#')
             continue;
-        if (api->nb_tokens == EB_API_MAX_TOKENS)
+        if (*nb == EB_API_MAX_TOKENS)
             break;
-        api->tokens[api->nb_tokens++] = strdup(s);
+        tokens[(*nb)++] = strdup(s);
     }
+    explicit_bzero(line, sizeof(line));
     fclose(f);
     return 0;
+}
+
+static void eb_free_tokens(char **tokens, int nb)
+{
+    for (int i = 0; i < nb; i++) {
+        if (tokens[i]) {
+            explicit_bzero(tokens[i], strlen(tokens[i]));
+            free(tokens[i]);
+        }
+        tokens[i] = NULL;
+    }
+}
+
+/* The signing key file's bytes (trailing newline dropped) into key;
+ * returns the length, or -1 when it cannot be read or is empty. */
+static ssize_t eb_read_key(const char *path, unsigned char *key, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, key, size);
+
+    if (fd >= 0)
+        close(fd);
+    while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r'))
+        n--;
+    return n > 0 ? n : -1;
+}
+
+/* The signing key as it is now (copied out under the lock); 0: none. */
+static size_t eb_key_get(EbApi *api, unsigned char *key)
+{
+    size_t n;
+
+    pthread_rwlock_rdlock(&api->secrets_lock);
+    n = api->sign_key_len;
+    memcpy(key, api->sign_key, n);
+    pthread_rwlock_unlock(&api->secrets_lock);
+    return n;
 }
 
 /* ---- jobs ------------------------------------------------------------- */
@@ -283,15 +332,18 @@ static void eb_sign_outputs(EbApi *api, json_t *job)
     const char *key;
     json_t *v;
     char msg[128], hex[65], url[1024];
-    unsigned char mac[32];
+    unsigned char mac[32], skey[256];
     long long expiry = (long long)time(NULL) + api->cfg.api_link_lifetime;
+    size_t klen = eb_key_get(api, skey);
 
-    if (!api->sign_key_len || !json_is_object(out) || !vid)
+    if (!klen || !json_is_object(out) || !vid)
         return;
     snprintf(msg, sizeof(msg), "%lld/%s", expiry, vid);
-    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, api->sign_key, api->sign_key_len, msg, strlen(msg),
-                         mac) < 0)
+    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, skey, klen, msg, strlen(msg), mac) < 0) {
+        explicit_bzero(skey, sizeof(skey));
         return;
+    }
+    explicit_bzero(skey, sizeof(skey));
     eb_hex(mac, sizeof(mac), hex);
     json_object_foreach(out, key, v)
     {
@@ -671,13 +723,14 @@ static void eb_hex(const unsigned char *in, size_t n, char *out)
 static enum MHD_Result eb_origin_signed(EbApi *api, struct MHD_Connection *c, const char *url)
 {
     char exp_s[24], mac_s[80], msg[128], want[65];
-    unsigned char mac[32];
+    unsigned char mac[32], skey[256];
     const char *p = url, *id, *slash;
     char *end;
     long long expiry;
-    size_t n;
+    size_t n, klen = eb_key_get(api, skey);
+    int ret;
 
-    if (!api->sign_key_len)
+    if (!klen)
         return eb_reply_error(api, c, 404, NULL, "not found");
     n = strcspn(p, "/");
     if (n == 0 || n >= sizeof(exp_s))
@@ -703,8 +756,9 @@ static enum MHD_Result eb_origin_signed(EbApi *api, struct MHD_Connection *c, co
     if (*end || expiry <= 0)
         return eb_reply_error(api, c, 403, NULL, "bad signature");
     snprintf(msg, sizeof(msg), "%s/%.*s", exp_s, (int)(slash - id), id);
-    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, api->sign_key, api->sign_key_len, msg, strlen(msg),
-                         mac) < 0)
+    ret = gnutls_hmac_fast(GNUTLS_MAC_SHA256, skey, klen, msg, strlen(msg), mac);
+    explicit_bzero(skey, sizeof(skey));
+    if (ret < 0)
         return eb_reply_error(api, c, 500, NULL, "cannot sign");
     eb_hex(mac, sizeof(mac), want);
     if (!eb_token_equal(want, mac_s))
@@ -968,11 +1022,15 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
     if (!strcmp(url, "/metrics") && !strcmp(method, "GET"))
         return eb_metrics(api, c);
     if (!strncmp(url, EB_ORIGIN_VIDEOS, sizeof(EB_ORIGIN_VIDEOS) - 1) || !strncmp(url, "/s/", 3)) {
+        int signed_only;
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return eb_reply_error(api, c, 405, NULL, "method not allowed");
         if (url[1] == 's')
             return eb_origin_signed(api, c, url + 3);
-        if (api->sign_key_len)
+        pthread_rwlock_rdlock(&api->secrets_lock);
+        signed_only = api->sign_key_len > 0;
+        pthread_rwlock_unlock(&api->secrets_lock);
+        if (signed_only)
             return eb_reply_error(api, c, 403, NULL, "this origin serves signed links only");
         return eb_origin_file(api, c, url + sizeof(EB_ORIGIN_VIDEOS) - 1);
     }
@@ -1103,6 +1161,77 @@ static int eb_parse_duration(const char *s, int64_t *out)
  * they start, so job settings (jobs.*, ladders, thumbnails) reach new jobs'
  * encodes; the daemon's own request checks keep the start-up values until
  * a restart, and are listed so. */
+/* SIGHUP: the token files and the signing key are read again (a rotation
+ * is the point of a reload) and swapped in whole. A file that cannot be
+ * read, token files that hold no token, or no token left on a public
+ * address keep the running secrets, with the reason logged. Returns 1 when
+ * something was swapped. */
+static int eb_api_reload_secrets(EbApi *api, const EbConfig *cfg)
+{
+    char *tokens[EB_API_MAX_TOKENS] = {0};
+    char *paths[EB_API_MAX_TOKENS] = {0};
+    unsigned char key[256];
+    ssize_t klen = 0;
+    int nb = 0, nb_paths = 0, changed;
+
+    if (api->tokens_from_flags) {
+        for (int i = 0; i < api->nb_token_paths; i++)
+            paths[nb_paths++] = strdup(api->token_paths[i]);
+    } else {
+        for (int i = 0; i < cfg->api_token_files.nb && nb_paths < EB_API_MAX_TOKENS; i++)
+            paths[nb_paths++] = strdup(cfg->api_token_files.items[i]);
+    }
+    for (int i = 0; i < nb_paths; i++)
+        if (!paths[i] || eb_read_tokens(paths[i], tokens, &nb) < 0) {
+            EB_LOGE("api", "SIGHUP: cannot read token file %s: keeping the running tokens",
+                    paths[i] ? paths[i] : "?");
+            goto keep;
+        }
+    if (nb_paths > 0 && nb == 0) {
+        EB_LOGE("api", "SIGHUP: the token files hold no token: keeping the running tokens");
+        goto keep;
+    }
+    if (nb == 0 && api->public_listen) {
+        EB_LOGE("api", "SIGHUP: no token left on a non-loopback address: keeping the running "
+                       "tokens");
+        goto keep;
+    }
+    if (cfg->api_signing_key_file[0]) {
+        klen = eb_read_key(cfg->api_signing_key_file, key, sizeof(key));
+        if (klen <= 0) {
+            EB_LOGE("api", "SIGHUP: cannot read the signing key %s: keeping the running secrets",
+                    cfg->api_signing_key_file);
+            goto keep;
+        }
+    }
+    pthread_rwlock_wrlock(&api->secrets_lock);
+    changed = nb != api->nb_tokens || (size_t)klen != api->sign_key_len ||
+              memcmp(key, api->sign_key, (size_t)klen);
+    for (int i = 0; !changed && i < nb; i++)
+        changed = strcmp(tokens[i], api->tokens[i]) != 0;
+    eb_free_tokens(api->tokens, api->nb_tokens);
+    memcpy(api->tokens, tokens, sizeof(tokens[0]) * (size_t)nb);
+    api->nb_tokens = nb;
+    explicit_bzero(api->sign_key, sizeof(api->sign_key));
+    memcpy(api->sign_key, key, (size_t)klen);
+    api->sign_key_len = (size_t)klen;
+    for (int i = 0; i < api->nb_token_paths; i++)
+        free(api->token_paths[i]);
+    memcpy(api->token_paths, paths, sizeof(paths[0]) * (size_t)nb_paths);
+    api->nb_token_paths = nb_paths;
+    pthread_rwlock_unlock(&api->secrets_lock);
+    explicit_bzero(key, sizeof(key));
+    EB_LOGI("api", "SIGHUP: %d token%s and %s signing key loaded", nb, nb == 1 ? "" : "s",
+            klen > 0 ? "the" : "no");
+    return changed;
+keep:
+    eb_free_tokens(tokens, nb);
+    for (int i = 0; i < nb_paths; i++)
+        free(paths[i]);
+    explicit_bzero(key, sizeof(key));
+    return 0;
+}
+
 static void eb_api_reload(EbApi *api, const char *config_path, int verbose)
 {
     EbConfig cfg = {0};
@@ -1133,6 +1262,10 @@ static void eb_api_reload(EbApi *api, const char *config_path, int verbose)
         } else if (!strcmp(name, "log.format")) {
             eb_log_set_format(strcmp(cfg.log_format, "json") == 0 ? EB_LOG_JSON : EB_LOG_TEXT);
             snprintf(api->cfg.log_format, sizeof(api->cfg.log_format), "%s", cfg.log_format);
+        } else if (!strcmp(name, "api.token_files") || !strcmp(name, "api.signing_key_file")) {
+            /* read again below, changed or not */
+        } else if (!strcmp(name, "limits.max_input_size")) {
+            api->cfg.limits_max_input_size = cfg.limits_max_input_size;
         } else if (!strcmp(name, "limits.max_jobs")) {
             int now = eb_jobs_set_max_jobs(api->jobs, cfg.limits_max_jobs);
             api->cfg.limits_max_jobs = cfg.limits_max_jobs;
@@ -1147,8 +1280,22 @@ static void eb_api_reload(EbApi *api, const char *config_path, int verbose)
         }
         av_bprintf(&applied, "%s%s", applied.len ? ", " : "", name);
     }
-    for (int i = 0; i < diff.nb_restart; i++)
+    for (int i = 0; i < diff.nb_restart; i++) {
+        if (!strcmp(diff.restart[i], "api.token_files") ||
+            !strcmp(diff.restart[i], "api.signing_key_file")) {
+            av_bprintf(&applied, "%s%s", applied.len ? ", " : "", diff.restart[i]);
+            continue;
+        }
         av_bprintf(&restart, "%s%s", restart.len ? ", " : "", diff.restart[i]);
+    }
+    if (eb_api_reload_secrets(api, &cfg)) {
+        char *key_file = strdup(cfg.api_signing_key_file);
+        av_bprintf(&applied, "%stokens and signing key", applied.len ? ", " : "");
+        if (key_file) {
+            free(api->cfg.api_signing_key_file);
+            api->cfg.api_signing_key_file = key_file;
+        }
+    }
     EB_LOGI("api", "SIGHUP: configuration reloaded; applied now: %s; needs a restart: %s",
             applied.len ? applied.str : "none", restart.len ? restart.str : "none");
     av_bprint_finalize(&applied, NULL);
@@ -1194,6 +1341,7 @@ int eb_api_serve_cli(int argc, char **argv)
     if (!api)
         return 1;
     pthread_mutex_init(&api->stats_lock, NULL);
+    pthread_rwlock_init(&api->secrets_lock, NULL);
     api->upload_retention = EB_API_UPLOAD_RETENTION_S;
     optind = 1;
     while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -1319,33 +1467,35 @@ int eb_api_serve_cli(int argc, char **argv)
         }
         api->roots[api->nb_roots++] = strdup(real);
     }
+    api->tokens_from_flags = nb_tok > 0;
     if (nb_tok == 0)
         for (int i = 0; i < api->cfg.api_token_files.nb && nb_tok < EB_API_MAX_TOKENS; i++)
             tokens[nb_tok++] = api->cfg.api_token_files.items[i];
-    for (int i = 0; i < nb_tok; i++)
-        if (eb_load_tokens(api, tokens[i]) < 0) {
+    for (int i = 0; i < nb_tok; i++) {
+        api->token_paths[api->nb_token_paths++] = strdup(tokens[i]);
+        if (eb_read_tokens(tokens[i], api->tokens, &api->nb_tokens) < 0) {
+            fprintf(stderr, "encbox: cannot read token file %s: %s\n", tokens[i],
+                    strerror(errno));
             code = 2;
             goto done;
         }
+    }
     if (nb_tok > 0 && api->nb_tokens == 0) {
         fprintf(stderr, "encbox: the token files hold no token\n");
         code = 2;
         goto done;
     }
-    for (int i = 0; i < nb_addrs; i++)
+    for (int i = 0; i < nb_addrs; i++) {
+        api->public_listen |= !eb_is_loopback(&ss[i]);
         if (api->nb_tokens == 0 && !eb_is_loopback(&ss[i])) {
             fprintf(stderr, "encbox: refusing to serve %s without a token (--token-file)\n",
                     addrs[i]);
             code = 2;
             goto done;
         }
+    }
     if (api->cfg.api_signing_key_file[0]) {
-        int fd = open(api->cfg.api_signing_key_file, O_RDONLY | O_CLOEXEC);
-        n = fd < 0 ? -1 : read(fd, api->sign_key, sizeof(api->sign_key));
-        if (fd >= 0)
-            close(fd);
-        while (n > 0 && (api->sign_key[n - 1] == '\n' || api->sign_key[n - 1] == '\r'))
-            n--;
+        n = eb_read_key(api->cfg.api_signing_key_file, api->sign_key, sizeof(api->sign_key));
         if (n <= 0) {
             fprintf(stderr, "encbox: cannot read the signing key %s\n",
                     api->cfg.api_signing_key_file);
@@ -1461,16 +1611,16 @@ done:
     eb_config_free(&api->cfg);
     for (int i = 0; i < api->nb_roots; i++)
         free(api->roots[i]);
-    for (int i = 0; i < api->nb_tokens; i++) {
-        explicit_bzero(api->tokens[i], strlen(api->tokens[i]));
-        free(api->tokens[i]);
-    }
+    eb_free_tokens(api->tokens, api->nb_tokens);
+    for (int i = 0; i < api->nb_token_paths; i++)
+        free(api->token_paths[i]);
     explicit_bzero(api->sign_key, sizeof(api->sign_key));
     if (tls_key)
         explicit_bzero(tls_key, tls_key_len);
     free(tls_key);
     free(tls_cert);
     pthread_mutex_destroy(&api->stats_lock);
+    pthread_rwlock_destroy(&api->secrets_lock);
     free(api);
     return code;
 }

@@ -2152,6 +2152,77 @@ static void test_sighup_reload(void **state)
     daemon_stop(&d);
 }
 
+/* A signed link to video vid under key, as the origin checks it. */
+static void signed_url(const Daemon *d, const char *key, const char *vid, char *url, size_t size)
+{
+    char msg[128], hex[65];
+    unsigned char mac[32];
+    long long exp = (long long)time(NULL) + 600;
+
+    snprintf(msg, sizeof(msg), "%lld/%s", exp, vid);
+    assert_int_equal(gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, strlen(key), msg, strlen(msg), mac),
+                     0);
+    for (int i = 0; i < 32; i++)
+        sprintf(hex + 2 * i, "%02x", mac[i]);
+    snprintf(url, size, "%s/s/%lld/%s/videos/%s/hls/master.m3u8", d->base, exp, hex, vid);
+}
+
+/* SIGHUP rotates secrets: a removed token stops authenticating and the new
+ * one starts, a link signed with the old key stops working and one signed
+ * with the new key works, and the log says so. */
+static void test_secret_rotation(void **state)
+{
+    char storage[4300], conf[4400], toks[4400], key[4400], text[9000], url[1024];
+    char saved[sizeof(tokfile)];
+    Daemon d;
+    Resp r;
+    (void)state;
+
+    fresh_storage("rotate", storage, sizeof(storage));
+    snprintf(toks, sizeof(toks), "%s/tokens", storage);
+    snprintf(key, sizeof(key), "%s/sign.key", storage);
+    snprintf(conf, sizeof(conf), "%s/rotate.yaml", storage);
+    assert_int_equal(write_text(toks, TOKEN "\n"), 0);
+    assert_int_equal(write_text(key, "old-signing-key-0123456789\n"), 0);
+    snprintf(text, sizeof(text), "thumbnails: {enabled: false}\napi: {signing_key_file: %s}\n",
+             key);
+    assert_int_equal(write_text(conf, text), 0);
+    memcpy(saved, tokfile, sizeof(saved));
+    assert_true(strlen(toks) < sizeof(tokfile));
+    memcpy(tokfile, toks, strlen(toks) + 1);
+    daemon_start(&d, storage, conf, NULL, NULL);
+    memcpy(tokfile, saved, sizeof(saved));
+
+    /* a missing video behind a valid signature is a 404, a bad one a 403 */
+    signed_url(&d, "old-signing-key-0123456789", "nothere", url, sizeof(url));
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 404);
+    resp_free(&r);
+
+    assert_int_equal(write_text(toks, "rotated-token-abcdef0123456789\n"), 0);
+    assert_int_equal(write_text(key, "new-signing-key-9876543210\n"), 0);
+    kill(d.pid, SIGHUP);
+    assert_true(log_has(&d, "1 token and the signing key loaded"));
+    assert_int_equal(api(&d, &r, "GET", "/v1/jobs", NULL), 401);
+    resp_free(&r);
+    snprintf(text, sizeof(text), "%s/v1/jobs", d.base);
+    assert_int_equal(http(&r, "GET", text, "rotated-token-abcdef0123456789", NULL, 0, NULL), 200);
+    resp_free(&r);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 403);
+    resp_free(&r);
+    signed_url(&d, "new-signing-key-9876543210", "nothere", url, sizeof(url));
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 404);
+    resp_free(&r);
+
+    /* an unreadable token file keeps the running tokens */
+    unlink(toks);
+    kill(d.pid, SIGHUP);
+    assert_true(log_has(&d, "keeping the running tokens"));
+    assert_int_equal(http(&r, "GET", text, "rotated-token-abcdef0123456789", NULL, 0, NULL), 200);
+    resp_free(&r);
+    /* daemon_stop needs the token no more: SIGTERM */
+    daemon_stop(&d);
+}
+
 /* api.listen with several addresses: the daemon serves the same API on
  * each of them. */
 static void test_listen_on_every_address(void **state)
@@ -2216,6 +2287,7 @@ int main(void)
         cmocka_unit_test(test_health_auth_devices),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_listen_on_every_address),
+        cmocka_unit_test(test_secret_rotation),
         cmocka_unit_test(test_input_size_limit),
         cmocka_unit_test(test_job_and_origin),
         cmocka_unit_test(test_upload_then_job),
