@@ -568,11 +568,16 @@ static const char *eb_mime(const char *path, int *segment)
              {".jpg", "image/jpeg", 1},
              {".vtt", "text/vtt", 0},
              {".json", "application/json", 0}};
-    const char *dot = strrchr(path, '.');
+    const char *dot = strrchr(path, '.'), *base = strrchr(path, '/');
+    char poster[64];
     *segment = 0;
+    /* The catalog thumbnail is an entry point like the manifests (its URL
+     * is handed out, never versioned): short-cached, not immutable. */
+    eb_layout_path(EB_LAYOUT_THUMB_POSTER, NULL, 1, poster, sizeof(poster));
+    base = base ? base + 1 : path;
     for (size_t i = 0; dot && i < sizeof(t) / sizeof(t[0]); i++)
         if (!strcmp(dot, t[i].ext)) {
-            *segment = t[i].segment;
+            *segment = t[i].segment && strcmp(base, strrchr(poster, '/') + 1);
             return t[i].type;
         }
     return "application/octet-stream";
@@ -699,9 +704,10 @@ static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, cons
     eb_cors_media(api, r);
     MHD_add_response_header(r, "Access-Control-Expose-Headers",
                             "Content-Length, Content-Range, ETag");
-    /* Published trees are replaced whole (atomic swap), but a segment name
-     * never changes content within one publish: long + immutable. Manifests
-     * may be republished with overwrite: short. */
+    /* Published trees are replaced whole (atomic swap); media keep their
+     * names with new bytes after an overwrite, but the new manifests then
+     * ask for them as "?v=N" (a URL no cache has seen), so media are long +
+     * immutable. Manifests and the catalog thumbnail: short. */
     MHD_add_response_header(r, "Cache-Control",
                             segment ? "public, max-age=31536000, immutable" : "public, max-age=10");
     if (rg > 0) {

@@ -25,6 +25,7 @@ static const char *const eb_layout_templates[EB_LAYOUT_NB_ITEMS] = {
     [EB_LAYOUT_THUMB_SPRITE] = "thumbnails/sprite_{n}.jpg",
     [EB_LAYOUT_THUMB_VTT] = "thumbnails/thumbnails.vtt",
     [EB_LAYOUT_THUMB_POSTER] = "thumbnails/thumb_001.jpg",
+    [EB_LAYOUT_VERSION] = ".version",
 };
 
 EbLayoutItem eb_layout_segment_item(EbOutputFormat f)

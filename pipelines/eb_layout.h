@@ -15,6 +15,8 @@
  *     cmaf/<r>/init.mp4, cmaf/<r>/segment_NNN.m4s    CMAF renditions
  *     hls/<r>/segment_NNN.ts                  TS renditions (next to their playlist)
  *     thumbnails/sprite_NNN.jpg, thumbnails.vtt, thumb_001.jpg
+ *     .version                                2, 3…: published over an earlier
+ *                                             version (media URIs carry ?v=N)
  *
  * Segment numbers are 1-based (the HLS media sequence and the DASH
  * startNumber of a VOD are 1) and printed with at least three digits.
@@ -44,6 +46,7 @@ typedef enum EbLayoutItem {
     EB_LAYOUT_THUMB_SPRITE,    /* thumbnails/sprite_<n>.jpg */
     EB_LAYOUT_THUMB_VTT,       /* thumbnails/thumbnails.vtt */
     EB_LAYOUT_THUMB_POSTER,    /* thumbnails/thumb_001.jpg */
+    EB_LAYOUT_VERSION,         /* .version: the media version of an overwritten video */
     EB_LAYOUT_NB_ITEMS
 } EbLayoutItem;
 

@@ -111,6 +111,12 @@ int eb_manifest_bprint_ref_number(AVBPrint *out, EbLayoutItem from, const char *
     return eb_manifest_bprint_ref(out, from, from_r, to, to_r, num);
 }
 
+void eb_manifest_bprint_version(AVBPrint *out, const EbPresentation *p)
+{
+    if (p && p->media_version >= 2)
+        av_bprintf(out, "?v=%" PRId64, p->media_version);
+}
+
 int eb_manifest_finish(AVBPrint *out, unsigned start, int ret)
 {
     if (ret >= 0 && !av_bprint_is_complete(out))

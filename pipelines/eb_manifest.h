@@ -123,6 +123,12 @@ typedef struct EbPresentation {
      * segment_041 .. segment_050 (HLS EXT-X-MEDIA-SEQUENCE:41, DASH
      * startNumber 41). */
     int64_t first_sequence;
+    /* Version of the media under these manifests (a video overwritten in
+     * place keeps its file names with new bytes): >= 2 appends "?v=N" to
+     * every media URI (init sections, segments, sprite sheets), so a cache
+     * holding an earlier version's bytes is never asked for them by these
+     * manifests. 0 or 1: plain URIs. */
+    int64_t media_version;
     /* Discontinuities that slid out of the window before segments[0]: HLS
      * EXT-X-DISCONTINUITY-SEQUENCE (printed when > 0). */
     int64_t discontinuity_sequence;

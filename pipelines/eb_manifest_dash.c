@@ -198,7 +198,8 @@ static void eb_dash_template_dir(const char *name, char out[EB_DASH_DIR_SIZE])
 /* The layout's own text in these references is plain path characters
  * (letters, digits, '_', '.', '/'), so only what is inserted needs the
  * escaping eb_dash_template_dir() does; "$Number%03d$" is template syntax. */
-static int eb_dash_bprint_template(AVBPrint *out, const char *indent, const EbRendition *r,
+static int eb_dash_bprint_template(AVBPrint *out, const EbPresentation *p, const char *indent,
+                                   const EbRendition *r,
                                    const char *name, int64_t origin_us, int64_t start_number)
 {
     char sub[32], dir[EB_DASH_DIR_SIZE];
@@ -216,11 +217,13 @@ static int eb_dash_bprint_template(AVBPrint *out, const char *indent, const EbRe
     ret = eb_manifest_bprint_ref(out, EB_LAYOUT_DASH_MPD, NULL, EB_LAYOUT_CMAF_INIT, dir, NULL);
     if (ret < 0)
         return ret;
+    eb_manifest_bprint_version(out, p);
     av_bprintf(out, "\" media=\"");
     ret = eb_manifest_bprint_ref(out, EB_LAYOUT_DASH_MPD, NULL, EB_LAYOUT_CMAF_SEGMENT, dir,
                                  "$Number%03d$");
     if (ret < 0)
         return ret;
+    eb_manifest_bprint_version(out, p);
     av_bprintf(out, "\" startNumber=\"%" PRId64 "\">\n", start_number);
     snprintf(sub, sizeof(sub), "%s  ", indent);
     eb_dash_bprint_timeline(out, sub, r);
@@ -301,7 +304,7 @@ static int eb_dash_bprint_adaptation_set(AVBPrint *out, const EbPresentation *p,
     av_bprintf(out, ">\n");
     eb_dash_bprint_protection(out, p->protection);
     if (shared)
-        ret = eb_dash_bprint_template(out, "      ", &rs[0], NULL, origin_us, start_number);
+        ret = eb_dash_bprint_template(out, p, "      ", &rs[0], NULL, origin_us, start_number);
 
     for (int i = 0; i < n && ret >= 0; i++) {
         const EbRendition *r = &rs[i];
@@ -327,7 +330,7 @@ static int eb_dash_bprint_adaptation_set(AVBPrint *out, const EbPresentation *p,
                 continue;
         }
         if (!shared)
-            ret = eb_dash_bprint_template(out, "        ", r, r->name, origin_us, start_number);
+            ret = eb_dash_bprint_template(out, p, "        ", r, r->name, origin_us, start_number);
         av_bprintf(out, "      </Representation>\n");
     }
     av_bprintf(out, "    </AdaptationSet>\n");
@@ -462,6 +465,7 @@ int eb_manifest_dash_mpd(const EbPresentation *p, AVBPrint *out)
                    "      <SegmentTemplate media=\"");
         ret = eb_manifest_bprint_ref(out, EB_LAYOUT_DASH_MPD, NULL, EB_LAYOUT_THUMB_SPRITE, NULL,
                                      "$Number%03d$");
+        eb_manifest_bprint_version(out, p);
         av_bprintf(out,
                    "\" startNumber=\"1\" timescale=\"1000\" duration=\"%" PRId64 "\"/>\n"
                    "      <Representation id=\"thumbnails\" bandwidth=\"%" PRId64

@@ -198,6 +198,7 @@ int eb_manifest_hls_images(const EbPresentation *p, AVBPrint *out)
         av_bprintf(out, "\n");
         ret = eb_manifest_bprint_ref_number(out, EB_LAYOUT_HLS_IMAGES, NULL, EB_LAYOUT_THUMB_SPRITE,
                                             NULL, i + 1);
+        eb_manifest_bprint_version(out, p);
         av_bprintf(out, "\n");
     }
     av_bprintf(out, "#EXT-X-ENDLIST\n");
@@ -238,6 +239,7 @@ int eb_manifest_hls_media(const EbPresentation *p, const EbRendition *r, AVBPrin
         av_bprintf(out, "#EXT-X-MAP:URI=\"");
         ret =
             eb_manifest_bprint_ref(out, EB_LAYOUT_HLS_MEDIA, name, EB_LAYOUT_CMAF_INIT, name, NULL);
+        eb_manifest_bprint_version(out, p);
         av_bprintf(out, "\"\n");
     }
     eb_hls_bprint_keys(out, p, "#EXT-X-KEY");
@@ -263,6 +265,7 @@ int eb_manifest_hls_media(const EbPresentation *p, const EbRendition *r, AVBPrin
         prev_us = us;
         ret = eb_manifest_bprint_ref_number(out, EB_LAYOUT_HLS_MEDIA, name,
                                             eb_layout_segment_item(p->format), name, seq + i);
+        eb_manifest_bprint_version(out, p);
         av_bprintf(out, "\n");
     }
     if (p->type == EB_PRESENTATION_VOD || p->ended)

@@ -110,4 +110,7 @@ int eb_manifest_name_is_plain(const char *name);
  * the time one sheet covers (the whole video if shorter). */
 int64_t eb_thumbnail_bandwidth(const EbThumbnailTrack *t);
 
+/* "?v=N" after a media URI when p->media_version >= 2 (nothing otherwise). */
+void eb_manifest_bprint_version(AVBPrint *out, const EbPresentation *p);
+
 #endif

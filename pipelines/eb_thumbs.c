@@ -40,6 +40,8 @@
  */
 #include "eb_thumbs.h"
 
+#include <libavutil/avstring.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -500,6 +502,8 @@ static int eb_write_vtt(EbThumbs *t, double duration)
         eb_vtt_time(&bp, start);
         av_bprintf(&bp, " --> ");
         eb_vtt_time(&bp, end);
+        if (t->o.media_version >= 2)
+            av_strlcatf(ref, sizeof(ref), "?v=%lld", (long long)t->o.media_version);
         av_bprintf(&bp, "\n%s#xywh=%d,%d,%d,%d\n", ref, (slot % t->o.cols) * t->tw,
                    (slot / t->o.cols) * t->th, t->tw, t->th);
     }

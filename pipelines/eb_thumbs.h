@@ -23,6 +23,8 @@ typedef struct EbThumbsOptions {
     int cols, rows;       /* tiles per sprite sheet; default 10 x 10 */
     double at;            /* catalog thumbnail time in seconds; < 0: choose one */
     int catalog_width;    /* pixels, at most the frames' width; default 320 */
+    int64_t media_version; /* >= 2: the VTT's sheet URIs carry "?v=N" (see
+                            * EbPresentation.media_version); default 0 */
 } EbThumbsOptions;
 
 void eb_thumbs_options_default(EbThumbsOptions *o);

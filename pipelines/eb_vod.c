@@ -107,7 +107,8 @@ static int eb_write_manifest(const char *staging, EbLayoutItem item, const char 
 
 /* The presentation from what the engine encoded and the file sink wrote,
  * as the HLS and DASH writers take it, written once, at the end. */
-static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnailTrack *thumbs)
+static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnailTrack *thumbs,
+                              int64_t version)
 {
     EbRendition video[EB_LADDER_MAX_RUNGS], audio;
     EbSinkRendition rends[EB_SINK_MAX_RENDITIONS];
@@ -132,8 +133,18 @@ static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnail
     pres.nb_video = nb_video;
     pres.video = video;
     pres.thumbnails = thumbs;
+    pres.media_version = version;
 
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    if (version >= 2) {
+        av_bprintf(&bp, "%lld\n", (long long)version);
+        ret = eb_write_manifest(staging, EB_LAYOUT_VERSION, NULL, &bp);
+        av_bprint_clear(&bp);
+        if (ret < 0) {
+            av_bprint_finalize(&bp, NULL);
+            return ret;
+        }
+    }
     ret = eb_manifest_hls_master(&pres, &bp);
     if (ret >= 0)
         ret = eb_write_manifest(staging, EB_LAYOUT_HLS_MASTER, NULL, &bp);
@@ -454,6 +465,29 @@ static int eb_vod_check_limits(const EbVodOptions *o, const EbSourceInfo *info, 
     return 0;
 }
 
+/* The media version a publish of id gets: 1 for a new video, the
+ * published one's + 1 when it replaces one (its .version, 1 if absent).
+ * Manifests then reference media as "...?v=N", because the file names stay
+ * the same with new bytes and the origin serves media as immutable. */
+static int64_t eb_vod_next_version(const EbVodOptions *o, const char *id)
+{
+    char dir[4200], path[4400];
+    long long v = 1;
+    FILE *f;
+
+    if (!o->overwrite || !eb_storage_exists(o->storage_root, id) ||
+        eb_layout_video_dir(o->storage_root, id, dir, sizeof(dir)) < 0 ||
+        eb_layout_file(dir, EB_LAYOUT_VERSION, NULL, 1, path, sizeof(path)) < 0)
+        return 1;
+    f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "%lld", &v) != 1 || v < 1)
+            v = 1;
+        fclose(f);
+    }
+    return (int64_t)v + 1;
+}
+
 /* The engine's figures into the job's result. */
 static void eb_vod_result_from_stats(EbVodResult *res, const EbPipelineStats *st)
 {
@@ -490,6 +524,7 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
     int have_caps = 0, hw = eb_backend_is_hw(backend->name);
     char staging[4096] = "";
     int staging_lock = -1;      /* held while the staging folder is ours */
+    int64_t version = 1;        /* media version of this publish */
     uint64_t start = eb_clock_ns();
     double cpu_start = eb_cpu_process_seconds();
     int ret, nb = 0;
@@ -582,6 +617,7 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
             }
         }
     }
+    version = eb_vod_next_version(o, res->video_id);
     ret = eb_storage_stage(o->storage_root, res->video_id, staging, sizeof(staging),
                            &staging_lock);
     if (ret < 0)
@@ -620,9 +656,12 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
         ret = eb_layout_file(staging, EB_LAYOUT_THUMB_DIR, NULL, 1, dir, sizeof(dir));
         if (ret >= 0)
             ret = eb_storage_mkdirs(dir);
-        if (ret >= 0)
-            ret = eb_thumbs_open(&o->thumbs, dir, plans[nb - 1].width, plans[nb - 1].height,
+        if (ret >= 0) {
+            EbThumbsOptions to = o->thumbs;
+            to.media_version = version;
+            ret = eb_thumbs_open(&to, dir, plans[nb - 1].width, plans[nb - 1].height,
                                  job.info->frame_rate, job.info->duration, &job.thumbs);
+        }
         if (ret < 0) {
             snprintf(res->error_detail, sizeof(res->error_detail),
                      "thumbnail settings not usable for this source");
@@ -659,7 +698,7 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
         res->thumbnail_sheets = thumb_track.nb_sheets;
         res->thumbnail_tiles = thumb_track.nb_tiles;
     }
-    ret = eb_write_manifests(&job, staging, job.thumbs ? &thumb_track : NULL);
+    ret = eb_write_manifests(&job, staging, job.thumbs ? &thumb_track : NULL, version);
     if (ret < 0)
         goto end;
     ret = eb_storage_publish(o->storage_root, res->video_id, staging, o->overwrite);

@@ -1929,6 +1929,58 @@ static void test_dump_samples(void **state)
     av_free(m);
 }
 
+/* An overwritten video's manifests ask for its media as "?v=N" (the
+ * names are the same, the bytes new, and the origin serves media as
+ * immutable); version 1 prints plain URIs, as every other test checks. */
+static void test_media_version_in_every_media_uri(void **state)
+{
+    Fixture f;
+    AVBPrint b;
+    char *m;
+    Lines *l;
+    XDoc *d;
+    int vas, tmpl, set;
+    (void)state;
+    fixture_init(&f, EB_FORMAT_CMAF);
+    f.p.thumbnails = &test_thumbs;
+    f.p.media_version = 3;
+
+    m = run_media(&f.p, &f.video[0]);
+    l = split_lines(m);
+    assert_true(find_prefix(l, "#EXT-X-MAP:URI=\"../../cmaf/1080p/init.mp4?v=3\"", 0) >= 0);
+    assert_true(find_prefix(l, "../../cmaf/1080p/segment_001.m4s?v=3", 0) >= 0);
+    free(l);
+    assert_null(strstr(m, ".m4s\n"));
+    av_free(m);
+
+    av_bprint_init(&b, 0, AV_BPRINT_SIZE_UNLIMITED);
+    assert_int_equal(eb_manifest_hls_images(&f.p, &b), 0);
+    l = split_lines(b.str);
+    assert_true(find_prefix(l, "../../thumbnails/sprite_001.jpg?v=3", 0) >= 0);
+    free(l);
+    av_bprint_finalize(&b, NULL);
+
+    /* the master's playlist URIs are not media: unversioned */
+    m = run_master(&f.p);
+    assert_null(strstr(m, "?v="));
+    av_free(m);
+
+    m = run_mpd(&f.p);
+    d = parse_mpd(m);
+    vas = x_child(d, x_child(d, 0, "Period", 0), "AdaptationSet", 0);
+    tmpl = x_child(d, vas, "SegmentTemplate", 0);
+    assert_string_equal(x_attr_req(d, tmpl, "initialization"),
+                        "../cmaf/$RepresentationID$/init.mp4?v=3");
+    assert_string_equal(x_attr_req(d, tmpl, "media"),
+                        "../cmaf/$RepresentationID$/segment_$Number%03d$.m4s?v=3");
+    set = x_child(d, x_child(d, 0, "Period", 0), "AdaptationSet", 2);
+    tmpl = x_child(d, set, "SegmentTemplate", 0);
+    assert_string_equal(x_attr_req(d, tmpl, "media"),
+                        "../thumbnails/sprite_$Number%03d$.jpg?v=3");
+    free(d);
+    av_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1949,6 +2001,7 @@ int main(void)
         cmocka_unit_test(test_mpd_rejects_ts),
         cmocka_unit_test(test_odd_names_are_escaped),
         cmocka_unit_test(test_vod_thumbnail_references),
+        cmocka_unit_test(test_media_version_in_every_media_uri),
         cmocka_unit_test(test_live_hls_window_follows_sequence),
         cmocka_unit_test(test_live_hls_ended_window_ends),
         cmocka_unit_test(test_hls_program_date_time),

@@ -512,6 +512,22 @@ static void test_existing_id_refused_then_overwritten(void **state)
     assert_int_equal(eb_test_count_segments(dir), 4);
     snprintf(dir, sizeof(dir), "%s/.staging", out);
     assert_int_equal(eb_test_dir_entries(dir), 0);
+    /* Same names, new bytes: the new playlists ask for version 2 of every
+     * media file, and the next overwrite for version 3. */
+    for (int v = 2; v <= 3; v++) {
+        char want[64], *text;
+        size_t n;
+        if (v == 3)
+            assert_int_equal(eb_vod_run(&o, &res), 0);
+        snprintf(dir, sizeof(dir), "%s/videos/same/hls/360p/index.m3u8", out);
+        text = (char *)eb_test_slurp(dir, &n);
+        assert_non_null(text);
+        snprintf(want, sizeof(want), "init.mp4?v=%d\"", v);
+        assert_non_null(strstr(text, want));
+        snprintf(want, sizeof(want), "segment_001.m4s?v=%d\n", v);
+        assert_non_null(strstr(text, want));
+        free(text);
+    }
 }
 
 static void test_first_of_several_audio_tracks_is_used(void **state)
