@@ -20,7 +20,7 @@ static const struct {
     {EB_ERR_NO_FRAMES, "input contains no decodable video frames"},
     {EB_ERR_TRUNCATED, "input is truncated (it ends well before its stated duration)"},
     {EB_ERR_INPUT_CONFINED, "input reaches outside the allowed input roots"},
-    {EB_ERR_INPUT_LIMIT, "input exceeds a configured limit"},
+    {EB_ERR_INPUT_LIMIT, "input exceeds a limit"},
 };
 
 const char *eb_strerror(int err)

@@ -25,6 +25,12 @@
 #include "eb_storage.h"
 
 #define EB_MAX_FPS 60
+/* Files the demuxers may open for one input (an HLS VOD of 12 h in 2 s
+ * segments is 21600), and how often the same one: a VOD playlist opens
+ * each file once or twice; a self-including list would open it for ever. */
+#define EB_SOURCE_MAX_OPENS 100000
+#define EB_SOURCE_MAX_SAME_OPENS 16
+#define EB_SOURCE_TRACKED_URLS 1024
 
 struct EbSource {
     AVFormatContext *fmt;
@@ -42,6 +48,15 @@ struct EbSource {
     int flushed;
     const char *const *input_roots;  /* NULL: not confined */
     char refused[512];               /* first URL the confinement refused */
+    /* Runaway inputs (a playlist or concat list that includes itself, a
+     * playlist reloaded for ever): every file the demuxers open is counted. */
+    int64_t nb_opens;
+    struct {
+        uint64_t hash;
+        int count;
+    } opened[EB_SOURCE_TRACKED_URLS];
+    int nb_opened;
+    char runaway[600];               /* why the opens were stopped, or "" */
     int read_error;               /* av_read_frame ended with an error, not EOF */
 
     /* hardware path (see eb_source.h) */
@@ -246,19 +261,63 @@ static int eb_source_pick_rate(EbSource *s, AVStream *vst)
 /* Every file libavformat opens for this input goes through here: the input
  * itself, and what a playlist or concat list names. With input roots set,
  * only local files inside them are opened. */
-static int eb_io_open_confined(AVFormatContext *fmt, AVIOContext **pb, const char *url, int flags,
-                               AVDictionary **options)
+static uint64_t eb_fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Counts an open of url; 0, or -1 (with s->runaway said) past the limits. */
+static int eb_io_count(EbSource *s, const char *url)
+{
+    uint64_t h = eb_fnv1a(url);
+    int i;
+
+    if (++s->nb_opens > EB_SOURCE_MAX_OPENS) {
+        snprintf(s->runaway, sizeof(s->runaway),
+                 "the input made the demuxer open more than %d files", EB_SOURCE_MAX_OPENS);
+        return -1;
+    }
+    for (i = 0; i < s->nb_opened && s->opened[i].hash != h; i++)
+        ;
+    if (i == s->nb_opened) {
+        if (s->nb_opened == EB_SOURCE_TRACKED_URLS)
+            return 0;
+        s->opened[s->nb_opened].hash = h;
+        s->opened[s->nb_opened++].count = 0;
+    }
+    if (++s->opened[i].count > EB_SOURCE_MAX_SAME_OPENS) {
+        snprintf(s->runaway, sizeof(s->runaway),
+                 "the input opens %.400s again and again (more than %d times): a playlist or "
+                 "list that includes itself, or a playlist without an end",
+                 url, EB_SOURCE_MAX_SAME_OPENS);
+        return -1;
+    }
+    return 0;
+}
+
+/* Every file a demuxer opens for the input comes here: confined to the
+ * input roots (when set), and counted against runaway inputs. */
+static int eb_io_open_checked(AVFormatContext *fmt, AVIOContext **pb, const char *url, int flags,
+                              AVDictionary **options)
 {
     EbSource *s = fmt->opaque;
     const char *path = url;
 
     if (!strncmp(path, "file:", 5))
         path += 5;
-    if ((flags & AVIO_FLAG_WRITE) || (strstr(url, "://") && strncmp(url, "file:", 5)) ||
-        !eb_storage_path_confined(path, s->input_roots)) {
+    if (s->input_roots &&
+        ((flags & AVIO_FLAG_WRITE) || (strstr(url, "://") && strncmp(url, "file:", 5)) ||
+         !eb_storage_path_confined(path, s->input_roots))) {
         snprintf(s->refused, sizeof(s->refused), "%s", url);
         EB_LOGD("source", "refused to open %s: outside the input roots", url);
         return AVERROR(EACCES);
+    }
+    if (s->runaway[0] || eb_io_count(s, url) < 0) {
+        EB_LOGD("source", "refused to open %s: %s", url, s->runaway);
+        return AVERROR(ELOOP);
     }
     return avio_open2(pb, url, flags, &fmt->interrupt_callback, options);
 }
@@ -281,6 +340,26 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
     if (stt.st_size == 0)
         return EB_ERR_EMPTY_INPUT;
 
+    {
+        /* An ffconcat list is refused: libavformat 59's concat demuxer opens
+         * the files it names without the io_open callback, so neither the
+         * input roots nor the runaway limits would see them (a list that
+         * names itself opens files until the process runs out). */
+        char head[17] = "";
+        FILE *f = fopen(path, "rb");
+        if (f) {
+            size_t n = fread(head, 1, sizeof(head) - 1, f);
+            head[n] = '\0';
+            fclose(f);
+        }
+        if (!strncmp(head, "ffconcat version", 16)) {
+            if (detail)
+                snprintf(detail, detail_size,
+                         "it is an ffconcat list (join the files into one "
+                         "first)");
+            return EB_ERR_NOT_MEDIA;
+        }
+    }
     s = calloc(1, sizeof(*s));
     if (!s)
         return EB_ERR(ENOMEM);
@@ -302,11 +381,9 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
         ret = EB_ERR(ENOMEM);
         goto error;
     }
-    if (so && so->input_roots) {
-        s->input_roots = so->input_roots;
-        s->fmt->opaque = s;
-        s->fmt->io_open = eb_io_open_confined;
-    }
+    s->input_roots = so ? so->input_roots : NULL;
+    s->fmt->opaque = s;
+    s->fmt->io_open = eb_io_open_checked;
     ret = avformat_open_input(&s->fmt, path, NULL, &opts);
     av_dict_free(&opts);
     if (ret < 0) {
@@ -427,6 +504,10 @@ error:
         ret = EB_ERR_INPUT_CONFINED;
         if (detail)
             snprintf(detail, detail_size, "%s", s->refused);
+    } else if (s->runaway[0]) {
+        ret = EB_ERR_INPUT_LIMIT;
+        if (detail)
+            snprintf(detail, detail_size, "%s", s->runaway);
     }
     eb_source_close(&s);
     return ret;
@@ -491,6 +572,12 @@ static int eb_source_pump(EbSource *s)
     uint64_t t0 = eb_clock_ns();
     int ret = av_read_frame(s->fmt, s->pkt);
 
+    if (s->runaway[0]) {
+        /* A demuxer may take a refused open as the end of its input: the
+         * job fails instead of publishing what came before. */
+        snprintf(s->detail, sizeof(s->detail), "%.250s", s->runaway);
+        return EB_ERR_INPUT_LIMIT;
+    }
     if (ret < 0) {
         if (ret != AVERROR_EOF) {
             EB_LOGW("source", "read error: %s", eb_strerror(ret));

@@ -512,6 +512,29 @@ static void test_orphan_staging_swept(void **state)
     assert_false(eb_test_exists(live));
 }
 
+/* Runaway inputs end quickly with one line: an HLS master whose variant
+ * is itself, and an ffconcat list (which could name itself, and whose
+ * files libavformat opens past encbox's checks). */
+static void test_self_including_inputs_are_bounded(void **state)
+{
+    char p[4300];
+    FILE *f;
+    (void)state;
+
+    snprintf(p, sizeof(p), "%s/self.m3u8", tmp);
+    f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nself.m3u8\n", f);
+    fclose(f);
+    expect_clean_failure(p, "selfhls", "again and again");
+    snprintf(p, sizeof(p), "%s/self.ffconcat", tmp);
+    f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("ffconcat version 1.0\nfile self.ffconcat\n", f);
+    fclose(f);
+    expect_clean_failure(p, "selfconcat", "ffconcat list");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -519,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_config_limits_reach_the_cli),
         cmocka_unit_test(test_quiet_prints_nothing_on_success),
         cmocka_unit_test(test_orphan_staging_swept),
+        cmocka_unit_test(test_self_including_inputs_are_bounded),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_text_file),
