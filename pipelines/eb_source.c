@@ -206,8 +206,19 @@ static int eb_source_pick_rate(EbSource *s, AVStream *vst)
                              INT64_MAX, 0);
     if (ret < 0)
         ret = av_seek_frame(s->fmt, s->vidx, count ? pts[0] : 0, AVSEEK_FLAG_BACKWARD);
+    if (ret < 0 && s->fmt->pb && (s->fmt->pb->seekable & AVIO_SEEKABLE_NORMAL)) {
+        /* Raw elementary streams (.h264, .hevc) have no timestamps to seek
+         * by: back to the first byte, where the probe started. */
+        ret = av_seek_frame(s->fmt, -1, 0, AVSEEK_FLAG_BYTE);
+        if (ret >= 0)
+            avformat_flush(s->fmt);
+    }
     if (ret < 0) {
-        EB_LOGE("source", "cannot rewind the input after probing: %s", eb_strerror(ret));
+        snprintf(s->detail, sizeof(s->detail),
+                 "the input cannot be read again from its start after its frame rate was "
+                 "measured (%s)",
+                 eb_strerror(ret));
+        EB_LOGD("source", "%s", s->detail);
         return ret;
     }
     /* Frames per second over the probed span, in presentation order, with

@@ -535,6 +535,26 @@ static void test_self_including_inputs_are_bounded(void **state)
     expect_clean_failure(p, "selfconcat", "ffconcat list");
 }
 
+/* A raw H.264 elementary stream (no container, no timestamps) transcodes:
+ * the source goes back to its first byte after measuring the rate. */
+static void test_raw_h264_elementary_stream(void **state)
+{
+    char raw[4300], out[4300], err[8192], dir[4500];
+    EbTestStream st;
+    (void)state;
+
+    snprintf(raw, sizeof(raw), "%s/raw.h264", tmp);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=25 -t 2 -c:v libx264 "
+                                    "-preset ultrafast -f h264 %s",
+                                    raw),
+                     0);
+    snprintf(out, sizeof(out), "%s/out-raw", tmp);
+    assert_int_equal(run_cli(raw, out, err, sizeof(err)), 0);
+    snprintf(dir, sizeof(dir), "%s/videos/case/cmaf/240p", out);
+    assert_int_equal(eb_test_read_rendition(dir, &st), 0);
+    assert_int_equal(st.frames, 50);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_quiet_prints_nothing_on_success),
         cmocka_unit_test(test_orphan_staging_swept),
         cmocka_unit_test(test_self_including_inputs_are_bounded),
+        cmocka_unit_test(test_raw_h264_elementary_stream),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_text_file),
