@@ -32,14 +32,6 @@ static void eb_fail(EbJobRequestError *err, unsigned status, const char *field, 
     va_end(ap);
 }
 
-static int eb_in_list(const char *s, const char *const *list)
-{
-    for (int i = 0; list && list[i]; i++)
-        if (!strcmp(s, list[i]))
-            return 1;
-    return 0;
-}
-
 /* 1 if the resolved path real lies inside one of the input roots. */
 static int eb_under_roots(const EbJobRequestContext *ctx, const char *real)
 {
@@ -161,13 +153,10 @@ int eb_job_request_parse(const EbJobRequestContext *ctx, const char *body, size_
         eb_fail(err, 400, NULL, "the body must be a JSON object");
         return EB_ERR(EINVAL);
     }
-    json_object_foreach(in, key, v)
-    {
-        if (!eb_in_list(key, known)) {
-            eb_fail(err, 400, key, "%s: unknown field", key);
-            json_decref(in);
-            return EB_ERR(EINVAL);
-        }
+    if ((key = eb_job_spec_unknown_field(in, known))) {
+        eb_fail(err, 400, key, "%s: unknown field", key);
+        json_decref(in);
+        return EB_ERR(EINVAL);
     }
     v = json_object_get(in, "input");
     if (!json_is_string(v)) {

@@ -46,6 +46,20 @@ static int eb_in_list(const char *s, const char *const *list)
     return 0;
 }
 
+const char *eb_job_spec_unknown_field(const json_t *object, const char *const *known)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)object, key, v)
+    {
+        (void)v;
+        if (!eb_in_list(key, known))
+            return key;
+    }
+    return NULL;
+}
+
 /* The allowed values of a setting of the configuration's table. */
 static const char *const *eb_setting_values(const char *name)
 {
@@ -611,12 +625,9 @@ int eb_job_spec_from_json(const json_t *json, const EbJobSpecCheck *check, EbJob
         eb_spec_fail(err, "", "a job spec must be a JSON object");
         return EB_ERR(EINVAL);
     }
-    json_object_foreach((json_t *)json, key, v)
-    {
-        if (!eb_in_list(key, known)) {
-            eb_spec_fail(err, key, "%s: unknown field", key);
-            return EB_ERR(EINVAL);
-        }
+    if ((key = eb_job_spec_unknown_field(json, known))) {
+        eb_spec_fail(err, key, "%s: unknown field", key);
+        return EB_ERR(EINVAL);
     }
     v = json_object_get(json, "input");
     s = eb_json_cstr(v);

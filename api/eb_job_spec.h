@@ -83,6 +83,10 @@ typedef struct EbJobSpec {
 /* What went wrong in a spec: the top-level field ("" for the document as
  * a whole) and a message that starts with it ("format: must be ..."). A
  * message never holds a secret's value. */
+/* The first key of object that known (NULL-terminated) does not list, or
+ * NULL: the one "unknown field" rule of the spec and of API requests. */
+const char *eb_job_spec_unknown_field(const json_t *object, const char *const *known);
+
 typedef struct EbJobSpecError {
     char field[64];
     char message[512];

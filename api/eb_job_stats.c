@@ -3,6 +3,7 @@
  * --stats-json` writes and `encbox bench` reads back.
  */
 #include "eb_job_stats.h"
+#include "eb_json_file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -43,59 +44,37 @@ json_t *eb_job_stats_to_json(const EbJobStats *s)
     return o;
 }
 
-static double eb_num(const json_t *o, const char *key)
-{
-    const json_t *v = json_object_get(o, key);
-    return json_is_number(v) ? json_number_value(v) : 0.0;
-}
-
-static void eb_str(const json_t *o, const char *key, char *dst, size_t size)
-{
-    const json_t *v = json_object_get(o, key);
-    snprintf(dst, size, "%s", json_is_string(v) ? json_string_value(v) : "");
-}
-
 void eb_job_stats_from_json(const json_t *o, EbJobStats *s)
 {
     const json_t *rungs = json_object_get(o, "rungs");
     memset(s, 0, sizeof(*s));
-    s->duration = eb_num(o, "duration");
-    s->wall_seconds = eb_num(o, "wall_seconds");
-    s->frames = (int64_t)eb_num(o, "frames");
-    s->decode_seconds = eb_num(o, "decode_seconds");
-    s->filter_seconds = eb_num(o, "filter_seconds");
-    s->fanout_seconds = eb_num(o, "fanout_seconds");
-    s->fanout_wait_seconds = eb_num(o, "fanout_wait_seconds");
-    s->audio_seconds = eb_num(o, "audio_seconds");
-    s->cpu_seconds = eb_num(o, "cpu_seconds");
-    s->demux_cpu_seconds = eb_num(o, "demux_cpu_seconds");
-    s->fanout_cpu_seconds = eb_num(o, "fanout_cpu_seconds");
-    s->fanout_blocked_seconds = eb_num(o, "fanout_blocked_seconds");
-    s->demux_blocked_seconds = eb_num(o, "demux_blocked_seconds");
+    s->duration = eb_json_num(o, "duration");
+    s->wall_seconds = eb_json_num(o, "wall_seconds");
+    s->frames = (int64_t)eb_json_num(o, "frames");
+    s->decode_seconds = eb_json_num(o, "decode_seconds");
+    s->filter_seconds = eb_json_num(o, "filter_seconds");
+    s->fanout_seconds = eb_json_num(o, "fanout_seconds");
+    s->fanout_wait_seconds = eb_json_num(o, "fanout_wait_seconds");
+    s->audio_seconds = eb_json_num(o, "audio_seconds");
+    s->cpu_seconds = eb_json_num(o, "cpu_seconds");
+    s->demux_cpu_seconds = eb_json_num(o, "demux_cpu_seconds");
+    s->fanout_cpu_seconds = eb_json_num(o, "fanout_cpu_seconds");
+    s->fanout_blocked_seconds = eb_json_num(o, "fanout_blocked_seconds");
+    s->demux_blocked_seconds = eb_json_num(o, "demux_blocked_seconds");
     for (size_t i = 0; i < json_array_size(rungs) && i < EB_LADDER_MAX_RUNGS; i++) {
         const json_t *r = json_array_get(rungs, i);
         EbJobStatsRung *d = &s->rungs[s->nb_rungs++];
-        eb_str(r, "name", d->name, sizeof(d->name));
-        d->width = (int)eb_num(r, "width");
-        d->height = (int)eb_num(r, "height");
-        d->frames = (int64_t)eb_num(r, "frames");
-        d->encode_seconds = eb_num(r, "encode_seconds");
-        d->mux_seconds = eb_num(r, "mux_seconds");
-        d->encode_fps = eb_num(r, "encode_fps");
-        d->kbps = eb_num(r, "kbps");
-        d->cpu_seconds = eb_num(r, "cpu_seconds");
-        d->starved_seconds = eb_num(r, "starved_seconds");
+        eb_json_str(r, "name", d->name, sizeof(d->name));
+        d->width = (int)eb_json_num(r, "width");
+        d->height = (int)eb_json_num(r, "height");
+        d->frames = (int64_t)eb_json_num(r, "frames");
+        d->encode_seconds = eb_json_num(r, "encode_seconds");
+        d->mux_seconds = eb_json_num(r, "mux_seconds");
+        d->encode_fps = eb_json_num(r, "encode_fps");
+        d->kbps = eb_json_num(r, "kbps");
+        d->cpu_seconds = eb_json_num(r, "cpu_seconds");
+        d->starved_seconds = eb_json_num(r, "starved_seconds");
     }
-}
-
-static int eb_dump(json_t *o, const char *path)
-{
-    int ret;
-    if (!o)
-        return -ENOMEM;
-    ret = json_dump_file(o, path, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
-    json_decref(o);
-    return ret ? -EIO : 0;
 }
 
 void eb_job_stats_from_result(const EbVodResult *res, EbJobStats *out)
@@ -137,7 +116,7 @@ int eb_job_stats_write(const char *path, const EbVodResult *res)
     EbJobStats s;
 
     eb_job_stats_from_result(res, &s);
-    return eb_dump(eb_job_stats_to_json(&s), path);
+    return eb_json_dump(eb_job_stats_to_json(&s), path);
 }
 
 int eb_job_stats_read(const char *path, EbJobStats *out)

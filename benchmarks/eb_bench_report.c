@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "eb_bench.h"
+#include "eb_json_file.h"
 
 /* ---- medians of the head-to-head -------------------------------------- */
 
@@ -50,28 +51,6 @@ static json_t *stats_to_json(const EbBenchJobStats *s) { return eb_job_stats_to_
 
 static void stats_from_json(const json_t *o, EbBenchJobStats *s) { eb_job_stats_from_json(o, s); }
 
-static double num(const json_t *o, const char *key)
-{
-    const json_t *v = json_object_get(o, key);
-    return json_is_number(v) ? json_number_value(v) : 0.0;
-}
-
-static void str(const json_t *o, const char *key, char *dst, size_t size)
-{
-    const json_t *v = json_object_get(o, key);
-    snprintf(dst, size, "%s", json_is_string(v) ? json_string_value(v) : "");
-}
-
-static int dump(json_t *o, const char *path)
-{
-    int ret;
-    if (!o)
-        return -ENOMEM;
-    ret = json_dump_file(o, path, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
-    json_decref(o);
-    return ret ? -EIO : 0;
-}
-
 /* ---- report JSON ------------------------------------------------------ */
 
 static json_t *run_to_json(const EbBenchToolRun *r)
@@ -82,9 +61,9 @@ static json_t *run_to_json(const EbBenchToolRun *r)
 
 static void run_from_json(const json_t *o, EbBenchToolRun *r)
 {
-    r->wall_seconds = num(o, "wall_seconds");
-    r->cpu_seconds = num(o, "cpu_seconds");
-    r->peak_rss_mb = num(o, "peak_rss_mb");
+    r->wall_seconds = eb_json_num(o, "wall_seconds");
+    r->cpu_seconds = eb_json_num(o, "cpu_seconds");
+    r->peak_rss_mb = eb_json_num(o, "peak_rss_mb");
 }
 
 static json_t *quality_to_json(const EbBenchQuality *q)
@@ -97,14 +76,14 @@ static json_t *quality_to_json(const EbBenchQuality *q)
 
 static void quality_from_json(const json_t *o, EbBenchQuality *q)
 {
-    str(o, "name", q->name, sizeof(q->name));
-    q->width = (int)num(o, "width");
-    q->height = (int)num(o, "height");
-    q->psnr_y = num(o, "psnr_y");
-    q->psnr_avg = num(o, "psnr_avg");
-    q->ssim_y = num(o, "ssim_y");
-    q->ssim_all = num(o, "ssim_all");
-    q->psnr_avg_left = num(o, "psnr_avg_left_chroma_ref");
+    eb_json_str(o, "name", q->name, sizeof(q->name));
+    q->width = (int)eb_json_num(o, "width");
+    q->height = (int)eb_json_num(o, "height");
+    q->psnr_y = eb_json_num(o, "psnr_y");
+    q->psnr_avg = eb_json_num(o, "psnr_avg");
+    q->ssim_y = eb_json_num(o, "ssim_y");
+    q->ssim_all = eb_json_num(o, "ssim_all");
+    q->psnr_avg_left = eb_json_num(o, "psnr_avg_left_chroma_ref");
 }
 
 static json_t *scaler_to_json(const EbBenchScaler *s)
@@ -136,28 +115,28 @@ static void scaler_from_json(const json_t *o, EbBenchScaler *s)
     const json_t *rungs = json_object_get(o, "rungs");
     memset(s, 0, sizeof(*s));
     s->ran = json_is_true(json_object_get(o, "ran"));
-    str(o, "skipped", s->skipped, sizeof(s->skipped));
-    str(o, "ffmpeg_filters", s->ffmpeg_filters, sizeof(s->ffmpeg_filters));
-    s->frames = (int)num(o, "frames");
-    s->encbox_cpu_ms = num(o, "encbox_cpu_ms");
-    s->ffmpeg_cpu_ms = num(o, "ffmpeg_cpu_ms");
-    s->encbox_wall_ms = num(o, "encbox_wall_ms");
-    s->ffmpeg_wall_ms = num(o, "ffmpeg_wall_ms");
+    eb_json_str(o, "skipped", s->skipped, sizeof(s->skipped));
+    eb_json_str(o, "ffmpeg_filters", s->ffmpeg_filters, sizeof(s->ffmpeg_filters));
+    s->frames = (int)eb_json_num(o, "frames");
+    s->encbox_cpu_ms = eb_json_num(o, "encbox_cpu_ms");
+    s->ffmpeg_cpu_ms = eb_json_num(o, "ffmpeg_cpu_ms");
+    s->encbox_wall_ms = eb_json_num(o, "encbox_wall_ms");
+    s->ffmpeg_wall_ms = eb_json_num(o, "ffmpeg_wall_ms");
     for (size_t i = 0; i < json_array_size(rungs) && i < EB_LADDER_MAX_RUNGS; i++) {
         const json_t *r = json_array_get(rungs, i);
         const json_t *pe = json_object_get(r, "psnr_encbox"),
                      *pf = json_object_get(r, "psnr_ffmpeg");
         EbBenchScalerRung *q = &s->rungs[s->nb_rungs++];
-        str(r, "name", q->name, sizeof(q->name));
-        q->width = (int)num(r, "width");
-        q->height = (int)num(r, "height");
+        eb_json_str(r, "name", q->name, sizeof(q->name));
+        q->width = (int)eb_json_num(r, "width");
+        q->height = (int)eb_json_num(r, "height");
         for (size_t p = 0; p < 3; p++) {
             const json_t *a = json_array_get(pe, p), *b = json_array_get(pf, p);
             q->psnr_encbox[p] = json_is_number(a) ? json_number_value(a) : 0;
             q->psnr_ffmpeg[p] = json_is_number(b) ? json_number_value(b) : 0;
         }
-        q->psnr_avg_encbox = num(r, "psnr_avg_encbox");
-        q->psnr_avg_ffmpeg = num(r, "psnr_avg_ffmpeg");
+        q->psnr_avg_encbox = eb_json_num(r, "psnr_avg_encbox");
+        q->psnr_avg_ffmpeg = eb_json_num(r, "psnr_avg_ffmpeg");
     }
 }
 
@@ -177,18 +156,18 @@ static json_t *step_to_json(const EbBenchStep *s)
 
 static void step_from_json(const json_t *o, EbBenchStep *s)
 {
-    s->concurrency = (int)num(o, "concurrency");
-    s->failed = (int)num(o, "failed");
-    s->wall_seconds = num(o, "wall_seconds");
-    s->job_fps = num(o, "job_fps");
-    s->job_fps_min = num(o, "job_fps_min");
-    s->aggregate_fps = num(o, "aggregate_fps");
-    s->realtime_ratio = num(o, "realtime_ratio");
-    s->cpu_seconds = num(o, "cpu_seconds");
-    s->cpu_percent = num(o, "cpu_percent");
-    s->peak_rss_mb = num(o, "peak_rss_mb");
-    s->device_sessions = (int)num(o, "device_sessions");
-    s->pixels_per_second = num(o, "pixels_per_second");
+    s->concurrency = (int)eb_json_num(o, "concurrency");
+    s->failed = (int)eb_json_num(o, "failed");
+    s->wall_seconds = eb_json_num(o, "wall_seconds");
+    s->job_fps = eb_json_num(o, "job_fps");
+    s->job_fps_min = eb_json_num(o, "job_fps_min");
+    s->aggregate_fps = eb_json_num(o, "aggregate_fps");
+    s->realtime_ratio = eb_json_num(o, "realtime_ratio");
+    s->cpu_seconds = eb_json_num(o, "cpu_seconds");
+    s->cpu_percent = eb_json_num(o, "cpu_percent");
+    s->peak_rss_mb = eb_json_num(o, "peak_rss_mb");
+    s->device_sessions = (int)eb_json_num(o, "device_sessions");
+    s->pixels_per_second = eb_json_num(o, "pixels_per_second");
     stats_from_json(json_object_get(o, "stages"), &s->stages);
 }
 
@@ -260,7 +239,7 @@ int eb_bench_report_write_json(const EbBenchReport *r, const char *path)
     }
     json_object_set_new(o, "versus", v);
     json_object_set_new(o, "scaler", scaler_to_json(&r->scaler));
-    return dump(o, path);
+    return eb_json_dump(o, path);
 }
 
 int eb_bench_report_read_json(const char *path, EbBenchReport *r, char *err, size_t err_size)
@@ -273,40 +252,40 @@ int eb_bench_report_read_json(const char *path, EbBenchReport *r, char *err, siz
         snprintf(err, err_size, "%s:%d: %s", path, e.line, e.text);
         return -EINVAL;
     }
-    if (!json_is_object(o) || num(o, "encbox_bench") != 1) {
+    if (!json_is_object(o) || eb_json_num(o, "encbox_bench") != 1) {
         snprintf(err, err_size, "%s: not an encbox bench report", path);
         json_decref(o);
         return -EINVAL;
     }
-    str(o, "date", r->date, sizeof(r->date));
-    str(o, "host", r->host, sizeof(r->host));
-    str(o, "cpu_model", r->cpu_model, sizeof(r->cpu_model));
-    str(o, "command", r->command, sizeof(r->command));
-    str(o, "preset", r->preset, sizeof(r->preset));
-    r->cores = (int)num(o, "cores");
-    r->memory_gb = num(o, "memory_gb");
-    r->load_start = num(o, "load_start");
-    r->load_end = num(o, "load_end");
+    eb_json_str(o, "date", r->date, sizeof(r->date));
+    eb_json_str(o, "host", r->host, sizeof(r->host));
+    eb_json_str(o, "cpu_model", r->cpu_model, sizeof(r->cpu_model));
+    eb_json_str(o, "command", r->command, sizeof(r->command));
+    eb_json_str(o, "preset", r->preset, sizeof(r->preset));
+    r->cores = (int)eb_json_num(o, "cores");
+    r->memory_gb = eb_json_num(o, "memory_gb");
+    r->load_start = eb_json_num(o, "load_start");
+    r->load_end = eb_json_num(o, "load_end");
     src = json_object_get(o, "source");
-    str(src, "path", r->source, sizeof(r->source));
+    eb_json_str(src, "path", r->source, sizeof(r->source));
     r->source_generated = json_is_true(json_object_get(src, "generated"));
-    r->source_seconds = num(src, "seconds");
-    r->source_width = (int)num(src, "width");
-    r->source_height = (int)num(src, "height");
-    r->source_fps = num(src, "fps");
+    r->source_seconds = eb_json_num(src, "seconds");
+    r->source_width = (int)eb_json_num(src, "width");
+    r->source_height = (int)eb_json_num(src, "height");
+    r->source_fps = eb_json_num(src, "fps");
     backends = json_object_get(o, "backends");
     for (size_t b = 0; b < json_array_size(backends) && b < EB_BENCH_MAX_BACKENDS; b++) {
         const json_t *jb = json_array_get(backends, b), *steps = json_object_get(jb, "steps");
         EbBenchBackend *be = &r->backends[r->nb_backends++];
-        str(jb, "name", be->name, sizeof(be->name));
-        str(jb, "reason", be->reason, sizeof(be->reason));
+        eb_json_str(jb, "name", be->name, sizeof(be->name));
+        eb_json_str(jb, "reason", be->reason, sizeof(be->reason));
         be->usable = json_is_true(json_object_get(jb, "usable"));
         for (size_t s = 0; s < json_array_size(steps) && s < EB_BENCH_MAX_STEPS; s++)
             step_from_json(json_array_get(steps, s), &be->steps[be->nb_steps++]);
     }
     v = json_object_get(o, "versus");
     r->versus.ran = json_is_true(json_object_get(v, "ran"));
-    str(v, "skipped", r->versus.skipped, sizeof(r->versus.skipped));
+    eb_json_str(v, "skipped", r->versus.skipped, sizeof(r->versus.skipped));
     if (r->versus.ran) {
         const json_t *e = json_object_get(v, "encbox_runs"), *f = json_object_get(v, "ffmpeg_runs");
         const json_t *eq = json_object_get(v, "encbox_quality");
@@ -326,7 +305,7 @@ int eb_bench_report_read_json(const char *path, EbBenchReport *r, char *err, siz
             quality_from_json(json_array_get(fq, i), &r->versus.ffmpeg_q[i]);
             r->versus.nb_rungs++;
         }
-        str(v, "ffmpeg_command", r->versus.ffmpeg_command, sizeof(r->versus.ffmpeg_command));
+        eb_json_str(v, "ffmpeg_command", r->versus.ffmpeg_command, sizeof(r->versus.ffmpeg_command));
     }
     scaler_from_json(json_object_get(o, "scaler"), &r->scaler);
     json_decref(o);
