@@ -42,18 +42,19 @@ static int group_setup(void **state)
 
 /* Runs `encbox transcode INPUT -o OUT`, returns the exit code, captures
  * stderr into err. */
-static int run_cli(const char *input, const char *out, char *err, size_t errsize)
+/* Runs `encbox transcode ARGS` (args already quoted), returns the exit
+ * code, captures stderr into err. */
+static int run_transcode(const char *args, char *err, size_t errsize)
 {
-    char cmd[9000], errpath[8192];
-    const char *bin = getenv("EB_BINARY");
+    char cmd[32768], errpath[4300];
     FILE *f;
     size_t n;
     int st;
 
-    assert_non_null(bin);
+    assert_non_null(getenv("EB_BINARY"));
     snprintf(errpath, sizeof(errpath), "%s/stderr.txt", tmp);
-    snprintf(cmd, sizeof(cmd), "'%s' transcode '%s' -o '%s' --id case > /dev/null 2> '%s'", bin,
-             input, out, errpath);
+    snprintf(cmd, sizeof(cmd), "'%s' transcode %s > /dev/null 2> '%s'", getenv("EB_BINARY"), args,
+             errpath);
     st = system(cmd);
     f = fopen(errpath, "r");
     n = f ? fread(err, 1, errsize - 1, f) : 0;
@@ -61,6 +62,15 @@ static int run_cli(const char *input, const char *out, char *err, size_t errsize
     if (f)
         fclose(f);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs `encbox transcode INPUT -o OUT --id case`. */
+static int run_cli(const char *input, const char *out, char *err, size_t errsize)
+{
+    char args[16384];
+
+    snprintf(args, sizeof(args), "'%s' -o '%s' --id case", input, out);
+    return run_transcode(args, err, errsize);
 }
 
 static int count_lines(const char *s)
@@ -239,23 +249,11 @@ static void test_disk_space_checked_before_starting(void **state)
 static int run_cli_confined(const char *input, const char *root, const char *out, char *err,
                             size_t errsize)
 {
-    char cmd[16384], errpath[8192];
-    FILE *f;
-    size_t n;
-    int st;
+    char args[16384];
 
-    snprintf(errpath, sizeof(errpath), "%s/stderr-confined.txt", tmp);
-    snprintf(cmd, sizeof(cmd),
-             "'%s' transcode '%s' --input-root '%s' -o '%s' --id c --no-thumbnails "
-             "> /dev/null 2> '%s'",
-             getenv("EB_BINARY"), input, root, out, errpath);
-    st = system(cmd);
-    f = fopen(errpath, "r");
-    n = f ? fread(err, 1, errsize - 1, f) : 0;
-    err[n] = '\0';
-    if (f)
-        fclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    snprintf(args, sizeof(args), "'%s' --input-root '%s' -o '%s' --id c --no-thumbnails", input,
+             root, out);
+    return run_transcode(args, err, errsize);
 }
 
 static void test_input_confined_to_input_roots(void **state)
@@ -399,26 +397,16 @@ static void test_input_limits_checked_before_work(void **state)
 /* Runs the CLI with a configuration file holding text; exit code, stderr. */
 static int run_cli_config(const char *cfg_text, const char *args, char *err, size_t errsize)
 {
-    char cmd[32768], errpath[4300], cfg[4300];
+    char cfg[4300], all[16384];
     FILE *f;
-    size_t n;
-    int st;
 
     snprintf(cfg, sizeof(cfg), "%s/limits.yaml", tmp);
     f = fopen(cfg, "w");
     assert_non_null(f);
     fputs(cfg_text, f);
     fclose(f);
-    snprintf(errpath, sizeof(errpath), "%s/stderr-config.txt", tmp);
-    snprintf(cmd, sizeof(cmd), "'%s' transcode --config '%s' %s > /dev/null 2> '%s'",
-             getenv("EB_BINARY"), cfg, args, errpath);
-    st = system(cmd);
-    f = fopen(errpath, "r");
-    n = f ? fread(err, 1, errsize - 1, f) : 0;
-    err[n] = '\0';
-    if (f)
-        fclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    snprintf(all, sizeof(all), "--config '%s' %s", cfg, args);
+    return run_transcode(all, err, errsize);
 }
 
 /* The configuration's limits and backends.enabled reach the CLI's job
