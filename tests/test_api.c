@@ -299,6 +299,20 @@ static json_t *job_wait(Daemon *d, const char *id, const char *want, int seconds
     return NULL;
 }
 
+/* DELETEs job id (its path), checks it ends canceled, frees id and stops
+ * the daemon. */
+static void cancel_and_stop(Daemon *d, char *id, const char *path)
+{
+    json_t *o;
+
+    json_decref(api_json(d, 202, "DELETE", path, NULL));
+    o = job_wait(d, id, "canceled", 60);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "canceled");
+    json_decref(o);
+    free(id);
+    daemon_stop(d);
+}
+
 static char *submit(Daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* POSTs a job (201 expected); returns its id (caller frees). */
@@ -1494,12 +1508,7 @@ static void test_rung_progress(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "state")), "running");
     assert_true(json_is_null(json_object_get(o, "device_uploads")));
     json_decref(o);
-    json_decref(api_json(&d, 202, "DELETE", path, NULL));
-    o = job_wait(&d, id, "canceled", 60);
-    assert_string_equal(json_string_value(json_object_get(o, "state")), "canceled");
-    json_decref(o);
-    free(id);
-    daemon_stop(&d);
+    cancel_and_stop(&d, id, path);
 }
 
 /* /proc/<pid>/cmdline with its NULs as spaces; its length, 0 if none. */
@@ -1594,12 +1603,7 @@ static void test_worker_cmdline(void **state)
         nap_ms(50);
     assert_int_equal(held, 0);
     snprintf(path, sizeof(path), "/v1/jobs/%s", id);
-    json_decref(api_json(&d, 202, "DELETE", path, NULL));
-    o = job_wait(&d, id, "canceled", 60);
-    assert_string_equal(json_string_value(json_object_get(o, "state")), "canceled");
-    json_decref(o);
-    free(id);
-    daemon_stop(&d);
+    cancel_and_stop(&d, id, path);
 }
 
 /* Reads what a pipe holds now (one report; none fails); its length. */
