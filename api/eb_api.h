@@ -13,6 +13,14 @@
 /* `encbox serve [options]`; returns a process exit code. */
 int eb_api_serve_cli(int argc, char **argv);
 
+typedef struct EbApi EbApi;
+typedef struct EbChannels EbChannels;
+
+/* The daemon's channel store (eb_channels.h), for the live supervisor:
+ * open from before the daemon serves until after it has stopped serving;
+ * the daemon owns it. */
+EbChannels *eb_api_channels(EbApi *api);
+
 /* EbVodOptions.progress callback; opaque points at the int fd to write to.
  * Writes {"percent","fps","speed","eta","frames","frames_total",
  * "rungs":[{"name","frames"},...]} (frames each rung has encoded so far) as

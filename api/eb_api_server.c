@@ -9,6 +9,10 @@
  *   DELETE /v1/jobs/{id}            cancel
  *   POST /v1/uploads                raw body streamed to the upload folder
  *   GET  /v1/uploads                the finished uploads (never a partial one)
+ *   POST /v1/channels               create a live channel (eb_channels)
+ *   GET  /v1/channels
+ *   GET  /v1/channels/{id or name}
+ *   DELETE /v1/channels/{id or name}  end it (its worker is stopped)
  *   GET  /metrics                   Prometheus text
  *   GET  /videos/...                the storage tree (Range, ETag, caching, CORS)
  *   GET  /s/<expiry>/<hmac>/videos/<id>/...   the same, signed
@@ -44,6 +48,7 @@
 
 #include "eb_api.h"
 #include "eb_api_devices.h"
+#include "eb_channels.h"
 #include "eb_config.h"
 #include "eb_hal.h"
 #include "eb_job_request.h"
@@ -86,6 +91,9 @@ typedef struct EbApi {
     char *token_paths[EB_API_MAX_TOKENS];
     int public_listen;       /* some listening address is not loopback */
     EbJobs *jobs;
+    EbChannels *channels;
+    char srt_public[300]; /* HOST:PORT publishers dial; "": SRT ingest off */
+    char rtmp_public[300];
     EbApiDevices *devices;
     pthread_mutex_t stats_lock;
     int64_t requests[6]; /* by status class: 1xx..5xx (index 1..5) */
@@ -323,12 +331,11 @@ static size_t eb_key_get(EbApi *api, unsigned char *key)
 
 static void eb_hex(const unsigned char *in, size_t n, char *out);
 
-/* With a signing key, a finished job's output URLs become signed links
- * valid for api.link_lifetime: /s/<expiry>/<hmac>/videos/<id>/... */
-static void eb_sign_outputs(EbApi *api, json_t *job)
+/* With a signing key, the URLs of video vid in out (an object of URLs)
+ * become signed links valid for api.link_lifetime:
+ * /s/<expiry>/<hmac>/videos/<id>/... */
+static void eb_sign_urls(EbApi *api, json_t *out, const char *vid)
 {
-    json_t *out = json_object_get(job, "outputs");
-    const char *vid = json_string_value(json_object_get(job, "video_id"));
     const char *key;
     json_t *v;
     char msg[128], hex[65], url[1024];
@@ -353,6 +360,13 @@ static void eb_sign_outputs(EbApi *api, json_t *job)
         snprintf(url, sizeof(url), "%.*s/s/%lld/%s%s", (int)(p - u), u, expiry, hex, p);
         json_object_set_new(out, key, json_string(url));
     }
+}
+
+/* A finished job's output URLs, signed as eb_sign_urls says. */
+static void eb_sign_outputs(EbApi *api, json_t *job)
+{
+    eb_sign_urls(api, json_object_get(job, "outputs"),
+                 json_string_value(json_object_get(job, "video_id")));
 }
 
 static enum MHD_Result eb_jobs_post(EbApi *api, struct MHD_Connection *c, EbReq *q)
@@ -457,6 +471,119 @@ static enum MHD_Result eb_jobs_route(EbApi *api, struct MHD_Connection *c, const
         return eb_reply_json(api, c, 202, o);
     }
     return eb_reply_error(api, c, 405, NULL, "method not allowed");
+}
+
+/* ---- channels ----------------------------------------------------------- */
+
+/* 405 naming the methods the resource has (Allow). */
+static enum MHD_Result eb_reply_not_allowed(EbApi *api, struct MHD_Connection *c, const char *allow)
+{
+    json_t *o =
+        json_pack("{s:{s:s, s:i}}", "error", "message", "method not allowed", "status", 405);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    struct MHD_Response *r;
+
+    json_decref(o);
+    if (!text)
+        return MHD_NO;
+    r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Allow", allow);
+    return eb_queue(api, c, 405, r);
+}
+
+/* A channel's recordings are published videos: with a signing key their
+ * links come signed like a job's outputs. */
+static void eb_sign_channel(EbApi *api, json_t *view)
+{
+    json_t *rec;
+    size_t i;
+
+    json_array_foreach(json_object_get(view, "recordings"), i, rec)
+    {
+        eb_sign_urls(api, json_object_get(rec, "outputs"),
+                     json_string_value(json_object_get(rec, "id")));
+    }
+}
+
+static enum MHD_Result eb_channels_post(EbApi *api, struct MHD_Connection *c, EbReq *q)
+{
+    EbChannelSpec spec;
+    EbJobRequestError err;
+    json_t *view = NULL;
+    int ret;
+
+    if (q->too_big)
+        return eb_reply_error(api, c, 413, NULL, "body larger than %d bytes", EB_API_MAX_JSON);
+    if (eb_channel_request_parse(&api->cfg, q->body, q->len, &spec, &err) < 0)
+        return eb_reply_error(api, c, err.status ? err.status : 500,
+                              err.field[0] ? err.field : NULL, "%s", err.message);
+    ret = eb_channels_create(api->channels, &spec, &view);
+    explicit_bzero(&spec, sizeof(spec));
+    if (ret == -EEXIST)
+        return eb_reply_error(api, c, 409, "name",
+                              "name: a channel that has not ended has this name (end it with "
+                              "DELETE, or choose another)");
+    if (ret < 0 || !view)
+        return eb_reply_error(api, c, 500, NULL, "cannot create the channel");
+    return eb_reply_json(api, c, 201, view);
+}
+
+static enum MHD_Result eb_channels_route(EbApi *api, struct MHD_Connection *c, const char *method,
+                                         const char *rest, EbReq *q)
+{
+    char id[sizeof(((EbChannelSpec *)0)->id)];
+    json_t *o = NULL, *v;
+    size_t i;
+    int ret;
+
+    if (!*rest) {
+        if (!strcmp(method, "POST"))
+            return eb_channels_post(api, c, q);
+        if (!strcmp(method, "GET")) {
+            if (eb_channels_list(api->channels, &o) < 0)
+                return eb_reply_error(api, c, 500, NULL, "cannot list channels");
+            json_array_foreach(o, i, v)
+            {
+                eb_sign_channel(api, v);
+            }
+            return eb_reply_json(api, c, 200, json_pack("{s:o}", "channels", o));
+        }
+        return eb_reply_not_allowed(api, c, "GET, POST");
+    }
+    if (rest[0] != '/' || !rest[1] || strchr(rest + 1, '/') ||
+        strlen(rest + 1) > EB_CHANNEL_NAME_MAX)
+        return eb_reply_error(api, c, 404, NULL, "no such channel");
+    rest++;
+    if (!strcmp(method, "GET")) {
+        if (eb_channels_get(api->channels, rest, &o) < 0)
+            return eb_reply_error(api, c, 404, NULL, "no such channel");
+        eb_sign_channel(api, o);
+        return eb_reply_json(api, c, 200, o);
+    }
+    if (!strcmp(method, "DELETE")) {
+        /* By id, or by name as GET finds it; an ended channel stays ended
+         * (200 again: the client's intent holds). */
+        if (eb_channels_get(api->channels, rest, &o) < 0)
+            return eb_reply_error(api, c, 404, NULL, "no such channel");
+        snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(o, "id")));
+        json_decref(o);
+        o = NULL;
+        ret = eb_channels_end(api->channels, id);
+        if (ret == 0 || ret == -EALREADY)
+            ret = eb_channels_get(api->channels, id, &o);
+        if (ret < 0)
+            return eb_reply_error(api, c, 500, NULL, "cannot end the channel");
+        eb_sign_channel(api, o);
+        return eb_reply_json(api, c, 200, o);
+    }
+    return eb_reply_not_allowed(api, c, "GET, DELETE");
+}
+
+EbChannels *eb_api_channels(EbApi *api)
+{
+    return api->channels;
 }
 
 /* ---- devices, health, metrics --------------------------------------- */
@@ -1020,6 +1147,8 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
     }
     if (!strcmp(url, "/v1/jobs") || !strncmp(url, "/v1/jobs/", 9))
         return eb_jobs_route(api, c, method, url + 8, q);
+    if (!strcmp(url, "/v1/channels") || !strncmp(url, "/v1/channels/", 13))
+        return eb_channels_route(api, c, method, url + 12, q);
     if (!strcmp(url, "/v1/devices")) {
         if (strcmp(method, "GET"))
             return eb_reply_error(api, c, 405, NULL, "method not allowed");
@@ -1119,7 +1248,27 @@ static void eb_serve_usage(FILE *f)
 {
     fprintf(f, "usage: encbox serve [--config FILE] [--listen HOST:PORT] [--storage DIR]\n"
                "                    [--input-root DIR]... [--token-file FILE]... [--db FILE]\n"
-               "                    [--max-jobs N] [--upload-retention DURATION] [-v]\n");
+               "                    [--max-jobs N] [--upload-retention DURATION]\n"
+               "                    [--srt-listen HOST:PORT] [--rtmp-listen HOST:PORT] [-v]\n");
+}
+
+/* Sets a string setting from a flag: eb_config_set reads YAML, in which
+ * "[::]:9000" would be a list, so the value goes in as one quoted scalar. */
+static void eb_serve_set_string(EbConfig *cfg, const char *name, const char *value,
+                                EbConfigErrors *errs)
+{
+    char yaml[600];
+    size_t n = 0;
+
+    yaml[n++] = '"';
+    for (const char *p = value; *p && n < sizeof(yaml) - 3; p++) {
+        if (*p == '"' || *p == '\\')
+            yaml[n++] = '\\';
+        yaml[n++] = *p;
+    }
+    yaml[n++] = '"';
+    yaml[n] = '\0';
+    eb_config_set(cfg, name, yaml, errs);
 }
 
 /* "90", "90s", "15m", "24h", "7d" -> seconds; 0 is allowed (never). */
@@ -1322,10 +1471,13 @@ int eb_api_serve_cli(int argc, char **argv)
                                          {"max-jobs", required_argument, NULL, 'm'},
                                          {"watchdog", required_argument, NULL, 'w'},
                                          {"upload-retention", required_argument, NULL, 'u'},
+                                         {"srt-listen", required_argument, NULL, 'S'},
+                                         {"rtmp-listen", required_argument, NULL, 'R'},
                                          {"verbose", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *config_path = NULL, *listen = NULL, *storage = NULL, *db = NULL;
+    const char *srt_listen = NULL, *rtmp_listen = NULL; /* override live.*_listen */
     const char *roots[EB_API_MAX_ROOTS], *tokens[EB_API_MAX_TOKENS];
     int nb_roots = 0, nb_tok = 0, max_jobs = 0, watchdog = 600, verbose = 0, c, code = 1, sig;
     struct MHD_OptionItem tls_opts[3] = {{MHD_OPTION_END, 0, NULL}};
@@ -1334,6 +1486,7 @@ int eb_api_serve_cli(int argc, char **argv)
     EbApi *api = calloc(1, sizeof(*api));
     EbConfigErrors errs = {0};
     EbJobsConfig jc = {0};
+    EbChannelsConfig chc = {0};
     /* One listening daemon per address: --listen, or every api.listen entry. */
     struct sockaddr_storage ss[EB_API_MAX_LISTEN];
     const char *addrs[EB_API_MAX_LISTEN];
@@ -1388,6 +1541,12 @@ int eb_api_serve_cli(int argc, char **argv)
                 goto done;
             }
             break;
+        case 'S':
+            srt_listen = optarg;
+            break;
+        case 'R':
+            rtmp_listen = optarg;
+            break;
         case 'v':
             verbose++;
             break;
@@ -1407,6 +1566,18 @@ int eb_api_serve_cli(int argc, char **argv)
         goto done;
     }
     eb_config_load(config_path, &api->cfg, &errs);
+    /* The ingest flags go through the settings table, so a bad one gets
+     * the message a bad file line gets; then the cross-field checks again
+     * (RTMP against api.listen), unless --listen replaced those addresses:
+     * a clash with it fails the listener's bind, with its own message. */
+    if (eb_config_errors_count(&errs) == 0 && (srt_listen || rtmp_listen)) {
+        if (srt_listen)
+            eb_serve_set_string(&api->cfg, "live.srt_listen", srt_listen, &errs);
+        if (rtmp_listen)
+            eb_serve_set_string(&api->cfg, "live.rtmp_listen", rtmp_listen, &errs);
+        if (eb_config_errors_count(&errs) == 0 && !listen)
+            eb_config_validate(&api->cfg, &errs);
+    }
     if (eb_config_errors_count(&errs) > 0) {
         eb_config_errors_print(&errs, stderr);
         code = 2;
@@ -1557,6 +1728,24 @@ int eb_api_serve_cli(int argc, char **argv)
         fprintf(stderr, "encbox: cannot open the job database %s\n", api->db);
         goto done;
     }
+    /* The channels share the job database's file (their own tables and
+     * connection). The ingest addresses are what their URLs print. */
+    if (eb_channels_public_addr(api->cfg.live_srt_listen, api->cfg.live_public_host,
+                                api->srt_public, sizeof(api->srt_public)) < 0 ||
+        eb_channels_public_addr(api->cfg.live_rtmp_listen, api->cfg.live_public_host,
+                                api->rtmp_public, sizeof(api->rtmp_public)) < 0) {
+        fprintf(stderr, "encbox: cannot name the address publishers dial (live.public_host)\n");
+        goto done;
+    }
+    chc.db_path = api->db;
+    chc.storage_root = api->storage;
+    chc.base_url = api->cfg.api_public_base_url;
+    chc.srt_public = api->srt_public;
+    chc.rtmp_public = api->rtmp_public;
+    if (eb_channels_open(&chc, &api->channels) < 0) {
+        fprintf(stderr, "encbox: cannot open the channel store in %s\n", api->db);
+        goto done;
+    }
     /* HTTPS when the configuration names a certificate and key (both or
      * neither: firmware-config checks that). */
     if (api->cfg.api_tls_cert[0]) {
@@ -1612,6 +1801,7 @@ done:
         if (d[i])
             MHD_stop_daemon(d[i]);
     eb_jobs_close(&api->jobs);
+    eb_channels_close(&api->channels);
     eb_api_devices_close(&api->devices);
     eb_config_errors_free(&errs);
     eb_config_free(&api->cfg);

@@ -61,6 +61,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eb_db.h"
 #include "eb_layout.h"
 #include "eb_log.h"
 #include "eb_storage.h"
@@ -977,15 +978,10 @@ int eb_jobs_open(const EbJobsConfig *cfg, EbJobs **out)
         EB_LOGE("jobs", "cannot create %s", cfg->work_dir);
         goto fail;
     }
-    if (sqlite3_open_v2(cfg->db_path, &j->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        NULL) != SQLITE_OK) {
-        EB_LOGE("jobs", "cannot open %s: %s", cfg->db_path, j->db ? sqlite3_errmsg(j->db) : "?");
+    /* Owner-only (job secrets, and the channels' in the same file), WAL. */
+    if (eb_db_open(cfg->db_path, "jobs", &j->db) < 0)
         goto fail;
-    }
-    sqlite3_busy_timeout(j->db, 5000);
-    if (eb_db_exec(j->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                          "CREATE TABLE IF NOT EXISTS jobs ("
+    if (eb_db_exec(j->db, "CREATE TABLE IF NOT EXISTS jobs ("
                           " id TEXT NOT NULL UNIQUE, state TEXT NOT NULL,"
                           " priority INTEGER NOT NULL, created REAL NOT NULL,"
                           " started REAL, finished REAL, spec TEXT NOT NULL,"

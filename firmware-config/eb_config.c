@@ -167,6 +167,44 @@ static int eb_listen_is_loopback(const char *addr)
            strncmp(addr, "localhost:", 10) == 0;
 }
 
+/* "HOST:PORT" or "[V6]:PORT" (checked by the table) into host (no
+ * brackets; localhost as 127.0.0.1) and port. 0, or -1 when it is not. */
+static int eb_addr_split(const char *addr, char *host, size_t size, int *port)
+{
+    const char *colon = strrchr(addr, ':');
+    size_t n;
+
+    if (!colon)
+        return -1;
+    n = (size_t)(colon - addr);
+    if (addr[0] == '[' && n >= 2 && addr[n - 1] == ']') {
+        addr++;
+        n -= 2;
+    }
+    if (n >= size)
+        return -1;
+    memcpy(host, addr, n);
+    host[n] = '\0';
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, size, "127.0.0.1");
+    *port = atoi(colon + 1);
+    return 0;
+}
+
+/* 1 when two listen addresses would bind the same TCP port: same port,
+ * and the same host or either one every interface. */
+static int eb_addrs_clash(const char *a, const char *b)
+{
+    char ha[64], hb[64];
+    int pa, pb;
+
+    if (eb_addr_split(a, ha, sizeof(ha), &pa) < 0 || eb_addr_split(b, hb, sizeof(hb), &pb) < 0 ||
+        pa != pb)
+        return 0;
+    return strcmp(ha, hb) == 0 || !strcmp(ha, "0.0.0.0") || !strcmp(ha, "::") ||
+           !strcmp(hb, "0.0.0.0") || !strcmp(hb, "::");
+}
+
 /* Rungs taller than any enabled device can encode. file/lines: where the
  * ladder came from (NULL file: name it instead). */
 static int eb_check_heights(const EbConfig *cfg, const EbLadder *lad, const EbLadderSource *src,
@@ -242,6 +280,21 @@ int eb_config_validate(const EbConfig *cfg, EbConfigErrors *errs)
     for (int i = 0; i < cfg->nb_ladders; i++)
         if (!cfg->ladder_sources[i].broken)
             eb_check_heights(cfg, &cfg->ladders[i], &cfg->ladder_sources[i], errs);
+    if (cfg->live_window_seconds < 3 * cfg->live_segment_seconds)
+        eb_origin_error(cfg, errs, "live.window_seconds",
+                        "'live.window_seconds' is %g, shorter than 3 segments of "
+                        "'live.segment_seconds' (%g): players need 3 segments in the window",
+                        cfg->live_window_seconds, cfg->live_segment_seconds);
+    /* RTMP and the API are both TCP: one port cannot serve both. */
+    for (int i = 0; cfg->live_rtmp_listen && cfg->live_rtmp_listen[0] && i < cfg->api_listen.nb;
+         i++)
+        if (eb_addrs_clash(cfg->live_rtmp_listen, cfg->api_listen.items[i])) {
+            eb_origin_error(cfg, errs, "live.rtmp_listen",
+                            "'live.rtmp_listen' is '%s', which takes the port of api.listen "
+                            "'%s': the RTMP ingest and the API cannot share a TCP port",
+                            cfg->live_rtmp_listen, cfg->api_listen.items[i]);
+            break;
+        }
 
     return eb_config_errors_count(errs) > before ? EB_ERR(EINVAL) : 0;
 }

@@ -22,7 +22,7 @@
 #include "eb_ladder.h"
 
 #define EB_CONFIG_DEFAULT_PATH "/etc/encbox/encbox.yaml"
-#define EB_CONFIG_NB_SETTINGS 34          /* rows of the settings table */
+#define EB_CONFIG_NB_SETTINGS 39          /* rows of the settings table */
 #define EB_CONFIG_MAX_FILE_SIZE (1 << 20) /* a longer file is refused */
 #define EB_CONFIG_MAX_LIST 64             /* items in one list setting */
 #define EB_CONFIG_MAX_LADDERS 64          /* ladder presets */
@@ -142,6 +142,12 @@ typedef struct EbConfig {
     EbDim limits_max_resolution;    /* limits.max_resolution: 7680x4320 */
     char log_level[8];              /* log.level: "info" */
     char log_format[8];             /* log.format: "text" */
+    char *live_srt_listen;          /* live.srt_listen: "" (SRT ingest off); "HOST:PORT" */
+    char *live_rtmp_listen;         /* live.rtmp_listen: "" (RTMP ingest off); "HOST:PORT" */
+    char *live_public_host;         /* live.public_host: "" (the listen host, or this
+                                     * machine's name for 0.0.0.0 / [::]) */
+    double live_segment_seconds;    /* live.segment_seconds: 2 */
+    double live_window_seconds;     /* live.window_seconds: 60 */
 
     char *path;                                   /* file the values came from; NULL: none */
     EbConfigOrigin origin[EB_CONFIG_NB_SETTINGS]; /* per table row */

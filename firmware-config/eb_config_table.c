@@ -136,6 +136,46 @@ static const char *eb_check_listen(const char *s)
     return eb_port_ok(colon + 1) ? NULL : want;
 }
 
+/* A live ingest listener (live.srt_listen, live.rtmp_listen): api.listen's
+ * syntax, or "" for off. */
+static const char *eb_check_ingest_listen(const char *s)
+{
+    static const char want[] = "\"\" (off) or HOST:PORT with an IPv4 address, [IPv6] or "
+                               "localhost, like 0.0.0.0:9000 or [::]:9000";
+    return !*s || !eb_check_listen(s) ? NULL : want;
+}
+
+/* live.public_host: what publishers dial, printed into ingest URLs, so
+ * nothing that would need escaping there: a DNS name, an IPv4 address, or
+ * an IPv6 address (bracketed or not). */
+static const char *eb_check_public_host(const char *s)
+{
+    static const char want[] = "\"\" or a host name or address without a port, like "
+                               "ingest.example.com, 192.0.2.7 or [2001:db8::7]";
+    unsigned char addr[16];
+    char host[64];
+    size_t n = strlen(s);
+
+    if (n == 0)
+        return NULL;
+    if (s[0] == '[') {
+        if (n < 3 || s[n - 1] != ']' || n - 2 >= sizeof(host))
+            return want;
+        memcpy(host, s + 1, n - 2);
+        host[n - 2] = '\0';
+        return inet_pton(AF_INET6, host, addr) == 1 ? NULL : want;
+    }
+    if (strchr(s, ':'))
+        return inet_pton(AF_INET6, s, addr) == 1 ? NULL : want;
+    if (n > 253 || s[0] == '.' || s[0] == '-')
+        return want;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '.' || *s == '-'))
+            return want;
+    return NULL;
+}
+
 /* scheme://host[:port] with nothing after; host is letters, digits, '.',
  * '-' or a bracketed IPv6 address. rest receives what follows the
  * authority. */
@@ -215,6 +255,9 @@ static const EbCfgSection eb_sections[] = {
     {"backends", "Hardware backends."},
     {"thumbnails", "Thumbnails and sprite sheets for scrubbing previews."},
     {"limits", "Limits on what the box accepts."},
+    {"live", "Live channels (the API's /v1/channels): the addresses publishers send their "
+             "streams to, as the channels' ingest URLs print them, and the defaults a new "
+             "channel gets."},
     {"log", "Logging, on stderr."},
     {NULL, NULL},
 };
@@ -337,6 +380,28 @@ static const EbSetting eb_settings[] = {
     {"limits.max_resolution", EB_SETTING_DIM, 0, CFG(limits_max_resolution), 0, "7680x4320", 16,
      16384, NULL, NULL, RT,
      "Largest input picture, WIDTHxHEIGHT; portrait inputs are compared turned on their side."},
+
+    {"live.srt_listen", EB_SETTING_STRING, 0, CFG(live_srt_listen), 0, "", 0, 0, NULL,
+     eb_check_ingest_listen, 0,
+     "Address the SRT ingest listens on (UDP), HOST:PORT; 0.0.0.0 or [::] for every interface. "
+     "Empty: no SRT ingest, and channels show no SRT URL. `encbox serve --srt-listen` "
+     "overrides it."},
+    {"live.rtmp_listen", EB_SETTING_STRING, 0, CFG(live_rtmp_listen), 0, "", 0, 0, NULL,
+     eb_check_ingest_listen, 0,
+     "Address the RTMP ingest listens on (TCP, not a port of api.listen), HOST:PORT. Empty: no "
+     "RTMP ingest, and channels show no RTMP URL. `encbox serve --rtmp-listen` overrides it."},
+    {"live.public_host", EB_SETTING_STRING, 0, CFG(live_public_host), 0, "", 0, 0, NULL,
+     eb_check_public_host, 0,
+     "Host name or address publishers dial, as the channels' ingest URLs print it. Empty: the "
+     "listen host, or this machine's host name when the listener is on 0.0.0.0 or [::]."},
+    {"live.segment_seconds", EB_SETTING_DOUBLE, 0, CFG(live_segment_seconds), 0, "2", 1, 10, NULL,
+     NULL, 0,
+     "Segment length of a channel that names none. Shorter segments mean less latency and a "
+     "little more bitrate."},
+    {"live.window_seconds", EB_SETTING_DOUBLE, 0, CFG(live_window_seconds), 0, "60", 3, 21600, NULL,
+     NULL, 0,
+     "Seconds of media a channel's live playlists offer (the window a player can seek back "
+     "in) when the channel names none; at least 3 segments."},
 
     {"log.level", EB_SETTING_ENUM, 0, CFG(log_level), sizeof(((EbConfig *)0)->log_level), "info", 0,
      0, eb_log_level_values, NULL, RT, "Least severe messages written."},

@@ -5,7 +5,8 @@
  * daemon killed with SIGKILL mid-job and restarted (the job completes),
  * uploads (and their clean-up), metrics (every line parsed), the device
  * inventory with sessions and limits, the origin (types, caching, Range,
- * ETag, traversal) and signed links (valid, expired, tampered). Media is made with the ffmpeg
+ * ETag, traversal), signed links (valid, expired, tampered) and live channels
+ * (/v1/channels: create, validation, end, restart). Media is made with the ffmpeg
  * command line, tiny so the suite stays fast under sanitizers.
  */
 #include <arpa/inet.h>
@@ -689,6 +690,146 @@ static void test_bad_requests(void **state)
         resp_free(&r);
     }
     daemon_stop(&d);
+}
+
+/* /v1/channels over HTTP: create (201, the SRT ingest URL carrying the
+ * passphrase), 400 naming the field, 409 for a name in use, the token,
+ * list and get, 405 with Allow, DELETE (ended, and again), and a
+ * restarted daemon still has them (idle or ended), the database
+ * owner-only. */
+static void test_channels_http(void **state)
+{
+    static const struct {
+        const char *body;
+        const char *field; /* NULL: the body as a whole */
+    } bad[] = {
+        {"{oops", NULL},
+        {"{}", "name"},
+        {"{\"name\": \"Bad Name\"}", "name"},
+        {"{\"name\": \"x\", \"segment_seconds\": 30}", "segment_seconds"},
+        {"{\"name\": \"x\", \"window_seconds\": 3}", "window_seconds"},
+        {"{\"name\": \"x\", \"ladder\": \"nosuchpreset\"}", "ladder"},
+        {"{\"name\": \"x\", \"record\": \"yes\"}", "record"},
+        {"{\"name\": \"x\", \"colour\": \"red\"}", "colour"},
+    };
+    Daemon d;
+    Resp r;
+    char storage[4400], flag[64], prefix[128], url[256], h[128], path[128], db[4500];
+    char *id, *pass;
+    const char *srt;
+    json_t *o, *arr;
+    struct stat st;
+    (void)state;
+
+    fresh_storage("channels", storage, sizeof(storage));
+    snprintf(flag, sizeof(flag), "--srt-listen=127.0.0.1:%d",
+             20000 + (int)((unsigned)rand() % 40000));
+    daemon_start(&d, storage, NULL, flag, NULL);
+    o = api_json(&d, 201, "POST", "/v1/channels", "{\"name\": \"news\", \"segment_seconds\": 4}");
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "idle");
+    assert_string_equal(json_string_value(json_object_get(o, "name")), "news");
+    assert_true(json_number_value(json_object_get(o, "segment_seconds")) == 4.0);
+    id = strdup(json_string_value(json_object_get(o, "id")));
+    assert_int_equal(strncmp(id, "ch_", 3), 0);
+    srt = json_string_value(json_object_get(json_object_get(o, "ingest"), "srt"));
+    assert_non_null(srt);
+    snprintf(prefix, sizeof(prefix), "srt://%s?streamid=%%23!::r=news,m=publish&passphrase=",
+             flag + strlen("--srt-listen="));
+    assert_int_equal(strncmp(srt, prefix, strlen(prefix)), 0);
+    pass = strdup(srt + strlen(prefix));
+    assert_int_equal(strlen(pass), 32);
+    /* no RTMP listener: no RTMP URL */
+    assert_true(json_is_null(json_object_get(json_object_get(o, "ingest"), "rtmp")));
+    snprintf(url, sizeof(url), "%s",
+             json_string_value(json_object_get(json_object_get(o, "outputs"), "hls")));
+    assert_non_null(strstr(url, "/live/news/hls/master.m3u8"));
+    json_decref(o);
+
+    /* 400 naming the field, as job requests are answered */
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_error_t e;
+        json_t *err;
+        api(&d, &r, "POST", "/v1/channels", bad[i].body);
+        if (r.code != 400)
+            fprintf(stderr, "case %zu: %s -> %ld %s\n", i, bad[i].body, r.code, r.body);
+        assert_int_equal(r.code, 400);
+        o = json_loads(r.body, 0, &e);
+        assert_non_null(o);
+        err = json_object_get(o, "error");
+        assert_non_null(json_string_value(json_object_get(err, "message")));
+        if (bad[i].field)
+            assert_string_equal(json_string_value(json_object_get(err, "field")), bad[i].field);
+        else
+            assert_null(json_object_get(err, "field"));
+        json_decref(o);
+        resp_free(&r);
+    }
+    /* 409: a channel that has not ended has that name */
+    assert_int_equal(api(&d, &r, "POST", "/v1/channels", "{\"name\": \"news\"}"), 409);
+    assert_non_null(strstr(r.body, "\"field\":\"name\""));
+    resp_free(&r);
+    /* the API's token, as everywhere under /v1 */
+    snprintf(url, sizeof(url), "%s/v1/channels", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 401);
+    resp_free(&r);
+
+    json_decref(api_json(&d, 201, "POST", "/v1/channels", "{\"name\": \"sport\"}"));
+    o = api_json(&d, 200, "GET", "/v1/channels", NULL);
+    arr = json_object_get(o, "channels");
+    assert_int_equal(json_array_size(arr), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "name")),
+                        "sport");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 1), "name")), "news");
+    json_decref(o);
+    o = api_json(&d, 200, "GET", "/v1/channels/news", NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "id")), id);
+    json_decref(o);
+    snprintf(path, sizeof(path), "/v1/channels/%s", id);
+    o = api_json(&d, 200, "GET", path, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "name")), "news");
+    json_decref(o);
+    assert_int_equal(api(&d, &r, "GET", "/v1/channels/nosuch", NULL), 404);
+    resp_free(&r);
+    assert_int_equal(api(&d, &r, "PUT", "/v1/channels", NULL), 405);
+    assert_string_equal(header(&r, "Allow", h, sizeof(h)), "GET, POST");
+    resp_free(&r);
+    assert_int_equal(api(&d, &r, "PATCH", "/v1/channels/news", NULL), 405);
+    assert_string_equal(header(&r, "Allow", h, sizeof(h)), "GET, DELETE");
+    resp_free(&r);
+
+    /* DELETE: ended with a time; again: still ended, 200 */
+    o = api_json(&d, 200, "DELETE", path, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "ended");
+    assert_true(json_is_number(json_object_get(o, "ended")));
+    json_decref(o);
+    o = api_json(&d, 200, "DELETE", path, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "ended");
+    json_decref(o);
+    assert_int_equal(api(&d, &r, "DELETE", "/v1/channels/nosuch", NULL), 404);
+    resp_free(&r);
+    daemon_stop(&d);
+
+    /* a new daemon: both still there, sport idle with the same secret */
+    daemon_start(&d, storage, NULL, flag, NULL);
+    o = api_json(&d, 200, "GET", path, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "ended");
+    srt = json_string_value(json_object_get(json_object_get(o, "ingest"), "srt"));
+    assert_non_null(strstr(srt, pass));
+    json_decref(o);
+    o = api_json(&d, 200, "GET", "/v1/channels/sport", NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "idle");
+    json_decref(o);
+    /* the ended channel's name is free again */
+    o = api_json(&d, 201, "POST", "/v1/channels", "{\"name\": \"news\"}");
+    assert_string_not_equal(json_string_value(json_object_get(o, "id")), id);
+    json_decref(o);
+    daemon_stop(&d);
+    /* the channels' secrets live in the job database: owner-only */
+    snprintf(db, sizeof(db), "%s/jobs.db", storage);
+    assert_int_equal(stat(db, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    free(pass);
+    free(id);
 }
 
 static int64_t file_size(const char *path)
@@ -2290,6 +2431,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_health_auth_devices),
         cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_channels_http),
         cmocka_unit_test(test_listen_on_every_address),
         cmocka_unit_test(test_secret_rotation),
         cmocka_unit_test(test_input_size_limit),

@@ -310,6 +310,19 @@ static const SettingCase setting_cases[] = {
     {"limits.max_resolution", "3840x2160", "3840x2160", "20000x100",
      "'limits.max_resolution' must be two numbers between 16 and 16384, joined by 'x' "
      "(got '20000x100')"},
+    {"live.srt_listen", "\"0.0.0.0:9000\"", "0.0.0.0:9000", "\"9000\"",
+     "'live.srt_listen' must be \"\" (off) or HOST:PORT with an IPv4 address, [IPv6] or "
+     "localhost, like 0.0.0.0:9000 or [::]:9000 (got '9000')"},
+    {"live.rtmp_listen", "\"[::]:1935\"", "[::]:1935", "\"ingest.example.com:1935\"",
+     "'live.rtmp_listen' must be \"\" (off) or HOST:PORT with an IPv4 address, [IPv6] or "
+     "localhost, like 0.0.0.0:9000 or [::]:9000 (got 'ingest.example.com:1935')"},
+    {"live.public_host", "ingest.example.com", "ingest.example.com", "\"ingest:9000\"",
+     "'live.public_host' must be \"\" or a host name or address without a port, like "
+     "ingest.example.com, 192.0.2.7 or [2001:db8::7] (got 'ingest:9000')"},
+    {"live.segment_seconds", "4", "4", "20",
+     "'live.segment_seconds' must be between 1 and 10 (got '20')"},
+    {"live.window_seconds", "120", "120", "2",
+     "'live.window_seconds' must be between 3 and 21600 (got '2')"},
     {"log.level", "debug", "debug", "verbose",
      "'log.level' must be one of: error, warn, info, debug, trace (got 'verbose')"},
     {"log.format", "json", "json", "xml", "'log.format' must be one of: text, json (got 'xml')"},
@@ -433,7 +446,9 @@ static void test_settings_land_in_their_fields(void **state)
         "backends: {enabled: [vaapi, software]}\n"
         "thumbnails: {enabled: off, interval: 5, width: 240, grid: 4x3}\n"
         "limits: {max_jobs: 2, max_input_size: 1G, max_duration: 1h, max_resolution: 1920x1080}\n"
-        "log: {level: warn, format: json}\n";
+        "log: {level: warn, format: json}\n"
+        "live: {srt_listen: \"0.0.0.0:9000\", rtmp_listen: \"127.0.0.1:1935\", "
+        "public_host: edge.example, segment_seconds: 3, window_seconds: 90}\n";
     EbConfig c;
     char *errs = errors_of(text, &c);
     (void)state;
@@ -474,6 +489,11 @@ static void test_settings_land_in_their_fields(void **state)
     assert_int_equal(c.limits_max_resolution.height, 1080);
     assert_string_equal(c.log_level, "warn");
     assert_string_equal(c.log_format, "json");
+    assert_string_equal(c.live_srt_listen, "0.0.0.0:9000");
+    assert_string_equal(c.live_rtmp_listen, "127.0.0.1:1935");
+    assert_string_equal(c.live_public_host, "edge.example");
+    assert_true(c.live_segment_seconds == 3.0);
+    assert_true(c.live_window_seconds == 90.0);
     eb_config_free(&c);
 }
 
@@ -715,6 +735,17 @@ static void test_cross_field_checks(void **state)
                   "t.yaml:3: 'devices[1]' repeats the entry at line 2 (nvidia *)\n");
     assert_errors("devices:\n  - {max_sessions: 2}\n",
                   "t.yaml:2: 'devices[0].backend' is required\n");
+    /* a live window holds at least 3 segments */
+    assert_errors("live:\n  segment_seconds: 10\n  window_seconds: 20\n",
+                  "t.yaml:3: 'live.window_seconds' is 20, shorter than 3 segments of "
+                  "'live.segment_seconds' (10): players need 3 segments in the window\n");
+    /* RTMP and the API are both TCP */
+    assert_errors("api:\n  listen: [\"127.0.0.1:8080\"]\nlive:\n  rtmp_listen: \"0.0.0.0:8080\"\n",
+                  "t.yaml:4: 'live.rtmp_listen' is '0.0.0.0:8080', which takes the port of "
+                  "api.listen '127.0.0.1:8080': the RTMP ingest and the API cannot share a TCP "
+                  "port\n");
+    assert_errors("live:\n  srt_listen: \"127.0.0.1:8080\"\n  rtmp_listen: \"127.0.0.1:1935\"\n",
+                  "");
 }
 
 static void test_yaml_level_errors(void **state)
@@ -1108,7 +1139,10 @@ static void test_diff_classifies_changes(void **state)
                 assert_true(
                     !strncmp(t[i].name, "storage.", 8) || !strcmp(t[i].name, "api.listen") ||
                     !strncmp(t[i].name, "api.tls_", 8) || !strcmp(t[i].name, "jobs.database") ||
-                    !strcmp(t[i].name, "backends.enabled"));
+                    !strcmp(t[i].name, "backends.enabled") ||
+                    /* ingest listeners and the URLs and channel defaults
+                     * the daemon derives from them at start */
+                    !strncmp(t[i].name, "live.", 5));
     }
     eb_config_free(&a);
     eb_config_free(&b);

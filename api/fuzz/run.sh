@@ -1,8 +1,10 @@
 #!/bin/sh
-# Builds the job-request and job-spec fuzz target with clang in its own
-# build dir (build-fuzz-api/ at the repository root, or $EB_FUZZ_BUILD) and
-# runs it for $EB_FUZZ_SECONDS (default 60) seconds, seeded with
-# api/fuzz/seeds/.
+# Builds the API's fuzz targets with clang in their own build dir
+# (build-fuzz-api/ at the repository root, or $EB_FUZZ_BUILD) and runs each
+# for $EB_FUZZ_SECONDS (default 60) seconds, seeded with api/fuzz/seeds/:
+# fuzz_job_request (job requests and job specs), then fuzz_channel_request
+# (POST /v1/channels bodies; its seeds are channel_*, the others add
+# variety).
 # Exits 0 when no input crashed, leaked or broke one of the target's
 # checks; otherwise non-zero, with the input under fuzz-artifacts/.
 set -eu
@@ -19,7 +21,7 @@ mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER="$cc" -DEB_FUZZ=ON -DBUILD_TESTING=OFF \
       -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/configure.log" 2>&1 ||
     { cat "$build/configure.log" >&2; exit 1; }
-cmake --build "$build" --target fuzz_job_request -j2
+cmake --build "$build" --target fuzz_job_request fuzz_channel_request -j2
 
 corpus="$build/fuzz-corpus"
 artifacts="$build/fuzz-artifacts"
@@ -34,4 +36,16 @@ done >"$dict"
 
 "$build/api/fuzz/fuzz_job_request" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -max_len=8192 -dict="$dict" -artifact_prefix="$artifacts/" -print_final_stats=1 \
+    "$corpus" "$here/seeds"
+
+corpus="$build/fuzz-corpus-channel"
+mkdir -p "$corpus"
+dict="$build/fuzz-channel-request.dict"
+for k in name ladder preset segment_seconds window_seconds reconnect_window_seconds record \
+         default veryfast ch_ true false null; do
+    echo "\"$k\""
+done >"$dict"
+
+"$build/api/fuzz/fuzz_channel_request" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=4096 -dict="$dict" -artifact_prefix="$artifacts/channel-" -print_final_stats=1 \
     "$corpus" "$here/seeds"
