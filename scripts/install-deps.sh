@@ -11,6 +11,8 @@ packages=(
   wrk curl
   libcmocka-dev libyaml-dev libjansson-dev
   libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
+  # live ingest: SRT (the GnuTLS build, the one Debian's libavformat links)
+  libsrt-gnutls-dev
   clang libclang-rt-dev
   libffmpeg-nvenc-dev libva-dev libvpl-dev
   # Mesa's CPU Vulkan device (lavapipe): the tests' stand-in for a GPU on
