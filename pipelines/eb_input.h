@@ -6,6 +6,10 @@
  *
  *   file input (eb_input_file.c)  EbSource over a local file: demux once,
  *                                 decode once, then EbNormalize
+ *   live input (eb_input_live.c)  a live feed's bytes (MPEG-TS or FLV) on a
+ *                                 file descriptor: timestamps sanitised,
+ *                                 frames dropped evenly when the engine
+ *                                 falls behind real time, then EbNormalize
  *
  * Normalisation (eb_normalize.h) is not an input's own: every input feeds
  * its decoded frames through an EbNormalize, so deinterlacing, rotation,
@@ -32,7 +36,9 @@
 #ifndef EB_INPUT_H
 #define EB_INPUT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libavutil/frame.h>
 
@@ -72,5 +78,43 @@ void eb_input_close(EbInput **in);
  * failed. The caller owns *out. */
 int eb_input_file_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so,
                        EbInput **out, char *detail, size_t detail_size);
+
+/* ---- the live input ---- */
+
+typedef struct EbLiveInputOptions {
+    int fd;                    /* the feed's bytes, read until EOF (not closed) */
+    const char *format;        /* "mpegts" or "flv"; NULL: probe */
+    int want_audio;            /* 0: ignore audio */
+    /* A frame handed out later than this after real time (its timestamp
+     * against the feed's own pace) starts the drop policy; 0: 1 s. */
+    double max_lag_seconds;
+    atomic_int *cancel;        /* optional: non-zero ends a blocked read */
+} EbLiveInputOptions;
+
+/* Live statistics beyond EbSourceStats (eb_input_live_stats). */
+typedef struct EbLiveInputStats {
+    int64_t bytes;             /* feed bytes read */
+    int64_t dropped;           /* decoded frames not handed out (behind real time) */
+    int64_t timestamp_jumps;   /* discontinuities repaired (jumps, wraps) */
+    double lag_seconds;        /* how late the last frame was handed out */
+    double av_offset_seconds;  /* last audio minus last video timestamp read */
+    int64_t first_frame_wallclock_us; /* UTC arrival of media time 0; 0 before it */
+} EbLiveInputStats;
+
+/* The live input: probes the feed (a few hundred milliseconds of it),
+ * decodes in software (uploaded once per frame on a hardware device), and
+ * hands out frames at the feed's nominal rate (the normaliser's fps
+ * retiming fills a dropped frame and absorbs jitter). Timestamps: each
+ * stream's are made continuous (a jump of more than a second either way,
+ * a 33-bit wrap, a restarted encoder: the stream continues where it was),
+ * so a feed can never move time backwards. Drop policy: frames later than
+ * max_lag are dropped one in two, later than 3 x max_lag three in four,
+ * counted in dropped, so a box that cannot keep up loses frames evenly
+ * instead of growing latency or memory. The caller owns *out. */
+int eb_input_live_open(const EbLiveInputOptions *o, EbHalDevice *dev, EbInput **out,
+                       char *detail, size_t detail_size);
+
+/* Live figures of an input opened by eb_input_live_open (any thread). */
+void eb_input_live_stats(EbInput *in, EbLiveInputStats *out);
 
 #endif

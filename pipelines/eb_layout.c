@@ -206,6 +206,18 @@ int eb_layout_video_dir(const char *root, const char *id, char *out, size_t size
     return ret;
 }
 
+int eb_layout_live_dir(const char *root, const char *channel, char *out, size_t size)
+{
+    int ret = snprintf(out, size, "%s/" EB_LAYOUT_LIVE_DIR "/%s", root, channel);
+
+    if (ret < 0 || (size_t)ret >= size) {
+        if (size)
+            out[0] = '\0';
+        return EB_ERR(ENAMETOOLONG);
+    }
+    return ret;
+}
+
 int eb_layout_origin_path(const char *id, EbLayoutItem item, char *out, size_t size)
 {
     char rel[1024];

@@ -7,6 +7,9 @@
  *
  *   <root>/videos/<id>/                       a published video (or channel)
  *   <root>/.staging/<id>.XXXXXX/              the same tree while a job builds it
+ *   <root>/live/<channel>/                    a live channel's window: the same
+ *                                             items, segments numbered by the
+ *                                             channel's media sequence
  *   inside a video's tree (EbLayoutItem):
  *     hls/master.m3u8                         HLS entry point
  *     hls/<r>/index.m3u8                      media playlist per rendition
@@ -33,6 +36,7 @@
 /* Folders directly under the storage root. */
 #define EB_LAYOUT_VIDEOS_DIR "videos"
 #define EB_LAYOUT_STAGING_DIR ".staging"
+#define EB_LAYOUT_LIVE_DIR "live"
 
 typedef enum EbLayoutItem {
     EB_LAYOUT_HLS_MASTER = 0,  /* hls/master.m3u8 */
@@ -83,6 +87,9 @@ int eb_layout_uri(EbLayoutItem from, const char *from_r, EbLayoutItem to, const 
 
 /* <root>/videos/<id>: where a video is published. */
 int eb_layout_video_dir(const char *root, const char *id, char *out, size_t size);
+
+/* <root>/live/<channel>: a live channel's tree. */
+int eb_layout_live_dir(const char *root, const char *channel, char *out, size_t size);
 
 /* The URL path under the origin of item of video id ("/videos/<id>/hls/
  * master.m3u8"); the id is a checked video id, so nothing needs encoding. */

@@ -174,4 +174,18 @@ int eb_manifest_dash_mpd(const EbPresentation *p, AVBPrint *out);
  * VOD only. */
 int eb_manifest_hls_images(const EbPresentation *p, AVBPrint *out);
 
+/* ---- into a storage tree (eb_manifest_files.c) ---- */
+
+enum {
+    EB_MANIFEST_MEDIA = 1,  /* every HLS media playlist (and the image playlist) */
+    EB_MANIFEST_MASTER = 2, /* hls/master.m3u8 */
+    EB_MANIFEST_MPD = 4,    /* dash/manifest.mpd (CMAF only) */
+    EB_MANIFEST_ALL = 7,
+};
+
+/* Writes p's manifests (the parts in `what`) under dir with the layout's
+ * names, each replaced atomically; media playlists first, so a master never
+ * names a playlist that is not there yet. 0 or the first error. */
+int eb_manifest_write_files(const char *dir, const EbPresentation *p, unsigned what);
+
 #endif

@@ -156,7 +156,7 @@ static int eb_rotation_of(const AVStream *st)
 
 /* Snaps a measured rate to the nearest broadcast rate within 1%, else to a
  * rational with a small denominator. */
-static AVRational eb_snap_rate(double fps)
+AVRational eb_source_snap_rate(double fps)
 {
     static const AVRational common[] = {{24000, 1001}, {24, 1}, {25, 1}, {30000, 1001},
                                         {30, 1},       {50, 1}, {60000, 1001}, {60, 1}};
@@ -251,7 +251,7 @@ static int eb_source_pick_rate(EbSource *s, AVStream *vst)
         (measured == 0 || fabs(measured - av_q2d(nominal)) <= 0.01 * av_q2d(nominal))) {
         s->info.frame_rate = nominal;
     } else if (measured > 0) {
-        s->info.frame_rate = eb_snap_rate(measured);
+        s->info.frame_rate = eb_source_snap_rate(measured);
         s->info.variable_rate = 1;
         EB_LOGI("source", "variable frame rate: %.3f fps on average (nominal %d/%d), output %d/%d",
                 measured, nominal.num, nominal.den, s->info.frame_rate.num,

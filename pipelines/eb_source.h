@@ -109,4 +109,9 @@ const char *eb_source_error_detail(const EbSource *s);
 
 void eb_source_close(EbSource **s);
 
+/* A measured or stated rate of fps frames per second as the output rate:
+ * the common rate within 1% (24000/1001 … 60), else the nearest integer
+ * within 1%, else fps as a fraction over 1001. Shared by every input. */
+AVRational eb_source_snap_rate(double fps);
+
 #endif

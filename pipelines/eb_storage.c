@@ -299,3 +299,16 @@ int eb_storage_free_bytes(const char *root, uint64_t *out)
     *out = (uint64_t)sv.f_bavail * sv.f_frsize;
     return 0;
 }
+
+int eb_storage_write_item(const char *dir, EbLayoutItem item, const char *r, const void *data,
+                          size_t size)
+{
+    char path[4300];
+    int ret = eb_layout_parent(dir, item, r, path, sizeof(path));
+
+    if (ret >= 0)
+        ret = eb_storage_mkdirs(path);
+    if (ret >= 0)
+        ret = eb_layout_file(dir, item, r, 1, path, sizeof(path));
+    return ret < 0 ? ret : eb_storage_write_file(path, data, size);
+}

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eb_layout.h"
+
 #define EB_VIDEO_ID_MAX 64
 
 /* 1 if id matches [A-Za-z0-9_-]{1,64}. */
@@ -65,5 +67,10 @@ int eb_storage_write_file(const char *path, const void *data, size_t size);
 
 /* Creates dir and missing parents (mkdir -p). */
 int eb_storage_mkdirs(const char *dir);
+
+/* Writes item (of rendition r, number 1) of the layout under dir with
+ * eb_storage_write_file, creating its folder first. */
+int eb_storage_write_item(const char *dir, EbLayoutItem item, const char *r, const void *data,
+                          size_t size);
 
 #endif

@@ -86,25 +86,6 @@ static int eb_vod_tap_frame(void *opaque, const AVFrame *f)
 
 /* ---- manifests ---- */
 
-static int eb_write_text(const char *path, const AVBPrint *bp)
-{
-    return eb_storage_write_file(path, bp->str, bp->len);
-}
-
-/* Writes one manifest (item of rendition r) into the staging tree. */
-static int eb_write_manifest(const char *staging, EbLayoutItem item, const char *r,
-                             const AVBPrint *bp)
-{
-    char path[4300];
-    int ret = eb_layout_parent(staging, item, r, path, sizeof(path));
-
-    if (ret >= 0)
-        ret = eb_storage_mkdirs(path);
-    if (ret >= 0)
-        ret = eb_layout_file(staging, item, r, 1, path, sizeof(path));
-    return ret < 0 ? ret : eb_write_text(path, bp);
-}
-
 /* The presentation from what the engine encoded and the file sink wrote,
  * as the HLS and DASH writers take it, written once, at the end. */
 static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnailTrack *thumbs,
@@ -113,7 +94,6 @@ static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnail
     EbRendition video[EB_LADDER_MAX_RUNGS], audio;
     EbSinkRendition rends[EB_SINK_MAX_RENDITIONS];
     EbPresentation pres = {0};
-    AVBPrint bp;
     int ret = 0, nb_rend, nb_video = 0;
 
     memset(video, 0, sizeof(video));
@@ -135,39 +115,14 @@ static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnail
     pres.thumbnails = thumbs;
     pres.media_version = version;
 
-    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
     if (version >= 2) {
-        av_bprintf(&bp, "%lld\n", (long long)version);
-        ret = eb_write_manifest(staging, EB_LAYOUT_VERSION, NULL, &bp);
-        av_bprint_clear(&bp);
-        if (ret < 0) {
-            av_bprint_finalize(&bp, NULL);
+        char text[32];
+        int n = snprintf(text, sizeof(text), "%lld\n", (long long)version);
+        ret = eb_storage_write_item(staging, EB_LAYOUT_VERSION, NULL, text, (size_t)n);
+        if (ret < 0)
             return ret;
-        }
     }
-    ret = eb_manifest_hls_master(&pres, &bp);
-    if (ret >= 0)
-        ret = eb_write_manifest(staging, EB_LAYOUT_HLS_MASTER, NULL, &bp);
-    for (int i = 0; ret >= 0 && i < nb_video + (pres.audio ? 1 : 0); i++) {
-        const EbRendition *r = i < nb_video ? &video[i] : pres.audio;
-        av_bprint_clear(&bp);
-        ret = eb_manifest_hls_media(&pres, r, &bp);
-        if (ret >= 0)
-            ret = eb_write_manifest(staging, EB_LAYOUT_HLS_MEDIA, r->name, &bp);
-    }
-    if (ret >= 0 && thumbs) {
-        av_bprint_clear(&bp);
-        ret = eb_manifest_hls_images(&pres, &bp);
-        if (ret >= 0)
-            ret = eb_write_manifest(staging, EB_LAYOUT_HLS_IMAGES, NULL, &bp);
-    }
-    if (ret >= 0 && job->o->format == EB_FORMAT_CMAF) {
-        av_bprint_clear(&bp);
-        ret = eb_manifest_dash_mpd(&pres, &bp);
-        if (ret >= 0)
-            ret = eb_write_manifest(staging, EB_LAYOUT_DASH_MPD, NULL, &bp);
-    }
-    av_bprint_finalize(&bp, NULL);
+    ret = eb_manifest_write_files(staging, &pres, EB_MANIFEST_ALL);
     if (ret < 0)
         EB_LOGD("vod", "writing manifests failed: %s", eb_strerror(ret));
     return ret;

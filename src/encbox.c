@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "encbox_cli.h"
 #include "eb_api.h"
 #include "eb_bench.h"
 #include "eb_job_stats.h"
@@ -58,6 +59,7 @@ static void usage(FILE *f)
             "usage:\n"
             "  encbox transcode INPUT -o OUTDIR [options]   run one VOD ladder job\n"
             "  encbox transcode --spec FILE [-q|-v]         the same job, from a JSON job spec\n"
+            "  encbox live CHANNEL -o DIR [options]         a live ladder from a feed on stdin\n"
             "  encbox devices [--json]                      list video backends and devices\n"
             "  encbox config check FILE | show [--config FILE] | example\n"
             "                                               check or print the configuration\n"
@@ -493,6 +495,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "transcode"))
         return cmd_transcode(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "live"))
+        return cmd_live(argc - 1, argv + 1);
     if (!strcmp(argv[1], "devices"))
         return cmd_devices(argc - 1, argv + 1);
     if (!strcmp(argv[1], "config"))

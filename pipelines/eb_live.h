@@ -1,0 +1,89 @@
+/*
+ * A live channel's run: a composition of the pipeline engine, like the VOD
+ * job (eb_vod.h), with the live input and the window sink:
+ *
+ *   live input (feed bytes on an fd) -> engine -> window sink
+ *        -> <storage>/live/<channel>/ cmaf/<r>/segment_<seq>.m4s, init.mp4
+ *        -> on every sequence complete in every rendition: live HLS media
+ *           playlists and master, a dynamic MPD (the last window_seconds,
+ *           EXT-X-PROGRAM-DATE-TIME / availabilityStartTime from the wall
+ *           clock at which the feed's first frame arrived), all replaced
+ *           atomically; a segment is listed only after its file is whole
+ *        -> segments that left the window are deleted after one more window
+ *           (players still fetching them), unless the run is recorded
+ *        -> at the end, when the run ends the channel: ENDLIST playlists and,
+ *           when recorded, the whole run published as a normal video
+ *           (<storage>/videos/<recording>/) whose segments are hard links to
+ *           the channel's files: VOD HLS and a static MPD, no re-encode, no
+ *           second copy of the media.
+ *
+ * One run is one engine run over one connection of a publisher. Reconnects
+ * (the next run continuing the numbering with a discontinuity) come with
+ * the daemon's channel supervisor.
+ */
+#ifndef EB_LIVE_H
+#define EB_LIVE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "eb_input.h"
+#include "eb_ladder.h"
+#include "eb_pipeline.h"
+
+typedef struct EbLiveProgress {
+    EbPipelineProgress engine; /* frames, fps, speed (x real time), per rung */
+    int64_t dropped;           /* frames dropped to keep up with real time */
+    double lag_seconds;        /* how late the input hands frames out */
+    double av_offset_seconds;  /* audio minus video timestamps in the feed */
+    int64_t timestamp_jumps;   /* repaired discontinuities in the feed */
+    int64_t bytes;             /* feed bytes read */
+    int64_t last_sequence;     /* newest sequence in the playlists; 0: none yet */
+    double edge_age_seconds;   /* since that sequence was listed; -1: none yet */
+} EbLiveProgress;
+
+typedef struct EbLiveOptions {
+    const char *storage_root; /* required */
+    const char *channel;      /* required: the channel's name ([a-z0-9_-]{1,64}) */
+    EbLiveInputOptions input; /* the feed (fd, format) */
+    EbLadder ladder;          /* eb_ladder_default() unless given; rungs capped at the
+                               * source, never upscaled */
+    const char *preset;       /* x264 preset; default "veryfast" */
+    const char *backend;      /* backend name; default "software" */
+    double segment_seconds;   /* default 2; 1..10 */
+    double window_seconds;    /* default 60; at least 3 segments */
+    int record;               /* keep every segment; publish the run when it ends */
+    const char *recording_id; /* the recording's video id; NULL: <channel>-<UTC time> */
+    int end_on_eof;           /* the feed's end ends the channel (ENDLIST, recording);
+                               * 0: the playlists stay live for a reconnect */
+    int encoder_threads;      /* 0: share the cores by rung size */
+    atomic_int *cancel;       /* optional: non-zero ends the run (as a feed end) */
+    void (*progress)(const EbLiveProgress *p, void *opaque); /* about twice a second */
+    void *opaque;
+} EbLiveOptions;
+
+typedef struct EbLiveResult {
+    char error_detail[512];
+    int64_t segments; /* sequences published */
+    int64_t first_sequence, last_sequence;
+    double duration; /* seconds of media published */
+    int64_t dropped;
+    char recording_id[128]; /* published recording, "" for none */
+    char output_dir[4096];  /* <storage>/live/<channel> */
+} EbLiveResult;
+
+void eb_live_options_default(EbLiveOptions *o);
+
+/* Runs the channel until the feed ends (or cancel). Returns 0 when the run
+ * ended cleanly (a feed that ends is a normal end of a run), or an error
+ * with res->error_detail filled. The channel's tree is created if missing;
+ * a run starts a new tree (reconnects: see the top of the file). */
+int eb_live_run(const EbLiveOptions *o, EbLiveResult *res);
+
+/* The window of a live rendition: given the durations of its segments
+ * (in any unit, nb of them) and the window length in the same unit,
+ * the index of the first segment listed: as many of the newest segments
+ * as fit in the window, never fewer than min_segments (or all there are). */
+int eb_live_window_start(const int64_t *durations, int nb, int64_t window, int min_segments);
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * `encbox live`: one live run from the command line. The feed's bytes come
+ * on standard input (or a file or FIFO), e.g. from ffmpeg or a relay:
+ *
+ *   ffmpeg -re -i cam.mp4 -c copy -f mpegts - | encbox live cam1 -o /srv/encbox
+ *
+ * The window is published under <storage>/live/<channel>/ while it runs;
+ * when the feed ends the channel ends (ENDLIST) and, unless --no-record,
+ * the run is published as a video (eb_live.h). The daemon's channels run
+ * the same composition in supervised workers.
+ */
+#include "encbox_cli.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eb_error.h"
+#include "eb_live.h"
+#include "eb_log.h"
+
+static atomic_int eb_live_cancel;
+
+static void eb_live_on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&eb_live_cancel, 1);
+}
+
+static void eb_live_usage(FILE *f)
+{
+    fprintf(f, "usage: encbox live CHANNEL -o STORAGE [options]\n"
+               "  -o, --output DIR      storage root: the window goes to DIR/live/CHANNEL/,\n"
+               "                        the recording to DIR/videos/<recording>/\n"
+               "  -i, --input FILE      the feed (default -: standard input)\n"
+               "      --format F        mpegts (default) or flv\n"
+               "      --segment S       segment length, 1..10 s (default 2)\n"
+               "      --window S        playlist window, at least 3 segments (default 60)\n"
+               "      --preset NAME     x264 preset (default veryfast)\n"
+               "      --no-record       delete segments that left the window; no recording\n"
+               "      --recording-id ID the recording's video id (default CHANNEL-<UTC time>)\n"
+               "  -q, --quiet           errors only\n");
+}
+
+static void eb_live_line(const EbLiveProgress *p, void *opaque)
+{
+    (void)opaque;
+    fprintf(stderr, "\rseq %lld  %6.1f fps  %5.2fx  dropped %lld  lag %.2f s   ",
+            (long long)p->last_sequence, p->engine.fps, p->engine.speed, (long long)p->dropped,
+            p->lag_seconds);
+    fflush(stderr);
+}
+
+int cmd_live(int argc, char **argv)
+{
+    static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
+                                         {"input", required_argument, NULL, 'i'},
+                                         {"format", required_argument, NULL, 'f'},
+                                         {"segment", required_argument, NULL, 's'},
+                                         {"window", required_argument, NULL, 'w'},
+                                         {"preset", required_argument, NULL, 'p'},
+                                         {"no-record", no_argument, NULL, 'N'},
+                                         {"recording-id", required_argument, NULL, 'R'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *input = "-";
+    EbLiveOptions o;
+    EbLiveResult res;
+    int c, ret, quiet = 0, fd;
+    char *end;
+
+    eb_live_options_default(&o);
+    o.end_on_eof = 1;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:i:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            o.storage_root = optarg;
+            break;
+        case 'i':
+            input = optarg;
+            break;
+        case 'f':
+            if (strcmp(optarg, "mpegts") && strcmp(optarg, "flv")) {
+                fprintf(stderr, "encbox: --format must be mpegts or flv\n");
+                return 2;
+            }
+            o.input.format = optarg;
+            break;
+        case 's':
+        case 'w': {
+            double v = strtod(optarg, &end);
+            if (*end || end == optarg || v <= 0) {
+                fprintf(stderr, "encbox: --%s must be a number of seconds\n",
+                        c == 's' ? "segment" : "window");
+                return 2;
+            }
+            if (c == 's')
+                o.segment_seconds = v;
+            else
+                o.window_seconds = v;
+            break;
+        }
+        case 'p':
+            o.preset = optarg;
+            break;
+        case 'N':
+            o.record = 0;
+            break;
+        case 'R':
+            o.recording_id = optarg;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            eb_live_usage(stdout);
+            return 0;
+        default:
+            eb_live_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc - 1 || !o.storage_root) {
+        eb_live_usage(stderr);
+        return 2;
+    }
+    o.channel = argv[optind];
+    fd = strcmp(input, "-") ? open(input, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+    if (fd < 0) {
+        perror(input);
+        return 1;
+    }
+    if (quiet)
+        eb_log_set_level(EB_LOG_ERROR);
+    o.input.fd = fd;
+    o.cancel = &eb_live_cancel;
+    signal(SIGINT, eb_live_on_signal);
+    signal(SIGTERM, eb_live_on_signal);
+    if (!quiet && isatty(STDERR_FILENO))
+        o.progress = eb_live_line;
+    ret = eb_live_run(&o, &res);
+    if (fd != STDIN_FILENO)
+        close(fd);
+    if (o.progress)
+        fputc('\n', stderr);
+    if (ret < 0) {
+        fprintf(stderr, "encbox: live run of %s failed: %s%s%s\n", o.channel, eb_strerror(ret),
+                res.error_detail[0] ? ": " : "", res.error_detail);
+        return ret == EB_ERR(EINVAL) || ret == EB_ERR_BAD_ID ? 2 : 1;
+    }
+    if (!quiet) {
+        printf("live %s: %lld segments (%.1f s), %lld frames dropped; window in %s\n", o.channel,
+               (long long)res.segments, res.duration, (long long)res.dropped, res.output_dir);
+        if (res.recording_id[0])
+            printf("recording: %s/videos/%s/hls/master.m3u8\n", o.storage_root, res.recording_id);
+    }
+    return 0;
+}

@@ -1,0 +1,178 @@
+/*
+ * Live runs (pipelines/eb_live.h) through `encbox live`, fed by a real
+ * ffmpeg over a pipe: the window slides and carries program date-times,
+ * the channel's end closes the playlists, the recording is a video over
+ * the same files, a timestamp jump in the feed does not stretch time, and
+ * the window's arithmetic.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "eb_live.h"
+#include "eb_test_media.h"
+
+static const char *eb_bin(void)
+{
+    const char *b = getenv("EB_BINARY");
+    return b ? b : "encbox";
+}
+
+/* ffmpeg's generated feed (seconds long, pts offset by offset s) piped
+ * into encbox live with extra options. Returns the exit status. */
+static int eb_live_cli(const char *root, const char *feed, const char *options)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "bash -o pipefail -c '(%s) | %s live cam1 -o %s -q %s'", feed,
+             eb_bin(), root, options);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+#define EB_FEED(seconds, offset)                                                                   \
+    "ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi "      \
+    "-i sine=frequency=440 -t " #seconds " -c:v libx264 -preset ultrafast -g 25 -c:a aac "         \
+    "-output_ts_offset " #offset " -f mpegts -"
+
+static void test_window_start(void **state)
+{
+    const int64_t d[] = {2, 2, 2, 2, 2, 2};
+    (void)state;
+    /* The newest segments that fit the window... */
+    assert_int_equal(eb_live_window_start(d, 6, 6, 3), 3);
+    assert_int_equal(eb_live_window_start(d, 6, 7, 3), 3);
+    assert_int_equal(eb_live_window_start(d, 6, 8, 3), 2);
+    /* ...never fewer than the minimum, nor more than there are. */
+    assert_int_equal(eb_live_window_start(d, 6, 1, 3), 3);
+    assert_int_equal(eb_live_window_start(d, 2, 100, 3), 0);
+    assert_int_equal(eb_live_window_start(d, 6, 100, 3), 0);
+}
+
+static void test_live_window_and_recording(void **state)
+{
+    char root[1024], path[1400];
+    char *m;
+    size_t len = 0;
+    int nb = 0;
+    double total = 0;
+    struct stat st;
+    (void)state;
+
+    eb_test_tmpdir("live-rec", root, sizeof(root));
+    assert_int_equal(
+        eb_live_cli(root, EB_FEED(12, 0), "--segment 1 --window 4 --recording-id rec1"), 0);
+    /* The window: the newest ~4 s, numbered by the channel's sequence. */
+    snprintf(path, sizeof(path), "%s/live/cam1/hls/360p/index.m3u8", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "#EXT-X-PROGRAM-DATE-TIME:2"));
+    assert_non_null(strstr(m, "#EXT-X-ENDLIST")); /* the feed's end ended the channel */
+    assert_null(strstr(m, "PLAYLIST-TYPE"));
+    assert_null(strstr(m, "segment_001.m4s"));
+    assert_non_null(strstr(m, "segment_012.m4s"));
+    assert_int_equal(eb_test_playlist(path, &nb, &total), 0);
+    assert_in_range(nb, 3, 5);
+    {
+        const char *seq = strstr(m, "#EXT-X-MEDIA-SEQUENCE:");
+        assert_non_null(seq);
+        assert_int_equal(atoi(seq + 22), 13 - nb);
+    }
+    free(m);
+    snprintf(path, sizeof(path), "%s/live/cam1/dash/manifest.mpd", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "type=\"dynamic\""));
+    assert_non_null(strstr(m, "availabilityStartTime="));
+    assert_non_null(strstr(m, "timeShiftBufferDepth="));
+    free(m);
+
+    /* The recording: the whole run as a VOD over the same bytes. */
+    snprintf(path, sizeof(path), "%s/videos/rec1/hls/360p/index.m3u8", root);
+    assert_int_equal(eb_test_playlist(path, &nb, &total), 0);
+    assert_int_equal(nb, 12);
+    assert_true(total > 11.0 && total < 13.0);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(strstr(m, "#EXT-X-PLAYLIST-TYPE:VOD"));
+    free(m);
+    snprintf(path, sizeof(path), "%s/videos/rec1/cmaf/360p/segment_001.m4s", root);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal((int)st.st_nlink, 2); /* a link to the channel's file, not a copy */
+    snprintf(path, sizeof(path), "%s/videos/rec1/dash/manifest.mpd", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "type=\"static\""));
+    free(m);
+    /* Nothing left half-built, and the recording is the only video. */
+    snprintf(path, sizeof(path), "%s/.staging", root);
+    assert_int_equal(eb_test_dir_entries(path), 0);
+    snprintf(path, sizeof(path), "%s/videos", root);
+    assert_int_equal(eb_test_dir_entries(path), 1);
+}
+
+static void test_live_without_recording_deletes_old_segments(void **state)
+{
+    char root[1024], path[1400];
+    (void)state;
+
+    eb_test_tmpdir("live-norec", root, sizeof(root));
+    assert_int_equal(eb_live_cli(root, EB_FEED(14, 0), "--segment 1 --window 3 --no-record"), 0);
+    snprintf(path, sizeof(path), "%s/live/cam1/cmaf/360p/segment_001.m4s", root);
+    assert_false(eb_test_exists(path));
+    snprintf(path, sizeof(path), "%s/live/cam1/cmaf/360p/segment_014.m4s", root);
+    assert_true(eb_test_exists(path));
+    snprintf(path, sizeof(path), "%s/videos", root);
+    assert_int_equal(eb_test_dir_entries(path), 0);
+}
+
+static void test_live_timestamp_jump_keeps_time(void **state)
+{
+    char root[1024], path[1400];
+    int nb = 0;
+    double total = 0;
+    (void)state;
+
+    /* Two encoder sessions back to back, the second 500 s later in
+     * timestamps (a restarted publisher): media time continues. */
+    eb_test_tmpdir("live-jump", root, sizeof(root));
+    assert_int_equal(eb_live_cli(root, EB_FEED(5, 0) "; " EB_FEED(5, 500),
+                                 "--segment 1 --window 30 --recording-id jump"),
+                     0);
+    snprintf(path, sizeof(path), "%s/videos/jump/hls/360p/index.m3u8", root);
+    assert_int_equal(eb_test_playlist(path, &nb, &total), 0);
+    assert_true(total > 9.0 && total < 11.5);
+}
+
+static void test_live_refuses_bad_options(void **state)
+{
+    char root[1024], cmd[2048];
+    (void)state;
+    eb_test_tmpdir("live-bad", root, sizeof(root));
+    /* A window shorter than three segments, and a name that is not one. */
+    snprintf(cmd, sizeof(cmd), "%s live cam1 -o %s --segment 2 --window 4 < /dev/null 2>/dev/null",
+             eb_bin(), root);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+    snprintf(cmd, sizeof(cmd), "%s live ../x -o %s < /dev/null 2>/dev/null", eb_bin(), root);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+    /* Bytes that are not media: a clear failure, nothing published. */
+    snprintf(cmd, sizeof(cmd), "head -c 100000 /dev/urandom | %s live cam1 -o %s 2>/dev/null",
+             eb_bin(), root);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_window_start),
+        cmocka_unit_test(test_live_window_and_recording),
+        cmocka_unit_test(test_live_without_recording_deletes_old_segments),
+        cmocka_unit_test(test_live_timestamp_jump_keeps_time),
+        cmocka_unit_test(test_live_refuses_bad_options),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
