@@ -129,9 +129,14 @@ int eb_srt_streamid_parse(const char *sid, char *channel, size_t size, char *mod
         channel[0] = 0;
     if (mode && msize)
         mode[0] = 0;
-    if (!sid || strncmp(sid, prefix, sizeof(prefix) - 1) != 0)
+    /* ffmpeg 5.1 passes a URL's streamid without percent-decoding it, so
+     * the "%23" a publisher pasted from an ingest URL arrives as is. */
+    if (sid && !strncmp(sid, "%23!::", 6))
+        p = sid + 6;
+    else if (sid && !strncmp(sid, prefix, sizeof(prefix) - 1))
+        p = sid + sizeof(prefix) - 1;
+    else
         return EB_ERR(EINVAL);
-    p = sid + sizeof(prefix) - 1;
     for (;;) {
         const char *end = strchr(p, ',');
         const char *eq;

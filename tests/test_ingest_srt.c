@@ -268,10 +268,10 @@ static int srt_reject_of(int port, const char *sid, const char *pass)
     return reject;
 }
 
-/* ffmpeg publishing H.264/AAC MPEG-TS to the port for %d seconds. The `#`
- * of the stream id goes into the URL as is: ffmpeg 5.1 passes the streamid
- * option to libsrt without percent-decoding it (%23 arrives as "%23" and
- * is refused as malformed), and keeps a `#` in an srt:// URL. */
+/* ffmpeg publishing H.264/AAC MPEG-TS to the port for %d seconds. ffmpeg
+ * 5.1 passes the streamid option to libsrt without percent-decoding it and
+ * keeps a `#` in an srt:// URL; the listener takes both the `#` and the
+ * "%23" of the ingest URLs the API hands out (test_streamid_parse). */
 #define FFMPEG_PUBLISH                                                                             \
     "-hide_banner -re -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine -t %d "           \
     "-c:v libx264 -preset ultrafast -c:a aac -f mpegts "                                           \
@@ -289,6 +289,13 @@ static void test_streamid_parse(void **state)
         eb_srt_streamid_parse("#!::r=cam1,m=publish", ch, sizeof(ch), mode, sizeof(mode)), 0);
     assert_string_equal(ch, "cam1");
     assert_string_equal(mode, "publish");
+    /* The percent-encoded "#" of an ingest URL, as ffmpeg 5.1 passes it. */
+    assert_int_equal(
+        eb_srt_streamid_parse("%23!::r=cam1,m=publish", ch, sizeof(ch), mode, sizeof(mode)), 0);
+    assert_string_equal(ch, "cam1");
+    assert_int_equal(eb_srt_streamid_parse("%24!::r=cam1,m=publish", ch, sizeof(ch), mode,
+                                           sizeof(mode)),
+                     EB_ERR(EINVAL));
     /* Any key order, unknown keys ignored. */
     assert_int_equal(eb_srt_streamid_parse("#!::m=publish,u=alice,r=studio_2-b", ch, sizeof(ch),
                                            mode, sizeof(mode)),
