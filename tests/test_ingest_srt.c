@@ -293,9 +293,9 @@ static void test_streamid_parse(void **state)
     assert_int_equal(
         eb_srt_streamid_parse("%23!::r=cam1,m=publish", ch, sizeof(ch), mode, sizeof(mode)), 0);
     assert_string_equal(ch, "cam1");
-    assert_int_equal(eb_srt_streamid_parse("%24!::r=cam1,m=publish", ch, sizeof(ch), mode,
-                                           sizeof(mode)),
-                     EB_ERR(EINVAL));
+    assert_int_equal(
+        eb_srt_streamid_parse("%24!::r=cam1,m=publish", ch, sizeof(ch), mode, sizeof(mode)),
+        EB_ERR(EINVAL));
     /* Any key order, unknown keys ignored. */
     assert_int_equal(eb_srt_streamid_parse("#!::m=publish,u=alice,r=studio_2-b", ch, sizeof(ch),
                                            mode, sizeof(mode)),
