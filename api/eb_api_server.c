@@ -48,6 +48,7 @@
 
 #include "eb_api.h"
 #include "eb_api_devices.h"
+#include "eb_channel_runs.h"
 #include "eb_channels.h"
 #include "eb_config.h"
 #include "eb_hal.h"
@@ -92,6 +93,7 @@ typedef struct EbApi {
     int public_listen;       /* some listening address is not loopback */
     EbJobs *jobs;
     EbChannels *channels;
+    EbChannelRuns *runs;  /* NULL: SRT ingest off */
     char srt_public[300]; /* HOST:PORT publishers dial; "": SRT ingest off */
     char rtmp_public[300];
     EbApiDevices *devices;
@@ -1746,6 +1748,19 @@ int eb_api_serve_cli(int argc, char **argv)
         fprintf(stderr, "encbox: cannot open the channel store in %s\n", api->db);
         goto done;
     }
+    if (api->cfg.live_srt_listen[0]) {
+        EbChannelRunsConfig rc = {.exe = exe,
+                                  .storage_root = api->storage,
+                                  .srt_listen = api->cfg.live_srt_listen,
+                                  .channels = api->channels};
+        char why[256] = "";
+        if (eb_channel_runs_open(&rc, &api->runs, why, sizeof(why)) < 0) {
+            fprintf(stderr, "encbox: cannot listen for SRT on %s: %s\n",
+                    api->cfg.live_srt_listen, why);
+            goto done;
+        }
+        fprintf(stderr, "encbox: SRT ingest on %s\n", api->cfg.live_srt_listen);
+    }
     /* HTTPS when the configuration names a certificate and key (both or
      * neither: firmware-config checks that). */
     if (api->cfg.api_tls_cert[0]) {
@@ -1801,6 +1816,7 @@ done:
         if (d[i])
             MHD_stop_daemon(d[i]);
     eb_jobs_close(&api->jobs);
+    eb_channel_runs_close(&api->runs); /* before the store its runs write to */
     eb_channels_close(&api->channels);
     eb_api_devices_close(&api->devices);
     eb_config_errors_free(&errs);

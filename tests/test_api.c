@@ -832,6 +832,95 @@ static void test_channels_http(void **state)
     free(id);
 }
 
+/* A publisher over SRT runs the channel: ffmpeg pushes a generated feed
+ * with audio to the ingest URL the API handed out; while it runs the
+ * channel is live and its window is on disk; when it leaves, the channel
+ * is idle again with the run as a recording that is a published video. A
+ * wrong passphrase starts nothing. */
+static pid_t publish(const char *url, int seconds)
+{
+    char cmd[2048];
+    pid_t pid;
+
+    snprintf(cmd, sizeof(cmd),
+             "exec ffmpeg -hide_banner -loglevel quiet -re -f lavfi "
+             "-i testsrc2=size=640x360:rate=25 -f lavfi -i sine -t %d -c:v libx264 "
+             "-preset ultrafast -g 25 -c:a aac -f mpegts '%s&pkt_size=1316'",
+             seconds, url);
+    pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static const char *channel_state(Daemon *d, const char *name, json_t **keep)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/channels/%s", name);
+    json_decref(*keep);
+    *keep = api_json(d, 200, "GET", path, NULL);
+    return json_string_value(json_object_get(*keep, "state"));
+}
+
+static void test_channel_srt_run(void **state)
+{
+    Daemon d;
+    char storage[4400], flag[64], url[512], bad[512], path[4600];
+    json_t *o, *view = NULL, *recs;
+    int status = 0, seen_live = 0, seen_window = 0;
+    pid_t pub;
+    (void)state;
+
+    fresh_storage("channel-run", storage, sizeof(storage));
+    snprintf(flag, sizeof(flag), "--srt-listen=127.0.0.1:%d",
+             20000 + (int)((unsigned)rand() % 40000));
+    daemon_start(&d, storage, NULL, flag, NULL);
+    o = api_json(&d, 201, "POST", "/v1/channels",
+                 "{\"name\": \"cam\", \"segment_seconds\": 1, \"window_seconds\": 4}");
+    snprintf(url, sizeof(url), "%s",
+             json_string_value(json_object_get(json_object_get(o, "ingest"), "srt")));
+    json_decref(o);
+
+    /* A wrong passphrase: refused in the handshake, nothing runs. */
+    snprintf(bad, sizeof(bad), "%.*swrong-passphrase-123", (int)(strstr(url, "passphrase=") - url + 11),
+             url);
+    pub = publish(bad, 2);
+    assert_true(pub > 0);
+    assert_int_equal(waitpid(pub, &status, 0), pub);
+    assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_string_equal(channel_state(&d, "cam", &view), "idle");
+
+    pub = publish(url, 6);
+    assert_true(pub > 0);
+    snprintf(path, sizeof(path), "%s/live/cam/hls/master.m3u8", storage);
+    for (int i = 0; i < 100 && waitpid(pub, &status, WNOHANG) == 0; i++) {
+        seen_live |= !strcmp(channel_state(&d, "cam", &view), "live");
+        seen_window |= access(path, R_OK) == 0;
+        nap_ms(100);
+    }
+    assert_int_equal(waitpid(pub, &status, 0) == pub || errno == ECHILD, 1);
+    assert_true(seen_live);
+    assert_true(seen_window); /* published while the publisher was still sending */
+
+    /* The publisher left: the run ends, its recording is listed. */
+    for (int i = 0; i < 100; i++) {
+        if (!strcmp(channel_state(&d, "cam", &view), "idle") &&
+            json_array_size(json_object_get(view, "recordings")) == 1)
+            break;
+        nap_ms(100);
+    }
+    recs = json_object_get(view, "recordings");
+    assert_int_equal(json_array_size(recs), 1);
+    assert_true(json_number_value(json_object_get(json_array_get(recs, 0), "duration")) > 4.0);
+    snprintf(path, sizeof(path), "%s/videos/%s/hls/master.m3u8", storage,
+             json_string_value(json_object_get(json_array_get(recs, 0), "id")));
+    assert_int_equal(access(path, R_OK), 0);
+    json_decref(view);
+    daemon_stop(&d);
+}
+
 static int64_t file_size(const char *path)
 {
     struct stat st;
@@ -2432,6 +2521,7 @@ int main(void)
         cmocka_unit_test(test_health_auth_devices),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_channels_http),
+        cmocka_unit_test(test_channel_srt_run),
         cmocka_unit_test(test_listen_on_every_address),
         cmocka_unit_test(test_secret_rotation),
         cmocka_unit_test(test_input_size_limit),
