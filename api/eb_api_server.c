@@ -60,6 +60,7 @@
 
 /* The origin serves the layout's videos folder under the same name. */
 #define EB_ORIGIN_VIDEOS "/" EB_LAYOUT_VIDEOS_DIR "/"
+#define EB_ORIGIN_LIVE "/" EB_LAYOUT_LIVE_DIR "/"
 
 #define EB_API_MAX_JSON (1 << 20) /* request bodies other than uploads */
 #define EB_API_MAX_TOKENS 64
@@ -72,6 +73,7 @@ typedef struct EbApi {
     EbConfig cfg;
     char storage[PATH_MAX]; /* realpath of the storage root */
     char videos[PATH_MAX];  /* realpath of <storage>/videos */
+    char live[PATH_MAX];    /* <storage>/live: the channels' windows */
     char uploads[PATH_MAX];
     char work[PATH_MAX]; /* <storage>/.api: worker logs, inline ladders */
     char db[PATH_MAX];
@@ -752,7 +754,10 @@ static int eb_parse_range(const char *h, int64_t size, int64_t *off, int64_t *le
 }
 
 /* Serves <videos>/<rel>; rel is the part after "/videos/". */
-static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, const char *rel)
+/* A file of a published video (root api->videos) or of a live channel's
+ * window (api->live, live = 1). */
+static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, const char *root,
+                                      const char *rel, int live)
 {
     char path[PATH_MAX * 2], real[PATH_MAX], etag[96], lm[64], cr[128];
     const char *type, *p;
@@ -761,7 +766,7 @@ static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, cons
     struct MHD_Response *r;
     int fd, segment, rg;
     int64_t off = 0, len;
-    size_t vl = strlen(api->videos);
+    size_t vl = strlen(root);
 
     /* No "..", no hidden names, no empty components: then realpath, so a
      * symlink cannot lead out of the tree either. */
@@ -775,8 +780,8 @@ static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, cons
     }
     if (!*rel)
         return eb_reply_error(api, c, 404, NULL, "not found");
-    snprintf(path, sizeof(path), "%s/%s", api->videos, rel);
-    if (!realpath(path, real) || strncmp(real, api->videos, vl) || real[vl] != '/')
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    if (!realpath(path, real) || strncmp(real, root, vl) || real[vl] != '/')
         return eb_reply_error(api, c, 404, NULL, "not found");
     fd = open(real, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -837,8 +842,15 @@ static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, cons
      * names with new bytes after an overwrite, but the new manifests then
      * ask for them as "?v=N" (a URL no cache has seen), so media are long +
      * immutable. Manifests and the catalog thumbnail: short. */
-    MHD_add_response_header(r, "Cache-Control",
-                            segment ? "public, max-age=31536000, immutable" : "public, max-age=10");
+    if (live)
+        /* Live playlists change every segment: revalidated on every use
+         * (ETag), never older than the newest listed part. Live media keep
+         * a short life while a new run of a channel reuses the names. */
+        MHD_add_response_header(r, "Cache-Control",
+                                segment ? "public, max-age=30" : "no-cache");
+    else
+        MHD_add_response_header(r, "Cache-Control", segment ? "public, max-age=31536000, immutable"
+                                                            : "public, max-age=10");
     if (rg > 0) {
         snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld", (long long)off, (long long)(off + len - 1),
                  (long long)sb.st_size);
@@ -900,7 +912,7 @@ static enum MHD_Result eb_origin_signed(EbApi *api, struct MHD_Connection *c, co
         return eb_reply_error(api, c, 403, NULL, "bad signature");
     if (expiry < (long long)time(NULL))
         return eb_reply_error(api, c, 403, NULL, "link expired");
-    return eb_origin_file(api, c, id);
+    return eb_origin_file(api, c, api->videos, id, 0);
 }
 
 /* ---- uploads ---------------------------------------------------------- */
@@ -1131,7 +1143,8 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
         MHD_add_response_header(r, "Access-Control-Allow-Headers",
                                 "Authorization, Content-Type, Range");
         MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
-        if (!strncmp(url, EB_ORIGIN_VIDEOS, sizeof(EB_ORIGIN_VIDEOS) - 1) || !strncmp(url, "/s/", 3))
+        if (!strncmp(url, EB_ORIGIN_VIDEOS, sizeof(EB_ORIGIN_VIDEOS) - 1) ||
+            !strncmp(url, EB_ORIGIN_LIVE, sizeof(EB_ORIGIN_LIVE) - 1) || !strncmp(url, "/s/", 3))
             eb_cors_media(api, r);
         return eb_queue(api, c, 204, r);
     }
@@ -1169,7 +1182,18 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
         pthread_rwlock_unlock(&api->secrets_lock);
         if (signed_only)
             return eb_reply_error(api, c, 403, NULL, "this origin serves signed links only");
-        return eb_origin_file(api, c, url + sizeof(EB_ORIGIN_VIDEOS) - 1);
+        return eb_origin_file(api, c, api->videos, url + sizeof(EB_ORIGIN_VIDEOS) - 1, 0);
+    }
+    if (!strncmp(url, EB_ORIGIN_LIVE, sizeof(EB_ORIGIN_LIVE) - 1)) {
+        int signed_only;
+        if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+            return eb_reply_error(api, c, 405, NULL, "method not allowed");
+        pthread_rwlock_rdlock(&api->secrets_lock);
+        signed_only = api->sign_key_len > 0;
+        pthread_rwlock_unlock(&api->secrets_lock);
+        if (signed_only) /* no signed live links yet: never serve a window openly */
+            return eb_reply_error(api, c, 403, NULL, "this origin serves signed links only");
+        return eb_origin_file(api, c, api->live, url + sizeof(EB_ORIGIN_LIVE) - 1, 1);
     }
     return eb_reply_error(api, c, 404, NULL, "no such endpoint");
 }
@@ -1620,7 +1644,10 @@ int eb_api_serve_cli(int argc, char **argv)
         goto done;
     }
     if (snprintf(api->videos, sizeof(api->videos), "%s/" EB_LAYOUT_VIDEOS_DIR, api->storage) >=
-        (int)sizeof(api->videos))
+            (int)sizeof(api->videos) ||
+        snprintf(api->live, sizeof(api->live), "%s/" EB_LAYOUT_LIVE_DIR, api->storage) >=
+            (int)sizeof(api->live) ||
+        eb_storage_mkdirs(api->live) < 0)
         goto done;
     tmp = eb_under_root(api->storage, api->cfg.storage_uploads);
     snprintf(api->uploads, sizeof(api->uploads), "%s", tmp ? tmp : "");
@@ -1751,6 +1778,7 @@ int eb_api_serve_cli(int argc, char **argv)
     if (api->cfg.live_srt_listen[0]) {
         EbChannelRunsConfig rc = {.exe = exe,
                                   .storage_root = api->storage,
+                                  .config_path = api->cfg.path,
                                   .srt_listen = api->cfg.live_srt_listen,
                                   .channels = api->channels};
         char why[256] = "";

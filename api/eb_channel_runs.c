@@ -12,7 +12,7 @@
  * it and records how it ended in the channel store.
  *
  * First increment: a publisher's departure ends the run (reconnects that
- * continue the numbering come next), the ladder is the default one.
+ * continue the numbering come next).
  * Threads: the listener's (callbacks), one eb-run-<n> per ended run.
  */
 #include "eb_channel_runs.h"
@@ -55,6 +55,7 @@ typedef struct EbRun {
 struct EbChannelRuns {
     char exe[4096];
     char storage[4096];
+    char config[4096]; /* "": none (built-in defaults) */
     EbChannels *channels;
     EbIngestSrt *srt;
     pthread_mutex_t lock;
@@ -98,7 +99,7 @@ static int eb_runs_lookup(void *opaque, const char *channel, char *passphrase, s
 static pid_t eb_runs_spawn(EbChannelRuns *r, const EbChannelSpec *spec, const char *rid, int *wfd)
 {
     char seg[32], win[32];
-    const char *argv[16];
+    const char *argv[20];
     int n = 0, p[2];
     pid_t pid;
 
@@ -114,6 +115,14 @@ static pid_t eb_runs_spawn(EbChannelRuns *r, const EbChannelSpec *spec, const ch
     argv[n++] = seg;
     argv[n++] = "--window";
     argv[n++] = win;
+    if (r->config[0]) {
+        argv[n++] = "--config";
+        argv[n++] = r->config;
+    }
+    if (spec->ladder[0]) {
+        argv[n++] = "--ladder";
+        argv[n++] = spec->ladder;
+    }
     if (spec->preset[0]) {
         argv[n++] = "--preset";
         argv[n++] = spec->preset;
@@ -288,6 +297,7 @@ int eb_channel_runs_open(const EbChannelRunsConfig *cfg, EbChannelRuns **out, ch
     pthread_mutex_init(&r->lock, NULL);
     snprintf(r->exe, sizeof(r->exe), "%s", cfg->exe);
     snprintf(r->storage, sizeof(r->storage), "%s", cfg->storage_root);
+    snprintf(r->config, sizeof(r->config), "%s", cfg->config_path ? cfg->config_path : "");
     r->channels = cfg->channels;
     sc.opaque = r;
     ret = eb_ingest_srt_open(&sc, &r->srt, detail, size);

@@ -14,6 +14,7 @@ typedef struct EbChannelRuns EbChannelRuns;
 typedef struct EbChannelRunsConfig {
     const char *exe;          /* the encbox binary the workers run */
     const char *storage_root; /* the workers' storage root */
+    const char *config_path;  /* the daemon's configuration (ladders); NULL: none */
     const char *srt_listen;   /* "HOST:PORT" of the SRT listener */
     EbChannels *channels;     /* borrowed: must outlive the runs */
 } EbChannelRunsConfig;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "eb_config.h"
 #include "eb_error.h"
 #include "eb_live.h"
 #include "eb_log.h"
@@ -41,6 +42,8 @@ static void eb_live_usage(FILE *f)
                "      --segment S       segment length, 1..10 s (default 2)\n"
                "      --window S        playlist window, at least 3 segments (default 60)\n"
                "      --preset NAME     x264 preset (default veryfast)\n"
+               "      --config FILE     configuration file (for --ladder)\n"
+               "      --ladder NAME     ladder preset from the configuration (default: default)\n"
                "      --no-record       delete segments that left the window; no recording\n"
                "      --recording-id ID the recording's video id (default CHANNEL-<UTC time>)\n"
                "  -q, --quiet           errors only\n");
@@ -67,8 +70,10 @@ int cmd_live(int argc, char **argv)
                                          {"recording-id", required_argument, NULL, 'R'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"ladder", required_argument, NULL, 'l'},
                                          {NULL, 0, NULL, 0}};
-    const char *input = "-";
+    const char *input = "-", *config_path = NULL, *ladder = NULL;
     EbLiveOptions o;
     EbLiveResult res;
     int c, ret, quiet = 0, fd;
@@ -115,6 +120,12 @@ int cmd_live(int argc, char **argv)
         case 'R':
             o.recording_id = optarg;
             break;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'l':
+            ladder = optarg;
+            break;
         case 'q':
             quiet = 1;
             break;
@@ -131,6 +142,26 @@ int cmd_live(int argc, char **argv)
         return 2;
     }
     o.channel = argv[optind];
+    if (ladder || config_path) {
+        /* The ladder from the configuration's presets, as jobs name them. */
+        EbConfig cfg = {0};
+        EbConfigErrors errs = {0};
+        const EbLadder *l = NULL;
+        eb_config_load(config_path, &cfg, &errs);
+        if (eb_config_errors_count(&errs) == 0)
+            l = eb_config_find_ladder(&cfg, ladder ? ladder : cfg.jobs_ladder);
+        else
+            eb_config_errors_print(&errs, stderr);
+        if (l)
+            o.ladder = *l;
+        else if (eb_config_errors_count(&errs) == 0)
+            fprintf(stderr, "encbox: --ladder %s: no such preset in the configuration\n",
+                    ladder ? ladder : cfg.jobs_ladder);
+        eb_config_errors_free(&errs);
+        eb_config_free(&cfg);
+        if (!l)
+            return 2;
+    }
     fd = strcmp(input, "-") ? open(input, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
     if (fd < 0) {
         perror(input);

@@ -867,9 +867,10 @@ static const char *channel_state(Daemon *d, const char *name, json_t **keep)
 static void test_channel_srt_run(void **state)
 {
     Daemon d;
-    char storage[4400], flag[64], url[512], bad[512], path[4600];
+    Resp r;
+    char storage[4400], flag[64], url[512], bad[512], path[4600], h[128];
     json_t *o, *view = NULL, *recs;
-    int status = 0, seen_live = 0, seen_window = 0;
+    int status = 0, seen_live = 0, seen_window = 0, served = 0;
     pid_t pub;
     (void)state;
 
@@ -898,11 +899,27 @@ static void test_channel_srt_run(void **state)
     for (int i = 0; i < 100 && waitpid(pub, &status, WNOHANG) == 0; i++) {
         seen_live |= !strcmp(channel_state(&d, "cam", &view), "live");
         seen_window |= access(path, R_OK) == 0;
+        if (seen_window && !served) {
+            /* The origin serves the window: playlists revalidated on every
+             * use, with program date-times. */
+            api(&d, &r, "GET", "/live/cam/hls/360p/index.m3u8", NULL);
+            if (r.code == 200) {
+                served = 1;
+                assert_string_equal(header(&r, "Cache-Control", h, sizeof(h)), "no-cache");
+                assert_non_null(strstr(r.body, "#EXT-X-PROGRAM-DATE-TIME:"));
+                assert_null(strstr(r.body, "#EXT-X-ENDLIST"));
+            }
+            resp_free(&r);
+        }
         nap_ms(100);
     }
     assert_int_equal(waitpid(pub, &status, 0) == pub || errno == ECHILD, 1);
     assert_true(seen_live);
     assert_true(seen_window); /* published while the publisher was still sending */
+    assert_true(served);
+    api(&d, &r, "GET", "/live/cam/.secret", NULL);
+    assert_int_equal(r.code, 404);
+    resp_free(&r);
 
     /* The publisher left: the run ends, its recording is listed. */
     for (int i = 0; i < 100; i++) {

@@ -159,6 +159,9 @@ static void test_live_refuses_bad_options(void **state)
     assert_int_equal(WEXITSTATUS(system(cmd)), 2);
     snprintf(cmd, sizeof(cmd), "%s live ../x -o %s < /dev/null 2>/dev/null", eb_bin(), root);
     assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+    snprintf(cmd, sizeof(cmd), "%s live cam1 -o %s --ladder nosuch < /dev/null 2>/dev/null",
+             eb_bin(), root);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
     /* Bytes that are not media: a clear failure, nothing published. */
     snprintf(cmd, sizeof(cmd), "head -c 100000 /dev/urandom | %s live cam1 -o %s 2>/dev/null",
              eb_bin(), root);
