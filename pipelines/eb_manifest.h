@@ -39,6 +39,13 @@ typedef struct EbSegmentInfo {
                         * session, another source): HLS EXT-X-DISCONTINUITY before it.
                         * start still follows one monotonic media clock (see
                         * eb_manifest_dash.c) */
+    /* The segment file's own timestamps (its tfdt) are start - media_offset.
+     * A live channel whose encoder restarted (a publisher came back) keeps
+     * one clock in start across its runs while each run's files count from
+     * their own zero: DASH opens a new Period where media_offset changes (at
+     * a discontinuity; see eb_manifest_dash.c), HLS needs nothing more than
+     * the discontinuity. 0: the file's timestamps are start. */
+    int64_t media_offset;
 } EbSegmentInfo;
 
 typedef struct EbRendition {

@@ -38,12 +38,20 @@
  * updates) and with mediaPresentationDuration (where it stops): a player
  * already on the stream keeps its timeline and stops at the end (DASH-IF
  * IOP 4.11.4); switching to static would move the presentation's zero.
- * Discontinuities (EbSegmentInfo.discontinuity) do not split the Period:
- * the caller keeps one media clock across them, so the SegmentTimeline just
- * goes on with the starts as given (an explicit @t where the clock jumps).
- * A Period per discontinuity would put dash.js and Shaka through a period
- * transition for what is to them one stream, and each new Period's start
- * would have to be repeated in every later rewrite of the window.
+ * Discontinuities (EbSegmentInfo.discontinuity) with the same media_offset
+ * do not split the Period: the caller keeps one media clock across them and
+ * the files follow it, so the SegmentTimeline just goes on with the starts
+ * as given (an explicit @t where the clock jumps); a Period transition
+ * would cost players a rebuffer for what is to them one stream.
+ * A discontinuity where media_offset changes (a live channel's encoder
+ * restarted: its files count from zero again) opens a new Period: its
+ * start is where the run's zero falls on the presentation clock
+ * (media_offset, never before the previous Period), its timeline the
+ * files' own timestamps, its presentationTimeOffset the run's time at the
+ * Period's start. Period id and start depend on media_offset alone, so
+ * they stay the same in every rewrite of a sliding window; a gap between
+ * two Periods (the publisher was away) is time without media, which
+ * dash.js and Shaka step over.
  * Content protection: ContentProtection elements in each audio and video
  * AdaptationSet, before its template (the schema's order), with the cenc
  * (and, for licence URLs, the DASH-IF) namespace declared on the MPD.
@@ -77,6 +85,9 @@
 
 /* Live: how many nominal segments behind the live edge players start. */
 #define EB_DASH_LIVE_DELAY_SEGMENTS 3
+
+/* Video renditions one Period can hold (a ladder has at most 8 rungs). */
+#define EB_DASH_MAX_VIDEO 32
 
 /* A rendition's folder in a template URL: the percent-encoded name, XML-
  * and template-escaped (each byte becomes at most "&apos;"). */
@@ -146,9 +157,18 @@ static int eb_dash_same_timeline(const EbRendition *a, const EbRendition *b)
         return 0;
     for (int i = 0; i < a->nb_segments; i++)
         if (a->segments[i].start != b->segments[i].start ||
-            a->segments[i].duration != b->segments[i].duration)
+            a->segments[i].duration != b->segments[i].duration ||
+            a->segments[i].media_offset != b->segments[i].media_offset)
             return 0;
     return 1;
+}
+
+/* Where the Period after segment i - 1 ends: a discontinuity that moves
+ * media_offset (see the top of the file). */
+static int eb_dash_period_break(const EbRendition *r, int i)
+{
+    return i > 0 && r->segments[i].discontinuity &&
+           r->segments[i].media_offset != r->segments[i - 1].media_offset;
 }
 
 /* One S per run of segments with equal durations that follow each other
@@ -167,7 +187,7 @@ static void eb_dash_bprint_timeline(AVBPrint *out, const char *indent, const EbR
             run++;
         av_bprintf(out, "%s  <S", indent);
         if (s[i].start != next)
-            av_bprintf(out, " t=\"%" PRId64 "\"", s[i].start);
+            av_bprintf(out, " t=\"%" PRId64 "\"", s[i].start - s[i].media_offset);
         av_bprintf(out, " d=\"%" PRId64 "\"", s[i].duration);
         if (run)
             av_bprintf(out, " r=\"%d\"", run);
@@ -203,16 +223,18 @@ static int eb_dash_bprint_template(AVBPrint *out, const EbPresentation *p, const
                                    const char *name, int64_t origin_us, int64_t start_number)
 {
     char sub[32], dir[EB_DASH_DIR_SIZE];
+    int64_t pto;
     int ret;
 
     eb_dash_template_dir(name, dir);
     av_bprintf(out, "%s<SegmentTemplate timescale=\"%d\"", indent, r->timescale);
     /* The earliest rendition's start (a live channel's anchor) is the
      * Period's start; the others keep their offset from it, which is their
-     * A/V sync. */
-    if (origin_us > 0)
-        av_bprintf(out, " presentationTimeOffset=\"%" PRId64 "\"",
-                   av_rescale_rnd(origin_us, r->timescale, EB_MANIFEST_US, AV_ROUND_NEAR_INF));
+     * A/V sync. In the files' own time (media_offset). */
+    pto = av_rescale_rnd(origin_us, r->timescale, EB_MANIFEST_US, AV_ROUND_NEAR_INF) -
+          r->segments[0].media_offset;
+    if (pto > 0)
+        av_bprintf(out, " presentationTimeOffset=\"%" PRId64 "\"", pto);
     av_bprintf(out, " initialization=\"");
     ret = eb_manifest_bprint_ref(out, EB_LAYOUT_DASH_MPD, NULL, EB_LAYOUT_CMAF_INIT, dir, NULL);
     if (ret < 0)
@@ -270,9 +292,9 @@ static void eb_dash_bprint_protection(AVBPrint *out, const EbProtection *pr)
 /* One AdaptationSet over n renditions (the video ladder, or the one audio
  * rendition). */
 static int eb_dash_bprint_adaptation_set(AVBPrint *out, const EbPresentation *p, int id,
-                                         const EbRendition *rs, int n, int64_t origin_us)
+                                         const EbRendition *rs, int n, int64_t origin_us,
+                                         int64_t start_number)
 {
-    int64_t start_number = eb_manifest_first_sequence(p);
     int audio = rs[0].is_audio, shared = 1, same_rate = 1, max_w = 0, max_h = 0, ret = 0;
     AVRational max_fr = rs[0].frame_rate;
 
@@ -334,6 +356,73 @@ static int eb_dash_bprint_adaptation_set(AVBPrint *out, const EbPresentation *p,
         av_bprintf(out, "      </Representation>\n");
     }
     av_bprintf(out, "    </AdaptationSet>\n");
+    return ret;
+}
+
+/* The Periods (see the top of the file): one, or one per stretch of
+ * segments sharing a media_offset. Every rendition must break at the same
+ * segments (a live window lists the same sequences in all). The last
+ * Period is left open: the caller closes it after what it adds. */
+static int eb_dash_bprint_periods(AVBPrint *out, const EbPresentation *p, int64_t origin_us)
+{
+    const EbRendition *ref = &p->video[0];
+    EbRendition video[EB_DASH_MAX_VIDEO], audio;
+    int64_t prev_ms = 0;
+    int ret = 0, multi = 0;
+
+    if (p->nb_video > EB_DASH_MAX_VIDEO)
+        return EB_ERR(EINVAL);
+    for (int j = 1; j < ref->nb_segments; j++)
+        multi |= eb_dash_period_break(ref, j);
+    for (int k = 0; k <= p->nb_video; k++) {
+        const EbRendition *r = k < p->nb_video ? &p->video[k] : p->audio;
+        if (!r)
+            continue;
+        if (multi && r->nb_segments != ref->nb_segments)
+            return EB_ERR(EINVAL);
+        for (int j = 1; j < r->nb_segments; j++)
+            if (eb_dash_period_break(r, j) != (multi && eb_dash_period_break(ref, j)))
+                return EB_ERR(EINVAL); /* the Periods would disagree */
+    }
+    for (int a = 0, b; a < ref->nb_segments && ret >= 0; a = b) {
+        int64_t start_ms = 0, period_us;
+        for (b = a + 1; b < ref->nb_segments && !eb_dash_period_break(ref, b); b++)
+            ;
+        for (int k = 0; k < p->nb_video; k++) {
+            video[k] = p->video[k];
+            if (multi) {
+                video[k].segments += a;
+                video[k].nb_segments = b - a;
+            }
+        }
+        if (p->audio) {
+            audio = *p->audio;
+            if (multi) {
+                audio.segments += a;
+                audio.nb_segments = b - a;
+            }
+        }
+        /* Where this run's zero falls, never before the previous Period. */
+        if (ref->segments[a].media_offset)
+            start_ms =
+                FFMAX(eb_manifest_us(ref, ref->segments[a].media_offset) - origin_us, 0) / 1000;
+        start_ms = FFMAX(start_ms, prev_ms);
+        prev_ms = start_ms;
+        period_us = origin_us + start_ms * 1000;
+        if (a > 0)
+            av_bprintf(out, "  </Period>\n");
+        av_bprintf(out, "  <Period id=\"%" PRId64 "\" start=\"", start_ms);
+        if (start_ms)
+            eb_dash_bprint_duration(out, start_ms);
+        else
+            av_bprintf(out, "PT0S");
+        av_bprintf(out, "\">\n");
+        ret = eb_dash_bprint_adaptation_set(out, p, 0, video, p->nb_video, period_us,
+                                            eb_manifest_first_sequence(p) + a);
+        if (ret >= 0 && p->audio)
+            ret = eb_dash_bprint_adaptation_set(out, p, 1, &audio, 1, period_us,
+                                                eb_manifest_first_sequence(p) + a);
+    }
     return ret;
 }
 
@@ -451,11 +540,9 @@ int eb_manifest_dash_mpd(const EbPresentation *p, AVBPrint *out)
     ret = eb_dash_bprint_mpd_timing(out, p, newest, first_us, end_us, window_us, longest_us);
     av_bprintf(out, " minBufferTime=\"");
     eb_dash_bprint_duration(out, EB_DASH_MIN_BUFFER_MS);
-    av_bprintf(out, "\">\n  <Period id=\"0\" start=\"PT0S\">\n");
+    av_bprintf(out, "\">\n");
     if (ret >= 0)
-        ret = eb_dash_bprint_adaptation_set(out, p, 0, p->video, p->nb_video, origin_us);
-    if (ret >= 0 && p->audio)
-        ret = eb_dash_bprint_adaptation_set(out, p, 1, p->audio, 1, origin_us);
+        ret = eb_dash_bprint_periods(out, p, origin_us);
     if (ret >= 0 && p->thumbnails) {
         /* DASH-IF IOP 6.2.6 thumbnail tiles: one image per sheet, the grid
          * in EssentialProperty, the sheet's size on the Representation. */

@@ -1481,6 +1481,85 @@ static void test_live_discontinuity(void **state)
     av_free(m);
 }
 
+/* A publisher that came back: the encoder restarted, its files count from
+ * zero again (media_offset), 20 s after the first run's zero moved on the
+ * channel clock. HLS marks the discontinuity and dates it from the clock;
+ * DASH opens a second Period where the new run's zero falls, numbered on
+ * from 45, its timeline in the files' own time; a second rewrite of the
+ * window gives the Periods the same ids and starts. */
+static void test_live_reconnect_opens_period(void **state)
+{
+    Fixture f;
+    char *m, *again;
+    Lines *l;
+    XDoc *d;
+    int p0, p1, set, tmpl, at;
+    const int64_t run2 = (int64_t)44 * FULL_SEG + 20 * VTS; /* run 2's zero, 90 kHz */
+    (void)state;
+    live_init(&f, EB_FORMAT_CMAF);
+    for (int i = 4; i < NB_SEG; i++) {
+        for (int r = 0; r < NB_RUNGS; r++) {
+            f.vseg[r][i].start = run2 + (int64_t)(i - 4) * FULL_SEG;
+            f.vseg[r][i].media_offset = run2;
+        }
+        f.aseg[i].start = run2 / (VTS / 1000) * (ATS / 1000) + live_audio_boundary(i - 4);
+        f.aseg[i].duration = live_audio_boundary(i - 3) - live_audio_boundary(i - 4);
+        f.aseg[i].media_offset = run2 / (VTS / 1000) * (ATS / 1000);
+    }
+    for (int r = 0; r < NB_RUNGS; r++)
+        f.vseg[r][4].discontinuity = 1;
+    f.aseg[4].discontinuity = 1;
+
+    m = run_media(&f.p, &f.video[0]);
+    l = split_lines(m);
+    at = find_line(l, "#EXT-X-DISCONTINUITY", 0);
+    assert_true(at > 0);
+    /* 10:00:00 + 44 x 6.006 s + 20 s away */
+    assert_string_equal(l->line[at + 1], "#EXT-X-PROGRAM-DATE-TIME:2026-12-04T10:04:44.264Z");
+    free(l);
+    av_free(m);
+
+    m = run_mpd(&f.p);
+    d = parse_mpd(m);
+    assert_int_equal(x_count(d, 0, "Period"), 2);
+    p0 = x_child(d, 0, "Period", 0);
+    p1 = x_child(d, 0, "Period", 1);
+    assert_string_equal(x_attr_req(d, p0, "id"), "0");
+    assert_string_equal(x_attr_req(d, p0, "start"), "PT0S");
+    assert_string_equal(x_attr_req(d, p1, "id"), "284264");
+    assert_string_equal(x_attr_req(d, p1, "start"), "PT4M44.264S");
+    for (int k = 0; k < 2; k++) {
+        int tl;
+        set = x_child(d, p0, "AdaptationSet", k);
+        tmpl = x_child(d, set, "SegmentTemplate", 0);
+        assert_string_equal(x_attr_req(d, tmpl, "startNumber"), "41");
+        /* Video: four equal segments, one S (audio's AAC frames vary). */
+        if (k == 0)
+            assert_int_equal(x_count(d, x_child(d, tmpl, "SegmentTimeline", 0), "S"), 1);
+        set = x_child(d, p1, "AdaptationSet", k);
+        tmpl = x_child(d, set, "SegmentTemplate", 0);
+        assert_string_equal(x_attr_req(d, tmpl, "startNumber"), "45");
+        /* The run's zero is the Period's start: no offset, t from 0. */
+        assert_null(x_attr(d, tmpl, "presentationTimeOffset"));
+        tl = x_child(d, tmpl, "SegmentTimeline", 0);
+        assert_string_equal(x_attr_req(d, x_child(d, tl, "S", 0), "t"), "0");
+    }
+    free(d);
+    again = run_mpd(&f.p);
+    assert_string_equal(m, again);
+    av_free(again);
+    av_free(m);
+
+    /* The break must be the same in every rendition. */
+    f.aseg[4].discontinuity = 0;
+    {
+        AVBPrint out;
+        av_bprint_init(&out, 0, AV_BPRINT_SIZE_UNLIMITED);
+        assert_int_equal(eb_manifest_dash_mpd(&f.p, &out), -EINVAL);
+        av_bprint_finalize(&out, NULL);
+    }
+}
+
 /* The window as a dynamic MPD: on the wall clock from the anchor, updated
  * every segment, the window as time-shift buffer, numbers from 41. */
 static void test_live_mpd_is_dynamic(void **state)
@@ -2006,6 +2085,7 @@ int main(void)
         cmocka_unit_test(test_live_hls_ended_window_ends),
         cmocka_unit_test(test_hls_program_date_time),
         cmocka_unit_test(test_live_discontinuity),
+        cmocka_unit_test(test_live_reconnect_opens_period),
         cmocka_unit_test(test_live_mpd_is_dynamic),
         cmocka_unit_test(test_live_mpd_ended),
         cmocka_unit_test(test_protection_is_printed),
