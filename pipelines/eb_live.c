@@ -23,6 +23,8 @@
 #include "eb_live.h"
 
 #include <errno.h>
+#include <libavutil/common.h>
+#include <libavutil/mathematics.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,7 @@
 #include "eb_clock.h"
 #include "eb_error.h"
 #include "eb_layout.h"
+#include "eb_live_log.h"
 #include "eb_log.h"
 #include "eb_manifest.h"
 #include "eb_storage.h"
@@ -55,10 +58,16 @@ typedef struct EbLiveSink {
     pthread_mutex_t lock;
     const EbLiveOptions *o;
     char dir[4096];
-    EbInput *input; /* for the wall clock */
+    EbInput *input; /* for the wall clock; NULL: a session ended from its log */
     int nb;
     EbLiveRend rend[EB_SINK_MAX_RENDITIONS];
-    int64_t published;     /* newest sequence listed */
+    int64_t base;          /* sequence number of segs[0]: the session's first */
+    int run_first;         /* segs index of this run's first segment */
+    int have_offset;       /* run_offset_us is known */
+    int64_t run_offset_us; /* this run's media time 0 on the session's clock */
+    FILE *log;             /* the session log (eb_live_log.h), appending */
+    int logged_desc;       /* this run's renditions are in the log */
+    int64_t published;     /* newest sequence listed; base - 1: none */
     int64_t first_listed;  /* oldest sequence listed */
     uint64_t published_ns; /* when it was listed (monotonic) */
     int64_t wallclock_us;  /* UTC of media time 0; 0 until known */
@@ -113,10 +122,19 @@ static int eb_live_sink_init(EbSegmentSink *s, int rendition, const uint8_t *dat
     return ret < 0 ? ret : eb_storage_write_file(path, data, size);
 }
 
-/* The presentation of sequences first..last (1-based), or of every
- * sequence when recording (vod). Rendition descriptions point into ls. */
-static void eb_live_presentation(EbLiveSink *ls, int64_t first, int64_t last, int vod,
-                                 EbPresentation *p, EbRendition *video, EbRendition *audio)
+/* The number of discontinuities among segs[0..n) of a rendition. */
+static int64_t eb_live_discontinuities(const EbLiveRend *lr, int64_t n)
+{
+    int64_t d = 0;
+    for (int64_t i = 0; i < n; i++)
+        d += lr->segs[i].discontinuity;
+    return d;
+}
+
+/* The live window of sequences first..last (absolute). Rendition
+ * descriptions point into ls. */
+static void eb_live_presentation(EbLiveSink *ls, int64_t first, int64_t last, EbPresentation *p,
+                                 EbRendition *video, EbRendition *audio)
 {
     int nb_video = 0;
 
@@ -128,20 +146,98 @@ static void eb_live_presentation(EbLiveSink *ls, int64_t first, int64_t last, in
         EbRendition *r = lr->r.is_audio ? audio : &video[nb_video++];
         *r = lr->desc;
         r->timescale = lr->timescale;
-        r->segments = lr->segs + (first - 1);
+        r->segments = lr->segs + (first - ls->base);
         r->nb_segments = (int)(last - first + 1);
         if (lr->r.is_audio)
             p->audio = audio;
     }
     p->nb_video = nb_video;
     p->video = video;
-    if (!vod) {
-        p->type = EB_PRESENTATION_LIVE;
-        p->first_sequence = first;
-        p->ended = ls->ended;
-        p->wallclock_us = ls->wallclock_us;
-        p->anchor_us = 0;
+    p->type = EB_PRESENTATION_LIVE;
+    p->first_sequence = first;
+    p->discontinuity_sequence = eb_live_discontinuities(&ls->rend[0], first - ls->base);
+    p->ended = ls->ended;
+    p->wallclock_us = ls->wallclock_us;
+    p->anchor_us = 0;
+}
+
+/* The whole session as a VOD, numbered from 1: each rendition's segments
+ * copied into segs[i] (the caller frees them), each run placed right after
+ * the one before (the time the publisher was away is not in the
+ * recording), so the DASH Periods follow each other without a gap. */
+static int eb_live_vod_presentation(EbLiveSink *ls, int64_t n, EbPresentation *p,
+                                    EbRendition *video, EbRendition *audio, EbSegmentInfo **segs)
+{
+    const EbLiveRend *ref = &ls->rend[0];
+    int nb_video = 0;
+
+    memset(p, 0, sizeof(*p));
+    p->format = EB_FORMAT_CMAF;
+    p->segment_seconds = ls->o->segment_seconds;
+    for (int i = 0; i < ls->nb; i++) {
+        segs[i] = malloc((size_t)n * sizeof(EbSegmentInfo));
+        if (!segs[i])
+            return EB_ERR(ENOMEM);
+        memcpy(segs[i], ls->rend[i].segs, (size_t)n * sizeof(EbSegmentInfo));
     }
+    for (int64_t k = 0, off_us = 0, shifted = 0; k < n; k++) {
+        const EbSegmentInfo *s = &ref->segs[k];
+        if (k > 0 && s->discontinuity && s->media_offset != ref->segs[k - 1].media_offset) {
+            /* The previous segment's end, as placed, is this run's start. */
+            const EbSegmentInfo *prev = &segs[0][k - 1];
+            off_us = av_rescale(prev->start + prev->duration, 1000000, ref->timescale) -
+                     av_rescale(s->start - s->media_offset, 1000000, ref->timescale);
+            shifted = 1;
+        }
+        for (int i = 0; shifted && i < ls->nb; i++) {
+            EbSegmentInfo *c = &segs[i][k];
+            int64_t off = av_rescale(off_us, ls->rend[i].timescale, 1000000);
+            c->start = c->start - c->media_offset + off;
+            c->media_offset = off;
+        }
+    }
+    for (int i = 0; i < ls->nb; i++) {
+        EbLiveRend *lr = &ls->rend[i];
+        EbRendition *r = lr->r.is_audio ? audio : &video[nb_video++];
+        *r = lr->desc;
+        r->timescale = lr->timescale;
+        r->segments = segs[i];
+        r->nb_segments = (int)n;
+        if (lr->r.is_audio)
+            p->audio = audio;
+    }
+    p->nb_video = nb_video;
+    p->video = video;
+    return 0;
+}
+
+/* Appends to the session log what listing sequences up to last adds to
+ * it (lock held): this run's renditions, the anchor, the sequences. */
+static int eb_live_log_publish(EbLiveSink *ls, int64_t last)
+{
+    int ret = 0;
+
+    if (!ls->log)
+        return 0;
+    if (!ls->logged_desc) {
+        EbRendition d[EB_SINK_MAX_RENDITIONS];
+        for (int i = 0; i < ls->nb; i++) {
+            d[i] = ls->rend[i].desc;
+            d[i].timescale = ls->rend[i].timescale;
+        }
+        if (ls->run_first == 0)
+            ret = eb_live_log_wallclock(ls->log, ls->wallclock_us);
+        if (ret >= 0)
+            ret = eb_live_log_renditions(ls->log, eb_input_info(ls->input), d, ls->nb);
+        ls->logged_desc = ret >= 0;
+    }
+    for (int64_t q = ls->published + 1; ret >= 0 && q <= last; q++) {
+        const EbSegmentInfo *segs[EB_SINK_MAX_RENDITIONS];
+        for (int i = 0; i < ls->nb; i++)
+            segs[i] = &ls->rend[i].segs[q - ls->base];
+        ret = eb_live_log_sequence(ls->log, q, segs[0]->discontinuity, segs, ls->nb);
+    }
+    return ret;
 }
 
 /* Lists sequences up to last (lock held). */
@@ -149,7 +245,7 @@ static int eb_live_publish(EbLiveSink *ls, int64_t last)
 {
     EbRendition video[EB_LADDER_MAX_RUNGS], audio;
     EbPresentation p;
-    int64_t *dur, window, first;
+    int64_t *dur, window, first, n = last - ls->base + 1;
     EbLiveRend *ref = &ls->rend[0];
     int ret;
 
@@ -161,16 +257,20 @@ static int eb_live_publish(EbLiveSink *ls, int64_t last)
         eb_input_live_stats(ls->input, &st);
         ls->wallclock_us = st.first_frame_wallclock_us;
     }
-    dur = malloc((size_t)last * sizeof(*dur));
+    dur = malloc((size_t)n * sizeof(*dur));
     if (!dur)
         return EB_ERR(ENOMEM);
-    for (int64_t i = 0; i < last; i++)
+    for (int64_t i = 0; i < n; i++)
         dur[i] = ref->segs[i].duration;
     window = (int64_t)(ls->o->window_seconds * ref->timescale);
-    first = eb_live_window_start(dur, (int)last, window, EB_LIVE_MIN_SEGMENTS) + 1;
+    first = ls->base + eb_live_window_start(dur, (int)n, window, EB_LIVE_MIN_SEGMENTS);
     free(dur);
 
-    eb_live_presentation(ls, first, last, 0, &p, video, &audio);
+    /* Logged before listed: a number a player saw is never given again. */
+    ret = eb_live_log_publish(ls, last);
+    if (ret < 0)
+        return ret;
+    eb_live_presentation(ls, first, last, &p, video, &audio);
     ret = eb_manifest_write_files(ls->dir, &p, EB_MANIFEST_ALL);
     if (ret < 0)
         return ret;
@@ -195,26 +295,49 @@ static int eb_live_publish(EbLiveSink *ls, int64_t last)
     return 0;
 }
 
-/* The newest sequence every rendition has (lock held). */
+/* The newest sequence every rendition has (lock held); base - 1: none. */
 static int64_t eb_live_complete(const EbLiveSink *ls)
 {
     int64_t m = INT64_MAX;
     for (int i = 0; i < ls->nb; i++)
         if (ls->rend[i].nb < m)
             m = ls->rend[i].nb;
-    return ls->nb ? m : 0;
+    return ls->base - 1 + (ls->nb ? m : 0);
+}
+
+/* This run's media time 0 on the session's clock (lock held): where its
+ * first frame arrived on the wall clock, never before the end of what the
+ * session has listed (the clock only moves forward). */
+static void eb_live_run_offset(EbLiveSink *ls)
+{
+    EbLiveInputStats st;
+    int64_t end_us = 0;
+
+    if (ls->have_offset)
+        return;
+    ls->have_offset = 1;
+    if (ls->run_first == 0 || !ls->input)
+        return;
+    for (int i = 0; i < ls->nb; i++) {
+        const EbLiveRend *lr = &ls->rend[i];
+        const EbSegmentInfo *e = &lr->segs[ls->run_first - 1];
+        end_us = FFMAX(end_us, av_rescale(e->start + e->duration, 1000000, lr->timescale));
+    }
+    eb_input_live_stats(ls->input, &st);
+    ls->run_offset_us = FFMAX(st.first_frame_wallclock_us - ls->wallclock_us, end_us);
 }
 
 static int eb_live_sink_segment(EbSegmentSink *s, const EbSegmentReport *seg)
 {
     EbLiveSink *ls = s->priv;
     EbLiveRend *lr = eb_live_rend(ls, seg->rendition);
+    EbSegmentInfo *info;
     char path[4300];
     int ret;
 
-    if (!lr || seg->sequence != lr->nb + 1)
+    if (!lr || seg->sequence != lr->nb - ls->run_first + 1)
         return EB_ERR(EINVAL);
-    ret = eb_layout_file(ls->dir, EB_LAYOUT_CMAF_SEGMENT, lr->r.name, seg->sequence, path,
+    ret = eb_layout_file(ls->dir, EB_LAYOUT_CMAF_SEGMENT, lr->r.name, ls->base + lr->nb, path,
                          sizeof(path));
     if (ret >= 0)
         ret = eb_storage_write_file(path, seg->data, seg->size);
@@ -231,12 +354,20 @@ static int eb_live_sink_segment(EbSegmentSink *s, const EbSegmentReport *seg)
         lr->segs = p;
         lr->alloc = n;
     }
-    memset(&lr->segs[lr->nb], 0, sizeof(lr->segs[0]));
-    lr->segs[lr->nb].start = seg->start;
-    lr->segs[lr->nb].duration = seg->duration;
-    lr->segs[lr->nb].size = (int64_t)seg->size;
-    lr->nb++;
+    if (lr->timescale && lr->timescale != seg->timescale) {
+        pthread_mutex_unlock(&ls->lock);
+        return EB_ERR(EINVAL); /* the session's clock is in the first run's timescale */
+    }
     lr->timescale = seg->timescale;
+    eb_live_run_offset(ls);
+    info = &lr->segs[lr->nb];
+    memset(info, 0, sizeof(*info));
+    info->media_offset = av_rescale(ls->run_offset_us, lr->timescale, 1000000);
+    info->start = seg->start + info->media_offset;
+    info->duration = seg->duration;
+    info->size = (int64_t)seg->size;
+    info->discontinuity = ls->run_first > 0 && lr->nb == ls->run_first;
+    lr->nb++;
     ret = 0;
     if (eb_live_complete(ls) > ls->published)
         ret = eb_live_publish(ls, eb_live_complete(ls));
@@ -265,6 +396,8 @@ static void eb_live_sink_free(EbSegmentSink *s)
         return;
     for (int i = 0; i < ls->nb; i++)
         free(ls->rend[i].segs);
+    if (ls->log)
+        fclose(ls->log);
     pthread_mutex_destroy(&ls->lock);
     free(ls);
 }
@@ -277,8 +410,14 @@ static const EbSegmentSinkOps eb_live_sink_ops = {
     .free = eb_live_sink_free,
 };
 
+/* A window sink over dir for renditions rends, continuing the session in
+ * log when it is given (its listed sequences become this sink's first,
+ * this run's segments follow them after a discontinuity), else starting a
+ * new session numbered from first_seq. The log file is opened for
+ * appending either way. */
 static int eb_live_sink_open(const EbLiveOptions *o, const char *dir, EbInput *input,
-                             const EbSinkRendition *rends, int nb, EbSegmentSink **out)
+                             const EbSinkRendition *rends, int nb, const EbLiveLog *log,
+                             int64_t first_seq, EbSegmentSink **out)
 {
     EbSegmentSink *s = calloc(1, sizeof(*s));
     EbLiveSink *ls = calloc(1, sizeof(*ls));
@@ -294,15 +433,44 @@ static int eb_live_sink_open(const EbLiveOptions *o, const char *dir, EbInput *i
     ls->input = input;
     snprintf(ls->dir, sizeof(ls->dir), "%s", dir);
     ls->nb = nb;
+    ls->base = log ? log->first_seq : first_seq;
+    ls->published = ls->base - 1;
+    ls->first_listed = ls->base;
+    s->ops = &eb_live_sink_ops;
+    s->priv = ls;
     for (int i = 0; i < nb && ret >= 0; i++) {
+        EbLiveRend *lr = &ls->rend[i];
         char folder[4300];
-        ls->rend[i].r = rends[i];
+        lr->r = rends[i];
         ret = eb_layout_parent(dir, EB_LAYOUT_CMAF_SEGMENT, rends[i].name, folder, sizeof(folder));
         if (ret >= 0)
             ret = eb_storage_mkdirs(folder);
+        if (ret >= 0 && log && log->nb_seq) {
+            lr->alloc = (int)log->nb_seq + 256;
+            lr->segs = malloc((size_t)lr->alloc * sizeof(*lr->segs));
+            if (!lr->segs) {
+                ret = EB_ERR(ENOMEM);
+                break;
+            }
+            memcpy(lr->segs, log->segs[i], (size_t)log->nb_seq * sizeof(*lr->segs));
+            lr->nb = (int)log->nb_seq;
+            lr->timescale = log->desc[i].timescale;
+            if (!input) {
+                lr->desc = log->desc[i];
+                lr->described = 1;
+            }
+        }
     }
-    s->ops = &eb_live_sink_ops;
-    s->priv = ls;
+    if (ret >= 0 && log && log->nb_seq) {
+        ls->run_first = (int)log->nb_seq;
+        ls->logged_desc = !input; /* no run: nothing new to describe */
+        ls->wallclock_us = log->wallclock_us;
+        ls->published = ls->base + log->nb_seq - 1;
+        for (int i = 0; i < ls->nb; i++) /* unlinking an absent file is harmless */
+            ls->rend[i].deleted = ls->base - 1;
+    }
+    if (ret >= 0)
+        ret = log ? eb_live_log_append(dir, &ls->log) : eb_live_log_start(dir, first_seq, &ls->log);
     if (ret < 0) {
         eb_sink_free(&s);
         return ret;
@@ -337,13 +505,13 @@ static int eb_live_sink_finish(EbSegmentSink *s, int ended)
     pthread_mutex_lock(&ls->lock);
     ls->ended = ended;
     last = eb_live_complete(ls);
-    if (last > 0 && (last > ls->published || ended))
+    if (last >= ls->base && (last > ls->published || ended))
         ret = eb_live_publish(ls, last);
     pthread_mutex_unlock(&ls->lock);
     return ret;
 }
 
-/* ---- the recording: the run as a normal video, over the same bytes ---- */
+/* ---- the recording: the session as a normal video, over the same bytes ---- */
 
 static int eb_live_link(const char *from, const char *to)
 {
@@ -352,22 +520,24 @@ static int eb_live_link(const char *from, const char *to)
     return EB_ERR(errno);
 }
 
-/* Publishes sequences 1..last as video id: a staging tree whose init
- * sections and segments are hard links to the channel's files (renumbered
- * from 1, as every VOD is), VOD manifests, then one rename. */
-static int eb_live_record(EbSegmentSink *s, const char *root, const char *id, char *detail,
-                          size_t size)
+/* Publishes the session's listed sequences as video id: a staging tree
+ * whose init sections and segments are hard links to the channel's files
+ * (renumbered from 1, as every VOD is), VOD manifests, then one rename.
+ * rec receives what was published. */
+static int eb_live_record(EbSegmentSink *s, const char *root, const char *id, EbLiveRecording *rec,
+                          char *detail, size_t size)
 {
     EbLiveSink *ls = s->priv;
     EbRendition video[EB_LADDER_MAX_RUNGS], audio;
+    EbSegmentInfo *copies[EB_SINK_MAX_RENDITIONS] = {0};
     EbPresentation p;
     char staging[4096] = "";
     int lock = -1, ret;
-    int64_t last;
+    int64_t n;
 
     pthread_mutex_lock(&ls->lock);
-    last = eb_live_complete(ls);
-    ret = last > 0 ? eb_storage_stage(root, id, staging, sizeof(staging), &lock) : EB_ERR(ENODATA);
+    n = ls->published - ls->base + 1;
+    ret = n > 0 ? eb_storage_stage(root, id, staging, sizeof(staging), &lock) : EB_ERR(ENODATA);
     for (int i = 0; ret >= 0 && i < ls->nb; i++) {
         const char *r = ls->rend[i].r.name;
         char from[4300], to[4300];
@@ -380,18 +550,34 @@ static int eb_live_record(EbSegmentSink *s, const char *root, const char *id, ch
             ret = eb_layout_file(staging, EB_LAYOUT_CMAF_INIT, r, 1, to, sizeof(to));
         if (ret >= 0)
             ret = eb_live_link(from, to);
-        for (int64_t n = 1; ret >= 0 && n <= last; n++) {
-            ret = eb_layout_file(ls->dir, EB_LAYOUT_CMAF_SEGMENT, r, n, from, sizeof(from));
+        for (int64_t k = 1; ret >= 0 && k <= n; k++) {
+            ret = eb_layout_file(ls->dir, EB_LAYOUT_CMAF_SEGMENT, r, ls->base + k - 1, from,
+                                 sizeof(from));
             if (ret >= 0)
-                ret = eb_layout_file(staging, EB_LAYOUT_CMAF_SEGMENT, r, n, to, sizeof(to));
+                ret = eb_layout_file(staging, EB_LAYOUT_CMAF_SEGMENT, r, k, to, sizeof(to));
             if (ret >= 0)
                 ret = eb_live_link(from, to);
         }
     }
-    if (ret >= 0) {
-        eb_live_presentation(ls, 1, last, 1, &p, video, &audio);
+    if (ret >= 0)
+        ret = eb_live_vod_presentation(ls, n, &p, video, &audio, copies);
+    if (ret >= 0)
         ret = eb_manifest_write_files(staging, &p, EB_MANIFEST_ALL);
+    if (ret >= 0) {
+        const EbLiveRend *ref = &ls->rend[0];
+        const EbSegmentInfo *last = &ref->segs[n - 1];
+        memset(rec, 0, sizeof(*rec));
+        snprintf(rec->id, sizeof(rec->id), "%s", id);
+        rec->duration = eb_rendition_duration(&video[0]);
+        rec->start_unix =
+            (ls->wallclock_us + av_rescale(ref->segs[0].start, 1000000, ref->timescale)) / 1e6;
+        rec->end_unix =
+            (ls->wallclock_us + av_rescale(last->start + last->duration, 1000000, ref->timescale)) /
+            1e6;
+        rec->segments = n;
     }
+    for (int i = 0; i < ls->nb; i++)
+        free(copies[i]);
     pthread_mutex_unlock(&ls->lock);
     if (ret >= 0)
         ret = eb_storage_publish(root, id, staging, 0);
@@ -404,6 +590,107 @@ static int eb_live_record(EbSegmentSink *s, const char *root, const char *id, ch
     if (lock >= 0)
         close(lock);
     return ret;
+}
+
+static void eb_live_default_recording(const char *channel, int64_t wallclock_us, char *out,
+                                      size_t size)
+{
+    time_t t = wallclock_us ? (time_t)(wallclock_us / 1000000) : time(NULL);
+    struct tm tm;
+    char stamp[32];
+
+    gmtime_r(&t, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(out, size, "%s-%s", channel, stamp);
+}
+
+/* Ends the session of sink s: ENDLIST playlists, the recording when the
+ * channel records (o->recording_id or <channel>-<session start>), E in the
+ * log. res->recording_id says what was published. */
+static int eb_live_end_session(const EbLiveOptions *o, EbSegmentSink *s, EbLiveResult *res)
+{
+    EbLiveSink *ls = s->priv;
+    char *detail = res->error_detail;
+    size_t dsize = sizeof(res->error_detail);
+    int ret = eb_live_sink_finish(s, 1);
+
+    if (ret < 0) {
+        snprintf(detail, dsize, "the final playlists were not written: %s", eb_strerror(ret));
+        return ret;
+    }
+    if (o->record && ls->published >= ls->base) {
+        EbLiveRecording rec;
+        char id[128];
+        if (o->recording_id)
+            snprintf(id, sizeof(id), "%s", o->recording_id);
+        else
+            eb_live_default_recording(o->channel, ls->wallclock_us, id, sizeof(id));
+        ret = eb_live_record(s, o->storage_root, id, &rec, detail, dsize);
+        if (ret == EB_ERR_EXISTS) {
+            /* An earlier try published it and died before the log said so. */
+            EB_LOGW("live", "recording %s already published", id);
+            ret = 0;
+        } else if (ret >= 0) {
+            snprintf(res->recording_id, sizeof(res->recording_id), "%s", id);
+            if (o->recorded)
+                o->recorded(&rec, o->opaque);
+        }
+        if (ret < 0)
+            return ret;
+    }
+    pthread_mutex_lock(&ls->lock);
+    ret = ls->log ? eb_live_log_end(ls->log) : 0;
+    pthread_mutex_unlock(&ls->lock);
+    if (ret < 0)
+        snprintf(detail, dsize, "the session log was not written: %s", eb_strerror(ret));
+    return ret;
+}
+
+/* Ends the session left open in dir's log (a run that died, or one that
+ * left it open for a reconnect): the same as its run would have. */
+static int eb_live_end_logged(const EbLiveOptions *o, const char *dir, const EbLiveLog *log,
+                              EbLiveResult *res)
+{
+    EbSinkRendition rends[EB_SINK_MAX_RENDITIONS];
+    EbSegmentSink *s = NULL;
+    int ret;
+
+    for (int i = 0; i < log->nb; i++) {
+        memset(&rends[i], 0, sizeof(rends[i]));
+        snprintf(rends[i].name, sizeof(rends[i].name), "%s", log->desc[i].name);
+        rends[i].is_audio = log->desc[i].is_audio;
+        rends[i].format = EB_FORMAT_CMAF;
+    }
+    ret = eb_live_sink_open(o, dir, NULL, rends, log->nb, log, 0, &s);
+    if (ret < 0) {
+        snprintf(res->error_detail, sizeof(res->error_detail),
+                 "the open session of %s could not be read back: %s", o->channel, eb_strerror(ret));
+        return ret;
+    }
+    ret = eb_live_end_session(o, s, res);
+    eb_sink_free(&s);
+    return ret;
+}
+
+/* 1 when this run's renditions can continue the logged session: the same
+ * names, sizes, frame rate and sample rate (so the same timescales). */
+static int eb_live_can_continue(const EbLiveLog *log, const EbSinkRendition *rends, int nb,
+                                const EbRungPlan *plans, const EbSourceInfo *info)
+{
+    int v = 0;
+
+    if (!log->open || log->nb_seq <= 0 || log->nb != nb)
+        return 0;
+    for (int i = 0; i < nb; i++) {
+        const EbRendition *d = &log->desc[i];
+        if (strcmp(d->name, rends[i].name) || d->is_audio != rends[i].is_audio)
+            return 0;
+        if (!d->is_audio && (d->width != plans[v].width || d->height != plans[v].height))
+            return 0;
+        v += !d->is_audio;
+    }
+    return !av_cmp_q(log->source_rate, info->frame_rate) &&
+           log->source_sample_rate == info->sample_rate;
 }
 
 /* ---- the run ---- */
@@ -459,15 +746,54 @@ static int eb_live_check(const EbLiveOptions *o, char *detail, size_t size)
     return 0;
 }
 
-static void eb_live_default_recording(const char *channel, char *out, size_t size)
+/* The session log of the channel's folder, and the folder. A new session
+ * (not continuing) starts a fresh tree: what an earlier session left has
+ * its own links in its recording. */
+static int eb_live_prepare(const EbLiveOptions *o, EbLiveLog *log, EbLiveResult *res)
 {
-    time_t now = time(NULL);
-    struct tm tm;
-    char stamp[32];
+    char *detail = res->error_detail;
+    size_t dsize = sizeof(res->error_detail);
+    int ret =
+        eb_layout_live_dir(o->storage_root, o->channel, res->output_dir, sizeof(res->output_dir));
 
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-    snprintf(out, size, "%s-%s", channel, stamp);
+    if (ret >= 0)
+        ret = eb_storage_prepare(o->storage_root);
+    if (ret >= 0)
+        ret = eb_storage_mkdirs(res->output_dir);
+    if (ret < 0) {
+        snprintf(detail, dsize, "cannot create the channel's folder %.400s", res->output_dir);
+        return ret;
+    }
+    ret = eb_live_log_load(res->output_dir, log);
+    if (ret == EB_ERR(EINVAL)) {
+        EB_LOGW("live", "%s: the session log is not readable; a new session starts", o->channel);
+        ret = 0;
+    }
+    if (ret < 0)
+        snprintf(detail, dsize, "the session log of %s: %s", o->channel, eb_strerror(ret));
+    return ret;
+}
+
+int eb_live_finish(const EbLiveOptions *o, EbLiveResult *res)
+{
+    EbLiveLog log;
+    int ret;
+
+    memset(res, 0, sizeof(*res));
+    if (!o->storage_root || !o->channel || !eb_storage_id_valid(o->channel)) {
+        snprintf(res->error_detail, sizeof(res->error_detail), "channel name '%s' is not usable",
+                 o->channel ? o->channel : "");
+        return EB_ERR_BAD_ID;
+    }
+    ret = eb_live_prepare(o, &log, res);
+    if (ret >= 0 && log.open && log.nb_seq > 0) {
+        ret = eb_live_end_logged(o, res->output_dir, &log, res);
+        res->segments = log.nb_seq;
+        res->first_sequence = log.first_seq;
+        res->last_sequence = log.first_seq + log.nb_seq - 1;
+    }
+    eb_live_log_free(&log);
+    return ret;
 }
 
 int eb_live_run(const EbLiveOptions *o, EbLiveResult *res)
@@ -478,6 +804,7 @@ int eb_live_run(const EbLiveOptions *o, EbLiveResult *res)
     EbPipeline *pipe = NULL;
     EbSegmentSink *sink = NULL;
     EbRungPlan plans[EB_LADDER_MAX_RUNGS];
+    EbLiveLog log;
     int ret, nb, hw_stage = 0;
     char *detail = res->error_detail;
     size_t dsize = sizeof(res->error_detail);
@@ -491,19 +818,9 @@ int eb_live_run(const EbLiveOptions *o, EbLiveResult *res)
         snprintf(detail, dsize, "no backend named '%s' in this build", o->backend);
         return EB_ERR(EINVAL);
     }
-    ret = eb_layout_live_dir(o->storage_root, o->channel, res->output_dir, sizeof(res->output_dir));
-    if (ret >= 0)
-        ret = eb_storage_prepare(o->storage_root);
-    if (ret >= 0) {
-        /* A run starts a new window: what an earlier run left is not
-         * continued (its recording, if any, has its own links). */
-        eb_storage_remove_tree(res->output_dir);
-        ret = eb_storage_mkdirs(res->output_dir);
-    }
-    if (ret < 0) {
-        snprintf(detail, dsize, "cannot create the channel's folder %.400s", res->output_dir);
+    ret = eb_live_prepare(o, &log, res);
+    if (ret < 0)
         return ret;
-    }
     ret = eb_hal_device_open(backend, NULL, &dev);
     if (ret < 0) {
         snprintf(detail, dsize, "%s device did not open: %s", backend->name, eb_strerror(ret));
@@ -548,9 +865,34 @@ int eb_live_run(const EbLiveOptions *o, EbLiveResult *res)
     {
         EbSinkRendition rends[EB_SINK_MAX_RENDITIONS];
         int nb_rend = eb_pipeline_renditions(pipe, rends, EB_SINK_MAX_RENDITIONS);
-        ret = eb_live_sink_open(o, res->output_dir, in, rends, nb_rend, &sink);
-        if (ret < 0)
+        int cont = o->continue_session &&
+                   eb_live_can_continue(&log, rends, nb_rend, plans, eb_input_info(in));
+        if (!cont && log.open && log.nb_seq > 0) {
+            /* An open session this run cannot continue (not asked to, or
+             * the feed changed): it ends as its own run would have. */
+            EbLiveOptions earlier = *o;
+            earlier.recording_id = NULL; /* the given id is this run's session's */
+            EB_LOGI("live", "%s: the open session ends; a new one starts", o->channel);
+            ret = eb_live_end_logged(&earlier, res->output_dir, &log, res);
+            if (ret < 0)
+                goto end;
+        }
+        if (!cont) {
+            int64_t next = eb_live_log_next(&log);
+            eb_storage_remove_tree(res->output_dir);
+            ret = eb_storage_mkdirs(res->output_dir);
+            if (ret >= 0)
+                ret = eb_live_sink_open(o, res->output_dir, in, rends, nb_rend, NULL, next, &sink);
+        } else {
+            EB_LOGI("live", "%s: continuing the session at sequence %lld", o->channel,
+                    (long long)eb_live_log_next(&log));
+            ret = eb_live_sink_open(o, res->output_dir, in, rends, nb_rend, &log, 0, &sink);
+        }
+        if (ret < 0) {
+            snprintf(detail, dsize, "the channel's window could not be set up: %s",
+                     eb_strerror(ret));
             goto end;
+        }
     }
     ret = eb_pipeline_start(pipe, sink, NULL);
     if (ret >= 0)
@@ -567,33 +909,24 @@ int eb_live_run(const EbLiveOptions *o, EbLiveResult *res)
             snprintf(detail, dsize, "%s", d);
     }
     {
-        /* Whatever ended the run, list what was completed. */
+        /* Whatever ended the run, list what was completed; the session ends
+         * with the feed (or a stop) unless it is left open for a reconnect. */
         int end_channel = o->end_on_eof || (o->cancel && atomic_load(o->cancel));
-        int fret = eb_live_sink_finish(sink, end_channel);
+        int fret = end_channel ? eb_live_end_session(o, sink, res) : eb_live_sink_finish(sink, 0);
         if (ret >= 0 && fret < 0) {
             ret = fret;
-            snprintf(detail, dsize, "the final playlists were not written: %s", eb_strerror(fret));
-        }
-        if (end_channel && o->record) {
-            if (o->recording_id)
-                snprintf(res->recording_id, sizeof(res->recording_id), "%s", o->recording_id);
-            else
-                eb_live_default_recording(o->channel, res->recording_id, sizeof(res->recording_id));
-            fret = eb_live_record(sink, o->storage_root, res->recording_id, detail, dsize);
-            if (fret < 0) {
-                res->recording_id[0] = '\0';
-                if (ret >= 0 && fret != EB_ERR(ENODATA))
-                    ret = fret;
-            }
+            if (!res->error_detail[0])
+                snprintf(detail, dsize, "the final playlists were not written: %s",
+                         eb_strerror(fret));
         }
     }
     {
         EbLiveSink *ls = sink->priv;
         EbLiveInputStats st;
-        res->segments = ls->published;
-        res->first_sequence = ls->first_listed;
+        res->segments = ls->published - ls->base + 1;
+        res->first_sequence = ls->base;
         res->last_sequence = ls->published;
-        for (int64_t i = 0; i < ls->published && ls->nb; i++)
+        for (int64_t i = 0; i < res->segments && ls->nb; i++)
             res->duration += ls->rend[0].segs[i].duration / (double)ls->rend[0].timescale;
         eb_input_live_stats(in, &st);
         res->dropped = st.dropped;
@@ -601,6 +934,7 @@ int eb_live_run(const EbLiveOptions *o, EbLiveResult *res)
 end:
     eb_pipeline_free(&pipe);
     eb_sink_free(&sink);
+    eb_live_log_free(&log);
     eb_input_close(&in);
     eb_hal_device_close(&dev);
     return ret;

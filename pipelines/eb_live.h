@@ -17,9 +17,17 @@
  *           the channel's files: VOD HLS and a static MPD, no re-encode, no
  *           second copy of the media.
  *
- * One run is one engine run over one connection of a publisher. Reconnects
- * (the next run continuing the numbering with a discontinuity) come with
- * the daemon's channel supervisor.
+ * One run is one engine run over one connection of a publisher (in its own
+ * process). A channel's *session* is what players see as one stream: it
+ * may span several runs (a publisher that dropped and came back, a worker
+ * restarted after a crash), each continuing the numbering after an
+ * EXT-X-DISCONTINUITY and in a new DASH Period, on one clock (a run's media
+ * time 0 is placed where its first frame arrived). The session's state is
+ * its log (eb_live_log.h), so the next run, in another process, continues
+ * it. Sequence numbers never repeat on a channel, across sessions too (a
+ * cache never holds an earlier session's bytes under a new playlist's
+ * name). The session ends (ENDLIST, recording) when a run ends with
+ * end_on_eof, or later with eb_live_finish.
  */
 #ifndef EB_LIVE_H
 #define EB_LIVE_H
@@ -42,6 +50,15 @@ typedef struct EbLiveProgress {
     double edge_age_seconds;   /* since that sequence was listed; -1: none yet */
 } EbLiveProgress;
 
+/* A published recording (EbLiveOptions.recorded). */
+typedef struct EbLiveRecording {
+    char id[128];      /* its video id: <storage>/videos/<id>/ */
+    double start_unix; /* UTC of its first and last frame's arrival */
+    double end_unix;
+    double duration; /* seconds of media (the time away between runs is not in it) */
+    int64_t segments;
+} EbLiveRecording;
+
 typedef struct EbLiveOptions {
     const char *storage_root; /* required */
     const char *channel;      /* required: the channel's name ([a-z0-9_-]{1,64}) */
@@ -54,10 +71,17 @@ typedef struct EbLiveOptions {
     double window_seconds;    /* default 60; at least 3 segments */
     int record;               /* keep every segment; publish the run when it ends */
     const char *recording_id; /* the recording's video id; NULL: <channel>-<UTC time> */
-    int end_on_eof;           /* the feed's end ends the channel (ENDLIST, recording);
+    int end_on_eof;           /* the feed's end ends the session (ENDLIST, recording);
                                * 0: the playlists stay live for a reconnect */
-    int encoder_threads;      /* 0: share the cores by rung size */
-    atomic_int *cancel;       /* optional: non-zero ends the run (as a feed end) */
+    int continue_session;     /* continue the session the channel's log has open (a
+                               * reconnect, a restart): numbering and window go on
+                               * after a discontinuity. A feed whose renditions differ
+                               * (another size, frame or sample rate) cannot: the open
+                               * session ends and a new one starts. 0: an open session
+                               * is ended first (its recording published) */
+    void (*recorded)(const EbLiveRecording *rec, void *opaque); /* optional */
+    int encoder_threads; /* 0: share the cores by rung size */
+    atomic_int *cancel;  /* optional: non-zero ends the run (as a feed end) */
     void (*progress)(const EbLiveProgress *p, void *opaque); /* about twice a second */
     void *opaque;
 } EbLiveOptions;
@@ -77,8 +101,15 @@ void eb_live_options_default(EbLiveOptions *o);
 /* Runs the channel until the feed ends (or cancel). Returns 0 when the run
  * ended cleanly (a feed that ends is a normal end of a run), or an error
  * with res->error_detail filled. The channel's tree is created if missing;
- * a run starts a new tree (reconnects: see the top of the file). */
+ * a new session starts a new tree (see the top of the file). */
 int eb_live_run(const EbLiveOptions *o, EbLiveResult *res);
+
+/* Ends the session the channel's log has open, without a feed (the
+ * publisher stayed away past the reconnect window, the channel was
+ * deleted, the daemon restarted): ENDLIST playlists and the recording, as
+ * its last run would have. 0 with nothing done when no session is open.
+ * Uses storage_root, channel, record, recording_id, recorded. */
+int eb_live_finish(const EbLiveOptions *o, EbLiveResult *res);
 
 /* The window of a live rendition: given the durations of its segments
  * (in any unit, nb of them) and the window length in the same unit,

@@ -46,7 +46,40 @@ static void eb_live_usage(FILE *f)
                "      --ladder NAME     ladder preset from the configuration (default: default)\n"
                "      --no-record       delete segments that left the window; no recording\n"
                "      --recording-id ID the recording's video id (default CHANNEL-<UTC time>)\n"
+               "      --continue        continue the channel's open session (a reconnect):\n"
+               "                        numbering goes on after a discontinuity\n"
+               "      --no-end          the feed's end leaves the session open (no ENDLIST,\n"
+               "                        no recording yet) for a --continue or a --finish\n"
+               "      --finish          no feed: end the open session (ENDLIST, recording)\n"
+               "      --events          progress and recordings as JSON lines on stdout\n"
                "  -q, --quiet           errors only\n");
+}
+
+/* --events: one JSON object per line on stdout, for the daemon. Names
+ * are [a-z0-9_-] and ids the layout's, so nothing needs escaping. */
+static void eb_live_event_progress(const EbLiveProgress *p, void *opaque)
+{
+    (void)opaque;
+    printf("{\"event\":\"progress\",\"sequence\":%lld,\"fps\":%.2f,\"speed\":%.3f,"
+           "\"dropped\":%lld,\"lag_seconds\":%.3f,\"av_offset_seconds\":%.3f,"
+           "\"timestamp_jumps\":%lld,\"bytes\":%lld,\"edge_age_seconds\":%.3f,\"rungs\":[",
+           (long long)p->last_sequence, p->engine.fps, p->engine.speed, (long long)p->dropped,
+           p->lag_seconds, p->av_offset_seconds, (long long)p->timestamp_jumps, (long long)p->bytes,
+           p->edge_age_seconds);
+    for (int i = 0; i < p->engine.nb_rungs; i++)
+        printf("%s{\"name\":\"%s\",\"frames\":%lld}", i ? "," : "", p->engine.rung_names[i],
+               (long long)p->engine.rung_frames[i]);
+    printf("]}\n");
+    fflush(stdout);
+}
+
+static void eb_live_event_recorded(const EbLiveRecording *r, void *opaque)
+{
+    (void)opaque;
+    printf("{\"event\":\"recording\",\"id\":\"%s\",\"start\":%.3f,\"end\":%.3f,"
+           "\"duration\":%.3f,\"segments\":%lld}\n",
+           r->id, r->start_unix, r->end_unix, r->duration, (long long)r->segments);
+    fflush(stdout);
 }
 
 static void eb_live_line(const EbLiveProgress *p, void *opaque)
@@ -72,11 +105,15 @@ int cmd_live(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {"config", required_argument, NULL, 'c'},
                                          {"ladder", required_argument, NULL, 'l'},
+                                         {"continue", no_argument, NULL, 'C'},
+                                         {"no-end", no_argument, NULL, 'E'},
+                                         {"finish", no_argument, NULL, 'F'},
+                                         {"events", no_argument, NULL, 'J'},
                                          {NULL, 0, NULL, 0}};
     const char *input = "-", *config_path = NULL, *ladder = NULL;
     EbLiveOptions o;
     EbLiveResult res;
-    int c, ret, quiet = 0, fd;
+    int c, ret, quiet = 0, fd, finish = 0, events = 0;
     char *end;
 
     eb_live_options_default(&o);
@@ -129,6 +166,18 @@ int cmd_live(int argc, char **argv)
         case 'q':
             quiet = 1;
             break;
+        case 'C':
+            o.continue_session = 1;
+            break;
+        case 'E':
+            o.end_on_eof = 0;
+            break;
+        case 'F':
+            finish = 1;
+            break;
+        case 'J':
+            events = 1;
+            break;
         case 'h':
             eb_live_usage(stdout);
             return 0;
@@ -162,30 +211,47 @@ int cmd_live(int argc, char **argv)
         if (!l)
             return 2;
     }
+    if (quiet)
+        eb_log_set_level(EB_LOG_ERROR);
+    if (events)
+        o.recorded = eb_live_event_recorded;
+    if (finish) {
+        ret = eb_live_finish(&o, &res);
+        if (ret < 0) {
+            fprintf(stderr, "encbox: ending the session of %s failed: %s%s%s\n", o.channel,
+                    eb_strerror(ret), res.error_detail[0] ? ": " : "", res.error_detail);
+            return 1;
+        }
+        if (!quiet && !events)
+            printf("live %s: session ended (%lld segments)%s%s\n", o.channel,
+                   (long long)res.segments, res.recording_id[0] ? "; recording " : "",
+                   res.recording_id);
+        return 0;
+    }
     fd = strcmp(input, "-") ? open(input, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
     if (fd < 0) {
         perror(input);
         return 1;
     }
-    if (quiet)
-        eb_log_set_level(EB_LOG_ERROR);
     o.input.fd = fd;
     o.cancel = &eb_live_cancel;
     signal(SIGINT, eb_live_on_signal);
     signal(SIGTERM, eb_live_on_signal);
-    if (!quiet && isatty(STDERR_FILENO))
+    if (events)
+        o.progress = eb_live_event_progress;
+    else if (!quiet && isatty(STDERR_FILENO))
         o.progress = eb_live_line;
     ret = eb_live_run(&o, &res);
     if (fd != STDIN_FILENO)
         close(fd);
-    if (o.progress)
+    if (o.progress == eb_live_line)
         fputc('\n', stderr);
     if (ret < 0) {
         fprintf(stderr, "encbox: live run of %s failed: %s%s%s\n", o.channel, eb_strerror(ret),
                 res.error_detail[0] ? ": " : "", res.error_detail);
         return ret == EB_ERR(EINVAL) || ret == EB_ERR_BAD_ID ? 2 : 1;
     }
-    if (!quiet) {
+    if (!quiet && !events) {
         printf("live %s: %lld segments (%.1f s), %lld frames dropped; window in %s\n", o.channel,
                (long long)res.segments, res.duration, (long long)res.dropped, res.output_dir);
         if (res.recording_id[0])

@@ -148,6 +148,117 @@ static void test_live_timestamp_jump_keeps_time(void **state)
     assert_true(total > 9.0 && total < 11.5);
 }
 
+static int count_str(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* A publisher drops and comes back: the second run continues the session
+ * (numbering on from 7 after a discontinuity, a second DASH Period), the
+ * session ends later without a feed, and the recording holds both runs. A
+ * later session numbers on, so no name is ever reused. */
+static void test_live_reconnect_continues_session(void **state)
+{
+    char root[1024], path[1400], cmd[2048];
+    char *m;
+    size_t len = 0;
+    int nb = 0;
+    double total = 0;
+    (void)state;
+
+    eb_test_tmpdir("live-reconnect", root, sizeof(root));
+    assert_int_equal(eb_live_cli(root, EB_FEED(6, 0), "--segment 1 --window 30 --no-end"), 0);
+    snprintf(path, sizeof(path), "%s/live/cam1/hls/360p/index.m3u8", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_null(strstr(m, "#EXT-X-ENDLIST")); /* left open for a reconnect */
+    free(m);
+    snprintf(path, sizeof(path), "%s/videos", root);
+    assert_int_equal(eb_test_dir_entries(path), 0);
+
+    assert_int_equal(
+        eb_live_cli(root, EB_FEED(5, 0), "--segment 1 --window 30 --no-end --continue"), 0);
+    snprintf(path, sizeof(path), "%s/live/cam1/hls/360p/index.m3u8", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(strstr(m, "#EXT-X-MEDIA-SEQUENCE:1\n"));
+    assert_int_equal(count_str(m, "#EXT-X-DISCONTINUITY\n"), 1);
+    /* The break sits before the second run's first segment, dated again. */
+    assert_non_null(strstr(m, "segment_006.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:"));
+    assert_non_null(strstr(m, "segment_011.m4s"));
+    assert_null(strstr(m, "#EXT-X-ENDLIST"));
+    free(m);
+    snprintf(path, sizeof(path), "%s/live/cam1/dash/manifest.mpd", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_int_equal(count_str(m, "<Period "), 2);
+    assert_non_null(strstr(m, "startNumber=\"7\""));
+    free(m);
+
+    /* The publisher stayed away: the session ends without a feed. */
+    snprintf(cmd, sizeof(cmd), "%s live cam1 -o %s -q --finish --recording-id both", eb_bin(),
+             root);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof(path), "%s/live/cam1/hls/360p/index.m3u8", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(strstr(m, "#EXT-X-ENDLIST"));
+    free(m);
+    snprintf(path, sizeof(path), "%s/videos/both/hls/360p/index.m3u8", root);
+    assert_int_equal(eb_test_playlist(path, &nb, &total), 0);
+    assert_int_equal(nb, 11);
+    assert_true(total > 10.0 && total < 12.0); /* the time away is not in it */
+    m = (char *)eb_test_slurp(path, &len);
+    assert_int_equal(count_str(m, "#EXT-X-DISCONTINUITY\n"), 1);
+    assert_non_null(strstr(m, "#EXT-X-ENDLIST"));
+    free(m);
+    snprintf(path, sizeof(path), "%s/videos/both/dash/manifest.mpd", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_int_equal(count_str(m, "<Period "), 2);
+    free(m);
+    /* A second --finish has nothing to do. */
+    assert_int_equal(system(cmd), 0);
+
+    /* A new session: a fresh window, numbered on from 12. */
+    assert_int_equal(eb_live_cli(root, EB_FEED(3, 0), "--segment 1 --window 30 --no-record"), 0);
+    snprintf(path, sizeof(path), "%s/live/cam1/hls/360p/index.m3u8", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(strstr(m, "#EXT-X-MEDIA-SEQUENCE:12\n"));
+    assert_null(strstr(m, "#EXT-X-DISCONTINUITY"));
+    free(m);
+}
+
+/* A feed that comes back at another size cannot continue the session (its
+ * renditions differ): the open session ends and is recorded, and the new
+ * run starts a new session. */
+static void test_live_changed_feed_starts_new_session(void **state)
+{
+    char root[1024], path[1400];
+    char *m;
+    size_t len = 0;
+    (void)state;
+
+    eb_test_tmpdir("live-changed", root, sizeof(root));
+    assert_int_equal(eb_live_cli(root, EB_FEED(4, 0), "--segment 1 --window 30 --no-end"), 0);
+    assert_int_equal(eb_live_cli(root,
+                                 "ffmpeg -hide_banner -loglevel error -f lavfi -i "
+                                 "testsrc2=size=320x240:rate=25 -t 3 -c:v libx264 -preset "
+                                 "ultrafast -g 25 -an -f mpegts -",
+                                 "--segment 1 --window 30 --continue --recording-id second"),
+                     0);
+    snprintf(path, sizeof(path), "%s/videos", root);
+    assert_int_equal(eb_test_dir_entries(path), 2); /* the first session's, then this one */
+    snprintf(path, sizeof(path), "%s/live/cam1/hls/master.m3u8", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(strstr(m, "240p"));
+    assert_null(strstr(m, "360p"));
+    free(m);
+    snprintf(path, sizeof(path), "%s/live/cam1/hls/240p/index.m3u8", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(strstr(m, "#EXT-X-MEDIA-SEQUENCE:5\n"));
+    assert_null(strstr(m, "#EXT-X-DISCONTINUITY"));
+    free(m);
+}
+
 static void test_live_refuses_bad_options(void **state)
 {
     char root[1024], cmd[2048];
@@ -175,6 +286,8 @@ int main(void)
         cmocka_unit_test(test_live_window_and_recording),
         cmocka_unit_test(test_live_without_recording_deletes_old_segments),
         cmocka_unit_test(test_live_timestamp_jump_keeps_time),
+        cmocka_unit_test(test_live_reconnect_continues_session),
+        cmocka_unit_test(test_live_changed_feed_starts_new_session),
         cmocka_unit_test(test_live_refuses_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
