@@ -622,6 +622,14 @@ static int eb_api_admit(void *opaque, const EbJobSpec *spec, char *why, size_t s
     return eb_api_devices_admit(api->devices, backend, rungs, why, size);
 }
 
+/* DELETE ended a channel (EbChannelsConfig.on_end): its run stops and its
+ * session is recorded at once. */
+static void eb_api_channel_ended(void *opaque, const char *channel_id)
+{
+    EbApi *api = opaque;
+    eb_channel_runs_end(api->runs, channel_id);
+}
+
 static enum MHD_Result eb_metrics(EbApi *api, struct MHD_Connection *c)
 {
     EbJobsStats s;
@@ -672,6 +680,7 @@ static enum MHD_Result eb_metrics(EbApi *api, struct MHD_Connection *c)
             "# TYPE encbox_uploads_removed_total counter\nencbox_uploads_removed_total %lld\n",
             (long long)s.uploads_removed);
     eb_api_devices_metrics(api->devices, f);
+    eb_channel_runs_metrics(api->runs, f);
     fprintf(f, "# HELP encbox_api_requests_total API responses by status code.\n"
                "# TYPE encbox_api_requests_total counter\n");
     pthread_mutex_lock(&api->stats_lock);
@@ -1771,6 +1780,8 @@ int eb_api_serve_cli(int argc, char **argv)
     chc.base_url = api->cfg.api_public_base_url;
     chc.srt_public = api->srt_public;
     chc.rtmp_public = api->rtmp_public;
+    chc.on_end = eb_api_channel_ended;
+    chc.on_end_opaque = api;
     if (eb_channels_open(&chc, &api->channels) < 0) {
         fprintf(stderr, "encbox: cannot open the channel store in %s\n", api->db);
         goto done;

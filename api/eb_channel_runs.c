@@ -1,106 +1,183 @@
 /*
- * The daemon's live runs: the SRT listener (eb_ingest_srt.h) on one side,
- * one `encbox live` worker process per connected publisher on the other.
- * A publisher's connection spawns the worker with a pipe on its standard
- * input and the channel's settings on its command line (no secret goes
- * there: the passphrase stays in the daemon); the listener's thread relays
- * every received buffer into the pipe without ever blocking: a full pipe
- * (a worker more than a megabyte behind) drops the buffer and counts it,
- * so one stuck channel never stalls the others. When the connection ends
- * the pipe closes, the worker lists its last segments, closes the
- * playlists and publishes the recording; a reaper thread per run waits for
- * it and records how it ended in the channel store.
+ * The daemon's live runs: the ingest listener (eb_ingest_srt.h) on one
+ * side, one supervised `encbox live` worker per channel on the other.
  *
- * First increment: a publisher's departure ends the run (reconnects that
- * continue the numbering come next).
- * Threads: the listener's (callbacks), one eb-run-<n> per ended run.
+ * A channel that has a publisher, or a session still open, holds a slot.
+ * Its worker is a process (a crash or a hang costs that channel a restart,
+ * never the daemon or another channel):
+ *   - a publisher connects: a pipe is made and a run worker spawned
+ *     (`encbox live NAME --continue --no-end --events`) reading it; the
+ *     listener's thread relays every received buffer into the pipe without
+ *     ever blocking: a full pipe (a worker more than a megabyte behind)
+ *     drops the buffer and counts it, so one stuck channel never stalls the
+ *     others. If the previous worker of the channel is still draining, the
+ *     pipe waits for it (its buffer holds the first second or so).
+ *   - the publisher leaves: the pipe closes, the worker lists its last
+ *     segments and exits, leaving the session open; the channel is
+ *     `reconnecting` for reconnect_window_seconds. A publisher back in time
+ *     gets a new run that continues the session (--continue: numbering on,
+ *     a discontinuity, a new DASH Period). Past the window, or when the
+ *     channel is deleted, a finish worker (`--finish`) closes the playlists
+ *     and publishes the recording; the channel is idle (or ended) again.
+ *   - a run worker that dies while its publisher is still connected (a
+ *     crash), or prints nothing for hang_seconds (a hang: killed), is
+ *     restarted on a new pipe with --continue: the stream goes on after a
+ *     discontinuity. Three restarts within a minute drop the publisher.
+ *   - workers print JSON lines (--events): progress twice a second (the
+ *     channel's stats, with the SRT figures) and each recording they
+ *     publish (listed in the channel's recordings).
+ * When the daemon starts, sessions an earlier daemon left open are ended
+ * (recorded) by finish workers.
+ *
+ * Threads: the listener's (its callbacks: open, data, close), one
+ * supervisor thread eb-live-sup (spawns, reaps, reads the workers' lines,
+ * timers), and whoever calls eb_channel_runs_end/metrics. One mutex guards
+ * the slots; it is never held across a blocking call or a callback into the
+ * listener, and only the listener's thread writes to a feed pipe.
  */
 #include "eb_channel_runs.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "eb_clock.h"
 #include "eb_error.h"
 #include "eb_ingest_srt.h"
 #include "eb_layout.h"
+#include "eb_live_log.h"
 #include "eb_log.h"
 
 #define EB_RUNS_MAX 64
 #define EB_RUNS_PIPE_BYTES (1 << 20)
+#define EB_RUNS_LINE_MAX 8192
+#define EB_RUNS_RESTARTS 3        /* within EB_RUNS_RESTART_SPAN: then drop the publisher */
+#define EB_RUNS_RESTART_SPAN 60.0 /* seconds */
+#define EB_RUNS_HANG_SECONDS 20.0 /* default hang_seconds */
+#define EB_RUNS_TICK_MS 200
 
-typedef struct EbRun {
+typedef enum EbWorkerKind {
+    EB_WORKER_NONE,
+    EB_WORKER_RUN,    /* packages a publisher's feed */
+    EB_WORKER_FINISH, /* ends the open session */
+} EbWorkerKind;
+
+typedef struct EbSlot {
     int used;
-    uint64_t conn;
     EbChannelSpec spec;
-    pid_t pid;
-    int fd; /* write end of the worker's stdin; -1 once closed */
-    int64_t bytes, dropped_bytes;
-    double started;
-    char recording[128];
-    pthread_t reaper;
-    int reaping;
-    EbChannelRuns *owner;
-} EbRun;
+    uint64_t conn;   /* the publisher's connection; 0: none */
+    int feed_w;      /* write end of the feed pipe (listener thread); -1 */
+    int feed_r;      /* read end, for a run worker not yet spawned; -1 */
+    int feed_next_w; /* a restarted worker's pipe, for the listener to switch to; -1 */
+    EbWorkerKind kind;
+    pid_t pid;  /* the worker; 0: none */
+    int out_fd; /* the worker's stdout (events); -1 */
+    char line[EB_RUNS_LINE_MAX];
+    size_t line_len;
+    double last_heard;   /* monotonic seconds: spawn or last line */
+    double reconnect_at; /* monotonic deadline while reconnecting; 0: none */
+    int session_open;    /* a run has left the session open */
+    int ending;          /* deleted: end the session at once, then ended */
+    int restarts;        /* in the current span */
+    double restart_span_start;
+    int64_t restarts_total;
+    int64_t bytes, dropped_bytes, conn_bytes;
+    json_t *progress; /* the worker's last progress line */
+} EbSlot;
 
 struct EbChannelRuns {
     char exe[4096];
     char storage[4096];
     char config[4096]; /* "": none (built-in defaults) */
+    double hang_seconds;
     EbChannels *channels;
     EbIngestSrt *srt;
     pthread_mutex_t lock;
-    EbRun runs[EB_RUNS_MAX];
+    EbSlot slots[EB_RUNS_MAX];
+    pthread_t sup;
+    int sup_started;
+    int stop;
+    int wake[2]; /* the supervisor's wake-up pipe */
 };
 
-static double eb_now_unix(void)
+static double eb_now_mono(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
+    return eb_clock_ns() / 1e9;
 }
 
-static EbRun *eb_run_by_conn(EbChannelRuns *r, uint64_t conn)
+static void eb_runs_wake(EbChannelRuns *r)
+{
+    char c = 1;
+    if (write(r->wake[1], &c, 1) < 0 && errno != EAGAIN)
+        EB_LOGW("live", "cannot wake the supervisor: %s", strerror(errno));
+}
+
+static EbSlot *eb_slot_by_conn(EbChannelRuns *r, uint64_t conn)
 {
     for (int i = 0; i < EB_RUNS_MAX; i++)
-        if (r->runs[i].used && r->runs[i].conn == conn)
-            return &r->runs[i];
+        if (r->slots[i].used && r->slots[i].conn == conn)
+            return &r->slots[i];
     return NULL;
 }
 
-static int eb_runs_lookup(void *opaque, const char *channel, char *passphrase, size_t size)
+static EbSlot *eb_slot_by_channel(EbChannelRuns *r, const char *id)
 {
-    EbChannelRuns *r = opaque;
-    EbChannelSpec spec;
-    int ret = eb_channels_spec(r->channels, channel, &spec);
-
-    if (ret < 0)
-        return EB_ERR(ENOENT);
-    pthread_mutex_lock(&r->lock);
     for (int i = 0; i < EB_RUNS_MAX; i++)
-        if (r->runs[i].used && !strcmp(r->runs[i].spec.id, spec.id))
-            ret = EB_ERR(EBUSY);
-    pthread_mutex_unlock(&r->lock);
-    if (ret < 0)
-        return ret;
-    snprintf(passphrase, size, "%s", spec.srt_passphrase);
-    return 0;
+        if (r->slots[i].used && !strcmp(r->slots[i].spec.id, id))
+            return &r->slots[i];
+    return NULL;
 }
 
-static pid_t eb_runs_spawn(EbChannelRuns *r, const EbChannelSpec *spec, const char *rid, int *wfd)
+static EbSlot *eb_slot_new(EbChannelRuns *r, const EbChannelSpec *spec)
 {
+    for (int i = 0; i < EB_RUNS_MAX; i++) {
+        EbSlot *s = &r->slots[i];
+        if (s->used)
+            continue;
+        memset(s, 0, sizeof(*s));
+        s->used = 1;
+        s->spec = *spec;
+        s->feed_w = s->feed_r = s->feed_next_w = s->out_fd = -1;
+        return s;
+    }
+    return NULL;
+}
+
+static void eb_slot_release(EbSlot *s)
+{
+    if (s->feed_r >= 0)
+        close(s->feed_r);
+    if (s->feed_next_w >= 0)
+        close(s->feed_next_w);
+    if (s->out_fd >= 0)
+        close(s->out_fd);
+    json_decref(s->progress);
+    explicit_bzero(&s->spec, sizeof(s->spec));
+    memset(s, 0, sizeof(*s));
+    s->feed_w = s->feed_r = s->feed_next_w = s->out_fd = -1;
+}
+
+/* ---- workers ---- */
+
+/* Spawns the slot's worker (lock held): a run reading feed_r, or a finish.
+ * Its stdout comes back on out_fd (non-blocking); stderr is the daemon's. */
+static int eb_runs_spawn(EbChannelRuns *r, EbSlot *s, EbWorkerKind kind)
+{
+    const EbChannelSpec *spec = &s->spec;
     char seg[32], win[32];
-    const char *argv[20];
-    int n = 0, p[2];
+    const char *argv[32];
+    int n = 0, out[2], in_fd;
     pid_t pid;
 
     snprintf(seg, sizeof(seg), "%g", spec->segment_seconds);
@@ -111,6 +188,7 @@ static pid_t eb_runs_spawn(EbChannelRuns *r, const EbChannelSpec *spec, const ch
     argv[n++] = "-o";
     argv[n++] = r->storage;
     argv[n++] = "-q";
+    argv[n++] = "--events";
     argv[n++] = "--segment";
     argv[n++] = seg;
     argv[n++] = "--window";
@@ -127,169 +205,569 @@ static pid_t eb_runs_spawn(EbChannelRuns *r, const EbChannelSpec *spec, const ch
         argv[n++] = "--preset";
         argv[n++] = spec->preset;
     }
-    if (spec->record) {
-        argv[n++] = "--recording-id";
-        argv[n++] = rid;
-    } else {
+    if (!spec->record)
         argv[n++] = "--no-record";
+    if (kind == EB_WORKER_FINISH) {
+        argv[n++] = "--finish";
+    } else {
+        argv[n++] = "--continue";
+        argv[n++] = "--no-end";
     }
     argv[n] = NULL;
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return -1;
+
+    in_fd = kind == EB_WORKER_RUN ? s->feed_r : open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (in_fd < 0 || pipe2(out, O_CLOEXEC) < 0) {
+        if (kind != EB_WORKER_RUN && in_fd >= 0)
+            close(in_fd);
+        return EB_ERR(errno);
+    }
     pid = fork();
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (dup2(p[0], STDIN_FILENO) < 0)
+        if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0)
             _exit(127);
         execv(r->exe, (char *const *)argv);
         _exit(127);
     }
-    close(p[0]);
-    if (pid < 0) {
-        close(p[1]);
-        return -1;
+    close(out[1]);
+    if (kind == EB_WORKER_RUN) {
+        close(s->feed_r);
+        s->feed_r = -1;
+    } else {
+        close(in_fd);
     }
+    if (pid < 0) {
+        int e = errno;
+        close(out[0]);
+        return EB_ERR(e);
+    }
+    fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
+    s->pid = pid;
+    s->kind = kind;
+    s->out_fd = out[0];
+    s->line_len = 0;
+    s->last_heard = eb_now_mono();
+    if (kind == EB_WORKER_RUN)
+        s->session_open = 1;
+    EB_LOGI("live", "channel %s: %s worker %d", spec->name,
+            kind == EB_WORKER_RUN ? "run" : "finish", (int)pid);
+    return 0;
+}
+
+/* A fresh feed pipe for the slot (lock held): the next run worker reads
+ * feed_r; the listener writes the other end, which becomes feed_w (a new
+ * connection: nobody writes yet) or feed_next_w (a restart: the listener's
+ * thread switches to it at its next write, as only it touches feed_w). */
+static int eb_runs_feed(EbSlot *s, int restart)
+{
+    int p[2];
+
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return EB_ERR(errno);
     fcntl(p[1], F_SETPIPE_SZ, EB_RUNS_PIPE_BYTES);
     fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
-    *wfd = p[1];
-    return pid;
+    if (s->feed_r >= 0)
+        close(s->feed_r);
+    s->feed_r = p[0];
+    if (restart) {
+        if (s->feed_next_w >= 0)
+            close(s->feed_next_w);
+        s->feed_next_w = p[1];
+    } else {
+        s->feed_w = p[1];
+    }
+    return 0;
+}
+
+/* ---- the listener's callbacks ---- */
+
+static int eb_runs_lookup(void *opaque, const char *channel, char *passphrase, size_t size)
+{
+    EbChannelRuns *r = opaque;
+    EbChannelSpec spec;
+    EbSlot *s;
+    int ret = eb_channels_spec(r->channels, channel, &spec);
+
+    if (ret < 0)
+        return EB_ERR(ENOENT);
+    pthread_mutex_lock(&r->lock);
+    s = eb_slot_by_channel(r, spec.id);
+    if (s && (s->conn || s->ending))
+        ret = EB_ERR(EBUSY);
+    pthread_mutex_unlock(&r->lock);
+    if (ret >= 0)
+        snprintf(passphrase, size, "%s", spec.srt_passphrase);
+    explicit_bzero(&spec, sizeof(spec));
+    return ret;
 }
 
 static int eb_runs_open(void *opaque, const char *channel, uint64_t conn)
 {
     EbChannelRuns *r = opaque;
-    EbRun *run = NULL;
     EbChannelSpec spec;
-    char rid[128], stamp[32];
-    time_t now = time(NULL);
-    struct tm tm;
+    EbSlot *s;
+    int ret = 0;
 
     if (eb_channels_spec(r->channels, channel, &spec) < 0)
         return EB_ERR(ENOENT);
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-    snprintf(rid, sizeof(rid), "%s-%s", spec.name, stamp);
     pthread_mutex_lock(&r->lock);
-    for (int i = 0; i < EB_RUNS_MAX && !run; i++) {
-        if (r->runs[i].used)
-            continue;
-        run = &r->runs[i];
-        if (run->reaping) /* its reaper has let go of the slot: it is past the lock */
-            pthread_join(run->reaper, NULL);
+    s = eb_slot_by_channel(r, spec.id);
+    if (s && (s->conn || s->ending)) {
+        ret = EB_ERR(EBUSY);
+    } else {
+        if (!s)
+            s = eb_slot_new(r, &spec);
+        else
+            s->spec = spec; /* the latest settings for the next run */
+        if (!s)
+            ret = EB_ERR(EBUSY);
     }
-    if (!run) {
-        pthread_mutex_unlock(&r->lock);
-        EB_LOGW("live", "channel %s refused: %d runs already", channel, EB_RUNS_MAX);
-        return EB_ERR(EBUSY);
+    if (ret >= 0 && (ret = eb_runs_feed(s, 0)) >= 0) {
+        s->conn = conn;
+        s->reconnect_at = 0;
+        s->conn_bytes = 0;
+        s->restarts = 0;
+        /* The previous worker (draining, or ending the session) goes first:
+         * the supervisor spawns this run when it has exited. */
+        if (!s->pid && (ret = eb_runs_spawn(r, s, EB_WORKER_RUN)) < 0) {
+            close(s->feed_w);
+            s->feed_w = -1;
+            s->conn = 0;
+        }
     }
-    memset(run, 0, sizeof(*run));
-    run->used = 1;
-    run->conn = conn;
-    run->spec = spec;
-    run->owner = r;
-    run->started = eb_now_unix();
-    snprintf(run->recording, sizeof(run->recording), "%s", spec.record ? rid : "");
-    run->pid = eb_runs_spawn(r, &spec, rid, &run->fd);
-    if (run->pid < 0) {
-        run->used = 0;
-        pthread_mutex_unlock(&r->lock);
-        EB_LOGW("live", "channel %s: the worker did not start: %s", channel, strerror(errno));
-        return EB_ERR(EAGAIN);
-    }
+    if (ret < 0 && s && !s->pid && !s->session_open)
+        eb_slot_release(s);
     pthread_mutex_unlock(&r->lock);
+    if (ret < 0) {
+        EB_LOGW("live", "channel %s refused: %s", channel, eb_strerror(ret));
+        explicit_bzero(&spec, sizeof(spec));
+        return ret;
+    }
     eb_channels_set_state(r->channels, spec.id, EB_CHANNEL_LIVE);
-    EB_LOGI("live", "channel %s is live (worker %d)", channel, (int)run->pid);
+    EB_LOGI("live", "channel %s is live", channel);
+    explicit_bzero(&spec, sizeof(spec));
+    eb_runs_wake(r);
     return 0;
 }
 
 static int eb_runs_data(void *opaque, uint64_t conn, const uint8_t *buf, size_t size)
 {
     EbChannelRuns *r = opaque;
-    EbRun *run;
+    EbSlot *s;
+    ssize_t n;
     int fd;
 
     pthread_mutex_lock(&r->lock);
-    run = eb_run_by_conn(r, conn);
-    fd = run ? run->fd : -1;
+    s = eb_slot_by_conn(r, conn);
+    if (s && s->feed_next_w >= 0) { /* the worker was restarted on a new pipe */
+        if (s->feed_w >= 0)
+            close(s->feed_w);
+        s->feed_w = s->feed_next_w;
+        s->feed_next_w = -1;
+    }
+    fd = s ? s->feed_w : -1;
     pthread_mutex_unlock(&r->lock);
     if (fd < 0)
         return EB_ERR(ENOENT);
-    /* Only this thread writes and closes the fd: no lock across write(). */
-    ssize_t n = write(fd, buf, size);
+    /* Only this thread writes, replaces and closes feed_w: no lock across
+     * write(); the slot stays this conn's until close(). */
+    n = write(fd, buf, size);
     pthread_mutex_lock(&r->lock);
     if (n == (ssize_t)size) {
-        run->bytes += n;
+        s->bytes += n;
+        s->conn_bytes += n;
     } else if (n < 0 && errno == EPIPE) {
-        pthread_mutex_unlock(&r->lock);
-        return EB_ERR(EPIPE); /* the worker is gone: drop the publisher */
+        /* The worker died: the supervisor restarts it on a new pipe. */
+        s->dropped_bytes += (int64_t)size;
     } else {
-        run->dropped_bytes += (int64_t)size - (n > 0 ? n : 0);
+        s->dropped_bytes += (int64_t)size - (n > 0 ? n : 0);
+        s->bytes += n > 0 ? n : 0;
     }
     pthread_mutex_unlock(&r->lock);
     return 0;
 }
 
-static void *eb_runs_reap(void *arg)
-{
-    EbRun *run = arg;
-    EbChannelRuns *r = run->owner;
-    int status = 0;
-    double ended;
-
-    pthread_setname_np(pthread_self(), "eb-run");
-    while (waitpid(run->pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    ended = eb_now_unix();
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        EB_LOGW("live", "channel %s: the worker ended badly (status %d)", run->spec.name, status);
-    if (run->recording[0]) {
-        char dir[4300];
-        struct stat st;
-        if (eb_layout_video_dir(r->storage, run->recording, dir, sizeof(dir)) >= 0 &&
-            stat(dir, &st) == 0)
-            eb_channels_add_recording(r->channels, run->spec.id, run->recording, run->started,
-                                      ended, ended - run->started);
-    }
-    eb_channels_set_state(r->channels, run->spec.id, EB_CHANNEL_IDLE);
-    pthread_mutex_lock(&r->lock);
-    run->used = 0;
-    pthread_mutex_unlock(&r->lock);
-    return NULL;
-}
-
 static void eb_runs_close_conn(void *opaque, uint64_t conn, const char *why)
 {
     EbChannelRuns *r = opaque;
-    EbRun *run;
+    EbSlot *s;
 
     pthread_mutex_lock(&r->lock);
-    run = eb_run_by_conn(r, conn);
-    if (run) {
+    s = eb_slot_by_conn(r, conn);
+    if (s) {
         EB_LOGI("live", "channel %s: publisher gone (%s), %lld bytes relayed, %lld dropped",
-                run->spec.name, why, (long long)run->bytes, (long long)run->dropped_bytes);
-        if (run->fd >= 0)
-            close(run->fd);
-        run->fd = -1;
-        run->conn = 0;
-        run->reaping = pthread_create(&run->reaper, NULL, eb_runs_reap, run) == 0;
-        if (!run->reaping)
-            run->used = 0;
+                s->spec.name, why, (long long)s->conn_bytes, (long long)s->dropped_bytes);
+        if (s->feed_w >= 0)
+            close(s->feed_w);
+        if (s->feed_next_w >= 0)
+            close(s->feed_next_w);
+        s->feed_w = s->feed_next_w = -1;
+        if (s->feed_r >= 0 && !s->pid) { /* its run never started: nothing of it to keep */
+            close(s->feed_r);
+            s->feed_r = -1;
+        }
+        s->conn = 0;
     }
     pthread_mutex_unlock(&r->lock);
+    eb_runs_wake(r);
+}
+
+/* ---- the supervisor ---- */
+
+/* The channel's figures from the worker's last progress line and the
+ * transport's (lock held). A new reference. */
+static json_t *eb_runs_stats(EbChannelRuns *r, EbSlot *s)
+{
+    json_t *st = json_object(), *ingest = json_object();
+
+    if (s->progress) {
+        json_t *p = s->progress;
+        json_object_set(st, "sequence", json_object_get(p, "sequence"));
+        json_object_set(st, "fps", json_object_get(p, "fps"));
+        json_object_set(st, "speed", json_object_get(p, "speed"));
+        json_object_set(st, "dropped_frames", json_object_get(p, "dropped"));
+        json_object_set(st, "lag_seconds", json_object_get(p, "lag_seconds"));
+        json_object_set(st, "av_offset_seconds", json_object_get(p, "av_offset_seconds"));
+        json_object_set(st, "timestamp_jumps", json_object_get(p, "timestamp_jumps"));
+        json_object_set(st, "edge_age_seconds", json_object_get(p, "edge_age_seconds"));
+        json_object_set(st, "rungs", json_object_get(p, "rungs"));
+    }
+    json_object_set_new(st, "restarts", json_integer(s->restarts_total));
+    json_object_set_new(ingest, "transport", json_string("srt"));
+    json_object_set_new(ingest, "bytes_relayed", json_integer(s->bytes));
+    json_object_set_new(ingest, "bytes_dropped", json_integer(s->dropped_bytes));
+    if (s->conn && r->srt) {
+        EbIngestSrtStats ss;
+        if (eb_ingest_srt_stats(r->srt, s->conn, &ss) == 0) {
+            json_object_set_new(ingest, "rtt_ms", json_real(ss.rtt_ms));
+            json_object_set_new(ingest, "packets_lost", json_integer(ss.pkts_lost));
+            json_object_set_new(ingest, "packets_retransmitted",
+                                json_integer(ss.pkts_retransmitted));
+            json_object_set_new(ingest, "packets_dropped", json_integer(ss.pkts_dropped));
+            json_object_set_new(ingest, "mbps", json_real(ss.mbps_recv));
+        }
+    }
+    json_object_set_new(st, "ingest", ingest);
+    return st;
+}
+
+/* One line of a worker (lock held; channel store calls are safe under it:
+ * the store never calls back). */
+static void eb_runs_event(EbChannelRuns *r, EbSlot *s, const char *line)
+{
+    json_t *ev = json_loads(line, 0, NULL);
+    const char *kind = json_string_value(json_object_get(ev, "event"));
+
+    s->last_heard = eb_now_mono();
+    if (!kind) {
+        json_decref(ev);
+        return;
+    }
+    if (!strcmp(kind, "progress")) {
+        json_decref(s->progress);
+        s->progress = ev;
+        eb_channels_set_stats(r->channels, s->spec.id, eb_runs_stats(r, s));
+        return;
+    }
+    if (!strcmp(kind, "recording")) {
+        const char *id = json_string_value(json_object_get(ev, "id"));
+        int ret = id ? eb_channels_add_recording(r->channels, s->spec.id, id,
+                                                 json_number_value(json_object_get(ev, "start")),
+                                                 json_number_value(json_object_get(ev, "end")),
+                                                 json_number_value(json_object_get(ev, "duration")))
+                     : EB_ERR(EINVAL);
+        if (ret < 0)
+            EB_LOGW("live", "channel %s: recording %s not listed: %s", s->spec.name, id ? id : "?",
+                    eb_strerror(ret));
+        else
+            EB_LOGI("live", "channel %s: recording %s published", s->spec.name, id);
+    }
+    json_decref(ev);
+}
+
+/* Reads what the worker printed (lock held). */
+static void eb_runs_read(EbChannelRuns *r, EbSlot *s)
+{
+    for (;;) {
+        ssize_t n;
+        char *nl;
+        if (s->out_fd < 0)
+            return;
+        n = read(s->out_fd, s->line + s->line_len, sizeof(s->line) - 1 - s->line_len);
+        if (n <= 0)
+            return;
+        s->line_len += (size_t)n;
+        s->line[s->line_len] = '\0';
+        while ((nl = strchr(s->line, '\n'))) {
+            *nl = '\0';
+            eb_runs_event(r, s, s->line);
+            s->line_len -= (size_t)(nl + 1 - s->line);
+            memmove(s->line, nl + 1, s->line_len + 1);
+        }
+        if (s->line_len == sizeof(s->line) - 1)
+            s->line_len = 0; /* a line too long to be ours */
+    }
+}
+
+/* The slot's worker exited with status (lock held): what comes next. */
+static void eb_runs_exited(EbChannelRuns *r, EbSlot *s, int status, uint64_t *drop)
+{
+    EbWorkerKind kind = s->kind;
+    double now = eb_now_mono();
+    int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+    eb_runs_read(r, s);
+    close(s->out_fd);
+    s->out_fd = -1;
+    s->pid = 0;
+    s->kind = EB_WORKER_NONE;
+    if (!ok)
+        EB_LOGW("live", "channel %s: the %s worker ended badly (%s %d)", s->spec.name,
+                kind == EB_WORKER_RUN ? "run" : "finish", WIFSIGNALED(status) ? "signal" : "status",
+                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+
+    if (kind == EB_WORKER_FINISH) {
+        s->session_open = !ok && s->session_open;
+        if (s->conn && !s->ending) {
+            /* A publisher came while the session ended: a new session. */
+            if (eb_runs_spawn(r, s, EB_WORKER_RUN) < 0)
+                *drop = s->conn;
+            return;
+        }
+        if (!s->ending)
+            eb_channels_set_state(r->channels, s->spec.id, EB_CHANNEL_IDLE);
+        eb_channels_set_stats(r->channels, s->spec.id, json_object());
+        eb_slot_release(s);
+        return;
+    }
+    if (s->conn && s->feed_r >= 0) {
+        /* A new publisher arrived while this run drained: it continues. */
+        if (eb_runs_spawn(r, s, EB_WORKER_RUN) < 0)
+            *drop = s->conn;
+        return;
+    }
+    if (s->conn && !s->ending) {
+        /* The publisher is still there: a crash. Restart on a new pipe
+         * (the listener's thread switches to it at its next write). */
+        if (now - s->restart_span_start > EB_RUNS_RESTART_SPAN) {
+            s->restart_span_start = now;
+            s->restarts = 0;
+        }
+        if (++s->restarts > EB_RUNS_RESTARTS) {
+            EB_LOGW("live", "channel %s: %d restarts within %.0f s; dropping the publisher",
+                    s->spec.name, EB_RUNS_RESTARTS, EB_RUNS_RESTART_SPAN);
+            *drop = s->conn;
+            return;
+        }
+        s->restarts_total++;
+        EB_LOGW("live", "channel %s: restarting its worker", s->spec.name);
+        if (eb_runs_feed(s, 1) < 0 || eb_runs_spawn(r, s, EB_WORKER_RUN) < 0)
+            *drop = s->conn;
+        return;
+    }
+    /* The publisher left: wait for it, or end the session now. */
+    if (s->ending || s->spec.reconnect_window_seconds <= 0) {
+        if (eb_runs_spawn(r, s, EB_WORKER_FINISH) < 0) {
+            EB_LOGE("live", "channel %s: its session could not be ended", s->spec.name);
+            eb_slot_release(s);
+        }
+        return;
+    }
+    s->reconnect_at = now + s->spec.reconnect_window_seconds;
+    eb_channels_set_state(r->channels, s->spec.id, EB_CHANNEL_RECONNECTING);
+    EB_LOGI("live", "channel %s: waiting %.0f s for the publisher", s->spec.name,
+            s->spec.reconnect_window_seconds);
+}
+
+static void *eb_runs_supervise(void *arg)
+{
+    EbChannelRuns *r = arg;
+
+    pthread_setname_np(pthread_self(), "eb-live-sup");
+    for (;;) {
+        struct pollfd pfd[EB_RUNS_MAX + 1];
+        uint64_t drop[EB_RUNS_MAX];
+        int n = 0, nb_drop = 0, stop;
+        double now;
+        char buf[64];
+
+        pthread_mutex_lock(&r->lock);
+        stop = r->stop;
+        pfd[n++] = (struct pollfd){.fd = r->wake[0], .events = POLLIN};
+        for (int i = 0; i < EB_RUNS_MAX; i++)
+            if (r->slots[i].used && r->slots[i].out_fd >= 0)
+                pfd[n++] = (struct pollfd){.fd = r->slots[i].out_fd, .events = POLLIN};
+        pthread_mutex_unlock(&r->lock);
+        if (stop)
+            break;
+        if (poll(pfd, (nfds_t)n, EB_RUNS_TICK_MS) > 0 && (pfd[0].revents & POLLIN))
+            while (read(r->wake[0], buf, sizeof(buf)) > 0)
+                ;
+
+        pthread_mutex_lock(&r->lock);
+        now = eb_now_mono();
+        for (int i = 0; i < EB_RUNS_MAX; i++) {
+            EbSlot *s = &r->slots[i];
+            int status;
+            uint64_t d = 0;
+            if (!s->used)
+                continue;
+            eb_runs_read(r, s);
+            if (s->pid && waitpid(s->pid, &status, WNOHANG) == s->pid) {
+                eb_runs_exited(r, s, status, &d);
+            } else if (s->pid && s->kind == EB_WORKER_RUN && s->conn &&
+                       now - s->last_heard > r->hang_seconds) {
+                EB_LOGW("live", "channel %s: its worker said nothing for %.0f s; killing it",
+                        s->spec.name, r->hang_seconds);
+                kill(s->pid, SIGKILL);
+                s->last_heard = now; /* reaped next tick */
+            } else if (!s->pid && !s->conn && s->reconnect_at && now >= s->reconnect_at) {
+                s->reconnect_at = 0;
+                EB_LOGI("live", "channel %s: the publisher did not come back", s->spec.name);
+                if (eb_runs_spawn(r, s, EB_WORKER_FINISH) < 0)
+                    eb_slot_release(s);
+            } else if (!s->pid && s->conn && s->feed_r >= 0) {
+                if (eb_runs_spawn(r, s, EB_WORKER_RUN) < 0)
+                    d = s->conn;
+            }
+            if (d)
+                drop[nb_drop++] = d;
+        }
+        pthread_mutex_unlock(&r->lock);
+        /* Outside the lock: the listener's close callback takes it. */
+        for (int i = 0; i < nb_drop; i++)
+            if (r->srt)
+                eb_ingest_srt_drop(r->srt, drop[i]);
+    }
+    return NULL;
+}
+
+void eb_channel_runs_end(EbChannelRuns *r, const char *channel_id)
+{
+    uint64_t conn = 0;
+    EbSlot *s;
+
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    s = eb_slot_by_channel(r, channel_id);
+    if (s) {
+        s->ending = 1;
+        conn = s->conn;
+        if (!s->pid && !s->conn && s->reconnect_at)
+            s->reconnect_at = 1e-9; /* due now */
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (conn && r->srt)
+        eb_ingest_srt_drop(r->srt, conn);
+    eb_runs_wake(r);
+}
+
+void eb_channel_runs_metrics(EbChannelRuns *r, FILE *f)
+{
+    if (!r)
+        return;
+    fprintf(f, "# HELP encbox_live_channels Channels with a publisher or an open session.\n"
+               "# TYPE encbox_live_channels gauge\n");
+    pthread_mutex_lock(&r->lock);
+    {
+        int live = 0, waiting = 0;
+        for (int i = 0; i < EB_RUNS_MAX; i++) {
+            live += r->slots[i].used && r->slots[i].conn;
+            waiting += r->slots[i].used && !r->slots[i].conn;
+        }
+        fprintf(f, "encbox_live_channels{state=\"live\"} %d\n", live);
+        fprintf(f, "encbox_live_channels{state=\"reconnecting\"} %d\n", waiting);
+    }
+    fprintf(f,
+            "# HELP encbox_live_ingest_bytes_total Feed bytes relayed to a channel's worker.\n"
+            "# TYPE encbox_live_ingest_bytes_total counter\n"
+            "# HELP encbox_live_ingest_dropped_bytes_total Feed bytes dropped (worker behind).\n"
+            "# TYPE encbox_live_ingest_dropped_bytes_total counter\n"
+            "# HELP encbox_live_dropped_frames Frames the channel's run dropped to keep up.\n"
+            "# TYPE encbox_live_dropped_frames gauge\n"
+            "# HELP encbox_live_speed Encode speed of the channel's run (x real time).\n"
+            "# TYPE encbox_live_speed gauge\n"
+            "# HELP encbox_live_edge_age_seconds Since the newest segment was listed.\n"
+            "# TYPE encbox_live_edge_age_seconds gauge\n"
+            "# HELP encbox_live_worker_restarts_total Workers restarted after a crash or hang.\n"
+            "# TYPE encbox_live_worker_restarts_total counter\n"
+            "# HELP encbox_live_srt_rtt_ms SRT round-trip time of the channel's publisher.\n"
+            "# TYPE encbox_live_srt_rtt_ms gauge\n"
+            "# HELP encbox_live_srt_packets_lost_total SRT packets lost (before retransmission).\n"
+            "# TYPE encbox_live_srt_packets_lost_total counter\n"
+            "# HELP encbox_live_srt_packets_retransmitted_total SRT packets retransmitted.\n"
+            "# TYPE encbox_live_srt_packets_retransmitted_total counter\n");
+    for (int i = 0; i < EB_RUNS_MAX; i++) {
+        EbSlot *s = &r->slots[i];
+        const char *c = s->spec.name;
+        if (!s->used)
+            continue;
+        fprintf(f, "encbox_live_ingest_bytes_total{channel=\"%s\"} %lld\n", c, (long long)s->bytes);
+        fprintf(f, "encbox_live_ingest_dropped_bytes_total{channel=\"%s\"} %lld\n", c,
+                (long long)s->dropped_bytes);
+        fprintf(f, "encbox_live_worker_restarts_total{channel=\"%s\"} %lld\n", c,
+                (long long)s->restarts_total);
+        if (s->progress) {
+            fprintf(f, "encbox_live_dropped_frames{channel=\"%s\"} %lld\n", c,
+                    (long long)json_integer_value(json_object_get(s->progress, "dropped")));
+            fprintf(f, "encbox_live_speed{channel=\"%s\"} %.3f\n", c,
+                    json_number_value(json_object_get(s->progress, "speed")));
+            fprintf(f, "encbox_live_edge_age_seconds{channel=\"%s\"} %.3f\n", c,
+                    json_number_value(json_object_get(s->progress, "edge_age_seconds")));
+        }
+        if (s->conn && r->srt) {
+            EbIngestSrtStats ss;
+            if (eb_ingest_srt_stats(r->srt, s->conn, &ss) == 0) {
+                fprintf(f, "encbox_live_srt_rtt_ms{channel=\"%s\"} %.3f\n", c, ss.rtt_ms);
+                fprintf(f, "encbox_live_srt_packets_lost_total{channel=\"%s\"} %lld\n", c,
+                        (long long)ss.pkts_lost);
+                fprintf(f, "encbox_live_srt_packets_retransmitted_total{channel=\"%s\"} %lld\n", c,
+                        (long long)ss.pkts_retransmitted);
+            }
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Sessions an earlier daemon left open (it died with its workers): ended
+ * now by finish workers, so their recordings are published (lock held). */
+static void eb_runs_recover(EbChannelRuns *r)
+{
+    json_t *all = NULL, *v;
+    size_t i;
+
+    if (eb_channels_list(r->channels, &all) < 0)
+        return;
+    json_array_foreach(all, i, v)
+    {
+        const char *name = json_string_value(json_object_get(v, "name"));
+        char dir[4300];
+        EbChannelSpec spec;
+        EbLiveLog log;
+        EbSlot *s;
+        if (!name || eb_channels_spec(r->channels, name, &spec) < 0)
+            continue;
+        if (eb_layout_live_dir(r->storage, name, dir, sizeof(dir)) >= 0 &&
+            eb_live_log_load(dir, &log) == 0) {
+            if (log.open && log.nb_seq > 0 && (s = eb_slot_new(r, &spec))) {
+                EB_LOGI("live", "channel %s: ending the session an earlier daemon left open", name);
+                s->session_open = 1;
+                if (eb_runs_spawn(r, s, EB_WORKER_FINISH) < 0)
+                    eb_slot_release(s);
+            }
+            eb_live_log_free(&log);
+        }
+        explicit_bzero(&spec, sizeof(spec));
+    }
+    json_decref(all);
 }
 
 int eb_channel_runs_open(const EbChannelRunsConfig *cfg, EbChannelRuns **out, char *detail,
                          size_t size)
 {
     EbChannelRuns *r = calloc(1, sizeof(*r));
-    EbIngestSrtConfig sc = {
-        .listen = cfg->srt_listen,
-        .lookup = eb_runs_lookup,
-        .open = eb_runs_open,
-        .data = eb_runs_data,
-        .close = eb_runs_close_conn,
-    };
-    int ret;
+    int ret = 0;
 
     *out = NULL;
     if (!r)
@@ -299,11 +777,36 @@ int eb_channel_runs_open(const EbChannelRunsConfig *cfg, EbChannelRuns **out, ch
     snprintf(r->storage, sizeof(r->storage), "%s", cfg->storage_root);
     snprintf(r->config, sizeof(r->config), "%s", cfg->config_path ? cfg->config_path : "");
     r->channels = cfg->channels;
-    sc.opaque = r;
-    ret = eb_ingest_srt_open(&sc, &r->srt, detail, size);
-    if (ret < 0) {
+    r->hang_seconds = cfg->hang_seconds > 0 ? cfg->hang_seconds : EB_RUNS_HANG_SECONDS;
+    for (int i = 0; i < EB_RUNS_MAX; i++)
+        r->slots[i].feed_w = r->slots[i].feed_r = r->slots[i].feed_next_w = r->slots[i].out_fd = -1;
+    if (pipe2(r->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+        ret = EB_ERR(errno);
+        snprintf(detail, size, "no pipe: %s", strerror(errno));
         pthread_mutex_destroy(&r->lock);
         free(r);
+        return ret;
+    }
+    if (cfg->srt_listen && cfg->srt_listen[0]) {
+        EbIngestSrtConfig sc = {
+            .listen = cfg->srt_listen,
+            .lookup = eb_runs_lookup,
+            .open = eb_runs_open,
+            .data = eb_runs_data,
+            .close = eb_runs_close_conn,
+            .opaque = r,
+        };
+        ret = eb_ingest_srt_open(&sc, &r->srt, detail, size);
+    }
+    if (ret >= 0) {
+        pthread_mutex_lock(&r->lock);
+        eb_runs_recover(r);
+        pthread_mutex_unlock(&r->lock);
+        ret = pthread_create(&r->sup, NULL, eb_runs_supervise, r) == 0 ? 0 : EB_ERR(EAGAIN);
+        r->sup_started = ret == 0;
+    }
+    if (ret < 0) {
+        eb_channel_runs_close(&r);
         return ret;
     }
     *out = r;
@@ -312,7 +815,7 @@ int eb_channel_runs_open(const EbChannelRunsConfig *cfg, EbChannelRuns **out, ch
 
 int eb_channel_runs_srt_port(const EbChannelRuns *r)
 {
-    return eb_ingest_srt_port(r->srt);
+    return r && r->srt ? eb_ingest_srt_port(r->srt) : 0;
 }
 
 void eb_channel_runs_close(EbChannelRuns **rp)
@@ -321,13 +824,40 @@ void eb_channel_runs_close(EbChannelRuns **rp)
 
     if (!r)
         return;
-    /* Ends every connection (close callbacks start the reapers). */
+    /* Ends every connection (the close callbacks close the feeds), then
+     * lets the workers finish their runs: each lists what it has and
+     * leaves its session open, for the next daemon to end. */
     eb_ingest_srt_close(&r->srt);
-    for (int i = 0; i < EB_RUNS_MAX; i++) {
-        EbRun *run = &r->runs[i];
-        if (run->reaping)
-            pthread_join(run->reaper, NULL);
+    for (int tries = 0; tries < 100; tries++) {
+        int busy = 0;
+        pthread_mutex_lock(&r->lock);
+        for (int i = 0; i < EB_RUNS_MAX; i++)
+            busy |= r->slots[i].used && r->slots[i].pid;
+        pthread_mutex_unlock(&r->lock);
+        if (!busy || !r->sup_started)
+            break;
+        usleep(100 * 1000);
     }
+    pthread_mutex_lock(&r->lock);
+    r->stop = 1;
+    pthread_mutex_unlock(&r->lock);
+    if (r->sup_started) {
+        eb_runs_wake(r);
+        pthread_join(r->sup, NULL);
+    }
+    for (int i = 0; i < EB_RUNS_MAX; i++) {
+        EbSlot *s = &r->slots[i];
+        if (s->used && s->pid) {
+            int status;
+            kill(s->pid, SIGTERM);
+            while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        }
+        if (s->used)
+            eb_slot_release(s);
+    }
+    close(r->wake[0]);
+    close(r->wake[1]);
     pthread_mutex_destroy(&r->lock);
     free(r);
     *rp = NULL;

@@ -1,11 +1,13 @@
 /*
- * Live runs in the daemon: the SRT listener and one `encbox live` worker
- * per connected publisher (see eb_channel_runs.c for the rules).
+ * Live runs in the daemon: the ingest listeners on one side, one supervised
+ * `encbox live` worker per channel on the other (see eb_channel_runs.c for
+ * the rules).
  */
 #ifndef EB_CHANNEL_RUNS_H
 #define EB_CHANNEL_RUNS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "eb_channels.h"
 
@@ -15,17 +17,30 @@ typedef struct EbChannelRunsConfig {
     const char *exe;          /* the encbox binary the workers run */
     const char *storage_root; /* the workers' storage root */
     const char *config_path;  /* the daemon's configuration (ladders); NULL: none */
-    const char *srt_listen;   /* "HOST:PORT" of the SRT listener */
+    const char *srt_listen;   /* "HOST:PORT" of the SRT listener; NULL or "": none */
     EbChannels *channels;     /* borrowed: must outlive the runs */
+    /* A worker that has printed nothing for this long while its publisher
+     * sends is hung: killed and restarted. 0: 20 s. */
+    double hang_seconds;
 } EbChannelRunsConfig;
 
-/* Starts the SRT listener. detail says why it could not. The caller owns
- * *out (eb_channel_runs_close). */
+/* Starts the listeners and the supervisor, and ends the sessions an
+ * earlier daemon left open (their recordings are published). detail says
+ * why it could not. The caller owns *out (eb_channel_runs_close). */
 int eb_channel_runs_open(const EbChannelRunsConfig *cfg, EbChannelRuns **out, char *detail,
                          size_t size);
 
-/* The listener's bound port. */
+/* The SRT listener's bound port (0: none). */
 int eb_channel_runs_srt_port(const EbChannelRuns *r);
+
+/* A channel was deleted (EbChannelsConfig.on_end): its publisher is
+ * dropped and its session ended (recorded) at once, without waiting for a
+ * reconnect. Any thread; returns without waiting for the worker. */
+void eb_channel_runs_end(EbChannelRuns *r, const char *channel_id);
+
+/* Prometheus lines for the running channels (ingest transport figures,
+ * encode speed, dropped frames, restarts). */
+void eb_channel_runs_metrics(EbChannelRuns *r, FILE *f);
 
 /* Ends every connection, waits for the workers to finish their runs,
  * nulls the caller's pointer. */

@@ -864,14 +864,45 @@ static const char *channel_state(Daemon *d, const char *name, json_t **keep)
     return json_string_value(json_object_get(*keep, "state"));
 }
 
+/* Polls the channel until its state is want (10 s at most). */
+static int channel_wait(Daemon *d, const char *name, const char *want, json_t **view)
+{
+    for (int i = 0; i < 100; i++) {
+        if (!strcmp(channel_state(d, name, view), want))
+            return 1;
+        nap_ms(100);
+    }
+    return 0;
+}
+
+static int count_of(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = s; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+static char *slurp_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = calloc(1, 1 << 20);
+    if (f && buf)
+        buf[fread(buf, 1, (1 << 20) - 1, f)] = '\0';
+    if (f)
+        fclose(f);
+    return buf;
+}
+
 static void test_channel_srt_run(void **state)
 {
     Daemon d;
     Resp r;
     char storage[4400], flag[64], url[512], bad[512], path[4600], h[128];
-    json_t *o, *view = NULL, *recs;
-    int status = 0, seen_live = 0, seen_window = 0, served = 0;
+    json_t *o, *view = NULL, *recs, *stats;
+    int status = 0, seen_live = 0, seen_window = 0, served = 0, seen_stats = 0;
     pid_t pub;
+    char *m;
     (void)state;
 
     fresh_storage("channel-run", storage, sizeof(storage));
@@ -879,14 +910,15 @@ static void test_channel_srt_run(void **state)
              20000 + (int)((unsigned)rand() % 40000));
     daemon_start(&d, storage, NULL, flag, NULL);
     o = api_json(&d, 201, "POST", "/v1/channels",
-                 "{\"name\": \"cam\", \"segment_seconds\": 1, \"window_seconds\": 4}");
+                 "{\"name\": \"cam\", \"segment_seconds\": 1, \"window_seconds\": 30, "
+                 "\"reconnect_window_seconds\": 3}");
     snprintf(url, sizeof(url), "%s",
              json_string_value(json_object_get(json_object_get(o, "ingest"), "srt")));
     json_decref(o);
 
     /* A wrong passphrase: refused in the handshake, nothing runs. */
-    snprintf(bad, sizeof(bad), "%.*swrong-passphrase-123", (int)(strstr(url, "passphrase=") - url + 11),
-             url);
+    snprintf(bad, sizeof(bad), "%.*swrong-passphrase-123",
+             (int)(strstr(url, "passphrase=") - url + 11), url);
     pub = publish(bad, 2);
     assert_true(pub > 0);
     assert_int_equal(waitpid(pub, &status, 0), pub);
@@ -899,6 +931,21 @@ static void test_channel_srt_run(void **state)
     for (int i = 0; i < 100 && waitpid(pub, &status, WNOHANG) == 0; i++) {
         seen_live |= !strcmp(channel_state(&d, "cam", &view), "live");
         seen_window |= access(path, R_OK) == 0;
+        stats = json_object_get(view, "stats");
+        if (!seen_stats && json_integer_value(json_object_get(stats, "sequence")) > 0) {
+            /* The run's figures and the transport's, in the view and /metrics. */
+            json_t *ingest = json_object_get(stats, "ingest");
+            seen_stats = 1;
+            assert_true(json_number_value(json_object_get(stats, "speed")) > 0);
+            assert_non_null(json_object_get(stats, "dropped_frames"));
+            assert_non_null(json_object_get(stats, "edge_age_seconds"));
+            assert_true(json_integer_value(json_object_get(ingest, "bytes_relayed")) > 0);
+            assert_non_null(json_object_get(ingest, "rtt_ms"));
+            api(&d, &r, "GET", "/metrics", NULL);
+            assert_non_null(strstr(r.body, "encbox_live_ingest_bytes_total{channel=\"cam\"}"));
+            assert_non_null(strstr(r.body, "encbox_live_srt_rtt_ms{channel=\"cam\"}"));
+            resp_free(&r);
+        }
         if (seen_window && !served) {
             /* The origin serves the window: playlists revalidated on every
              * use, with program date-times. */
@@ -917,11 +964,23 @@ static void test_channel_srt_run(void **state)
     assert_true(seen_live);
     assert_true(seen_window); /* published while the publisher was still sending */
     assert_true(served);
-    api(&d, &r, "GET", "/live/cam/.secret", NULL);
-    assert_int_equal(r.code, 404);
+    assert_true(seen_stats);
+    api(&d, &r, "GET", "/live/cam/.session", NULL);
+    assert_int_equal(r.code, 404); /* the session log is not served */
     resp_free(&r);
 
-    /* The publisher left: the run ends, its recording is listed. */
+    /* The publisher dropped: the channel waits for it, the window stays
+     * open; it comes back in time and the session continues. */
+    assert_true(channel_wait(&d, "cam", "reconnecting", &view));
+    assert_int_equal(json_array_size(json_object_get(view, "recordings")), 0);
+    pub = publish(url, 3);
+    assert_true(pub > 0);
+    assert_true(channel_wait(&d, "cam", "live", &view));
+    assert_int_equal(waitpid(pub, &status, 0), pub);
+
+    /* Gone past the reconnect window: the session ends, one recording of
+     * both stretches, a discontinuity between them. */
+    assert_true(channel_wait(&d, "cam", "reconnecting", &view));
     for (int i = 0; i < 100; i++) {
         if (!strcmp(channel_state(&d, "cam", &view), "idle") &&
             json_array_size(json_object_get(view, "recordings")) == 1)
@@ -930,10 +989,129 @@ static void test_channel_srt_run(void **state)
     }
     recs = json_object_get(view, "recordings");
     assert_int_equal(json_array_size(recs), 1);
-    assert_true(json_number_value(json_object_get(json_array_get(recs, 0), "duration")) > 4.0);
-    snprintf(path, sizeof(path), "%s/videos/%s/hls/master.m3u8", storage,
+    assert_in_range((int)json_number_value(json_object_get(json_array_get(recs, 0), "duration")), 7,
+                    10);
+    snprintf(path, sizeof(path), "%s/videos/%s/hls/360p/index.m3u8", storage,
              json_string_value(json_object_get(json_array_get(recs, 0), "id")));
+    m = slurp_text(path);
+    assert_int_equal(count_of(m, "#EXT-X-DISCONTINUITY\n"), 1);
+    assert_non_null(strstr(m, "#EXT-X-ENDLIST"));
+    free(m);
+    snprintf(path, sizeof(path), "%s/live/cam/hls/360p/index.m3u8", storage);
+    m = slurp_text(path);
+    assert_int_equal(count_of(m, "#EXT-X-DISCONTINUITY\n"), 1);
+    assert_non_null(strstr(m, "#EXT-X-ENDLIST"));
+    free(m);
+    json_decref(view);
+    daemon_stop(&d);
+}
+
+/* The pid of the daemon's run worker of a channel (from /proc), or 0. */
+static pid_t channel_worker(const char *name)
+{
+    DIR *proc = opendir("/proc");
+    struct dirent *e;
+    pid_t found = 0;
+    char want[128];
+    int wlen = snprintf(want, sizeof(want), "live%c%s%c", 0, name, 0);
+
+    while (proc && !found && (e = readdir(proc))) {
+        char path[300], cmd[4096];
+        FILE *f;
+        size_t n;
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+        if (!(f = fopen(path, "r")))
+            continue;
+        n = fread(cmd, 1, sizeof(cmd), f);
+        fclose(f);
+        for (size_t i = 0; i + (size_t)wlen <= n; i++)
+            if (!memcmp(cmd + i, want, (size_t)wlen) && memmem(cmd, n, "--continue", 10)) {
+                found = (pid_t)atoi(e->d_name);
+                break;
+            }
+    }
+    if (proc)
+        closedir(proc);
+    return found;
+}
+
+/* A worker killed under a connected publisher is restarted and the stream
+ * goes on after a discontinuity; DELETE drops the publisher, ends the
+ * channel and records the session at once. */
+static void test_channel_worker_restart_and_delete(void **state)
+{
+    Daemon d;
+    Resp r;
+    char storage[4400], flag[64], url[512], path[4600];
+    json_t *o, *view = NULL, *recs;
+    int status = 0;
+    pid_t pub, worker = 0;
+    char *m;
+    (void)state;
+
+    fresh_storage("channel-restart", storage, sizeof(storage));
+    snprintf(flag, sizeof(flag), "--srt-listen=127.0.0.1:%d",
+             20000 + (int)((unsigned)rand() % 40000));
+    daemon_start(&d, storage, NULL, flag, NULL);
+    o = api_json(&d, 201, "POST", "/v1/channels",
+                 "{\"name\": \"news\", \"segment_seconds\": 1, \"window_seconds\": 30}");
+    snprintf(url, sizeof(url), "%s",
+             json_string_value(json_object_get(json_object_get(o, "ingest"), "srt")));
+    json_decref(o);
+    pub = publish(url, 30);
+    assert_true(pub > 0);
+    snprintf(path, sizeof(path), "%s/live/news/hls/360p/index.m3u8", storage);
+    for (int i = 0; i < 100 && access(path, R_OK) != 0; i++)
+        nap_ms(100);
     assert_int_equal(access(path, R_OK), 0);
+    worker = channel_worker("news");
+    assert_true(worker > 0);
+    assert_int_equal(kill(worker, SIGKILL), 0);
+
+    /* Restarted: counted, still live, and the playlist goes on past a
+     * discontinuity. */
+    for (int i = 0; i < 100; i++) {
+        channel_state(&d, "news", &view);
+        m = slurp_text(path);
+        int again = count_of(m, "#EXT-X-DISCONTINUITY\n") == 1;
+        free(m);
+        if (again &&
+            json_integer_value(json_object_get(json_object_get(view, "stats"), "restarts")) == 1)
+            break;
+        nap_ms(100);
+    }
+    assert_string_equal(json_string_value(json_object_get(view, "state")), "live");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(view, "stats"), "restarts")), 1);
+    m = slurp_text(path);
+    assert_int_equal(count_of(m, "#EXT-X-DISCONTINUITY\n"), 1);
+    free(m);
+
+    /* DELETE: the publisher is dropped, the channel ends, the session is
+     * recorded without waiting for a reconnect. */
+    api(&d, &r, "DELETE", "/v1/channels/news", NULL);
+    assert_int_equal(r.code / 100, 2);
+    resp_free(&r);
+    for (int i = 0; i < 100 && waitpid(pub, &status, WNOHANG) == 0; i++)
+        nap_ms(100);
+    assert_int_equal(waitpid(pub, &status, WNOHANG) == 0 ? kill(pub, SIGKILL) : 0, 0);
+    waitpid(pub, &status, 0);
+    for (int i = 0; i < 100; i++) {
+        channel_state(&d, "news", &view);
+        if (json_array_size(json_object_get(view, "recordings")) == 1)
+            break;
+        nap_ms(100);
+    }
+    assert_string_equal(json_string_value(json_object_get(view, "state")), "ended");
+    recs = json_object_get(view, "recordings");
+    assert_int_equal(json_array_size(recs), 1);
+    snprintf(path, sizeof(path), "%s/videos/%s/hls/360p/index.m3u8", storage,
+             json_string_value(json_object_get(json_array_get(recs, 0), "id")));
+    m = slurp_text(path);
+    assert_int_equal(count_of(m, "#EXT-X-DISCONTINUITY\n"), 1);
+    free(m);
     json_decref(view);
     daemon_stop(&d);
 }
@@ -1586,11 +1764,11 @@ static void test_scheduler_waits_for_admission(void **state)
     assert_int_equal(eb_jobs_open(&jc, &jobs), 0);
     assert_int_equal(eb_jobs_start(jobs), 0);
 
-    spec = json_pack("{s:s, s:s, s:b, s:{s:[{s:s, s:i, s:s}]}, s:s, s:f, s:s, s:s, s:s, s:i}",
-                     "input", small_mp4, "video_id", "gated", "overwrite", 0, "ladder", "rungs",
-                     "name", "180p", "height", 180, "bitrate", "300k", "format", "cmaf",
-                     "segment_seconds", 2.0, "preset", "ultrafast", "backend", "auto",
-                     "fallback", "auto", "priority", 5);
+    spec =
+        json_pack("{s:s, s:s, s:b, s:{s:[{s:s, s:i, s:s}]}, s:s, s:f, s:s, s:s, s:s, s:i}", "input",
+                  small_mp4, "video_id", "gated", "overwrite", 0, "ladder", "rungs", "name", "180p",
+                  "height", 180, "bitrate", "300k", "format", "cmaf", "segment_seconds", 2.0,
+                  "preset", "ultrafast", "backend", "auto", "fallback", "auto", "priority", 5);
     assert_non_null(spec);
     eb_job_spec_init(&js);
     assert_int_equal(eb_job_spec_from_json(spec, NULL, &js, &jerr), 0);
@@ -2514,8 +2692,8 @@ static void test_input_size_limit(void **state)
 
     fresh_storage("size", storage, sizeof(storage));
     snprintf(cfg, sizeof(cfg), "%s/size.yaml", storage);
-    assert_int_equal(write_text(cfg, "thumbnails: {enabled: false}\nlimits: {max_input_size: 1M}\n"),
-                     0);
+    assert_int_equal(
+        write_text(cfg, "thumbnails: {enabled: false}\nlimits: {max_input_size: 1M}\n"), 0);
     snprintf(big, sizeof(big), "%s/big.bin", inroot);
     f = fopen(big, "wb");
     assert_non_null(f);
@@ -2539,6 +2717,7 @@ int main(void)
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_channels_http),
         cmocka_unit_test(test_channel_srt_run),
+        cmocka_unit_test(test_channel_worker_restart_and_delete),
         cmocka_unit_test(test_listen_on_every_address),
         cmocka_unit_test(test_secret_rotation),
         cmocka_unit_test(test_input_size_limit),
