@@ -2,6 +2,8 @@
  * `encbox serve`: the control API and the origin on libmicrohttpd.
  *
  *   GET  /v1/health                 no token
+ *   GET  /v1/time                   no token: the box's UTC clock (ISO 8601), the
+ *                                   live MPDs' UTCTiming source (players sync to it)
  *   GET  /v1/devices                backends, HAL inventory, sessions and limits
  *   POST /v1/jobs                   queue a job (validated here, run by eb_jobs)
  *   GET  /v1/jobs[?state=&limit=&offset=]
@@ -88,11 +90,11 @@ typedef struct EbApi {
     int nb_tokens;
     char *tokens[EB_API_MAX_TOKENS];
     unsigned char sign_key[256];
-    size_t sign_key_len; /* 0: links are unsigned, /videos is open */
-    int tokens_from_flags;   /* --token-file given: reload re-reads those files */
+    size_t sign_key_len;   /* 0: links are unsigned, /videos is open */
+    int tokens_from_flags; /* --token-file given: reload re-reads those files */
     int nb_token_paths;
     char *token_paths[EB_API_MAX_TOKENS];
-    int public_listen;       /* some listening address is not loopback */
+    int public_listen; /* some listening address is not loopback */
     EbJobs *jobs;
     EbChannels *channels;
     EbChannelRuns *runs;  /* NULL: SRT ingest off */
@@ -855,11 +857,11 @@ static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, cons
         /* Live playlists change every segment: revalidated on every use
          * (ETag), never older than the newest listed part. Live media keep
          * a short life while a new run of a channel reuses the names. */
-        MHD_add_response_header(r, "Cache-Control",
-                                segment ? "public, max-age=30" : "no-cache");
+        MHD_add_response_header(r, "Cache-Control", segment ? "public, max-age=30" : "no-cache");
     else
-        MHD_add_response_header(r, "Cache-Control", segment ? "public, max-age=31536000, immutable"
-                                                            : "public, max-age=10");
+        MHD_add_response_header(r, "Cache-Control",
+                                segment ? "public, max-age=31536000, immutable"
+                                        : "public, max-age=10");
     if (rg > 0) {
         snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld", (long long)off, (long long)(off + len - 1),
                  (long long)sb.st_size);
@@ -1104,7 +1106,7 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
         *con_cls = q;
         if (!strcmp(method, "OPTIONS"))
             return MHD_YES;
-        if ((is_v1 && strcmp(url, "/v1/health")) ||
+        if ((is_v1 && strcmp(url, "/v1/health") && strcmp(url, "/v1/time")) ||
             (api->cfg.api_metrics_auth && !strcmp(url, "/metrics"))) {
             if (!eb_auth_ok(api, c))
                 return eb_reply_error(api, c, 401, NULL, "a valid bearer token is required");
@@ -1161,6 +1163,29 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return eb_reply_error(api, c, 405, NULL, "method not allowed");
         return eb_reply_json(api, c, 200, json_pack("{s:s}", "status", "ok"));
+    }
+    if (!strcmp(url, "/v1/time")) {
+        /* urn:mpeg:dash:utc:http-iso:2014: the time, to the millisecond,
+         * never cached, open to every origin (players on other pages). */
+        struct timespec ts;
+        struct tm tm;
+        char *text = malloc(64);
+        struct MHD_Response *r;
+        if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+            free(text);
+            return eb_reply_error(api, c, 405, NULL, "method not allowed");
+        }
+        if (!text)
+            return MHD_NO;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        snprintf(text, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000) % 1000);
+        r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(r, "Content-Type", "text/plain");
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+        return eb_queue(api, c, 200, r);
     }
     if (is_upload)
         return eb_upload_finish(api, c, q);
@@ -1643,7 +1668,8 @@ int eb_api_serve_cli(int argc, char **argv)
         max_jobs = api->cfg.limits_max_jobs;
     for (int i = 0; i < nb_addrs; i++)
         if (eb_parse_listen(addrs[i], &ss[i]) < 0) {
-            fprintf(stderr, "encbox: listen address %s: expected HOST:PORT (IPv4, or [IPv6]:PORT)\n",
+            fprintf(stderr,
+                    "encbox: listen address %s: expected HOST:PORT (IPv4, or [IPv6]:PORT)\n",
                     addrs[i]);
             code = 2;
             goto done;
@@ -1689,8 +1715,7 @@ int eb_api_serve_cli(int argc, char **argv)
     for (int i = 0; i < nb_tok; i++) {
         api->token_paths[api->nb_token_paths++] = strdup(tokens[i]);
         if (eb_read_tokens(tokens[i], api->tokens, &api->nb_tokens) < 0) {
-            fprintf(stderr, "encbox: cannot read token file %s: %s\n", tokens[i],
-                    strerror(errno));
+            fprintf(stderr, "encbox: cannot read token file %s: %s\n", tokens[i], strerror(errno));
             code = 2;
             goto done;
         }
@@ -1787,15 +1812,20 @@ int eb_api_serve_cli(int argc, char **argv)
         goto done;
     }
     if (api->cfg.live_srt_listen[0]) {
+        char utc[600];
+        /* The clock players sync to: absolute with a public base URL, else
+         * a path on the origin that served the MPD's page. */
+        snprintf(utc, sizeof(utc), "%s/v1/time", api->cfg.api_public_base_url);
         EbChannelRunsConfig rc = {.exe = exe,
+                                  .utc_timing_url = utc,
                                   .storage_root = api->storage,
                                   .config_path = api->cfg.path,
                                   .srt_listen = api->cfg.live_srt_listen,
                                   .channels = api->channels};
         char why[256] = "";
         if (eb_channel_runs_open(&rc, &api->runs, why, sizeof(why)) < 0) {
-            fprintf(stderr, "encbox: cannot listen for SRT on %s: %s\n",
-                    api->cfg.live_srt_listen, why);
+            fprintf(stderr, "encbox: cannot listen for SRT on %s: %s\n", api->cfg.live_srt_listen,
+                    why);
             goto done;
         }
         fprintf(stderr, "encbox: SRT ingest on %s\n", api->cfg.live_srt_listen);
@@ -1821,14 +1851,12 @@ int eb_api_serve_cli(int argc, char **argv)
         tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     }
     for (int i = 0; i < nb_addrs; i++) {
-        d[i] = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-                                    (ss[i].ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
-                                    (tls_cert ? MHD_USE_TLS : 0),
-                                0, NULL, NULL, eb_handle, api, MHD_OPTION_SOCK_ADDR,
-                                (struct sockaddr *)&ss[i], MHD_OPTION_THREAD_POOL_SIZE, 4U,
-                                MHD_OPTION_NOTIFY_COMPLETED, eb_completed, api,
-                                MHD_OPTION_CONNECTION_TIMEOUT, 120U, MHD_OPTION_ARRAY, tls_opts,
-                                MHD_OPTION_END);
+        d[i] = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+                (ss[i].ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (tls_cert ? MHD_USE_TLS : 0),
+            0, NULL, NULL, eb_handle, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss[i],
+            MHD_OPTION_THREAD_POOL_SIZE, 4U, MHD_OPTION_NOTIFY_COMPLETED, eb_completed, api,
+            MHD_OPTION_CONNECTION_TIMEOUT, 120U, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
         if (!d[i]) {
             fprintf(stderr, "encbox: cannot listen on %s: %s\n", addrs[i], strerror(errno));
             code = errno == EADDRINUSE ? 98 : 1;

@@ -100,6 +100,7 @@ struct EbChannelRuns {
     char exe[4096];
     char storage[4096];
     char config[4096]; /* "": none (built-in defaults) */
+    char utc[1024];    /* "": none */
     double hang_seconds;
     EbChannels *channels;
     EbIngestSrt *srt;
@@ -207,6 +208,10 @@ static int eb_runs_spawn(EbChannelRuns *r, EbSlot *s, EbWorkerKind kind)
     }
     if (!spec->record)
         argv[n++] = "--no-record";
+    if (r->utc[0]) {
+        argv[n++] = "--utc-timing";
+        argv[n++] = r->utc;
+    }
     if (kind == EB_WORKER_FINISH) {
         argv[n++] = "--finish";
     } else {
@@ -776,6 +781,7 @@ int eb_channel_runs_open(const EbChannelRunsConfig *cfg, EbChannelRuns **out, ch
     snprintf(r->exe, sizeof(r->exe), "%s", cfg->exe);
     snprintf(r->storage, sizeof(r->storage), "%s", cfg->storage_root);
     snprintf(r->config, sizeof(r->config), "%s", cfg->config_path ? cfg->config_path : "");
+    snprintf(r->utc, sizeof(r->utc), "%s", cfg->utc_timing_url ? cfg->utc_timing_url : "");
     r->channels = cfg->channels;
     r->hang_seconds = cfg->hang_seconds > 0 ? cfg->hang_seconds : EB_RUNS_HANG_SECONDS;
     for (int i = 0; i < EB_RUNS_MAX; i++)

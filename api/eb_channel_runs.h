@@ -14,11 +14,12 @@
 typedef struct EbChannelRuns EbChannelRuns;
 
 typedef struct EbChannelRunsConfig {
-    const char *exe;          /* the encbox binary the workers run */
-    const char *storage_root; /* the workers' storage root */
-    const char *config_path;  /* the daemon's configuration (ladders); NULL: none */
-    const char *srt_listen;   /* "HOST:PORT" of the SRT listener; NULL or "": none */
-    EbChannels *channels;     /* borrowed: must outlive the runs */
+    const char *exe;            /* the encbox binary the workers run */
+    const char *storage_root;   /* the workers' storage root */
+    const char *config_path;    /* the daemon's configuration (ladders); NULL: none */
+    const char *srt_listen;     /* "HOST:PORT" of the SRT listener; NULL or "": none */
+    EbChannels *channels;       /* borrowed: must outlive the runs */
+    const char *utc_timing_url; /* the live MPDs' UTCTiming (the daemon's /v1/time) */
     /* A worker that has printed nothing for this long while its publisher
      * sends is hung: killed and restarted. 0: 20 s. */
     double hang_seconds;

@@ -159,6 +159,7 @@ static void eb_live_presentation(EbLiveSink *ls, int64_t first, int64_t last, Eb
     p->ended = ls->ended;
     p->wallclock_us = ls->wallclock_us;
     p->anchor_us = 0;
+    p->utc_timing_url = ls->o->utc_timing_url;
 }
 
 /* The whole session as a VOD, numbered from 1: each rendition's segments

@@ -80,8 +80,9 @@ typedef struct EbLiveOptions {
                                * session ends and a new one starts. 0: an open session
                                * is ended first (its recording published) */
     void (*recorded)(const EbLiveRecording *rec, void *opaque); /* optional */
-    int encoder_threads; /* 0: share the cores by rung size */
-    atomic_int *cancel;  /* optional: non-zero ends the run (as a feed end) */
+    const char *utc_timing_url; /* the live MPD's UTCTiming source; NULL: none */
+    int encoder_threads;        /* 0: share the cores by rung size */
+    atomic_int *cancel;         /* optional: non-zero ends the run (as a feed end) */
     void (*progress)(const EbLiveProgress *p, void *opaque); /* about twice a second */
     void *opaque;
 } EbLiveOptions;

@@ -300,6 +300,8 @@ int eb_manifest_check_presentation(const EbPresentation *p)
         return EB_ERR(EINVAL);
     if ((ret = eb_check_protection(p->protection)) < 0)
         return ret;
+    if (p->utc_timing_url && eb_check_text(p->utc_timing_url) < 0)
+        return EB_ERR(EINVAL);
     if (live && (p->thumbnails || !(p->segment_seconds >= 0 && p->segment_seconds <= 86400)))
         return EB_ERR(EINVAL); /* the second test is false for NaN too */
     for (int i = 0; i < p->nb_video; i++) {

@@ -149,6 +149,10 @@ typedef struct EbPresentation {
     int64_t wallclock_us;
     int64_t anchor_us;
     const EbProtection *protection; /* NULL: clear */
+    /* LIVE DASH: where players read the server's clock (a UTCTiming of
+     * scheme urn:mpeg:dash:utc:http-iso:2014); NULL: none, players use
+     * their own clock. */
+    const char *utc_timing_url;
 } EbPresentation;
 
 /* Peak and average bits/s of a rendition from its segments, as HLS defines

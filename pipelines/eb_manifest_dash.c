@@ -219,8 +219,8 @@ static void eb_dash_template_dir(const char *name, char out[EB_DASH_DIR_SIZE])
  * (letters, digits, '_', '.', '/'), so only what is inserted needs the
  * escaping eb_dash_template_dir() does; "$Number%03d$" is template syntax. */
 static int eb_dash_bprint_template(AVBPrint *out, const EbPresentation *p, const char *indent,
-                                   const EbRendition *r,
-                                   const char *name, int64_t origin_us, int64_t start_number)
+                                   const EbRendition *r, const char *name, int64_t origin_us,
+                                   int64_t start_number)
 {
     char sub[32], dir[EB_DASH_DIR_SIZE];
     int64_t pto;
@@ -564,6 +564,13 @@ int eb_manifest_dash_mpd(const EbPresentation *p, AVBPrint *out)
                    eb_thumbnail_bandwidth(t), t->tile_width * t->cols, t->tile_height * t->rows,
                    t->cols, t->rows);
     }
-    av_bprintf(out, "  </Period>\n</MPD>\n");
+    av_bprintf(out, "  </Period>\n");
+    if (live && p->utc_timing_url) {
+        /* After the Periods, as the schema orders them. */
+        av_bprintf(out, "  <UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:http-iso:2014\" value=\"");
+        eb_xml_bprint_escaped(out, p->utc_timing_url, 0);
+        av_bprintf(out, "\"/>\n");
+    }
+    av_bprintf(out, "</MPD>\n");
     return eb_manifest_finish(out, start, ret);
 }

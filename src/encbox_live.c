@@ -34,25 +34,27 @@ static void eb_live_on_signal(int sig)
 
 static void eb_live_usage(FILE *f)
 {
-    fprintf(f, "usage: encbox live CHANNEL -o STORAGE [options]\n"
-               "  -o, --output DIR      storage root: the window goes to DIR/live/CHANNEL/,\n"
-               "                        the recording to DIR/videos/<recording>/\n"
-               "  -i, --input FILE      the feed (default -: standard input)\n"
-               "      --format F        mpegts (default) or flv\n"
-               "      --segment S       segment length, 1..10 s (default 2)\n"
-               "      --window S        playlist window, at least 3 segments (default 60)\n"
-               "      --preset NAME     x264 preset (default veryfast)\n"
-               "      --config FILE     configuration file (for --ladder)\n"
-               "      --ladder NAME     ladder preset from the configuration (default: default)\n"
-               "      --no-record       delete segments that left the window; no recording\n"
-               "      --recording-id ID the recording's video id (default CHANNEL-<UTC time>)\n"
-               "      --continue        continue the channel's open session (a reconnect):\n"
-               "                        numbering goes on after a discontinuity\n"
-               "      --no-end          the feed's end leaves the session open (no ENDLIST,\n"
-               "                        no recording yet) for a --continue or a --finish\n"
-               "      --finish          no feed: end the open session (ENDLIST, recording)\n"
-               "      --events          progress and recordings as JSON lines on stdout\n"
-               "  -q, --quiet           errors only\n");
+    fprintf(f,
+            "usage: encbox live CHANNEL -o STORAGE [options]\n"
+            "  -o, --output DIR      storage root: the window goes to DIR/live/CHANNEL/,\n"
+            "                        the recording to DIR/videos/<recording>/\n"
+            "  -i, --input FILE      the feed (default -: standard input)\n"
+            "      --format F        mpegts (default) or flv\n"
+            "      --segment S       segment length, 1..10 s (default 2)\n"
+            "      --window S        playlist window, at least 3 segments (default 60)\n"
+            "      --preset NAME     x264 preset (default veryfast)\n"
+            "      --config FILE     configuration file (for --ladder)\n"
+            "      --ladder NAME     ladder preset from the configuration (default: default)\n"
+            "      --no-record       delete segments that left the window; no recording\n"
+            "      --recording-id ID the recording's video id (default CHANNEL-<UTC time>)\n"
+            "      --continue        continue the channel's open session (a reconnect):\n"
+            "                        numbering goes on after a discontinuity\n"
+            "      --no-end          the feed's end leaves the session open (no ENDLIST,\n"
+            "                        no recording yet) for a --continue or a --finish\n"
+            "      --finish          no feed: end the open session (ENDLIST, recording)\n"
+            "      --utc-timing URL  the MPD's UTCTiming clock (urn:mpeg:dash:utc:http-iso:2014)\n"
+            "      --events          progress and recordings as JSON lines on stdout\n"
+            "  -q, --quiet           errors only\n");
 }
 
 /* --events: one JSON object per line on stdout, for the daemon. Names
@@ -109,6 +111,7 @@ int cmd_live(int argc, char **argv)
                                          {"no-end", no_argument, NULL, 'E'},
                                          {"finish", no_argument, NULL, 'F'},
                                          {"events", no_argument, NULL, 'J'},
+                                         {"utc-timing", required_argument, NULL, 'U'},
                                          {NULL, 0, NULL, 0}};
     const char *input = "-", *config_path = NULL, *ladder = NULL;
     EbLiveOptions o;
@@ -177,6 +180,9 @@ int cmd_live(int argc, char **argv)
             break;
         case 'J':
             events = 1;
+            break;
+        case 'U':
+            o.utc_timing_url = optarg;
             break;
         case 'h':
             eb_live_usage(stdout);

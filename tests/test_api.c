@@ -968,6 +968,20 @@ static void test_channel_srt_run(void **state)
     api(&d, &r, "GET", "/live/cam/.session", NULL);
     assert_int_equal(r.code, 404); /* the session log is not served */
     resp_free(&r);
+    /* The MPD points players at the box's clock, which needs no token. */
+    snprintf(path, sizeof(path), "%s/live/cam/dash/manifest.mpd", storage);
+    m = slurp_text(path);
+    assert_non_null(strstr(m, "<UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:http-iso:2014\" "
+                              "value=\"/v1/time\"/>"));
+    free(m);
+    {
+        char turl[256];
+        snprintf(turl, sizeof(turl), "%s/v1/time", d.base);
+        assert_int_equal(http(&r, "GET", turl, NULL, NULL, 0, NULL), 200);
+        assert_int_equal((int)strlen(r.body), 24); /* 2026-12-05T21:03:10.627Z */
+        assert_int_equal(r.body[23], 'Z');
+        resp_free(&r);
+    }
 
     /* The publisher dropped: the channel waits for it, the window stays
      * open; it comes back in time and the session continues. */

@@ -1615,6 +1615,41 @@ static void test_live_mpd_is_dynamic(void **state)
     av_free(m);
 }
 
+/* The server's clock for live players: a UTCTiming after the Periods;
+ * a VOD has none; a URL with a control character is refused. */
+static void test_live_mpd_utc_timing(void **state)
+{
+    Fixture f;
+    char *m;
+    XDoc *d;
+    int t;
+    (void)state;
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.utc_timing_url = "https://box.example/v1/time?a=1&b=2";
+    m = run_mpd(&f.p);
+    d = parse_mpd(m);
+    t = x_child(d, 0, "UTCTiming", 0);
+    assert_true(t >= 0);
+    assert_string_equal(x_attr_req(d, t, "schemeIdUri"), "urn:mpeg:dash:utc:http-iso:2014");
+    assert_string_equal(x_attr_req(d, t, "value"), "https://box.example/v1/time?a=1&b=2");
+    assert_true(strstr(m, "<UTCTiming") > strstr(m, "</Period>"));
+    free(d);
+    av_free(m);
+    f.p.type = EB_PRESENTATION_VOD;
+    f.p.first_sequence = 0;
+    f.p.wallclock_us = 0;
+    m = run_mpd(&f.p);
+    assert_null(strstr(m, "UTCTiming"));
+    av_free(m);
+    f.p.utc_timing_url = "bad\nurl";
+    {
+        AVBPrint out;
+        av_bprint_init(&out, 0, AV_BPRINT_SIZE_UNLIMITED);
+        assert_int_equal(eb_manifest_dash_mpd(&f.p, &out), -EINVAL);
+        av_bprint_finalize(&out, NULL);
+    }
+}
+
 /* An ended channel stays dynamic, stops updating and states its end. */
 static void test_live_mpd_ended(void **state)
 {
@@ -2054,8 +2089,7 @@ static void test_media_version_in_every_media_uri(void **state)
                         "../cmaf/$RepresentationID$/segment_$Number%03d$.m4s?v=3");
     set = x_child(d, x_child(d, 0, "Period", 0), "AdaptationSet", 2);
     tmpl = x_child(d, set, "SegmentTemplate", 0);
-    assert_string_equal(x_attr_req(d, tmpl, "media"),
-                        "../thumbnails/sprite_$Number%03d$.jpg?v=3");
+    assert_string_equal(x_attr_req(d, tmpl, "media"), "../thumbnails/sprite_$Number%03d$.jpg?v=3");
     free(d);
     av_free(m);
 }
@@ -2086,6 +2120,7 @@ int main(void)
         cmocka_unit_test(test_hls_program_date_time),
         cmocka_unit_test(test_live_discontinuity),
         cmocka_unit_test(test_live_reconnect_opens_period),
+        cmocka_unit_test(test_live_mpd_utc_timing),
         cmocka_unit_test(test_live_mpd_is_dynamic),
         cmocka_unit_test(test_live_mpd_ended),
         cmocka_unit_test(test_protection_is_printed),
