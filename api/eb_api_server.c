@@ -1818,6 +1818,7 @@ int eb_api_serve_cli(int argc, char **argv)
         snprintf(utc, sizeof(utc), "%s/v1/time", api->cfg.api_public_base_url);
         EbChannelRunsConfig rc = {.exe = exe,
                                   .utc_timing_url = utc,
+                                  .capacity_pixel_rate = api->cfg.live_capacity_mpixels * 1e6,
                                   .storage_root = api->storage,
                                   .config_path = api->cfg.path,
                                   .srt_listen = api->cfg.live_srt_listen,

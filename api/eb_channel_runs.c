@@ -23,6 +23,15 @@
  *     crash), or prints nothing for hang_seconds (a hang: killed), is
  *     restarted on a new pipe with --continue: the stream goes on after a
  *     discontinuity. Three restarts within a minute drop the publisher.
+ *   - admission: the run reports what the feed costs (the pixels per
+ *     second its rungs encode) as soon as it has probed it; if the
+ *     channels already running plus this one would pass the box's live
+ *     capacity, the run is killed and the publisher dropped, the reason in
+ *     the channel's stats ("refused") and the log, so a new channel never
+ *     slows the running ones down. The cost is known only once media
+ *     flows (the source's size decides the rungs), hence after the
+ *     handshake; nothing of a refused run is listed (it is killed before
+ *     its first segment).
  *   - workers print JSON lines (--events): progress twice a second (the
  *     channel's stats, with the SRT figures) and each recording they
  *     publish (listed in the channel's recordings).
@@ -66,6 +75,10 @@
 #define EB_RUNS_RESTART_SPAN 60.0 /* seconds */
 #define EB_RUNS_HANG_SECONDS 20.0 /* default hang_seconds */
 #define EB_RUNS_TICK_MS 200
+/* The software backend's live capacity per core, megapixels/s of output
+ * (x264 veryfast through the default ladder, decode included); measured
+ * with `encbox bench --live` (benchmarks/README.md). */
+#define EB_RUNS_MPIXELS_PER_CORE 25.0
 
 typedef enum EbWorkerKind {
     EB_WORKER_NONE,
@@ -93,6 +106,9 @@ typedef struct EbSlot {
     double restart_span_start;
     int64_t restarts_total;
     int64_t bytes, dropped_bytes, conn_bytes;
+    double cost; /* pixels/s the run encodes (its plan); 0 until known */
+    int refused; /* admission refused the run: no reconnect wait */
+    char refusal[256];
     json_t *progress; /* the worker's last progress line */
 } EbSlot;
 
@@ -102,6 +118,7 @@ struct EbChannelRuns {
     char config[4096]; /* "": none (built-in defaults) */
     char utc[1024];    /* "": none */
     double hang_seconds;
+    double capacity; /* pixels/s */
     EbChannels *channels;
     EbIngestSrt *srt;
     pthread_mutex_t lock;
@@ -297,7 +314,7 @@ static int eb_runs_lookup(void *opaque, const char *channel, char *passphrase, s
         return EB_ERR(ENOENT);
     pthread_mutex_lock(&r->lock);
     s = eb_slot_by_channel(r, spec.id);
-    if (s && (s->conn || s->ending))
+    if (s && (s->conn || s->ending || s->refusal[0]))
         ret = EB_ERR(EBUSY);
     pthread_mutex_unlock(&r->lock);
     if (ret >= 0)
@@ -317,7 +334,7 @@ static int eb_runs_open(void *opaque, const char *channel, uint64_t conn)
         return EB_ERR(ENOENT);
     pthread_mutex_lock(&r->lock);
     s = eb_slot_by_channel(r, spec.id);
-    if (s && (s->conn || s->ending)) {
+    if (s && (s->conn || s->ending || s->refusal[0])) {
         ret = EB_ERR(EBUSY);
     } else {
         if (!s)
@@ -438,6 +455,10 @@ static json_t *eb_runs_stats(EbChannelRuns *r, EbSlot *s)
         json_object_set(st, "rungs", json_object_get(p, "rungs"));
     }
     json_object_set_new(st, "restarts", json_integer(s->restarts_total));
+    if (s->cost > 0)
+        json_object_set_new(st, "pixel_rate", json_real(s->cost));
+    if (s->refused)
+        json_object_set_new(st, "refused", json_string(s->refusal));
     json_object_set_new(ingest, "transport", json_string("srt"));
     json_object_set_new(ingest, "bytes_relayed", json_integer(s->bytes));
     json_object_set_new(ingest, "bytes_dropped", json_integer(s->dropped_bytes));
@@ -472,6 +493,28 @@ static void eb_runs_event(EbChannelRuns *r, EbSlot *s, const char *line)
         json_decref(s->progress);
         s->progress = ev;
         eb_channels_set_stats(r->channels, s->spec.id, eb_runs_stats(r, s));
+        return;
+    }
+    if (!strcmp(kind, "plan")) {
+        double cost = json_number_value(json_object_get(ev, "pixel_rate")), used = 0;
+        for (int i = 0; i < EB_RUNS_MAX; i++)
+            if (r->slots[i].used && &r->slots[i] != s && r->slots[i].kind == EB_WORKER_RUN)
+                used += r->slots[i].cost;
+        s->cost = cost;
+        if (used + cost > r->capacity && s->pid && s->kind == EB_WORKER_RUN) {
+            snprintf(s->refusal, sizeof(s->refusal),
+                     "the box carries %.1f Mpixel/s of live encoding (live.capacity_mpixels); "
+                     "%.1f are in use and this feed (%dx%d at %.4g fps) needs %.1f",
+                     r->capacity / 1e6, used / 1e6,
+                     (int)json_integer_value(json_object_get(ev, "width")),
+                     (int)json_integer_value(json_object_get(ev, "height")),
+                     json_number_value(json_object_get(ev, "fps")), cost / 1e6);
+            EB_LOGW("live", "channel %s refused: %s", s->spec.name, s->refusal);
+            s->refused = 1;
+            kill(s->pid, SIGKILL);
+            eb_channels_set_stats(r->channels, s->spec.id, eb_runs_stats(r, s));
+        }
+        json_decref(ev);
         return;
     }
     if (!strcmp(kind, "recording")) {
@@ -533,7 +576,7 @@ static void eb_runs_exited(EbChannelRuns *r, EbSlot *s, int status, uint64_t *dr
 
     if (kind == EB_WORKER_FINISH) {
         s->session_open = !ok && s->session_open;
-        if (s->conn && !s->ending) {
+        if (s->conn && !s->ending && !s->refusal[0]) {
             /* A publisher came while the session ended: a new session. */
             if (eb_runs_spawn(r, s, EB_WORKER_RUN) < 0)
                 *drop = s->conn;
@@ -541,8 +584,24 @@ static void eb_runs_exited(EbChannelRuns *r, EbSlot *s, int status, uint64_t *dr
         }
         if (!s->ending)
             eb_channels_set_state(r->channels, s->spec.id, EB_CHANNEL_IDLE);
-        eb_channels_set_stats(r->channels, s->spec.id, json_object());
+        if (!s->refusal[0]) /* a refusal's reason stays in the view */
+            eb_channels_set_stats(r->channels, s->spec.id, json_object());
         eb_slot_release(s);
+        return;
+    }
+    if (s->refused) {
+        /* Admission said no: drop the publisher, end what is open. */
+        json_t *why = eb_runs_stats(r, s);
+        *drop = s->conn;
+        s->refused = 0;
+        s->cost = 0;
+        if (s->feed_r >= 0) {
+            close(s->feed_r);
+            s->feed_r = -1;
+        }
+        eb_channels_set_stats(r->channels, s->spec.id, why);
+        if (eb_runs_spawn(r, s, EB_WORKER_FINISH) < 0)
+            eb_slot_release(s);
         return;
     }
     if (s->conn && s->feed_r >= 0) {
@@ -784,6 +843,8 @@ int eb_channel_runs_open(const EbChannelRunsConfig *cfg, EbChannelRuns **out, ch
     snprintf(r->utc, sizeof(r->utc), "%s", cfg->utc_timing_url ? cfg->utc_timing_url : "");
     r->channels = cfg->channels;
     r->hang_seconds = cfg->hang_seconds > 0 ? cfg->hang_seconds : EB_RUNS_HANG_SECONDS;
+    r->capacity =
+        cfg->capacity_pixel_rate > 0 ? cfg->capacity_pixel_rate : eb_channel_runs_estimate();
     for (int i = 0; i < EB_RUNS_MAX; i++)
         r->slots[i].feed_w = r->slots[i].feed_r = r->slots[i].feed_next_w = r->slots[i].out_fd = -1;
     if (pipe2(r->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
@@ -817,6 +878,12 @@ int eb_channel_runs_open(const EbChannelRunsConfig *cfg, EbChannelRuns **out, ch
     }
     *out = r;
     return 0;
+}
+
+double eb_channel_runs_estimate(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return (cores > 0 ? (double)cores : 1.0) * EB_RUNS_MPIXELS_PER_CORE * 1e6;
 }
 
 int eb_channel_runs_srt_port(const EbChannelRuns *r)

@@ -20,6 +20,10 @@ typedef struct EbChannelRunsConfig {
     const char *srt_listen;     /* "HOST:PORT" of the SRT listener; NULL or "": none */
     EbChannels *channels;       /* borrowed: must outlive the runs */
     const char *utc_timing_url; /* the live MPDs' UTCTiming (the daemon's /v1/time) */
+    /* Admission: pixels per second of live encoding the box carries in
+     * real time (live.capacity_mpixels x 1e6); 0: the estimate,
+     * eb_channel_runs_estimate(). */
+    double capacity_pixel_rate;
     /* A worker that has printed nothing for this long while its publisher
      * sends is hung: killed and restarted. 0: 20 s. */
     double hang_seconds;
@@ -30,6 +34,11 @@ typedef struct EbChannelRunsConfig {
  * why it could not. The caller owns *out (eb_channel_runs_close). */
 int eb_channel_runs_open(const EbChannelRunsConfig *cfg, EbChannelRuns **out, char *detail,
                          size_t size);
+
+/* The software backend's documented live capacity on this machine:
+ * EB_RUNS_MPIXELS_PER_CORE megapixels per second per online core (see
+ * benchmarks/README.md, "live"). */
+double eb_channel_runs_estimate(void);
 
 /* The SRT listener's bound port (0: none). */
 int eb_channel_runs_srt_port(const EbChannelRuns *r);

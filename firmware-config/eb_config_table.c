@@ -315,7 +315,8 @@ static const EbSetting eb_settings[] = {
      "signed. The key is never logged or shown."},
     {"api.link_lifetime", EB_SETTING_DURATION, 0, CFG(api_link_lifetime), 0, "1h", 60, 2592000,
      NULL, NULL, RT, "How long a signed media link stays valid."},
-    {"api.metrics_auth", EB_SETTING_BOOL, 0, CFG(api_metrics_auth), 0, "false", 0, 0, NULL, NULL, RT,
+    {"api.metrics_auth", EB_SETTING_BOOL, 0, CFG(api_metrics_auth), 0, "false", 0, 0, NULL, NULL,
+     RT,
      "Require the bearer token on /metrics too (Prometheus then needs it). Default: open, "
      "like /v1/health, for scrapers on a trusted network."},
 
@@ -363,8 +364,8 @@ static const EbSetting eb_settings[] = {
 
     {"thumbnails.enabled", EB_SETTING_BOOL, 0, CFG(thumbs_enabled), 0, "true", 0, 0, NULL, NULL, RT,
      "Make thumbnails, sprite sheets and a WebVTT index for every job."},
-    {"thumbnails.interval", EB_SETTING_DOUBLE, 0, CFG(thumbs_interval), 0, "5", 1, 3600, NULL,
-     NULL, RT, "Seconds of video between two thumbnails."},
+    {"thumbnails.interval", EB_SETTING_DOUBLE, 0, CFG(thumbs_interval), 0, "5", 1, 3600, NULL, NULL,
+     RT, "Seconds of video between two thumbnails."},
     {"thumbnails.width", EB_SETTING_INT, 0, CFG(thumbs_width), 0, "160", 32, 1920, NULL, NULL,
      RT | EB_SETTING_EVEN, "Width of one sprite tile in pixels; height follows the aspect."},
     {"thumbnails.grid", EB_SETTING_DIM, 0, CFG(thumbs_grid), 0, "10x10", 1, 20, NULL, NULL, RT,
@@ -402,6 +403,13 @@ static const EbSetting eb_settings[] = {
      NULL, 0,
      "Seconds of media a channel's live playlists offer (the window a player can seek back "
      "in) when the channel names none; at least 3 segments."},
+    {"live.capacity_mpixels", EB_SETTING_DOUBLE, 0, CFG(live_capacity_mpixels), 0, "0", 0, 1000000,
+     NULL, NULL, 0,
+     "Live encoding this box carries in real time, in megapixels per second of output (a "
+     "channel costs the sum of width x height x frame rate over its rungs); a publisher whose "
+     "channel would go past it is refused, so running channels never slow down. 0: the "
+     "documented estimate for the software backend (see benchmarks/README.md); `encbox bench "
+     "--live` measures this box."},
 
     {"log.level", EB_SETTING_ENUM, 0, CFG(log_level), sizeof(((EbConfig *)0)->log_level), "info", 0,
      0, eb_log_level_values, NULL, RT, "Least severe messages written."},

@@ -846,6 +846,17 @@ int eb_live_run(const EbLiveOptions *o, EbLiveResult *res)
             goto end;
         }
     }
+    if (o->planned) {
+        const EbSourceInfo *info = eb_input_info(in);
+        double fps = av_q2d(info->frame_rate);
+        EbLivePlan plan = {.width = info->geometry.width,
+                           .height = info->geometry.height,
+                           .fps = fps,
+                           .nb_rungs = nb};
+        for (int i = 0; i < nb; i++)
+            plan.pixel_rate += (double)plans[i].width * plans[i].height * fps;
+        o->planned(&plan, o->opaque);
+    }
     {
         EbPipelineConfig pc = {
             .input = in,

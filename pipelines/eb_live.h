@@ -50,6 +50,14 @@ typedef struct EbLiveProgress {
     double edge_age_seconds;   /* since that sequence was listed; -1: none yet */
 } EbLiveProgress;
 
+/* What a run encodes, once the feed is probed (EbLiveOptions.planned). */
+typedef struct EbLivePlan {
+    int width, height; /* the source */
+    double fps;
+    int nb_rungs;
+    double pixel_rate; /* pixels per second the rungs encode: the run's cost */
+} EbLivePlan;
+
 /* A published recording (EbLiveOptions.recorded). */
 typedef struct EbLiveRecording {
     char id[128];      /* its video id: <storage>/videos/<id>/ */
@@ -80,6 +88,7 @@ typedef struct EbLiveOptions {
                                * session ends and a new one starts. 0: an open session
                                * is ended first (its recording published) */
     void (*recorded)(const EbLiveRecording *rec, void *opaque); /* optional */
+    void (*planned)(const EbLivePlan *plan, void *opaque);      /* optional */
     const char *utc_timing_url; /* the live MPD's UTCTiming source; NULL: none */
     int encoder_threads;        /* 0: share the cores by rung size */
     atomic_int *cancel;         /* optional: non-zero ends the run (as a feed end) */

@@ -84,6 +84,15 @@ static void eb_live_event_recorded(const EbLiveRecording *r, void *opaque)
     fflush(stdout);
 }
 
+static void eb_live_event_planned(const EbLivePlan *p, void *opaque)
+{
+    (void)opaque;
+    printf("{\"event\":\"plan\",\"width\":%d,\"height\":%d,\"fps\":%.3f,\"rungs\":%d,"
+           "\"pixel_rate\":%.0f}\n",
+           p->width, p->height, p->fps, p->nb_rungs, p->pixel_rate);
+    fflush(stdout);
+}
+
 static void eb_live_line(const EbLiveProgress *p, void *opaque)
 {
     (void)opaque;
@@ -219,8 +228,10 @@ int cmd_live(int argc, char **argv)
     }
     if (quiet)
         eb_log_set_level(EB_LOG_ERROR);
-    if (events)
+    if (events) {
         o.recorded = eb_live_event_recorded;
+        o.planned = eb_live_event_planned;
+    }
     if (finish) {
         ret = eb_live_finish(&o, &res);
         if (ret < 0) {

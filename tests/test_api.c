@@ -1130,6 +1130,56 @@ static void test_channel_worker_restart_and_delete(void **state)
     daemon_stop(&d);
 }
 
+/* Admission: a box configured to carry 1 Mpixel/s refuses a 640x360 feed
+ * (5.8 Mpixel/s): the publisher is dropped, nothing is listed, the reason
+ * is in the channel's view. */
+static void test_channel_admission_refuses(void **state)
+{
+    Daemon d;
+    char storage[4400], flag[64], url[512], conf[4500], path[4600];
+    json_t *o, *view = NULL;
+    const char *why = NULL;
+    int status = 0;
+    pid_t pub;
+    (void)state;
+
+    fresh_storage("channel-admission", storage, sizeof(storage));
+    snprintf(conf, sizeof(conf), "%s/small.yaml", storage);
+    assert_int_equal(write_text(conf, "live:\n  capacity_mpixels: 1\n"), 0);
+    snprintf(flag, sizeof(flag), "--srt-listen=127.0.0.1:%d",
+             20000 + (int)((unsigned)rand() % 40000));
+    daemon_start(&d, storage, conf, flag, NULL);
+    o = api_json(&d, 201, "POST", "/v1/channels",
+                 "{\"name\": \"big\", \"segment_seconds\": 1, \"window_seconds\": 30}");
+    snprintf(url, sizeof(url), "%s",
+             json_string_value(json_object_get(json_object_get(o, "ingest"), "srt")));
+    json_decref(o);
+    pub = publish(url, 20);
+    assert_true(pub > 0);
+    for (int i = 0; i < 100 && !why; i++) {
+        channel_state(&d, "big", &view);
+        why = json_string_value(json_object_get(json_object_get(view, "stats"), "refused"));
+        if (!why)
+            nap_ms(100);
+    }
+    assert_non_null(why);
+    assert_non_null(strstr(why, "live.capacity_mpixels"));
+    /* The publisher is dropped well before its 20 s. */
+    for (int i = 0; i < 100 && waitpid(pub, &status, WNOHANG) == 0; i++)
+        nap_ms(100);
+    if (waitpid(pub, &status, WNOHANG) == 0) {
+        kill(pub, SIGKILL);
+        waitpid(pub, &status, 0);
+        fail_msg("the refused publisher was not dropped");
+    }
+    assert_true(channel_wait(&d, "big", "idle", &view));
+    snprintf(path, sizeof(path), "%s/live/big/hls/master.m3u8", storage);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(json_array_size(json_object_get(view, "recordings")), 0);
+    json_decref(view);
+    daemon_stop(&d);
+}
+
 static int64_t file_size(const char *path)
 {
     struct stat st;
@@ -2732,6 +2782,7 @@ int main(void)
         cmocka_unit_test(test_channels_http),
         cmocka_unit_test(test_channel_srt_run),
         cmocka_unit_test(test_channel_worker_restart_and_delete),
+        cmocka_unit_test(test_channel_admission_refuses),
         cmocka_unit_test(test_listen_on_every_address),
         cmocka_unit_test(test_secret_rotation),
         cmocka_unit_test(test_input_size_limit),
