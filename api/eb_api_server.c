@@ -855,9 +855,14 @@ static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, cons
      * immutable. Manifests and the catalog thumbnail: short. */
     if (live)
         /* Live playlists change every segment: revalidated on every use
-         * (ETag), never older than the newest listed part. Live media keep
-         * a short life while a new run of a channel reuses the names. */
-        MHD_add_response_header(r, "Cache-Control", segment ? "public, max-age=30" : "no-cache");
+         * (ETag). A channel's sequence numbers never repeat (eb_live.h),
+         * so its segments are immutable; its init sections keep their
+         * name across runs and sessions (a feed of another size writes a
+         * new one): revalidated like the playlists. */
+        MHD_add_response_header(r, "Cache-Control",
+                                segment && strcmp(type, "video/mp4")
+                                    ? "public, max-age=31536000, immutable"
+                                    : "no-cache");
     else
         MHD_add_response_header(r, "Cache-Control",
                                 segment ? "public, max-age=31536000, immutable"

@@ -955,6 +955,16 @@ static void test_channel_srt_run(void **state)
                 assert_string_equal(header(&r, "Cache-Control", h, sizeof(h)), "no-cache");
                 assert_non_null(strstr(r.body, "#EXT-X-PROGRAM-DATE-TIME:"));
                 assert_null(strstr(r.body, "#EXT-X-ENDLIST"));
+                resp_free(&r);
+                /* Segment names never repeat on a channel: immutable; the
+                 * init section keeps its name across runs: revalidated. */
+                api(&d, &r, "GET", "/live/cam/cmaf/360p/segment_001.m4s", NULL);
+                assert_int_equal(r.code, 200);
+                assert_non_null(strstr(header(&r, "Cache-Control", h, sizeof(h)), "immutable"));
+                resp_free(&r);
+                api(&d, &r, "GET", "/live/cam/cmaf/360p/init.mp4", NULL);
+                assert_int_equal(r.code, 200);
+                assert_string_equal(header(&r, "Cache-Control", h, sizeof(h)), "no-cache");
             }
             resp_free(&r);
         }
