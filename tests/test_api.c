@@ -864,6 +864,23 @@ static const char *channel_state(Daemon *d, const char *name, json_t **keep)
     return json_string_value(json_object_get(*keep, "state"));
 }
 
+/* A daemon listening for SRT on a random port (config may be NULL), and
+ * one channel created with body; url receives its SRT ingest URL. */
+static void live_daemon(Daemon *d, const char *storage, const char *config, const char *body,
+                        char *url, size_t size)
+{
+    char flag[64];
+    json_t *o;
+
+    snprintf(flag, sizeof(flag), "--srt-listen=127.0.0.1:%d",
+             20000 + (int)((unsigned)rand() % 40000));
+    daemon_start(d, storage, config, flag, NULL);
+    o = api_json(d, 201, "POST", "/v1/channels", body);
+    snprintf(url, size, "%s",
+             json_string_value(json_object_get(json_object_get(o, "ingest"), "srt")));
+    json_decref(o);
+}
+
 /* Polls the channel until its state is want (10 s at most). */
 static int channel_wait(Daemon *d, const char *name, const char *want, json_t **view)
 {
@@ -898,23 +915,18 @@ static void test_channel_srt_run(void **state)
 {
     Daemon d;
     Resp r;
-    char storage[4400], flag[64], url[512], bad[512], path[4600], h[128];
-    json_t *o, *view = NULL, *recs, *stats;
+    char storage[4400], url[512], bad[512], path[4600], h[128];
+    json_t *view = NULL, *recs, *stats;
     int status = 0, seen_live = 0, seen_window = 0, served = 0, seen_stats = 0;
     pid_t pub;
     char *m;
     (void)state;
 
     fresh_storage("channel-run", storage, sizeof(storage));
-    snprintf(flag, sizeof(flag), "--srt-listen=127.0.0.1:%d",
-             20000 + (int)((unsigned)rand() % 40000));
-    daemon_start(&d, storage, NULL, flag, NULL);
-    o = api_json(&d, 201, "POST", "/v1/channels",
-                 "{\"name\": \"cam\", \"segment_seconds\": 1, \"window_seconds\": 30, "
-                 "\"reconnect_window_seconds\": 3}");
-    snprintf(url, sizeof(url), "%s",
-             json_string_value(json_object_get(json_object_get(o, "ingest"), "srt")));
-    json_decref(o);
+    live_daemon(&d, storage, NULL,
+                "{\"name\": \"cam\", \"segment_seconds\": 1, \"window_seconds\": 30, "
+                "\"reconnect_window_seconds\": 3}",
+                url, sizeof(url));
 
     /* A wrong passphrase: refused in the handshake, nothing runs. */
     snprintf(bad, sizeof(bad), "%.*swrong-passphrase-123",
@@ -1068,22 +1080,17 @@ static void test_channel_worker_restart_and_delete(void **state)
 {
     Daemon d;
     Resp r;
-    char storage[4400], flag[64], url[512], path[4600];
-    json_t *o, *view = NULL, *recs;
+    char storage[4400], url[512], path[4600];
+    json_t *view = NULL, *recs;
     int status = 0;
     pid_t pub, worker = 0;
     char *m;
     (void)state;
 
     fresh_storage("channel-restart", storage, sizeof(storage));
-    snprintf(flag, sizeof(flag), "--srt-listen=127.0.0.1:%d",
-             20000 + (int)((unsigned)rand() % 40000));
-    daemon_start(&d, storage, NULL, flag, NULL);
-    o = api_json(&d, 201, "POST", "/v1/channels",
-                 "{\"name\": \"news\", \"segment_seconds\": 1, \"window_seconds\": 30}");
-    snprintf(url, sizeof(url), "%s",
-             json_string_value(json_object_get(json_object_get(o, "ingest"), "srt")));
-    json_decref(o);
+    live_daemon(&d, storage, NULL,
+                "{\"name\": \"news\", \"segment_seconds\": 1, \"window_seconds\": 30}", url,
+                sizeof(url));
     pub = publish(url, 30);
     assert_true(pub > 0);
     snprintf(path, sizeof(path), "%s/live/news/hls/360p/index.m3u8", storage);
@@ -1146,8 +1153,8 @@ static void test_channel_worker_restart_and_delete(void **state)
 static void test_channel_admission_refuses(void **state)
 {
     Daemon d;
-    char storage[4400], flag[64], url[512], conf[4500], path[4600];
-    json_t *o, *view = NULL;
+    char storage[4400], url[512], conf[4500], path[4600];
+    json_t *view = NULL;
     const char *why = NULL;
     int status = 0;
     pid_t pub;
@@ -1156,14 +1163,9 @@ static void test_channel_admission_refuses(void **state)
     fresh_storage("channel-admission", storage, sizeof(storage));
     snprintf(conf, sizeof(conf), "%s/small.yaml", storage);
     assert_int_equal(write_text(conf, "live:\n  capacity_mpixels: 1\n"), 0);
-    snprintf(flag, sizeof(flag), "--srt-listen=127.0.0.1:%d",
-             20000 + (int)((unsigned)rand() % 40000));
-    daemon_start(&d, storage, conf, flag, NULL);
-    o = api_json(&d, 201, "POST", "/v1/channels",
-                 "{\"name\": \"big\", \"segment_seconds\": 1, \"window_seconds\": 30}");
-    snprintf(url, sizeof(url), "%s",
-             json_string_value(json_object_get(json_object_get(o, "ingest"), "srt")));
-    json_decref(o);
+    live_daemon(&d, storage, conf,
+                "{\"name\": \"big\", \"segment_seconds\": 1, \"window_seconds\": 30}", url,
+                sizeof(url));
     pub = publish(url, 20);
     assert_true(pub > 0);
     for (int i = 0; i < 100 && !why; i++) {
