@@ -106,8 +106,9 @@ typedef struct EbSlot {
     double restart_span_start;
     int64_t restarts_total;
     int64_t bytes, dropped_bytes, conn_bytes;
-    double cost; /* pixels/s the run encodes (its plan); 0 until known */
-    int refused; /* admission refused the run: no reconnect wait */
+    double cost;          /* pixels/s the run encodes (its plan); 0 until known */
+    int refused;          /* admission refused the run: no reconnect wait */
+    int release_on_close; /* done: free the slot when the publisher's close() comes */
     char refusal[256];
     json_t *progress; /* the worker's last progress line */
 } EbSlot;
@@ -395,7 +396,10 @@ static int eb_runs_data(void *opaque, uint64_t conn, const uint8_t *buf, size_t 
      * write(); the slot stays this conn's until close(). */
     n = write(fd, buf, size);
     pthread_mutex_lock(&r->lock);
-    if (n == (ssize_t)size) {
+    s = eb_slot_by_conn(r, conn);
+    if (!s) {
+        /* let go of meanwhile (a refused run): close() follows */
+    } else if (n == (ssize_t)size) {
         s->bytes += n;
         s->conn_bytes += n;
     } else if (n < 0 && errno == EPIPE) {
@@ -429,6 +433,8 @@ static void eb_runs_close_conn(void *opaque, uint64_t conn, const char *why)
             s->feed_r = -1;
         }
         s->conn = 0;
+        if (s->release_on_close)
+            eb_slot_release(s);
     }
     pthread_mutex_unlock(&r->lock);
     eb_runs_wake(r);
@@ -586,7 +592,10 @@ static void eb_runs_exited(EbChannelRuns *r, EbSlot *s, int status, uint64_t *dr
             eb_channels_set_state(r->channels, s->spec.id, EB_CHANNEL_IDLE);
         if (!s->refusal[0]) /* a refusal's reason stays in the view */
             eb_channels_set_stats(r->channels, s->spec.id, json_object());
-        eb_slot_release(s);
+        if (s->conn) /* a refused publisher's drop is on its way: close() frees */
+            s->release_on_close = 1;
+        else
+            eb_slot_release(s);
         return;
     }
     if (s->refused) {
@@ -600,8 +609,12 @@ static void eb_runs_exited(EbChannelRuns *r, EbSlot *s, int status, uint64_t *dr
             s->feed_r = -1;
         }
         eb_channels_set_stats(r->channels, s->spec.id, why);
-        if (eb_runs_spawn(r, s, EB_WORKER_FINISH) < 0)
-            eb_slot_release(s);
+        if (eb_runs_spawn(r, s, EB_WORKER_FINISH) < 0) {
+            if (s->conn)
+                s->release_on_close = 1;
+            else
+                eb_slot_release(s);
+        }
         return;
     }
     if (s->conn && s->feed_r >= 0) {
