@@ -51,6 +51,7 @@
 
 #include "eb_error.h"
 #include "eb_log.h"
+#include "eb_net.h"
 
 #define EB_SRT_DEFAULT_LATENCY_MS 120
 #define EB_SRT_BACKLOG 16
@@ -192,26 +193,6 @@ static void eb_srt_detail(char *detail, size_t size, const char *fmt, const char
         snprintf(detail, size, fmt, arg);
 }
 
-static void eb_srt_addr_str(const struct sockaddr *sa, char *out, size_t size)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-
-    if (sa && sa->sa_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-        port = ntohs(a->sin_port);
-        snprintf(out, size, "%s:%d", host, port);
-    } else if (sa && sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-        port = ntohs(a->sin6_port);
-        snprintf(out, size, "[%s]:%d", host, port);
-    } else {
-        snprintf(out, size, "?");
-    }
-}
-
 /* Outside text made safe for one log line: printable ASCII, bounded. */
 static void eb_srt_printable(const char *in, char *out, size_t size)
 {
@@ -220,43 +201,6 @@ static void eb_srt_printable(const char *in, char *out, size_t size)
     for (; in && *in && i + 1 < size; in++)
         out[i++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
     out[i] = 0;
-}
-
-static int eb_srt_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[128];
-    const char *colon;
-    long port;
-    char *end;
-    size_t n;
-
-    if (!s || !(colon = strrchr(s, ':')))
-        return EB_ERR(EINVAL);
-    errno = 0;
-    port = strtol(colon + 1, &end, 10);
-    if (colon[1] == 0 || *end || errno || port < 0 || port > 65535)
-        return EB_ERR(EINVAL);
-    n = (size_t)(colon - s);
-    if (n == 0 || n >= sizeof(host))
-        return EB_ERR(EINVAL);
-    memcpy(host, s, n);
-    host[n] = 0;
-    memset(ss, 0, sizeof(*ss));
-    if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-        host[n - 1] = 0;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((uint16_t)port);
-        *len = sizeof(*a);
-        return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 : EB_ERR(EINVAL);
-    }
-    struct sockaddr_in *a = (struct sockaddr_in *)ss;
-    a->sin_family = AF_INET;
-    a->sin_port = htons((uint16_t)port);
-    *len = sizeof(*a);
-    if (!strcmp(host, "localhost"))
-        snprintf(host, sizeof(host), "127.0.0.1");
-    return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : EB_ERR(EINVAL);
 }
 
 /* libsrt's log lines, through the one logger. Its warnings stay warnings:
@@ -318,7 +262,7 @@ static int eb_srt_on_listen(void *opaque, SRTSOCKET ns, int hsversion, const str
     int ret;
 
     (void)hsversion;
-    eb_srt_addr_str(peer, who, sizeof(who));
+    eb_net_addr_str(peer, who, sizeof(who));
     ret = eb_srt_streamid_parse(streamid, channel, sizeof(channel), mode, sizeof(mode));
     if (ret < 0)
         return eb_srt_refuse(ns, SRT_REJX_BAD_REQUEST, who, streamid,
@@ -438,7 +382,7 @@ static void eb_srt_accept(EbIngestSrt *s)
             EB_LOGW("srt", "accept: %s", srt_getlasterror_str());
         return;
     }
-    eb_srt_addr_str((struct sockaddr *)&ss, who, sizeof(who));
+    eb_net_addr_str((struct sockaddr *)&ss, who, sizeof(who));
     len = (int)sizeof(sid) - 1;
     memset(sid, 0, sizeof(sid));
     /* The listen callback admitted this very stream id; parsing it again
@@ -642,7 +586,7 @@ int eb_ingest_srt_open(const EbIngestSrtConfig *cfg, EbIngestSrt **out, char *de
         eb_srt_detail(detail, size, "%s", "latency_ms must be >= 0");
         return EB_ERR(EINVAL);
     }
-    if (eb_srt_parse_listen(cfg->listen, &ss, &sslen) < 0) {
+    if (eb_net_parse_listen(cfg->listen, &ss, &sslen) < 0) {
         eb_srt_detail(detail, size, "bad SRT listen address \"%s\" (want HOST:PORT)",
                       cfg->listen ? cfg->listen : "(null)");
         return EB_ERR(EINVAL);

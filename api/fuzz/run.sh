@@ -4,7 +4,8 @@
 # for $EB_FUZZ_SECONDS (default 60) seconds, seeded with api/fuzz/seeds/:
 # fuzz_job_request (job requests and job specs), then fuzz_channel_request
 # (POST /v1/channels bodies; its seeds are channel_*, the others add
-# variety).
+# variety), then fuzz_rtmp (the RTMP ingest's protocol machine; no seeds:
+# the target builds a well-formed opening itself, see fuzz_rtmp.c).
 # Exits 0 when no input crashed, leaked or broke one of the target's
 # checks; otherwise non-zero, with the input under fuzz-artifacts/.
 set -eu
@@ -21,7 +22,7 @@ mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER="$cc" -DEB_FUZZ=ON -DBUILD_TESTING=OFF \
       -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/configure.log" 2>&1 ||
     { cat "$build/configure.log" >&2; exit 1; }
-cmake --build "$build" --target fuzz_job_request fuzz_channel_request -j2
+cmake --build "$build" --target fuzz_job_request fuzz_channel_request fuzz_rtmp -j2
 
 corpus="$build/fuzz-corpus"
 artifacts="$build/fuzz-artifacts"
@@ -49,3 +50,15 @@ done >"$dict"
 "$build/api/fuzz/fuzz_channel_request" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -max_len=4096 -dict="$dict" -artifact_prefix="$artifacts/channel-" -print_final_stats=1 \
     "$corpus" "$here/seeds"
+
+corpus="$build/fuzz-corpus-rtmp"
+mkdir -p "$corpus"
+dict="$build/fuzz-rtmp.dict"
+for k in connect publish createStream releaseStream FCPublish FCUnpublish deleteStream \
+         @setDataFrame onMetaData videocodecid audiocodecid live app; do
+    echo "\"$k\""
+done >"$dict"
+
+"$build/api/fuzz/fuzz_rtmp" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=65536 -dict="$dict" -artifact_prefix="$artifacts/rtmp-" -print_final_stats=1 \
+    "$corpus"
