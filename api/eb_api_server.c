@@ -1816,7 +1816,7 @@ int eb_api_serve_cli(int argc, char **argv)
         fprintf(stderr, "encbox: cannot open the channel store in %s\n", api->db);
         goto done;
     }
-    if (api->cfg.live_srt_listen[0]) {
+    if (api->cfg.live_srt_listen[0] || api->cfg.live_rtmp_listen[0]) {
         char utc[600];
         /* The clock players sync to: absolute with a public base URL, else
          * a path on the origin that served the MPD's page. */
@@ -1827,14 +1827,19 @@ int eb_api_serve_cli(int argc, char **argv)
                                   .storage_root = api->storage,
                                   .config_path = api->cfg.path,
                                   .srt_listen = api->cfg.live_srt_listen,
+                                  .rtmp_listen = api->cfg.live_rtmp_listen,
                                   .channels = api->channels};
         char why[256] = "";
         if (eb_channel_runs_open(&rc, &api->runs, why, sizeof(why)) < 0) {
-            fprintf(stderr, "encbox: cannot listen for SRT on %s: %s\n", api->cfg.live_srt_listen,
-                    why);
+            fprintf(stderr, "encbox: cannot listen for live ingest (SRT %s, RTMP %s): %s\n",
+                    api->cfg.live_srt_listen[0] ? api->cfg.live_srt_listen : "off",
+                    api->cfg.live_rtmp_listen[0] ? api->cfg.live_rtmp_listen : "off", why);
             goto done;
         }
-        fprintf(stderr, "encbox: SRT ingest on %s\n", api->cfg.live_srt_listen);
+        if (api->cfg.live_srt_listen[0])
+            fprintf(stderr, "encbox: SRT ingest on %s\n", api->cfg.live_srt_listen);
+        if (api->cfg.live_rtmp_listen[0])
+            fprintf(stderr, "encbox: RTMP ingest on %s\n", api->cfg.live_rtmp_listen);
     }
     /* HTTPS when the configuration names a certificate and key (both or
      * neither: firmware-config checks that). */

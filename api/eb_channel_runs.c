@@ -1,6 +1,9 @@
 /*
- * The daemon's live runs: the ingest listener (eb_ingest_srt.h) on one
- * side, one supervised `encbox live` worker per channel on the other.
+ * The daemon's live runs: the ingest listeners (eb_ingest_srt.h,
+ * eb_ingest_rtmp.h) on one side, one supervised `encbox live` worker per
+ * channel on the other. SRT carries MPEG-TS, RTMP FLV: the worker is told
+ * which (--format). Connection ids of the two listeners live in one space
+ * here: an RTMP id has EB_RUNS_RTMP set.
  *
  * A channel that has a publisher, or a session still open, holds a slot.
  * Its worker is a process (a crash or a hang costs that channel a restart,
@@ -63,6 +66,7 @@
 
 #include "eb_clock.h"
 #include "eb_error.h"
+#include "eb_ingest_rtmp.h"
 #include "eb_ingest_srt.h"
 #include "eb_layout.h"
 #include "eb_live_log.h"
@@ -75,6 +79,10 @@
 #define EB_RUNS_RESTART_SPAN 60.0 /* seconds */
 #define EB_RUNS_HANG_SECONDS 20.0 /* default hang_seconds */
 #define EB_RUNS_TICK_MS 200
+#define EB_RUNS_RTMP (UINT64_C(1) << 63) /* an RTMP connection's id here */
+/* An FLV feed's opening (header, metadata, codec configurations), kept to
+ * start a restarted worker's pipe with: it cannot read FLV from the middle. */
+#define EB_RUNS_FLV_HEAD_MAX 65536
 /* The software backend's live capacity per core, megapixels/s of output
  * (x264 veryfast through the default ladder, decode included); measured
  * with `encbox bench --live` (benchmarks/README.md). */
@@ -110,7 +118,10 @@ typedef struct EbSlot {
     int refused;          /* admission refused the run: no reconnect wait */
     int release_on_close; /* done: free the slot when the publisher's close() comes */
     char refusal[256];
-    json_t *progress; /* the worker's last progress line */
+    json_t *progress;  /* the worker's last progress line */
+    uint8_t *flv_head; /* RTMP: the feed's opening (listener thread only) */
+    size_t flv_head_len;
+    int flv_have; /* bits: 1 header, 2 video config, 4 audio config */
 } EbSlot;
 
 struct EbChannelRuns {
@@ -122,6 +133,7 @@ struct EbChannelRuns {
     double capacity; /* pixels/s */
     EbChannels *channels;
     EbIngestSrt *srt;
+    EbIngestRtmp *rtmp;
     pthread_mutex_t lock;
     EbSlot slots[EB_RUNS_MAX];
     pthread_t sup;
@@ -182,6 +194,7 @@ static void eb_slot_release(EbSlot *s)
     if (s->out_fd >= 0)
         close(s->out_fd);
     json_decref(s->progress);
+    free(s->flv_head);
     explicit_bzero(&s->spec, sizeof(s->spec));
     memset(s, 0, sizeof(*s));
     s->feed_w = s->feed_r = s->feed_next_w = s->out_fd = -1;
@@ -235,6 +248,8 @@ static int eb_runs_spawn(EbChannelRuns *r, EbSlot *s, EbWorkerKind kind)
     } else {
         argv[n++] = "--continue";
         argv[n++] = "--no-end";
+        argv[n++] = "--format";
+        argv[n++] = s->conn & EB_RUNS_RTMP ? "flv" : "mpegts";
     }
     argv[n] = NULL;
 
@@ -324,9 +339,9 @@ static int eb_runs_lookup(void *opaque, const char *channel, char *passphrase, s
     return ret;
 }
 
-static int eb_runs_open(void *opaque, const char *channel, uint64_t conn)
+/* A publisher's connection (SRT or RTMP id space) for channel. */
+static int eb_runs_attach(EbChannelRuns *r, const char *channel, uint64_t conn)
 {
-    EbChannelRuns *r = opaque;
     EbChannelSpec spec;
     EbSlot *s;
     int ret = 0;
@@ -373,6 +388,52 @@ static int eb_runs_open(void *opaque, const char *channel, uint64_t conn)
     return 0;
 }
 
+static int eb_runs_open(void *opaque, const char *channel, uint64_t conn)
+{
+    return eb_runs_attach(opaque, channel, conn);
+}
+
+/* Keeps the opening of an FLV feed (listener thread, lock held): the
+ * header, script tags, and the first video and audio tags that carry a
+ * codec configuration (AVC/HEVC sequence header, AAC AudioSpecificConfig).
+ * data() hands whole tags. */
+static void eb_runs_flv_head(EbSlot *s, const uint8_t *buf, size_t size)
+{
+    size_t off = 0;
+
+    if (s->flv_have == 7 || s->flv_head_len >= EB_RUNS_FLV_HEAD_MAX)
+        return;
+    if (!s->flv_head && !(s->flv_head = malloc(EB_RUNS_FLV_HEAD_MAX)))
+        return;
+    if (!(s->flv_have & 1)) {
+        if (size < 13 || memcmp(buf, "FLV", 3))
+            return;
+        memcpy(s->flv_head, buf, 13);
+        s->flv_head_len = 13;
+        s->flv_have |= 1;
+        off = 13;
+    }
+    while (off + 11 <= size) {
+        const uint8_t *t = buf + off;
+        size_t len = ((size_t)t[1] << 16 | (size_t)t[2] << 8 | t[3]) + 11 + 4;
+        int keep = 0;
+        if (off + len > size)
+            break;
+        if (t[0] == 18)
+            keep = 1;
+        else if (t[0] == 9 && len > 17 && !(s->flv_have & 2) && t[12] == 0)
+            keep = 2; /* AVCPacketType 0: the decoder configuration */
+        else if (t[0] == 8 && len > 17 && !(s->flv_have & 4) && (t[11] >> 4) == 10 && t[12] == 0)
+            keep = 4; /* AAC packet type 0: AudioSpecificConfig */
+        if (keep && s->flv_head_len + len <= EB_RUNS_FLV_HEAD_MAX) {
+            memcpy(s->flv_head + s->flv_head_len, t, len);
+            s->flv_head_len += len;
+            s->flv_have |= keep & 6;
+        }
+        off += len;
+    }
+}
+
 static int eb_runs_data(void *opaque, uint64_t conn, const uint8_t *buf, size_t size)
 {
     EbChannelRuns *r = opaque;
@@ -382,11 +443,19 @@ static int eb_runs_data(void *opaque, uint64_t conn, const uint8_t *buf, size_t 
 
     pthread_mutex_lock(&r->lock);
     s = eb_slot_by_conn(r, conn);
-    if (s && s->feed_next_w >= 0) { /* the worker was restarted on a new pipe */
+    if (s && (conn & EB_RUNS_RTMP))
+        eb_runs_flv_head(s, buf, size);
+    if (s && s->feed_next_w >= 0) {
+        /* The worker was restarted on a new pipe; an FLV feed starts over
+         * from its opening there (a pipe holds a megabyte: it fits). */
         if (s->feed_w >= 0)
             close(s->feed_w);
         s->feed_w = s->feed_next_w;
         s->feed_next_w = -1;
+        if ((conn & EB_RUNS_RTMP) && s->flv_head_len &&
+            write(s->feed_w, s->flv_head, s->flv_head_len) != (ssize_t)s->flv_head_len)
+            EB_LOGW("live", "channel %s: the restarted worker missed the feed's opening",
+                    s->spec.name);
     }
     fd = s ? s->feed_w : -1;
     pthread_mutex_unlock(&r->lock);
@@ -440,6 +509,54 @@ static void eb_runs_close_conn(void *opaque, uint64_t conn, const char *why)
     eb_runs_wake(r);
 }
 
+static int eb_runs_rtmp_lookup(void *opaque, const char *app, const char *key, char *channel,
+                               size_t size)
+{
+    EbChannelRuns *r = opaque;
+    EbChannelSpec spec;
+    EbSlot *s;
+    int ret;
+
+    (void)app; /* the module admits "live" only */
+    if (eb_channels_find_by_key(r->channels, key, &spec) < 0)
+        return EB_ERR(ENOENT);
+    pthread_mutex_lock(&r->lock);
+    s = eb_slot_by_channel(r, spec.id);
+    ret = s && (s->conn || s->ending || s->refusal[0]) ? EB_ERR(EBUSY) : 0;
+    pthread_mutex_unlock(&r->lock);
+    if (ret >= 0)
+        snprintf(channel, size, "%s", spec.name);
+    explicit_bzero(&spec, sizeof(spec));
+    return ret;
+}
+
+static int eb_runs_rtmp_open(void *opaque, const char *channel, uint64_t conn)
+{
+    return eb_runs_attach(opaque, channel, conn | EB_RUNS_RTMP);
+}
+
+static int eb_runs_rtmp_data(void *opaque, uint64_t conn, const uint8_t *buf, size_t size)
+{
+    return eb_runs_data(opaque, conn | EB_RUNS_RTMP, buf, size);
+}
+
+static void eb_runs_rtmp_close(void *opaque, uint64_t conn, const char *why)
+{
+    eb_runs_close_conn(opaque, conn | EB_RUNS_RTMP, why);
+}
+
+/* Ends a publisher's connection, whichever listener holds it (not with
+ * the lock held: the listener calls close()). */
+static void eb_runs_drop(EbChannelRuns *r, uint64_t conn)
+{
+    if (conn & EB_RUNS_RTMP) {
+        if (r->rtmp)
+            eb_ingest_rtmp_drop(r->rtmp, conn & ~EB_RUNS_RTMP);
+    } else if (r->srt) {
+        eb_ingest_srt_drop(r->srt, conn);
+    }
+}
+
 /* ---- the supervisor ---- */
 
 /* The channel's figures from the worker's last progress line and the
@@ -465,10 +582,16 @@ static json_t *eb_runs_stats(EbChannelRuns *r, EbSlot *s)
         json_object_set_new(st, "pixel_rate", json_real(s->cost));
     if (s->refused)
         json_object_set_new(st, "refused", json_string(s->refusal));
-    json_object_set_new(ingest, "transport", json_string("srt"));
+    json_object_set_new(ingest, "transport", json_string(s->conn & EB_RUNS_RTMP ? "rtmp" : "srt"));
     json_object_set_new(ingest, "bytes_relayed", json_integer(s->bytes));
     json_object_set_new(ingest, "bytes_dropped", json_integer(s->dropped_bytes));
-    if (s->conn && r->srt) {
+    if ((s->conn & EB_RUNS_RTMP) && r->rtmp) {
+        EbIngestRtmpStats rs;
+        if (eb_ingest_rtmp_stats(r->rtmp, s->conn & ~EB_RUNS_RTMP, &rs) == 0) {
+            json_object_set_new(ingest, "mbps", json_real(rs.mbps_recv));
+            json_object_set_new(ingest, "peer", json_string(rs.peer));
+        }
+    } else if (s->conn && r->srt) {
         EbIngestSrtStats ss;
         if (eb_ingest_srt_stats(r->srt, s->conn, &ss) == 0) {
             json_object_set_new(ingest, "rtt_ms", json_real(ss.rtt_ms));
@@ -713,8 +836,7 @@ static void *eb_runs_supervise(void *arg)
         pthread_mutex_unlock(&r->lock);
         /* Outside the lock: the listener's close callback takes it. */
         for (int i = 0; i < nb_drop; i++)
-            if (r->srt)
-                eb_ingest_srt_drop(r->srt, drop[i]);
+            eb_runs_drop(r, drop[i]);
     }
     return NULL;
 }
@@ -735,8 +857,8 @@ void eb_channel_runs_end(EbChannelRuns *r, const char *channel_id)
             s->reconnect_at = 1e-9; /* due now */
     }
     pthread_mutex_unlock(&r->lock);
-    if (conn && r->srt)
-        eb_ingest_srt_drop(r->srt, conn);
+    if (conn)
+        eb_runs_drop(r, conn);
     eb_runs_wake(r);
 }
 
@@ -793,7 +915,7 @@ void eb_channel_runs_metrics(EbChannelRuns *r, FILE *f)
             fprintf(f, "encbox_live_edge_age_seconds{channel=\"%s\"} %.3f\n", c,
                     json_number_value(json_object_get(s->progress, "edge_age_seconds")));
         }
-        if (s->conn && r->srt) {
+        if (s->conn && !(s->conn & EB_RUNS_RTMP) && r->srt) {
             EbIngestSrtStats ss;
             if (eb_ingest_srt_stats(r->srt, s->conn, &ss) == 0) {
                 fprintf(f, "encbox_live_srt_rtt_ms{channel=\"%s\"} %.3f\n", c, ss.rtt_ms);
@@ -878,6 +1000,17 @@ int eb_channel_runs_open(const EbChannelRunsConfig *cfg, EbChannelRuns **out, ch
         };
         ret = eb_ingest_srt_open(&sc, &r->srt, detail, size);
     }
+    if (ret >= 0 && cfg->rtmp_listen && cfg->rtmp_listen[0]) {
+        EbIngestRtmpConfig rc = {
+            .listen = cfg->rtmp_listen,
+            .lookup = eb_runs_rtmp_lookup,
+            .open = eb_runs_rtmp_open,
+            .data = eb_runs_rtmp_data,
+            .close = eb_runs_rtmp_close,
+            .opaque = r,
+        };
+        ret = eb_ingest_rtmp_open(&rc, &r->rtmp, detail, size);
+    }
     if (ret >= 0) {
         pthread_mutex_lock(&r->lock);
         eb_runs_recover(r);
@@ -904,6 +1037,11 @@ int eb_channel_runs_srt_port(const EbChannelRuns *r)
     return r && r->srt ? eb_ingest_srt_port(r->srt) : 0;
 }
 
+int eb_channel_runs_rtmp_port(const EbChannelRuns *r)
+{
+    return r && r->rtmp ? eb_ingest_rtmp_port(r->rtmp) : 0;
+}
+
 void eb_channel_runs_close(EbChannelRuns **rp)
 {
     EbChannelRuns *r = *rp;
@@ -914,6 +1052,7 @@ void eb_channel_runs_close(EbChannelRuns **rp)
      * lets the workers finish their runs: each lists what it has and
      * leaves its session open, for the next daemon to end. */
     eb_ingest_srt_close(&r->srt);
+    eb_ingest_rtmp_close(&r->rtmp);
     for (int tries = 0; tries < 100; tries++) {
         int busy = 0;
         pthread_mutex_lock(&r->lock);

@@ -18,6 +18,7 @@ typedef struct EbChannelRunsConfig {
     const char *storage_root;   /* the workers' storage root */
     const char *config_path;    /* the daemon's configuration (ladders); NULL: none */
     const char *srt_listen;     /* "HOST:PORT" of the SRT listener; NULL or "": none */
+    const char *rtmp_listen;    /* "HOST:PORT" of the RTMP listener; NULL or "": none */
     EbChannels *channels;       /* borrowed: must outlive the runs */
     const char *utc_timing_url; /* the live MPDs' UTCTiming (the daemon's /v1/time) */
     /* Admission: pixels per second of live encoding the box carries in
@@ -40,8 +41,9 @@ int eb_channel_runs_open(const EbChannelRunsConfig *cfg, EbChannelRuns **out, ch
  * benchmarks/README.md, "live"). */
 double eb_channel_runs_estimate(void);
 
-/* The SRT listener's bound port (0: none). */
+/* The listeners' bound ports (0: none). */
 int eb_channel_runs_srt_port(const EbChannelRuns *r);
+int eb_channel_runs_rtmp_port(const EbChannelRuns *r);
 
 /* A channel was deleted (EbChannelsConfig.on_end): its publisher is
  * dropped and its session ended (recorded) at once, without waiting for a

@@ -1147,6 +1147,107 @@ static void test_channel_worker_restart_and_delete(void **state)
     daemon_stop(&d);
 }
 
+/* ffmpeg publishing FLV over RTMP for seconds to url. */
+static pid_t publish_rtmp(const char *url, int seconds)
+{
+    char cmd[2048];
+    pid_t pid;
+
+    snprintf(cmd, sizeof(cmd),
+             "exec ffmpeg -hide_banner -loglevel quiet -re -f lavfi "
+             "-i testsrc2=size=640x360:rate=25 -f lavfi -i sine -t %d -c:v libx264 "
+             "-preset ultrafast -g 25 -c:a aac -f flv '%s'",
+             seconds, url);
+    pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* RTMP: a wrong stream key is refused; the channel's key publishes (FLV
+ * into the same live run), a worker killed mid-stream restarts from the
+ * feed's kept opening and the stream goes on; with no reconnect window the
+ * session is recorded as soon as the publisher stops. */
+static void test_channel_rtmp_run(void **state)
+{
+    Daemon d;
+    char storage[4400], flag[64], url[512], bad[600], path[4600];
+    json_t *o, *view = NULL, *recs;
+    const char *transport = NULL;
+    int status = 0;
+    pid_t pub, worker;
+    char *m;
+    (void)state;
+
+    fresh_storage("channel-rtmp", storage, sizeof(storage));
+    snprintf(flag, sizeof(flag), "--rtmp-listen=127.0.0.1:%d",
+             20000 + (int)((unsigned)rand() % 40000));
+    daemon_start(&d, storage, NULL, flag, NULL);
+    o = api_json(&d, 201, "POST", "/v1/channels",
+                 "{\"name\": \"obs\", \"segment_seconds\": 1, \"window_seconds\": 30, "
+                 "\"reconnect_window_seconds\": 0}");
+    snprintf(url, sizeof(url), "%s",
+             json_string_value(json_object_get(json_object_get(o, "ingest"), "rtmp")));
+    json_decref(o);
+    assert_int_equal(strncmp(url, "rtmp://127.0.0.1:", 17), 0);
+
+    snprintf(bad, sizeof(bad), "%.*s/wrong-key-0123456789", (int)(strrchr(url, '/') - url), url);
+    pub = publish_rtmp(bad, 2);
+    assert_int_equal(waitpid(pub, &status, 0), pub);
+    assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_string_equal(channel_state(&d, "obs", &view), "idle");
+
+    pub = publish_rtmp(url, 14);
+    snprintf(path, sizeof(path), "%s/live/obs/hls/360p/index.m3u8", storage);
+    for (int i = 0; i < 100 && access(path, R_OK) != 0; i++)
+        nap_ms(100);
+    assert_int_equal(access(path, R_OK), 0);
+    channel_state(&d, "obs", &view);
+    assert_string_equal(json_string_value(json_object_get(view, "state")), "live");
+    for (int i = 0; i < 50 && !transport; i++) {
+        json_t *ingest;
+        channel_state(&d, "obs", &view);
+        ingest = json_object_get(json_object_get(view, "stats"), "ingest");
+        transport = json_string_value(json_object_get(ingest, "transport"));
+        if (!transport)
+            nap_ms(100);
+    }
+    assert_non_null(transport);
+    assert_string_equal(transport, "rtmp");
+    worker = channel_worker("obs");
+    assert_true(worker > 0);
+    assert_int_equal(kill(worker, SIGKILL), 0);
+    for (int i = 0; i < 100; i++) {
+        int disc;
+        m = slurp_text(path);
+        disc = count_of(m, "#EXT-X-DISCONTINUITY\n");
+        free(m);
+        if (disc == 1)
+            break;
+        nap_ms(100);
+    }
+    m = slurp_text(path);
+    assert_int_equal(count_of(m, "#EXT-X-DISCONTINUITY\n"), 1);
+    free(m);
+    assert_int_equal(waitpid(pub, &status, 0), pub);
+
+    /* No reconnect window: recorded as soon as the publisher stopped. */
+    for (int i = 0; i < 100; i++) {
+        channel_state(&d, "obs", &view);
+        if (json_array_size(json_object_get(view, "recordings")) == 1)
+            break;
+        nap_ms(100);
+    }
+    assert_string_equal(json_string_value(json_object_get(view, "state")), "idle");
+    recs = json_object_get(view, "recordings");
+    assert_int_equal(json_array_size(recs), 1);
+    assert_true(json_number_value(json_object_get(json_array_get(recs, 0), "duration")) > 6.0);
+    json_decref(view);
+    daemon_stop(&d);
+}
+
 /* Admission: a box configured to carry 1 Mpixel/s refuses a 640x360 feed
  * (5.8 Mpixel/s): the publisher is dropped, nothing is listed, the reason
  * is in the channel's view. */
@@ -2795,6 +2896,7 @@ int main(void)
         cmocka_unit_test(test_channel_srt_run),
         cmocka_unit_test(test_channel_worker_restart_and_delete),
         cmocka_unit_test(test_channel_admission_refuses),
+        cmocka_unit_test(test_channel_rtmp_run),
         cmocka_unit_test(test_listen_on_every_address),
         cmocka_unit_test(test_secret_rotation),
         cmocka_unit_test(test_input_size_limit),
