@@ -51,6 +51,7 @@
 #include "eb_api.h"
 #include "eb_api_devices.h"
 #include "eb_channel_runs.h"
+#include "eb_net.h"
 #include "eb_channels.h"
 #include "eb_config.h"
 #include "eb_hal.h"
@@ -1256,40 +1257,12 @@ static void eb_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 #define EB_API_MAX_LISTEN 8 /* addresses one daemon serves */
 
+/* The API's listen addresses: eb_net's form, with a fixed port. */
 static int eb_parse_listen(const char *s, struct sockaddr_storage *ss)
 {
-    char host[128];
-    const char *colon = strrchr(s, ':');
-    long port;
-    char *end;
-    size_t n;
-
-    if (!colon)
+    if (eb_net_parse_listen(s, ss, NULL) < 0 || eb_net_port(ss) < 1)
         return -EINVAL;
-    port = strtol(colon + 1, &end, 10);
-    if (*end || port < 1 || port > 65535)
-        return -EINVAL;
-    n = (size_t)(colon - s);
-    if (n >= sizeof(host))
-        return -EINVAL;
-    memcpy(host, s, n);
-    host[n] = 0;
-    memset(ss, 0, sizeof(*ss));
-    if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-        host[n - 1] = 0;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((uint16_t)port);
-        return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 : -EINVAL;
-    }
-    {
-        struct sockaddr_in *a = (struct sockaddr_in *)ss;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)port);
-        if (!strcmp(host, "localhost"))
-            snprintf(host, sizeof(host), "127.0.0.1");
-        return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -EINVAL;
-    }
+    return 0;
 }
 
 static int eb_is_loopback(const struct sockaddr_storage *ss)
