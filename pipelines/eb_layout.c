@@ -194,9 +194,11 @@ int eb_layout_uri(EbLayoutItem from, const char *from_r, EbLayoutItem to, const 
     return eb_layout_finish(ret, out, size, len);
 }
 
-int eb_layout_video_dir(const char *root, const char *id, char *out, size_t size)
+/* root/folder/name into out, or ENAMETOOLONG with out "". */
+static int eb_layout_tree_dir(const char *root, const char *folder, const char *name, char *out,
+                              size_t size)
 {
-    int ret = snprintf(out, size, "%s/" EB_LAYOUT_VIDEOS_DIR "/%s", root, id);
+    int ret = snprintf(out, size, "%s/%s/%s", root, folder, name);
 
     if (ret < 0 || (size_t)ret >= size) {
         if (size)
@@ -206,16 +208,14 @@ int eb_layout_video_dir(const char *root, const char *id, char *out, size_t size
     return ret;
 }
 
+int eb_layout_video_dir(const char *root, const char *id, char *out, size_t size)
+{
+    return eb_layout_tree_dir(root, EB_LAYOUT_VIDEOS_DIR, id, out, size);
+}
+
 int eb_layout_live_dir(const char *root, const char *channel, char *out, size_t size)
 {
-    int ret = snprintf(out, size, "%s/" EB_LAYOUT_LIVE_DIR "/%s", root, channel);
-
-    if (ret < 0 || (size_t)ret >= size) {
-        if (size)
-            out[0] = '\0';
-        return EB_ERR(ENAMETOOLONG);
-    }
-    return ret;
+    return eb_layout_tree_dir(root, EB_LAYOUT_LIVE_DIR, channel, out, size);
 }
 
 int eb_layout_origin_path(const char *id, EbLayoutItem item, char *out, size_t size)
