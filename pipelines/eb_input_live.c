@@ -213,20 +213,10 @@ static int eb_live_normalize_open(EbLiveIn *s, const AVFrame *f)
 
 static int eb_live_drain(EbLiveIn *s, AVCodecContext *dec, int is_audio)
 {
-    for (;;) {
-        int ret = avcodec_receive_frame(dec, s->tmp);
-        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
-            return 0;
-        if (ret == AVERROR_INVALIDDATA) {
-            s->stats.damaged += !is_audio;
-            continue;
-        }
-        if (ret < 0)
-            return ret;
+    int ret;
+
+    while ((ret = eb_decode_receive(dec, s->tmp, &s->stats, is_audio)) > 0) {
         if (!is_audio) {
-            if (s->tmp->decode_error_flags || (s->tmp->flags & AV_FRAME_FLAG_CORRUPT))
-                s->stats.damaged++;
-            s->stats.frames_decoded++;
             if (!s->norm) {
                 ret = eb_live_normalize_open(s, s->tmp);
                 if (ret < 0) {
@@ -244,6 +234,7 @@ static int eb_live_drain(EbLiveIn *s, AVCodecContext *dec, int is_audio)
         if (ret < 0)
             return ret;
     }
+    return ret;
 }
 
 static int eb_live_send(EbLiveIn *s, AVCodecContext *dec, const AVPacket *pkt, int is_audio)

@@ -38,16 +38,16 @@ struct EbSource {
     AVCodecContext *vdec, *adec;
     EbSourceInfo info;
     EbSourceStats stats;
-    int64_t t0;                   /* first video timestamp, vst time base */
+    int64_t t0; /* first video timestamp, vst time base */
     int want_audio;
 
-    EbNormalize *norm;            /* decoded frames -> what the engine takes */
+    EbNormalize *norm; /* decoded frames -> what the engine takes */
     AVPacket *pkt;
     AVFrame *tmp;
     int demux_eof;
     int flushed;
-    const char *const *input_roots;  /* NULL: not confined */
-    char refused[512];               /* first URL the confinement refused */
+    const char *const *input_roots; /* NULL: not confined */
+    char refused[512];              /* first URL the confinement refused */
     /* Runaway inputs (a playlist or concat list that includes itself, a
      * playlist reloaded for ever): every file the demuxers open is counted. */
     int64_t nb_opens;
@@ -56,14 +56,14 @@ struct EbSource {
         int count;
     } opened[EB_SOURCE_TRACKED_URLS];
     int nb_opened;
-    char runaway[600];               /* why the opens were stopped, or "" */
-    int read_error;               /* av_read_frame ended with an error, not EOF */
+    char runaway[600]; /* why the opens were stopped, or "" */
+    int read_error;    /* av_read_frame ended with an error, not EOF */
 
     /* hardware path (see eb_source.h) */
-    EbHalDevice *dev;             /* NULL or the job's device (not owned) */
-    enum AVPixelFormat hw_fmt;    /* AV_PIX_FMT_NONE: software path */
-    int upload;                   /* decoded in software for the device */
-    char detail[256];             /* what the last failure was about */
+    EbHalDevice *dev;          /* NULL or the job's device (not owned) */
+    enum AVPixelFormat hw_fmt; /* AV_PIX_FMT_NONE: software path */
+    int upload;                /* decoded in software for the device */
+    char detail[256];          /* what the last failure was about */
 };
 
 static int eb_is_hdr(enum AVColorTransferCharacteristic trc)
@@ -98,8 +98,8 @@ static int eb_open_video_decoder(EbSource *s, EbHalDevice *dev, const EbSourceOp
     s->dev = dev;
     s->info.device_frames = 1;
     on_device = eb_hal_hw_decode_decision(so ? so->device_caps : NULL, par->codec_id, par->profile,
-                                          (enum AVPixelFormat)par->format, par->width,
-                                          par->height, why, sizeof(why));
+                                          (enum AVPixelFormat)par->format, par->width, par->height,
+                                          why, sizeof(why));
     if (on_device && par->field_order != AV_FIELD_UNKNOWN &&
         par->field_order != AV_FIELD_PROGRESSIVE) {
         /* The device path has no deinterlacer: bwdif in software. */
@@ -135,8 +135,7 @@ static int eb_open_video_decoder(EbSource *s, EbHalDevice *dev, const EbSourceOp
                  avcodec_get_name(par->codec_id), dev->name);
     else
         snprintf(s->info.decode_note, sizeof(s->info.decode_note),
-                 "decoded in software, each frame uploaded once to %.63s (%.130s)", dev->name,
-                 why);
+                 "decoded in software, each frame uploaded once to %.63s (%.130s)", dev->name, why);
     EB_LOGI("source", "video %s", s->info.decode_note);
     return 0;
 }
@@ -158,7 +157,7 @@ static int eb_rotation_of(const AVStream *st)
  * rational with a small denominator. */
 AVRational eb_source_snap_rate(double fps)
 {
-    static const AVRational common[] = {{24000, 1001}, {24, 1}, {25, 1}, {30000, 1001},
+    static const AVRational common[] = {{24000, 1001}, {24, 1}, {25, 1},       {30000, 1001},
                                         {30, 1},       {50, 1}, {60000, 1001}, {60, 1}};
     for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
         if (fabs(av_q2d(common[i]) - fps) <= 0.01 * fps)
@@ -254,8 +253,7 @@ static int eb_source_pick_rate(EbSource *s, AVStream *vst)
         s->info.frame_rate = eb_source_snap_rate(measured);
         s->info.variable_rate = 1;
         EB_LOGI("source", "variable frame rate: %.3f fps on average (nominal %d/%d), output %d/%d",
-                measured, nominal.num, nominal.den, s->info.frame_rate.num,
-                s->info.frame_rate.den);
+                measured, nominal.num, nominal.den, s->info.frame_rate.num, s->info.frame_rate.den);
     } else {
         s->info.frame_rate = (AVRational){25, 1};
         s->info.variable_rate = 1;
@@ -333,8 +331,8 @@ static int eb_io_open_checked(AVFormatContext *fmt, AVIOContext **pb, const char
     return avio_open2(pb, url, flags, &fmt->interrupt_callback, options);
 }
 
-int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so,
-                   EbSource **out, char *detail, size_t detail_size)
+int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so, EbSource **out,
+                   char *detail, size_t detail_size)
 {
     int want_audio = so ? so->want_audio : 1;
     EbSource *s;
@@ -496,8 +494,8 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
         EbNormalizeConfig nc = {
             .info = &s->info,
             .video_time_base = vst->time_base,
-            .audio_time_base = s->aidx >= 0 ? s->fmt->streams[s->aidx]->time_base
-                                            : (AVRational){1, 1},
+            .audio_time_base =
+                s->aidx >= 0 ? s->fmt->streams[s->aidx]->time_base : (AVRational){1, 1},
             .t0 = s->t0,
             .dev = s->hw_fmt != AV_PIX_FMT_NONE ? s->dev : NULL,
             .upload = s->upload,
@@ -524,33 +522,44 @@ error:
     return ret;
 }
 
-const EbSourceInfo *eb_source_info(const EbSource *s) { return &s->info; }
+const EbSourceInfo *eb_source_info(const EbSource *s)
+{
+    return &s->info;
+}
 
 /* ---- decode loop ---- */
 
-static int eb_decode_drain(EbSource *s, AVCodecContext *dec, int is_audio)
+int eb_decode_receive(AVCodecContext *dec, AVFrame *frame, EbSourceStats *stats, int is_audio)
 {
-    int ret;
     for (;;) {
-        ret = avcodec_receive_frame(dec, s->tmp);
+        int ret = avcodec_receive_frame(dec, frame);
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
             return 0;
         if (ret == AVERROR_INVALIDDATA) {
-            s->stats.damaged += !is_audio;
+            stats->damaged += !is_audio;
             continue;
         }
         if (ret < 0)
             return ret;
         if (!is_audio) {
-            if (s->tmp->decode_error_flags || (s->tmp->flags & AV_FRAME_FLAG_CORRUPT))
-                s->stats.damaged++;
-            s->stats.frames_decoded++;
+            if (frame->decode_error_flags || (frame->flags & AV_FRAME_FLAG_CORRUPT))
+                stats->damaged++;
+            stats->frames_decoded++;
         }
+        return 1;
+    }
+}
+
+static int eb_decode_drain(EbSource *s, AVCodecContext *dec, int is_audio)
+{
+    int ret;
+    while ((ret = eb_decode_receive(dec, s->tmp, &s->stats, is_audio)) > 0) {
         ret = is_audio ? eb_normalize_audio(s->norm, s->tmp) : eb_normalize_video(s->norm, s->tmp);
         av_frame_unref(s->tmp);
         if (ret < 0)
             return ret;
     }
+    return ret;
 }
 
 static int eb_send(EbSource *s, AVCodecContext *dec, const AVPacket *pkt, int is_audio)

@@ -39,41 +39,47 @@
 typedef struct EbSource EbSource;
 
 typedef struct EbSourceInfo {
-    EbSourceGeometry geometry;   /* as stored, plus the rotation to apply */
-    int out_width, out_height;   /* the upright picture (after rotation); on the
-                                  * hardware path frames are handed out as stored
-                                  * and the fan-out rotates */
-    AVRational frame_rate;       /* constant output rate */
-    int variable_rate;           /* 1: retimed from a variable-rate source */
-    int interlaced;              /* known after the first frame */
-    double duration;             /* seconds, as the container states it */
-    int64_t expected_frames;     /* duration x frame_rate, for progress */
+    EbSourceGeometry geometry; /* as stored, plus the rotation to apply */
+    int out_width, out_height; /* the upright picture (after rotation); on the
+                                * hardware path frames are handed out as stored
+                                * and the fan-out rotates */
+    AVRational frame_rate;     /* constant output rate */
+    int variable_rate;         /* 1: retimed from a variable-rate source */
+    int interlaced;            /* known after the first frame */
+    double duration;           /* seconds, as the container states it */
+    int64_t expected_frames;   /* duration x frame_rate, for progress */
     int has_audio;
-    int sample_rate, channels;   /* audio frames handed out */
+    int sample_rate, channels; /* audio frames handed out */
     enum AVColorPrimaries color_primaries;
     enum AVColorTransferCharacteristic color_trc;
     enum AVColorSpace colorspace;
     enum AVColorRange color_range;
     enum AVChromaLocation chroma_location; /* from the stream (SPS/VUI); often unspecified */
     const char *video_codec;
-    int device_frames;           /* 1: frames handed out are device frames (hardware path) */
-    int device_decode;           /* 1: decoded on the device; 0 on the hardware path:
-                                  * decoded in software and uploaded */
-    char decode_note[256];       /* hardware path: where it decodes and why */
+    int device_frames;     /* 1: frames handed out are device frames (hardware path) */
+    int device_decode;     /* 1: decoded on the device; 0 on the hardware path:
+                            * decoded in software and uploaded */
+    char decode_note[256]; /* hardware path: where it decodes and why */
 } EbSourceInfo;
 
 typedef struct EbSourceStats {
-    int64_t packets;            /* video packets demuxed */
-    int64_t frames_decoded;     /* video frames out of the decoder */
-    int64_t frames_out;         /* frames handed out after normalisation */
-    int64_t damaged;            /* packets rejected + frames flagged corrupt */
-    uint64_t decode_ns;         /* wall time in demux + decode calls */
-    uint64_t filter_ns;         /* wall time in the normalisation graph */
-    int64_t uploads;            /* host -> device frame copies (hardware path) */
+    int64_t packets;        /* video packets demuxed */
+    int64_t frames_decoded; /* video frames out of the decoder */
+    int64_t frames_out;     /* frames handed out after normalisation */
+    int64_t damaged;        /* packets rejected + frames flagged corrupt */
+    uint64_t decode_ns;     /* wall time in demux + decode calls */
+    uint64_t filter_ns;     /* wall time in the normalisation graph */
+    int64_t uploads;        /* host -> device frame copies (hardware path) */
 } EbSourceStats;
 
+/* The decoder's next frame into frame, counted in stats (a damaged video
+ * frame, undecodable data skipped and counted): 1 a frame, 0 none until the
+ * next packet (or the end), or a negative error. The decode loops of the
+ * file and live inputs share it. */
+int eb_decode_receive(AVCodecContext *dec, AVFrame *frame, EbSourceStats *stats, int is_audio);
+
 typedef struct EbSourceOptions {
-    int want_audio;                    /* 0: ignore audio tracks */
+    int want_audio; /* 0: ignore audio tracks */
     /* NULL-terminated folders the input and every file a demuxer opens for
      * it (HLS segments, concat entries) must lie in, symlinks resolved;
      * NULL: no confinement (the operator's own command line). */
@@ -89,8 +95,8 @@ typedef struct EbSourceOptions {
  * EB_ERR_CODEC_UNSUPPORTED, EB_ERR_HDR_UNSUPPORTED, EB_ERR_INPUT_CONFINED,
  * or an errno; detail (may be NULL) then receives what exactly, e.g. the
  * codec's name or the refused path. */
-int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so,
-                   EbSource **out, char *detail, size_t detail_size);
+int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so, EbSource **out,
+                   char *detail, size_t detail_size);
 
 const EbSourceInfo *eb_source_info(const EbSource *s);
 
