@@ -36,6 +36,9 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/common.h>
+#include <libavutil/samplefmt.h>
 
 #include "eb_clock.h"
 #include "eb_error.h"
@@ -72,6 +75,8 @@ typedef struct EbLiveIn {
     uint64_t anchor_ns;   /* monotonic time of media time 0 at the feed's pace */
     int have_anchor;
     int64_t drop_run;      /* consecutive late frames */
+    int64_t video_end;     /* end of the last video frame handed out, 1/frame_rate */
+    int64_t audio_end;     /* end of the last audio frame handed out, samples; -1 none */
     double last_v, last_a; /* seconds, for the A/V offset */
 
     pthread_mutex_t lock; /* live: read from any thread */
@@ -309,6 +314,36 @@ static int eb_live_late(EbLiveIn *s, const AVFrame *f)
     return drop;
 }
 
+/* At the feed's end, audio that stops before the pictures is completed
+ * with silence up to the last picture's end (to within one AAC frame): a
+ * live session's next run follows this one's video, and a hole left in
+ * the audio there keeps players (hls.js) from ever ending the stream. 1: a
+ * silent frame in frame; 0: nothing to add. */
+static int eb_live_pad_audio(EbLiveIn *s, AVFrame *frame)
+{
+    int64_t want;
+    int ret;
+
+    if (s->audio_end < 0 || !s->info.has_audio)
+        return 0;
+    want = av_rescale_q(s->video_end, av_inv_q(s->info.frame_rate),
+                        (AVRational){1, s->info.sample_rate});
+    if (s->audio_end >= want)
+        return 0;
+    frame->format = AV_SAMPLE_FMT_FLTP;
+    frame->sample_rate = s->info.sample_rate;
+    frame->nb_samples = 1024;
+    av_channel_layout_default(&frame->ch_layout, s->info.channels == 2 ? 2 : 1); /* as normalised */
+    if ((ret = av_frame_get_buffer(frame, 0)) < 0)
+        return ret;
+    av_samples_set_silence(frame->extended_data, 0, frame->nb_samples, frame->ch_layout.nb_channels,
+                           AV_SAMPLE_FMT_FLTP);
+    frame->pts = s->audio_end;
+    frame->time_base = (AVRational){1, s->info.sample_rate};
+    s->audio_end += frame->nb_samples;
+    return 1;
+}
+
 static int eb_live_next(EbInput *in, AVFrame *frame, int *is_audio)
 {
     EbLiveIn *s = in->priv;
@@ -316,14 +351,24 @@ static int eb_live_next(EbInput *in, AVFrame *frame, int *is_audio)
 
     for (;;) {
         ret = s->norm ? eb_normalize_pop(s->norm, frame, is_audio) : EB_ERR(EAGAIN);
+        if (ret == 0 && *is_audio) {
+            s->audio_end = FFMAX(s->audio_end, frame->pts + frame->nb_samples);
+            return 0;
+        }
         if (ret == 0) {
-            if (*is_audio || !eb_live_late(s, frame))
+            if (!eb_live_late(s, frame)) {
+                s->video_end = FFMAX(s->video_end, frame->pts + 1);
                 return 0;
+            }
             av_frame_unref(frame);
             continue;
         }
         if (ret != EB_ERR(EAGAIN))
             return ret;
+        if (s->flushed && (ret = eb_live_pad_audio(s, frame)) != 0) {
+            *is_audio = 1;
+            return ret < 0 ? ret : 0;
+        }
         if (s->flushed) {
             EbSourceStats st;
             in->ops->stats(in, &st);
@@ -429,6 +474,7 @@ int eb_input_live_open(const EbLiveInputOptions *o, EbHalDevice *dev, EbInput **
     s->o = *o;
     s->dev = dev;
     s->vidx = s->aidx = -1;
+    s->audio_end = -1;
     s->upload = dev && eb_hal_hw_format(dev) != AV_PIX_FMT_NONE;
     s->pkt = av_packet_alloc();
     s->tmp = av_frame_alloc();

@@ -184,10 +184,15 @@ static int eb_live_vod_presentation(EbLiveSink *ls, int64_t n, EbPresentation *p
     for (int64_t k = 0, off_us = 0, shifted = 0; k < n; k++) {
         const EbSegmentInfo *s = &ref->segs[k];
         if (k > 0 && s->discontinuity && s->media_offset != ref->segs[k - 1].media_offset) {
-            /* The previous segment's end, as placed, is this run's start. */
-            const EbSegmentInfo *prev = &segs[0][k - 1];
-            off_us = av_rescale(prev->start + prev->duration, 1000000, ref->timescale) -
-                     av_rescale(s->start - s->media_offset, 1000000, ref->timescale);
+            /* The previous run's end, as placed (its longest rendition: the
+             * audio is padded to the video's end), is this run's start. */
+            int64_t end_us = 0;
+            for (int i = 0; i < ls->nb; i++) {
+                const EbSegmentInfo *prev = &segs[i][k - 1];
+                end_us = FFMAX(end_us, av_rescale(prev->start + prev->duration, 1000000,
+                                                  ls->rend[i].timescale));
+            }
+            off_us = end_us - av_rescale(s->start - s->media_offset, 1000000, ref->timescale);
             shifted = 1;
         }
         for (int i = 0; shifted && i < ls->nb; i++) {

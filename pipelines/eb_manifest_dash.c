@@ -34,10 +34,13 @@
  * shortest rendition's); minimumUpdatePeriod one nominal segment;
  * suggestedPresentationDelay three, the distance HLS players keep from the
  * live edge (RFC 8216 6.3.3), so both protocols play alike.
- * An ended channel stays dynamic, without minimumUpdatePeriod (no more
- * updates) and with mediaPresentationDuration (where it stops): a player
- * already on the stream keeps its timeline and stops at the end (DASH-IF
- * IOP 4.11.4); switching to static would move the presentation's zero.
+ * An ended channel turns static (DASH-IF IOP 4.11.4.2: the MPD may change
+ * to static when the live presentation ends) with mediaPresentationDuration
+ * from the anchor to where it stops. The Periods, their starts and every
+ * presentationTimeOffset stay as they were, so a player on the stream
+ * keeps its timeline; dash.js only plays to the end of a stream whose MPD
+ * became static (a dynamic one without updates leaves it waiting at the
+ * edge).
  * Discontinuities (EbSegmentInfo.discontinuity) with the same media_offset
  * do not split the Period: the caller keeps one media clock across them and
  * the files follow it, so the SegmentTimeline just goes on with the starts
@@ -453,7 +456,7 @@ static int eb_dash_bprint_mpd_timing(AVBPrint *out, const EbPresentation *p,
         return ret;
     nominal_ms =
         p->segment_seconds > 0 ? llround(p->segment_seconds * 1000) : (longest_us + 999) / 1000;
-    av_bprintf(out, " type=\"dynamic\" availabilityStartTime=\"");
+    av_bprintf(out, " type=\"%s\" availabilityStartTime=\"", p->ended ? "static" : "dynamic");
     eb_manifest_bprint_date(out, p->wallclock_us);
     av_bprintf(out, "\" publishTime=\"");
     eb_manifest_bprint_date(out, publish);
@@ -463,6 +466,7 @@ static int eb_dash_bprint_mpd_timing(AVBPrint *out, const EbPresentation *p,
         eb_dash_bprint_duration(
             out, av_rescale_rnd(FFMAX(end_us - p->anchor_us, 0), 1, 1000, AV_ROUND_NEAR_INF));
         av_bprintf(out, "\"");
+        return 0; /* static: no time-shift buffer, no delay */
     } else {
         av_bprintf(out, " minimumUpdatePeriod=\"");
         eb_dash_bprint_duration(out, nominal_ms);

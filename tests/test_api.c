@@ -1147,6 +1147,64 @@ static void test_channel_worker_restart_and_delete(void **state)
     daemon_stop(&d);
 }
 
+/* The daemon stops while a channel waits for its publisher: the next
+ * daemon finds the session open, records it, and the channel's numbering
+ * continues in the next session (no name is reused). */
+static void test_channel_survives_daemon_restart(void **state)
+{
+    Daemon d;
+    char storage[4400], url[512], path[4600], flag[64];
+    json_t *view = NULL;
+    int status = 0;
+    long last;
+    pid_t pub;
+    char *m;
+    (void)state;
+
+    fresh_storage("channel-restart-daemon", storage, sizeof(storage));
+    live_daemon(&d, storage, NULL,
+                "{\"name\": \"tv\", \"segment_seconds\": 1, \"window_seconds\": 30, "
+                "\"reconnect_window_seconds\": 60}",
+                url, sizeof(url));
+    pub = publish(url, 4);
+    assert_int_equal(waitpid(pub, &status, 0), pub);
+    assert_true(channel_wait(&d, "tv", "reconnecting", &view));
+    snprintf(path, sizeof(path), "%s/live/tv/hls/360p/index.m3u8", storage);
+    m = slurp_text(path);
+    last = strrchr(m, '_') ? strtol(strrchr(m, '_') + 1, NULL, 10) : 0;
+    free(m);
+    assert_true(last >= 2);
+    daemon_stop(&d);
+
+    /* The same storage, a new daemon (and a new SRT port: the URL is the
+     * channel's again). */
+    snprintf(flag, sizeof(flag), "--srt-listen=127.0.0.1:%d",
+             20000 + (int)((unsigned)rand() % 40000));
+    daemon_start(&d, storage, NULL, flag, NULL);
+    for (int i = 0; i < 100; i++) {
+        channel_state(&d, "tv", &view);
+        if (json_array_size(json_object_get(view, "recordings")) == 1)
+            break;
+        nap_ms(100);
+    }
+    assert_int_equal(json_array_size(json_object_get(view, "recordings")), 1);
+    assert_string_equal(json_string_value(json_object_get(view, "state")), "idle");
+    snprintf(url, sizeof(url), "%s",
+             json_string_value(json_object_get(json_object_get(view, "ingest"), "srt")));
+    pub = publish(url, 3);
+    assert_int_equal(waitpid(pub, &status, 0), pub);
+    assert_true(channel_wait(&d, "tv", "reconnecting", &view));
+    m = slurp_text(path);
+    {
+        char want[64];
+        snprintf(want, sizeof(want), "#EXT-X-MEDIA-SEQUENCE:%ld\n", last + 1);
+        assert_non_null(strstr(m, want));
+    }
+    free(m);
+    json_decref(view);
+    daemon_stop(&d);
+}
+
 /* ffmpeg publishing FLV over RTMP for seconds to url. */
 static pid_t publish_rtmp(const char *url, int seconds)
 {
@@ -2897,6 +2955,7 @@ int main(void)
         cmocka_unit_test(test_channel_worker_restart_and_delete),
         cmocka_unit_test(test_channel_admission_refuses),
         cmocka_unit_test(test_channel_rtmp_run),
+        cmocka_unit_test(test_channel_survives_daemon_restart),
         cmocka_unit_test(test_listen_on_every_address),
         cmocka_unit_test(test_secret_rotation),
         cmocka_unit_test(test_input_size_limit),

@@ -87,9 +87,10 @@ static void test_live_window_and_recording(void **state)
     snprintf(path, sizeof(path), "%s/live/cam1/dash/manifest.mpd", root);
     m = (char *)eb_test_slurp(path, &len);
     assert_non_null(m);
-    assert_non_null(strstr(m, "type=\"dynamic\""));
+    /* The feed's end ended the session: static, where it stops. */
+    assert_non_null(strstr(m, "type=\"static\""));
     assert_non_null(strstr(m, "availabilityStartTime="));
-    assert_non_null(strstr(m, "timeShiftBufferDepth="));
+    assert_non_null(strstr(m, "mediaPresentationDuration="));
     free(m);
 
     /* The recording: the whole run as a VOD over the same bytes. */
@@ -193,6 +194,8 @@ static void test_live_reconnect_continues_session(void **state)
     m = (char *)eb_test_slurp(path, &len);
     assert_int_equal(count_str(m, "<Period "), 2);
     assert_non_null(strstr(m, "startNumber=\"7\""));
+    assert_non_null(strstr(m, "type=\"dynamic\"")); /* still live */
+    assert_non_null(strstr(m, "timeShiftBufferDepth="));
     free(m);
 
     /* The publisher stayed away: the session ends without a feed. */

@@ -1650,7 +1650,7 @@ static void test_live_mpd_utc_timing(void **state)
     }
 }
 
-/* An ended channel stays dynamic, stops updating and states its end. */
+/* An ended channel turns static, on the timeline it had, and states its end. */
 static void test_live_mpd_ended(void **state)
 {
     Fixture f;
@@ -1661,12 +1661,19 @@ static void test_live_mpd_ended(void **state)
     f.p.ended = 1;
     m = run_mpd(&f.p);
     d = parse_mpd(m);
-    assert_string_equal(x_attr_req(d, 0, "type"), "dynamic");
+    /* Static now (players play to the end), on the same timeline. */
+    assert_string_equal(x_attr_req(d, 0, "type"), "static");
     assert_null(x_attr(d, 0, "minimumUpdatePeriod"));
+    assert_null(x_attr(d, 0, "timeShiftBufferDepth"));
     /* From the anchor (media time 0) to the latest end, audio's 300.309 s. */
     assert_string_equal(x_attr_req(d, 0, "mediaPresentationDuration"), "PT5M0.309S");
     assert_string_equal(x_attr_req(d, 0, "availabilityStartTime"), "2026-12-04T10:00:00.000Z");
-    assert_non_null(x_attr_req(d, 0, "timeShiftBufferDepth"));
+    {
+        int period = x_child(d, 0, "Period", 0);
+        int tmpl = x_child(d, x_child(d, period, "AdaptationSet", 0), "SegmentTemplate", 0);
+        assert_string_equal(x_attr_req(d, period, "start"), "PT0S");
+        assert_string_equal(x_attr_req(d, tmpl, "startNumber"), "41");
+    }
     free(d);
     av_free(m);
 }
