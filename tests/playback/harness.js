@@ -1,7 +1,8 @@
-/* Browser side of the encbox playback test (loaded by page.html, driven by
- * playback.mjs through Playwright). Every function returns a plain object
- * { status: 'pass' | 'fail' | 'skip', reason, details } and never waits
- * longer than the timeout it is given. */
+/* Browser side of the encbox playback test (loaded by the test pages that
+ * lib.mjs serves, driven by playback.mjs through Playwright; live.js, the
+ * live test's side, builds on EB.internal). Every function returns a plain
+ * object { status: 'pass' | 'fail' | 'skip', reason, details } and never
+ * waits longer than the timeout it is given. */
 'use strict';
 
 (function () {
@@ -165,8 +166,10 @@
   }
 
   /* Creates hls.js on a fresh video element and loads url. Resolves to null
-   * once the manifest is parsed, or to a failure reason. */
-  async function hlsSetup(url, timeoutMs) {
+   * once the manifest is parsed, or to a failure reason. extra (optional):
+   * { config: hls.js settings over these, onCreate(hls): called before the
+   * load, to listen to more events }. */
+  async function hlsSetup(url, timeoutMs, extra) {
     if (state.hls) {
       note('recreating hls.js and the video element after a failure');
       state.hls.destroy();
@@ -176,7 +179,7 @@
     state.hlsFatal = null;
     state.hlsBuffers = null;
     state.hlsUrl = url;
-    const hls = new Hls({
+    const hls = new Hls(Object.assign({
       debug: false,
       enableWorker: true,
       capLevelToPlayerSize: false,
@@ -191,7 +194,7 @@
       manifestLoadPolicy: { default: { maxTimeToFirstByteMs: 10000, maxLoadTimeMs: 20000,
         timeoutRetry: { maxNumRetry: 1, retryDelayMs: 0, maxRetryDelayMs: 0 },
         errorRetry: { maxNumRetry: 1, retryDelayMs: 500, maxRetryDelayMs: 1000 } } },
-    });
+    }, extra && extra.config));
     state.hls = hls;
     state.hlsNonFatal = [];
     const nonFatal = state.hlsNonFatal;
@@ -217,6 +220,7 @@
     }
     let manifest = null;
     hls.on(Hls.Events.MANIFEST_PARSED, (_, d) => { manifest = d; });
+    if (extra && extra.onCreate) extra.onCreate(hls);
     hls.attachMedia(video);
     hls.loadSource(url);
     return waitFor(() => manifest !== null, timeoutMs, 'MANIFEST_PARSED', hlsFatal);
@@ -435,6 +439,68 @@
     return { status: 'pass', details };
   }
 
+  /* Plays the whole presentation from the start at opt.rate to 'ended',
+   * then compares the player's duration (after end of stream: where the
+   * media really ends) with opt.expectDuration, within opt.tolerance. */
+  async function playToEnd(player, opt) {
+    const fatal = player === 'hls' ? hlsFatal : dashFatal;
+    if (player === 'hls') {
+      if (!state.hls) return { status: 'fail', reason: 'hls.js is not running' };
+      if (state.hlsFatal || state.videoError) {
+        const r = await hlsSetup(state.hlsUrl, Math.min(10000, opt.timeoutMs));
+        if (r) return { status: 'fail', reason: `could not restart hls.js after an earlier failure: ${r}` };
+      }
+    } else {
+      if (!state.dash) return { status: 'fail', reason: 'the DASH player is not running' };
+      if (state.dashFatal || state.videoError) {
+        return { status: 'fail', reason: `not attempted: the DASH player failed earlier: ${state.dashFatal || state.videoError}` };
+      }
+    }
+    let manifestDuration = null;
+    try {
+      if (player === 'hls') {
+        const lv = state.hls.levels.find((l) => l.details);
+        if (lv) manifestDuration = lv.details.totalduration;
+      } else {
+        manifestDuration = state.dash.getManifest().presentationTimeline.getDuration();
+      }
+    } catch (_) { /* reported as unknown */ }
+    const v = video;
+    let stalls = 0;
+    const onWaiting = () => { stalls++; };
+    v.addEventListener('waiting', onWaiting);
+    const t0 = performance.now();
+    let r;
+    try {
+      v.pause();
+      v.playbackRate = opt.rate;
+      v.currentTime = 0;
+      startPlay();
+      let replays = 0;
+      r = await waitFor(() => {
+        if (v.ended) return true;
+        if (v.paused && !v.seeking && replays++ < 50) startPlay();
+        return false;
+      }, opt.timeoutMs, () => `the end of the media (stuck at ${v.currentTime.toFixed(2)} s of ${v.duration.toFixed(2)} s, buffered ${videoState().buffered})`, fatal);
+    } finally {
+      v.removeEventListener('waiting', onWaiting);
+    }
+    const secs = ((performance.now() - t0) / 1000).toFixed(1);
+    const fmt = (x) => (typeof x === 'number' && Number.isFinite(x) ? `${x.toFixed(3)} s` : 'unknown');
+    const details = {
+      info: [`duration: player ${fmt(v.duration)}, manifest ${fmt(manifestDuration)}, expected ${fmt(opt.expectDuration)} (+-${opt.tolerance} s)`,
+        `played from 0 to ${v.currentTime.toFixed(2)} s in ${secs} s at ${opt.rate}x, ${stalls} stall(s)`],
+      video: videoState(),
+    };
+    v.playbackRate = 1;
+    if (r) return { status: 'fail', reason: r, details };
+    const off = v.duration - opt.expectDuration;
+    if (!(Math.abs(off) <= opt.tolerance)) {
+      return { status: 'fail', reason: `the player's duration is ${fmt(v.duration)}, ${off > 0 ? 'longer' : 'shorter'} than the expected ${fmt(opt.expectDuration)} by ${Math.abs(off).toFixed(3)} s (tolerance ${opt.tolerance} s)`, details };
+    }
+    return { status: 'pass', details };
+  }
+
   function codecSupport() {
     const types = {
       'h264': 'video/mp4; codecs="avc1.42E01E"',
@@ -449,9 +515,15 @@
   window.EB = {
     hlsPlay, hlsLevels, hlsLevel, dashPlay,
     avCheck,
+    playToEnd,
     codecSupport,
     videoState,
     log: () => log.slice(-60),
+    // for live.js, the live checks: the same element, state and waits
+    internal: {
+      state, note, sleep, waitFor, waitForAdvance, newVideo, startPlay, videoState,
+      hlsSetup, hlsFatal, video: () => video,
+    },
   };
   window.EB_READY = true;
 })();
