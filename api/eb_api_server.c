@@ -1797,6 +1797,7 @@ int eb_api_serve_cli(int argc, char **argv)
         EbChannelRunsConfig rc = {.exe = exe,
                                   .utc_timing_url = utc,
                                   .capacity_pixel_rate = api->cfg.live_capacity_mpixels * 1e6,
+                                  .hang_seconds = api->cfg.live_worker_timeout,
                                   .storage_root = api->storage,
                                   .config_path = api->cfg.path,
                                   .srt_listen = api->cfg.live_srt_listen,

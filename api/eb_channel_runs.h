@@ -26,7 +26,8 @@ typedef struct EbChannelRunsConfig {
      * eb_channel_runs_estimate(). */
     double capacity_pixel_rate;
     /* A worker that has printed nothing for this long while its publisher
-     * sends is hung: killed and restarted. 0: 20 s. */
+     * sends is hung: killed and restarted (live.worker_timeout_seconds).
+     * 0: 20 s. */
     double hang_seconds;
 } EbChannelRunsConfig;
 

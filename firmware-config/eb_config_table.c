@@ -403,6 +403,10 @@ static const EbSetting eb_settings[] = {
      NULL, 0,
      "Seconds of media a channel's live playlists offer (the window a player can seek back "
      "in) when the channel names none; at least 3 segments."},
+    {"live.worker_timeout_seconds", EB_SETTING_DOUBLE, 0, CFG(live_worker_timeout), 0, "20", 2, 600,
+     NULL, NULL, 0,
+     "A channel's worker that reports nothing for this long while its publisher sends is taken "
+     "as hung: it is killed and restarted, and the stream goes on after a discontinuity."},
     {"live.capacity_mpixels", EB_SETTING_DOUBLE, 0, CFG(live_capacity_mpixels), 0, "0", 0, 1000000,
      NULL, NULL, 0,
      "Live encoding this box carries in real time, in megapixels per second of output (a "

@@ -1080,7 +1080,7 @@ static void test_channel_worker_restart_and_delete(void **state)
 {
     Daemon d;
     Resp r;
-    char storage[4400], url[512], path[4600];
+    char storage[4400], url[512], path[4600], conf[4500];
     json_t *view = NULL, *recs;
     int status = 0;
     pid_t pub, worker = 0;
@@ -1088,7 +1088,9 @@ static void test_channel_worker_restart_and_delete(void **state)
     (void)state;
 
     fresh_storage("channel-restart", storage, sizeof(storage));
-    live_daemon(&d, storage, NULL,
+    snprintf(conf, sizeof(conf), "%s/hang.yaml", storage);
+    assert_int_equal(write_text(conf, "live:\n  worker_timeout_seconds: 3\n"), 0);
+    live_daemon(&d, storage, conf,
                 "{\"name\": \"news\", \"segment_seconds\": 1, \"window_seconds\": 30}", url,
                 sizeof(url));
     pub = publish(url, 30);
@@ -1120,6 +1122,21 @@ static void test_channel_worker_restart_and_delete(void **state)
     assert_int_equal(count_of(m, "#EXT-X-DISCONTINUITY\n"), 1);
     free(m);
 
+    /* A hung worker (stopped: it reads and says nothing) is killed after
+     * live.worker_timeout_seconds and restarted the same way. */
+    worker = channel_worker("news");
+    assert_true(worker > 0);
+    assert_int_equal(kill(worker, SIGSTOP), 0);
+    for (int i = 0; i < 100; i++) {
+        channel_state(&d, "news", &view);
+        if (json_integer_value(json_object_get(json_object_get(view, "stats"), "restarts")) == 2)
+            break;
+        nap_ms(100);
+    }
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(view, "stats"), "restarts")), 2);
+    assert_true(channel_worker("news") != worker);
+
     /* DELETE: the publisher is dropped, the channel ends, the session is
      * recorded without waiting for a reconnect. */
     api(&d, &r, "DELETE", "/v1/channels/news", NULL);
@@ -1141,7 +1158,7 @@ static void test_channel_worker_restart_and_delete(void **state)
     snprintf(path, sizeof(path), "%s/videos/%s/hls/360p/index.m3u8", storage,
              json_string_value(json_object_get(json_array_get(recs, 0), "id")));
     m = slurp_text(path);
-    assert_int_equal(count_of(m, "#EXT-X-DISCONTINUITY\n"), 1);
+    assert_int_equal(count_of(m, "#EXT-X-DISCONTINUITY\n"), 2);
     free(m);
     json_decref(view);
     daemon_stop(&d);

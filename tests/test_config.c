@@ -323,6 +323,8 @@ static const SettingCase setting_cases[] = {
      "'live.segment_seconds' must be between 1 and 10 (got '20')"},
     {"live.window_seconds", "120", "120", "2",
      "'live.window_seconds' must be between 3 and 21600 (got '2')"},
+    {"live.worker_timeout_seconds", "5", "5", "1",
+     "'live.worker_timeout_seconds' must be between 2 and 600 (got '1')"},
     {"live.capacity_mpixels", "250", "250", "-1",
      "'live.capacity_mpixels' must be between 0 and 1000000 (got '-1')"},
     {"log.level", "debug", "debug", "verbose",
