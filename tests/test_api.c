@@ -1042,8 +1042,29 @@ static void test_channel_srt_run(void **state)
     daemon_stop(&d);
 }
 
-/* The pid of the daemon's run worker of a channel (from /proc), or 0. */
-static pid_t channel_worker(const char *name)
+/* The parent of pid (from /proc), or -1. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[512], *p;
+    FILE *f;
+    size_t n;
+    int ppid = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (!(f = fopen(path, "r")))
+        return -1;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* pid (comm) state ppid ...: comm may hold spaces, so after the last ')' */
+    if ((p = strrchr(buf, ')')) && sscanf(p + 1, " %*c %d", &ppid) == 1)
+        return (pid_t)ppid;
+    return -1;
+}
+
+/* The pid of the run worker of a channel of daemon d (from /proc: its
+ * child, so tests running beside this one cannot be mistaken), or 0. */
+static pid_t channel_worker(const Daemon *d, const char *name)
 {
     DIR *proc = opendir("/proc");
     struct dirent *e;
@@ -1063,7 +1084,8 @@ static pid_t channel_worker(const char *name)
         n = fread(cmd, 1, sizeof(cmd), f);
         fclose(f);
         for (size_t i = 0; i + (size_t)wlen <= n; i++)
-            if (!memcmp(cmd + i, want, (size_t)wlen) && memmem(cmd, n, "--continue", 10)) {
+            if (!memcmp(cmd + i, want, (size_t)wlen) && memmem(cmd, n, "--continue", 10) &&
+                parent_of((pid_t)atoi(e->d_name)) == d->pid) {
                 found = (pid_t)atoi(e->d_name);
                 break;
             }
@@ -1099,7 +1121,7 @@ static void test_channel_worker_restart_and_delete(void **state)
     for (int i = 0; i < 100 && access(path, R_OK) != 0; i++)
         nap_ms(100);
     assert_int_equal(access(path, R_OK), 0);
-    worker = channel_worker("news");
+    worker = channel_worker(&d, "news");
     assert_true(worker > 0);
     assert_int_equal(kill(worker, SIGKILL), 0);
 
@@ -1124,7 +1146,7 @@ static void test_channel_worker_restart_and_delete(void **state)
 
     /* A hung worker (stopped: it reads and says nothing) is killed after
      * live.worker_timeout_seconds and restarted the same way. */
-    worker = channel_worker("news");
+    worker = channel_worker(&d, "news");
     assert_true(worker > 0);
     assert_int_equal(kill(worker, SIGSTOP), 0);
     for (int i = 0; i < 100; i++) {
@@ -1135,7 +1157,7 @@ static void test_channel_worker_restart_and_delete(void **state)
     }
     assert_int_equal(
         json_integer_value(json_object_get(json_object_get(view, "stats"), "restarts")), 2);
-    assert_true(channel_worker("news") != worker);
+    assert_true(channel_worker(&d, "news") != worker);
 
     /* DELETE: the publisher is dropped, the channel ends, the session is
      * recorded without waiting for a reconnect. */
@@ -1291,7 +1313,7 @@ static void test_channel_rtmp_run(void **state)
     }
     assert_non_null(transport);
     assert_string_equal(transport, "rtmp");
-    worker = channel_worker("obs");
+    worker = channel_worker(&d, "obs");
     assert_true(worker > 0);
     assert_int_equal(kill(worker, SIGKILL), 0);
     for (int i = 0; i < 100; i++) {
