@@ -837,7 +837,9 @@ static void test_channels_http(void **state)
  * channel is live and its window is on disk; when it leaves, the channel
  * is idle again with the run as a recording that is a published video. A
  * wrong passphrase starts nothing. */
-static pid_t publish(const char *url, int seconds)
+/* ffmpeg publishing a generated 640x360 source with audio, paced, for
+ * seconds: MPEG-TS over SRT to url, or FLV over RTMP with rtmp set. */
+static pid_t publish_as(const char *url, int seconds, int rtmp)
 {
     char cmd[2048];
     pid_t pid;
@@ -845,14 +847,19 @@ static pid_t publish(const char *url, int seconds)
     snprintf(cmd, sizeof(cmd),
              "exec ffmpeg -hide_banner -loglevel quiet -re -f lavfi "
              "-i testsrc2=size=640x360:rate=25 -f lavfi -i sine -t %d -c:v libx264 "
-             "-preset ultrafast -g 25 -c:a aac -f mpegts '%s&pkt_size=1316'",
-             seconds, url);
+             "-preset ultrafast -g 25 -c:a aac -f %s '%s%s'",
+             seconds, rtmp ? "flv" : "mpegts", url, rtmp ? "" : "&pkt_size=1316");
     pid = fork();
     if (pid == 0) {
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
     return pid;
+}
+
+static pid_t publish(const char *url, int seconds)
+{
+    return publish_as(url, seconds, 0);
 }
 
 static const char *channel_state(Daemon *d, const char *name, json_t **keep)
@@ -1244,25 +1251,6 @@ static void test_channel_survives_daemon_restart(void **state)
     daemon_stop(&d);
 }
 
-/* ffmpeg publishing FLV over RTMP for seconds to url. */
-static pid_t publish_rtmp(const char *url, int seconds)
-{
-    char cmd[2048];
-    pid_t pid;
-
-    snprintf(cmd, sizeof(cmd),
-             "exec ffmpeg -hide_banner -loglevel quiet -re -f lavfi "
-             "-i testsrc2=size=640x360:rate=25 -f lavfi -i sine -t %d -c:v libx264 "
-             "-preset ultrafast -g 25 -c:a aac -f flv '%s'",
-             seconds, url);
-    pid = fork();
-    if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
 /* RTMP: a wrong stream key is refused; the channel's key publishes (FLV
  * into the same live run), a worker killed mid-stream restarts from the
  * feed's kept opening and the stream goes on; with no reconnect window the
@@ -1291,12 +1279,12 @@ static void test_channel_rtmp_run(void **state)
     assert_int_equal(strncmp(url, "rtmp://127.0.0.1:", 17), 0);
 
     snprintf(bad, sizeof(bad), "%.*s/wrong-key-0123456789", (int)(strrchr(url, '/') - url), url);
-    pub = publish_rtmp(bad, 2);
+    pub = publish_as(bad, 2, 1);
     assert_int_equal(waitpid(pub, &status, 0), pub);
     assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_string_equal(channel_state(&d, "obs", &view), "idle");
 
-    pub = publish_rtmp(url, 14);
+    pub = publish_as(url, 14, 1);
     snprintf(path, sizeof(path), "%s/live/obs/hls/360p/index.m3u8", storage);
     for (int i = 0; i < 100 && access(path, R_OK) != 0; i++)
         nap_ms(100);
