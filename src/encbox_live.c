@@ -68,9 +68,16 @@ static void eb_live_event_progress(const EbLiveProgress *p, void *opaque)
            (long long)p->last_sequence, p->engine.fps, p->engine.speed, (long long)p->dropped,
            p->lag_seconds, p->av_offset_seconds, (long long)p->timestamp_jumps, (long long)p->bytes,
            p->edge_age_seconds);
-    for (int i = 0; i < p->engine.nb_rungs; i++)
-        printf("%s{\"name\":\"%s\",\"frames\":%lld}", i ? "," : "", p->engine.rung_names[i],
-               (long long)p->engine.rung_frames[i]);
+    for (int i = 0; i < p->engine.nb_rungs; i++) {
+        /* A rung's own speed: the engine's (frames every rung has done)
+         * scaled by how far this rung is. */
+        double speed =
+            p->engine.frames_done > 0
+                ? p->engine.speed * (double)p->engine.rung_frames[i] / (double)p->engine.frames_done
+                : 0;
+        printf("%s{\"name\":\"%s\",\"frames\":%lld,\"speed\":%.3f}", i ? "," : "",
+               p->engine.rung_names[i], (long long)p->engine.rung_frames[i], speed);
+    }
     printf("]}\n");
     fflush(stdout);
 }

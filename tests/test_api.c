@@ -956,6 +956,8 @@ static void test_channel_srt_run(void **state)
             json_t *ingest = json_object_get(stats, "ingest");
             seen_stats = 1;
             assert_true(json_number_value(json_object_get(stats, "speed")) > 0);
+            assert_true(json_number_value(json_object_get(
+                            json_array_get(json_object_get(stats, "rungs"), 0), "speed")) > 0);
             assert_non_null(json_object_get(stats, "dropped_frames"));
             assert_non_null(json_object_get(stats, "edge_age_seconds"));
             assert_true(json_integer_value(json_object_get(ingest, "bytes_relayed")) > 0);
