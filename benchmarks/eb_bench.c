@@ -53,21 +53,19 @@ typedef struct EbBenchArgs {
     const char *preset;
     const char *only_backend;
     const char *plan;
-    const char *from;
+    const char *from[2]; /* --from, once or twice (a VOD report and a --live one) */
+    int nb_from;
     double seconds;
     int max_concurrency;
     int runs;
     int no_ffmpeg;
     int scaler_frames; /* 0: no scaler comparison */
     double headroom;
+    int live;        /* --live: the live bench instead of the VOD sweep */
+    int live_height; /* 720 or 1080 */
+    double live_seconds;
+    int max_channels;
 } EbBenchArgs;
-
-/* What the runner needs to know about the source. */
-typedef struct EbBenchSource {
-    int width, height, has_audio;
-    AVRational sar;
-    double fps, seconds;
-} EbBenchSource;
 
 /* snprintf whose truncation is accepted: paths and messages that do not
  * fit are cut, never overflowed (keeps -Wformat-truncation quiet where the
@@ -87,7 +85,7 @@ static int bprintf(char *dst, size_t size, const char *fmt, ...)
     return size && (size_t)n >= size ? (int)(size - 1) : n;
 }
 
-static int mkdirs(const char *path)
+int eb_bench_mkdirs(const char *path)
 {
     char buf[4096];
     bprintf(buf, sizeof(buf), "%s", path);
@@ -113,7 +111,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
-static void rmtree(const char *path)
+void eb_bench_rmtree(const char *path)
 {
     if (access(path, F_OK) == 0)
         nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -158,7 +156,7 @@ static int run_one(char *const argv[], const char *log, EbBenchToolRun *run)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static void print_log_tail(const char *log)
+void eb_bench_log_tail(const char *log)
 {
     char line[512], last[4][512] = {{0}};
     int n = 0;
@@ -172,7 +170,7 @@ static void print_log_tail(const char *log)
         fprintf(stderr, "    | %s", last[i % 4]);
 }
 
-static int probe_source(const char *path, EbBenchSource *src)
+int eb_bench_probe_source(const char *path, EbBenchSource *src)
 {
     AVFormatContext *fmt = NULL;
     int ret, vi;
@@ -259,7 +257,7 @@ static int make_source(const EbBenchArgs *a, char *path, size_t size)
                 "bench: could not generate the source with the ffmpeg command line "
                 "(exit %d); log %s\n",
                 ret, log);
-        print_log_tail(log);
+        eb_bench_log_tail(log);
         unlink(path);
         return -EIO;
     }
@@ -346,7 +344,7 @@ static int run_step(const EbBenchArgs *a, const char *input, const EbHalBackend 
         bprintf(out[i], sizeof(out[i]), "%s/work/job%d", a->out_dir, i);
         bprintf(stats[i], sizeof(stats[i]), "%s/work/job%d.json", a->out_dir, i);
         bprintf(log[i], sizeof(log[i]), "%s/work/job%d.log", a->out_dir, i);
-        rmtree(out[i]);
+        eb_bench_rmtree(out[i]);
         unlink(stats[i]);
         encbox_argv(argv, a, input, out[i], be->name, stats[i]);
         start[i] = eb_clock_seconds();
@@ -386,7 +384,7 @@ static int run_step(const EbBenchArgs *a, const char *input, const EbHalBackend 
         if (status[i] != 0 || eb_job_stats_read(stats[i], &js[i]) < 0) {
             fprintf(stderr, "bench: %s job %d of %d failed (exit %d); log %s\n", be->name, i + 1, n,
                     status[i], log[i]);
-            print_log_tail(log[i]);
+            eb_bench_log_tail(log[i]);
             st->failed++;
             continue;
         }
@@ -403,7 +401,7 @@ static int run_step(const EbBenchArgs *a, const char *input, const EbHalBackend 
         for (int k = 0; k < js[i].nb_rungs; k++)
             pixels += (double)js[i].rungs[k].width * js[i].rungs[k].height * js[i].rungs[k].frames;
         stages_add(&st->stages, &js[i], 1.0 / n);
-        rmtree(out[i]);
+        eb_bench_rmtree(out[i]);
     }
     if (st->failed) {
         st->job_fps_min = st->realtime_ratio = 0;
@@ -441,41 +439,43 @@ static void sweep(const EbBenchArgs *a, const char *input, const EbHalBackend *b
 
 /* ---- encbox vs the ffmpeg command line ---------------------------------- */
 
-/* The ladder exactly as `encbox transcode` builds it, on the ffmpeg command
- * line: decode once, split + scale, same x264 preset, bitrates,
- * maxrate/bufsize and GOP, forced keyframes at every 6 s, fMP4 HLS. */
-static int ffmpeg_argv(char **argv, char store[][64], const EbBenchArgs *a, const char *input,
-                       const EbBenchSource *src, const EbRungPlan *plan, int nb, const char *out,
-                       char *graph, size_t graph_size, char *vmap, size_t vmap_size, char *segs,
-                       size_t segs_size, char *index, size_t index_size)
+int eb_bench_ffmpeg_ladder(EbBenchFfmpegCommand *cmd, const EbBenchFfmpegLadder *l)
 {
-    int n = 0, k = 0;
+    char **argv = cmd->argv;
+    const EbBenchSource *src = l->src;
+    const EbRungPlan *plan = l->plan;
+    int n = 0, k = 0, nb = l->nb_rungs;
     size_t gl;
     AVRational fr = av_d2q(src->fps, 1001000);
     EbBoundaryPolicy bp;
     int64_t gop;
 
+    if (nb < 1 || nb > EB_LADDER_MAX_RUNGS || !(l->segment_seconds >= 1) || !(src->fps > 0))
+        return -EINVAL;
     /* The GOP encbox's rungs use: longer than the longest segment. */
-    eb_boundary_init(&bp, 6.0, av_inv_q(fr), 0);
+    eb_boundary_init(&bp, l->segment_seconds, av_inv_q(fr), 0);
     gop = eb_boundary_max_distance(&bp) + 1;
 #define ARG(s) (argv[n++] = (char *)(s))
-#define FMT(...) (bprintf(store[k], 64, __VA_ARGS__), argv[n++] = store[k++])
+#define FMT(...)                                                                                   \
+    (bprintf(cmd->store[k], sizeof(cmd->store[k]), __VA_ARGS__), argv[n++] = cmd->store[k++])
     ARG("ffmpeg");
     ARG("-nostdin");
     ARG("-v");
     ARG("error");
     ARG("-y");
+    for (int i = 0; l->input_options && l->input_options[i]; i++)
+        ARG(l->input_options[i]);
     ARG("-i");
-    ARG(input);
-    gl = bprintf(graph, graph_size, "[0:v]split=%d", nb);
+    ARG(l->input);
+    gl = bprintf(cmd->graph, sizeof(cmd->graph), "[0:v]split=%d", nb);
     for (int i = 0; i < nb; i++)
-        gl += bprintf(graph + gl, graph_size - gl, "[s%d]", i);
+        gl += bprintf(cmd->graph + gl, sizeof(cmd->graph) - gl, "[s%d]", i);
     for (int i = 0; i < nb; i++)
         if (plan[i].width != src->width || plan[i].height != src->height)
-            gl += bprintf(graph + gl, graph_size - gl, ";[s%d]scale=%d:%d[o%d]", i, plan[i].width,
-                          plan[i].height, i);
+            gl += bprintf(cmd->graph + gl, sizeof(cmd->graph) - gl, ";[s%d]scale=%d:%d[o%d]", i,
+                          plan[i].width, plan[i].height, i);
     ARG("-filter_complex");
-    ARG(graph);
+    ARG(cmd->graph);
     for (int i = 0; i < nb; i++) {
         ARG("-map");
         if (plan[i].width != src->width || plan[i].height != src->height)
@@ -490,7 +490,7 @@ static int ffmpeg_argv(char **argv, char store[][64], const EbBenchArgs *a, cons
     ARG("-c:v");
     ARG("libx264");
     ARG("-preset");
-    ARG(a->preset);
+    ARG(l->preset);
     ARG("-pix_fmt");
     ARG("yuv420p");
     for (int i = 0; i < nb; i++) {
@@ -508,7 +508,7 @@ static int ffmpeg_argv(char **argv, char store[][64], const EbBenchArgs *a, cons
     ARG("-sc_threshold");
     ARG("0");
     ARG("-force_key_frames");
-    ARG("expr:gte(t,n_forced*6)");
+    FMT("expr:gte(t,n_forced*%g)", l->segment_seconds);
     if (src->has_audio) {
         ARG("-c:a");
         ARG("aac");
@@ -518,31 +518,54 @@ static int ffmpeg_argv(char **argv, char store[][64], const EbBenchArgs *a, cons
     ARG("-f");
     ARG("hls");
     ARG("-hls_time");
-    ARG("6");
-    ARG("-hls_playlist_type");
-    ARG("vod");
-    ARG("-hls_segment_type");
-    ARG("fmp4");
+    FMT("%g", l->segment_seconds);
+    if (l->live_list_size > 0) {
+        /* A sliding live playlist, as encbox live publishes it. */
+        ARG("-hls_list_size");
+        FMT("%d", l->live_list_size);
+        ARG("-hls_segment_type");
+        ARG("fmp4");
+        ARG("-hls_flags");
+        ARG("delete_segments+program_date_time");
+    } else {
+        ARG("-hls_playlist_type");
+        ARG("vod");
+        ARG("-hls_segment_type");
+        ARG("fmp4");
+    }
     gl = 0;
-    vmap[0] = 0;
+    cmd->vmap[0] = 0;
     for (int i = 0; i < nb; i++)
-        gl += bprintf(vmap + gl, vmap_size - gl, "%sv:%d%s", i ? " " : "", i,
+        gl += bprintf(cmd->vmap + gl, sizeof(cmd->vmap) - gl, "%sv:%d%s", i ? " " : "", i,
                       src->has_audio ? ",agroup:aud" : "");
     if (src->has_audio)
-        bprintf(vmap + gl, vmap_size - gl, " a:0,agroup:aud");
+        bprintf(cmd->vmap + gl, sizeof(cmd->vmap) - gl, " a:0,agroup:aud");
     ARG("-var_stream_map");
-    ARG(vmap);
+    ARG(cmd->vmap);
     ARG("-master_pl_name");
     ARG("master.m3u8");
-    bprintf(segs, segs_size, "%s/%%v/segment_%%03d.m4s", out);
-    bprintf(index, index_size, "%s/%%v/index.m3u8", out);
+    bprintf(cmd->segs, sizeof(cmd->segs), "%s/%%v/segment_%%03d.m4s", l->out);
+    bprintf(cmd->index, sizeof(cmd->index), "%s/%%v/index.m3u8", l->out);
     ARG("-hls_segment_filename");
-    ARG(segs);
-    ARG(index);
+    ARG(cmd->segs);
+    ARG(cmd->index);
     argv[n] = NULL;
 #undef ARG
 #undef FMT
     return n;
+}
+
+void eb_bench_command_line(char *const argv[], char *out, size_t size)
+{
+    size_t l = 0;
+    out[0] = 0;
+    for (int i = 0; argv[i] && l < size - 1; i++) {
+        int q = strchr(argv[i], ' ') || strchr(argv[i], ';') || strchr(argv[i], '(') ||
+                strchr(argv[i], '?') || strchr(argv[i], '&') || strchr(argv[i], '[') ||
+                strchr(argv[i], '%');
+        l += bprintf(out + l, size - l, "%s%s%s%s", i ? " " : "", q ? "'" : "", argv[i],
+                     q ? "'" : "");
+    }
 }
 
 /* PSNR and SSIM of one rung against the source scaled to the rung's size
@@ -620,9 +643,9 @@ static void versus(const EbBenchArgs *a, const char *input, const EbBenchSource 
     EbLadder ladder;
     EbSourceGeometry geo = {src->width, src->height, src->sar, 0};
     EbRungPlan plan[EB_LADDER_MAX_RUNGS];
-    char store[96][64], graph[1024], vmap[512], segs[4200], index[4200];
+    EbBenchFfmpegCommand *fcmd;
     char eout[4200], fout[4200], stats[4200], elog[4200], flog[4200];
-    char *eargv[24], *fargv[128];
+    char *eargv[24], **fargv;
     int nb, ret;
 
     eb_ladder_default(&ladder);
@@ -637,37 +660,44 @@ static void versus(const EbBenchArgs *a, const char *input, const EbBenchSource 
     bprintf(elog, sizeof(elog), "%s/work/versus-encbox.log", a->out_dir);
     bprintf(flog, sizeof(flog), "%s/work/versus-ffmpeg.log", a->out_dir);
     encbox_argv(eargv, a, input, eout, "software", stats);
-    ffmpeg_argv(fargv, store, a, input, src, plan, nb, fout, graph, sizeof(graph), vmap,
-                sizeof(vmap), segs, sizeof(segs), index, sizeof(index));
-    {
-        size_t l = 0;
-        for (int i = 0; fargv[i] && l < sizeof(vs->ffmpeg_command) - 1; i++) {
-            int q = strchr(fargv[i], ' ') || strchr(fargv[i], ';') || strchr(fargv[i], '(');
-            l += bprintf(vs->ffmpeg_command + l, sizeof(vs->ffmpeg_command) - l, "%s%s%s%s",
-                         i ? " " : "", q ? "'" : "", fargv[i], q ? "'" : "");
-        }
+    fcmd = calloc(1, sizeof(*fcmd));
+    if (!fcmd) {
+        bprintf(vs->skipped, sizeof(vs->skipped), "out of memory");
+        return;
     }
+    {
+        EbBenchFfmpegLadder fl = {.input = input,
+                                  .preset = a->preset,
+                                  .src = src,
+                                  .plan = plan,
+                                  .nb_rungs = nb,
+                                  .segment_seconds = 6.0,
+                                  .out = fout};
+        eb_bench_ffmpeg_ladder(fcmd, &fl);
+    }
+    fargv = fcmd->argv;
+    eb_bench_command_line(fargv, vs->ffmpeg_command, sizeof(vs->ffmpeg_command));
     vs->runs = a->runs;
     for (int i = 0; i < a->runs; i++) {
         /* Alternate, so drift in the machine's load hits both alike. */
         fprintf(stderr, "bench: versus run %d/%d: encbox ...\n", i + 1, a->runs);
-        rmtree(eout);
+        eb_bench_rmtree(eout);
         ret = run_one(eargv, elog, &vs->encbox[i]);
         if (ret != 0 || eb_job_stats_read(stats, &vs->encbox_stages) < 0) {
             bprintf(vs->skipped, sizeof(vs->skipped), "encbox run failed (exit %d), log %s", ret,
                     elog);
-            print_log_tail(elog);
-            return;
+            eb_bench_log_tail(elog);
+            goto out;
         }
         fprintf(stderr, "bench: versus run %d/%d: ffmpeg ...\n", i + 1, a->runs);
-        rmtree(fout);
-        mkdirs(fout);
+        eb_bench_rmtree(fout);
+        eb_bench_mkdirs(fout);
         ret = run_one(fargv, flog, &vs->ffmpeg[i]);
         if (ret != 0) {
             bprintf(vs->skipped, sizeof(vs->skipped), "ffmpeg run failed (exit %d), log %s", ret,
                     flog);
-            print_log_tail(flog);
-            return;
+            eb_bench_log_tail(flog);
+            goto out;
         }
     }
     vs->encbox_median.wall_seconds =
@@ -703,9 +733,11 @@ static void versus(const EbBenchArgs *a, const char *input, const EbBenchSource 
         if (measure_quality(dist, input, log, plan[i].width, plan[i].height, fq) < 0)
             fprintf(stderr, "bench: PSNR/SSIM of ffmpeg %s failed; log %s\n", fq->name, log);
     }
-    rmtree(eout);
-    rmtree(fout);
+    eb_bench_rmtree(eout);
+    eb_bench_rmtree(fout);
     vs->ran = 1;
+out:
+    free(fcmd);
 }
 
 /* ---- printing ------------------------------------------------------------ */
@@ -885,14 +917,22 @@ static void usage(FILE *f)
             "      --scaler-frames N   frames for the scaling fan-out vs ffmpeg's split + scale\n"
             "                          (in process, one thread; default 150, 0 skips it)\n"
             "      --plan SPEC         capacity plan, e.g. 'live=40x1080p30,vod=500h/day'\n"
-            "      --from FILE         plan from an earlier result (bench.json) without running\n"
+            "      --from FILE         plan from an earlier result (bench.json) without running;\n"
+            "                          twice: a VOD result and a --live one (bench-live.json)\n"
             "      --headroom PCT      share of each box kept free in the plan (default 0)\n"
-            "Writes DIR/bench.json and DIR/bench.svg. Timings depend on what else the\n"
-            "machine runs; compare figures from the same run only.\n");
+            "      --live              the live bench instead: 1, 2, ... simultaneous live\n"
+            "                          ladders fed over SRT, encbox live and the ffmpeg command\n"
+            "                          line side by side, frame-to-playlist delay\n"
+            "      --live-height H     its source: 720 (default) or 1080, 30 fps\n"
+            "      --live-seconds S    its feed's length, each step (default 20)\n"
+            "      --max-channels N    its last step (default 8; each side stops earlier at\n"
+            "                          its first step out of real time)\n"
+            "Writes DIR/bench.json and DIR/bench.svg (--live: DIR/bench-live.json). Timings\n"
+            "depend on what else the machine runs; compare figures from the same run only.\n");
 }
 
 /* 1-minute load average: how busy the machine was around a timing. */
-static double loadavg1(void)
+double eb_bench_loadavg(void)
 {
     double l = -1;
     FILE *f = fopen("/proc/loadavg", "r");
@@ -904,7 +944,7 @@ static double loadavg1(void)
     return l;
 }
 
-static void fill_host(EbBenchReport *r)
+void eb_bench_fill_host(EbBenchReport *r)
 {
     char line[512];
     FILE *f;
@@ -916,7 +956,7 @@ static void fill_host(EbBenchReport *r)
     gethostname(r->host, sizeof(r->host) - 1);
     r->cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
     r->memory_gb = (double)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / (1 << 30);
-    r->load_start = loadavg1();
+    r->load_start = eb_bench_loadavg();
     if ((f = fopen("/proc/cpuinfo", "r"))) {
         while (fgets(line, sizeof(line), f)) {
             char *c = strchr(line, ':');
@@ -946,15 +986,119 @@ static int plan_from(const EbBenchArgs *a, const EbBenchReport *r)
         return EB_BENCH_EXIT_FAILED;
     }
     if (eb_bench_plan_compute(&req, &cap, a->headroom, &plan) < 0) {
-        fprintf(stderr,
-                "encbox: --plan: only %dp%g ladders were measured (result of %s); "
-                "measure that profile with --input\n",
-                cap.source_height, cap.source_fps, r->date);
+        if (req.vod_hours_per_day > 0 && cap.vod_hours_per_hour <= 0)
+            fprintf(stderr, "encbox: --plan: the result holds no VOD measurement; give a VOD "
+                            "result too (--from twice)\n");
+        else if (cap.live_measured)
+            fprintf(stderr,
+                    "encbox: --plan: live was measured at %dp%g (and VOD at %dp%g); measure "
+                    "that profile with --live --live-height\n",
+                    cap.live_height, cap.live_fps, cap.source_height, cap.source_fps);
+        else
+            fprintf(stderr,
+                    "encbox: --plan: only %dp%g ladders were measured (result of %s); "
+                    "measure that profile with --input, or live with --live\n",
+                    cap.source_height, cap.source_fps, r->date);
         return EB_BENCH_EXIT_USAGE;
     }
     printf("measured on %s (%s, %d cores), %s\n", r->host, r->cpu_model, r->cores, r->date);
     eb_bench_plan_print(stdout, &req, &cap, a->headroom, &plan);
     return 0;
+}
+
+/* --from once or twice: the second report adds what the first lacks (the
+ * VOD sweep, or the --live measurement). */
+static int plan_from_files(const EbBenchArgs *a, EbBenchReport *r)
+{
+    EbBenchReport *r2 = NULL;
+    char err[512];
+
+    if (eb_bench_report_read_json(a->from[0], r, err, sizeof(err)) < 0) {
+        fprintf(stderr, "encbox: --from: %s\n", err);
+        return EB_BENCH_EXIT_FAILED;
+    }
+    if (a->nb_from > 1) {
+        r2 = calloc(1, sizeof(*r2));
+        if (!r2 || eb_bench_report_read_json(a->from[1], r2, err, sizeof(err)) < 0) {
+            fprintf(stderr, "encbox: --from: %s\n", r2 ? err : "out of memory");
+            free(r2);
+            return EB_BENCH_EXIT_FAILED;
+        }
+        if (!r->live.ran && r2->live.ran)
+            r->live = r2->live;
+        if (r->nb_backends == 0 && r2->nb_backends > 0) {
+            r->nb_backends = r2->nb_backends;
+            memcpy(r->backends, r2->backends, sizeof(r->backends));
+            r->source_width = r2->source_width;
+            r->source_height = r2->source_height;
+            r->source_fps = r2->source_fps;
+            r->source_seconds = r2->source_seconds;
+        }
+        free(r2);
+    }
+    return plan_from(a, r);
+}
+
+/* The ffmpeg command line's version line, for the live report. */
+static void ffmpeg_cli_version(char *out, size_t size)
+{
+    char line[256] = "";
+    FILE *p = popen("ffmpeg -version 2>/dev/null", "r");
+
+    if (p) {
+        if (!fgets(line, sizeof(line), p))
+            line[0] = 0;
+        while (fgetc(p) != EOF)
+            ;
+        pclose(p);
+    }
+    line[strcspn(line, "\n")] = 0;
+    bprintf(out, size, "%s", line[0] ? line : "unknown");
+}
+
+/* encbox bench --live: the live bench alone, its report in
+ * DIR/bench-live.json (a VOD bench.json in the same folder is kept). */
+static int run_live(const EbBenchArgs *a, EbBenchReport *r)
+{
+    EbBenchLiveArgs la = {.out_dir = a->out_dir,
+                          .only_backend = a->only_backend,
+                          .preset = a->preset,
+                          .height = a->live_height,
+                          .fps = 30,
+                          .seconds = a->live_seconds,
+                          .max_channels = a->max_channels};
+    char path[1200];
+    int ret, code = 0;
+
+    ret = eb_bench_live_run(&la, &r->live); /* fills all of r->live */
+    ffmpeg_cli_version(r->live.ffmpeg_version, sizeof(r->live.ffmpeg_version));
+    r->load_end = eb_bench_loadavg();
+    printf("\nencbox %s live bench, %s, %s (%s, %d cores, %.0f GB)\n", EB_VERSION, r->date, r->host,
+           r->cpu_model, r->cores, r->memory_gb);
+    printf("FFmpeg libraries %s; %s\n", av_version_info(), r->live.ffmpeg_version);
+    printf("load average (1 min) %.2f at the start, %.2f at the end\n", r->load_start, r->load_end);
+    printf("command: %s\n", r->command);
+    printf("NOTE: wall-clock figures are noisy on a shared machine; compare within one run.\n\n");
+    eb_bench_live_print(stdout, &r->live, r->cores);
+    bprintf(path, sizeof(path), "%s/bench-live.json", a->out_dir);
+    if (eb_bench_report_write_json(r, path) < 0) {
+        fprintf(stderr, "encbox: bench: cannot write %s\n", path);
+        code = EB_BENCH_EXIT_FAILED;
+    } else {
+        printf("\nwrote %s\n", path);
+    }
+    if (ret == -EINTR)
+        return 130;
+    if (ret < 0 || !r->live.ran)
+        code = EB_BENCH_EXIT_FAILED;
+    if (a->plan && r->live.ran) {
+        int pc;
+        printf("\n");
+        pc = plan_from(a, r);
+        if (!code)
+            code = pc;
+    }
+    return code;
 }
 
 int eb_bench_cli(int argc, char **argv)
@@ -971,6 +1115,10 @@ int eb_bench_cli(int argc, char **argv)
                                          {"from", required_argument, NULL, 'f'},
                                          {"headroom", required_argument, NULL, 'H'},
                                          {"scaler-frames", required_argument, NULL, 'S'},
+                                         {"live", no_argument, NULL, 'L'},
+                                         {"live-height", required_argument, NULL, 'Y'},
+                                         {"live-seconds", required_argument, NULL, 'T'},
+                                         {"max-channels", required_argument, NULL, 'C'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     EbBenchArgs a = {.out_dir = "out/bench",
@@ -978,7 +1126,10 @@ int eb_bench_cli(int argc, char **argv)
                      .seconds = 20,
                      .max_concurrency = 8,
                      .runs = 2,
-                     .scaler_frames = 150};
+                     .scaler_frames = 150,
+                     .live_height = 720,
+                     .live_seconds = 20,
+                     .max_channels = 8};
     EbBenchReport *r;
     EbBenchSource src;
     const EbHalBackend *const *be = eb_hal_backends();
@@ -1018,13 +1169,27 @@ int eb_bench_cli(int argc, char **argv)
             a.plan = optarg;
             break;
         case 'f':
-            a.from = optarg;
+            if (a.nb_from < 2)
+                a.from[a.nb_from] = optarg;
+            a.nb_from++;
             break;
         case 'H':
             a.headroom = atof(optarg) / 100.0;
             break;
         case 'S':
             a.scaler_frames = atoi(optarg);
+            break;
+        case 'L':
+            a.live = 1;
+            break;
+        case 'Y':
+            a.live_height = atoi(optarg);
+            break;
+        case 'T':
+            a.live_seconds = atof(optarg);
+            break;
+        case 'C':
+            a.max_channels = atoi(optarg);
             break;
         case 'h':
             usage(stdout);
@@ -1037,12 +1202,16 @@ int eb_bench_cli(int argc, char **argv)
     if (optind != argc || !(a.seconds >= 1 && a.seconds <= 3600) || a.max_concurrency < 1 ||
         a.max_concurrency > 64 || a.runs < 1 || a.runs > EB_BENCH_MAX_RUNS || a.scaler_frames < 0 ||
         a.scaler_frames > 100000 || !(a.headroom >= 0 && a.headroom <= 0.9) ||
-        (a.from && !a.plan)) {
+        (a.nb_from && !a.plan) || a.nb_from > 2 ||
+        (a.live_height != 720 && a.live_height != 1080) ||
+        !(a.live_seconds >= 6 && a.live_seconds <= 600) || a.max_channels < 1 ||
+        a.max_channels > EB_BENCH_LIVE_MAX_CHANNELS) {
         fprintf(stderr,
                 "encbox: bench: bad arguments (--seconds 1..3600, --max-concurrency "
                 "1..64, --runs 1..%d, --headroom 0..90, --scaler-frames 0..100000, --from "
-                "needs --plan)\n",
-                EB_BENCH_MAX_RUNS);
+                "needs --plan and is given at most twice, --live-height 720 or 1080, "
+                "--live-seconds 6..600, --max-channels 1..%d)\n",
+                EB_BENCH_MAX_RUNS, EB_BENCH_LIVE_MAX_CHANNELS);
         usage(stderr);
         return EB_BENCH_EXIT_USAGE;
     }
@@ -1053,28 +1222,27 @@ int eb_bench_cli(int argc, char **argv)
     r = calloc(1, sizeof(*r));
     if (!r)
         return EB_BENCH_EXIT_FAILED;
-    if (a.from) {
-        char err[512];
-        if (eb_bench_report_read_json(a.from, r, err, sizeof(err)) < 0) {
-            fprintf(stderr, "encbox: --from: %s\n", err);
-            code = EB_BENCH_EXIT_FAILED;
-        } else {
-            code = plan_from(&a, r);
-        }
+    if (a.nb_from) {
+        code = plan_from_files(&a, r);
         free(r);
         return code;
     }
 
-    fill_host(r);
+    eb_bench_fill_host(r);
     cl = bprintf(r->command, sizeof(r->command), "encbox");
     for (int i = 0; i < argc && cl < sizeof(r->command); i++)
         cl += bprintf(r->command + cl, sizeof(r->command) - cl, " %s", argv[i]);
     bprintf(r->preset, sizeof(r->preset), "%s", a.preset);
     bprintf(path, sizeof(path), "%s/work", a.out_dir);
-    if (mkdirs(path) < 0) {
+    if (eb_bench_mkdirs(path) < 0) {
         fprintf(stderr, "encbox: bench: cannot create %s: %s\n", path, strerror(errno));
         free(r);
         return EB_BENCH_EXIT_FAILED;
+    }
+    if (a.live) {
+        code = run_live(&a, r);
+        free(r);
+        return code;
     }
     if (a.input)
         bprintf(source, sizeof(source), "%s", a.input);
@@ -1082,7 +1250,7 @@ int eb_bench_cli(int argc, char **argv)
         free(r);
         return EB_BENCH_EXIT_FAILED;
     }
-    if (probe_source(source, &src) < 0 || src.width <= 0 || src.fps <= 0) {
+    if (eb_bench_probe_source(source, &src) < 0 || src.width <= 0 || src.fps <= 0) {
         fprintf(stderr, "encbox: bench: %s: not a video file this build can read\n", source);
         free(r);
         return EB_BENCH_EXIT_FAILED;
@@ -1132,7 +1300,7 @@ int eb_bench_cli(int argc, char **argv)
         versus(&a, source, &src, &r->versus);
     }
 
-    r->load_end = loadavg1();
+    r->load_end = eb_bench_loadavg();
     printf("\nencbox %s bench, %s, %s (%s, %d cores, %.0f GB)\n", EB_VERSION, r->date, r->host,
            r->cpu_model, r->cores, r->memory_gb);
     printf("load average (1 min) %.2f at the start, %.2f at the end\n", r->load_start, r->load_end);

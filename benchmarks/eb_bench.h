@@ -3,16 +3,20 @@
  * planning, a head-to-head against the ffmpeg command line doing the same
  * ladder, and the box-count arithmetic (`--plan`).
  *
- * Split in three so the pure parts can be tested without running anything:
+ * Split so the pure parts can be tested without running anything:
  *   eb_bench.c         the command: source, concurrency sweep (one child
  *                      process per job, rusage from wait4), ffmpeg runs,
  *                      PSNR/SSIM, targets
+ *   eb_bench_live.c    `--live`: simultaneous live ladders fed over SRT,
+ *                      encbox live against the ffmpeg command line, and the
+ *                      delay from a frame's arrival to its segment's listing
  *   eb_bench_plan.c    plan spec parsing and the box arithmetic
  *   eb_bench_report.c  EbBenchReport <-> JSON (jansson), SVG plot, table,
  *                      and the per-job stats file `encbox transcode
  *                      --stats-json` writes
  * Every figure in a report was measured on the box that wrote it; nothing
- * is extrapolated except where a field says so (live capacity).
+ * is extrapolated except where a field says so (live capacity estimated
+ * from the VOD sweep when the report holds no --live measurement).
  */
 #ifndef EB_BENCH_H
 #define EB_BENCH_H
@@ -27,6 +31,14 @@
 #define EB_BENCH_MAX_STEPS 32
 #define EB_BENCH_MAX_BACKENDS 8
 #define EB_BENCH_MAX_RUNS 16
+#define EB_BENCH_LIVE_MAX_CHANNELS 16
+
+/* What the runner needs to know about a source (eb_bench_probe_source). */
+typedef struct EbBenchSource {
+    int width, height, has_audio;
+    AVRational sar;
+    double fps, seconds;
+} EbBenchSource;
 
 /* One job's figures (what `encbox transcode --stats-json` writes; api/). */
 typedef EbJobStatsRung EbBenchRung;
@@ -102,6 +114,79 @@ typedef struct EbBenchScaler {
     EbBenchScalerRung rungs[EB_LADDER_MAX_RUNGS];
 } EbBenchScaler;
 
+/* --- live (eb_bench_live.c) --- */
+
+/* One segment of a channel's top-rung media playlist, as the bench saw it
+ * appear. */
+typedef struct EbBenchLiveSegment {
+    double listed;     /* seconds after the channel's publisher started sending */
+    double start, end; /* media seconds from the feed's first frame: [start, end) */
+} EbBenchLiveSegment;
+
+/* One channel of a step, on one side (encbox live, or the ffmpeg command
+ * line), at the end of its run. */
+typedef struct EbBenchLiveChannel {
+    int is_ffmpeg;
+    int exit_status;     /* the packager's; 128 + signal; -1: did not run */
+    int64_t frames_sent; /* video frames the publisher sent */
+    int64_t frames;      /* frames through the top rung, as the packager last reported */
+    int64_t dropped;     /* encbox: frames the live input dropped to keep up; ffmpeg: 0 */
+    double max_lag;      /* encbox: highest lag_seconds it reported; ffmpeg: the bench's
+                          * estimate from -progress (wall minus out_time, from its lowest) */
+    double min_speed;    /* lowest speed reported once one segment of frames is through */
+    double fps;          /* top-rung frames per second from then to the feed's end */
+    double cpu_seconds, peak_rss_mb;             /* the packager process */
+    double relay_cpu_seconds, relay_peak_rss_mb; /* encbox side: its SRT relay (ffmpeg -c copy) */
+    int segments;                                /* top-rung segments seen listed */
+} EbBenchLiveChannel;
+
+/* One step: k channels at once on one side. */
+typedef struct EbBenchLiveStep {
+    int channels;
+    int sustained;        /* every channel kept real time (eb_bench_live_sustained) */
+    char why[256];        /* the first channel that did not, and why */
+    double wall_seconds;  /* first publisher's start to the last packager's exit */
+    double aggregate_fps; /* sum of the channels' fps */
+    double min_speed;     /* lowest over the channels */
+    int64_t dropped;      /* sum */
+    int64_t frames;       /* sum, top rung */
+    int64_t frames_sent;  /* sum */
+    double max_lag;       /* highest over the channels */
+    double cpu_seconds;   /* packagers, user + system */
+    double cpu_percent;   /* of all cores over the step's wall */
+    double peak_rss_mb;   /* sum of the packagers' peaks */
+    double relay_cpu_seconds;
+    double delay_median, delay_p95; /* seconds, over every frame of every channel */
+    int64_t delay_frames;
+} EbBenchLiveStep;
+
+typedef struct EbBenchLiveBackend {
+    char name[32];
+    char reason[256]; /* why it was not measured */
+} EbBenchLiveBackend;
+
+typedef struct EbBenchLive {
+    int ran;
+    char skipped[256]; /* why not, when !ran */
+    char backend[32];  /* the backend measured (encbox live runs "software") */
+    int nb_not_measured;
+    EbBenchLiveBackend not_measured[EB_BENCH_MAX_BACKENDS];
+    int width, height; /* the source */
+    double fps;
+    double seconds;         /* per step (the source's length) */
+    double segment_seconds; /* 2 */
+    char preset[16];
+    int nb_rungs;
+    char rung_names[EB_LADDER_MAX_RUNGS][EB_RUNG_NAME_MAX];
+    int rung_width[EB_LADDER_MAX_RUNGS], rung_height[EB_LADDER_MAX_RUNGS];
+    double pixel_rate; /* pixels per second one channel encodes: sum of w x h x fps */
+    int nb_encbox, nb_ffmpeg;
+    EbBenchLiveStep encbox[EB_BENCH_LIVE_MAX_CHANNELS], ffmpeg[EB_BENCH_LIVE_MAX_CHANNELS];
+    char ffmpeg_version[128];  /* `ffmpeg -version`'s first line */
+    char encbox_command[1024]; /* one channel's, with its relay */
+    char ffmpeg_command[4096]; /* one channel's */
+} EbBenchLive;
+
 typedef struct EbBenchReport {
     char date[32]; /* UTC, ISO 8601 */
     char host[64];
@@ -120,6 +205,7 @@ typedef struct EbBenchReport {
     EbBenchBackend backends[EB_BENCH_MAX_BACKENDS];
     EbBenchVersus versus;
     EbBenchScaler scaler;
+    EbBenchLive live;
 } EbBenchReport;
 
 /* Capacity of one box, as the plan uses it. */
@@ -130,6 +216,12 @@ typedef struct EbBenchCapacity {
     double vod_hours_per_hour; /* best aggregate: media hours per wall hour */
     int source_height;
     double source_fps;
+    /* From `encbox bench --live`, when the report holds it: */
+    int live_measured; /* 1: the fields below are measured */
+    int live_channels; /* most simultaneous live ladders that all kept real time */
+    int live_height;   /* of the live source */
+    double live_fps;
+    double live_pixel_rate; /* one channel's pixels per second (all rungs) */
 } EbBenchCapacity;
 
 typedef struct EbBenchPlanRequest {
@@ -141,6 +233,8 @@ typedef struct EbBenchPlanRequest {
 
 typedef struct EbBenchPlan {
     int live_possible; /* 0: one ladder does not reach real time */
+    int live_measured; /* 1: from --live; 0: estimated from the VOD sweep */
+    int live_per_box;
     int live_boxes;
     int vod_boxes;
     int total_boxes; /* -1 when live is impossible on this box */
@@ -149,6 +243,46 @@ typedef struct EbBenchPlan {
 
 /* The command: encbox bench [options]. Returns a process exit code. */
 int eb_bench_cli(int argc, char **argv);
+
+/* Helpers the runner files share (eb_bench.c). */
+int eb_bench_mkdirs(const char *path);     /* mkdir -p; 0 or a negative errno */
+void eb_bench_rmtree(const char *path);    /* rm -rf; a missing path is fine */
+void eb_bench_log_tail(const char *log);   /* its last lines, to stderr */
+double eb_bench_loadavg(void);             /* 1-minute load average; -1 unknown */
+void eb_bench_fill_host(EbBenchReport *r); /* date, host, CPU, cores, memory, load_start */
+/* Opens path with libavformat: size, rate, length, audio. 0 or an AVERROR. */
+int eb_bench_probe_source(const char *path, EbBenchSource *src);
+
+/* The default ladder on the ffmpeg command line, as encbox builds it: one
+ * decode, split + scale, libx264 with encbox's bitrates, maxrate/bufsize and
+ * GOP, keyframes forced at every segment start, fMP4 HLS with a playlist per
+ * rung (<out>/<i>/index.m3u8 for rung i) and the audio. The VOD head-to-head
+ * and the live one run this same command. */
+typedef struct EbBenchFfmpegLadder {
+    const char *input;                /* file or URL */
+    const char *const *input_options; /* before -i, NULL-terminated; NULL: none */
+    const char *preset;
+    const EbBenchSource *src;
+    const EbRungPlan *plan;
+    int nb_rungs;
+    double segment_seconds;
+    int live_list_size; /* 0: a VOD playlist; N: a live one of N segments (older ones
+                         * deleted, EXT-X-PROGRAM-DATE-TIME) */
+    const char *out;    /* output folder */
+} EbBenchFfmpegLadder;
+
+/* One command line; argv points into the struct. */
+typedef struct EbBenchFfmpegCommand {
+    char *argv[192];
+    char store[112][64];
+    char graph[1024], vmap[512], segs[4200], index[4200];
+} EbBenchFfmpegCommand;
+
+/* Fills cmd (caller-owned) from l. The argument count, or -EINVAL. */
+int eb_bench_ffmpeg_ladder(EbBenchFfmpegCommand *cmd, const EbBenchFfmpegLadder *l);
+
+/* argv as one line, arguments with shell-special characters in quotes. */
+void eb_bench_command_line(char *const argv[], char *out, size_t size);
 
 /* Prints the head-to-head (runs, medians, per-rung quality) and its targets:
  * throughput on eb_bench_paired_speedup, peak RSS and PSNR on the medians
@@ -186,6 +320,55 @@ int eb_bench_scaler_run(const char *input, int max_frames, EbBenchScaler *out);
  * >= ffmpeg's per rung); standard: the run meets the targets' conditions.
  * Adds the number of MISSes to *misses. */
 void eb_bench_scaler_print(FILE *f, const EbBenchScaler *s, int standard, int *misses);
+
+/* --- eb_bench_live.c ------------------------------------------------- */
+
+typedef struct EbBenchLiveArgs {
+    const char *out_dir;      /* the children's logs go to out_dir/work/live/ */
+    const char *only_backend; /* NULL: every backend in the build */
+    const char *preset;       /* x264 preset of both sides */
+    int height;               /* 720 or 1080: testsrc2 16:9 at this height */
+    double fps;               /* 30 */
+    double seconds;           /* per step: the source's length */
+    int max_channels;         /* 1..EB_BENCH_LIVE_MAX_CHANNELS */
+} EbBenchLiveArgs;
+
+/* Runs the live bench (top of eb_bench_live.c) into out. The media lives
+ * in a temporary folder, removed on every return (SIGINT and SIGTERM
+ * included: they end the run early with -EINTR). 0 or a negative errno
+ * (out->skipped says why). */
+int eb_bench_live_run(const EbBenchLiveArgs *a, EbBenchLive *out);
+
+/* Prints the steps of both sides, their ratios and the capacity. */
+void eb_bench_live_print(FILE *f, const EbBenchLive *l, int cores);
+
+/* The delay from each frame's arrival to its segment's listing: a frame at
+ * media time t arrived t seconds after its publisher started sending
+ * (-re paces from there), and waits listed - t; every frame of every
+ * segment counts, at t = start, start + 1/fps, ... < end. Writes the median
+ * and the 95th percentile (linear between closest ranks). Returns the
+ * number of frames (0: none, both figures 0) or -EINVAL / -ENOMEM. */
+int64_t eb_bench_live_delays(const EbBenchLiveSegment *segs, int nb, double fps, double *median,
+                             double *p95);
+
+/* The p-th percentile (0..100) of n values, linear between the closest
+ * ranks; sorts v in place. 0 when n < 1. */
+double eb_bench_percentile(double *v, int n, double p);
+
+/* Whether a channel kept real time. Both sides: the packager exited 0 and
+ * the top rung carries the frames sent to within 1%. encbox: fewer than
+ * 0.5% of them dropped and its lag stayed under 1 s. ffmpeg: its reported
+ * speed stayed >= 0.98. 1 or 0; why (may be NULL) says what failed. */
+int eb_bench_live_sustained(const EbBenchLiveChannel *c, char *why, size_t why_size);
+
+/* Reads an HLS media playlist: the media sequence of its first segment and
+ * each listed segment's EXTINF duration (at most max). The number of
+ * segments listed, or -EINVAL when text is not a media playlist. */
+int eb_bench_live_parse_playlist(const char *text, int64_t *first_seq, double *durations, int max);
+
+/* Most channels of one side that kept real time, counting up from one
+ * until the first step that did not. */
+int eb_bench_live_capacity(const EbBenchLive *l, int ffmpeg_side);
 
 /* --- eb_bench_report.c ----------------------------------------------- */
 

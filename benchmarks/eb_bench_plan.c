@@ -3,9 +3,12 @@
  * Pure arithmetic on a report, kept apart from the runner so it is tested
  * without running a benchmark.
  *
- * Live streams are placed on boxes by the measured count of concurrent
- * ladders that all stayed at or above real time; VOD hours by the best
- * measured aggregate rate (media hours per wall hour). Live and VOD get
+ * Live streams are placed on boxes by the measured count of simultaneous
+ * live ladders that all kept real time (`encbox bench --live`) when the
+ * report holds it for the requested profile; otherwise by the VOD sweep's
+ * count of concurrent ladders that all stayed at or above real time, an
+ * estimate that the output calls one. VOD hours by the best measured
+ * aggregate rate (media hours per wall hour). Live and VOD get
  * separate boxes: a live box's spare share is not handed to VOD, which
  * over-counts by at most one box and keeps live latency out of the VOD
  * queue's reach.
@@ -99,6 +102,14 @@ int eb_bench_capacity(const EbBenchReport *r, EbBenchCapacity *out)
     int found = 0;
 
     memset(out, 0, sizeof(*out));
+    if (r->live.ran) {
+        out->live_measured = 1;
+        out->live_channels = eb_bench_live_capacity(&r->live, 0);
+        out->live_height = r->live.height < r->live.width ? r->live.height : r->live.width;
+        out->live_fps = r->live.fps;
+        out->live_pixel_rate = r->live.pixel_rate;
+        snprintf(out->backend, sizeof(out->backend), "%s", r->live.backend);
+    }
     for (int b = 0; b < r->nb_backends; b++) {
         const EbBenchBackend *be = &r->backends[b];
         EbBenchCapacity c = {0};
@@ -119,13 +130,16 @@ int eb_bench_capacity(const EbBenchReport *r, EbBenchCapacity *out)
         }
         if (!ok || (found && c.vod_hours_per_hour <= out->vod_hours_per_hour))
             continue;
-        snprintf(c.backend, sizeof(c.backend), "%s", be->name);
-        c.source_height = r->source_height < r->source_width ? r->source_height : r->source_width;
-        c.source_fps = r->source_fps;
-        *out = c;
+        snprintf(out->backend, sizeof(out->backend), "%s", be->name);
+        out->live_jobs = c.live_jobs;
+        out->realtime_ratio_1 = c.realtime_ratio_1;
+        out->vod_hours_per_hour = c.vod_hours_per_hour;
+        out->source_height =
+            r->source_height < r->source_width ? r->source_height : r->source_width;
+        out->source_fps = r->source_fps;
         found = 1;
     }
-    return found ? 0 : -ENOENT;
+    return found || out->live_measured ? 0 : -ENOENT;
 }
 
 int eb_bench_plan_compute(const EbBenchPlanRequest *req, const EbBenchCapacity *cap,
@@ -139,10 +153,19 @@ int eb_bench_plan_compute(const EbBenchPlanRequest *req, const EbBenchCapacity *
     keep = 1.0 - headroom;
     out->live_possible = 1;
     if (req->live_streams > 0) {
-        int per_box;
-        if (req->live_height != cap->source_height || fabs(req->live_fps - cap->source_fps) > 0.5)
+        int per_box, channels;
+        if (cap->live_measured && req->live_height == cap->live_height &&
+            fabs(req->live_fps - cap->live_fps) <= 0.5) {
+            out->live_measured = 1;
+            channels = cap->live_channels;
+        } else if (cap->vod_hours_per_hour > 0 && req->live_height == cap->source_height &&
+                   fabs(req->live_fps - cap->source_fps) <= 0.5) {
+            channels = cap->live_jobs;
+        } else {
             return -EINVAL;
-        per_box = (int)floor(cap->live_jobs * keep + 1e-9);
+        }
+        per_box = (int)floor(channels * keep + 1e-9);
+        out->live_per_box = per_box;
         if (per_box < 1)
             out->live_possible = 0;
         else
@@ -163,26 +186,37 @@ void eb_bench_plan_print(FILE *f, const EbBenchPlanRequest *req, const EbBenchCa
 {
     fprintf(f, "capacity plan, from the %s backend's measured figures on this box\n", cap->backend);
     if (req->live_streams > 0) {
+        int channels = plan->live_measured ? cap->live_channels : cap->live_jobs;
         fprintf(f, "  live %d x %dp%g:\n", req->live_streams, req->live_height, req->live_fps);
-        fprintf(f,
-                "    ESTIMATE: there is no live pipeline yet; live capacity is taken from the\n"
-                "    VOD pipeline's measured real-time ratio on a %dp%g source.\n",
-                cap->source_height, cap->source_fps);
-        fprintf(f,
-                "    measured: one ladder alone runs at %.2fx real time; at most %d concurrent\n"
-                "    ladders all stayed >= 1.00x\n",
-                cap->realtime_ratio_1, cap->live_jobs);
+        if (plan->live_measured) {
+            fprintf(f,
+                    "    measured with `encbox bench --live`: at most %d simultaneous live\n"
+                    "    %dp%g ladders (SRT in, live HLS/DASH out) all kept real time\n"
+                    "    (%.1f Mpixel/s of output each)\n",
+                    cap->live_channels, cap->live_height, cap->live_fps,
+                    cap->live_pixel_rate / 1e6);
+        } else {
+            fprintf(f,
+                    "    ESTIMATE: live capacity is taken from the VOD pipeline's measured\n"
+                    "    real-time ratio on a %dp%g source (measure live with `encbox bench\n"
+                    "    --live --live-height %d`).\n",
+                    cap->source_height, cap->source_fps, req->live_height);
+            fprintf(f,
+                    "    measured: one ladder alone runs at %.2fx real time; at most %d "
+                    "concurrent\n"
+                    "    ladders all stayed >= 1.00x\n",
+                    cap->realtime_ratio_1, cap->live_jobs);
+        }
         if (!plan->live_possible) {
             fprintf(
                 f,
                 "    per box = floor(%d x (1 - %.2f headroom)) = 0: a box like this one cannot\n"
                 "    carry one live %dp%g ladder in real time, so no number of them will do\n",
-                cap->live_jobs, headroom, req->live_height, req->live_fps);
+                channels, headroom, req->live_height, req->live_fps);
         } else {
-            int per_box = (int)floor(cap->live_jobs * (1.0 - headroom) + 1e-9);
-            fprintf(f, "    per box = floor(%d x (1 - %.2f headroom)) = %d\n", cap->live_jobs,
-                    headroom, per_box);
-            fprintf(f, "    boxes   = ceil(%d / %d) = %d\n", req->live_streams, per_box,
+            fprintf(f, "    per box = floor(%d x (1 - %.2f headroom)) = %d\n", channels, headroom,
+                    plan->live_per_box);
+            fprintf(f, "    boxes   = ceil(%d / %d) = %d\n", req->live_streams, plan->live_per_box,
                     plan->live_boxes);
         }
     }

@@ -47,9 +47,15 @@ double eb_bench_paired_speedup(const EbBenchToolRun *encbox, const EbBenchToolRu
 
 /* ---- per-job stats: api/eb_job_stats.c ---------------------------------- */
 
-static json_t *stats_to_json(const EbBenchJobStats *s) { return eb_job_stats_to_json(s); }
+static json_t *stats_to_json(const EbBenchJobStats *s)
+{
+    return eb_job_stats_to_json(s);
+}
 
-static void stats_from_json(const json_t *o, EbBenchJobStats *s) { eb_job_stats_from_json(o, s); }
+static void stats_from_json(const json_t *o, EbBenchJobStats *s)
+{
+    eb_job_stats_from_json(o, s);
+}
 
 /* ---- report JSON ------------------------------------------------------ */
 
@@ -171,6 +177,134 @@ static void step_from_json(const json_t *o, EbBenchStep *s)
     stats_from_json(json_object_get(o, "stages"), &s->stages);
 }
 
+static json_t *live_step_to_json(const EbBenchLiveStep *s)
+{
+    json_t *o =
+        json_pack("{s:i, s:b, s:s, s:f, s:f, s:f, s:I, s:I, s:I, s:f}", "channels", s->channels,
+                  "sustained", s->sustained, "why", s->why, "wall_seconds", s->wall_seconds,
+                  "aggregate_fps", s->aggregate_fps, "min_speed", s->min_speed, "dropped",
+                  (json_int_t)s->dropped, "frames", (json_int_t)s->frames, "frames_sent",
+                  (json_int_t)s->frames_sent, "max_lag_seconds", s->max_lag);
+    json_t *more =
+        json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:I}", "cpu_seconds", s->cpu_seconds,
+                  "cpu_percent", s->cpu_percent, "peak_rss_mb", s->peak_rss_mb, "relay_cpu_seconds",
+                  s->relay_cpu_seconds, "delay_median_seconds", s->delay_median,
+                  "delay_p95_seconds", s->delay_p95, "delay_frames", (json_int_t)s->delay_frames);
+    if (o && more)
+        json_object_update(o, more);
+    json_decref(more);
+    return o;
+}
+
+static void live_step_from_json(const json_t *o, EbBenchLiveStep *s)
+{
+    s->channels = (int)eb_json_num(o, "channels");
+    s->sustained = json_is_true(json_object_get(o, "sustained"));
+    eb_json_str(o, "why", s->why, sizeof(s->why));
+    s->wall_seconds = eb_json_num(o, "wall_seconds");
+    s->aggregate_fps = eb_json_num(o, "aggregate_fps");
+    s->min_speed = eb_json_num(o, "min_speed");
+    s->dropped = (int64_t)eb_json_num(o, "dropped");
+    s->frames = (int64_t)eb_json_num(o, "frames");
+    s->frames_sent = (int64_t)eb_json_num(o, "frames_sent");
+    s->max_lag = eb_json_num(o, "max_lag_seconds");
+    s->cpu_seconds = eb_json_num(o, "cpu_seconds");
+    s->cpu_percent = eb_json_num(o, "cpu_percent");
+    s->peak_rss_mb = eb_json_num(o, "peak_rss_mb");
+    s->relay_cpu_seconds = eb_json_num(o, "relay_cpu_seconds");
+    s->delay_median = eb_json_num(o, "delay_median_seconds");
+    s->delay_p95 = eb_json_num(o, "delay_p95_seconds");
+    s->delay_frames = (int64_t)eb_json_num(o, "delay_frames");
+}
+
+/* The live bench's section; derived figures (capacities) are written for
+ * readers of the file and recomputed on reading. */
+static json_t *live_to_json(const EbBenchLive *l)
+{
+    json_t *o = json_pack("{s:b, s:s}", "ran", l->ran, "skipped", l->skipped);
+    json_t *rungs, *enc, *ff, *nm;
+    int ce, cf;
+
+    if (!o || !l->ran)
+        return o;
+    rungs = json_array();
+    enc = json_array();
+    ff = json_array();
+    nm = json_array();
+    for (int i = 0; i < l->nb_rungs; i++)
+        json_array_append_new(rungs, json_pack("{s:s, s:i, s:i}", "name", l->rung_names[i], "width",
+                                               l->rung_width[i], "height", l->rung_height[i]));
+    for (int i = 0; i < l->nb_encbox; i++)
+        json_array_append_new(enc, live_step_to_json(&l->encbox[i]));
+    for (int i = 0; i < l->nb_ffmpeg; i++)
+        json_array_append_new(ff, live_step_to_json(&l->ffmpeg[i]));
+    for (int i = 0; i < l->nb_not_measured; i++)
+        json_array_append_new(nm, json_pack("{s:s, s:s}", "name", l->not_measured[i].name, "reason",
+                                            l->not_measured[i].reason));
+    ce = eb_bench_live_capacity(l, 0);
+    cf = eb_bench_live_capacity(l, 1);
+    json_object_set_new(o, "backend", json_string(l->backend));
+    json_object_set_new(o, "not_measured", nm);
+    json_object_set_new(o, "width", json_integer(l->width));
+    json_object_set_new(o, "height", json_integer(l->height));
+    json_object_set_new(o, "fps", json_real(l->fps));
+    json_object_set_new(o, "seconds", json_real(l->seconds));
+    json_object_set_new(o, "segment_seconds", json_real(l->segment_seconds));
+    json_object_set_new(o, "preset", json_string(l->preset));
+    json_object_set_new(o, "rungs", rungs);
+    json_object_set_new(o, "pixel_rate", json_real(l->pixel_rate));
+    json_object_set_new(o, "encbox_steps", enc);
+    json_object_set_new(o, "ffmpeg_steps", ff);
+    json_object_set_new(o, "encbox_channels", json_integer(ce));
+    json_object_set_new(o, "ffmpeg_channels", json_integer(cf));
+    json_object_set_new(o, "encbox_capacity_mpixels", json_real(ce * l->pixel_rate / 1e6));
+    json_object_set_new(o, "ffmpeg_capacity_mpixels", json_real(cf * l->pixel_rate / 1e6));
+    json_object_set_new(o, "ffmpeg_version", json_string(l->ffmpeg_version));
+    json_object_set_new(o, "encbox_command", json_string(l->encbox_command));
+    json_object_set_new(o, "ffmpeg_command", json_string(l->ffmpeg_command));
+    return o;
+}
+
+static void live_from_json(const json_t *o, EbBenchLive *l)
+{
+    const json_t *rungs = json_object_get(o, "rungs"), *nm = json_object_get(o, "not_measured");
+    const json_t *enc = json_object_get(o, "encbox_steps"),
+                 *ff = json_object_get(o, "ffmpeg_steps");
+
+    memset(l, 0, sizeof(*l));
+    l->ran = json_is_true(json_object_get(o, "ran"));
+    eb_json_str(o, "skipped", l->skipped, sizeof(l->skipped));
+    if (!l->ran)
+        return;
+    eb_json_str(o, "backend", l->backend, sizeof(l->backend));
+    eb_json_str(o, "preset", l->preset, sizeof(l->preset));
+    eb_json_str(o, "ffmpeg_version", l->ffmpeg_version, sizeof(l->ffmpeg_version));
+    eb_json_str(o, "encbox_command", l->encbox_command, sizeof(l->encbox_command));
+    eb_json_str(o, "ffmpeg_command", l->ffmpeg_command, sizeof(l->ffmpeg_command));
+    l->width = (int)eb_json_num(o, "width");
+    l->height = (int)eb_json_num(o, "height");
+    l->fps = eb_json_num(o, "fps");
+    l->seconds = eb_json_num(o, "seconds");
+    l->segment_seconds = eb_json_num(o, "segment_seconds");
+    l->pixel_rate = eb_json_num(o, "pixel_rate");
+    for (size_t i = 0; i < json_array_size(rungs) && i < EB_LADDER_MAX_RUNGS; i++) {
+        const json_t *r = json_array_get(rungs, i);
+        eb_json_str(r, "name", l->rung_names[i], sizeof(l->rung_names[i]));
+        l->rung_width[i] = (int)eb_json_num(r, "width");
+        l->rung_height[i] = (int)eb_json_num(r, "height");
+        l->nb_rungs++;
+    }
+    for (size_t i = 0; i < json_array_size(nm) && i < EB_BENCH_MAX_BACKENDS; i++) {
+        EbBenchLiveBackend *b = &l->not_measured[l->nb_not_measured++];
+        eb_json_str(json_array_get(nm, i), "name", b->name, sizeof(b->name));
+        eb_json_str(json_array_get(nm, i), "reason", b->reason, sizeof(b->reason));
+    }
+    for (size_t i = 0; i < json_array_size(enc) && i < EB_BENCH_LIVE_MAX_CHANNELS; i++)
+        live_step_from_json(json_array_get(enc, i), &l->encbox[l->nb_encbox++]);
+    for (size_t i = 0; i < json_array_size(ff) && i < EB_BENCH_LIVE_MAX_CHANNELS; i++)
+        live_step_from_json(json_array_get(ff, i), &l->ffmpeg[l->nb_ffmpeg++]);
+}
+
 int eb_bench_report_write_json(const EbBenchReport *r, const char *path)
 {
     json_t *o = json_object(), *backends = json_array(), *v;
@@ -206,7 +340,7 @@ int eb_bench_report_write_json(const EbBenchReport *r, const char *path)
                                         be->usable, "reason", be->reason, "steps", steps));
     }
     json_object_set_new(o, "backends", backends);
-    if (eb_bench_capacity(r, &cap) == 0)
+    if (eb_bench_capacity(r, &cap) == 0 && cap.vod_hours_per_hour > 0)
         json_object_set_new(o, "summary",
                             json_pack("{s:s, s:i, s:f, s:f}", "backend", cap.backend,
                                       "realtime_ladders", cap.live_jobs, "realtime_ratio_1",
@@ -239,6 +373,7 @@ int eb_bench_report_write_json(const EbBenchReport *r, const char *path)
     }
     json_object_set_new(o, "versus", v);
     json_object_set_new(o, "scaler", scaler_to_json(&r->scaler));
+    json_object_set_new(o, "live", live_to_json(&r->live));
     return eb_json_dump(o, path);
 }
 
@@ -305,9 +440,11 @@ int eb_bench_report_read_json(const char *path, EbBenchReport *r, char *err, siz
             quality_from_json(json_array_get(fq, i), &r->versus.ffmpeg_q[i]);
             r->versus.nb_rungs++;
         }
-        eb_json_str(v, "ffmpeg_command", r->versus.ffmpeg_command, sizeof(r->versus.ffmpeg_command));
+        eb_json_str(v, "ffmpeg_command", r->versus.ffmpeg_command,
+                    sizeof(r->versus.ffmpeg_command));
     }
     scaler_from_json(json_object_get(o, "scaler"), &r->scaler);
+    live_from_json(json_object_get(o, "live"), &r->live);
     json_decref(o);
     return 0;
 }

@@ -1,7 +1,9 @@
 /* encbox bench: the pure parts (plan parsing and arithmetic, capacity from
- * a report, JSON round trip, SVG writer) and, with --smoke, one 2 s run of
- * `encbox bench` that must leave a parseable bench.json and bench.svg.
- * No timing is asserted anywhere: benchmarks are not timed tests. */
+ * a report, JSON round trip, SVG writer; the live bench's delay
+ * percentiles, real-time rule, playlist reading and capacity) and, with
+ * --smoke, one 2 s run of `encbox bench` that must leave a parseable
+ * bench.json and bench.svg. No timing is asserted anywhere: benchmarks are
+ * not timed tests. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -361,6 +363,310 @@ static void test_versus_verdict(void **state)
     free(r);
 }
 
+/* ---- live (eb_bench_live.c) ---- */
+
+static void test_live_percentile(void **state)
+{
+    double v[5] = {5, 1, 4, 2, 3}, w[4] = {10, 40, 20, 30}, one[1] = {7};
+    (void)state;
+
+    assert_float_equal(eb_bench_percentile(v, 5, 50), 3, 1e-12);
+    assert_float_equal(eb_bench_percentile(v, 5, 0), 1, 1e-12);
+    assert_float_equal(eb_bench_percentile(v, 5, 100), 5, 1e-12);
+    assert_float_equal(eb_bench_percentile(v, 5, 95), 4.8, 1e-12); /* rank 3.8 */
+    /* linear between the closest ranks: the median of an even count as
+     * eb_bench_median has it */
+    assert_float_equal(eb_bench_percentile(w, 4, 50), 25, 1e-12);
+    assert_float_equal(eb_bench_percentile(w, 4, 95), 38.5, 1e-12); /* rank 2.85 */
+    assert_float_equal(eb_bench_percentile(one, 1, 95), 7, 0);
+    assert_float_equal(eb_bench_percentile(v, 0, 50), 0, 0);
+}
+
+static void test_live_delays(void **state)
+{
+    /* 2 fps: segment [0, 2) listed 3.0 s after the publisher started holds
+     * frames 0, 0.5, 1, 1.5 (waits 3, 2.5, 2, 1.5); [2, 4) listed at 5.5
+     * holds 2 .. 3.5 (waits 3.5, 3, 2.5, 2). Sorted: 1.5 2 2 2.5 2.5 3 3 3.5 */
+    const EbBenchLiveSegment segs[2] = {{3.0, 0, 2}, {5.5, 2, 4}};
+    /* encbox's 29.97 fps segments: EXTINF 2.002000 is 60 frames, not 61 */
+    const EbBenchLiveSegment ntsc[2] = {{2.5, 0, 2.002}, {4.5, 2.002, 3.903900}};
+    /* ffmpeg's: 2.000000 at 30 fps, 60 frames each */
+    const EbBenchLiveSegment ff[3] = {{2.8, 0, 2}, {4.8, 2, 4}, {6.9, 4, 6}};
+    double med, p95;
+    (void)state;
+
+    assert_int_equal(eb_bench_live_delays(segs, 2, 2.0, &med, &p95), 8);
+    assert_float_equal(med, 2.5, 1e-12);
+    assert_float_equal(p95, 3.325, 1e-12); /* rank 6.65: 3 + 0.65 x 0.5 */
+    assert_int_equal(eb_bench_live_delays(ntsc, 2, 30000.0 / 1001, &med, &p95), 60 + 57);
+    assert_int_equal(eb_bench_live_delays(ff, 3, 30, &med, &p95), 180);
+    /* every segment waits 0.8 s past its end (the third 0.9 s): the frames'
+     * waits run from 0.8 + 1/30 to 2.8, and half of them are under 1.8 */
+    assert_true(med > 1.78 && med < 1.86);
+    assert_true(p95 > 2.6 && p95 <= 2.9);
+    /* nothing listed: no figure; a bad rate is refused */
+    assert_int_equal(eb_bench_live_delays(segs, 0, 30, &med, &p95), 0);
+    assert_float_equal(med, 0, 0);
+    assert_int_equal(eb_bench_live_delays(segs, 2, 0, &med, &p95), -EINVAL);
+}
+
+static EbBenchLiveChannel live_channel(int is_ffmpeg)
+{
+    EbBenchLiveChannel c = {.is_ffmpeg = is_ffmpeg,
+                            .exit_status = 0,
+                            .frames_sent = 600,
+                            .frames = 597,
+                            .max_lag = 0.08,
+                            .min_speed = 1.01};
+    return c;
+}
+
+static void test_live_sustained(void **state)
+{
+    EbBenchLiveChannel c = live_channel(0);
+    char why[256];
+    (void)state;
+
+    assert_true(eb_bench_live_sustained(&c, why, sizeof(why)));
+    assert_string_equal(why, "");
+    /* encbox: drops under 0.5% of the frames sent, lag under 1 s */
+    c.dropped = 2;
+    assert_true(eb_bench_live_sustained(&c, why, sizeof(why)));
+    c.dropped = 3;
+    assert_false(eb_bench_live_sustained(&c, why, sizeof(why)));
+    assert_non_null(strstr(why, "dropped 3 frames"));
+    c.dropped = 0;
+    c.max_lag = 1.0;
+    assert_false(eb_bench_live_sustained(&c, why, sizeof(why)));
+    assert_non_null(strstr(why, "lag"));
+    c.max_lag = 0.99;
+    /* encbox's speed is reported, not judged */
+    c.min_speed = 0.5;
+    assert_true(eb_bench_live_sustained(&c, NULL, 0));
+    /* both: the top rung carries the frames sent, to 1% */
+    c.frames = 594;
+    assert_true(eb_bench_live_sustained(&c, why, sizeof(why)));
+    c.frames = 593;
+    assert_false(eb_bench_live_sustained(&c, why, sizeof(why)));
+    assert_non_null(strstr(why, "593 frames out of 600"));
+    c.frames = 607;
+    assert_false(eb_bench_live_sustained(&c, why, sizeof(why)));
+    c.frames = 600;
+    c.exit_status = 1;
+    assert_false(eb_bench_live_sustained(&c, why, sizeof(why)));
+    assert_non_null(strstr(why, "exited"));
+
+    /* ffmpeg: speed >= 0.98; its lag estimate and (absent) drops are not judged */
+    c = live_channel(1);
+    c.min_speed = 0.98;
+    c.max_lag = 3;
+    assert_true(eb_bench_live_sustained(&c, why, sizeof(why)));
+    c.min_speed = 0.979;
+    assert_false(eb_bench_live_sustained(&c, why, sizeof(why)));
+    assert_non_null(strstr(why, "speed"));
+    c.min_speed = 1.2;
+    c.frames = 500;
+    assert_false(eb_bench_live_sustained(&c, why, sizeof(why)));
+    /* nothing sent: nothing to judge on, not a pass */
+    c = live_channel(1);
+    c.frames_sent = c.frames = 0;
+    assert_false(eb_bench_live_sustained(&c, why, sizeof(why)));
+}
+
+static void test_live_playlist(void **state)
+{
+    /* what encbox live writes */
+    static const char encbox[] = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n"
+                                 "#EXT-X-MEDIA-SEQUENCE:4\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+                                 "#EXT-X-MAP:URI=\"../../cmaf/720p/init.mp4\"\n"
+                                 "#EXT-X-PROGRAM-DATE-TIME:2026-12-05T21:54:03.865Z\n"
+                                 "#EXTINF:2.002000,\n../../cmaf/720p/segment_004.m4s\n"
+                                 "#EXTINF:1.901900,\r\n../../cmaf/720p/segment_005.m4s\r\n"
+                                 "#EXT-X-ENDLIST\n";
+    /* what ffmpeg's hls muxer writes (date-time between EXTINF and URI) */
+    static const char ffmpeg[] = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n"
+                                 "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI=\"init_0.mp4\"\n"
+                                 "#EXTINF:2.000000,\n"
+                                 "#EXT-X-PROGRAM-DATE-TIME:2026-12-05T21:52:19.561+0000\n"
+                                 "segment_000.m4s\n#EXTINF:2.000000,\n"
+                                 "#EXT-X-PROGRAM-DATE-TIME:2026-12-05T21:52:21.561+0000\n"
+                                 "segment_001.m4s\n#EXTINF:1.5,\n"
+                                 "#EXT-X-PROGRAM-DATE-TIME:2026-12-05T21:52:23.561+0000\n"
+                                 "segment_002.m4s";
+    double d[8];
+    int64_t first;
+    (void)state;
+
+    assert_int_equal(eb_bench_live_parse_playlist(encbox, &first, d, 8), 2);
+    assert_int_equal(first, 4);
+    assert_float_equal(d[0], 2.002, 1e-12);
+    assert_float_equal(d[1], 1.9019, 1e-12);
+    assert_int_equal(eb_bench_live_parse_playlist(ffmpeg, &first, d, 8), 3);
+    assert_int_equal(first, 0);
+    assert_float_equal(d[2], 1.5, 1e-12);
+    /* at most max are returned */
+    assert_int_equal(eb_bench_live_parse_playlist(ffmpeg, &first, d, 2), 2);
+    /* a playlist caught half-written, a master, anything else */
+    assert_int_equal(eb_bench_live_parse_playlist("", &first, d, 8), -EINVAL);
+    assert_int_equal(eb_bench_live_parse_playlist(
+                         "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nx.m3u8\n", &first, d, 8),
+                     -EINVAL);
+    assert_int_equal(
+        eb_bench_live_parse_playlist("#EXTM3U\n#EXT-X-TARGETDURATION:2\n", &first, d, 8), 0);
+}
+
+static void fill_live(EbBenchLive *l)
+{
+    static const int sustained_e[3] = {1, 1, 0}, sustained_f[2] = {1, 0};
+    memset(l, 0, sizeof(*l));
+    l->ran = 1;
+    snprintf(l->backend, sizeof(l->backend), "software");
+    l->width = 1280;
+    l->height = 720;
+    l->fps = 30;
+    l->seconds = 20;
+    l->segment_seconds = 2;
+    l->nb_rungs = 3;
+    snprintf(l->rung_names[0], EB_RUNG_NAME_MAX, "720p");
+    l->rung_width[0] = 1280;
+    l->rung_height[0] = 720;
+    l->pixel_rate = 46857600; /* (1280x720 + 854x480 + 640x360) x 30 */
+    l->nb_encbox = 3;
+    l->nb_ffmpeg = 2;
+    for (int i = 0; i < 3; i++)
+        l->encbox[i] = (EbBenchLiveStep){.channels = i + 1,
+                                         .sustained = sustained_e[i],
+                                         .aggregate_fps = 30.0 * (i + 1),
+                                         .delay_median = 1.75,
+                                         .delay_p95 = 2.5,
+                                         .frames_sent = 600 * (i + 1),
+                                         .peak_rss_mb = 210.5 * (i + 1)};
+    for (int i = 0; i < 2; i++)
+        l->ffmpeg[i] = (EbBenchLiveStep){.channels = i + 1, .sustained = sustained_f[i]};
+    snprintf(l->encbox[2].why, sizeof(l->encbox[2].why), "channel 2: dropped 40 frames (6.7%%)");
+    snprintf(l->not_measured[0].name, sizeof(l->not_measured[0].name), "nvidia");
+    snprintf(l->not_measured[0].reason, sizeof(l->not_measured[0].reason), "unusable: no driver");
+    l->nb_not_measured = 1;
+}
+
+static void test_live_capacity_and_plan(void **state)
+{
+    EbBenchReport *r = calloc(1, sizeof(*r));
+    EbBenchPlanRequest req = {.live_streams = 10, .live_height = 720, .live_fps = 30};
+    EbBenchCapacity cap;
+    EbBenchPlan p;
+    char text[4096];
+    FILE *f;
+    (void)state;
+
+    fill_live(&r->live);
+    assert_int_equal(eb_bench_live_capacity(&r->live, 0), 2);
+    assert_int_equal(eb_bench_live_capacity(&r->live, 1), 1);
+    /* counting stops at the first step out of real time */
+    r->live.encbox[0].sustained = 0;
+    assert_int_equal(eb_bench_live_capacity(&r->live, 0), 0);
+    r->live.encbox[0].sustained = 1;
+
+    /* a --live report alone: live measured, no VOD figures */
+    assert_int_equal(eb_bench_capacity(r, &cap), 0);
+    assert_true(cap.live_measured);
+    assert_int_equal(cap.live_channels, 2);
+    assert_int_equal(cap.live_height, 720);
+    assert_true(cap.vod_hours_per_hour == 0);
+    assert_int_equal(eb_bench_plan_compute(&req, &cap, 0.0, &p), 0);
+    assert_true(p.live_measured);
+    assert_int_equal(p.live_per_box, 2);
+    assert_int_equal(p.live_boxes, 5);
+    f = fmemopen(text, sizeof(text), "w");
+    assert_non_null(f);
+    eb_bench_plan_print(f, &req, &cap, 0.0, &p);
+    fclose(f);
+    assert_non_null(strstr(text, "measured with `encbox bench --live`"));
+    assert_null(strstr(text, "ESTIMATE"));
+    /* VOD wanted but not measured; another live profile: refused */
+    req.vod_hours_per_day = 10;
+    assert_int_equal(eb_bench_plan_compute(&req, &cap, 0.0, &p), -EINVAL);
+    req.vod_hours_per_day = 0;
+    req.live_height = 1080;
+    assert_int_equal(eb_bench_plan_compute(&req, &cap, 0.0, &p), -EINVAL);
+
+    /* with the VOD sweep too (1080p30): 1080p live is the VOD estimate and
+     * says so, 720p live the measurement */
+    fill_report(r);
+    fill_live(&r->live);
+    assert_int_equal(eb_bench_capacity(r, &cap), 0);
+    assert_int_equal(eb_bench_plan_compute(&req, &cap, 0.0, &p), 0);
+    assert_false(p.live_measured);
+    assert_int_equal(p.live_boxes, 10); /* 1 per box from the VOD sweep */
+    f = fmemopen(text, sizeof(text), "w");
+    assert_non_null(f);
+    eb_bench_plan_print(f, &req, &cap, 0.0, &p);
+    fclose(f);
+    assert_non_null(strstr(text, "ESTIMATE"));
+    assert_non_null(strstr(text, "--live --live-height 1080"));
+    req.live_height = 720;
+    assert_int_equal(eb_bench_plan_compute(&req, &cap, 0.5, &p), 0);
+    assert_true(p.live_measured);
+    assert_int_equal(p.live_per_box, 1); /* floor(2 x 0.5) */
+    assert_int_equal(p.live_boxes, 10);
+    free(r);
+}
+
+static void test_live_json_and_table(void **state)
+{
+    EbBenchReport *r = calloc(1, sizeof(*r)), *back = calloc(1, sizeof(*back));
+    char json[1024], err[256], text[8192];
+    FILE *f;
+    (void)state;
+
+    fill_live(&r->live);
+    snprintf(r->date, sizeof(r->date), "2026-12-05T00:00:00Z");
+    snprintf(json, sizeof(json), "%s/bench-live-unit.json", tmp_dir());
+    assert_int_equal(eb_bench_report_write_json(r, json), 0);
+    assert_true(file_has(json, "\"live\""));
+    assert_true(file_has(json, "\"encbox_channels\": 2"));
+    assert_false(file_has(json, "\"summary\"")); /* no VOD sweep in it */
+    assert_int_equal(eb_bench_report_read_json(json, back, err, sizeof(err)), 0);
+    assert_true(back->live.ran);
+    assert_string_equal(back->live.backend, "software");
+    assert_int_equal(back->live.height, 720);
+    assert_int_equal(back->live.nb_rungs, 3);
+    assert_string_equal(back->live.rung_names[0], "720p");
+    assert_int_equal(back->live.rung_width[0], 1280);
+    assert_true(back->live.pixel_rate == 46857600);
+    assert_int_equal(back->live.nb_encbox, 3);
+    assert_int_equal(back->live.nb_ffmpeg, 2);
+    assert_true(back->live.encbox[1].sustained);
+    assert_false(back->live.encbox[2].sustained);
+    assert_string_equal(back->live.encbox[2].why, "channel 2: dropped 40 frames (6.7%)");
+    assert_true(back->live.encbox[1].delay_p95 == 2.5);
+    assert_true(back->live.encbox[1].peak_rss_mb == 421);
+    assert_int_equal(back->live.encbox[2].frames_sent, 1800);
+    assert_int_equal(back->live.nb_not_measured, 1);
+    assert_string_equal(back->live.not_measured[0].reason, "unusable: no driver");
+    assert_int_equal(eb_bench_live_capacity(&back->live, 0), 2);
+
+    f = fmemopen(text, sizeof(text), "w");
+    assert_non_null(f);
+    eb_bench_live_print(f, &back->live, 2);
+    fclose(f);
+    assert_non_null(strstr(text, "2 simultaneous live 720p30 ladders in real time with encbox, 1 "
+                                 "with the ffmpeg command line"));
+    assert_non_null(strstr(text, "2 x 46.9 = 93.7 Mpixel/s of output (46.9 per core)"));
+    assert_non_null(strstr(text, "encbox at 3: channel 2: dropped 40 frames"));
+
+    /* a run that did not happen says why, and reads back as not run */
+    memset(&r->live, 0, sizeof(r->live));
+    snprintf(r->live.skipped, sizeof(r->live.skipped), "interrupted");
+    assert_int_equal(eb_bench_report_write_json(r, json), 0);
+    assert_int_equal(eb_bench_report_read_json(json, back, err, sizeof(err)), 0);
+    assert_false(back->live.ran);
+    assert_string_equal(back->live.skipped, "interrupted");
+    assert_int_equal(eb_bench_capacity(back, &(EbBenchCapacity){0}), -ENOENT);
+    free(r);
+    free(back);
+}
+
 /* One real 2 s run of `encbox bench`: outputs exist and parse. */
 static void test_smoke(void **state)
 {
@@ -430,7 +736,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_plan_parse),           cmocka_unit_test(test_plan_arithmetic),
         cmocka_unit_test(test_capacity_from_report), cmocka_unit_test(test_json_round_trip_and_svg),
         cmocka_unit_test(test_scaler_targets),       cmocka_unit_test(test_paired_speedup),
-        cmocka_unit_test(test_versus_verdict),
+        cmocka_unit_test(test_versus_verdict),       cmocka_unit_test(test_live_percentile),
+        cmocka_unit_test(test_live_delays),          cmocka_unit_test(test_live_sustained),
+        cmocka_unit_test(test_live_playlist),        cmocka_unit_test(test_live_capacity_and_plan),
+        cmocka_unit_test(test_live_json_and_table),
     };
     const struct CMUnitTest smoke[] = {
         cmocka_unit_test(test_smoke),
