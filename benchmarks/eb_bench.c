@@ -991,9 +991,11 @@ static int plan_from(const EbBenchArgs *a, const EbBenchReport *r)
                             "result too (--from twice)\n");
         else if (cap.live_measured)
             fprintf(stderr,
-                    "encbox: --plan: live was measured at %dp%g (and VOD at %dp%g); measure "
-                    "that profile with --live --live-height\n",
-                    cap.live_height, cap.live_fps, cap.source_height, cap.source_fps);
+                    "encbox: --plan: live was measured at %dp%g only%s; measure %dp%g with "
+                    "--live --live-height %d\n",
+                    cap.live_height, cap.live_fps,
+                    cap.vod_hours_per_hour > 0 ? " (and VOD ladders)" : "", req.live_height,
+                    req.live_fps, req.live_height);
         else
             fprintf(stderr,
                     "encbox: --plan: only %dp%g ladders were measured (result of %s); "
@@ -1024,8 +1026,11 @@ static int plan_from_files(const EbBenchArgs *a, EbBenchReport *r)
             free(r2);
             return EB_BENCH_EXIT_FAILED;
         }
-        if (!r->live.ran && r2->live.ran)
+        if (!r->live.ran && r2->live.ran) {
             r->live = r2->live;
+            printf("live measured on %s (%s, %d cores), %s\n", r2->host, r2->cpu_model, r2->cores,
+                   r2->date);
+        }
         if (r->nb_backends == 0 && r2->nb_backends > 0) {
             r->nb_backends = r2->nb_backends;
             memcpy(r->backends, r2->backends, sizeof(r->backends));

@@ -127,14 +127,18 @@ typedef struct EbBenchLiveSegment {
  * line), at the end of its run. */
 typedef struct EbBenchLiveChannel {
     int is_ffmpeg;
-    int exit_status;     /* the packager's; 128 + signal; -1: did not run */
-    int64_t frames_sent; /* video frames the publisher sent */
-    int64_t frames;      /* frames through the top rung, as the packager last reported */
-    int64_t dropped;     /* encbox: frames the live input dropped to keep up; ffmpeg: 0 */
-    double max_lag;      /* encbox: highest lag_seconds it reported; ffmpeg: the bench's
-                          * estimate from -progress (wall minus out_time, from its lowest) */
-    double min_speed;    /* lowest speed reported once one segment of frames is through */
-    double fps;          /* top-rung frames per second from then to the feed's end */
+    int exit_status;           /* the packager's; 128 + signal; -1: did not run */
+    int64_t frames_sent;       /* video frames the publisher sent */
+    int64_t frames;            /* frames through the top rung, as the packager last reported */
+    int64_t dropped;           /* encbox: frames the live input dropped to keep up; ffmpeg: 0 */
+    double max_lag;            /* encbox: highest lag_seconds it reported; ffmpeg: the bench's
+                                * estimate from -progress (wall minus out_time, from its lowest) */
+    double fps;                /* top-rung frames per second from the first segment's worth of
+                                * frames to the feed's end (the start-up left out) */
+    double speed;              /* fps over the source's rate: the pace it kept */
+    double min_reported_speed; /* lowest `speed` the packager itself reported after the first
+                                * segment: cumulative from its own start, so its start-up
+                                * latency weighs on it for the whole run (not judged) */
     double cpu_seconds, peak_rss_mb;             /* the packager process */
     double relay_cpu_seconds, relay_peak_rss_mb; /* encbox side: its SRT relay (ffmpeg -c copy) */
     int segments;                                /* top-rung segments seen listed */
@@ -143,18 +147,19 @@ typedef struct EbBenchLiveChannel {
 /* One step: k channels at once on one side. */
 typedef struct EbBenchLiveStep {
     int channels;
-    int sustained;        /* every channel kept real time (eb_bench_live_sustained) */
-    char why[256];        /* the first channel that did not, and why */
-    double wall_seconds;  /* first publisher's start to the last packager's exit */
-    double aggregate_fps; /* sum of the channels' fps */
-    double min_speed;     /* lowest over the channels */
-    int64_t dropped;      /* sum */
-    int64_t frames;       /* sum, top rung */
-    int64_t frames_sent;  /* sum */
-    double max_lag;       /* highest over the channels */
-    double cpu_seconds;   /* packagers, user + system */
-    double cpu_percent;   /* of all cores over the step's wall */
-    double peak_rss_mb;   /* sum of the packagers' peaks */
+    int sustained;             /* every channel kept real time (eb_bench_live_sustained) */
+    char why[256];             /* the first channel that did not, and why */
+    double wall_seconds;       /* first publisher's start to the last packager's exit */
+    double aggregate_fps;      /* sum of the channels' fps */
+    double min_speed;          /* lowest steady speed over the channels */
+    double min_reported_speed; /* lowest the packagers reported */
+    int64_t dropped;           /* sum */
+    int64_t frames;            /* sum, top rung */
+    int64_t frames_sent;       /* sum */
+    double max_lag;            /* highest over the channels */
+    double cpu_seconds;        /* packagers, user + system */
+    double cpu_percent;        /* of all cores over the step's wall */
+    double peak_rss_mb;        /* sum of the packagers' peaks */
     double relay_cpu_seconds;
     double delay_median, delay_p95; /* seconds, over every frame of every channel */
     int64_t delay_frames;
@@ -357,8 +362,12 @@ double eb_bench_percentile(double *v, int n, double p);
 
 /* Whether a channel kept real time. Both sides: the packager exited 0 and
  * the top rung carries the frames sent to within 1%. encbox: fewer than
- * 0.5% of them dropped and its lag stayed under 1 s. ffmpeg: its reported
- * speed stayed >= 0.98. 1 or 0; why (may be NULL) says what failed. */
+ * 0.5% of them dropped and its lag stayed under 1 s. ffmpeg: its steady
+ * speed (c->speed: output frames per second from the first segment to the
+ * feed's end, over the source's rate) >= 0.98; the speed ffmpeg prints is
+ * cumulative from its start, and its start-up latency alone holds it under
+ * 0.98 for tens of seconds once the box is busy. 1 or 0; why (may be NULL)
+ * says what failed. */
 int eb_bench_live_sustained(const EbBenchLiveChannel *c, char *why, size_t why_size);
 
 /* Reads an HLS media playlist: the media sequence of its first segment and

@@ -148,25 +148,27 @@ int eb_bench_live_sustained(const EbBenchLiveChannel *c, char *why, size_t why_s
                  c->exit_status);
         return 0;
     }
-    if (!(sent > 0) || fabs((double)c->frames - sent) > 0.01 * sent) {
-        snprintf(why, why_size, "%lld frames out of %lld sent", (long long)c->frames,
-                 (long long)c->frames_sent);
+    if (!(sent > 0)) {
+        snprintf(why, why_size, "no frames sent");
         return 0;
     }
-    if (c->is_ffmpeg) {
-        if (!(c->min_speed >= 0.98)) {
-            snprintf(why, why_size, "speed fell to %.3fx", c->min_speed);
-            return 0;
-        }
-        return 1;
+    /* The side's own rule first: it says more than a frame count. */
+    if (c->is_ffmpeg && !(c->speed >= 0.98)) {
+        snprintf(why, why_size, "speed %.3fx (%.1f fps)", c->speed, c->fps);
+        return 0;
     }
-    if ((double)c->dropped >= 0.005 * sent) {
+    if (!c->is_ffmpeg && (double)c->dropped >= 0.005 * sent) {
         snprintf(why, why_size, "dropped %lld frames (%.1f%%)", (long long)c->dropped,
                  100.0 * c->dropped / sent);
         return 0;
     }
-    if (!(c->max_lag < 1.0)) {
+    if (!c->is_ffmpeg && !(c->max_lag < 1.0)) {
         snprintf(why, why_size, "lag reached %.2f s", c->max_lag);
+        return 0;
+    }
+    if (fabs((double)c->frames - sent) > 0.01 * sent) {
+        snprintf(why, why_size, "%lld frames out of %lld sent", (long long)c->frames,
+                 (long long)c->frames_sent);
         return 0;
     }
     return 1;
@@ -473,8 +475,8 @@ static void note_progress(const LiveCtx *x, LiveProc *p, int64_t frames, double 
     p->c.frames = frames;
     if (!warmed_up(x, (double)frames, p->out_fps))
         return;
-    if (speed > 0 && (p->c.min_speed == 0 || speed < p->c.min_speed))
-        p->c.min_speed = speed;
+    if (speed > 0 && (p->c.min_reported_speed == 0 || speed < p->c.min_reported_speed))
+        p->c.min_reported_speed = speed;
     if (!p->fps_t1) {
         p->fps_t1 = now;
         p->fps_f1 = frames;
@@ -739,12 +741,13 @@ static void finish_step(LiveCtx *x, LiveProc *ps, int k, double start, double en
     st->channels = k;
     st->sustained = 1;
     st->wall_seconds = end - start;
-    st->min_speed = 1e30;
+    st->min_speed = st->min_reported_speed = 1e30;
     for (int i = 0; i < k; i++) {
         LiveProc *p = &ps[i];
         double t = 0;
         char why[200];
         p->c.fps = p->fps_t2 > p->fps_t1 ? (p->fps_f2 - p->fps_f1) / (p->fps_t2 - p->fps_t1) : 0;
+        p->c.speed = p->c.fps / x->src.fps;
         for (int s = 0; s < p->nb_seq; s++) {
             if (p->listed[s] < 0) {
                 /* never seen listed (it cannot happen at a 10 ms poll and a
@@ -762,7 +765,8 @@ static void finish_step(LiveCtx *x, LiveProc *ps, int k, double start, double en
             bprintf(st->why, sizeof(st->why), "channel %d: %s", i + 1, why);
         }
         st->aggregate_fps += p->c.fps;
-        st->min_speed = fmin(st->min_speed, p->c.min_speed);
+        st->min_speed = fmin(st->min_speed, p->c.speed);
+        st->min_reported_speed = fmin(st->min_reported_speed, p->c.min_reported_speed);
         st->dropped += p->c.dropped;
         st->frames += p->c.frames;
         st->frames_sent += p->c.frames_sent;
@@ -771,17 +775,19 @@ static void finish_step(LiveCtx *x, LiveProc *ps, int k, double start, double en
         st->peak_rss_mb += p->c.peak_rss_mb;
         st->relay_cpu_seconds += p->c.relay_cpu_seconds;
         fprintf(stderr,
-                "bench: live %s ch%d: %lld/%lld frames, %lld dropped, lag %.2f s, speed >= "
-                "%.3f, %.1f fps, %d segments, %.2f s CPU, %.0f MB%s%s\n",
+                "bench: live %s ch%d: %lld/%lld frames, %lld dropped, lag %.2f s, speed "
+                "%.3f (reported >= %.3f), %.1f fps, %d segments, %.2f s CPU, %.0f MB%s%s\n",
                 p->c.is_ffmpeg ? "ffmpeg" : "encbox", i + 1, (long long)p->c.frames,
-                (long long)p->c.frames_sent, (long long)p->c.dropped, p->c.max_lag, p->c.min_speed,
-                p->c.fps, p->c.segments, p->c.cpu_seconds, p->c.peak_rss_mb,
-                p->c.exit_status ? "; log " : "", p->c.exit_status ? p->log : "");
+                (long long)p->c.frames_sent, (long long)p->c.dropped, p->c.max_lag, p->c.speed,
+                p->c.min_reported_speed, p->c.fps, p->c.segments, p->c.cpu_seconds,
+                p->c.peak_rss_mb, p->c.exit_status ? "; log " : "", p->c.exit_status ? p->log : "");
         if (p->c.exit_status)
             eb_bench_log_tail(p->log);
     }
     if (st->min_speed > 1e29)
         st->min_speed = 0;
+    if (st->min_reported_speed > 1e29)
+        st->min_reported_speed = 0;
     st->cpu_percent = st->wall_seconds > 0 ? 100.0 * st->cpu_seconds /
                                                  (st->wall_seconds * sysconf(_SC_NPROCESSORS_ONLN))
                                            : 0;
@@ -1139,11 +1145,12 @@ void eb_bench_live_print(FILE *f, const EbBenchLive *l, int cores)
     }
     fprintf(f,
             "(rt: every channel kept real time; agg_fps: top-rung frames per second, summed,\n"
-            " from the first segment to the feed's end; speed: lowest reported after the first\n"
-            " segment; lag_s: encbox's input lag, ffmpeg's estimated from -progress; cpu_s, cpu%%\n"
-            " (of %d cores), rss_MB (sum of peaks): the packagers only; the encbox side's relays\n"
-            " (ffmpeg -c copy from SRT to encbox live's stdin) took %.2f s CPU at the last step;\n"
-            " dly: seconds from a frame's arrival to its segment's listing, all frames)\n",
+            " from the first segment to the feed's end; speed: the slowest channel's fps over\n"
+            " the source's (the rule for ffmpeg: >= 0.98); lag_s: encbox's input lag, ffmpeg's\n"
+            " estimated from -progress; cpu_s, cpu%% (of %d cores), rss_MB (sum of peaks): the\n"
+            " packagers only; the encbox side's relays (ffmpeg -c copy from SRT to encbox\n"
+            " live's stdin) took %.2f s CPU at the last step; dly: seconds from a frame's\n"
+            " arrival to its segment's listing, all frames)\n",
             cores, l->nb_encbox ? l->encbox[l->nb_encbox - 1].relay_cpu_seconds : 0);
     ce = eb_bench_live_capacity(l, 0);
     cf = eb_bench_live_capacity(l, 1);

@@ -185,11 +185,11 @@ static json_t *live_step_to_json(const EbBenchLiveStep *s)
                   "aggregate_fps", s->aggregate_fps, "min_speed", s->min_speed, "dropped",
                   (json_int_t)s->dropped, "frames", (json_int_t)s->frames, "frames_sent",
                   (json_int_t)s->frames_sent, "max_lag_seconds", s->max_lag);
-    json_t *more =
-        json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:I}", "cpu_seconds", s->cpu_seconds,
-                  "cpu_percent", s->cpu_percent, "peak_rss_mb", s->peak_rss_mb, "relay_cpu_seconds",
-                  s->relay_cpu_seconds, "delay_median_seconds", s->delay_median,
-                  "delay_p95_seconds", s->delay_p95, "delay_frames", (json_int_t)s->delay_frames);
+    json_t *more = json_pack(
+        "{s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f}", "cpu_seconds", s->cpu_seconds, "cpu_percent",
+        s->cpu_percent, "peak_rss_mb", s->peak_rss_mb, "relay_cpu_seconds", s->relay_cpu_seconds,
+        "delay_median_seconds", s->delay_median, "delay_p95_seconds", s->delay_p95, "delay_frames",
+        (json_int_t)s->delay_frames, "min_reported_speed", s->min_reported_speed);
     if (o && more)
         json_object_update(o, more);
     json_decref(more);
@@ -204,6 +204,7 @@ static void live_step_from_json(const json_t *o, EbBenchLiveStep *s)
     s->wall_seconds = eb_json_num(o, "wall_seconds");
     s->aggregate_fps = eb_json_num(o, "aggregate_fps");
     s->min_speed = eb_json_num(o, "min_speed");
+    s->min_reported_speed = eb_json_num(o, "min_reported_speed");
     s->dropped = (int64_t)eb_json_num(o, "dropped");
     s->frames = (int64_t)eb_json_num(o, "frames");
     s->frames_sent = (int64_t)eb_json_num(o, "frames_sent");
