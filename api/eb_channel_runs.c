@@ -84,9 +84,11 @@
  * start a restarted worker's pipe with: it cannot read FLV from the middle. */
 #define EB_RUNS_FLV_HEAD_MAX 65536
 /* The software backend's live capacity per core, megapixels/s of output
- * (x264 veryfast through the default ladder, decode included); measured
- * with `encbox bench --live` (benchmarks/README.md). */
-#define EB_RUNS_MPIXELS_PER_CORE 25.0
+ * (x264 veryfast through the default ladder, decode included).
+ * `encbox bench --live` sustained 70 per core (3 x 720p30 ladders on 2
+ * cores at 85% CPU, benchmarks/README.md "Live"); 60 keeps about a
+ * quarter of the CPU in hand for the origin, the relays and start-ups. */
+#define EB_RUNS_MPIXELS_PER_CORE 60.0
 
 typedef enum EbWorkerKind {
     EB_WORKER_NONE,

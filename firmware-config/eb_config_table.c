@@ -412,8 +412,8 @@ static const EbSetting eb_settings[] = {
      "Live encoding this box carries in real time, in megapixels per second of output (a "
      "channel costs the sum of width x height x frame rate over its rungs); a publisher whose "
      "channel would go past it is refused, so running channels never slow down. 0: the "
-     "documented estimate for the software backend (see benchmarks/README.md); `encbox bench "
-     "--live` measures this box."},
+     "software backend's estimate, 60 per online core (`encbox bench --live` sustained 70 per "
+     "core; benchmarks/README.md, \"Live\"); `encbox bench --live` measures this box."},
 
     {"log.level", EB_SETTING_ENUM, 0, CFG(log_level), sizeof(((EbConfig *)0)->log_level), "info", 0,
      0, eb_log_level_values, NULL, RT, "Least severe messages written."},

@@ -33,6 +33,8 @@ struct EbNormalize {
     AVFilterGraph *vgraph;
     AVFilterContext *vsrc, *vsink;
     int64_t next_index;           /* bypass path: frames are numbered */
+    int64_t v_last_pts, v_last_dur; /* graph path: the last frame in, video_tb; dur 0: unknown */
+    int v_have_last;
 
     /* audio */
     AVFilterGraph *agraph;
@@ -308,6 +310,14 @@ int eb_normalize_video(EbNormalize *s, AVFrame *f)
     }
     t0 = eb_clock_ns();
     f->pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp - s->t0 : 0;
+    /* Where the last frame ends, for the end of stream (eb_normalize_flush):
+     * its own duration, else the step from the frame before. */
+    if (f->pkt_duration > 0)
+        s->v_last_dur = f->pkt_duration;
+    else if (s->v_have_last && f->pts > s->v_last_pts)
+        s->v_last_dur = f->pts - s->v_last_pts;
+    s->v_last_pts = f->pts;
+    s->v_have_last = 1;
     ret = av_buffersrc_add_frame_flags(s->vsrc, f, AV_BUFFERSRC_FLAG_KEEP_REF);
     av_frame_unref(f);
     if (ret >= 0)
@@ -420,7 +430,17 @@ int eb_normalize_flush(EbNormalize *s)
     int ret = 0;
 
     if (s->vgraph) {
-        ret = av_buffersrc_add_frame(s->vsrc, NULL);
+        /* The stream ends where its last frame ends, not where it starts:
+         * closed at its start, the fps filter would leave that frame out
+         * (as the ffmpeg command line, which closes at the next pts). */
+        int64_t end = AV_NOPTS_VALUE;
+        if (s->v_have_last) {
+            int64_t dur = s->v_last_dur;
+            if (dur <= 0)
+                dur = av_rescale_q(1, av_inv_q(s->info->frame_rate), s->video_tb);
+            end = s->v_last_pts + (dur > 0 ? dur : 1);
+        }
+        ret = av_buffersrc_close(s->vsrc, end, AV_BUFFERSRC_FLAG_PUSH);
         if (ret >= 0)
             ret = eb_video_drain_graph(s);
         if (ret < 0)

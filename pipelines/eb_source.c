@@ -159,9 +159,20 @@ AVRational eb_source_snap_rate(double fps)
 {
     static const AVRational common[] = {{24000, 1001}, {24, 1}, {25, 1},       {30000, 1001},
                                         {30, 1},       {50, 1}, {60000, 1001}, {60, 1}};
-    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
-        if (fabs(av_q2d(common[i]) - fps) <= 0.01 * fps)
-            return common[i];
+    /* The nearest common rate within 1%: 30 and 30000/1001 are 0.1% apart,
+     * so the first one within tolerance would turn a 30 fps feed into
+     * 29.97 (and drop a frame in a thousand). */
+    size_t best = 0;
+    double best_diff = INFINITY;
+    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
+        double diff = fabs(av_q2d(common[i]) - fps);
+        if (diff <= 0.01 * fps && diff < best_diff) {
+            best = i;
+            best_diff = diff;
+        }
+    }
+    if (best_diff < INFINITY)
+        return common[best];
     if (fabs(fps - round(fps)) <= 0.01 * fps)
         return (AVRational){(int)lround(fps), 1};
     return av_d2q(fps, 1001);
