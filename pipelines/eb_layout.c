@@ -104,6 +104,38 @@ int eb_layout_path(EbLayoutItem item, const char *rendition, int64_t number, cha
     return eb_layout_finish(ret, out, size, len);
 }
 
+int eb_layout_part_number(int64_t sequence, int part, char *out, size_t size)
+{
+    int n;
+    if (!out || !size || sequence < 1 || part < 0)
+        return EB_ERR(EINVAL);
+    n = snprintf(out, size, "%03" PRId64 ".%d", sequence, part);
+    if (n < 0 || (size_t)n >= size) {
+        out[0] = '\0';
+        return EB_ERR(ENAMETOOLONG);
+    }
+    return n;
+}
+
+int eb_layout_part_path(const char *rendition, int64_t sequence, int part, char *out,
+                        size_t size)
+{
+    const char *t = eb_layout_templates[EB_LAYOUT_CMAF_SEGMENT];
+    char num[40];
+    size_t len = 0;
+    int ret;
+
+    if (!out || !size)
+        return EB_ERR(EINVAL);
+    out[0] = '\0';
+    if (!rendition || !*rendition)
+        return EB_ERR(EINVAL);
+    ret = eb_layout_part_number(sequence, part, num, sizeof(num));
+    if (ret >= 0)
+        ret = eb_layout_expand(t, strlen(t), rendition, num, out, size, &len);
+    return eb_layout_finish(ret, out, size, len);
+}
+
 int eb_layout_file(const char *dir, EbLayoutItem item, const char *rendition, int64_t number,
                    char *out, size_t size)
 {

@@ -85,6 +85,14 @@ EbLayoutItem eb_layout_segment_item(EbOutputFormat f);
 int eb_layout_uri(EbLayoutItem from, const char *from_r, EbLayoutItem to, const char *to_r,
                   const char *number, char *out, size_t size);
 
+/* A part of a CMAF segment (low-latency live): the segment's name with
+ * ".<part>" before the extension, cmaf/<r>/segment_NNN.P.m4s (P 0-based),
+ * relative to the tree; and its number text for eb_layout_uri (to
+ * EB_LAYOUT_CMAF_SEGMENT): "NNN.P". Lengths or errors as eb_layout_path. */
+int eb_layout_part_path(const char *rendition, int64_t sequence, int part, char *out,
+                        size_t size);
+int eb_layout_part_number(int64_t sequence, int part, char *out, size_t size);
+
 /* <root>/videos/<id>: where a video is published. */
 int eb_layout_video_dir(const char *root, const char *id, char *out, size_t size);
 

@@ -42,6 +42,11 @@
 #include "eb_storage.h"
 
 #define EB_LIVE_MIN_SEGMENTS 3
+/* Parts are listed for the newest listed segments only (RFC 8216bis asks
+ * for at least the last three target durations' worth); their files are
+ * removed a few segments later, once no player can still be reading them. */
+#define EB_LIVE_PART_SEGMENTS 3
+#define EB_LIVE_PART_FILES_KEPT 6
 
 typedef struct EbLiveRend {
     EbSinkRendition r;
@@ -52,6 +57,10 @@ typedef struct EbLiveRend {
     EbSegmentInfo *segs; /* segs[i] is sequence i + 1 */
     int64_t deleted;     /* files of sequences <= this are gone */
     int ended;
+    /* low latency: this rendition's newest parts (sequence order) */
+    EbPartInfo *parts;
+    int nb_parts, alloc_parts;
+    int64_t parts_deleted; /* part files of sequences <= this are gone */
 } EbLiveRend;
 
 typedef struct EbLiveSink {
@@ -82,6 +91,7 @@ void eb_live_options_default(EbLiveOptions *o)
     o->backend = "software";
     o->segment_seconds = 2.0;
     o->window_seconds = 60.0;
+    o->part_seconds = EB_LIVE_DEFAULT_PART_SECONDS;
     o->record = 1;
     o->input.fd = -1;
     o->input.format = "mpegts";
@@ -148,12 +158,16 @@ static void eb_live_presentation(EbLiveSink *ls, int64_t first, int64_t last, Eb
         r->timescale = lr->timescale;
         r->segments = lr->segs + (first - ls->base);
         r->nb_segments = (int)(last - first + 1);
+        r->parts = lr->parts;
+        r->nb_parts = lr->nb_parts;
+        r->last_complete = ls->base + lr->nb - 1;
         if (lr->r.is_audio)
             p->audio = audio;
     }
     p->nb_video = nb_video;
     p->video = video;
     p->type = EB_PRESENTATION_LIVE;
+    p->part_target = ls->o->part_seconds;
     p->first_sequence = first;
     p->discontinuity_sequence = eb_live_discontinuities(&ls->rend[0], first - ls->base);
     p->ended = ls->ended;
@@ -246,6 +260,36 @@ static int eb_live_log_publish(EbLiveSink *ls, int64_t last)
     return ret;
 }
 
+/* Forgets parts of segments listed long enough ago (lock held), and
+ * removes their files a few segments later. */
+static void eb_live_prune_parts(EbLiveSink *ls, EbLiveRend *lr)
+{
+    int64_t keep_from = ls->published - EB_LIVE_PART_SEGMENTS + 1;
+    int drop = 0;
+
+    while (drop < lr->nb_parts && lr->parts[drop].sequence < keep_from)
+        drop++;
+    if (drop) {
+        memmove(lr->parts, lr->parts + drop, (size_t)(lr->nb_parts - drop) * sizeof(*lr->parts));
+        lr->nb_parts -= drop;
+    }
+    if (lr->parts_deleted < ls->base - 1)
+        lr->parts_deleted = ls->base - 1;
+    for (; lr->parts_deleted < ls->published - EB_LIVE_PART_FILES_KEPT; lr->parts_deleted++) {
+        char rel[1024], path[5400];
+        for (int k = 0;; k++) {
+            if (eb_layout_part_path(lr->r.name, lr->parts_deleted + 1, k, rel, sizeof(rel)) < 0)
+                break;
+            snprintf(path, sizeof(path), "%s/%s", ls->dir, rel);
+            if (unlink(path) < 0) {
+                if (errno != ENOENT)
+                    EB_LOGW("live", "could not remove %s: %s", path, strerror(errno));
+                break;
+            }
+        }
+    }
+}
+
 /* Lists sequences up to last (lock held). */
 static int eb_live_publish(EbLiveSink *ls, int64_t last)
 {
@@ -276,6 +320,9 @@ static int eb_live_publish(EbLiveSink *ls, int64_t last)
     ret = eb_live_log_publish(ls, last);
     if (ret < 0)
         return ret;
+    ls->published = last;
+    for (int i = 0; i < ls->nb; i++)
+        eb_live_prune_parts(ls, &ls->rend[i]);
     eb_live_presentation(ls, first, last, &p, video, &audio);
     ret = eb_manifest_write_files(ls->dir, &p, EB_MANIFEST_ALL);
     if (ret < 0)
@@ -381,6 +428,73 @@ static int eb_live_sink_segment(EbSegmentSink *s, const EbSegmentReport *seg)
     return ret;
 }
 
+/* A part of the segment a rendition is writing: its own file, then this
+ * rendition's playlist lists it (once a first segment is listed). */
+static int eb_live_sink_part(EbSegmentSink *s, const EbSegmentReport *pt)
+{
+    EbLiveSink *ls = s->priv;
+    EbLiveRend *lr = eb_live_rend(ls, pt->rendition);
+    char rel[1024], path[5400];
+    int64_t seq;
+    int ret;
+
+    if (!lr || pt->sequence != lr->nb - ls->run_first + 1 || pt->part < 0)
+        return EB_ERR(EINVAL);
+    if (!(ls->o->part_seconds > 0))
+        return 0;
+    seq = ls->base + lr->nb;
+    ret = eb_layout_part_path(lr->r.name, seq, pt->part, rel, sizeof(rel));
+    if (ret < 0)
+        return ret;
+    snprintf(path, sizeof(path), "%s/%s", ls->dir, rel);
+    ret = eb_storage_write_file(path, pt->data, pt->size);
+    if (ret < 0)
+        return ret;
+    pthread_mutex_lock(&ls->lock);
+    if (lr->timescale && lr->timescale != pt->timescale) {
+        pthread_mutex_unlock(&ls->lock);
+        return EB_ERR(EINVAL);
+    }
+    if (lr->nb_parts == lr->alloc_parts) {
+        int n = lr->alloc_parts ? 2 * lr->alloc_parts : 64;
+        void *p = realloc(lr->parts, (size_t)n * sizeof(*lr->parts));
+        if (!p) {
+            pthread_mutex_unlock(&ls->lock);
+            return EB_ERR(ENOMEM);
+        }
+        lr->parts = p;
+        lr->alloc_parts = n;
+    }
+    lr->parts[lr->nb_parts++] = (EbPartInfo){
+        .sequence = seq,
+        .index = pt->part,
+        .duration = pt->duration,
+        .independent = pt->independent,
+    };
+    eb_live_prune_parts(ls, lr);
+    ret = 0;
+    if (ls->published >= ls->base && lr->described && lr->timescale) {
+        EbRendition video[EB_LADDER_MAX_RUNGS], audio;
+        EbPresentation p;
+        int all = 1;
+        for (int i = 0; i < ls->nb; i++)
+            all &= ls->rend[i].described;
+        if (all) {
+            const EbRendition *r = NULL;
+            eb_live_presentation(ls, ls->first_listed, ls->published, &p, video, &audio);
+            for (int i = 0; i < p.nb_video; i++)
+                if (!strcmp(p.video[i].name, lr->r.name))
+                    r = &p.video[i];
+            if (!r && p.audio && !strcmp(p.audio->name, lr->r.name))
+                r = p.audio;
+            if (r)
+                ret = eb_manifest_write_media(ls->dir, &p, r);
+        }
+    }
+    pthread_mutex_unlock(&ls->lock);
+    return ret;
+}
+
 static int eb_live_sink_end(EbSegmentSink *s, int rendition)
 {
     EbLiveSink *ls = s->priv;
@@ -400,8 +514,10 @@ static void eb_live_sink_free(EbSegmentSink *s)
 
     if (!ls)
         return;
-    for (int i = 0; i < ls->nb; i++)
+    for (int i = 0; i < ls->nb; i++) {
         free(ls->rend[i].segs);
+        free(ls->rend[i].parts);
+    }
     if (ls->log)
         fclose(ls->log);
     pthread_mutex_destroy(&ls->lock);
@@ -411,6 +527,7 @@ static void eb_live_sink_free(EbSegmentSink *s)
 static const EbSegmentSinkOps eb_live_sink_ops = {
     .name = "live-window",
     .init = eb_live_sink_init,
+    .part = eb_live_sink_part,
     .segment = eb_live_sink_segment,
     .end = eb_live_sink_end,
     .free = eb_live_sink_free,
@@ -745,6 +862,12 @@ static int eb_live_check(const EbLiveOptions *o, char *detail, size_t size)
                  o->window_seconds, EB_LIVE_MIN_SEGMENTS, o->segment_seconds);
         return EB_ERR(EINVAL);
     }
+    if (o->part_seconds != 0 &&
+        (o->part_seconds < 0.1 || o->part_seconds > o->segment_seconds / 2)) {
+        snprintf(detail, size, "part length %.3f s is outside 0.1 s..half a segment (%.3f s)",
+                 o->part_seconds, o->segment_seconds / 2);
+        return EB_ERR(EINVAL);
+    }
     if (o->input.fd < 0) {
         snprintf(detail, size, "no feed to read");
         return EB_ERR(EBADF);
@@ -870,6 +993,7 @@ int eb_live_run(const EbLiveOptions *o, EbLiveResult *res)
             .nb_rungs = nb,
             .format = EB_FORMAT_CMAF,
             .segment_seconds = o->segment_seconds,
+            .part_seconds = o->part_seconds,
             .preset = o->preset ? o->preset : "veryfast",
             .encoder_threads = o->encoder_threads,
             .audio_bitrate = o->ladder.audio_bitrate,

@@ -39,6 +39,10 @@
 #include "eb_ladder.h"
 #include "eb_pipeline.h"
 
+/* The default part target of low-latency channels: a third of a second
+ * (10 frames at 30 fps, 8 at 25: every part is at most the target). */
+#define EB_LIVE_DEFAULT_PART_SECONDS 0.334
+
 typedef struct EbLiveProgress {
     EbPipelineProgress engine; /* frames, fps, speed (x real time), per rung */
     int64_t dropped;           /* frames dropped to keep up with real time */
@@ -77,6 +81,8 @@ typedef struct EbLiveOptions {
     const char *backend;      /* backend name; default "software" */
     double segment_seconds;   /* default 2; 1..10 */
     double window_seconds;    /* default 60; at least 3 segments */
+    double part_seconds;      /* low latency (LL-HLS): parts of at most this long
+                               * (0.1..segment/2); 0: classic playlists only */
     int record;               /* keep every segment; publish the run when it ends */
     const char *recording_id; /* the recording's video id; NULL: <channel>-<UTC time> */
     int end_on_eof;           /* the feed's end ends the session (ENDLIST, recording);

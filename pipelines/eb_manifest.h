@@ -48,6 +48,15 @@ typedef struct EbSegmentInfo {
     int64_t media_offset;
 } EbSegmentInfo;
 
+/* A part of a segment (LL-HLS EXT-X-PART): a fragment of the segment's
+ * file, written as its own file too (eb_layout_part_path). */
+typedef struct EbPartInfo {
+    int64_t sequence; /* media sequence of the segment it belongs to */
+    int index;        /* 0-based within that segment */
+    int64_t duration; /* in the rendition's timescale */
+    int independent;  /* starts with an IDR (audio: always) */
+} EbPartInfo;
+
 typedef struct EbRendition {
     char name[16]; /* "720p", "audio": folder and Representation id */
     int is_audio;
@@ -61,6 +70,16 @@ typedef struct EbRendition {
     int nb_segments;
     EbSegmentInfo *segments; /* owned by whoever filled the struct; segments[0] has
                               * the presentation's first_sequence */
+    /* LIVE low latency (EbPresentation.part_target > 0): the parts of the
+     * newest segments, oldest first, in sequence order; they may run past
+     * the last listed segment (the segment being written, or segments this
+     * rendition finished before the others). Owned like segments. */
+    int nb_parts;
+    const EbPartInfo *parts;
+    /* The newest sequence this rendition has finished (its parts are all
+     * there), listed or not: the part being written is of the one after.
+     * 0: the last listed segment. */
+    int64_t last_complete;
 } EbRendition;
 
 /* Trick-play sprite sheets (thumbnails/sprite_%03d.jpg), listed in the HLS
@@ -153,6 +172,11 @@ typedef struct EbPresentation {
      * scheme urn:mpeg:dash:utc:http-iso:2014); NULL: none, players use
      * their own clock. */
     const char *utc_timing_url;
+    /* LIVE low latency: the part target in seconds (every part is at most
+     * this long): LL-HLS media playlists (RFC 8216bis: EXT-X-SERVER-CONTROL
+     * with blocking reload and delta updates, EXT-X-PART-INF, EXT-X-PART,
+     * EXT-X-PRELOAD-HINT, EXT-X-RENDITION-REPORT). 0: classic playlists. */
+    double part_target;
 } EbPresentation;
 
 /* Peak and average bits/s of a rendition from its segments, as HLS defines
@@ -198,5 +222,9 @@ enum {
  * names, each replaced atomically; media playlists first, so a master never
  * names a playlist that is not there yet. 0 or the first error. */
 int eb_manifest_write_files(const char *dir, const EbPresentation *p, unsigned what);
+
+/* Writes one rendition's HLS media playlist under dir (a live rendition's
+ * new part). */
+int eb_manifest_write_media(const char *dir, const EbPresentation *p, const EbRendition *r);
 
 #endif

@@ -18,6 +18,19 @@ static int eb_manifest_file(const char *dir, EbLayoutItem item, const char *r, c
     return eb_storage_write_item(dir, item, r, bp->str, bp->len);
 }
 
+int eb_manifest_write_media(const char *dir, const EbPresentation *p, const EbRendition *r)
+{
+    AVBPrint bp;
+    int ret;
+
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    ret = eb_manifest_hls_media(p, r, &bp);
+    if (ret >= 0)
+        ret = eb_manifest_file(dir, EB_LAYOUT_HLS_MEDIA, r->name, &bp);
+    av_bprint_finalize(&bp, NULL);
+    return ret;
+}
+
 int eb_manifest_write_files(const char *dir, const EbPresentation *p, unsigned what)
 {
     AVBPrint bp;

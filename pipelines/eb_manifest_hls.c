@@ -33,7 +33,9 @@
 #include "eb_manifest.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <libavutil/mathematics.h>
 #include <libavutil/mem.h>
@@ -50,8 +52,17 @@ typedef struct EbHlsVariant {
     int index;             /* position in EbPresentation.video, for ties */
 } EbHlsVariant;
 
+static int eb_hls_low_latency(const EbPresentation *p)
+{
+    return p->type == EB_PRESENTATION_LIVE && p->format == EB_FORMAT_CMAF && p->part_target > 0;
+}
+
 static int eb_hls_version(const EbPresentation *p)
 {
+    /* EXT-X-SKIP (delta updates) needs version 9, and a player that
+     * asks for one is promised it by CAN-SKIP-UNTIL. */
+    if (eb_hls_low_latency(p))
+        return 9;
     if (p->format == EB_FORMAT_CMAF)
         return 7;
     return p->protection && p->protection->nb_hls_keys > 0 ? 5 : 3;
@@ -205,10 +216,107 @@ int eb_manifest_hls_images(const EbPresentation *p, AVBPrint *out)
     return eb_manifest_finish(out, start, ret);
 }
 
+/* EXT-X-PART lines of r's parts of segment seq, from *k on (parts are in
+ * sequence order); *k ends past them. */
+static int eb_hls_bprint_parts(AVBPrint *out, const EbPresentation *p, const EbRendition *r,
+                               const char *name, int64_t seq, int *k)
+{
+    char num[48];
+    int ret = 0;
+
+    for (; *k < r->nb_parts && r->parts[*k].sequence <= seq && ret >= 0; (*k)++) {
+        const EbPartInfo *pt = &r->parts[*k];
+        if (pt->sequence < seq)
+            continue; /* a segment that slid out of the window */
+        av_bprintf(out, "#EXT-X-PART:DURATION=");
+        eb_manifest_bprint_fixed(out, (eb_manifest_us(r, pt->duration) + 5) / 10, 5);
+        av_bprintf(out, ",URI=\"");
+        ret = eb_layout_part_number(pt->sequence, pt->index, num, sizeof(num));
+        if (ret >= 0)
+            ret = eb_manifest_bprint_ref(out, EB_LAYOUT_HLS_MEDIA, name, EB_LAYOUT_CMAF_SEGMENT,
+                                         name, num);
+        eb_manifest_bprint_version(out, p);
+        av_bprintf(out, "\"%s\n", pt->independent ? ",INDEPENDENT=YES" : "");
+    }
+    return ret;
+}
+
+/* Where a rendition's playlist ends (EXT-X-RENDITION-REPORT): the newest
+ * part's segment and index, else its last listed segment (*part -1). */
+static void eb_hls_last_part(const EbPresentation *p, const EbRendition *r, int64_t *msn,
+                             int *part)
+{
+    *msn = eb_manifest_first_sequence(p) + r->nb_segments - 1;
+    *part = -1;
+    if (r->nb_parts > 0 && r->parts[r->nb_parts - 1].sequence >= *msn) {
+        *msn = r->parts[r->nb_parts - 1].sequence;
+        *part = r->parts[r->nb_parts - 1].index;
+    }
+}
+
+/* The part being written (EXT-X-PRELOAD-HINT): after the newest part,
+ * or the first of the segment after the newest finished one. */
+static void eb_hls_next_part(const EbPresentation *p, const EbRendition *r, int64_t *msn,
+                             int *part)
+{
+    int64_t done = eb_manifest_first_sequence(p) + r->nb_segments - 1;
+    if (r->last_complete > done)
+        done = r->last_complete;
+    if (r->nb_parts > 0 && r->parts[r->nb_parts - 1].sequence > done) {
+        *msn = r->parts[r->nb_parts - 1].sequence;
+        *part = r->parts[r->nb_parts - 1].index + 1;
+    } else {
+        *msn = done + 1;
+        *part = 0;
+    }
+}
+
+/* The LL-HLS tail of a live playlist: the parts past the last listed
+ * segment, the next part's preload hint and the other renditions'
+ * reports. */
+static int eb_hls_bprint_ll_tail(AVBPrint *out, const EbPresentation *p, const EbRendition *r,
+                                 const char *name, int k)
+{
+    char num[48], other[EB_MANIFEST_URI_NAME_SIZE];
+    int64_t msn;
+    int part, ret = 0;
+
+    for (; k < r->nb_parts && ret >= 0;) {
+        int64_t seq = r->parts[k].sequence;
+        ret = eb_hls_bprint_parts(out, p, r, name, seq, &k);
+    }
+    if (ret < 0)
+        return ret;
+    if (!p->ended) {
+        eb_hls_next_part(p, r, &msn, &part);
+        av_bprintf(out, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"");
+        ret = eb_layout_part_number(msn, part, num, sizeof(num));
+        if (ret >= 0)
+            ret = eb_manifest_bprint_ref(out, EB_LAYOUT_HLS_MEDIA, name, EB_LAYOUT_CMAF_SEGMENT,
+                                         name, num);
+        av_bprintf(out, "\"\n");
+    }
+    for (int i = 0; i < p->nb_video + !!p->audio && ret >= 0; i++) {
+        const EbRendition *o = i < p->nb_video ? &p->video[i] : p->audio;
+        if (o == r || !strcmp(o->name, r->name))
+            continue;
+        eb_manifest_uri_name(o->name, other);
+        av_bprintf(out, "#EXT-X-RENDITION-REPORT:URI=\"");
+        ret = eb_manifest_bprint_ref(out, EB_LAYOUT_HLS_MEDIA, name, EB_LAYOUT_HLS_MEDIA, other,
+                                     NULL);
+        eb_hls_last_part(p, o, &msn, &part);
+        av_bprintf(out, "\",LAST-MSN=%" PRId64, msn);
+        if (part >= 0)
+            av_bprintf(out, ",LAST-PART=%d", part);
+        av_bprintf(out, "\n");
+    }
+    return ret;
+}
+
 int eb_manifest_hls_media(const EbPresentation *p, const EbRendition *r, AVBPrint *out)
 {
     char name[EB_MANIFEST_URI_NAME_SIZE];
-    int cmaf, ret;
+    int cmaf, ret, ll, k = 0;
     int64_t cum = 0, prev_us = 0, seq;
     unsigned start;
 
@@ -230,6 +338,19 @@ int eb_manifest_hls_media(const EbPresentation *p, const EbRendition *r, AVBPrin
         out,
         "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:%d\n#EXT-X-MEDIA-SEQUENCE:%" PRId64 "\n",
         eb_hls_version(p), eb_manifest_target_duration(r), seq);
+    ll = eb_hls_low_latency(p);
+    if (ll) {
+        /* Blocking reload; players start PART-HOLD-BACK behind the live
+         * edge (three parts, what RFC 8216bis asks at least); delta
+         * updates skip what lies more than six target durations back. */
+        int target = eb_manifest_target_duration(r);
+        int64_t part_us = llround(p->part_target * EB_MANIFEST_US);
+        av_bprintf(out, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=");
+        eb_manifest_bprint_fixed(out, (3 * part_us + 500) / 1000, 3);
+        av_bprintf(out, ",CAN-SKIP-UNTIL=%d\n#EXT-X-PART-INF:PART-TARGET=", 6 * target);
+        eb_manifest_bprint_fixed(out, (part_us + 5) / 10, 5);
+        av_bprintf(out, "\n");
+    }
     if (p->discontinuity_sequence > 0)
         av_bprintf(out, "#EXT-X-DISCONTINUITY-SEQUENCE:%" PRId64 "\n", p->discontinuity_sequence);
     if (p->type == EB_PRESENTATION_VOD)
@@ -255,6 +376,8 @@ int eb_manifest_hls_media(const EbPresentation *p, const EbRendition *r, AVBPrin
             eb_manifest_bprint_date(out, date);
             av_bprintf(out, "\n");
         }
+        if (ll && (ret = eb_hls_bprint_parts(out, p, r, name, seq + i, &k)) < 0)
+            break;
         cum += s->duration;
         us = eb_manifest_us(r, cum);
         /* Six decimals: a microsecond per segment, and the running-total
@@ -268,6 +391,8 @@ int eb_manifest_hls_media(const EbPresentation *p, const EbRendition *r, AVBPrin
         eb_manifest_bprint_version(out, p);
         av_bprintf(out, "\n");
     }
+    if (ll && ret >= 0)
+        ret = eb_hls_bprint_ll_tail(out, p, r, name, k);
     if (p->type == EB_PRESENTATION_VOD || p->ended)
         av_bprintf(out, "#EXT-X-ENDLIST\n");
     return eb_manifest_finish(out, start, ret);

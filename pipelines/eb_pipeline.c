@@ -850,6 +850,17 @@ static int eb_open_rung_encoder(EbPipeline *p, EbRungCtx *r, const EbEncodeParam
     return ret;
 }
 
+/* A part's length in whole ticks of tb (video frames at the source's rate,
+ * audio samples), at most part_seconds: every part <= the target. */
+static int64_t eb_part_ticks(double part_seconds, AVRational tb)
+{
+    int64_t n;
+    if (!(part_seconds > 0) || tb.num <= 0 || tb.den <= 0)
+        return 0;
+    n = (int64_t)floor(part_seconds * tb.den / tb.num + 1e-6);
+    return n > 0 ? n : 1;
+}
+
 static int eb_open_rung(EbPipeline *p, int i)
 {
     EbRungCtx *r = &p->rungs[i];
@@ -899,6 +910,7 @@ static int eb_open_rung(EbPipeline *p, int i)
     sc.format = p->cfg.format;
     sc.video = r->enc;
     sc.audio = p->cfg.format == EB_FORMAT_TS ? p->aenc : NULL;
+    sc.part_duration = eb_part_ticks(p->cfg.part_seconds, p->bounds.time_base);
     ret = eb_segmenter_open(&sc, &r->seg);
     if (ret < 0)
         return ret;
@@ -1099,8 +1111,17 @@ int eb_pipeline_start(EbPipeline *p, EbSegmentSink *sink, const EbPipelineTap *t
         }
     }
     if (p->audio_hold) {
+        /* Whole AAC frames, so an audio part ends on a frame. */
+        int64_t frames = eb_part_ticks(p->cfg.part_seconds, p->aenc->time_base) /
+                         (p->aenc->frame_size > 0 ? p->aenc->frame_size : 1024);
         EbSegmenterConfig sc = {.sink = sink, .rendition = p->nb_rungs,
-                                .format = p->cfg.format, .audio = p->aenc};
+                                .format = p->cfg.format, .audio = p->aenc,
+                                .part_duration = p->cfg.part_seconds > 0
+                                                     ? FFMAX(frames, 1) *
+                                                           (p->aenc->frame_size > 0
+                                                                ? p->aenc->frame_size
+                                                                : 1024)
+                                                     : 0};
         ret = eb_segmenter_open(&sc, &p->aseg);
         if (ret < 0)
             return ret;

@@ -58,6 +58,8 @@ typedef struct EbPipelineConfig {
     int nb_rungs;
     EbOutputFormat format;
     double segment_seconds;        /* the boundary policy's length */
+    double part_seconds;           /* CMAF low latency: each segment also reported as parts
+                                    * of at most this long (eb_segmenter.h); 0: none */
     const char *preset;            /* x264 preset name (mapped for hardware encoders) */
     int encoder_threads;           /* 0: share the cores by rung size */
     int64_t audio_bitrate;         /* 0: drop the input's audio */

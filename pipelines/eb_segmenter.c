@@ -7,6 +7,10 @@
  * before the first moof of that first flush are the init segment. For TS the
  * muxer re-emits PAT/PMT at every segment so each one decodes on its own.
  *
+ * Parts: the dynamic buffer keeps growing over a segment's fragments; a
+ * part is the bytes written since the previous part (peeked, not taken),
+ * and the segment is the whole buffer after the init section at the cut.
+ *
  * The sink decides where the bytes go (eb_sink.h); a sink error (a full
  * disk) fails the job.
  */
@@ -37,6 +41,18 @@ struct EbSegmenter {
     int64_t seg_start;               /* primary-stream pts of the open segment */
     int64_t seg_end;                 /* primary-stream pts + duration, max seen */
     int64_t total_bytes;
+    /* parts (CMAF with part_duration > 0) */
+    int64_t part_duration;           /* primary-stream time base */
+    size_t data_off;                 /* where this buffer's segment bytes start (after
+                                      * an init section written into it) */
+    size_t part_off;                 /* end of the bytes already reported as parts */
+    int part_index;                  /* of the open part within the segment */
+    int part_open;                   /* primary packets written since the last part */
+    int part_key;                    /* the open part starts with a keyframe */
+    int64_t part_start;              /* primary-stream pts of the open part's first packet */
+    int64_t part_dts;                /* its dts: parts are measured in decode time */
+    int64_t part_end;                /* decode end of its last packet (dts + duration) */
+    int64_t parts_time;              /* duration reported in the segment's parts so far */
 };
 
 static int eb_segmenter_open_buffer(EbSegmenter *s)
@@ -83,6 +99,8 @@ int eb_segmenter_open(const EbSegmenterConfig *cfg, EbSegmenter **out)
     s->rendition = cfg->rendition;
     s->format = cfg->format;
     s->video_index = s->audio_index = -1;
+    if (cfg->part_duration > 0 && cfg->format == EB_FORMAT_CMAF)
+        s->part_duration = cfg->part_duration;
 
     ret = avformat_alloc_output_context2(&s->mux, NULL, fmt, NULL);
     if (ret < 0)
@@ -127,6 +145,8 @@ error:
     return ret;
 }
 
+static int eb_segmenter_close_part(EbSegmenter *s, int flushed);
+
 int eb_segmenter_write(EbSegmenter *s, int is_audio, AVPacket *pkt)
 {
     int idx = is_audio ? s->audio_index : s->video_index;
@@ -154,8 +174,26 @@ int eb_segmenter_write(EbSegmenter *s, int is_audio, AVPacket *pkt)
         if (pkt->pts + pkt->duration > s->seg_end)
             s->seg_end = pkt->pts + pkt->duration;
     }
-    ret = av_write_frame(s->mux, pkt);
-    av_packet_unref(pkt);
+    if (idx == s->primary && s->part_duration > 0 && !s->part_open) {
+        s->part_open = 1;
+        s->part_key = !!(pkt->flags & AV_PKT_FLAG_KEY) || idx == s->audio_index;
+        s->part_start = pkt->pts;
+        s->part_dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+        s->part_end = s->part_dts;
+    }
+    {
+        int64_t end = (pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts) + pkt->duration;
+        int close_part;
+        if (idx == s->primary && end > s->part_end)
+            s->part_end = end;
+        close_part = idx == s->primary && s->part_duration > 0 &&
+                         av_rescale_q(end - s->part_dts, st->time_base, s->enc_tb[idx]) >=
+                             s->part_duration;
+        ret = av_write_frame(s->mux, pkt);
+        av_packet_unref(pkt);
+        if (ret >= 0 && close_part)
+            ret = eb_segmenter_close_part(s, 0);
+    }
     return ret;
 }
 
@@ -183,6 +221,93 @@ static size_t eb_find_fragment_start(const uint8_t *buf, size_t size)
     return size;
 }
 
+/* With delay_moov the first flush writes only ftyp+moov and keeps the
+ * samples; a second one writes them as the first fragment. Then the init
+ * section (the bytes before the first fragment) goes to the sink. */
+static int eb_segmenter_first_fragment(EbSegmenter *s)
+{
+    uint8_t *peek;
+    int n, ret;
+
+    if (s->format != EB_FORMAT_CMAF || s->init_written || !s->seg_open)
+        return 0;
+    avio_flush(s->mux->pb);
+    n = avio_get_dyn_buf(s->mux->pb, &peek);
+    if (eb_find_fragment_start(peek, (size_t)n) == (size_t)n) {
+        ret = av_write_frame(s->mux, NULL);
+        if (ret < 0)
+            return ret;
+    }
+    return 0;
+}
+
+static int eb_segmenter_report_init(EbSegmenter *s, const uint8_t *buf, size_t size)
+{
+    size_t off;
+    int ret;
+
+    if (s->format != EB_FORMAT_CMAF || s->init_written)
+        return 0;
+    off = eb_find_fragment_start(buf, size);
+    ret = eb_sink_init(s->sink, s->rendition, buf, off);
+    if (ret < 0)
+        return ret;
+    s->init_written = 1;
+    s->data_off = s->part_off = off;
+    return 0;
+}
+
+/* Reports the bytes written since the last part as the next part. With
+ * flushed, the fragment is already closed (the segment's cut). */
+static int eb_segmenter_close_part(EbSegmenter *s, int flushed)
+{
+    AVStream *st = s->mux->streams[s->primary];
+    uint8_t *peek;
+    int n, ret;
+
+    if (!s->part_open)
+        return 0;
+    if (!flushed) {
+        ret = av_write_frame(s->mux, NULL);
+        if (ret >= 0)
+            ret = eb_segmenter_first_fragment(s);
+        if (ret < 0)
+            return ret;
+    }
+    avio_flush(s->mux->pb);
+    n = avio_get_dyn_buf(s->mux->pb, &peek);
+    if (n < 0)
+        return n;
+    if ((ret = eb_segmenter_report_init(s, peek, (size_t)n)) < 0)
+        return ret;
+    if ((size_t)n > s->part_off) {
+        /* Its length: decode time up to the last packet's end; the
+         * segment's last part takes the rest of the segment, so the parts
+         * sum to it exactly. */
+        int64_t dur = flushed ? s->seg_end - s->seg_start - s->parts_time
+                              : s->part_end - s->part_dts;
+        EbSegmentReport rep = {
+            .rendition = s->rendition,
+            .sequence = s->nb_segments + 1,
+            .part = s->part_index,
+            .start = s->part_start < 0 ? 0 : s->part_start,
+            .duration = dur > 0 ? dur : 0,
+            .timescale = st->time_base.den / (st->time_base.num ? st->time_base.num : 1),
+            .independent = s->part_key,
+            .data = peek + s->part_off,
+            .size = (size_t)n - s->part_off,
+        };
+        ret = eb_sink_part(s->sink, &rep);
+        if (ret < 0)
+            return ret;
+        s->parts_time += rep.duration;
+        s->part_index++;
+        s->part_off = (size_t)n;
+    }
+    s->part_open = 0;
+    return 0;
+}
+
 static int eb_segmenter_flush(EbSegmenter *s, int final)
 {
     uint8_t *buf = NULL;
@@ -194,18 +319,14 @@ static int eb_segmenter_flush(EbSegmenter *s, int final)
         if (ret < 0)
             return ret;
     }
-    if (s->format == EB_FORMAT_CMAF && !s->init_written && s->seg_open) {
-        /* With delay_moov the first flush writes only ftyp+moov and keeps
-         * the samples; the second one writes them as the first fragment. */
-        uint8_t *peek;
-        int n;
-        avio_flush(s->mux->pb);
-        n = avio_get_dyn_buf(s->mux->pb, &peek);
-        if (eb_find_fragment_start(peek, (size_t)n) == (size_t)n) {
-            ret = av_write_frame(s->mux, NULL);
-            if (ret < 0)
-                return ret;
-        }
+    if ((ret = eb_segmenter_first_fragment(s)) < 0)
+        return ret;
+    if (s->part_duration > 0 && s->seg_open) {
+        /* The segment's last part: whatever the fragment closed above holds. */
+        if (!s->part_open && s->part_off < (size_t)avio_tell(s->mux->pb))
+            s->part_open = 1;
+        if ((ret = eb_segmenter_close_part(s, 1)) < 0)
+            return ret;
     }
     if (final) {
         ret = av_write_trailer(s->mux);
@@ -220,12 +341,10 @@ static int eb_segmenter_flush(EbSegmenter *s, int final)
         return size;
 
     if (s->format == EB_FORMAT_CMAF && !s->init_written) {
-        off = eb_find_fragment_start(buf, (size_t)size);
-        ret = eb_sink_init(s->sink, s->rendition, buf, off);
-        if (ret < 0)
+        if ((ret = eb_segmenter_report_init(s, buf, (size_t)size)) < 0)
             goto done;
-        s->init_written = 1;
     }
+    off = s->data_off;
     if (s->seg_open) {
         AVStream *st = s->mux->streams[s->primary];
         EbSegmentReport rep = {
@@ -246,6 +365,10 @@ static int eb_segmenter_flush(EbSegmenter *s, int final)
         s->total_bytes += (int64_t)rep.size;
         s->seg_open = 0;
     }
+    s->data_off = s->part_off = 0;
+    s->part_index = 0;
+    s->part_open = 0;
+    s->parts_time = 0;
     ret = final ? 0 : eb_segmenter_open_buffer(s);
 done:
     av_free(buf);

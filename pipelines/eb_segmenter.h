@@ -9,6 +9,15 @@
  * rung cuts at the same frame; the segmenter only checks that a video
  * segment starts on a keyframe.
  *
+ * Parts (CMAF, low-latency outputs): with part_duration set, each segment
+ * is written as a series of fragments (moof+mdat) and each complete one is
+ * reported to the sink as a part as soon as it is closed: a part closes
+ * once the primary stream's packets in it span part_duration (decode
+ * time), and the segment's last part at the cut. A segment's bytes are
+ * exactly its parts' bytes, in order; the segment is still reported whole
+ * after them. Every rung's parts start at the same frames (same timestamps,
+ * same part length), so parts are aligned across renditions.
+ *
  * Threading: one thread per segmenter. Ownership: write() does not take the
  * packet (it is unreferenced by the muxer path on success and failure).
  */
@@ -28,6 +37,8 @@ typedef struct EbSegmenterConfig {
     EbOutputFormat format;
     const AVCodecContext *video;     /* NULL for an audio-only rendition */
     const AVCodecContext *audio;     /* NULL for a video-only rendition */
+    int64_t part_duration;           /* CMAF: part length in the primary stream's encoder
+                                      * time base (video frames, audio samples); 0: no parts */
 } EbSegmenterConfig;
 
 int eb_segmenter_open(const EbSegmenterConfig *cfg, EbSegmenter **out);

@@ -42,6 +42,9 @@ static void eb_live_usage(FILE *f)
             "      --format F        mpegts (default) or flv\n"
             "      --segment S       segment length, 1..10 s (default 2)\n"
             "      --window S        playlist window, at least 3 segments (default 60)\n"
+            "      --part S          low-latency part target, 0.1 s..half a segment\n"
+            "                        (default 0.334: LL-HLS parts and preload hints)\n"
+            "      --no-low-latency  classic playlists only (no parts)\n"
             "      --preset NAME     x264 preset (default veryfast)\n"
             "      --config FILE     configuration file (for --ladder)\n"
             "      --ladder NAME     ladder preset from the configuration (default: default)\n"
@@ -116,6 +119,8 @@ int cmd_live(int argc, char **argv)
                                          {"format", required_argument, NULL, 'f'},
                                          {"segment", required_argument, NULL, 's'},
                                          {"window", required_argument, NULL, 'w'},
+                                         {"part", required_argument, NULL, 'P'},
+                                         {"no-low-latency", no_argument, NULL, 'L'},
                                          {"preset", required_argument, NULL, 'p'},
                                          {"no-record", no_argument, NULL, 'N'},
                                          {"recording-id", required_argument, NULL, 'R'},
@@ -154,19 +159,25 @@ int cmd_live(int argc, char **argv)
             o.input.format = optarg;
             break;
         case 's':
-        case 'w': {
+        case 'w':
+        case 'P': {
             double v = strtod(optarg, &end);
             if (*end || end == optarg || v <= 0) {
                 fprintf(stderr, "encbox: --%s must be a number of seconds\n",
-                        c == 's' ? "segment" : "window");
+                        c == 's' ? "segment" : c == 'w' ? "window" : "part");
                 return 2;
             }
             if (c == 's')
                 o.segment_seconds = v;
-            else
+            else if (c == 'w')
                 o.window_seconds = v;
+            else
+                o.part_seconds = v;
             break;
         }
+        case 'L':
+            o.part_seconds = 0;
+            break;
         case 'p':
             o.preset = optarg;
             break;

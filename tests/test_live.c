@@ -140,6 +140,103 @@ static void test_live_window_and_recording(void **state)
     assert_int_equal(eb_test_dir_entries(path), 1);
 }
 
+/* Concatenates rendition r's part files of segment seq (0, 1, ... until
+ * one is missing) and compares them with the segment file. The number of
+ * parts, or -1 when they differ. */
+static int parts_make_segment(const char *root, const char *r, int seq)
+{
+    char path[1400];
+    size_t seg_len = 0, off = 0;
+    uint8_t *seg;
+    int k;
+
+    snprintf(path, sizeof(path), "%s/live/cam1/cmaf/%s/segment_%03d.m4s", root, r, seq);
+    seg = eb_test_slurp(path, &seg_len);
+    if (!seg)
+        return -1;
+    for (k = 0;; k++) {
+        size_t len = 0;
+        uint8_t *part;
+        snprintf(path, sizeof(path), "%s/live/cam1/cmaf/%s/segment_%03d.%d.m4s", root, r, seq, k);
+        part = eb_test_slurp(path, &len);
+        if (!part)
+            break;
+        if (off + len > seg_len || memcmp(seg + off, part, len)) {
+            free(part);
+            free(seg);
+            return -1;
+        }
+        off += len;
+        free(part);
+    }
+    free(seg);
+    return off == seg_len ? k : -1;
+}
+
+/* Low latency (the default): every segment is written as parts too, the
+ * parts' bytes are the segment's, and the playlist lists the newest
+ * segments' parts (each at most the part target, the first of each
+ * segment independent) with the LL-HLS tags. */
+static void test_live_low_latency_parts(void **state)
+{
+    char root[1024], path[1400];
+    const char *renditions[] = {"360p", "audio"};
+    size_t len = 0;
+    char *m, *p;
+    int parts = 0, independent = 0;
+    (void)state;
+
+    eb_test_tmpdir("live-ll", root, sizeof(root));
+    assert_int_equal(eb_live_cli(root, EB_FEED(8, 0), "--segment 2 --window 30"), 0);
+    for (int r = 0; r < 2; r++)
+        for (int seq = 1; seq <= 4; seq++) {
+            int n = parts_make_segment(root, renditions[r], seq);
+            if (n < 6)
+                fail_msg("%s segment %d: %d parts (-1: not its bytes)", renditions[r], seq, n);
+        }
+    snprintf(path, sizeof(path), "%s/live/cam1/hls/360p/index.m3u8", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "#EXT-X-VERSION:9\n"));
+    assert_non_null(strstr(m, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.002,"
+                              "CAN-SKIP-UNTIL=12\n"));
+    assert_non_null(strstr(m, "#EXT-X-PART-INF:PART-TARGET=0.33400\n"));
+    /* 25 fps: parts of 8 frames (0.32 s), the last of a segment 2 frames. */
+    for (p = m; (p = strstr(p, "#EXT-X-PART:DURATION=")) != NULL; p++) {
+        double d = atof(p + 21);
+        char uri[256];
+        const char *u = strstr(p, "URI=\"");
+        assert_non_null(u);
+        assert_true(d > 0 && d <= 0.334);
+        sscanf(u + 5, "%255[^\"]", uri);
+        snprintf(path, sizeof(path), "%s/live/cam1/hls/360p/%s", root, uri);
+        assert_true(eb_test_exists(path));
+        independent += strncmp(strchr(u + 5, '"'), "\",INDEPENDENT=YES", 17) == 0;
+        parts++;
+    }
+    /* The newest three segments' parts, of 4, and only the first of each
+     * segment starts with an IDR. */
+    assert_int_equal(parts, 3 * 7);
+    assert_int_equal(independent, 3);
+    assert_null(strstr(m, "segment_001.0.m4s"));
+    assert_non_null(strstr(m, "#EXT-X-RENDITION-REPORT:URI=\"../audio/index.m3u8\",LAST-MSN=4,"));
+    /* The feed ended the channel: nothing more to hint at. */
+    assert_null(strstr(m, "PRELOAD-HINT"));
+    free(m);
+
+    /* Classic playlists only: no part files, no LL tags. */
+    eb_test_tmpdir("live-noll", root, sizeof(root));
+    assert_int_equal(eb_live_cli(root, EB_FEED(4, 0), "--segment 2 --no-low-latency"), 0);
+    snprintf(path, sizeof(path), "%s/live/cam1/cmaf/360p/segment_001.0.m4s", root);
+    assert_false(eb_test_exists(path));
+    snprintf(path, sizeof(path), "%s/live/cam1/hls/360p/index.m3u8", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(m);
+    assert_null(strstr(m, "#EXT-X-PART"));
+    assert_null(strstr(m, "SERVER-CONTROL"));
+    free(m);
+}
+
 static void test_live_without_recording_deletes_old_segments(void **state)
 {
     char root[1024], path[1400];
@@ -297,6 +394,13 @@ static void test_live_refuses_bad_options(void **state)
     assert_int_equal(WEXITSTATUS(system(cmd)), 2);
     snprintf(cmd, sizeof(cmd), "%s live ../x -o %s < /dev/null 2>/dev/null", eb_bin(), root);
     assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+    /* A part longer than half a segment, or too short to be worth one. */
+    snprintf(cmd, sizeof(cmd), "%s live cam1 -o %s --segment 2 --part 1.5 < /dev/null 2>/dev/null",
+             eb_bin(), root);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+    snprintf(cmd, sizeof(cmd), "%s live cam1 -o %s --part 0.05 < /dev/null 2>/dev/null", eb_bin(),
+             root);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
     snprintf(cmd, sizeof(cmd), "%s live cam1 -o %s --ladder nosuch < /dev/null 2>/dev/null",
              eb_bin(), root);
     assert_int_equal(WEXITSTATUS(system(cmd)), 2);
@@ -312,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_window_start),
         cmocka_unit_test(test_snap_rate_picks_nearest),
         cmocka_unit_test(test_live_window_and_recording),
+        cmocka_unit_test(test_live_low_latency_parts),
         cmocka_unit_test(test_live_without_recording_deletes_old_segments),
         cmocka_unit_test(test_live_timestamp_jump_keeps_time),
         cmocka_unit_test(test_live_reconnect_continues_session),

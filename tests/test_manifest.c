@@ -1360,6 +1360,109 @@ static void test_live_hls_window_follows_sequence(void **state)
     av_free(m);
 }
 
+/* LL-HLS (RFC 8216bis): a live window with parts. 720p has the parts of
+ * its last two listed segments (49, 50; 18 each at 0.3337 s) and three of
+ * segment 51 it is writing; 360p has finished 51 before the others (all
+ * its parts, not listed yet); audio has one part of 51. */
+static void test_live_hls_low_latency(void **state)
+{
+    Fixture f;
+    EbPartInfo vparts[40], sparts[40], aparts[1];
+    int nv = 0, ns = 0;
+    char *m;
+    Lines *l;
+    int i, k;
+    (void)state;
+    live_init(&f, EB_FORMAT_CMAF);
+    for (int seq = 49; seq <= 51; seq++)
+        for (int j = 0; j < 18 && (seq < 51 || j < 3); j++)
+            vparts[nv++] = (EbPartInfo){seq, j, FULL_SEG / 18, j == 0};
+    for (int seq = 50; seq <= 51; seq++)
+        for (int j = 0; j < 18; j++)
+            sparts[ns++] = (EbPartInfo){seq, j, FULL_SEG / 18, j == 0};
+    aparts[0] = (EbPartInfo){51, 0, 15 * 1024, 1};
+    f.video[1].parts = vparts;
+    f.video[1].nb_parts = nv;
+    f.video[3].parts = sparts;
+    f.video[3].nb_parts = ns;
+    f.video[3].last_complete = 51;
+    f.audio.parts = aparts;
+    f.audio.nb_parts = 1;
+    f.p.part_target = 0.334;
+
+    m = run_media(&f.p, &f.video[1]);
+    l = split_lines(m);
+    assert_string_equal(l->line[1], "#EXT-X-VERSION:9");
+    assert_int_equal(find_line(l,
+                               "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.002,"
+                               "CAN-SKIP-UNTIL=36",
+                               0) >= 0,
+                     1);
+    assert_true(find_line(l, "#EXT-X-PART-INF:PART-TARGET=0.33400", 0) >= 0);
+    /* Parts come before their segment's EXTINF, in order, the first one
+     * independent; segments whose parts are gone have none. */
+    assert_int_equal(count_prefix(l, "#EXT-X-PART:"), nv);
+    i = find_line(l, "../../cmaf/720p/segment_048.m4s", 0);
+    k = find_prefix(l, "#EXT-X-PART:", 0);
+    assert_true(i >= 0 && k > i);
+    assert_string_equal(l->line[k], "#EXT-X-PART:DURATION=0.33367,URI=\"../../cmaf/720p/"
+                                    "segment_049.0.m4s\",INDEPENDENT=YES");
+    assert_string_equal(l->line[k + 1],
+                        "#EXT-X-PART:DURATION=0.33367,URI=\"../../cmaf/720p/segment_049.1.m4s\"");
+    assert_string_equal(l->line[k + 17],
+                        "#EXT-X-PART:DURATION=0.33367,URI=\"../../cmaf/720p/segment_049.17.m4s\"");
+    assert_string_equal(l->line[k + 18], "#EXTINF:6.006000,");
+    assert_string_equal(l->line[k + 19], "../../cmaf/720p/segment_049.m4s");
+    /* After the last listed segment: the open segment's parts, then the
+     * hint for the next part, then every other rendition's report. */
+    i = find_line(l, "../../cmaf/720p/segment_050.m4s", 0);
+    assert_string_equal(l->line[i + 1], "#EXT-X-PART:DURATION=0.33367,URI=\"../../cmaf/720p/"
+                                        "segment_051.0.m4s\",INDEPENDENT=YES");
+    assert_string_equal(l->line[i + 4],
+                        "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"../../cmaf/720p/segment_051.3.m4s\"");
+    assert_string_equal(l->line[i + 5],
+                        "#EXT-X-RENDITION-REPORT:URI=\"../1080p/index.m3u8\",LAST-MSN=50");
+    assert_string_equal(l->line[i + 7],
+                        "#EXT-X-RENDITION-REPORT:URI=\"../360p/index.m3u8\",LAST-MSN=51,LAST-PART=17");
+    assert_string_equal(l->line[i + 8],
+                        "#EXT-X-RENDITION-REPORT:URI=\"../audio/index.m3u8\",LAST-MSN=51,LAST-PART=0");
+    assert_int_equal(count_prefix(l, "#EXT-X-RENDITION-REPORT:"), NB_RUNGS);
+    assert_int_equal(i + 9, l->n);
+    free(l);
+    av_free(m);
+
+    /* 360p finished 51 (unlisted): its hint is the first part of 52. */
+    m = run_media(&f.p, &f.video[3]);
+    l = split_lines(m);
+    assert_true(find_line(l, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"../../cmaf/360p/segment_052.0.m4s\"",
+                          0) >= 0);
+    assert_int_equal(count_prefix(l, "#EXT-X-PART:"), ns);
+    free(l);
+    av_free(m);
+
+    /* An ended channel: no hint (nothing more comes), ENDLIST last. */
+    f.p.ended = 1;
+    m = run_media(&f.p, &f.video[1]);
+    l = split_lines(m);
+    assert_int_equal(count_prefix(l, "#EXT-X-PRELOAD-HINT"), 0);
+    assert_string_equal(l->line[l->n - 1], "#EXT-X-ENDLIST");
+    free(l);
+    av_free(m);
+
+    /* Without a part target: the classic playlist, parts or not. */
+    f.p.ended = 0;
+    f.p.part_target = 0;
+    m = run_media(&f.p, &f.video[1]);
+    l = split_lines(m);
+    assert_string_equal(l->line[1], "#EXT-X-VERSION:7");
+    assert_int_equal(count_prefix(l, "#EXT-X-PART"), 0);
+    assert_int_equal(count_prefix(l, "#EXT-X-SERVER-CONTROL"), 0);
+    assert_int_equal(count_prefix(l, "#EXT-X-PRELOAD-HINT"), 0);
+    assert_int_equal(count_prefix(l, "#EXT-X-RENDITION-REPORT"), 0);
+    free(l);
+    av_free(m);
+}
+
 /* A channel that has stopped: ENDLIST at the end, still no PLAYLIST-TYPE
  * (a window is neither VOD nor EVENT). */
 static void test_live_hls_ended_window_ends(void **state)
@@ -2124,6 +2227,7 @@ int main(void)
         cmocka_unit_test(test_media_version_in_every_media_uri),
         cmocka_unit_test(test_live_hls_window_follows_sequence),
         cmocka_unit_test(test_live_hls_ended_window_ends),
+        cmocka_unit_test(test_live_hls_low_latency),
         cmocka_unit_test(test_hls_program_date_time),
         cmocka_unit_test(test_live_discontinuity),
         cmocka_unit_test(test_live_reconnect_opens_period),
