@@ -209,13 +209,14 @@ static void eb_slot_release(EbSlot *s)
 static int eb_runs_spawn(EbChannelRuns *r, EbSlot *s, EbWorkerKind kind)
 {
     const EbChannelSpec *spec = &s->spec;
-    char seg[32], win[32];
+    char seg[32], win[32], part[32];
     const char *argv[32];
     int n = 0, out[2], in_fd;
     pid_t pid;
 
     snprintf(seg, sizeof(seg), "%g", spec->segment_seconds);
     snprintf(win, sizeof(win), "%g", spec->window_seconds);
+    snprintf(part, sizeof(part), "%g", spec->part_seconds);
     argv[n++] = r->exe;
     argv[n++] = "live";
     argv[n++] = spec->name;
@@ -241,6 +242,12 @@ static int eb_runs_spawn(EbChannelRuns *r, EbSlot *s, EbWorkerKind kind)
     }
     if (!spec->record)
         argv[n++] = "--no-record";
+    if (spec->part_seconds > 0) {
+        argv[n++] = "--part";
+        argv[n++] = part;
+    } else {
+        argv[n++] = "--no-low-latency";
+    }
     if (r->utc[0]) {
         argv[n++] = "--utc-timing";
         argv[n++] = r->utc;

@@ -71,7 +71,7 @@ typedef struct EbChannelRow {
 
 #define EB_CH_COLUMNS                                                                              \
     "id, name, state, created, ended, ladder, preset, segment_seconds, window_seconds, "           \
-    "reconnect_window_seconds, record, srt_passphrase, stream_key"
+    "reconnect_window_seconds, record, srt_passphrase, stream_key, part_seconds"
 
 static double eb_now(void)
 {
@@ -166,7 +166,8 @@ int eb_channel_request_parse(const EbConfig *cfg, const char *body, size_t len, 
     static const char *const known[] = {"name",           "ladder",
                                         "preset",         "segment_seconds",
                                         "window_seconds", "reconnect_window_seconds",
-                                        "record",         NULL};
+                                        "record",         "low_latency",
+                                        "part_seconds",   NULL};
     const EbSetting *seg = eb_config_find_setting("live.segment_seconds");
     const EbSetting *presets = eb_config_find_setting("jobs.preset");
     json_error_t e;
@@ -260,6 +261,27 @@ int eb_channel_request_parse(const EbConfig *cfg, const char *body, size_t len, 
             goto done;
         }
         out->record = json_is_true(v);
+    }
+    /* Low latency by default, at the configured part target (at most half
+     * a segment: a shorter channel segment halves the default). */
+    out->part_seconds = fmin(cfg->live_part_seconds, out->segment_seconds / 2);
+    if (eb_req_number(in, "part_seconds", 0.1, out->segment_seconds / 2, &out->part_seconds,
+                      err) < 0)
+        goto done;
+    v = json_object_get(in, "low_latency");
+    if (v) {
+        if (!json_is_boolean(v)) {
+            eb_req_fail(err, "low_latency", "low_latency: must be true or false");
+            goto done;
+        }
+        if (json_is_false(v)) {
+            if (json_object_get(in, "part_seconds")) {
+                eb_req_fail(err, "part_seconds",
+                            "part_seconds: a channel without low latency has no parts");
+                goto done;
+            }
+            out->part_seconds = 0;
+        }
     }
     ret = 0;
 done:
@@ -360,6 +382,7 @@ static void eb_ch_read_row(sqlite3_stmt *st, EbChannelRow *row)
     s->record = sqlite3_column_int(st, 10);
     eb_ch_col(st, 11, s->srt_passphrase, sizeof(s->srt_passphrase));
     eb_ch_col(st, 12, s->stream_key, sizeof(s->stream_key));
+    s->part_seconds = sqlite3_column_double(st, 13);
 }
 
 /* The channel by id or name (see the top of the file), lock held; with
@@ -493,6 +516,9 @@ static json_t *eb_ch_view(EbChannels *ch, const EbChannelRow *row)
     json_object_set_new(o, "window_seconds", json_real(s->window_seconds));
     json_object_set_new(o, "reconnect_window_seconds", json_real(s->reconnect_window_seconds));
     json_object_set_new(o, "record", json_boolean(s->record));
+    json_object_set_new(o, "low_latency", json_boolean(s->part_seconds > 0));
+    if (s->part_seconds > 0)
+        json_object_set_new(o, "part_seconds", json_real(s->part_seconds));
     json_object_set_new(o, "ingest", eb_ch_ingest(ch, s));
     json_object_set_new(out, "hls", eb_ch_live_url(ch, s->name, EB_LAYOUT_HLS_MASTER));
     json_object_set_new(out, "dash", eb_ch_live_url(ch, s->name, EB_LAYOUT_DASH_MPD));
@@ -500,6 +526,22 @@ static json_t *eb_ch_view(EbChannels *ch, const EbChannelRow *row)
     json_object_set_new(o, "stats", stats ? json_deep_copy(stats) : json_object());
     json_object_set_new(o, "recordings", eb_ch_recordings(ch, s->id));
     return o;
+}
+
+static int eb_ch_has_column(sqlite3 *db, const char *table, const char *column)
+{
+    char sql[128];
+    sqlite3_stmt *st;
+    int found = 0;
+
+    snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
+    st = eb_ch_prepare(db, sql);
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *name = sqlite3_column_text(st, 1);
+        found |= name && !strcmp((const char *)name, column);
+    }
+    sqlite3_finalize(st);
+    return found;
 }
 
 int eb_channels_open(const EbChannelsConfig *cfg, EbChannels **out)
@@ -523,7 +565,8 @@ int eb_channels_open(const EbChannelsConfig *cfg, EbChannels **out)
                      " preset TEXT NOT NULL, segment_seconds REAL NOT NULL,"
                      " window_seconds REAL NOT NULL, reconnect_window_seconds REAL NOT NULL,"
                      " record INTEGER NOT NULL, srt_passphrase TEXT NOT NULL,"
-                     " stream_key TEXT NOT NULL UNIQUE);"
+                     " stream_key TEXT NOT NULL UNIQUE,"
+                     " part_seconds REAL NOT NULL DEFAULT 0);"
                      "CREATE UNIQUE INDEX IF NOT EXISTS channels_open_name ON channels(name)"
                      " WHERE state != 'ended';"
                      "CREATE TABLE IF NOT EXISTS recordings ("
@@ -533,6 +576,12 @@ int eb_channels_open(const EbChannelsConfig *cfg, EbChannels **out)
                      /* The workers of an earlier daemon died with it. */
                      "UPDATE channels SET state = 'idle' WHERE state NOT IN ('idle', 'ended');");
     if (ret < 0)
+        goto fail;
+    /* A database from before low latency: its channels keep playing as
+     * they did (no parts). */
+    if (!eb_ch_has_column(ch->db, "channels", "part_seconds") &&
+        (ret = eb_ch_exec(ch->db, "ALTER TABLE channels ADD COLUMN part_seconds REAL NOT NULL "
+                                  "DEFAULT 0")) < 0)
         goto fail;
     *out = ch;
     return 0;
@@ -666,8 +715,9 @@ int eb_channels_create(EbChannels *ch, EbChannelSpec *spec, json_t **view)
             break;
         st = eb_ch_prepare(ch->db, "INSERT INTO channels (id, name, state, created, ladder, "
                                    "preset, segment_seconds, window_seconds, "
-                                   "reconnect_window_seconds, record, srt_passphrase, stream_key)"
-                                   " VALUES (?, ?, 'idle', ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                                   "reconnect_window_seconds, record, srt_passphrase, stream_key,"
+                                   " part_seconds)"
+                                   " VALUES (?, ?, 'idle', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         if (!st) {
             ret = EB_ERR(EIO);
             break;
@@ -683,6 +733,7 @@ int eb_channels_create(EbChannels *ch, EbChannelSpec *spec, json_t **view)
         sqlite3_bind_int(st, 9, !!spec->record);
         sqlite3_bind_text(st, 10, spec->srt_passphrase, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 11, spec->stream_key, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(st, 12, spec->part_seconds);
         rc = sqlite3_step(st);
         if (rc != SQLITE_DONE)
             EB_LOGE("channels", "sqlite: %s", sqlite3_errmsg(ch->db));

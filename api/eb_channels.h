@@ -66,6 +66,9 @@ typedef struct EbChannelSpec {
     double window_seconds;  /* 3 segments .. 6 h; default live.window_seconds */
     double reconnect_window_seconds; /* 0..600; default 30 */
     int record;                      /* keep each stretch on air as a recording; default 1 */
+    double part_seconds;             /* low latency (LL-HLS parts): the part target, 0.1 s..
+                                      * half a segment; default live.part_seconds. 0: off
+                                      * (request "low_latency": false) */
     char srt_passphrase[48];         /* EB_CHANNEL_SECRET_LEN url-safe random characters (SRT
                                       * takes 10 to 79), drawn by eb_channels_create */
     char stream_key[48];             /* the same, the RTMP stream key */

@@ -22,7 +22,7 @@
 #include "eb_ladder.h"
 
 #define EB_CONFIG_DEFAULT_PATH "/etc/encbox/encbox.yaml"
-#define EB_CONFIG_NB_SETTINGS 41          /* rows of the settings table */
+#define EB_CONFIG_NB_SETTINGS 42          /* rows of the settings table */
 #define EB_CONFIG_MAX_FILE_SIZE (1 << 20) /* a longer file is refused */
 #define EB_CONFIG_MAX_LIST 64             /* items in one list setting */
 #define EB_CONFIG_MAX_LADDERS 64          /* ladder presets */
@@ -147,6 +147,7 @@ typedef struct EbConfig {
     char *live_public_host;         /* live.public_host: "" (the listen host, or this
                                      * machine's name for 0.0.0.0 / [::]) */
     double live_segment_seconds;    /* live.segment_seconds: 2 */
+    double live_part_seconds;       /* live.part_seconds: 0.334 */
     double live_window_seconds;     /* live.window_seconds: 60 */
     double live_capacity_mpixels;   /* live.capacity_mpixels: 0 (the estimate) */
     double live_worker_timeout;     /* live.worker_timeout_seconds: 20 */

@@ -399,6 +399,11 @@ static const EbSetting eb_settings[] = {
      NULL, 0,
      "Segment length of a channel that names none. Shorter segments mean less latency and a "
      "little more bitrate."},
+    {"live.part_seconds", EB_SETTING_DOUBLE, 0, CFG(live_part_seconds), 0, "0.334", 0.1, 5, NULL,
+     NULL, 0,
+     "Part target of a low-latency channel that names none (LL-HLS parts; capped at half the "
+     "channel's segment). Every part is at most this long; players start about three parts "
+     "behind the live edge."},
     {"live.window_seconds", EB_SETTING_DOUBLE, 0, CFG(live_window_seconds), 0, "60", 3, 21600, NULL,
      NULL, 0,
      "Seconds of media a channel's live playlists offer (the window a player can seek back "

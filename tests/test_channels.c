@@ -117,6 +117,7 @@ static void test_request_defaults_from_config(void **state)
     assert_true(s.window_seconds == 60.0);     /* live.window_seconds */
     assert_true(s.reconnect_window_seconds == 30.0);
     assert_int_equal(s.record, 1);
+    assert_true(s.part_seconds == 0.334); /* low latency, live.part_seconds */
     /* the store fills these */
     assert_string_equal(s.id, "");
     assert_string_equal(s.srt_passphrase, "");
@@ -131,6 +132,22 @@ static void test_request_defaults_from_config(void **state)
     assert_true(s.window_seconds == 12.0);
     assert_true(s.reconnect_window_seconds == 0.0);
     assert_int_equal(s.record, 0);
+    assert_true(s.part_seconds == 0.334);
+    parse_ok("{\"name\": \"ll\", \"low_latency\": false}", &s);
+    assert_true(s.part_seconds == 0.0);
+    parse_ok("{\"name\": \"ll\", \"low_latency\": true, \"part_seconds\": 0.5}", &s);
+    assert_true(s.part_seconds == 0.5);
+    /* A 1 s segment halves the default part target. */
+    assert_int_equal(eb_config_defaults(&c), 0);
+    c.live_part_seconds = 1;
+    assert_int_equal(eb_channel_request_parse(&c, "{\"name\":\"x\"}", 12, &s, &err), 0);
+    assert_true(s.part_seconds == 1.0);
+    {
+        static const char one[] = "{\"name\":\"x\",\"segment_seconds\":1}";
+        assert_int_equal(eb_channel_request_parse(&c, one, strlen(one), &s, &err), 0);
+    }
+    assert_true(s.part_seconds == 0.5);
+    eb_config_free(&c);
 
     /* The configured window grows to 3 of this channel's segments. */
     assert_int_equal(eb_config_defaults(&c), 0);
@@ -179,6 +196,10 @@ static void test_request_bad_fields_are_named(void **state)
         {"{\"name\": \"n\", \"reconnect_window_seconds\": 601}", "reconnect_window_seconds"},
         {"{\"name\": \"n\", \"record\": \"yes\"}", "record"},
         {"{\"name\": \"n\", \"record\": 1}", "record"},
+        {"{\"name\": \"n\", \"low_latency\": \"yes\"}", "low_latency"},
+        {"{\"name\": \"n\", \"part_seconds\": 0.05}", "part_seconds"},
+        {"{\"name\": \"n\", \"part_seconds\": 1.5}", "part_seconds"}, /* over half of 2 s */
+        {"{\"name\": \"n\", \"low_latency\": false, \"part_seconds\": 0.5}", "part_seconds"},
         {"{\"name\": \"n\", \"ladder\": \"nosuchpreset\"}", "ladder"},
         {"{\"name\": \"n\", \"ladder\": {\"rungs\": []}}", "ladder"},
         {"{\"name\": \"n\", \"ladder\": 7}", "ladder"},
@@ -390,7 +411,7 @@ static void test_reopen_keeps_channels_idle(void **state)
     json_decref(create(ch,
                        "{\"name\": \"a\", \"segment_seconds\": 3, \"window_seconds\": 30, "
                        "\"reconnect_window_seconds\": 5, \"record\": false, "
-                       "\"preset\": \"medium\"}",
+                       "\"preset\": \"medium\", \"low_latency\": false}",
                        &a));
     json_decref(create(ch, "{\"name\": \"b\"}", &b));
     json_decref(create(ch, "{\"name\": \"c\"}", &c));
@@ -415,6 +436,8 @@ static void test_reopen_keeps_channels_idle(void **state)
     assert_true(json_number_value(json_object_get(g, "window_seconds")) == 30.0);
     assert_true(json_number_value(json_object_get(g, "reconnect_window_seconds")) == 5.0);
     assert_true(json_is_false(json_object_get(g, "record")));
+    assert_true(json_is_false(json_object_get(g, "low_latency")));
+    assert_null(json_object_get(g, "part_seconds"));
     assert_string_equal(str(g, "preset"), "medium");
     /* stats are the running worker's: not kept */
     assert_int_equal(json_object_size(json_object_get(g, "stats")), 0);
@@ -422,6 +445,8 @@ static void test_reopen_keeps_channels_idle(void **state)
     json_decref(g);
     assert_int_equal(eb_channels_get(ch, b.id, &g), 0);
     assert_string_equal(str(g, "state"), "idle");
+    assert_true(json_is_true(json_object_get(g, "low_latency")));
+    assert_true(json_number_value(json_object_get(g, "part_seconds")) == 0.334);
     json_decref(g);
     assert_int_equal(eb_channels_get(ch, c.id, &g), 0);
     assert_string_equal(str(g, "state"), "ended");

@@ -321,6 +321,8 @@ static const SettingCase setting_cases[] = {
      "ingest.example.com, 192.0.2.7 or [2001:db8::7] (got 'ingest:9000')"},
     {"live.segment_seconds", "4", "4", "20",
      "'live.segment_seconds' must be between 1 and 10 (got '20')"},
+    {"live.part_seconds", "0.5", "0.5", "0.05",
+     "'live.part_seconds' must be between 0.1 and 5 (got '0.05')"},
     {"live.window_seconds", "120", "120", "2",
      "'live.window_seconds' must be between 3 and 21600 (got '2')"},
     {"live.worker_timeout_seconds", "5", "5", "1",
