@@ -218,6 +218,13 @@ static void eb_dash_template_dir(const char *name, char out[EB_DASH_DIR_SIZE])
     eb_xml_bprint_escaped(&dir, enc, 1);
 }
 
+/* LL-DASH: a running live channel with parts (its segments are written as
+ * chunks, the same fragments LL-HLS lists as parts). */
+static int eb_dash_low_latency(const EbPresentation *p)
+{
+    return p->type == EB_PRESENTATION_LIVE && !p->ended && p->part_target > 0;
+}
+
 /* The layout's own text in these references is plain path characters
  * (letters, digits, '_', '.', '/'), so only what is inserted needs the
  * escaping eb_dash_template_dir() does; "$Number%03d$" is template syntax. */
@@ -249,7 +256,17 @@ static int eb_dash_bprint_template(AVBPrint *out, const EbPresentation *p, const
     if (ret < 0)
         return ret;
     eb_manifest_bprint_version(out, p);
-    av_bprintf(out, "\" startNumber=\"%" PRId64 "\">\n", start_number);
+    av_bprintf(out, "\" startNumber=\"%" PRId64 "\"", start_number);
+    if (eb_dash_low_latency(p)) {
+        /* A segment can be asked for once its first chunk is out: the
+         * origin answers with what is written and streams the rest
+         * (availabilityTimeComplete false, DASH-IF IOP low latency). */
+        int64_t ato_ms = llround((p->segment_seconds - p->part_target) * 1000);
+        av_bprintf(out, " availabilityTimeOffset=\"");
+        eb_manifest_bprint_fixed(out, FFMAX(ato_ms, 0), 3);
+        av_bprintf(out, "\" availabilityTimeComplete=\"false\"");
+    }
+    av_bprintf(out, ">\n");
     snprintf(sub, sizeof(sub), "%s  ", indent);
     eb_dash_bprint_timeline(out, sub, r);
     av_bprintf(out, "%s</SegmentTemplate>\n", indent);
@@ -328,6 +345,16 @@ static int eb_dash_bprint_adaptation_set(AVBPrint *out, const EbPresentation *p,
     }
     av_bprintf(out, ">\n");
     eb_dash_bprint_protection(out, p->protection);
+    if (eb_dash_low_latency(p)) {
+        /* Media time origin_us was presented at wallclock + origin_us: the
+         * reference the ServiceDescription's latency is measured from. */
+        int64_t pt = av_rescale_rnd(origin_us, rs[0].timescale, EB_MANIFEST_US,
+                                    AV_ROUND_NEAR_INF) -
+                     rs[0].segments[0].media_offset;
+        av_bprintf(out, "      <ProducerReferenceTime id=\"0\" type=\"encoder\" wallClockTime=\"");
+        eb_manifest_bprint_date(out, p->wallclock_us + origin_us - p->anchor_us);
+        av_bprintf(out, "\" presentationTime=\"%" PRId64 "\"/>\n", FFMAX(pt, 0));
+    }
     if (shared)
         ret = eb_dash_bprint_template(out, p, "      ", &rs[0], NULL, origin_us, start_number);
 
@@ -545,6 +572,19 @@ int eb_manifest_dash_mpd(const EbPresentation *p, AVBPrint *out)
     av_bprintf(out, " minBufferTime=\"");
     eb_dash_bprint_duration(out, EB_DASH_MIN_BUFFER_MS);
     av_bprintf(out, "\">\n");
+    if (ret >= 0 && eb_dash_low_latency(p)) {
+        /* The latency players aim at: a segment behind the edge plus three
+         * parts, as LL-HLS's hold-backs put it; catch up by up to 4%. */
+        int64_t part_ms = llround(p->part_target * 1000);
+        int64_t target = llround(p->segment_seconds * 1000) + 3 * part_ms;
+        av_bprintf(out,
+                   "  <ServiceDescription id=\"0\">\n"
+                   "    <Latency referenceId=\"0\" target=\"%" PRId64 "\" min=\"%" PRId64
+                   "\" max=\"%" PRId64 "\"/>\n"
+                   "    <PlaybackRate min=\"0.96\" max=\"1.04\"/>\n"
+                   "  </ServiceDescription>\n",
+                   target, 3 * part_ms, 2 * target);
+    }
     if (ret >= 0)
         ret = eb_dash_bprint_periods(out, p, origin_us);
     if (ret >= 0 && p->thumbnails) {

@@ -124,6 +124,11 @@ int eb_segmenter_open(const EbSegmenterConfig *cfg, EbSegmenter **out)
         goto error;
     if (s->format == EB_FORMAT_CMAF) {
         av_dict_set(&opts, "movflags", "+cmaf+frag_custom+delay_moov+skip_trailer+negative_cts_offsets", 0);
+        /* Low latency: a prft box before each fragment ties its media time
+         * to the wall clock when it was written (LL-DASH; players can read
+         * their latency from it). */
+        if (s->part_duration > 0)
+            av_dict_set(&opts, "write_prft", "wallclock", 0);
     } else {
         /* Shift both streams together so the AAC priming (negative pts)
          * never pushes timestamps below zero. */

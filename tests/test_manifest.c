@@ -1718,6 +1718,59 @@ static void test_live_mpd_is_dynamic(void **state)
     av_free(m);
 }
 
+/* LL-DASH: a running channel with parts says how early a segment can be
+ * fetched (its first chunk), that it is not complete then, the latency to
+ * aim at and the producer's reference clock; an ended one says none. */
+static void test_live_mpd_low_latency(void **state)
+{
+    Fixture f;
+    char *m;
+    XDoc *d;
+    int period, set, tmpl, sd, lat, prt;
+    (void)state;
+    live_init(&f, EB_FORMAT_CMAF);
+    f.p.part_target = 0.334;
+    f.p.segment_seconds = 6.0;
+    f.p.anchor_us = 1000000;
+    m = run_mpd(&f.p);
+    d = parse_mpd(m);
+    sd = x_child(d, 0, "ServiceDescription", 0);
+    assert_true(sd >= 0);
+    lat = x_child(d, sd, "Latency", 0);
+    assert_string_equal(x_attr_req(d, lat, "referenceId"), "0");
+    assert_string_equal(x_attr_req(d, lat, "target"), "7002"); /* 6 s + 3 x 334 ms */
+    assert_string_equal(x_attr_req(d, lat, "min"), "1002");
+    assert_string_equal(x_attr_req(d, lat, "max"), "14004");
+    assert_true(x_child(d, sd, "PlaybackRate", 0) >= 0);
+    period = x_child(d, 0, "Period", 0);
+    for (int k = 0; k < 2; k++) {
+        set = x_child(d, period, "AdaptationSet", k);
+        tmpl = x_child(d, set, "SegmentTemplate", 0);
+        assert_string_equal(x_attr_req(d, tmpl, "availabilityTimeOffset"), "5.666");
+        assert_string_equal(x_attr_req(d, tmpl, "availabilityTimeComplete"), "false");
+        prt = x_child(d, set, "ProducerReferenceTime", 0);
+        assert_true(prt >= 0);
+        assert_string_equal(x_attr_req(d, prt, "id"), "0");
+        /* Media time 1 s (the anchor) was presented at the wall clock. */
+        assert_string_equal(x_attr_req(d, prt, "wallClockTime"), "2026-12-04T10:00:00.000Z");
+        assert_string_equal(x_attr_req(d, prt, "presentationTime"), k ? "48000" : "90000");
+    }
+    free(d);
+    av_free(m);
+
+    /* Ended (static) or without parts: none of it. */
+    for (int k = 0; k < 2; k++) {
+        live_init(&f, EB_FORMAT_CMAF);
+        f.p.part_target = k ? 0.334 : 0;
+        f.p.ended = k;
+        m = run_mpd(&f.p);
+        assert_null(strstr(m, "ServiceDescription"));
+        assert_null(strstr(m, "availabilityTimeOffset"));
+        assert_null(strstr(m, "ProducerReferenceTime"));
+        av_free(m);
+    }
+}
+
 /* The server's clock for live players: a UTCTiming after the Periods;
  * a VOD has none; a URL with a control character is refused. */
 static void test_live_mpd_utc_timing(void **state)
@@ -2228,6 +2281,7 @@ int main(void)
         cmocka_unit_test(test_live_hls_window_follows_sequence),
         cmocka_unit_test(test_live_hls_ended_window_ends),
         cmocka_unit_test(test_live_hls_low_latency),
+        cmocka_unit_test(test_live_mpd_low_latency),
         cmocka_unit_test(test_hls_program_date_time),
         cmocka_unit_test(test_live_discontinuity),
         cmocka_unit_test(test_live_reconnect_opens_period),
