@@ -465,11 +465,14 @@ static int eb_live_sink_part(EbSegmentSink *s, const EbSegmentReport *pt)
         lr->parts = p;
         lr->alloc_parts = n;
     }
+    eb_live_run_offset(ls);
     lr->parts[lr->nb_parts++] = (EbPartInfo){
         .sequence = seq,
         .index = pt->part,
+        .start = pt->start + av_rescale(ls->run_offset_us, pt->timescale, 1000000),
         .duration = pt->duration,
         .independent = pt->independent,
+        .discontinuity = ls->run_first > 0 && lr->nb == ls->run_first,
     };
     eb_live_prune_parts(ls, lr);
     ret = 0;

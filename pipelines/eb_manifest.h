@@ -53,8 +53,12 @@ typedef struct EbSegmentInfo {
 typedef struct EbPartInfo {
     int64_t sequence; /* media sequence of the segment it belongs to */
     int index;        /* 0-based within that segment */
+    int64_t start;    /* presentation start on the segments' clock (EbSegmentInfo.start) */
     int64_t duration; /* in the rendition's timescale */
     int independent;  /* starts with an IDR (audio: always) */
+    int discontinuity; /* its segment does not continue the one before (a new run):
+                        * printed before the segment's first part when that segment
+                        * is not listed yet */
 } EbPartInfo;
 
 typedef struct EbRendition {

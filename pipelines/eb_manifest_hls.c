@@ -282,8 +282,21 @@ static int eb_hls_bprint_ll_tail(AVBPrint *out, const EbPresentation *p, const E
     int part, ret = 0;
 
     for (; k < r->nb_parts && ret >= 0;) {
-        int64_t seq = r->parts[k].sequence;
-        ret = eb_hls_bprint_parts(out, p, r, name, seq, &k);
+        const EbPartInfo *first = &r->parts[k];
+        if (first->discontinuity && first->index == 0) {
+            /* A new run's first segment, not listed yet: its parts go
+             * after the discontinuity, dated, as the segment will be. */
+            av_bprintf(out, "#EXT-X-DISCONTINUITY\n");
+            if (p->wallclock_us) {
+                int64_t date;
+                if ((ret = eb_manifest_wallclock(p, r, first->start, &date)) < 0)
+                    break;
+                av_bprintf(out, "#EXT-X-PROGRAM-DATE-TIME:");
+                eb_manifest_bprint_date(out, date);
+                av_bprintf(out, "\n");
+            }
+        }
+        ret = eb_hls_bprint_parts(out, p, r, name, first->sequence, &k);
     }
     if (ret < 0)
         return ret;

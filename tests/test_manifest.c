@@ -1376,11 +1376,13 @@ static void test_live_hls_low_latency(void **state)
     live_init(&f, EB_FORMAT_CMAF);
     for (int seq = 49; seq <= 51; seq++)
         for (int j = 0; j < 18 && (seq < 51 || j < 3); j++)
-            vparts[nv++] = (EbPartInfo){seq, j, FULL_SEG / 18, j == 0};
+            vparts[nv++] = (EbPartInfo){.sequence = seq, .index = j, .duration = FULL_SEG / 18,
+                                        .independent = j == 0};
     for (int seq = 50; seq <= 51; seq++)
         for (int j = 0; j < 18; j++)
-            sparts[ns++] = (EbPartInfo){seq, j, FULL_SEG / 18, j == 0};
-    aparts[0] = (EbPartInfo){51, 0, 15 * 1024, 1};
+            sparts[ns++] = (EbPartInfo){.sequence = seq, .index = j, .duration = FULL_SEG / 18,
+                                        .independent = j == 0};
+    aparts[0] = (EbPartInfo){.sequence = 51, .duration = 15 * 1024, .independent = 1};
     f.video[1].parts = vparts;
     f.video[1].nb_parts = nv;
     f.video[3].parts = sparts;
@@ -1428,6 +1430,23 @@ static void test_live_hls_low_latency(void **state)
                         "#EXT-X-RENDITION-REPORT:URI=\"../audio/index.m3u8\",LAST-MSN=51,LAST-PART=0");
     assert_int_equal(count_prefix(l, "#EXT-X-RENDITION-REPORT:"), NB_RUNGS);
     assert_int_equal(i + 9, l->n);
+    free(l);
+    av_free(m);
+
+    /* A new run's first segment, not listed yet: the discontinuity and its
+     * date come before its first part, as they will before the segment. */
+    for (int j = 0; j < 3; j++) {
+        vparts[nv - 3 + j].start = 50 * (int64_t)FULL_SEG + j * (FULL_SEG / 18);
+        vparts[nv - 3 + j].discontinuity = 1;
+    }
+    m = run_media(&f.p, &f.video[1]);
+    l = split_lines(m);
+    i = find_line(l, "../../cmaf/720p/segment_050.m4s", 0);
+    assert_string_equal(l->line[i + 1], "#EXT-X-DISCONTINUITY");
+    assert_string_equal(l->line[i + 2], "#EXT-X-PROGRAM-DATE-TIME:2026-12-04T10:05:00.300Z");
+    assert_true(!strncmp(l->line[i + 3], "#EXT-X-PART:", 12) &&
+                strstr(l->line[i + 3], "segment_051.0.m4s"));
+    assert_int_equal(count_line(l, "#EXT-X-DISCONTINUITY"), 1);
     free(l);
     av_free(m);
 
