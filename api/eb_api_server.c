@@ -18,6 +18,9 @@
  *   GET  /metrics                   Prometheus text
  *   GET  /videos/...                the storage tree (Range, ETag, caching, CORS)
  *   GET  /s/<expiry>/<hmac>/videos/<id>/...   the same, signed
+ *   GET  /live/<channel>/...        a channel's window; LL-HLS blocking reload,
+ *                                   delta updates and preload-hinted parts
+ *                                   ("held requests" below)
  *
  * HTTP threads (MHD's pool) only validate, touch SQLite briefly and read
  * files; media work happens in worker processes (eb_jobs). Every /v1 call
@@ -36,6 +39,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 
 #include <libavutil/bprint.h>
@@ -43,7 +47,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,11 +60,14 @@
 #include "eb_channel_runs.h"
 #include "eb_net.h"
 #include "eb_channels.h"
+#include "eb_clock.h"
 #include "eb_config.h"
+#include "eb_error.h"
 #include "eb_hal.h"
 #include "eb_job_request.h"
 #include "eb_jobs.h"
 #include "eb_layout.h"
+#include "eb_llhls.h"
 #include "eb_log.h"
 #include "eb_storage.h"
 
@@ -71,6 +81,47 @@
 /* Default of `encbox serve --upload-retention`: how long an upload no
  * queued or running job needs is kept (see eb_jobs.c, "Uploads"). */
 #define EB_API_UPLOAD_RETENTION_S (24 * 3600)
+
+/* ---- held requests (LL-HLS), the types ------------------------------------
+ * See "held requests" below for how they work. */
+
+/* A watched folder of the live tree and the requests waiting on it. */
+typedef struct EbWatchDir {
+    struct EbWatchDir *next;
+    int wd;                 /* inotify watch descriptor */
+    char *path;             /* absolute, resolved */
+    struct EbHold *waiters; /* doubly linked through EbHold.prev/next */
+    uint64_t idle_since_ns; /* when its last waiter left (eb_clock_ns) */
+} EbWatchDir;
+
+/* Why the watcher resumed a held request. */
+enum { EB_WAKE_NONE = 0, EB_WAKE_CHANGED, EB_WAKE_TIMEOUT, EB_WAKE_GONE, EB_WAKE_STOP };
+
+/* One held request: part of its EbReq (no allocation of its own), linked
+ * in its folder's list while its connection is suspended. */
+typedef struct EbHold {
+    struct EbHold *prev, *next;
+    EbWatchDir *dir; /* NULL: not held now */
+    struct MHD_Connection *conn;
+    int fd;               /* the client's socket: hang-ups are looked for */
+    char name[64];        /* the file in dir it waits for */
+    EbLlhlsRequest rq;    /* a playlist's directives; rq.has_msn 0: a part file */
+    uint64_t deadline_ns; /* set when first held: 3 target durations */
+    int wake;             /* EB_WAKE_*: why it was resumed */
+} EbHold;
+
+/* The watcher: one thread, one inotify descriptor, every held request. */
+typedef struct EbHolds {
+    pthread_mutex_t lock; /* everything below; taken before libmicrohttpd's own locks */
+    pthread_t thread;
+    int started;
+    int ifd; /* inotify */
+    int efd; /* eventfd: a first waiter (timer on) or the stop */
+    int stopping;
+    int nb, max; /* held now, and the bound (503 beyond) */
+    EbWatchDir *dirs;
+    int64_t held_total, timeouts_total, refused_total;
+} EbHolds;
 
 typedef struct EbApi {
     EbConfig cfg;
@@ -106,6 +157,7 @@ typedef struct EbApi {
     int64_t requests[6]; /* by status class: 1xx..5xx (index 1..5) */
     int64_t by_code[600];
     int64_t upload_retention; /* seconds; 0: uploads are never removed */
+    EbHolds holds;            /* LL-HLS blocking requests */
 } EbApi;
 
 /* Per-request state, from MHD's first call to the completion callback. */
@@ -120,6 +172,7 @@ typedef struct EbReq {
     gnutls_hash_hd_t sha;
     int sha_open;
     int upload_failed;
+    EbHold hold; /* a live playlist or part request held for LL-HLS */
 } EbReq;
 
 /* ---- responses ------------------------------------------------------- */
@@ -692,6 +745,26 @@ static enum MHD_Result eb_metrics(EbApi *api, struct MHD_Connection *c)
             fprintf(f, "encbox_api_requests_total{code=\"%d\"} %lld\n", i,
                     (long long)api->by_code[i]);
     pthread_mutex_unlock(&api->stats_lock);
+    if (api->holds.started) {
+        EbHolds *hs = &api->holds;
+        pthread_mutex_lock(&hs->lock);
+        fprintf(f,
+                "# HELP encbox_origin_held_requests LL-HLS requests held now (blocking reload, "
+                "preload hint).\n# TYPE encbox_origin_held_requests gauge\n"
+                "encbox_origin_held_requests %d\n"
+                "# HELP encbox_origin_held_total LL-HLS requests that were held.\n"
+                "# TYPE encbox_origin_held_total counter\nencbox_origin_held_total %lld\n"
+                "# HELP encbox_origin_hold_timeouts_total Held requests answered 503 after "
+                "three target durations.\n# TYPE encbox_origin_hold_timeouts_total counter\n"
+                "encbox_origin_hold_timeouts_total %lld\n"
+                "# HELP encbox_origin_hold_refused_total Requests answered 503 because as "
+                "many as can be were held already.\n"
+                "# TYPE encbox_origin_hold_refused_total counter\n"
+                "encbox_origin_hold_refused_total %lld\n",
+                hs->nb, (long long)hs->held_total, (long long)hs->timeouts_total,
+                (long long)hs->refused_total);
+        pthread_mutex_unlock(&hs->lock);
+    }
     fclose(f);
     return eb_reply_text(api, c, 200, "text/plain; version=0.0.4", buf);
 }
@@ -765,36 +838,44 @@ static int eb_parse_range(const char *h, int64_t size, int64_t *off, int64_t *le
     return 1;
 }
 
-/* Serves <videos>/<rel>; rel is the part after "/videos/". */
-/* A file of a published video (root api->videos) or of a live channel's
- * window (api->live, live = 1). */
-static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, const char *root,
-                                      const char *rel, int live)
+/* The realpath of <root>/<rel> into real (PATH_MAX): 0, or EB_ERR(ENOENT)
+ * when it does not exist or is not under root. No "..", no hidden names,
+ * no empty components: then realpath, so a symlink cannot lead out of the
+ * tree either. */
+static int eb_origin_path(const char *root, const char *rel, char *real)
 {
-    char path[PATH_MAX * 2], real[PATH_MAX], etag[96], lm[64], cr[128];
-    const char *type, *p;
-    struct stat sb;
-    struct tm tm;
-    struct MHD_Response *r;
-    int fd, segment, rg;
-    int64_t off = 0, len;
+    char path[PATH_MAX * 2];
     size_t vl = strlen(root);
 
-    /* No "..", no hidden names, no empty components: then realpath, so a
-     * symlink cannot lead out of the tree either. */
-    for (p = rel; *p;) {
+    for (const char *p = rel; *p;) {
         size_t n = strcspn(p, "/");
         if (n == 0 || p[0] == '.')
-            return eb_reply_error(api, c, 404, NULL, "not found");
+            return EB_ERR(ENOENT);
         p += n;
         if (*p == '/')
             p++;
     }
     if (!*rel)
-        return eb_reply_error(api, c, 404, NULL, "not found");
+        return EB_ERR(ENOENT);
     snprintf(path, sizeof(path), "%s/%s", root, rel);
     if (!realpath(path, real) || strncmp(real, root, vl) || real[vl] != '/')
-        return eb_reply_error(api, c, 404, NULL, "not found");
+        return EB_ERR(ENOENT);
+    return 0;
+}
+
+/* Serves the file real (resolved by eb_origin_path) of a published video
+ * or of a live channel's window (live = 1). */
+static enum MHD_Result eb_origin_serve(EbApi *api, struct MHD_Connection *c, const char *real,
+                                       int live)
+{
+    char etag[96], lm[64], cr[128];
+    const char *type;
+    struct stat sb;
+    struct tm tm;
+    struct MHD_Response *r;
+    int fd, segment, rg;
+    int64_t off = 0, len;
+
     fd = open(real, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return eb_reply_error(api, c, 404, NULL, "not found");
@@ -875,6 +956,645 @@ static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, cons
         return eb_queue(api, c, 206, r);
     }
     return eb_queue(api, c, 200, r);
+}
+
+/* A file of a published video (root api->videos; rel is the part after
+ * "/videos/") or of a live channel's window (api->live, live = 1). */
+static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, const char *root,
+                                      const char *rel, int live)
+{
+    char real[PATH_MAX];
+
+    if (eb_origin_path(root, rel, real) < 0)
+        return eb_reply_error(api, c, 404, NULL, "not found");
+    return eb_origin_serve(api, c, real, live);
+}
+
+/* ---- held requests (LL-HLS) ---------------------------------------------
+ *
+ * A blocking playlist reload (_HLS_msn, _HLS_part) that the playlist on
+ * disk cannot answer yet, and a request for the part file the playlist
+ * names as its preload hint before that file exists, are *held*: the HTTP
+ * thread links the request's EbHold into the list of the folder whose
+ * change it waits for, suspends the connection (MHD_suspend_connection)
+ * and returns, so it serves other connections at once. A held request
+ * costs its socket and its EbReq, never a thread.
+ *
+ * One watcher thread (`eb-origin-hold`) owns the folders' inotify watches
+ * (IN_MOVED_TO and IN_CLOSE_WRITE: the packager renames every file into
+ * place). On an event for the file a request waits for it re-reads the
+ * playlist once for all the requests on it, and resumes
+ * (MHD_resume_connection) those it now answers; libmicrohttpd then calls
+ * the handler again, which reads the files again and answers, or holds
+ * again. Every 250 ms while something is held it resumes what has waited
+ * 3 target durations (answered 503) and what its client has hung up on
+ * (closed: libmicrohttpd does not look at a suspended socket).
+ *
+ * Ownership: a connection is suspended exactly while its EbHold is linked,
+ * and both change under holds.lock only: the HTTP thread links and
+ * suspends, the watcher unlinks and resumes (eb_completed unlinks a
+ * request libmicrohttpd ends itself). holds.lock is taken before
+ * libmicrohttpd's own locks, never inside one of its callbacks that holds
+ * them. At shutdown every held request is resumed (and answered 503, or
+ * closed) before MHD_stop_daemon, which must find none suspended.
+ *
+ * A change between the handler's read and the watch is not missed: once
+ * the folder is watched the handler compares the file's identity (inode,
+ * size, time: every rewrite is a new inode) with what it read, and reads
+ * again when it differs.
+ */
+#define EB_HOLD_MAX 8192               /* held requests at once (the fd limit may lower it) */
+#define EB_HOLD_TICK_MS 250            /* timeouts and hang-ups are looked at this often */
+#define EB_HOLD_IDLE_NS 30000000000ULL /* a folder no request waited on for 30 s is unwatched */
+#define EB_ORIGIN_MAX_PLAYLIST (8 << 20)
+
+/* What a file was when read: every rewrite renames a new inode into place. */
+typedef struct EbFileId {
+    int exists;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtim;
+} EbFileId;
+
+static void eb_file_id_of(const struct stat *sb, EbFileId *id)
+{
+    *id = (EbFileId){.exists = 1,
+                     .dev = sb->st_dev,
+                     .ino = sb->st_ino,
+                     .size = sb->st_size,
+                     .mtim = sb->st_mtim};
+}
+
+static void eb_file_id(const char *path, EbFileId *id)
+{
+    struct stat sb;
+    memset(id, 0, sizeof(*id));
+    if (stat(path, &sb) == 0)
+        eb_file_id_of(&sb, id);
+}
+
+static int eb_file_id_same(const EbFileId *a, const EbFileId *b)
+{
+    return a->exists == b->exists &&
+           (!a->exists || (a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+                           a->mtim.tv_sec == b->mtim.tv_sec && a->mtim.tv_nsec == b->mtim.tv_nsec));
+}
+
+/* A whole playlist, NUL-terminated, malloc'ed into *text (the caller frees
+ * it), and what the file was (id). */
+static int eb_read_playlist(const char *path, char **text, size_t *len, EbFileId *id)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    size_t done = 0;
+    char *buf;
+
+    *text = NULL;
+    if (fd < 0)
+        return EB_ERR(ENOENT);
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > EB_ORIGIN_MAX_PLAYLIST ||
+        !(buf = malloc((size_t)sb.st_size + 1))) {
+        close(fd);
+        return EB_ERR(EIO);
+    }
+    while (done < (size_t)sb.st_size) {
+        ssize_t n = read(fd, buf + done, (size_t)sb.st_size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    close(fd);
+    buf[done] = '\0';
+    *text = buf;
+    *len = done;
+    eb_file_id_of(&sb, id);
+    return 0;
+}
+
+/* Takes h out of its folder's list; holds.lock held. */
+static void eb_hold_unlink(EbHolds *hs, EbHold *h)
+{
+    EbWatchDir *d = h->dir;
+
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        d->waiters = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    h->prev = h->next = NULL;
+    h->dir = NULL;
+    if (!d->waiters)
+        d->idle_since_ns = eb_clock_ns();
+    hs->nb--;
+}
+
+/* Unlinks h and resumes its connection; holds.lock held. */
+static void eb_hold_wake(EbHolds *hs, EbHold *h, int why)
+{
+    eb_hold_unlink(hs, h);
+    h->wake = why;
+    if (why == EB_WAKE_TIMEOUT)
+        hs->timeouts_total++;
+    MHD_resume_connection(h->conn);
+}
+
+/* The watched folder at path (added if new); holds.lock held. NULL when
+ * it cannot be watched. */
+static EbWatchDir *eb_holds_watch(EbHolds *hs, const char *path)
+{
+    int wd = inotify_add_watch(hs->ifd, path, IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
+    EbWatchDir *d;
+
+    if (wd < 0)
+        return NULL;
+    for (d = hs->dirs; d; d = d->next)
+        if (d->wd == wd)
+            return d;
+    d = calloc(1, sizeof(*d));
+    if (d && !(d->path = strdup(path))) {
+        free(d);
+        d = NULL;
+    }
+    if (!d) {
+        inotify_rm_watch(hs->ifd, wd);
+        return NULL;
+    }
+    d->wd = wd;
+    d->idle_since_ns = eb_clock_ns();
+    d->next = hs->dirs;
+    hs->dirs = d;
+    return d;
+}
+
+static void eb_holds_forget(EbHolds *hs, EbWatchDir *d)
+{
+    for (EbWatchDir **p = &hs->dirs; *p; p = &(*p)->next)
+        if (*p == d) {
+            *p = d->next;
+            break;
+        }
+    free(d->path);
+    free(d);
+}
+
+/* Holds the request on c until the file dir/name is replaced (the
+ * watcher resumes it and the handler runs again), at most 3 target
+ * durations from its first hold. seen: what the caller read of the file
+ * (exists 0: it was missing). Returns 1 when held, 0 when the file has
+ * changed since (read it again), EB_ERR(ETIMEDOUT) when the time is up,
+ * EB_ERR(EBUSY) when no more can be held (or the daemon stops). */
+static int eb_hold(EbApi *api, struct MHD_Connection *c, EbReq *q, const char *dir,
+                   const char *name, const EbLlhlsRequest *rq, double target, const EbFileId *seen)
+{
+    EbHolds *hs = &api->holds;
+    EbHold *h = &q->hold;
+    const union MHD_ConnectionInfo *ci;
+    char path[PATH_MAX + 80];
+    uint64_t now = eb_clock_ns();
+    EbWatchDir *d;
+    EbFileId id;
+
+    if (h->deadline_ns && now >= h->deadline_ns)
+        return EB_ERR(ETIMEDOUT);
+    if (strlen(name) >= sizeof(h->name) || !hs->started)
+        return EB_ERR(EBUSY);
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    pthread_mutex_lock(&hs->lock);
+    if (hs->stopping || hs->nb >= hs->max || !(d = eb_holds_watch(hs, dir))) {
+        hs->refused_total++;
+        pthread_mutex_unlock(&hs->lock);
+        return EB_ERR(EBUSY);
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    eb_file_id(path, &id);
+    if (!eb_file_id_same(&id, seen)) {
+        pthread_mutex_unlock(&hs->lock);
+        return 0;
+    }
+    if (!h->deadline_ns) {
+        h->deadline_ns = now + (uint64_t)(3.0 * (target > 0 ? target : 1.0) * 1e9);
+        hs->held_total++;
+    }
+    h->conn = c;
+    h->fd = ci ? ci->connect_fd : -1;
+    snprintf(h->name, sizeof(h->name), "%s", name);
+    h->rq = *rq;
+    h->wake = EB_WAKE_NONE;
+    h->dir = d;
+    h->prev = NULL;
+    h->next = d->waiters;
+    if (d->waiters)
+        d->waiters->prev = h;
+    d->waiters = h;
+    /* Suspended before the lock is let go: the watcher only resumes what
+     * is linked, so it never resumes a connection not yet suspended. */
+    MHD_suspend_connection(c);
+    if (hs->nb++ == 0)
+        eventfd_write(hs->efd, 1); /* the watcher's timer goes on */
+    pthread_mutex_unlock(&hs->lock);
+    return 1;
+}
+
+/* A request libmicrohttpd ends while held (shutdown): unlinked. */
+static void eb_hold_drop(EbApi *api, EbReq *q)
+{
+    EbHolds *hs = &api->holds;
+    EbHold *h = &q->hold;
+
+    if (!hs->started)
+        return;
+    pthread_mutex_lock(&hs->lock);
+    if (h->dir)
+        eb_hold_unlink(hs, h);
+    pthread_mutex_unlock(&hs->lock);
+}
+
+/* dir/name was replaced: the requests waiting for it that can be answered
+ * now are resumed (a playlist is read once for all of them). holds.lock
+ * held. */
+static void eb_holds_changed(EbHolds *hs, EbWatchDir *d, const char *name)
+{
+    EbLlhlsPlaylist pl;
+    char path[PATH_MAX + 80], *text = NULL;
+    size_t len;
+    int read_done = 0, readable = 0;
+    EbFileId id;
+
+    for (EbHold *h = d->waiters, *next; h; h = next) {
+        next = h->next;
+        if (strcmp(h->name, name))
+            continue;
+        if (h->rq.has_msn) {
+            if (!read_done) {
+                snprintf(path, sizeof(path), "%s/%s", d->path, name);
+                readable = eb_read_playlist(path, &text, &len, &id) == 0 &&
+                           eb_llhls_parse(text, len, &pl) == 0;
+                read_done = 1;
+            }
+            /* Unreadable, or no longer low-latency: the handler says so. */
+            if (readable && pl.low_latency && eb_llhls_decide(&pl, &h->rq) == EB_LLHLS_WAIT)
+                continue;
+        }
+        eb_hold_wake(hs, h, EB_WAKE_CHANGED);
+    }
+    free(text);
+}
+
+/* Timeouts, hang-ups and idle folders; holds.lock held. */
+static void eb_holds_sweep(EbHolds *hs, uint64_t now)
+{
+    struct pollfd *pf = hs->nb > 0 ? calloc((size_t)hs->nb, sizeof(*pf)) : NULL;
+    EbHold **who = hs->nb > 0 ? calloc((size_t)hs->nb, sizeof(*who)) : NULL;
+    int n = 0;
+
+    for (EbWatchDir *d = hs->dirs; d; d = d->next)
+        for (EbHold *h = d->waiters, *next; h; h = next) {
+            next = h->next;
+            if (now >= h->deadline_ns) {
+                eb_hold_wake(hs, h, EB_WAKE_TIMEOUT);
+            } else if (pf && who && h->fd >= 0) {
+                pf[n] = (struct pollfd){.fd = h->fd, .events = POLLRDHUP};
+                who[n++] = h;
+            }
+        }
+    if (n > 0 && poll(pf, (nfds_t)n, 0) > 0)
+        for (int i = 0; i < n; i++)
+            if (pf[i].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+                eb_hold_wake(hs, who[i], EB_WAKE_GONE);
+    free(pf);
+    free(who);
+    for (EbWatchDir *d = hs->dirs, *next; d; d = next) {
+        next = d->next;
+        if (!d->waiters && now - d->idle_since_ns >= EB_HOLD_IDLE_NS) {
+            inotify_rm_watch(hs->ifd, d->wd);
+            eb_holds_forget(hs, d);
+        }
+    }
+}
+
+static void *eb_holds_main(void *arg)
+{
+    EbHolds *hs = arg;
+    union {
+        struct inotify_event e;
+        char bytes[16384];
+    } buf;
+    uint64_t last_sweep = eb_clock_ns();
+
+    pthread_setname_np(pthread_self(), "eb-origin-hold");
+    for (;;) {
+        struct pollfd pf[2] = {{.fd = hs->ifd, .events = POLLIN},
+                               {.fd = hs->efd, .events = POLLIN}};
+        int timeout;
+        uint64_t now;
+
+        pthread_mutex_lock(&hs->lock);
+        if (hs->stopping) {
+            pthread_mutex_unlock(&hs->lock);
+            break;
+        }
+        /* The timer runs while something is held (or a folder may go idle). */
+        timeout = hs->nb > 0 ? EB_HOLD_TICK_MS : hs->dirs ? 5000 : -1;
+        pthread_mutex_unlock(&hs->lock);
+        if (poll(pf, 2, timeout) < 0 && errno != EINTR)
+            break;
+        if (pf[1].revents & POLLIN) {
+            eventfd_t v;
+            eventfd_read(hs->efd, &v);
+        }
+        if (pf[0].revents & POLLIN) {
+            ssize_t n = read(hs->ifd, buf.bytes, sizeof(buf.bytes));
+            pthread_mutex_lock(&hs->lock);
+            for (ssize_t off = 0; n > 0 && off < n;) {
+                const struct inotify_event *e = (const struct inotify_event *)(buf.bytes + off);
+                EbWatchDir *d = hs->dirs;
+                off += (ssize_t)(sizeof(*e) + e->len);
+                if (e->mask & IN_Q_OVERFLOW) {
+                    /* Events were lost: every request looks again. */
+                    for (d = hs->dirs; d; d = d->next)
+                        while (d->waiters)
+                            eb_hold_wake(hs, d->waiters, EB_WAKE_CHANGED);
+                    continue;
+                }
+                while (d && d->wd != e->wd)
+                    d = d->next;
+                if (!d)
+                    continue; /* unwatched meanwhile */
+                if (e->mask & IN_IGNORED) {
+                    /* The folder went away (a new session clears the
+                     * channel): its requests are answered from what is
+                     * there now. */
+                    while (d->waiters)
+                        eb_hold_wake(hs, d->waiters, EB_WAKE_CHANGED);
+                    eb_holds_forget(hs, d);
+                } else if (e->len > 0 && (e->mask & (IN_MOVED_TO | IN_CLOSE_WRITE))) {
+                    eb_holds_changed(hs, d, e->name);
+                }
+            }
+            pthread_mutex_unlock(&hs->lock);
+        }
+        now = eb_clock_ns();
+        if (now - last_sweep >= EB_HOLD_TICK_MS * 1000000ULL) {
+            pthread_mutex_lock(&hs->lock);
+            eb_holds_sweep(hs, now);
+            pthread_mutex_unlock(&hs->lock);
+            last_sweep = now;
+        }
+    }
+    return NULL;
+}
+
+/* Starts the watcher; max: how many requests may be held at once. */
+static int eb_holds_start(EbHolds *hs, int max)
+{
+    hs->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    hs->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    hs->max = max;
+    if (hs->ifd < 0 || hs->efd < 0 || pthread_mutex_init(&hs->lock, NULL)) {
+        if (hs->ifd >= 0)
+            close(hs->ifd);
+        if (hs->efd >= 0)
+            close(hs->efd);
+        return EB_ERR(EMFILE);
+    }
+    if (pthread_create(&hs->thread, NULL, eb_holds_main, hs)) {
+        pthread_mutex_destroy(&hs->lock);
+        close(hs->ifd);
+        close(hs->efd);
+        return EB_ERR(EAGAIN);
+    }
+    hs->started = 1;
+    return 0;
+}
+
+/* Before MHD_stop_daemon: every held request is resumed (the handler
+ * answers 503), none is held from now on, and the watcher ends. */
+static void eb_holds_stop(EbHolds *hs)
+{
+    if (!hs->started)
+        return;
+    pthread_mutex_lock(&hs->lock);
+    hs->stopping = 1;
+    for (EbWatchDir *d = hs->dirs; d; d = d->next)
+        while (d->waiters)
+            eb_hold_wake(hs, d->waiters, EB_WAKE_STOP);
+    pthread_mutex_unlock(&hs->lock);
+    eventfd_write(hs->efd, 1);
+    pthread_join(hs->thread, NULL);
+}
+
+/* After MHD_stop_daemon: nothing can be held any more. */
+static void eb_holds_close(EbHolds *hs)
+{
+    if (!hs->started)
+        return;
+    while (hs->dirs)
+        eb_holds_forget(hs, hs->dirs);
+    close(hs->ifd);
+    close(hs->efd);
+    pthread_mutex_destroy(&hs->lock);
+    hs->started = 0;
+}
+
+/* ---- the live origin (LL-HLS delivery) ----------------------------------- */
+
+/* A playlist as a blocking or delta response: cacheable for about six
+ * part targets, since its URL (with the directives) names one answer, so
+ * a CDN coalesces the players waiting for the same part. */
+static enum MHD_Result eb_reply_playlist(EbApi *api, struct MHD_Connection *c, const char *text,
+                                         size_t len, int max_age)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+    char cc[64];
+
+    if (!r)
+        return MHD_NO;
+    snprintf(cc, sizeof(cc), "public, max-age=%d", max_age);
+    MHD_add_response_header(r, "Content-Type", "application/vnd.apple.mpegurl");
+    MHD_add_response_header(r, "Cache-Control", cc);
+    eb_cors_media(api, r);
+    MHD_add_response_header(r, "Access-Control-Expose-Headers", "Content-Length");
+    return eb_queue(api, c, 200, r);
+}
+
+/* A live media playlist asked for with delivery directives (_HLS_msn,
+ * _HLS_part, _HLS_skip). A playlist that is not low-latency ignores them. */
+static enum MHD_Result eb_origin_playlist(EbApi *api, struct MHD_Connection *c, EbReq *q,
+                                          const char *rel, const char *msn, const char *part,
+                                          const char *skip)
+{
+    char real[PATH_MAX], *text = NULL, *delta = NULL, *slash;
+    EbLlhlsPlaylist pl;
+    EbLlhlsRequest rq;
+    EbFileId id;
+    size_t len, dlen = 0;
+    enum MHD_Result ret;
+    int held;
+
+    for (;;) {
+        if (eb_origin_path(api->live, rel, real) < 0)
+            return eb_reply_error(api, c, 404, NULL, "not found");
+        /* Not a low-latency playlist: served as it is, directives ignored. */
+        if (eb_read_playlist(real, &text, &len, &id) < 0)
+            return eb_origin_serve(api, c, real, 1);
+        if (eb_llhls_parse(text, len, &pl) < 0 || !pl.low_latency) {
+            free(text);
+            return eb_origin_serve(api, c, real, 1);
+        }
+        if (eb_llhls_request_parse(msn, part, skip, &rq) < 0) {
+            free(text);
+            return eb_reply_error(api, c, 400, part && !msn ? "_HLS_part" : "_HLS_msn",
+                                  part && !msn ? "_HLS_part needs _HLS_msn"
+                                               : "_HLS_msn and _HLS_part: decimal integers");
+        }
+        switch (eb_llhls_decide(&pl, &rq)) {
+        case EB_LLHLS_READY:
+            break;
+        case EB_LLHLS_BAD:
+            free(text);
+            return eb_reply_error(api, c, 400, rq.part >= 0 ? "_HLS_part" : "_HLS_msn",
+                                  "_HLS_msn=%lld%s: too far past the playlist's last segment "
+                                  "(%lld)",
+                                  (long long)rq.msn, rq.part >= 0 ? " with _HLS_part" : "",
+                                  (long long)pl.last_msn);
+        case EB_LLHLS_WAIT:
+            free(text);
+            text = NULL;
+            slash = strrchr(real, '/');
+            *slash = '\0';
+            held = eb_hold(api, c, q, real, slash + 1, &rq, pl.target_duration, &id);
+            if (held > 0)
+                return MHD_YES;
+            if (held == EB_ERR(ETIMEDOUT))
+                return eb_reply_error(api, c, 503, NULL,
+                                      "the playlist did not reach _HLS_msn/_HLS_part within "
+                                      "three target durations");
+            if (held < 0)
+                return eb_reply_error(api, c, 503, NULL, "too many requests are held");
+            continue; /* it changed meanwhile: read it again */
+        }
+        break;
+    }
+    if (eb_llhls_delta(text, len, &pl, rq.skip, &delta, &dlen) > 0)
+        ret = eb_reply_playlist(api, c, delta, dlen, eb_llhls_max_age(&pl));
+    else
+        ret = eb_reply_playlist(api, c, text, len, eb_llhls_max_age(&pl));
+    av_free(delta);
+    free(text);
+    return ret;
+}
+
+/* rel names a part file, <channel>/cmaf/<r>/segment_NNN.P.m4s (the
+ * layout's name for it): its rendition's playlist into playlist. */
+static int eb_origin_part_playlist(const char *rel, char *playlist, size_t size)
+{
+    const char *ch_end = strchr(rel, '/'), *file = strrchr(rel, '/'), *r;
+    char rend[128], want[PATH_MAX], media[PATH_MAX];
+    long long seq;
+    int part, end = 0;
+
+    if (!ch_end || ch_end == file)
+        return EB_ERR(EINVAL);
+    for (r = file - 1; r > ch_end && *r != '/'; r--)
+        ;
+    if (r <= ch_end || file - r - 1 <= 0 || (size_t)(file - r - 1) >= sizeof(rend))
+        return EB_ERR(EINVAL);
+    memcpy(rend, r + 1, (size_t)(file - r - 1));
+    rend[file - r - 1] = '\0';
+    if (sscanf(file + 1, "segment_%lld.%d.m4s%n", &seq, &part, &end) != 2 || file[1 + end] ||
+        seq < 1 || part < 0)
+        return EB_ERR(EINVAL);
+    if (eb_layout_part_path(rend, seq, part, want, sizeof(want)) < 0 || strcmp(want, ch_end + 1) ||
+        eb_layout_path(EB_LAYOUT_HLS_MEDIA, rend, 0, media, sizeof(media)) < 0)
+        return EB_ERR(EINVAL);
+    if (snprintf(playlist, size, "%.*s/%s", (int)(ch_end - rel), rel, media) >= (int)size)
+        return EB_ERR(ENAMETOOLONG);
+    return 0;
+}
+
+/* A part file that is not there yet: held while it is the playlist's
+ * preload hint (the packager is writing it), else 404. The hold is on the
+ * playlist, which the packager rewrites right after each part it writes:
+ * woken then, the request gets the part, or 404 at once when the segment
+ * closed without it (the hint moved on to the next segment). */
+static enum MHD_Result eb_origin_part(EbApi *api, struct MHD_Connection *c, EbReq *q,
+                                      const char *rel, const char *playlist)
+{
+    char real[PATH_MAX], folder[PATH_MAX], preal[PATH_MAX], hint[PATH_MAX], *text;
+    const char *file = strrchr(playlist, '/');
+    EbLlhlsPlaylist pl;
+    EbLlhlsRequest none = {.part = -1};
+    EbFileId id;
+    size_t len;
+    int hinted, held;
+
+    if (!file)
+        return eb_reply_error(api, c, 404, NULL, "not found");
+    snprintf(folder, sizeof(folder), "%.*s", (int)(file - playlist), playlist);
+    for (;;) {
+        if (eb_origin_path(api->live, folder, real) < 0)
+            break;
+        if (eb_origin_path(api->live, rel, preal) == 0) /* it is there now */
+            return eb_origin_serve(api, c, preal, 1);
+        if (eb_origin_path(api->live, playlist, preal) < 0 ||
+            eb_read_playlist(preal, &text, &len, &id) < 0)
+            break;
+        hinted = eb_llhls_parse(text, len, &pl) == 0 && pl.low_latency && pl.preload_hint[0] &&
+                 eb_llhls_resolve(playlist, pl.preload_hint, hint, sizeof(hint)) > 0 &&
+                 !strcmp(hint, rel);
+        free(text);
+        if (!hinted)
+            break;
+        held = eb_hold(api, c, q, real, file + 1, &none, pl.target_duration, &id);
+        if (held > 0)
+            return MHD_YES;
+        if (held == EB_ERR(ETIMEDOUT))
+            return eb_reply_error(api, c, 503, NULL,
+                                  "the part was not written within three target durations");
+        if (held < 0)
+            return eb_reply_error(api, c, 503, NULL, "too many requests are held");
+    }
+    return eb_reply_error(api, c, 404, NULL, "not found");
+}
+
+/* /live/<rel>: a channel's window. */
+static enum MHD_Result eb_origin_live(EbApi *api, struct MHD_Connection *c, EbReq *q,
+                                      const char *rel)
+{
+    const char *msn = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "_HLS_msn");
+    const char *part = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "_HLS_part");
+    const char *skip = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "_HLS_skip");
+    size_t n = strlen(rel);
+    char playlist[PATH_MAX], real[PATH_MAX];
+
+    switch (q->hold.wake) {
+    case EB_WAKE_GONE: { /* the client hung up while held: nothing to count */
+        struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        enum MHD_Result ret;
+        if (!r)
+            return MHD_NO;
+        MHD_add_response_header(r, "Connection", "close");
+        ret = MHD_queue_response(c, 503, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+    case EB_WAKE_STOP:
+        return eb_reply_error(api, c, 503, NULL, "the server is stopping");
+    default:
+        q->hold.wake = EB_WAKE_NONE;
+    }
+    if (n > 5 && !strcmp(rel + n - 5, ".m3u8") && (msn || part || skip))
+        return eb_origin_playlist(api, c, q, rel, msn, part, skip);
+    if (eb_origin_part_playlist(rel, playlist, sizeof(playlist)) < 0)
+        return eb_origin_file(api, c, api->live, rel, 1);
+    if (eb_origin_path(api->live, rel, real) == 0)
+        return eb_origin_serve(api, c, real, 1);
+    return eb_origin_part(api, c, q, rel, playlist);
 }
 
 static void eb_hex(const unsigned char *in, size_t n, char *out)
@@ -1233,7 +1953,7 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
         pthread_rwlock_unlock(&api->secrets_lock);
         if (signed_only) /* no signed live links yet: never serve a window openly */
             return eb_reply_error(api, c, 403, NULL, "this origin serves signed links only");
-        return eb_origin_file(api, c, api->live, url + sizeof(EB_ORIGIN_LIVE) - 1, 1);
+        return eb_origin_live(api, c, q, url + sizeof(EB_ORIGIN_LIVE) - 1);
     }
     return eb_reply_error(api, c, 404, NULL, "no such endpoint");
 }
@@ -1247,6 +1967,7 @@ static void eb_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     if (!q)
         return;
+    eb_hold_drop(api, q);    /* no-op unless it ends while held */
     eb_upload_abort(api, q); /* no-op once the upload was kept */
     free(q->body);
     free(q);
@@ -1254,6 +1975,32 @@ static void eb_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* ---- the command ------------------------------------------------------ */
+
+/* Held requests keep their sockets open, so the soft limit on open files is
+ * raised toward the hard one (at most 65536; the workers inherit it), and
+ * both bounds follow from what it allows: *max_held requests held at once
+ * (at most EB_HOLD_MAX), *conn_limit connections per listening daemon. */
+static void eb_origin_limits(int nb_daemons, int *max_held, unsigned *conn_limit)
+{
+    struct rlimit rl;
+    rlim_t avail = 1024, usable;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+        if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+            rl.rlim_cur = want;
+            if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        avail = rl.rlim_cur == RLIM_INFINITY ? 65536 : rl.rlim_cur;
+    }
+    /* 256 kept for the rest of the daemon: the database, workers' pipes,
+     * the ingest listeners, files being served. */
+    usable = avail > 512 ? avail - 256 : avail / 2;
+    *max_held = (int)(usable * 3 / 4 < EB_HOLD_MAX ? usable * 3 / 4 : EB_HOLD_MAX);
+    usable /= (rlim_t)(nb_daemons > 0 ? nb_daemons : 1);
+    *conn_limit = (unsigned)(usable < EB_HOLD_MAX + 1024 ? usable : EB_HOLD_MAX + 1024);
+}
 
 #define EB_API_MAX_LISTEN 8 /* addresses one daemon serves */
 
@@ -1529,7 +2276,8 @@ int eb_api_serve_cli(int argc, char **argv)
     struct sockaddr_storage ss[EB_API_MAX_LISTEN];
     const char *addrs[EB_API_MAX_LISTEN];
     struct MHD_Daemon *d[EB_API_MAX_LISTEN] = {0};
-    int nb_addrs = 0;
+    int nb_addrs = 0, max_held = 0;
+    unsigned conn_limit = 0;
     char exe[PATH_MAX], *tmp;
     sigset_t set;
     ssize_t n;
@@ -1835,13 +2583,21 @@ int eb_api_serve_cli(int argc, char **argv)
         tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls_cert};
         tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     }
+    eb_origin_limits(nb_addrs, &max_held, &conn_limit);
+    if (eb_holds_start(&api->holds, max_held) < 0) {
+        fprintf(stderr, "encbox: cannot start the origin's watcher (inotify)\n");
+        goto done;
+    }
+    /* MHD_USE_AUTO: epoll on Linux, so sockets past FD_SETSIZE (held
+     * requests) are served; suspend/resume for the held requests. */
     for (int i = 0; i < nb_addrs; i++) {
         d[i] = MHD_start_daemon(
-            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+            MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
                 (ss[i].ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (tls_cert ? MHD_USE_TLS : 0),
             0, NULL, NULL, eb_handle, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss[i],
             MHD_OPTION_THREAD_POOL_SIZE, 4U, MHD_OPTION_NOTIFY_COMPLETED, eb_completed, api,
-            MHD_OPTION_CONNECTION_TIMEOUT, 120U, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+            MHD_OPTION_CONNECTION_TIMEOUT, 120U, MHD_OPTION_CONNECTION_LIMIT, conn_limit,
+            MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
         if (!d[i]) {
             fprintf(stderr, "encbox: cannot listen on %s: %s\n", addrs[i], strerror(errno));
             code = errno == EADDRINUSE ? 98 : 1;
@@ -1864,9 +2620,11 @@ int eb_api_serve_cli(int argc, char **argv)
     EB_LOGI("api", "stopping");
     code = 0;
 done:
+    eb_holds_stop(&api->holds); /* libmicrohttpd stops only with nothing suspended */
     for (int i = 0; i < nb_addrs; i++)
         if (d[i])
             MHD_stop_daemon(d[i]);
+    eb_holds_close(&api->holds);
     eb_jobs_close(&api->jobs);
     eb_channel_runs_close(&api->runs); /* before the store its runs write to */
     eb_channels_close(&api->channels);
