@@ -19,6 +19,8 @@ packages=(
   # the hardware path (real libav hardware frames, no GPU needed)
   mesa-vulkan-drivers libvulkan1
   chromium
+  # the HTTP/2 front end for low-latency HLS (firmware-config/nghttpx.conf)
+  nghttp2-proxy
 )
 
 missing=()
