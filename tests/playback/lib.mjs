@@ -56,6 +56,40 @@ export const oneLine = (s) => String(s || 'unknown reason').replace(/\s+/g, ' ')
 // Playwright errors carry the whole browser log after the first line.
 export const errText = (e) => oneLine(String((e && e.message) || e).split('\n')[0]).slice(0, 400);
 
+/* An argument every live script takes the same way: --chromium PATH,
+ * --verbose, --help (prints text, exits), or a positional one (into pos);
+ * anything else starting with '-' is a usage error. Returns the index of
+ * the last argument it used. */
+export function commonArg(argv, i, o, pos, usage, text) {
+  const a = argv[i];
+  switch (a) {
+    case '--chromium': o.chromium = argv[++i]; break;
+    case '--verbose': case '-v': o.verbose = true; break;
+    case '--help': case '-h': console.log(text); process.exit(0); break;
+    default:
+      if (a.startsWith('-')) usage(`unexpected argument: ${a}`);
+      pos.push(a);
+  }
+  return i;
+}
+
+/* ORIGIN_URL and CHANNEL, the positional arguments (pos), checked:
+ * { origin (the URL's origin), channel }; calls usage(message) (which
+ * exits) when wrong. */
+export function originAndChannel(pos, usage) {
+  if (pos.length !== 2) usage('ORIGIN_URL and CHANNEL are required');
+  const [origin, channel] = pos;
+  let u;
+  try {
+    u = new URL(origin);
+  } catch {
+    usage(`not a URL: ${origin}`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') usage(`not an http(s) URL: ${origin}`);
+  if (!/^[a-z0-9_-]{1,64}$/.test(channel)) usage(`not a channel name: ${channel}`);
+  return { origin: u.origin, channel };
+}
+
 export function withTimeout(promise, ms, what) {
   let timer;
   return Promise.race([
@@ -81,13 +115,21 @@ export function createHarness(opt, settings) {
   const results = { pass: 0, fail: 0, skip: 0 };
   let finishing = false; // set once the run is ending (done, watchdog, signal)
 
-  /* details.info: lines always printed (as "#   line") before the result. */
+  /* details.info: lines always printed (as "#   line") before the result.
+   * details.figures: what the check measured, one line, printed on its
+   * PASS line ("PASS name (figures)") or before its FAIL line. */
   function report(status, name, reason, details) {
     if (finishing) return;
+    let figures = '';
     if (details && details.info) {
       for (const l of details.info) console.log(`#   ${l}`);
       details = { ...details };
       delete details.info;
+    }
+    if (details && details.figures && status === 'pass') {
+      figures = ` (${oneLine(details.figures)})`;
+      details = { ...details };
+      delete details.figures;
     }
     if (details && (opt.verbose || status !== 'pass')) {
       for (const [k, v] of Object.entries(details)) {
@@ -97,7 +139,7 @@ export function createHarness(opt, settings) {
     } else if (details && details.advanced) {
       console.log(`#   played ${details.advanced}${details.warning ? ' (' + details.warning + ')' : ''}`);
     }
-    if (status === 'pass') { results.pass++; console.log(`PASS ${name}`); }
+    if (status === 'pass') { results.pass++; console.log(`PASS ${name}${figures}`); }
     else if (status === 'skip') { results.skip++; console.log(`SKIP ${name}: ${reason}`); }
     else { results.fail++; console.log(`FAIL ${name}: ${oneLine(reason)}`); }
   }

@@ -11,6 +11,8 @@
   const { note, waitFor, waitForAdvance, startPlay, videoState } = I;
   const video = () => I.video();
   const f2 = (x) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(2) : String(x));
+  // every request of the page stays listed (hlsParts counts part files)
+  if (performance.setResourceTimingBufferSize) performance.setResourceTimingBufferSize(100000);
 
   /* ---------------- hls.js ---------------- */
 
@@ -22,6 +24,11 @@
     played: [], // FRAG_CHANGED: { sn, cc, pdt, at (currentTime) }
     audioPdtMissing: 0, // audio playlist fragments without a date
     audioLoads: 0,
+    partLoads: 0, // FRAG_LOADED of a part (low latency), any playlist
+    fragLoads: 0, // FRAG_LOADED of a whole segment
+    partsListed: 0, // EXT-X-PART lines of the last main playlist load
+    canBlockReload: false, // of the last main playlist load
+    skipped: 0, // most segments an EXT-X-SKIP of a delta update left out
   };
 
   function hlsOnCreate(hls) {
@@ -30,6 +37,9 @@
       const det = d.details;
       s.loads++;
       s.live = det.live;
+      s.partsListed = det.partList ? det.partList.length : 0;
+      s.canBlockReload = !!det.canBlockReload;
+      s.skipped = Math.max(s.skipped, det.skippedSegments || 0);
       if (!det.live) s.endList = true;
       for (const f of det.fragments) {
         let e = s.frags.get(f.sn);
@@ -45,6 +55,10 @@
     hls.on(Hls.Events.AUDIO_TRACK_LOADED, (_, d) => {
       s.audioLoads++;
       s.audioPdtMissing += d.details.fragments.filter((f) => f.programDateTime === null).length;
+    });
+    hls.on(Hls.Events.FRAG_LOADED, (_, d) => {
+      if (d.part) s.partLoads++;
+      else s.fragLoads++;
     });
     hls.on(Hls.Events.FRAG_CHANGED, (_, d) => {
       const f = d.frag;
@@ -77,7 +91,10 @@
     const deadline = performance.now() + opt.timeoutMs;
     const left = () => Math.max(0, deadline - performance.now());
     const s = hlsLiveState;
-    let r = await I.hlsSetup(url, left(), { config: { liveSyncDurationCount: 3 }, onCreate: hlsOnCreate });
+    // opt.hlsConfig: low latency ({ lowLatencyMode: true }: hls.js then
+    // starts PART-HOLD-BACK behind the edge and loads parts) or not
+    const config = opt.hlsConfig || { liveSyncDurationCount: 3 };
+    let r = await I.hlsSetup(url, left(), { config, onCreate: hlsOnCreate });
     const nonFatal = I.state.hlsNonFatal;
     if (r) return { status: 'fail', reason: r, details: { nonFatal } };
     r = await waitFor(() => s.loads > 0, left(), 'the first media playlist', I.hlsFatal);
@@ -90,17 +107,22 @@
     const adv = await waitForAdvance(opt.minAdvance, left(), fatal,
       () => video().currentTime > 0 || !video().paused, 'playback to start');
     const lat = hlsLatency();
+    const hls = I.state.hls;
     const details = {
-      info: [`latency: ${f2(lat.pdt)} s behind the wall clock (program date-time), ${f2(lat.edge)} s behind the playlist edge (hls.js target ${f2(lat.target)} s)`],
+      figures: `latency ${f2(lat.pdt)} s behind the wall clock (program date-time), ${f2(lat.edge)} s behind the playlist edge, ` +
+        `hls.js target ${f2(lat.target)} s, lowLatencyMode ${hls.lowLatencyMode}`,
       video: videoState(),
       playlistLoads: s.loads,
       nonFatal,
     };
     if (adv.reason) return { status: 'fail', reason: adv.reason, details };
     details.advanced = `${adv.t0.toFixed(2)} -> ${adv.t1.toFixed(2)} s`;
-    details.info.push(`${s.loads} media playlist loads`);
+    details.info = [`${s.loads} media playlist loads`];
     const bad = latencyVerdict(lat.pdt !== null ? lat.pdt : lat.edge, opt);
     if (bad) return { status: 'fail', reason: bad, details };
+    if (opt.lowLatency && !s.partsListed) {
+      return { status: 'fail', reason: 'hls.js found no EXT-X-PART in the media playlist: the channel is not low latency', details };
+    }
     if (nonFatal.length) details.info.push(`warning: ${nonFatal.length} non-fatal hls.js error(s): ${nonFatal[0]}`);
     return { status: 'pass', details };
   }
@@ -147,6 +169,31 @@
     if (maxJump > opt.pdtTolerance) {
       return { status: 'fail', reason: `consecutive dates differ from the fragment duration by up to ${maxJump.toFixed(3)} s (tolerance ${opt.pdtTolerance} s)`, details };
     }
+    return { status: 'pass', details };
+  }
+
+  /* ll-hls-parts: hls.js in low-latency mode really loaded parts: its
+   * FRAG_LOADED events name parts, and the page requested part files
+   * (segment_N.P.m4s), seen in the browser's resource timing. Notes
+   * whether it used blocking playlist reloads and delta updates. */
+  function hlsParts() {
+    const s = hlsLiveState;
+    const urls = performance.getEntriesByType('resource').map((e) => e.name);
+    const count = (re) => urls.filter((u) => re.test(u)).length;
+    const partReqs = count(/\/segment_\d+\.\d+\.m4s(\?|$)/);
+    const segReqs = count(/\/segment_\d+\.m4s(\?|$)/);
+    const blocking = count(/\.m3u8\?(.*&)?_HLS_msn=/);
+    const skips = count(/\.m3u8\?(.*&)?_HLS_skip=/);
+    const details = {
+      figures: `${s.partLoads} part loads and ${s.fragLoads} whole-segment loads (hls.js FRAG_LOADED); the page asked for ` +
+        `${partReqs} part files and ${segReqs} segment files, ${blocking} blocking playlist reloads (_HLS_msn), ` +
+        `${skips} delta updates (_HLS_skip; at most ${s.skipped} segments skipped); ${s.loads} media playlist loads`,
+      canBlockReload: s.canBlockReload,
+      partsListed: s.partsListed,
+    };
+    if (!s.partsListed) return { status: 'fail', reason: 'the last media playlist hls.js loaded lists no EXT-X-PART', details };
+    if (!s.partLoads) return { status: 'fail', reason: 'hls.js loaded no part (every FRAG_LOADED was a whole segment): it did not play in low-latency mode', details };
+    if (!partReqs) return { status: 'fail', reason: 'hls.js reports part loads, but the page requested no segment_N.P.m4s', details };
     return { status: 'pass', details };
   }
 
@@ -210,6 +257,8 @@
     utcTiming: [], // the MPD's UTCTiming schemes
     static: false, // the MPD turned static
     last: null, // { type, mediaPresentationDuration, minimumUpdatePeriod } of the last MPD
+    serviceLatency: null, // ServiceDescription Latency@target of the last MPD, seconds
+    serviceLatencyMax: null, // and its Latency@max
   };
 
   function dashErrorText(e) {
@@ -235,6 +284,13 @@
     player.updateSettings({
       debug: { logLevel: 3 }, // warnings (on the console with --verbose)
       streaming: {
+        // Low latency (dash.js 5.2 settings): streaming.delay is left
+        // unset (NaN), so the MPD's ServiceDescription Latency@target sets
+        // the target delay; catch-up (playback rate within the
+        // ServiceDescription's PlaybackRate) holds it there. dash.js turns
+        // its low-latency mode on by itself for a SegmentTemplate with
+        // availabilityTimeComplete="false".
+        ...(opt.lowLatency ? { liveCatchup: { enabled: true, mode: 'liveCatchupModeDefault' } } : {}),
         // short, bounded retries: the origin is local, a failure is real
         retryAttempts: { MPD: 2, MediaSegment: 2, InitializationSegment: 2 },
         // Used only when the MPD names no UTCTiming: dash.js's own default
@@ -264,6 +320,16 @@
       if (m.type === 'static') s.static = true;
       s.last = { type: m.type, mediaPresentationDuration: m.mediaPresentationDuration, minimumUpdatePeriod: m.minimumUpdatePeriod };
       s.utcTiming = m.UTCTiming ? (Array.isArray(m.UTCTiming) ? m.UTCTiming : [m.UTCTiming]).map((u) => u.schemeIdUri) : [];
+      const sd = Array.isArray(m.ServiceDescription) ? m.ServiceDescription[0] : m.ServiceDescription;
+      const l = sd && sd.Latency && (Array.isArray(sd.Latency) ? sd.Latency[0] : sd.Latency);
+      const secs = (v) => (l && Number.isFinite(Number(v)) && v !== null && v !== undefined ? Number(v) / 1000 : null);
+      s.serviceLatency = secs(l && l.target);
+      try {
+        s.chunkedMpd = /"availabilityTimeComplete":(false|"false")/.test(JSON.stringify(m));
+      } catch (err) {
+        s.chunkedMpd = null; // not serialisable: the mode check then fails, saying so
+      }
+      s.serviceLatencyMax = secs(l && l.max);
       note(`dash.js MANIFEST_LOADED type=${m.type} periods=${s.periods.join(',')}`);
     });
     player.on(ev.PERIOD_SWITCH_COMPLETED, (e) => {
@@ -281,19 +347,39 @@
       () => video().currentTime > 0 || !video().paused, 'playback to start');
     const dynamic = player.isDynamic();
     const lat = player.getCurrentLiveLatency();
+    const target = player.getTargetLiveDelay();
+    const lowLatency = player.getLowLatencyModeEnabled();
     const details = {
-      info: [`latency: ${f2(lat)} s behind the live edge (dash.js getCurrentLiveLatency, target ${f2(player.getTargetLiveDelay())} s)`],
+      figures: `latency ${f2(lat)} s (dash.js getCurrentLiveLatency: the wall clock against availabilityStartTime + the playhead), ` +
+        `target ${f2(target)} s (ServiceDescription ${s.serviceLatency === null ? 'none' : `${f2(s.serviceLatency)} s, max ${f2(s.serviceLatencyMax)} s`}), ` +
+        `low-latency mode ${lowLatency}, playback rate ${f2(video().playbackRate)}`,
       video: videoState(),
       periods: s.periods.join(' '),
       mpdLoads: s.manifests,
     };
     if (adv.reason) return { status: 'fail', reason: adv.reason, details };
     details.advanced = `${adv.t0.toFixed(2)} -> ${adv.t1.toFixed(2)} s`;
-    details.info.push(`${s.manifests} MPD loads, period(s) ${s.periods.join(' ')}, ` +
-      (s.utcTiming.length ? `UTCTiming ${s.utcTiming.join(' ')}` : 'no UTCTiming in the MPD (dash.js took the time from the test page server)'));
+    details.info = [`${s.manifests} MPD loads, period(s) ${s.periods.join(' ')}, ` +
+      (s.utcTiming.length ? `UTCTiming ${s.utcTiming.join(' ')}` : 'no UTCTiming in the MPD (dash.js took the time from the test page server)')];
     if (!dynamic) return { status: 'fail', reason: 'dash.js says the MPD is not dynamic (isDynamic() false)', details };
-    const bad = latencyVerdict(lat, opt);
-    if (bad) return { status: 'fail', reason: bad, details };
+    if (opt.lowLatency) {
+      // dash.js's low-latency mode (chunked fetches) follows the MPD's
+      // availabilityTimeComplete="false", which encbox states only once
+      // its origin streams a segment being written (not built yet): until
+      // then dash.js plays whole segments toward the ServiceDescription's
+      // latency target, and must not claim chunked mode.
+      if (lowLatency !== s.chunkedMpd) {
+        return { status: 'fail', reason: `dash.js low-latency mode ${lowLatency}, but the MPD ${s.chunkedMpd ? 'offers' : 'does not offer'} segments while written (availabilityTimeComplete="false")`, details };
+      }
+      if (s.serviceLatency === null) return { status: 'fail', reason: 'the MPD has no ServiceDescription with a Latency@target', details };
+      if (!(Math.abs(target - s.serviceLatency) < 0.05)) {
+        return { status: 'fail', reason: `dash.js targets ${f2(target)} s, not the ServiceDescription's ${f2(s.serviceLatency)} s`, details };
+      }
+    }
+    // low latency: the MPD's own bound (Latency@max), where it states one
+    const bound = opt.lowLatency && s.serviceLatencyMax ? { ...opt, maxLatency: s.serviceLatencyMax } : opt;
+    const bad = latencyVerdict(lat, bound);
+    if (bad) return { status: 'fail', reason: `${bad}${bound !== opt ? ' (the ServiceDescription\'s Latency@max)' : ''}`, details };
     return { status: 'pass', details };
   }
 
@@ -368,9 +454,85 @@
     return { status: 'pass', details };
   }
 
+  /* ---------------- glass-to-glass latency, sampled (benchmarks/latency.mjs) ---------------- */
+
+  /* The age of the picture at the playhead: the wall clock now minus the
+   * date of the frame being shown. hls.js: hls.playingDate, the playing
+   * fragment's PROGRAM-DATE-TIME plus the playhead's offset into it.
+   * dash.js: getCurrentLiveLatency(), now (UTCTiming-corrected) minus
+   * availabilityStartTime plus the playhead; encbox anchors
+   * availabilityStartTime at the same ingest clock as PROGRAM-DATE-TIME,
+   * so both are measured from the moment a frame arrived. */
+  function glassToGlass(kind) {
+    if (kind === 'hls') {
+      const hls = I.state.hls;
+      const pd = hls && hls.playingDate;
+      return pd ? (Date.now() - pd.getTime()) / 1000 : null;
+    }
+    const p = dashState.player;
+    const lat = p ? p.getCurrentLiveLatency() : NaN;
+    return Number.isFinite(lat) && lat > 0 ? lat : null;
+  }
+
+  let monitor = null;
+
+  /* Samples glassToGlass() once a second and counts stalls ('waiting'
+   * events, and how long each lasted until 'playing') until monitorStop(). */
+  function monitorStart(kind) {
+    if (monitor) monitorStop();
+    const v = video();
+    const m = { kind, v, samples: [], stalls: 0, stallMs: 0, waitingSince: null, t0: performance.now() };
+    m.onWaiting = () => {
+      if (m.waitingSince !== null) return;
+      m.stalls++;
+      m.waitingSince = performance.now();
+      note(`monitor: stall ${m.stalls} at ${v.currentTime.toFixed(2)} s`);
+    };
+    m.onPlaying = () => {
+      if (m.waitingSince === null) return;
+      m.stallMs += performance.now() - m.waitingSince;
+      m.waitingSince = null;
+    };
+    v.addEventListener('waiting', m.onWaiting);
+    v.addEventListener('playing', m.onPlaying);
+    m.timer = setInterval(() => {
+      if (v.paused && !v.ended && !v.seeking) startPlay();
+      const ahead = v.buffered.length ? v.buffered.end(v.buffered.length - 1) - v.currentTime : 0;
+      m.samples.push({ t: Date.now(), glass: glassToGlass(kind), rate: +v.playbackRate.toFixed(3), ahead: +ahead.toFixed(3), waiting: m.waitingSince !== null });
+    }, 1000);
+    monitor = m;
+    return null;
+  }
+
+  /* Where the monitor is: { samples, last (sample), stalls }, or null. */
+  function monitorPeek() {
+    const m = monitor;
+    return m ? { samples: m.samples.length, last: m.samples[m.samples.length - 1] || null, stalls: m.stalls } : null;
+  }
+
+  function monitorStop() {
+    const m = monitor;
+    if (!m) return null;
+    monitor = null;
+    clearInterval(m.timer);
+    m.v.removeEventListener('waiting', m.onWaiting);
+    m.v.removeEventListener('playing', m.onPlaying);
+    if (m.waitingSince !== null) m.stallMs += performance.now() - m.waitingSince;
+    const fatal = m.kind === 'hls' ? I.hlsFatal() : dashFatal();
+    return {
+      samples: m.samples,
+      stalls: m.stalls,
+      stallSeconds: +(m.stallMs / 1000).toFixed(3),
+      seconds: +((performance.now() - m.t0) / 1000).toFixed(3),
+      fatal: fatal || I.state.videoError || null,
+      video: videoState(),
+    };
+  }
+
   window.EBL = {
-    hlsLive, hlsPdt, hlsReconnectArm, hlsReconnect,
+    hlsLive, hlsPdt, hlsParts, hlsReconnectArm, hlsReconnect,
     dashLive, dashReconnectArm, dashReconnect,
     liveEnd,
+    monitorStart, monitorPeek, monitorStop,
   };
 })();

@@ -13,7 +13,8 @@
 // failed, 2 bad usage or the test could not start. See README.md.
 
 import fs from 'node:fs';
-import { createHarness, errText, oneLine, sleep, withTimeout } from './lib.mjs';
+import { commonArg, createHarness, errText, oneLine, originAndChannel, sleep, withTimeout } from './lib.mjs';
+import * as ll from './llhls.mjs';
 
 const USAGE = `usage: node live.mjs ORIGIN_URL CHANNEL [options]
   ORIGIN_URL                the daemon's origin, e.g. http://127.0.0.1:8080
@@ -21,6 +22,10 @@ const USAGE = `usage: node live.mjs ORIGIN_URL CHANNEL [options]
   --max-latency SECONDS     fail when a player is further behind than this (default 10)
   --min-advance SECONDS     playback progress each playing check needs (default 3)
   --pdt-tolerance SECONDS   how far program date-times may stray (default 0.25)
+  --low-latency             the channel is low latency: check LL-HLS and LL-DASH from node
+                            (tags, parts, blocking reload, delta updates, the MPD) and play
+                            with hls.js in lowLatencyMode and dash.js in low-latency mode
+                            (ll-* checks; see README.md)
   --expect-discontinuity    the publisher goes and comes back while the test plays: check
                             that both players go on across the break (live-*-reconnect)
   --break-file PATH         with --expect-discontinuity: written once both players wait for
@@ -42,6 +47,7 @@ function parseArgs(argv) {
     maxLatency: 10,
     minAdvance: 3,
     pdtTolerance: 0.25,
+    lowLatency: false,
     expectDiscontinuity: false,
     breakFile: null,
     reconnectTimeout: 60,
@@ -64,6 +70,7 @@ function parseArgs(argv) {
       case '--max-latency': o.maxLatency = num(a, argv[++i]); break;
       case '--min-advance': o.minAdvance = num(a, argv[++i]); break;
       case '--pdt-tolerance': o.pdtTolerance = num(a, argv[++i]); break;
+      case '--low-latency': o.lowLatency = true; break;
       case '--expect-discontinuity': o.expectDiscontinuity = true; break;
       case '--break-file': o.breakFile = argv[++i]; if (!o.breakFile) usage(`${a} needs a path`); break;
       case '--reconnect-timeout': o.reconnectTimeout = num(a, argv[++i]); break;
@@ -71,25 +78,10 @@ function parseArgs(argv) {
       case '--end-file': o.endFile = argv[++i]; if (!o.endFile) usage(`${a} needs a path`); break;
       case '--check-timeout': o.checkTimeout = num(a, argv[++i]); break;
       case '--total-timeout': o.totalTimeout = num(a, argv[++i]); break;
-      case '--chromium': o.chromium = argv[++i]; break;
-      case '--verbose': case '-v': o.verbose = true; break;
-      case '--help': case '-h': console.log(USAGE); process.exit(0); break;
-      default:
-        if (a.startsWith('-')) usage(`unexpected argument: ${a}`);
-        pos.push(a);
+      default: i = commonArg(argv, i, o, pos, usage, USAGE);
     }
   }
-  if (pos.length !== 2) usage('ORIGIN_URL and CHANNEL are required');
-  [o.origin, o.channel] = pos;
-  let u;
-  try {
-    u = new URL(o.origin);
-  } catch {
-    usage(`not a URL: ${o.origin}`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') usage(`not an http(s) URL: ${o.origin}`);
-  o.origin = u.origin;
-  if (!/^[a-z0-9_-]{1,64}$/.test(o.channel)) usage(`not a channel name: ${o.channel}`);
+  Object.assign(o, originAndChannel(pos, usage));
   if (o.breakFile && !o.expectDiscontinuity) usage('--break-file goes with --expect-discontinuity');
   if (o.endFile && !o.expectEnd) usage('--end-file goes with --expect-end');
   return o;
@@ -190,11 +182,58 @@ async function main() {
   console.log(`# browser ${opt.chromium}${version ? ' ' + version : ''}`);
 
   const checkMs = opt.checkTimeout * 1000;
-  const lo = { timeoutMs: checkMs, minAdvance: opt.minAdvance, maxLatency: opt.maxLatency, pdtTolerance: opt.pdtTolerance };
+  const lo = {
+    timeoutMs: checkMs, minAdvance: opt.minAdvance, maxLatency: opt.maxLatency, pdtTolerance: opt.pdtTolerance,
+    lowLatency: opt.lowLatency,
+    // low latency: hls.js follows PART-HOLD-BACK (no liveSyncDurationCount)
+    hlsConfig: Object.assign(opt.lowLatency ? { lowLatencyMode: true } : { liveSyncDurationCount: 3 }, {
+      // hls.js (lowLatencyMode, its default) gives up on a blocking reload
+      // after max(3 parts, 0.8 target) and retries it as a timeout; while a
+      // publisher is away (the reconnect checks: 2 s away, then the new
+      // run's first part) the origin holds each reload up to 3 targets.
+      // Enough timeout retries to outlast that; errors stay bounded.
+      playlistLoadPolicy: { default: { maxTimeToFirstByteMs: 10000, maxLoadTimeMs: 20000,
+        timeoutRetry: { maxNumRetry: 8, retryDelayMs: 0, maxRetryDelayMs: 0 },
+        errorRetry: { maxNumRetry: 1, retryDelayMs: 500, maxRetryDelayMs: 1000 } } },
+    }),
+  };
   const openPage = (player) => h.openPage(base, player, opt.origin);
   const closePage = async (page) => { if (page && !page.isClosed()) await page.close().catch(() => {}); };
   // the pages stay open while later checks need the players running
   const keep = opt.expectDiscontinuity || opt.expectEnd;
+  const pre = opt.lowLatency ? 'll' : 'live';
+
+  // ---- low latency, from node: the protocol itself, before the players
+  // load the machine (the timings are sharper on an idle one)
+  let media = null; // the top video's media playlist and the audio one
+  let skipCheck = null;
+  if (opt.lowLatency) {
+    const nodeCheck = async (name, fn) => {
+      let r;
+      try {
+        r = await withTimeout(fn(), checkMs, `check ${name}`);
+      } catch (e) {
+        r = { status: 'fail', reason: errText(e) };
+      }
+      h.report(r.status, name, r.reason, r.details);
+      return r;
+    };
+    try {
+      const rends = await ll.loadRenditions(masterUrl);
+      media = [rends[0].url, ...rends.filter((x) => x.type === 'audio').map((x) => x.url)];
+    } catch (e) {
+      console.log(`#   cannot read the playlists: ${errText(e)}`);
+    }
+    const noMedia = async () => ({ status: 'fail', reason: 'not attempted: the master playlist could not be read' });
+    await nodeCheck('ll-hls-tags', () => ll.checkTags(masterUrl));
+    await nodeCheck('ll-hls-part-files', media ? () => ll.checkPartFiles(media) : noMedia);
+    await nodeCheck('ll-dash-mpd', media ? () => ll.checkMpd(mpdUrl, media[0]) : noMedia);
+    await nodeCheck('ll-dash-chunked', media ? () => ll.checkDashChunked(mpdUrl, media[0]) : noMedia);
+    await nodeCheck('ll-hls-blocking', media ? () => ll.checkBlocking(media[0], 'playlist') : noMedia);
+    await nodeCheck('ll-hls-preload', media ? () => ll.checkBlocking(media[0], 'part') : noMedia);
+    await nodeCheck('ll-hls-bad-requests', media ? () => ll.checkBadRequests(media[0]) : noMedia);
+    skipCheck = () => nodeCheck('ll-hls-skip', media ? () => ll.checkSkip(media[0], checkMs - 5000) : noMedia);
+  }
 
   // ---- hls.js
   let hlsPage = null;
@@ -202,15 +241,17 @@ async function main() {
   try {
     hlsPage = await openPage('live-hls');
   } catch (e) {
-    report('fail', 'live-hls-play', `test page did not load: ${errText(e)}`);
+    report('fail', `${pre}-hls-play`, `test page did not load: ${errText(e)}`);
     report('fail', 'live-hls-pdt', 'not attempted: test page did not load');
   }
   if (hlsPage) {
-    const play = await run(hlsPage, 'live-hls-play', ([u, o]) => window.EBL.hlsLive(u, o), [masterUrl, lo]);
+    const play = await run(hlsPage, `${pre}-hls-play`, ([u, o]) => window.EBL.hlsLive(u, o), [masterUrl, lo]);
     if (play.status !== 'pass') {
-      report('fail', 'live-hls-pdt', 'not attempted: live-hls-play failed');
+      if (opt.lowLatency) report('fail', 'll-hls-parts', 'not attempted: ll-hls-play failed');
+      report('fail', 'live-hls-pdt', `not attempted: ${pre}-hls-play failed`);
     } else {
       hlsOk = !hlsPage.__broken;
+      if (opt.lowLatency) await run(hlsPage, 'll-hls-parts', () => window.EBL.hlsParts());
       await run(hlsPage, 'live-hls-pdt', (o) => window.EBL.hlsPdt(o), lo);
     }
     if (!keep || !hlsOk) await closePage(hlsPage);
@@ -222,13 +263,17 @@ async function main() {
   try {
     dashPage = await openPage('live-dash');
   } catch (e) {
-    report('fail', 'live-dash-play', `test page did not load: ${errText(e)}`);
+    report('fail', `${pre}-dash-play`, `test page did not load: ${errText(e)}`);
   }
   if (dashPage) {
-    const play = await run(dashPage, 'live-dash-play', ([u, o]) => window.EBL.dashLive(u, o), [mpdUrl, lo]);
+    const play = await run(dashPage, `${pre}-dash-play`, ([u, o]) => window.EBL.dashLive(u, o), [mpdUrl, lo]);
     dashOk = play.status === 'pass' && !dashPage.__broken;
     if (!keep || !dashOk) await closePage(dashPage);
   }
+
+  // ---- low latency: delta updates, last (the window has grown past
+  // CAN-SKIP-UNTIL by now)
+  if (skipCheck) await skipCheck();
 
   // Checks that need the harness to act on the publisher: both players at
   // once, results reported by the caller in a fixed order. whys: why the

@@ -11,7 +11,6 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SKIP=77
 
 if [ $# -ne 2 ]; then
     echo "usage: run.sh ENCBOX_BINARY WORKDIR" >&2
@@ -19,42 +18,21 @@ if [ $# -ne 2 ]; then
 fi
 ENCBOX=$1
 WORK=$2
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 # Time limits (seconds). The CTest limit for the whole test is 600.
 TRANSCODE_TIMEOUT=${PLAYBACK_TRANSCODE_TIMEOUT:-180}
 PLAY_TIMEOUT=${PLAYBACK_TOTAL_TIMEOUT:-120}
-
-skip() {
-    echo "SKIP playback: $*"
-    exit $SKIP
-}
+PB_NAME=playback
+# shellcheck source=tests/playback/env.sh
+. "$HERE/env.sh"
 
 # ---- can this machine run the test at all?
-for m in playwright-core hls.js shaka-player; do
-    [ -f "$HERE/node_modules/$m/package.json" ] ||
-        skip "$HERE/node_modules/$m is missing: run 'npm ci' in $HERE"
-done
-command -v node >/dev/null 2>&1 || skip "node is not installed"
-[ -x "$CHROMIUM" ] || skip "$CHROMIUM is missing (apt-get install chromium)"
-command -v ffmpeg >/dev/null 2>&1 || skip "ffmpeg is not installed (needed to make the source clip)"
-if [ ! -x "$ENCBOX" ]; then
-    echo "run.sh: $ENCBOX is not an executable" >&2
-    exit 2
-fi
+pb_requirements --no-srt playwright-core hls.js shaka-player
 
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 OUT=$WORK/out
 SRC=$WORK/src.mp4
 rm -rf "$OUT" "$SRC"
-
-fails=0
-failed=()
-fail() {
-    echo "FAIL $1: $2"
-    fails=$((fails + 1))
-    failed+=("$1")
-}
 
 # ---- source clip: small and fast to make
 echo "== making the source clip"
