@@ -257,15 +257,11 @@ static int eb_dash_bprint_template(AVBPrint *out, const EbPresentation *p, const
         return ret;
     eb_manifest_bprint_version(out, p);
     av_bprintf(out, "\" startNumber=\"%" PRId64 "\"", start_number);
-    if (eb_dash_low_latency(p)) {
-        /* A segment can be asked for once its first chunk is out: the
-         * origin answers with what is written and streams the rest
-         * (availabilityTimeComplete false, DASH-IF IOP low latency). */
-        int64_t ato_ms = llround((p->segment_seconds - p->part_target) * 1000);
-        av_bprintf(out, " availabilityTimeOffset=\"");
-        eb_manifest_bprint_fixed(out, FFMAX(ato_ms, 0), 3);
-        av_bprintf(out, "\" availabilityTimeComplete=\"false\"");
-    }
+    /* No availabilityTimeOffset yet: a segment is offered once complete.
+     * The promise that one can be fetched while written (with
+     * availabilityTimeComplete="false") waits for the origin to stream a
+     * segment being written; made without it, dash.js asks early, gets
+     * 404s and stalls (benchmarks/README.md, "Latency"). */
     av_bprintf(out, ">\n");
     snprintf(sub, sizeof(sub), "%s  ", indent);
     eb_dash_bprint_timeline(out, sub, r);
