@@ -67,12 +67,7 @@ typedef struct EbBenchArgs {
     int max_channels;
 } EbBenchArgs;
 
-/* snprintf whose truncation is accepted: paths and messages that do not
- * fit are cut, never overflowed (keeps -Wformat-truncation quiet where the
- * bound is a choice, not an accident). Returns the length written. */
-static int bprintf(char *dst, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int bprintf(char *dst, size_t size, const char *fmt, ...)
+int eb_bench_bprintf(char *dst, size_t size, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -81,14 +76,14 @@ static int bprintf(char *dst, size_t size, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return 0;
-    /* what was written, so that "len += bprintf(buf + len, size - len, ...)" stays in bounds */
+    /* what was written, so that "len += eb_bench_bprintf(buf + len, size - len, ...)" stays in bounds */
     return size && (size_t)n >= size ? (int)(size - 1) : n;
 }
 
 int eb_bench_mkdirs(const char *path)
 {
     char buf[4096];
-    bprintf(buf, sizeof(buf), "%s", path);
+    eb_bench_bprintf(buf, sizeof(buf), "%s", path);
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/')
             continue;
@@ -164,7 +159,7 @@ void eb_bench_log_tail(const char *log)
     if (!f)
         return;
     while (fgets(line, sizeof(line), f))
-        bprintf(last[n++ % 4], sizeof(last[0]), "%s", line);
+        eb_bench_bprintf(last[n++ % 4], sizeof(last[0]), "%s", line);
     fclose(f);
     for (int i = n > 4 ? n - 4 : 0; i < n; i++)
         fprintf(stderr, "    | %s", last[i % 4]);
@@ -209,11 +204,11 @@ static int make_source(const EbBenchArgs *a, char *path, size_t size)
     EbBenchToolRun run;
     int ret;
 
-    bprintf(path, size, "%s/src-1080p30-%gs-c.mp4", a->out_dir, a->seconds);
+    eb_bench_bprintf(path, size, "%s/src-1080p30-%gs-c.mp4", a->out_dir, a->seconds);
     if (access(path, R_OK) == 0)
         return 0;
-    bprintf(dur, sizeof(dur), "%g", a->seconds);
-    bprintf(log, sizeof(log), "%s/work/source.log", a->out_dir);
+    eb_bench_bprintf(dur, sizeof(dur), "%g", a->seconds);
+    eb_bench_bprintf(log, sizeof(log), "%s/work/source.log", a->out_dir);
     {
         char *argv[] = {"ffmpeg",
                         "-nostdin",
@@ -341,9 +336,9 @@ static int run_step(const EbBenchArgs *a, const char *input, const EbHalBackend 
     st->realtime_ratio = 1e30;
     for (int i = 0; i < n; i++) {
         char *argv[24];
-        bprintf(out[i], sizeof(out[i]), "%s/work/job%d", a->out_dir, i);
-        bprintf(stats[i], sizeof(stats[i]), "%s/work/job%d.json", a->out_dir, i);
-        bprintf(log[i], sizeof(log[i]), "%s/work/job%d.log", a->out_dir, i);
+        eb_bench_bprintf(out[i], sizeof(out[i]), "%s/work/job%d", a->out_dir, i);
+        eb_bench_bprintf(stats[i], sizeof(stats[i]), "%s/work/job%d.json", a->out_dir, i);
+        eb_bench_bprintf(log[i], sizeof(log[i]), "%s/work/job%d.log", a->out_dir, i);
         eb_bench_rmtree(out[i]);
         unlink(stats[i]);
         encbox_argv(argv, a, input, out[i], be->name, stats[i]);
@@ -457,7 +452,7 @@ int eb_bench_ffmpeg_ladder(EbBenchFfmpegCommand *cmd, const EbBenchFfmpegLadder 
     gop = eb_boundary_max_distance(&bp) + 1;
 #define ARG(s) (argv[n++] = (char *)(s))
 #define FMT(...)                                                                                   \
-    (bprintf(cmd->store[k], sizeof(cmd->store[k]), __VA_ARGS__), argv[n++] = cmd->store[k++])
+    (eb_bench_bprintf(cmd->store[k], sizeof(cmd->store[k]), __VA_ARGS__), argv[n++] = cmd->store[k++])
     ARG("ffmpeg");
     ARG("-nostdin");
     ARG("-v");
@@ -467,12 +462,12 @@ int eb_bench_ffmpeg_ladder(EbBenchFfmpegCommand *cmd, const EbBenchFfmpegLadder 
         ARG(l->input_options[i]);
     ARG("-i");
     ARG(l->input);
-    gl = bprintf(cmd->graph, sizeof(cmd->graph), "[0:v]split=%d", nb);
+    gl = eb_bench_bprintf(cmd->graph, sizeof(cmd->graph), "[0:v]split=%d", nb);
     for (int i = 0; i < nb; i++)
-        gl += bprintf(cmd->graph + gl, sizeof(cmd->graph) - gl, "[s%d]", i);
+        gl += eb_bench_bprintf(cmd->graph + gl, sizeof(cmd->graph) - gl, "[s%d]", i);
     for (int i = 0; i < nb; i++)
         if (plan[i].width != src->width || plan[i].height != src->height)
-            gl += bprintf(cmd->graph + gl, sizeof(cmd->graph) - gl, ";[s%d]scale=%d:%d[o%d]", i,
+            gl += eb_bench_bprintf(cmd->graph + gl, sizeof(cmd->graph) - gl, ";[s%d]scale=%d:%d[o%d]", i,
                           plan[i].width, plan[i].height, i);
     ARG("-filter_complex");
     ARG(cmd->graph);
@@ -536,16 +531,16 @@ int eb_bench_ffmpeg_ladder(EbBenchFfmpegCommand *cmd, const EbBenchFfmpegLadder 
     gl = 0;
     cmd->vmap[0] = 0;
     for (int i = 0; i < nb; i++)
-        gl += bprintf(cmd->vmap + gl, sizeof(cmd->vmap) - gl, "%sv:%d%s", i ? " " : "", i,
+        gl += eb_bench_bprintf(cmd->vmap + gl, sizeof(cmd->vmap) - gl, "%sv:%d%s", i ? " " : "", i,
                       src->has_audio ? ",agroup:aud" : "");
     if (src->has_audio)
-        bprintf(cmd->vmap + gl, sizeof(cmd->vmap) - gl, " a:0,agroup:aud");
+        eb_bench_bprintf(cmd->vmap + gl, sizeof(cmd->vmap) - gl, " a:0,agroup:aud");
     ARG("-var_stream_map");
     ARG(cmd->vmap);
     ARG("-master_pl_name");
     ARG("master.m3u8");
-    bprintf(cmd->segs, sizeof(cmd->segs), "%s/%%v/segment_%%03d.m4s", l->out);
-    bprintf(cmd->index, sizeof(cmd->index), "%s/%%v/index.m3u8", l->out);
+    eb_bench_bprintf(cmd->segs, sizeof(cmd->segs), "%s/%%v/segment_%%03d.m4s", l->out);
+    eb_bench_bprintf(cmd->index, sizeof(cmd->index), "%s/%%v/index.m3u8", l->out);
     ARG("-hls_segment_filename");
     ARG(cmd->segs);
     ARG(cmd->index);
@@ -563,7 +558,7 @@ void eb_bench_command_line(char *const argv[], char *out, size_t size)
         int q = strchr(argv[i], ' ') || strchr(argv[i], ';') || strchr(argv[i], '(') ||
                 strchr(argv[i], '?') || strchr(argv[i], '&') || strchr(argv[i], '[') ||
                 strchr(argv[i], '%');
-        l += bprintf(out + l, size - l, "%s%s%s%s", i ? " " : "", q ? "'" : "", argv[i],
+        l += eb_bench_bprintf(out + l, size - l, "%s%s%s%s", i ? " " : "", q ? "'" : "", argv[i],
                      q ? "'" : "");
     }
 }
@@ -581,7 +576,7 @@ static int measure_quality(const char *dist, const char *source, const char *log
     FILE *f;
     int ret, got = 0, first_psnr = -1;
 
-    bprintf(graph, sizeof(graph),
+    eb_bench_bprintf(graph, sizeof(graph),
             "[0:v]setpts=PTS-STARTPTS,split=3[d0][d1][d2];[1:v]setpts=PTS-STARTPTS,split[s0][s1];"
             "[s0]scale=%d:%d:flags=lanczos,split[r0][r1];"
             "[s1]scale=%d:%d:flags=lanczos:in_h_chr_pos=0:out_h_chr_pos=0[l0];"
@@ -651,18 +646,18 @@ static void versus(const EbBenchArgs *a, const char *input, const EbBenchSource 
     eb_ladder_default(&ladder);
     nb = eb_ladder_plan(&ladder, &geo, plan);
     if (nb < 0) {
-        bprintf(vs->skipped, sizeof(vs->skipped), "cannot plan the ladder for this source");
+        eb_bench_bprintf(vs->skipped, sizeof(vs->skipped), "cannot plan the ladder for this source");
         return;
     }
-    bprintf(eout, sizeof(eout), "%s/work/versus-encbox", a->out_dir);
-    bprintf(fout, sizeof(fout), "%s/work/versus-ffmpeg", a->out_dir);
-    bprintf(stats, sizeof(stats), "%s/work/versus-encbox.json", a->out_dir);
-    bprintf(elog, sizeof(elog), "%s/work/versus-encbox.log", a->out_dir);
-    bprintf(flog, sizeof(flog), "%s/work/versus-ffmpeg.log", a->out_dir);
+    eb_bench_bprintf(eout, sizeof(eout), "%s/work/versus-encbox", a->out_dir);
+    eb_bench_bprintf(fout, sizeof(fout), "%s/work/versus-ffmpeg", a->out_dir);
+    eb_bench_bprintf(stats, sizeof(stats), "%s/work/versus-encbox.json", a->out_dir);
+    eb_bench_bprintf(elog, sizeof(elog), "%s/work/versus-encbox.log", a->out_dir);
+    eb_bench_bprintf(flog, sizeof(flog), "%s/work/versus-ffmpeg.log", a->out_dir);
     encbox_argv(eargv, a, input, eout, "software", stats);
     fcmd = calloc(1, sizeof(*fcmd));
     if (!fcmd) {
-        bprintf(vs->skipped, sizeof(vs->skipped), "out of memory");
+        eb_bench_bprintf(vs->skipped, sizeof(vs->skipped), "out of memory");
         return;
     }
     {
@@ -684,7 +679,7 @@ static void versus(const EbBenchArgs *a, const char *input, const EbBenchSource 
         eb_bench_rmtree(eout);
         ret = run_one(eargv, elog, &vs->encbox[i]);
         if (ret != 0 || eb_job_stats_read(stats, &vs->encbox_stages) < 0) {
-            bprintf(vs->skipped, sizeof(vs->skipped), "encbox run failed (exit %d), log %s", ret,
+            eb_bench_bprintf(vs->skipped, sizeof(vs->skipped), "encbox run failed (exit %d), log %s", ret,
                     elog);
             eb_bench_log_tail(elog);
             goto out;
@@ -694,7 +689,7 @@ static void versus(const EbBenchArgs *a, const char *input, const EbBenchSource 
         eb_bench_mkdirs(fout);
         ret = run_one(fargv, flog, &vs->ffmpeg[i]);
         if (ret != 0) {
-            bprintf(vs->skipped, sizeof(vs->skipped), "ffmpeg run failed (exit %d), log %s", ret,
+            eb_bench_bprintf(vs->skipped, sizeof(vs->skipped), "ffmpeg run failed (exit %d), log %s", ret,
                     flog);
             eb_bench_log_tail(flog);
             goto out;
@@ -720,16 +715,16 @@ static void versus(const EbBenchArgs *a, const char *input, const EbBenchSource 
         EbBenchQuality *eq = &vs->encbox_q[i], *fq = &vs->ffmpeg_q[i];
         fprintf(stderr, "bench: PSNR/SSIM of %s (%dx%d) ...\n", plan[i].rung.name, plan[i].width,
                 plan[i].height);
-        bprintf(eq->name, sizeof(eq->name), "%s", plan[i].rung.name);
-        bprintf(fq->name, sizeof(fq->name), "%s", plan[i].rung.name);
+        eb_bench_bprintf(eq->name, sizeof(eq->name), "%s", plan[i].rung.name);
+        eb_bench_bprintf(fq->name, sizeof(fq->name), "%s", plan[i].rung.name);
         eq->width = fq->width = plan[i].width;
         eq->height = fq->height = plan[i].height;
-        bprintf(dist, sizeof(dist), "%s/videos/bench/hls/%s/index.m3u8", eout, plan[i].rung.name);
-        bprintf(log, sizeof(log), "%s/work/quality-encbox-%s.log", a->out_dir, plan[i].rung.name);
+        eb_bench_bprintf(dist, sizeof(dist), "%s/videos/bench/hls/%s/index.m3u8", eout, plan[i].rung.name);
+        eb_bench_bprintf(log, sizeof(log), "%s/work/quality-encbox-%s.log", a->out_dir, plan[i].rung.name);
         if (measure_quality(dist, input, log, plan[i].width, plan[i].height, eq) < 0)
             fprintf(stderr, "bench: PSNR/SSIM of encbox %s failed; log %s\n", eq->name, log);
-        bprintf(dist, sizeof(dist), "%s/%d/index.m3u8", fout, i);
-        bprintf(log, sizeof(log), "%s/work/quality-ffmpeg-%s.log", a->out_dir, plan[i].rung.name);
+        eb_bench_bprintf(dist, sizeof(dist), "%s/%d/index.m3u8", fout, i);
+        eb_bench_bprintf(log, sizeof(log), "%s/work/quality-ffmpeg-%s.log", a->out_dir, plan[i].rung.name);
         if (measure_quality(dist, input, log, plan[i].width, plan[i].height, fq) < 0)
             fprintf(stderr, "bench: PSNR/SSIM of ffmpeg %s failed; log %s\n", fq->name, log);
     }
@@ -770,7 +765,7 @@ static void print_stages(FILE *f, const char *what, const EbBenchJobStats *s)
     for (int i = 0; i < s->nb_rungs; i++) {
         const EbBenchRung *r = &s->rungs[i];
         char name[48];
-        bprintf(name, sizeof(name), "eb-enc-%s", r->name);
+        eb_bench_bprintf(name, sizeof(name), "eb-enc-%s", r->name);
         fprintf(f,
                 "  %-16s %7.2f %5.0f%%  encoder calls %.2f s (%.1f fps), mux %.2f s, %.0f kb/s; "
                 "waiting for frames %.2f s\n",
@@ -834,7 +829,7 @@ void eb_bench_versus_print(FILE *f, const EbBenchReport *r, int *misses)
     for (int i = 0; i < v->nb_rungs; i++) {
         const EbBenchQuality *e = &v->encbox_q[i], *q = &v->ffmpeg_q[i];
         char size[24];
-        bprintf(size, sizeof(size), "%dx%d", e->width, e->height);
+        eb_bench_bprintf(size, sizeof(size), "%dx%d", e->width, e->height);
         fprintf(f,
                 "%-6s %9s | %8.3f %8.3f %+7.3f | %7.5f %7.5f %+8.5f | %6.2f %6.2f | %8.3f %8.3f\n",
                 e->name, size, e->psnr_avg, q->psnr_avg, e->psnr_avg - q->psnr_avg, e->ssim_all,
@@ -961,7 +956,7 @@ void eb_bench_fill_host(EbBenchReport *r)
         while (fgets(line, sizeof(line), f)) {
             char *c = strchr(line, ':');
             if (!strncmp(line, "model name", 10) && c) {
-                bprintf(r->cpu_model, sizeof(r->cpu_model), "%s", c + 2);
+                eb_bench_bprintf(r->cpu_model, sizeof(r->cpu_model), "%s", c + 2);
                 r->cpu_model[strcspn(r->cpu_model, "\n")] = 0;
                 break;
             }
@@ -1058,7 +1053,7 @@ static void ffmpeg_cli_version(char *out, size_t size)
         pclose(p);
     }
     line[strcspn(line, "\n")] = 0;
-    bprintf(out, size, "%s", line[0] ? line : "unknown");
+    eb_bench_bprintf(out, size, "%s", line[0] ? line : "unknown");
 }
 
 /* encbox bench --live: the live bench alone, its report in
@@ -1085,7 +1080,7 @@ static int run_live(const EbBenchArgs *a, EbBenchReport *r)
     printf("command: %s\n", r->command);
     printf("NOTE: wall-clock figures are noisy on a shared machine; compare within one run.\n\n");
     eb_bench_live_print(stdout, &r->live, r->cores);
-    bprintf(path, sizeof(path), "%s/bench-live.json", a->out_dir);
+    eb_bench_bprintf(path, sizeof(path), "%s/bench-live.json", a->out_dir);
     if (eb_bench_report_write_json(r, path) < 0) {
         fprintf(stderr, "encbox: bench: cannot write %s\n", path);
         code = EB_BENCH_EXIT_FAILED;
@@ -1234,11 +1229,11 @@ int eb_bench_cli(int argc, char **argv)
     }
 
     eb_bench_fill_host(r);
-    cl = bprintf(r->command, sizeof(r->command), "encbox");
+    cl = eb_bench_bprintf(r->command, sizeof(r->command), "encbox");
     for (int i = 0; i < argc && cl < sizeof(r->command); i++)
-        cl += bprintf(r->command + cl, sizeof(r->command) - cl, " %s", argv[i]);
-    bprintf(r->preset, sizeof(r->preset), "%s", a.preset);
-    bprintf(path, sizeof(path), "%s/work", a.out_dir);
+        cl += eb_bench_bprintf(r->command + cl, sizeof(r->command) - cl, " %s", argv[i]);
+    eb_bench_bprintf(r->preset, sizeof(r->preset), "%s", a.preset);
+    eb_bench_bprintf(path, sizeof(path), "%s/work", a.out_dir);
     if (eb_bench_mkdirs(path) < 0) {
         fprintf(stderr, "encbox: bench: cannot create %s: %s\n", path, strerror(errno));
         free(r);
@@ -1250,7 +1245,7 @@ int eb_bench_cli(int argc, char **argv)
         return code;
     }
     if (a.input)
-        bprintf(source, sizeof(source), "%s", a.input);
+        eb_bench_bprintf(source, sizeof(source), "%s", a.input);
     else if (make_source(&a, source, sizeof(source)) < 0) {
         free(r);
         return EB_BENCH_EXIT_FAILED;
@@ -1260,7 +1255,7 @@ int eb_bench_cli(int argc, char **argv)
         free(r);
         return EB_BENCH_EXIT_FAILED;
     }
-    bprintf(r->source, sizeof(r->source), "%s", source);
+    eb_bench_bprintf(r->source, sizeof(r->source), "%s", source);
     r->source_generated = !a.input;
     r->source_seconds = src.seconds;
     r->source_width = src.width;
@@ -1277,12 +1272,12 @@ int eb_bench_cli(int argc, char **argv)
         if (a.only_backend && strcmp(a.only_backend, be[i]->name))
             continue;
         r->nb_backends++;
-        bprintf(b->name, sizeof(b->name), "%s", be[i]->name);
+        eb_bench_bprintf(b->name, sizeof(b->name), "%s", be[i]->name);
         memset(&p, 0, sizeof(p));
         be[i]->probe(&p);
         b->usable = p.usable;
         if (!p.usable) {
-            bprintf(b->reason, sizeof(b->reason), "%s", p.reason);
+            eb_bench_bprintf(b->reason, sizeof(b->reason), "%s", p.reason);
             fprintf(stderr, "bench: %s: skipped: %s\n", b->name, b->reason);
             continue;
         }
@@ -1294,12 +1289,12 @@ int eb_bench_cli(int argc, char **argv)
                 a.scaler_frames);
         eb_bench_scaler_run(source, a.scaler_frames, &r->scaler);
     } else {
-        bprintf(r->scaler.skipped, sizeof(r->scaler.skipped), "--scaler-frames 0");
+        eb_bench_bprintf(r->scaler.skipped, sizeof(r->scaler.skipped), "--scaler-frames 0");
     }
     if (a.no_ffmpeg) {
-        bprintf(r->versus.skipped, sizeof(r->versus.skipped), "--no-ffmpeg");
+        eb_bench_bprintf(r->versus.skipped, sizeof(r->versus.skipped), "--no-ffmpeg");
     } else if (a.only_backend && strcmp(a.only_backend, "software")) {
-        bprintf(r->versus.skipped, sizeof(r->versus.skipped),
+        eb_bench_bprintf(r->versus.skipped, sizeof(r->versus.skipped),
                 "the ffmpeg head-to-head is on the software path only");
     } else {
         versus(&a, source, &src, &r->versus);
@@ -1324,7 +1319,7 @@ int eb_bench_cli(int argc, char **argv)
     for (int b = 0; b < r->nb_backends; b++)
         if (r->backends[b].nb_steps > 0 && !r->backends[b].steps[0].failed) {
             char what[96];
-            bprintf(what, sizeof(what), "%s backend, one job alone", r->backends[b].name);
+            eb_bench_bprintf(what, sizeof(what), "%s backend, one job alone", r->backends[b].name);
             print_stages(stdout, what, &r->backends[b].steps[0].stages);
             printf("\n");
         }
@@ -1337,14 +1332,14 @@ int eb_bench_cli(int argc, char **argv)
     printf("\n");
     eb_bench_scaler_print(stdout, &r->scaler, standard_conditions(r), &misses);
 
-    bprintf(path, sizeof(path), "%s/bench.json", a.out_dir);
+    eb_bench_bprintf(path, sizeof(path), "%s/bench.json", a.out_dir);
     if (eb_bench_report_write_json(r, path) < 0) {
         fprintf(stderr, "encbox: bench: cannot write %s\n", path);
         code = EB_BENCH_EXIT_FAILED;
     } else {
         printf("\nwrote %s\n", path);
     }
-    bprintf(path, sizeof(path), "%s/bench.svg", a.out_dir);
+    eb_bench_bprintf(path, sizeof(path), "%s/bench.svg", a.out_dir);
     if (eb_bench_report_write_svg(r, path) < 0) {
         fprintf(stderr, "encbox: bench: cannot write %s\n", path);
         code = EB_BENCH_EXIT_FAILED;

@@ -250,6 +250,12 @@ typedef struct EbBenchPlan {
 int eb_bench_cli(int argc, char **argv);
 
 /* Helpers the runner files share (eb_bench.c). */
+/* snprintf whose truncation is accepted: paths and messages that do not
+ * fit are cut, never overflowed (keeps -Wformat-truncation quiet where the
+ * bound is a choice, not an accident). Returns the length written, so that
+ * "len += eb_bench_bprintf(buf + len, size - len, ...)" stays in bounds. */
+int eb_bench_bprintf(char *dst, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int eb_bench_mkdirs(const char *path);     /* mkdir -p; 0 or a negative errno */
 void eb_bench_rmtree(const char *path);    /* rm -rf; a missing path is fine */
 void eb_bench_log_tail(const char *log);   /* its last lines, to stderr */

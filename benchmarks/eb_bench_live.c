@@ -226,21 +226,6 @@ static void live_on_signal(int sig)
     atomic_store(&live_stop, 1);
 }
 
-/* snprintf that accepts truncation (as eb_bench.c's): the length written. */
-static int bprintf(char *dst, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int bprintf(char *dst, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    va_start(ap, fmt);
-    n = vsnprintf(dst, size, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return 0;
-    return size && (size_t)n >= size ? (int)(size - 1) : n;
-}
-
 /* Starts argv[0] (PATH search): stdin from in_fd (-1: /dev/null), stdout
  * to out_fd (-1: the log), stderr to log. The pid or a negative errno. */
 static pid_t spawn_io(char *const argv[], int in_fd, int out_fd, const char *log)
@@ -355,11 +340,11 @@ static int make_source(const char *path, const char *log, int w, int h, double f
                     (char *)path,
                     NULL};
 
-    bprintf(size, sizeof(size), "testsrc2=size=%dx%d:rate=%g", w, h, fps);
-    bprintf(dur, sizeof(dur), "%g", seconds);
-    bprintf(gop, sizeof(gop), "%d", (int)lround(2 * fps));
-    bprintf(rate, sizeof(rate), "%dM", mbps);
-    bprintf(buf, sizeof(buf), "%dM", 2 * mbps);
+    eb_bench_bprintf(size, sizeof(size), "testsrc2=size=%dx%d:rate=%g", w, h, fps);
+    eb_bench_bprintf(dur, sizeof(dur), "%g", seconds);
+    eb_bench_bprintf(gop, sizeof(gop), "%d", (int)lround(2 * fps));
+    eb_bench_bprintf(rate, sizeof(rate), "%dM", mbps);
+    eb_bench_bprintf(buf, sizeof(buf), "%dM", 2 * mbps);
     return run_wait(argv, log);
 }
 
@@ -416,8 +401,8 @@ static int udp_port_bound(int port)
 
     if (!f)
         return 0;
-    bprintf(want_lo, sizeof(want_lo), "0100007F:%04X ", port);
-    bprintf(want_any, sizeof(want_any), "00000000:%04X ", port);
+    eb_bench_bprintf(want_lo, sizeof(want_lo), "0100007F:%04X ", port);
+    eb_bench_bprintf(want_any, sizeof(want_any), "00000000:%04X ", port);
     while (!found && fgets(line, sizeof(line), f))
         found = strstr(line, want_lo) || strstr(line, want_any);
     fclose(f);
@@ -654,9 +639,9 @@ static int start_packager(LiveCtx *x, LiveProc *p, int ffmpeg_side, const char *
     int out[2], feed[2] = {-1, -1};
     char url[128], chan[32];
 
-    bprintf(url, sizeof(url), "srt://127.0.0.1:%d?mode=listener", p->port);
-    bprintf(chan, sizeof(chan), "ch%d", p->index + 1);
-    bprintf(p->log, sizeof(p->log), "%s/%s-%d-%s.log", x->log_dir,
+    eb_bench_bprintf(url, sizeof(url), "srt://127.0.0.1:%d?mode=listener", p->port);
+    eb_bench_bprintf(chan, sizeof(chan), "ch%d", p->index + 1);
+    eb_bench_bprintf(p->log, sizeof(p->log), "%s/%s-%d-%s.log", x->log_dir,
             ffmpeg_side ? "ffmpeg" : "encbox", p->index + 1, chan);
     if (pipe2(out, O_CLOEXEC) < 0)
         return -errno;
@@ -679,13 +664,13 @@ static int start_packager(LiveCtx *x, LiveProc *p, int ffmpeg_side, const char *
             close(out[1]);
             return -ENOMEM;
         }
-        bprintf(dir, sizeof(dir), "%s/%s", media, chan);
+        eb_bench_bprintf(dir, sizeof(dir), "%s/%s", media, chan);
         eb_bench_mkdirs(dir);
         eb_bench_ffmpeg_ladder(cmd, &fl);
         if (p->index == 0)
             eb_bench_command_line(cmd->argv, x->out->ffmpeg_command,
                                   sizeof(x->out->ffmpeg_command));
-        bprintf(p->playlist, sizeof(p->playlist), "%s/0/index.m3u8", dir);
+        eb_bench_bprintf(p->playlist, sizeof(p->playlist), "%s/0/index.m3u8", dir);
         p->pkg = spawn_io(cmd->argv, -1, out[1], p->log);
         free(cmd);
     } else {
@@ -700,8 +685,8 @@ static int start_packager(LiveCtx *x, LiveProc *p, int ffmpeg_side, const char *
             close(out[1]);
             return -errno;
         }
-        bprintf(p->relay_log, sizeof(p->relay_log), "%s/relay-%d.log", x->log_dir, p->index + 1);
-        bprintf(p->playlist, sizeof(p->playlist), "%s/live/%s/hls/%s/index.m3u8", media, chan,
+        eb_bench_bprintf(p->relay_log, sizeof(p->relay_log), "%s/relay-%d.log", x->log_dir, p->index + 1);
+        eb_bench_bprintf(p->playlist, sizeof(p->playlist), "%s/live/%s/hls/%s/index.m3u8", media, chan,
                 x->plan[0].rung.name);
         if (p->index == 0) {
             char a[512], b[512];
@@ -709,7 +694,7 @@ static int start_packager(LiveCtx *x, LiveProc *p, int ffmpeg_side, const char *
             enc[0] = "encbox";
             eb_bench_command_line(enc, b, sizeof(b));
             enc[0] = "/proc/self/exe";
-            bprintf(x->out->encbox_command, sizeof(x->out->encbox_command), "%s | %s", a, b);
+            eb_bench_bprintf(x->out->encbox_command, sizeof(x->out->encbox_command), "%s | %s", a, b);
         }
         p->relay = spawn_io(relay, -1, feed[1], p->relay_log);
         p->pkg = spawn_io(enc, feed[0], out[1], p->log);
@@ -762,7 +747,7 @@ static void finish_step(LiveCtx *x, LiveProc *ps, int k, double start, double en
         }
         if (st->sustained && !eb_bench_live_sustained(&p->c, why, sizeof(why))) {
             st->sustained = 0;
-            bprintf(st->why, sizeof(st->why), "channel %d: %s", i + 1, why);
+            eb_bench_bprintf(st->why, sizeof(st->why), "channel %d: %s", i + 1, why);
         }
         st->aggregate_fps += p->c.fps;
         st->min_speed = fmin(st->min_speed, p->c.speed);
@@ -810,7 +795,7 @@ static int run_step(LiveCtx *x, int k, int ffmpeg_side, EbBenchLiveStep *st)
     memset(st, 0, sizeof(*st));
     if (!ps)
         return -ENOMEM;
-    bprintf(media, sizeof(media), "%s/%s", x->tmp, ffmpeg_side ? "ffmpeg" : "encbox");
+    eb_bench_bprintf(media, sizeof(media), "%s/%s", x->tmp, ffmpeg_side ? "ffmpeg" : "encbox");
     eb_bench_rmtree(media);
     eb_bench_mkdirs(media);
     for (int i = 0; i < k; i++) {
@@ -852,8 +837,8 @@ static int run_step(LiveCtx *x, int k, int ffmpeg_side, EbBenchLiveStep *st)
         char url[128],
             *pub[] = {"ffmpeg", "-nostdin", "-v", "error",  "-re", "-i", (char *)x->source,
                       "-c",     "copy",     "-f", "mpegts", url,   NULL};
-        bprintf(url, sizeof(url), "srt://127.0.0.1:%d?mode=caller&pkt_size=1316", p->port);
-        bprintf(p->pub_log, sizeof(p->pub_log), "%s/publisher-%d.log", x->log_dir, i + 1);
+        eb_bench_bprintf(url, sizeof(url), "srt://127.0.0.1:%d?mode=caller&pkt_size=1316", p->port);
+        eb_bench_bprintf(p->pub_log, sizeof(p->pub_log), "%s/publisher-%d.log", x->log_dir, i + 1);
         p->t0 = eb_clock_seconds();
         p->pub = spawn_io(pub, -1, -1, p->pub_log);
         if (p->pub < 0) {
@@ -941,7 +926,7 @@ static int plan_ladder(LiveCtx *x)
     l->nb_rungs = x->nb_rungs;
     l->pixel_rate = 0;
     for (int i = 0; i < x->nb_rungs; i++) {
-        bprintf(l->rung_names[i], sizeof(l->rung_names[i]), "%s", x->plan[i].rung.name);
+        eb_bench_bprintf(l->rung_names[i], sizeof(l->rung_names[i]), "%s", x->plan[i].rung.name);
         l->rung_width[i] = x->plan[i].width;
         l->rung_height[i] = x->plan[i].height;
         l->pixel_rate += (double)x->plan[i].width * x->plan[i].height * x->src.fps;
@@ -965,18 +950,18 @@ static int pick_backend(const EbBenchLiveArgs *a, EbBenchLive *l)
         memset(&p, 0, sizeof(p));
         be[i]->probe(&p);
         if (p.usable && !strcmp(be[i]->name, "software")) {
-            bprintf(l->backend, sizeof(l->backend), "%s", be[i]->name);
+            eb_bench_bprintf(l->backend, sizeof(l->backend), "%s", be[i]->name);
             found = 1;
             continue;
         }
         if (l->nb_not_measured >= EB_BENCH_MAX_BACKENDS)
             continue;
         nm = &l->not_measured[l->nb_not_measured++];
-        bprintf(nm->name, sizeof(nm->name), "%s", be[i]->name);
+        eb_bench_bprintf(nm->name, sizeof(nm->name), "%s", be[i]->name);
         if (!p.usable)
-            bprintf(nm->reason, sizeof(nm->reason), "unusable: %s", p.reason);
+            eb_bench_bprintf(nm->reason, sizeof(nm->reason), "unusable: %s", p.reason);
         else
-            bprintf(nm->reason, sizeof(nm->reason),
+            eb_bench_bprintf(nm->reason, sizeof(nm->reason),
                     "encbox live runs the software backend only (no backend choice yet)");
         fprintf(stderr, "bench: live: %s: not measured: %s\n", nm->name, nm->reason);
     }
@@ -1001,22 +986,22 @@ int eb_bench_live_run(const EbBenchLiveArgs *a, EbBenchLive *l)
     l->fps = a->fps;
     l->seconds = a->seconds;
     l->segment_seconds = LIVE_SEGMENT_SECONDS;
-    bprintf(l->preset, sizeof(l->preset), "%s", a->preset);
+    eb_bench_bprintf(l->preset, sizeof(l->preset), "%s", a->preset);
     if (pick_backend(a, l) < 0) {
-        bprintf(l->skipped, sizeof(l->skipped), "no backend that encbox live runs is usable");
+        eb_bench_bprintf(l->skipped, sizeof(l->skipped), "no backend that encbox live runs is usable");
         free(x);
         return -ENOENT;
     }
-    bprintf(x->log_dir, sizeof(x->log_dir), "%s/work/live", a->out_dir);
+    eb_bench_bprintf(x->log_dir, sizeof(x->log_dir), "%s/work/live", a->out_dir);
     if ((ret = eb_bench_mkdirs(x->log_dir)) < 0) {
-        bprintf(l->skipped, sizeof(l->skipped), "cannot create %s", x->log_dir);
+        eb_bench_bprintf(l->skipped, sizeof(l->skipped), "cannot create %s", x->log_dir);
         free(x);
         return ret;
     }
-    bprintf(tmpl, sizeof(tmpl), "%s/encbox-bench-live-XXXXXX", tdir && *tdir ? tdir : "/tmp");
+    eb_bench_bprintf(tmpl, sizeof(tmpl), "%s/encbox-bench-live-XXXXXX", tdir && *tdir ? tdir : "/tmp");
     if (!mkdtemp(tmpl)) {
         ret = -errno;
-        bprintf(l->skipped, sizeof(l->skipped), "cannot create a temporary folder: %s",
+        eb_bench_bprintf(l->skipped, sizeof(l->skipped), "cannot create a temporary folder: %s",
                 strerror(errno));
         free(x);
         return ret;
@@ -1027,14 +1012,14 @@ int eb_bench_live_run(const EbBenchLiveArgs *a, EbBenchLive *l)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    bprintf(source, sizeof(source), "%s/source-%dp.ts", tmpl, a->height);
-    bprintf(log, sizeof(log), "%s/source.log", x->log_dir);
+    eb_bench_bprintf(source, sizeof(source), "%s/source-%dp.ts", tmpl, a->height);
+    eb_bench_bprintf(log, sizeof(log), "%s/source.log", x->log_dir);
     x->source = source;
     fprintf(stderr, "bench: live: generating the %g s %dx%d %g fps source (testsrc2 + sine) ...\n",
             a->seconds, w, a->height, a->fps);
     ret = make_source(source, log, w, a->height, a->fps, a->seconds);
     if (ret != 0) {
-        bprintf(l->skipped, sizeof(l->skipped), "the source could not be made (%d); log %s", ret,
+        eb_bench_bprintf(l->skipped, sizeof(l->skipped), "the source could not be made (%d); log %s", ret,
                 log);
         eb_bench_log_tail(log);
         ret = ret < 0 ? ret : -EIO;
@@ -1042,7 +1027,7 @@ int eb_bench_live_run(const EbBenchLiveArgs *a, EbBenchLive *l)
     }
     if (eb_bench_probe_source(source, &x->src) < 0 || x->src.fps <= 0 ||
         (x->frames_sent = count_video_frames(source)) <= 0 || plan_ladder(x) < 0) {
-        bprintf(l->skipped, sizeof(l->skipped), "the generated source does not read back");
+        eb_bench_bprintf(l->skipped, sizeof(l->skipped), "the generated source does not read back");
         ret = -EIO;
         goto out;
     }
@@ -1074,7 +1059,7 @@ int eb_bench_live_run(const EbBenchLiveArgs *a, EbBenchLive *l)
         }
     }
     if (ret < 0)
-        bprintf(l->skipped, sizeof(l->skipped), "%s",
+        eb_bench_bprintf(l->skipped, sizeof(l->skipped), "%s",
                 ret == -EINTR ? "interrupted" : "a step could not start");
     else
         l->ran = 1;
