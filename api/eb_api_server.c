@@ -105,6 +105,7 @@ typedef struct EbHold {
     struct MHD_Connection *conn;
     int fd;               /* the client's socket: hang-ups are looked for */
     char name[64];        /* the file in dir it waits for */
+    int prefix;           /* 1: any file whose name starts with name */
     EbLlhlsRequest rq;    /* a playlist's directives; rq.has_msn 0: a part file */
     uint64_t deadline_ns; /* set when first held: 3 target durations */
     int wake;             /* EB_WAKE_*: why it was resumed */
@@ -749,8 +750,8 @@ static enum MHD_Result eb_metrics(EbApi *api, struct MHD_Connection *c)
         EbHolds *hs = &api->holds;
         pthread_mutex_lock(&hs->lock);
         fprintf(f,
-                "# HELP encbox_origin_held_requests LL-HLS requests held now (blocking reload, "
-                "preload hint).\n# TYPE encbox_origin_held_requests gauge\n"
+                "# HELP encbox_origin_held_requests Live requests held now (blocking reload, "
+                "preload hint, a segment being written).\n# TYPE encbox_origin_held_requests gauge\n"
                 "encbox_origin_held_requests %d\n"
                 "# HELP encbox_origin_held_total LL-HLS requests that were held.\n"
                 "# TYPE encbox_origin_held_total counter\nencbox_origin_held_total %lld\n"
@@ -1143,12 +1144,16 @@ static void eb_holds_forget(EbHolds *hs, EbWatchDir *d)
 
 /* Holds the request on c until the file dir/name is replaced (the
  * watcher resumes it and the handler runs again), at most 3 target
- * durations from its first hold. seen: what the caller read of the file
- * (exists 0: it was missing). Returns 1 when held, 0 when the file has
- * changed since (read it again), EB_ERR(ETIMEDOUT) when the time is up,
- * EB_ERR(EBUSY) when no more can be held (or the daemon stops). */
-static int eb_hold(EbApi *api, struct MHD_Connection *c, EbReq *q, const char *dir,
-                   const char *name, const EbLlhlsRequest *rq, double target, const EbFileId *seen)
+ * durations from its first hold (from the last eb_hold_progress of a
+ * stream). prefix: any file whose name starts with name wakes it.
+ * check[i] (nb_check names in dir) are the files the caller read, seen[i]
+ * what it read of each (exists 0: missing). Returns 1 when held, 0 when
+ * one of them has changed since (read again), EB_ERR(ETIMEDOUT) when the
+ * time is up, EB_ERR(EBUSY) when no more can be held (or the daemon
+ * stops). */
+static int eb_hold_any(EbApi *api, struct MHD_Connection *c, EbReq *q, const char *dir,
+                       const char *name, int prefix, const EbLlhlsRequest *rq, double target,
+                       const char *const *check, const EbFileId *seen, int nb_check)
 {
     EbHolds *hs = &api->holds;
     EbHold *h = &q->hold;
@@ -1169,11 +1174,13 @@ static int eb_hold(EbApi *api, struct MHD_Connection *c, EbReq *q, const char *d
         pthread_mutex_unlock(&hs->lock);
         return EB_ERR(EBUSY);
     }
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    eb_file_id(path, &id);
-    if (!eb_file_id_same(&id, seen)) {
-        pthread_mutex_unlock(&hs->lock);
-        return 0;
+    for (int i = 0; i < nb_check; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, check[i]);
+        eb_file_id(path, &id);
+        if (!eb_file_id_same(&id, &seen[i])) {
+            pthread_mutex_unlock(&hs->lock);
+            return 0;
+        }
     }
     if (!h->deadline_ns) {
         h->deadline_ns = now + (uint64_t)(3.0 * (target > 0 ? target : 1.0) * 1e9);
@@ -1182,6 +1189,7 @@ static int eb_hold(EbApi *api, struct MHD_Connection *c, EbReq *q, const char *d
     h->conn = c;
     h->fd = ci ? ci->connect_fd : -1;
     snprintf(h->name, sizeof(h->name), "%s", name);
+    h->prefix = prefix;
     h->rq = *rq;
     h->wake = EB_WAKE_NONE;
     h->dir = d;
@@ -1197,6 +1205,13 @@ static int eb_hold(EbApi *api, struct MHD_Connection *c, EbReq *q, const char *d
         eventfd_write(hs->efd, 1); /* the watcher's timer goes on */
     pthread_mutex_unlock(&hs->lock);
     return 1;
+}
+
+/* eb_hold_any for one file, the one waited for. */
+static int eb_hold(EbApi *api, struct MHD_Connection *c, EbReq *q, const char *dir,
+                   const char *name, const EbLlhlsRequest *rq, double target, const EbFileId *seen)
+{
+    return eb_hold_any(api, c, q, dir, name, 0, rq, target, &name, seen, 1);
 }
 
 /* A request libmicrohttpd ends while held (shutdown): unlinked. */
@@ -1226,7 +1241,7 @@ static void eb_holds_changed(EbHolds *hs, EbWatchDir *d, const char *name)
 
     for (EbHold *h = d->waiters, *next; h; h = next) {
         next = h->next;
-        if (strcmp(h->name, name))
+        if (h->prefix ? strncmp(h->name, name, strlen(h->name)) : strcmp(h->name, name))
             continue;
         if (h->rq.has_msn) {
             if (!read_done) {
@@ -1489,14 +1504,17 @@ static enum MHD_Result eb_origin_playlist(EbApi *api, struct MHD_Connection *c, 
     return ret;
 }
 
-/* rel names a part file, <channel>/cmaf/<r>/segment_NNN.P.m4s (the
- * layout's name for it): its rendition's playlist into playlist. */
-static int eb_origin_part_playlist(const char *rel, char *playlist, size_t size)
+/* rel names a part file, <channel>/cmaf/<r>/segment_NNN.P.m4s, or a
+ * segment, <channel>/cmaf/<r>/segment_NNN.m4s (the layout's names): its
+ * rendition's playlist into playlist, NNN into *seq and P into *part (-1
+ * for a segment). */
+static int eb_origin_media_ref(const char *rel, char *playlist, size_t size, int64_t *seq,
+                               int *part)
 {
     const char *ch_end = strchr(rel, '/'), *file = strrchr(rel, '/'), *r;
     char rend[128], want[PATH_MAX], media[PATH_MAX];
-    long long seq;
-    int part, end = 0;
+    long long n;
+    int end = 0;
 
     if (!ch_end || ch_end == file)
         return EB_ERR(EINVAL);
@@ -1506,14 +1524,23 @@ static int eb_origin_part_playlist(const char *rel, char *playlist, size_t size)
         return EB_ERR(EINVAL);
     memcpy(rend, r + 1, (size_t)(file - r - 1));
     rend[file - r - 1] = '\0';
-    if (sscanf(file + 1, "segment_%lld.%d.m4s%n", &seq, &part, &end) != 2 || file[1 + end] ||
-        seq < 1 || part < 0)
+    if (sscanf(file + 1, "segment_%lld.%d.m4s%n", &n, part, &end) == 2 && !file[1 + end] &&
+        n >= 1 && *part >= 0) {
+        if (eb_layout_part_path(rend, n, *part, want, sizeof(want)) < 0)
+            return EB_ERR(EINVAL);
+    } else if (sscanf(file + 1, "segment_%lld.m4s%n", &n, &end) == 1 && !file[1 + end] && n >= 1) {
+        *part = -1;
+        if (eb_layout_path(EB_LAYOUT_CMAF_SEGMENT, rend, n, want, sizeof(want)) < 0)
+            return EB_ERR(EINVAL);
+    } else {
         return EB_ERR(EINVAL);
-    if (eb_layout_part_path(rend, seq, part, want, sizeof(want)) < 0 || strcmp(want, ch_end + 1) ||
+    }
+    if (strcmp(want, ch_end + 1) ||
         eb_layout_path(EB_LAYOUT_HLS_MEDIA, rend, 0, media, sizeof(media)) < 0)
         return EB_ERR(EINVAL);
     if (snprintf(playlist, size, "%.*s/%s", (int)(ch_end - rel), rel, media) >= (int)size)
         return EB_ERR(ENAMETOOLONG);
+    *seq = n;
     return 0;
 }
 
@@ -1562,6 +1589,230 @@ static enum MHD_Result eb_origin_part(EbApi *api, struct MHD_Connection *c, EbRe
     return eb_reply_error(api, c, 404, NULL, "not found");
 }
 
+/* ---- a segment being written (LL-DASH) ----------------------------------
+ *
+ * A low-latency channel's MPD offers each segment one part after it starts
+ * (availabilityTimeOffset, availabilityTimeComplete="false"). A request for
+ * a segment that is not complete yet is answered 200 with chunked transfer
+ * encoding: its part files as they are written (the segment is their
+ * concatenation, byte for byte), then whatever the finished segment file
+ * holds past them (nothing, unless part files were already pruned). A
+ * request for the next segment, whose first part is not written yet, is
+ * held like a blocking reload until it is. While the stream waits for its
+ * next part its connection is suspended on the rendition's folder (any
+ * file named "segment_NNN." wakes it), so it costs no thread; 3 target
+ * durations without a new byte end it with an error (the connection closes
+ * without the last chunk, which clients and caches see as incomplete).
+ * Other players, and any request once the segment is complete, get the
+ * file itself (eb_origin_serve: Range, ETag). */
+typedef struct EbSegStream {
+    EbApi *api;
+    struct MHD_Connection *c;
+    EbReq *q;
+    char dir[PATH_MAX]; /* the rendition's folder, resolved */
+    char part_fmt[64];  /* the part file's name for part %d */
+    char seg_name[64];  /* the finished segment's file name */
+    char prefix[64];    /* what every file of this segment's name starts with */
+    int part;           /* the part file open or looked for next */
+    int fd;             /* -1: none open */
+    int whole;          /* fd is the finished segment */
+    uint64_t sent;
+    double target; /* the playlist's target duration, seconds */
+} EbSegStream;
+
+/* The file names of segment seq of rendition folder rel_dir's files. */
+static int eb_segstream_names(const char *rend, int64_t seq, EbSegStream *st)
+{
+    char path[PATH_MAX];
+    const char *b;
+    int n;
+
+    if (eb_layout_path(EB_LAYOUT_CMAF_SEGMENT, rend, seq, path, sizeof(path)) < 0 ||
+        !(b = strrchr(path, '/')) || strlen(b + 1) >= sizeof(st->seg_name) ||
+        strlen(b + 1) < 5 || strcmp(b + strlen(b) - 4, ".m4s"))
+        return EB_ERR(EINVAL);
+    snprintf(st->seg_name, sizeof(st->seg_name), "%s", b + 1);
+    n = (int)strlen(st->seg_name) - 3; /* "segment_NNN." */
+    snprintf(st->prefix, sizeof(st->prefix), "%.*s", n, st->seg_name);
+    return 0;
+}
+
+static void eb_segstream_part_name(const EbSegStream *st, int part, char *out, size_t size)
+{
+    snprintf(out, size, "%s%d.m4s", st->prefix, part);
+}
+
+/* Opens the next file of the stream: part st->part, else the finished
+ * segment at the offset already sent. 1: open, 0: neither exists yet,
+ * <0: the finished file is shorter than what was sent. */
+static int eb_segstream_open(EbSegStream *st)
+{
+    char name[80], path[PATH_MAX + 100];
+    struct stat sb;
+
+    eb_segstream_part_name(st, st->part, name, sizeof(name));
+    snprintf(path, sizeof(path), "%s/%s", st->dir, name);
+    st->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (st->fd >= 0)
+        return 1;
+    snprintf(path, sizeof(path), "%s/%s", st->dir, st->seg_name);
+    st->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (st->fd < 0)
+        return 0;
+    st->whole = 1;
+    if (fstat(st->fd, &sb) < 0 || (uint64_t)sb.st_size < st->sent ||
+        lseek(st->fd, (off_t)st->sent, SEEK_SET) < 0)
+        return EB_ERR(EIO);
+    return 1;
+}
+
+/* libmicrohttpd's content reader (its thread for the connection). */
+static ssize_t eb_segstream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    EbSegStream *st = cls;
+    EbHold *h = &st->q->hold;
+    static const EbLlhlsRequest none = {.part = -1};
+    (void)pos;
+
+    if (h->wake == EB_WAKE_TIMEOUT || h->wake == EB_WAKE_GONE || h->wake == EB_WAKE_STOP)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    h->wake = EB_WAKE_NONE;
+    for (;;) {
+        char next[80];
+        const char *check[2] = {next, st->seg_name};
+        EbFileId missing[2] = {{0}, {0}};
+        int ret;
+
+        if (st->fd >= 0) {
+            ssize_t n = read(st->fd, buf, max);
+            if (n > 0) {
+                st->sent += (uint64_t)n;
+                h->deadline_ns = 0; /* progress: the next wait has its own time */
+                return n;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            close(st->fd);
+            st->fd = -1;
+            if (n < 0)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            if (st->whole)
+                return MHD_CONTENT_READER_END_OF_STREAM;
+            st->part++;
+            continue;
+        }
+        ret = eb_segstream_open(st);
+        if (ret > 0)
+            continue;
+        if (ret < 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        /* Nothing new yet: wait for this segment's next file. */
+        eb_segstream_part_name(st, st->part, next, sizeof(next));
+        ret = eb_hold_any(st->api, st->c, st->q, st->dir, st->prefix, 1, &none, st->target, check,
+                          missing, 2);
+        if (ret > 0)
+            return 0; /* suspended: called again once resumed */
+        if (ret < 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+}
+
+static void eb_segstream_free(void *cls)
+{
+    EbSegStream *st = cls;
+
+    if (st->fd >= 0)
+        close(st->fd);
+    free(st);
+}
+
+/* rel: a segment of rendition playlist's that is not complete. Streamed
+ * when its first part is written, held while it is the next one of a
+ * low-latency playlist, else 404. */
+static enum MHD_Result eb_origin_segment(EbApi *api, struct MHD_Connection *c, EbReq *q,
+                                         const char *rel, const char *playlist, int64_t seq)
+{
+    static const EbLlhlsRequest none = {.part = -1};
+    const char *file = strrchr(rel, '/'), *pfile = strrchr(playlist, '/'), *rend;
+    char folder[PATH_MAX], preal[PATH_MAX], ppath[PATH_MAX + 100], part0[80], *text;
+    const char *check[2];
+    EbFileId missing[2] = {{0}, {0}}, pid;
+    EbLlhlsPlaylist pl;
+    EbSegStream *st;
+    struct MHD_Response *r;
+    size_t len;
+    int ok, held;
+
+    st = calloc(1, sizeof(*st));
+    if (!st)
+        return MHD_NO;
+    st->fd = -1;
+    snprintf(folder, sizeof(folder), "%.*s", (int)(file - rel), rel);
+    for (rend = file - 1; rend > rel && rend[-1] != '/'; rend--)
+        ;
+    {
+        char name[128];
+        snprintf(name, sizeof(name), "%.*s", (int)(file - rend), rend);
+        ok = pfile && eb_segstream_names(name, seq, st) == 0 &&
+             eb_origin_path(api->live, folder, st->dir) == 0;
+    }
+    for (; ok;) {
+        if (eb_origin_path(api->live, rel, preal) == 0) { /* complete now */
+            free(st);
+            return eb_origin_serve(api, c, preal, 1);
+        }
+        if (eb_origin_path(api->live, playlist, preal) < 0 ||
+            eb_read_playlist(preal, &text, &len, &pid) < 0)
+            break;
+        ok = eb_llhls_parse(text, len, &pl) == 0 && pl.low_latency && !pl.ended;
+        free(text);
+        if (!ok)
+            break;
+        st->target = pl.target_duration;
+        eb_segstream_part_name(st, 0, part0, sizeof(part0));
+        snprintf(ppath, sizeof(ppath), "%s/%s", st->dir, part0);
+        if (access(ppath, F_OK) == 0) {
+            st->api = api;
+            st->c = c;
+            st->q = q;
+            q->hold.deadline_ns = 0;
+            r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, eb_segstream_read,
+                                                  st, eb_segstream_free);
+            if (!r) {
+                free(st);
+                return MHD_NO;
+            }
+            MHD_add_response_header(r, "Content-Type", eb_mime(st->seg_name, &ok));
+            /* The same bytes as the finished file: as immutable. A stream
+             * cut short ends without its last chunk, which no cache keeps. */
+            MHD_add_response_header(r, "Cache-Control", "public, max-age=31536000, immutable");
+            eb_cors_media(api, r);
+            return eb_queue(api, c, 200, r);
+        }
+        if (seq != pl.last_msn + 1)
+            break; /* not the segment being written next */
+        check[0] = part0;
+        check[1] = st->seg_name;
+        held = eb_hold_any(api, c, q, st->dir, st->prefix, 1, &none, pl.target_duration, check,
+                           missing, 2);
+        if (held > 0) {
+            free(st);
+            return MHD_YES;
+        }
+        if (held == EB_ERR(ETIMEDOUT)) {
+            free(st);
+            return eb_reply_error(api, c, 503, NULL,
+                                  "the segment was not started within three target durations");
+        }
+        if (held < 0) {
+            free(st);
+            return eb_reply_error(api, c, 503, NULL, "too many requests are held");
+        }
+    }
+    free(st);
+    return eb_reply_error(api, c, 404, NULL, "not found");
+}
+
 /* /live/<rel>: a channel's window. */
 static enum MHD_Result eb_origin_live(EbApi *api, struct MHD_Connection *c, EbReq *q,
                                       const char *rel)
@@ -1571,6 +1822,8 @@ static enum MHD_Result eb_origin_live(EbApi *api, struct MHD_Connection *c, EbRe
     const char *skip = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "_HLS_skip");
     size_t n = strlen(rel);
     char playlist[PATH_MAX], real[PATH_MAX];
+    int64_t seq;
+    int pnum;
 
     switch (q->hold.wake) {
     case EB_WAKE_GONE: { /* the client hung up while held: nothing to count */
@@ -1590,10 +1843,12 @@ static enum MHD_Result eb_origin_live(EbApi *api, struct MHD_Connection *c, EbRe
     }
     if (n > 5 && !strcmp(rel + n - 5, ".m3u8") && (msn || part || skip))
         return eb_origin_playlist(api, c, q, rel, msn, part, skip);
-    if (eb_origin_part_playlist(rel, playlist, sizeof(playlist)) < 0)
+    if (eb_origin_media_ref(rel, playlist, sizeof(playlist), &seq, &pnum) < 0)
         return eb_origin_file(api, c, api->live, rel, 1);
     if (eb_origin_path(api->live, rel, real) == 0)
         return eb_origin_serve(api, c, real, 1);
+    if (pnum < 0)
+        return eb_origin_segment(api, c, q, rel, playlist, seq);
     return eb_origin_part(api, c, q, rel, playlist);
 }
 

@@ -272,6 +272,22 @@ int eb_hal_hw_upload(EbHalDevice *dev, const AVFrame *sw, AVFrame *dst)
         av_frame_unref(dst);
         return ret;
     }
+    if (((AVHWDeviceContext *)dev->hw_device_ctx->data)->type == AV_HWDEVICE_TYPE_VULKAN) {
+        /* libavutil 57's Vulkan upload reads sw's planes (imported host
+         * memory) on the device after it returns, and keeps no reference
+         * to them: sw may be freed before the copy has run (AddressSanitizer
+         * caught lavapipe's queue thread reading a freed plane). A download
+         * is synchronous and waits on the frame's semaphore, which the
+         * upload signals, so once it returns sw is no longer read. */
+        AVFrame *probe = av_frame_alloc();
+        ret = probe ? av_hwframe_transfer_data(probe, dst, 0) : AVERROR(ENOMEM);
+        av_frame_free(&probe);
+        if (ret < 0) {
+            EB_LOGE("hal", "waiting for the upload to the device failed: %s", eb_strerror(ret));
+            av_frame_unref(dst);
+            return ret;
+        }
+    }
     ret = av_frame_copy_props(dst, sw);
     if (ret < 0)
         av_frame_unref(dst);

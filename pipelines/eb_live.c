@@ -428,6 +428,67 @@ static int eb_live_sink_segment(EbSegmentSink *s, const EbSegmentReport *seg)
     return ret;
 }
 
+/* LL-DASH: once every rendition has written the first part of the segment
+ * after the newest listed one (lock held), the MPD lists that segment too,
+ * at its nominal duration, so that players ask for it while it is written
+ * (the MPD's availabilityTimeOffset; the origin streams it). The listing
+ * after it completes states its real duration (an audio segment's may
+ * differ by an AAC frame, the last of a run is shorter). */
+static int eb_live_list_open_segment(EbLiveSink *ls, int64_t seq)
+{
+    EbRendition video[EB_LADDER_MAX_RUNGS], audio;
+    EbSegmentInfo *copies[EB_SINK_MAX_RENDITIONS] = {0};
+    EbPresentation p;
+    int n = (int)(ls->published - ls->first_listed + 1), ret = 0;
+
+    if (seq != ls->published + 1 || ls->published < ls->base || ls->ended ||
+        !(ls->o->segment_seconds > 0))
+        return 0;
+    for (int i = 0; i < ls->nb; i++) {
+        const EbLiveRend *lr = &ls->rend[i];
+        int found = 0;
+        if (!lr->described || !lr->timescale)
+            return 0;
+        for (int k = lr->nb_parts - 1; k >= 0 && !found; k--)
+            found = lr->parts[k].sequence == seq && lr->parts[k].index == 0;
+        if (!found)
+            return 0; /* the last one to start lists it */
+    }
+    eb_live_presentation(ls, ls->first_listed, ls->published, &p, video, &audio);
+    for (int i = 0; i < p.nb_video + !!p.audio && ret >= 0; i++) {
+        EbRendition *r = i < p.nb_video ? &p.video[i] : p.audio;
+        const EbLiveRend *lr = NULL;
+        const EbPartInfo *first = NULL;
+        EbSegmentInfo *open;
+        for (int k = 0; k < ls->nb && !lr; k++)
+            if (!strcmp(ls->rend[k].r.name, r->name))
+                lr = &ls->rend[k];
+        for (int k = lr ? lr->nb_parts - 1 : -1; k >= 0 && !first; k--)
+            if (lr->parts[k].sequence == seq && lr->parts[k].index == 0)
+                first = &lr->parts[k];
+        copies[i] = malloc((size_t)(n + 1) * sizeof(*copies[i]));
+        if (!first || !copies[i]) {
+            ret = first ? EB_ERR(ENOMEM) : EB_ERR(EINVAL);
+            break;
+        }
+        memcpy(copies[i], r->segments, (size_t)n * sizeof(*copies[i]));
+        open = &copies[i][n];
+        *open = copies[i][n - 1];
+        open->start = first->start;
+        open->duration = llround(ls->o->segment_seconds * lr->timescale);
+        open->discontinuity = first->discontinuity;
+        if (first->discontinuity)
+            open->media_offset = av_rescale(ls->run_offset_us, lr->timescale, 1000000);
+        r->segments = copies[i];
+        r->nb_segments = n + 1;
+    }
+    if (ret >= 0)
+        ret = eb_manifest_write_files(ls->dir, &p, EB_MANIFEST_MPD);
+    for (int i = 0; i < EB_SINK_MAX_RENDITIONS; i++)
+        free(copies[i]);
+    return ret;
+}
+
 /* A part of the segment a rendition is writing: its own file, then this
  * rendition's playlist lists it (once a first segment is listed). */
 static int eb_live_sink_part(EbSegmentSink *s, const EbSegmentReport *pt)
@@ -492,6 +553,8 @@ static int eb_live_sink_part(EbSegmentSink *s, const EbSegmentReport *pt)
                 r = p.audio;
             if (r)
                 ret = eb_manifest_write_media(ls->dir, &p, r);
+            if (ret >= 0 && pt->part == 0)
+                ret = eb_live_list_open_segment(ls, seq);
         }
     }
     pthread_mutex_unlock(&ls->lock);

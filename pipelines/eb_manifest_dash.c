@@ -41,6 +41,14 @@
  * keeps its timeline; dash.js only plays to the end of a stream whose MPD
  * became static (a dynamic one without updates leaves it waiting at the
  * edge).
+ * LL-DASH (a running channel with parts): every SegmentTemplate carries
+ * availabilityTimeOffset = segment - part target with
+ * availabilityTimeComplete="false": a segment is available one part after
+ * its start. The live sink lists the segment being written (at its
+ * nominal duration) as soon as every rendition has its first part, and the
+ * origin streams it with chunked transfer encoding as its parts are
+ * written; ServiceDescription and ProducerReferenceTime give the latency
+ * target and the wall clock of the media.
  * Discontinuities (EbSegmentInfo.discontinuity) with the same media_offset
  * do not split the Period: the caller keeps one media clock across them and
  * the files follow it, so the SegmentTimeline just goes on with the starts
@@ -64,6 +72,7 @@
 #include "eb_manifest.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -257,11 +266,14 @@ static int eb_dash_bprint_template(AVBPrint *out, const EbPresentation *p, const
         return ret;
     eb_manifest_bprint_version(out, p);
     av_bprintf(out, "\" startNumber=\"%" PRId64 "\"", start_number);
-    /* No availabilityTimeOffset yet: a segment is offered once complete.
-     * The promise that one can be fetched while written (with
-     * availabilityTimeComplete="false") waits for the origin to stream a
-     * segment being written; made without it, dash.js asks early, gets
-     * 404s and stalls (benchmarks/README.md, "Latency"). */
+    if (eb_dash_low_latency(p) && p->segment_seconds > p->part_target) {
+        /* A segment is offered one part after it starts: the live window
+         * lists it from its first part on (eb_live.c), and the origin
+         * streams it while it is written (chunked). */
+        av_bprintf(out, " availabilityTimeOffset=\"");
+        eb_manifest_bprint_fixed(out, llround((p->segment_seconds - p->part_target) * 1000), 3);
+        av_bprintf(out, "\" availabilityTimeComplete=\"false\"");
+    }
     av_bprintf(out, ">\n");
     snprintf(sub, sizeof(sub), "%s  ", indent);
     eb_dash_bprint_timeline(out, sub, r);

@@ -551,13 +551,139 @@ static void test_stop_while_held(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Reads what has come on fd within ms, appended to r (the answer so far). */
+static void http_more(int fd, int ms, Resp *r)
+{
+    int64_t end = now_ms() + ms;
+    for (int64_t left; (left = end - now_ms()) > 0 && http_answered(fd, (int)left);) {
+        ssize_t n = read(fd, r->buf + r->len, sizeof(r->buf) - 1 - r->len);
+        if (n <= 0)
+            break;
+        r->len += (size_t)n;
+        r->buf[r->len] = '\0';
+        if (ms == 0)
+            break;
+    }
+    r->buf[r->len] = '\0';
+}
+
+/* The body of a chunked answer in r into out; 1 when it ends with the
+ * last chunk (a complete answer), 0 when it was cut short. */
+static int dechunk(const Resp *r, char *out, size_t size)
+{
+    const char *p = strstr(r->buf, "\r\n\r\n");
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (!p)
+        return 0;
+    for (p += 4;;) {
+        char *e;
+        unsigned long len = strtoul(p, &e, 16);
+        if (e == p || strncmp(e, "\r\n", 2))
+            return 0;
+        if (len == 0)
+            return 1;
+        p = e + 2;
+        if (strlen(p) < len + 2 || n + len >= size)
+            return 0;
+        memcpy(out + n, p, len);
+        out[n += len] = '\0';
+        p += len + 2;
+    }
+}
+
+#define DASH_SEG "/live/dash/cmaf/360p/segment_"
+
+/* LL-DASH: a segment being written is streamed (chunked) as its parts are
+ * renamed in and ends with the finished file; the next segment is held
+ * until its first part exists; a stream with no new part for 3 target
+ * durations is cut without its last chunk; others are 404. */
+static void test_segment_stream(void **state)
+{
+    char v[256], body[1024], hls[4300], cmaf[4300];
+    int fd;
+    int64_t t0, t1;
+    Resp r = {0}, r2;
+    (void)state;
+
+    channel_dirs("dash", hls, cmaf, sizeof(hls));
+    part_write("dash", 11, 0);
+    playlist_write("dash", 10, 1, 1);
+    fd = http_send(DASH_SEG "011.m4s");
+    assert_true(fd >= 0);
+    http_more(fd, 500, &r);
+    assert_int_equal(sscanf(r.buf, "HTTP/1.1 %d", &r.code), 1);
+    assert_int_equal(r.code, 200);
+    assert_string_equal(header(&r, "Transfer-Encoding", v, sizeof(v)), "chunked");
+    assert_string_equal(header(&r, "Access-Control-Allow-Origin", v, sizeof(v)), "*");
+    assert_int_equal(dechunk(&r, body, sizeof(body)), 0);
+    assert_string_equal(body, "part 11.0");
+
+    part_write("dash", 11, 1);
+    t0 = now_ms();
+    while (!strstr(r.buf, "part 11.1") && now_ms() - t0 < 2000)
+        http_more(fd, 50, &r);
+    t1 = now_ms();
+    print_message("the next part streamed %lld ms after its rename\n", (long long)(t1 - t0));
+    assert_true(t1 - t0 < 150);
+    assert_int_equal(dechunk(&r, body, sizeof(body)), 0);
+    assert_string_equal(body, "part 11.0part 11.1");
+
+    /* The segment completes: the answer ends, the same bytes as the file. */
+    write_atomic(cmaf, "segment_011.m4s", "part 11.0part 11.1");
+    http_more(fd, 2000, &r);
+    close(fd);
+    assert_int_equal(dechunk(&r, body, sizeof(body)), 1);
+    assert_string_equal(body, "part 11.0part 11.1");
+    assert_int_equal(http_get(DASH_SEG "011.m4s", &r2), 200);
+    assert_string_equal(r2.body, "part 11.0part 11.1");
+    assert_non_null(header(&r2, "ETag", v, sizeof(v)));
+
+    /* The next segment: held until its first part is written. */
+    playlist_write("dash", 11, 0, 1);
+    fd = http_send(DASH_SEG "012.m4s");
+    assert_true(fd >= 0);
+    assert_false(http_answered(fd, 300));
+    part_write("dash", 12, 0);
+    t0 = now_ms();
+    memset(&r, 0, sizeof(r));
+    while (!strstr(r.buf, "part 12.0") && now_ms() - t0 < 2000)
+        http_more(fd, 50, &r);
+    t1 = now_ms();
+    assert_true(t1 - t0 < 150);
+    assert_int_equal(sscanf(r.buf, "HTTP/1.1 %d", &r.code), 1);
+    assert_int_equal(r.code, 200);
+    /* No new part for 3 target durations (3 s): cut short. */
+    t0 = now_ms();
+    http_more(fd, 6000, &r);
+    t1 = now_ms();
+    close(fd);
+    print_message("a stalled stream was cut after %lld ms\n", (long long)(t1 - t0));
+    assert_true(t1 - t0 >= 2500 && t1 - t0 < 5000);
+    assert_int_equal(dechunk(&r, body, sizeof(body)), 0);
+    assert_string_equal(body, "part 12.0");
+
+    /* A client that hangs up while its stream waits is let go. */
+    fd = http_send(DASH_SEG "012.m4s");
+    assert_true(fd >= 0);
+    assert_true(http_answered(fd, 1000));
+    assert_true(metric_becomes("encbox_origin_held_requests", 1, 2000));
+    close(fd);
+    assert_true(metric_becomes("encbox_origin_held_requests", 0, 2000));
+
+    /* Not the next segment, not low-latency: 404 at once. */
+    assert_int_equal(http_get(DASH_SEG "020.m4s", &r2), 404);
+    assert_int_equal(http_get("/live/" CLASSIC "/cmaf/360p/segment_011.m4s", &r2), 404);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blocking_reload), cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_timeouts),        cmocka_unit_test(test_preload_hint),
         cmocka_unit_test(test_delta_update),    cmocka_unit_test(test_many_held),
-        cmocka_unit_test(test_stop_while_held),
+        cmocka_unit_test(test_segment_stream),  cmocka_unit_test(test_stop_while_held),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1737,8 +1737,9 @@ static void test_live_mpd_is_dynamic(void **state)
     av_free(m);
 }
 
-/* LL-DASH: a running channel with parts says the latency to aim at and
- * the producer's reference clock; an ended one says none. */
+/* LL-DASH: a running channel with parts says the latency to aim at, the
+ * producer's reference clock and that segments are available while they
+ * are written; an ended one says none of it. */
 static void test_live_mpd_low_latency(void **state)
 {
     Fixture f;
@@ -1764,10 +1765,10 @@ static void test_live_mpd_low_latency(void **state)
     for (int k = 0; k < 2; k++) {
         set = x_child(d, period, "AdaptationSet", k);
         tmpl = x_child(d, set, "SegmentTemplate", 0);
-        /* Segments are offered once complete: the origin does not stream
-         * one being written yet, so the MPD promises nothing earlier. */
-        assert_null(x_attr(d, tmpl, "availabilityTimeOffset"));
-        assert_null(x_attr(d, tmpl, "availabilityTimeComplete"));
+        /* A segment is offered one part after it starts (the origin
+         * streams it while it is written): 6 s - 334 ms. */
+        assert_string_equal(x_attr_req(d, tmpl, "availabilityTimeOffset"), "5.666");
+        assert_string_equal(x_attr_req(d, tmpl, "availabilityTimeComplete"), "false");
         prt = x_child(d, set, "ProducerReferenceTime", 0);
         assert_true(prt >= 0);
         assert_string_equal(x_attr_req(d, prt, "id"), "0");

@@ -524,9 +524,9 @@ export async function checkMpd(mpdUrl, mediaUrl) {
   const ast = Date.parse(attr(mpdTag, 'availabilityStartTime'));
   const templates = mpd.match(/<SegmentTemplate\b[^>]*>/g) || [];
   if (!templates.length) problems.push('no SegmentTemplate');
-  // Segments are offered once complete (the origin does not stream one
-  // being written yet): an early-availability promise would send dash.js
-  // to 404s. checkDashChunked runs where the MPD makes it.
+  // An early-availability promise (the origin streams a segment being
+  // written, checkDashChunked) needs availabilityTimeComplete="false" and
+  // must leave the segment's first part time to be written.
   const atos = templates.map((t) => attr(t, 'availabilityTimeOffset') || 'none');
   templates.forEach((t, i) => {
     const ato = Number(attr(t, 'availabilityTimeOffset'));
