@@ -510,6 +510,31 @@ const attr = (tag, a) => {
   return m ? m[1] : null;
 };
 
+/* The newest segment of the video SegmentTemplate of the MPD's last
+ * Period: { lastN (its number), lastT (its start, template time) }, nulls
+ * when there is none, and starts: every listed number's start. */
+function newestVideoSegment(mpd) {
+  const period = mpd.slice(mpd.lastIndexOf('<Period'));
+  const video = (/<AdaptationSet\b[^>]*contentType="video"[\s\S]*?<\/AdaptationSet>/.exec(period) || [''])[0];
+  const tpl = (/<SegmentTemplate\b[^>]*>/.exec(video) || [''])[0];
+  let number = Number(attr(tpl, 'startNumber') || 1);
+  let t = 0;
+  let lastT = null;
+  let lastN = null;
+  const starts = new Map();
+  for (const s of video.match(/<S\b[^>]*>/g) || []) {
+    if (attr(s, 't') !== null) t = Number(attr(s, 't'));
+    const d = Number(attr(s, 'd'));
+    for (let k = 0; k <= Number(attr(s, 'r') || 0); k++) {
+      lastT = t;
+      lastN = number++;
+      starts.set(lastN, t);
+      t += d;
+    }
+  }
+  return { lastT, lastN, starts };
+}
+
 /* ll-dash-mpd: the LL-DASH description of a running channel's MPD, and
  * that its clock (availabilityStartTime + media time) is the ingest clock
  * of the HLS program date-times. mediaUrl: the top video's playlist. */
@@ -560,19 +585,11 @@ export async function checkMpd(mpdUrl, mediaUrl) {
   const tpl = (/<SegmentTemplate\b[^>]*>/.exec(video) || [''])[0];
   if (video && tpl) {
     const ts = Number(attr(tpl, 'timescale'));
-    let number = Number(attr(tpl, 'startNumber') || 1);
-    let t = 0;
-    let lastT = null;
-    let lastN = null;
-    for (const s of video.match(/<S\b[^>]*>/g) || []) {
-      if (attr(s, 't') !== null) t = Number(attr(s, 't'));
-      const d = Number(attr(s, 'd'));
-      for (let k = 0; k <= Number(attr(s, 'r') || 0); k++) {
-        lastT = t;
-        lastN = number++;
-        t += d;
-      }
-    }
+    // the newest segment both list complete (the MPD lists the open one too)
+    const { starts } = newestVideoSegment(mpd);
+    const done = pl.segments.filter((x) => starts.has(x.msn)).pop();
+    const lastN = done ? done.msn : null;
+    const lastT = done ? starts.get(lastN) : null;
     const pStart = isoSeconds(attr((/<Period\b[^>]*>/.exec(period) || [''])[0], 'start')) || 0;
     const pto = Number(attr(tpl, 'presentationTimeOffset') || 0);
     const seg = pl.segments.find((s) => s.msn === lastN);
@@ -583,8 +600,22 @@ export async function checkMpd(mpdUrl, mediaUrl) {
       if (Math.abs(d) > 50) problems.push(`segment ${lastN} starts at ${new Date(wall).toISOString()} by the MPD, at ${new Date(seg.pdt).toISOString()} by the HLS program date-time`);
     }
   }
+  // The availability promise is worth something only if the MPD lists the
+  // segment being written: within a few tries its newest video segment is
+  // the one whose parts the HLS playlist lists after its last segment.
+  let open = 'not looked for';
+  if (atos.some((a) => Number(a) > 0)) {
+    open = null;
+    for (let i = 0; i < 30 && open === null; i++) {
+      const [m2, p2] = await Promise.all([get(mpdUrl, 5000), getPlaylist(mediaUrl)]);
+      const n = newestVideoSegment(m2.text).lastN;
+      if (p2.openParts.length >= 1 && n === p2.nextMsn) open = `segment ${n} listed with ${p2.openParts.length} part(s) written`;
+      else await sleep(100);
+    }
+    if (open === null) problems.push('the MPD never listed the segment being written: its availabilityTimeOffset gains players nothing');
+  }
   const details = {
-    figures: `availabilityTimeOffset ${[...new Set(atos)].join('/')} s, Latency@target ${target} ms, ${prts.length} ProducerReferenceTime, UTCTiming ${clock}, ${skew}`,
+    figures: `availabilityTimeOffset ${[...new Set(atos)].join('/')} s, Latency@target ${target} ms, ${prts.length} ProducerReferenceTime, UTCTiming ${clock}, ${skew}, open segment: ${open}`,
   };
   if (problems.length) return fail(problems.slice(0, 4).join('; '), details);
   return { status: 'pass', details };
