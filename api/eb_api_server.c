@@ -20,7 +20,8 @@
  *   GET  /s/<expiry>/<hmac>/videos/<id>/...   the same, signed
  *   GET  /live/<channel>/...        a channel's window; LL-HLS blocking reload,
  *                                   delta updates and preload-hinted parts
- *                                   ("held requests" below)
+ *                                   ("held requests" below), a segment being
+ *                                   written streamed as it grows (LL-DASH)
  *
  * HTTP threads (MHD's pool) only validate, touch SQLite briefly and read
  * files; media work happens in worker processes (eb_jobs). Every /v1 call
