@@ -230,6 +230,36 @@ static enum MHD_Result eb_reply_json(EbApi *api, struct MHD_Connection *c, unsig
     return eb_queue(api, c, code, r);
 }
 
+/* media: an answer of the origin (media tree CORS, so a player's script
+ * can read the status; 503 says when to try again). */
+static enum MHD_Result eb_reply_error_v(EbApi *api, struct MHD_Connection *c, unsigned code,
+                                        const char *field, int media, const char *fmt, va_list ap)
+{
+    char msg[512], *text;
+    struct MHD_Response *r;
+    json_t *o;
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    o = json_pack("{s:{s:s, s:i}}", "error", "message", msg, "status", (int)code);
+    if (field)
+        json_object_set_new(json_object_get(o, "error"), "field", json_string(field));
+    text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!text)
+        return MHD_NO;
+    r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (code == 401)
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"encbox\"");
+    if (media) {
+        eb_cors_media(api, r);
+        if (code == 503)
+            MHD_add_response_header(r, "Retry-After", "1");
+    }
+    return eb_queue(api, c, code, r);
+}
+
 static enum MHD_Result eb_reply_error(EbApi *api, struct MHD_Connection *c, unsigned code,
                                       const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -237,27 +267,28 @@ static enum MHD_Result eb_reply_error(EbApi *api, struct MHD_Connection *c, unsi
 static enum MHD_Result eb_reply_error(EbApi *api, struct MHD_Connection *c, unsigned code,
                                       const char *field, const char *fmt, ...)
 {
-    char msg[512];
+    enum MHD_Result ret;
     va_list ap;
-    json_t *o;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    ret = eb_reply_error_v(api, c, code, field, 0, fmt, ap);
     va_end(ap);
-    o = json_pack("{s:{s:s, s:i}}", "error", "message", msg, "status", (int)code);
-    if (field)
-        json_object_set_new(json_object_get(o, "error"), "field", json_string(field));
-    if (code == 401) {
-        char *text = json_dumps(o, JSON_COMPACT);
-        struct MHD_Response *r;
-        json_decref(o);
-        if (!text)
-            return MHD_NO;
-        r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-        MHD_add_response_header(r, "Content-Type", "application/json");
-        MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"encbox\"");
-        return eb_queue(api, c, code, r);
-    }
-    return eb_reply_json(api, c, code, o);
+    return ret;
+}
+
+/* eb_reply_error for the origin's media tree (/videos, /live, /s). */
+static enum MHD_Result eb_reply_media_error(EbApi *api, struct MHD_Connection *c, unsigned code,
+                                            const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static enum MHD_Result eb_reply_media_error(EbApi *api, struct MHD_Connection *c, unsigned code,
+                                            const char *field, const char *fmt, ...)
+{
+    enum MHD_Result ret;
+    va_list ap;
+    va_start(ap, fmt);
+    ret = eb_reply_error_v(api, c, code, field, 1, fmt, ap);
+    va_end(ap);
+    return ret;
 }
 
 static enum MHD_Result eb_reply_text(EbApi *api, struct MHD_Connection *c, unsigned code,
@@ -880,10 +911,10 @@ static enum MHD_Result eb_origin_serve(EbApi *api, struct MHD_Connection *c, con
 
     fd = open(real, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return eb_reply_error(api, c, 404, NULL, "not found");
+        return eb_reply_media_error(api, c, 404, NULL, "not found");
     if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
-        return eb_reply_error(api, c, 404, NULL, "not found");
+        return eb_reply_media_error(api, c, 404, NULL, "not found");
     }
     snprintf(etag, sizeof(etag), "\"%llx-%llx-%lx\"", (unsigned long long)sb.st_ino,
              (unsigned long long)sb.st_size,
@@ -968,7 +999,7 @@ static enum MHD_Result eb_origin_file(EbApi *api, struct MHD_Connection *c, cons
     char real[PATH_MAX];
 
     if (eb_origin_path(root, rel, real) < 0)
-        return eb_reply_error(api, c, 404, NULL, "not found");
+        return eb_reply_media_error(api, c, 404, NULL, "not found");
     return eb_origin_serve(api, c, real, live);
 }
 
@@ -1454,7 +1485,7 @@ static enum MHD_Result eb_origin_playlist(EbApi *api, struct MHD_Connection *c, 
 
     for (;;) {
         if (eb_origin_path(api->live, rel, real) < 0)
-            return eb_reply_error(api, c, 404, NULL, "not found");
+            return eb_reply_media_error(api, c, 404, NULL, "not found");
         /* Not a low-latency playlist: served as it is, directives ignored. */
         if (eb_read_playlist(real, &text, &len, &id) < 0)
             return eb_origin_serve(api, c, real, 1);
@@ -1464,7 +1495,7 @@ static enum MHD_Result eb_origin_playlist(EbApi *api, struct MHD_Connection *c, 
         }
         if (eb_llhls_request_parse(msn, part, skip, &rq) < 0) {
             free(text);
-            return eb_reply_error(api, c, 400, part && !msn ? "_HLS_part" : "_HLS_msn",
+            return eb_reply_media_error(api, c, 400, part && !msn ? "_HLS_part" : "_HLS_msn",
                                   part && !msn ? "_HLS_part needs _HLS_msn"
                                                : "_HLS_msn and _HLS_part: decimal integers");
         }
@@ -1473,7 +1504,7 @@ static enum MHD_Result eb_origin_playlist(EbApi *api, struct MHD_Connection *c, 
             break;
         case EB_LLHLS_BAD:
             free(text);
-            return eb_reply_error(api, c, 400, rq.part >= 0 ? "_HLS_part" : "_HLS_msn",
+            return eb_reply_media_error(api, c, 400, rq.part >= 0 ? "_HLS_part" : "_HLS_msn",
                                   "_HLS_msn=%lld%s: too far past the playlist's last segment "
                                   "(%lld)",
                                   (long long)rq.msn, rq.part >= 0 ? " with _HLS_part" : "",
@@ -1487,11 +1518,11 @@ static enum MHD_Result eb_origin_playlist(EbApi *api, struct MHD_Connection *c, 
             if (held > 0)
                 return MHD_YES;
             if (held == EB_ERR(ETIMEDOUT))
-                return eb_reply_error(api, c, 503, NULL,
+                return eb_reply_media_error(api, c, 503, NULL,
                                       "the playlist did not reach _HLS_msn/_HLS_part within "
                                       "three target durations");
             if (held < 0)
-                return eb_reply_error(api, c, 503, NULL, "too many requests are held");
+                return eb_reply_media_error(api, c, 503, NULL, "too many requests are held");
             continue; /* it changed meanwhile: read it again */
         }
         break;
@@ -1562,7 +1593,7 @@ static enum MHD_Result eb_origin_part(EbApi *api, struct MHD_Connection *c, EbRe
     int hinted, held;
 
     if (!file)
-        return eb_reply_error(api, c, 404, NULL, "not found");
+        return eb_reply_media_error(api, c, 404, NULL, "not found");
     snprintf(folder, sizeof(folder), "%.*s", (int)(file - playlist), playlist);
     for (;;) {
         if (eb_origin_path(api->live, folder, real) < 0)
@@ -1582,12 +1613,12 @@ static enum MHD_Result eb_origin_part(EbApi *api, struct MHD_Connection *c, EbRe
         if (held > 0)
             return MHD_YES;
         if (held == EB_ERR(ETIMEDOUT))
-            return eb_reply_error(api, c, 503, NULL,
+            return eb_reply_media_error(api, c, 503, NULL,
                                   "the part was not written within three target durations");
         if (held < 0)
-            return eb_reply_error(api, c, 503, NULL, "too many requests are held");
+            return eb_reply_media_error(api, c, 503, NULL, "too many requests are held");
     }
-    return eb_reply_error(api, c, 404, NULL, "not found");
+    return eb_reply_media_error(api, c, 404, NULL, "not found");
 }
 
 /* ---- a segment being written (LL-DASH) ----------------------------------
@@ -1802,16 +1833,16 @@ static enum MHD_Result eb_origin_segment(EbApi *api, struct MHD_Connection *c, E
         }
         if (held == EB_ERR(ETIMEDOUT)) {
             free(st);
-            return eb_reply_error(api, c, 503, NULL,
+            return eb_reply_media_error(api, c, 503, NULL,
                                   "the segment was not started within three target durations");
         }
         if (held < 0) {
             free(st);
-            return eb_reply_error(api, c, 503, NULL, "too many requests are held");
+            return eb_reply_media_error(api, c, 503, NULL, "too many requests are held");
         }
     }
     free(st);
-    return eb_reply_error(api, c, 404, NULL, "not found");
+    return eb_reply_media_error(api, c, 404, NULL, "not found");
 }
 
 /* /live/<rel>: a channel's window. */
@@ -1838,7 +1869,7 @@ static enum MHD_Result eb_origin_live(EbApi *api, struct MHD_Connection *c, EbRe
         return ret;
     }
     case EB_WAKE_STOP:
-        return eb_reply_error(api, c, 503, NULL, "the server is stopping");
+        return eb_reply_media_error(api, c, 503, NULL, "the server is stopping");
     default:
         q->hold.wake = EB_WAKE_NONE;
     }
@@ -1871,40 +1902,40 @@ static enum MHD_Result eb_origin_signed(EbApi *api, struct MHD_Connection *c, co
     int ret;
 
     if (!klen)
-        return eb_reply_error(api, c, 404, NULL, "not found");
+        return eb_reply_media_error(api, c, 404, NULL, "not found");
     n = strcspn(p, "/");
     if (n == 0 || n >= sizeof(exp_s))
-        return eb_reply_error(api, c, 403, NULL, "bad signature");
+        return eb_reply_media_error(api, c, 403, NULL, "bad signature");
     memcpy(exp_s, p, n);
     exp_s[n] = 0;
     p += n;
     if (*p++ != '/')
-        return eb_reply_error(api, c, 403, NULL, "bad signature");
+        return eb_reply_media_error(api, c, 403, NULL, "bad signature");
     n = strcspn(p, "/");
     if (n != 64)
-        return eb_reply_error(api, c, 403, NULL, "bad signature");
+        return eb_reply_media_error(api, c, 403, NULL, "bad signature");
     memcpy(mac_s, p, n);
     mac_s[n] = 0;
     p += n;
     if (strncmp(p, EB_ORIGIN_VIDEOS, sizeof(EB_ORIGIN_VIDEOS) - 1))
-        return eb_reply_error(api, c, 404, NULL, "not found");
+        return eb_reply_media_error(api, c, 404, NULL, "not found");
     id = p + sizeof(EB_ORIGIN_VIDEOS) - 1;
     slash = strchr(id, '/');
     if (!slash || slash - id > EB_VIDEO_ID_MAX)
-        return eb_reply_error(api, c, 404, NULL, "not found");
+        return eb_reply_media_error(api, c, 404, NULL, "not found");
     expiry = strtoll(exp_s, &end, 10);
     if (*end || expiry <= 0)
-        return eb_reply_error(api, c, 403, NULL, "bad signature");
+        return eb_reply_media_error(api, c, 403, NULL, "bad signature");
     snprintf(msg, sizeof(msg), "%s/%.*s", exp_s, (int)(slash - id), id);
     ret = gnutls_hmac_fast(GNUTLS_MAC_SHA256, skey, klen, msg, strlen(msg), mac);
     explicit_bzero(skey, sizeof(skey));
     if (ret < 0)
-        return eb_reply_error(api, c, 500, NULL, "cannot sign");
+        return eb_reply_media_error(api, c, 500, NULL, "cannot sign");
     eb_hex(mac, sizeof(mac), want);
     if (!eb_token_equal(want, mac_s))
-        return eb_reply_error(api, c, 403, NULL, "bad signature");
+        return eb_reply_media_error(api, c, 403, NULL, "bad signature");
     if (expiry < (long long)time(NULL))
-        return eb_reply_error(api, c, 403, NULL, "link expired");
+        return eb_reply_media_error(api, c, 403, NULL, "link expired");
     return eb_origin_file(api, c, api->videos, id, 0);
 }
 

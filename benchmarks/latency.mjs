@@ -25,14 +25,19 @@ import { commonArg, createHarness, errText, oneLine, originAndChannel, sleep, wi
 
 const PLAYERS = {
   'hls-ll': { label: 'hls.js LL-HLS', page: 'live-hls', kind: 'hls', setting: 'lowLatencyMode true', opt: { hlsConfig: { lowLatencyMode: true }, lowLatency: true } },
+  // hls.js with catch-up (its default maxLiveSyncPlaybackRate is 1, so it
+  // never plays faster to get back to its target). Measured worse: it
+  // drains its buffer and stalls (benchmarks/README.md, "Latency").
+  'hls-ll-sync': { label: 'hls.js LL-HLS sync', page: 'live-hls', kind: 'hls', setting: 'lowLatencyMode, maxLiveSyncPlaybackRate 1.05', opt: { hlsConfig: { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.05 }, lowLatency: true } },
   'dash-ll': { label: 'dash.js LL-DASH', page: 'live-dash', kind: 'dash', setting: 'ServiceDescription target, catch-up on', opt: { lowLatency: true } },
   hls: { label: 'hls.js classic', page: 'live-hls', kind: 'hls', setting: 'lowLatencyMode false', opt: { hlsConfig: { lowLatencyMode: false } } },
 };
+const DEFAULT_PLAYERS = ['hls-ll', 'dash-ll', 'hls'];
 const TARGET = { player: 'hls-ll', median: 2.0, p95: 3.0, stalls: 0 };
 
 const USAGE = `usage: node benchmarks/latency.mjs ORIGIN_URL CHANNEL [options]
   --seconds S          samples per player, one a second (default 120)
-  --players LIST       comma-separated, in order (default ${Object.keys(PLAYERS).join(',')})
+  --players LIST       comma-separated, in order (default ${DEFAULT_PLAYERS.join(',')}; also hls-ll-sync)
   --json FILE          write the samples and figures there
   --note TEXT          recorded in the JSON (the source, the build, ...)
   --chromium PATH      browser binary (default /usr/bin/chromium, env CHROMIUM)
@@ -44,7 +49,7 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const o = { seconds: 120, players: Object.keys(PLAYERS), json: null, note: '', chromium: process.env.CHROMIUM || '/usr/bin/chromium', verbose: false };
+  const o = { seconds: 120, players: DEFAULT_PLAYERS, json: null, note: '', chromium: process.env.CHROMIUM || '/usr/bin/chromium', verbose: false };
   const pos = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];

@@ -2,7 +2,7 @@
 # Glass-to-glass latency of a low-latency live channel, in real players.
 #
 #   benchmarks/latency.sh [--encbox PATH] [--seconds S] [-o DIR]
-#                         [--players hls-ll,dash-ll,hls] [--verbose]
+#                         [--players hls-ll,dash-ll,hls,hls-ll-sync] [--verbose]
 #
 # Starts its own `encbox serve` on free loopback ports over a scratch
 # storage folder, creates a channel (2 s segments, low latency: the

@@ -400,6 +400,7 @@ static void test_bad_requests(void **state)
  * blocking reload and for the preload-hinted part alike. */
 static void test_timeouts(void **state)
 {
+    char v[64];
     int fd_pl, fd_part;
     int64_t t0 = now_ms(), t1;
     Resp r;
@@ -411,6 +412,9 @@ static void test_timeouts(void **state)
     assert_int_equal(http_read(fd_pl, 6000, &r), 503);
     t1 = now_ms();
     assert_int_equal(http_read(fd_part, 6000, &r), 503);
+    /* A player's script can read why (CORS) and when to come back. */
+    assert_string_equal(header(&r, "Access-Control-Allow-Origin", v, sizeof(v)), "*");
+    assert_string_equal(header(&r, "Retry-After", v, sizeof(v)), "1");
     print_message("timed out after %lld ms\n", (long long)(t1 - t0));
     assert_true(t1 - t0 >= 2900);
     assert_true(t1 - t0 < 4500);
@@ -672,8 +676,9 @@ static void test_segment_stream(void **state)
     close(fd);
     assert_true(metric_becomes("encbox_origin_held_requests", 0, 2000));
 
-    /* Not the next segment, not low-latency: 404 at once. */
+    /* Not the next segment, not low-latency: 404 at once (readable). */
     assert_int_equal(http_get(DASH_SEG "020.m4s", &r2), 404);
+    assert_string_equal(header(&r2, "Access-Control-Allow-Origin", v, sizeof(v)), "*");
     assert_int_equal(http_get("/live/" CLASSIC "/cmaf/360p/segment_011.m4s", &r2), 404);
 }
 
