@@ -3,7 +3,7 @@
  * is flushed and reported to the segment sink as one segment. For CMAF the mp4 muxer runs with
  * frag_custom (a fragment only when we ask for one) and delay_moov (the moov
  * is written with the first fragment, once the first timestamps are known, so
- * the edit lists carry the B-frame delay and the AAC priming); the bytes
+ * an audio track's edit list carries the AAC priming); the bytes
  * before the first moof of that first flush are the init segment. For TS the
  * muxer re-emits PAT/PMT at every segment so each one decodes on its own.
  *
@@ -124,6 +124,14 @@ int eb_segmenter_open(const EbSegmenterConfig *cfg, EbSegmenter **out)
         goto error;
     if (s->format == EB_FORMAT_CMAF) {
         av_dict_set(&opts, "movflags", "+cmaf+frag_custom+delay_moov+skip_trailer+negative_cts_offsets", 0);
+        /* An audio track's encoder priming (AAC: 1024 samples, its first
+         * packet's negative pts) is cut by an edit list (elst media_time
+         * = the priming), as the CMAF and DASH-IF guidelines describe; the
+         * cmaf flag alone leaves it out and presents the priming at 0,
+         * every sound 21 ms late. Chromium's MSE applies it. Video keeps
+         * negative composition offsets and no edit list. */
+        if (s->video_index < 0 && s->audio_index >= 0)
+            av_dict_set(&opts, "use_editlist", "1", 0);
         /* Low latency: a prft box before each fragment ties its media time
          * to the wall clock when it was written (LL-DASH; players can read
          * their latency from it). */

@@ -292,6 +292,207 @@ end:
     return ret;
 }
 
+/* A full box's 32- or 64-bit field (version 1: 64-bit) at p. */
+static int64_t eb_rd_versioned(const uint8_t *p, int v1)
+{
+    return v1 ? (int64_t)((uint64_t)eb_rd32(p) << 32 | eb_rd32(p + 4)) : (int64_t)eb_rd32(p);
+}
+
+/* Adds one traf's samples to *dur and, for its first, *tfdt and *cts. */
+static int eb_traf_samples(const uint8_t *traf, size_t size, int first, int64_t *tfdt,
+                           int64_t *cts, int64_t *dur)
+{
+    static const char *const tfhd_path[] = {"tfhd"}, *const tfdt_path[] = {"tfdt"},
+                             *const trun_path[] = {"trun"};
+    const uint8_t *b;
+    size_t bsize;
+    uint32_t flags, n, def_dur = 0;
+    const uint8_t *e;
+
+    b = eb_find_box(traf, size, tfhd_path, 1, &bsize);
+    if (!b)
+        return -1;
+    flags = eb_rd32(b + 8) & 0xffffff;
+    e = b + 16 + ((flags & 1) ? 8 : 0) + ((flags & 2) ? 4 : 0);
+    if (flags & 8)
+        def_dur = eb_rd32(e);
+    b = eb_find_box(traf, size, tfdt_path, 1, &bsize);
+    if (!b)
+        return -1;
+    if (first)
+        *tfdt = eb_rd_versioned(b + 12, b[8] == 1);
+    b = eb_find_box(traf, size, trun_path, 1, &bsize);
+    if (!b)
+        return -1;
+    flags = eb_rd32(b + 8) & 0xffffff;
+    n = eb_rd32(b + 12);
+    e = b + 16 + ((flags & 1) ? 4 : 0) + ((flags & 4) ? 4 : 0);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t d = def_dur;
+        if (e > b + bsize)
+            return -1;
+        if (flags & 0x100) {
+            d = eb_rd32(e);
+            e += 4;
+        }
+        if (flags & 0x200)
+            e += 4;
+        if (flags & 0x400)
+            e += 4;
+        if (flags & 0x800) {
+            if (i == 0 && first)
+                *cts = b[8] == 1 ? (int32_t)eb_rd32(e) : (int64_t)eb_rd32(e);
+            e += 4;
+        }
+        if (!d)
+            return -1; /* no duration anywhere (trex defaults are not read) */
+        *dur += d;
+    }
+    return 0;
+}
+
+int eb_test_cmaf_timeline(const char *dir, EbTestTimeline *out)
+{
+    static const char *const mdhd_path[] = {"moov", "trak", "mdia", "mdhd"};
+    static const char *const elst_path[] = {"moov", "trak", "edts", "elst"};
+    static const char *const traf_path[] = {"traf"};
+    char path[4200];
+    uint8_t *init;
+    size_t isize, bsize;
+    const uint8_t *b;
+    int ret = -1;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(path, sizeof(path), "%s/init.mp4", dir);
+    init = eb_test_slurp(path, &isize);
+    if (!init)
+        return -1;
+    b = eb_find_box(init, isize, mdhd_path, 4, &bsize);
+    if (!b)
+        goto end;
+    out->timescale = (int)(b[8] == 1 ? eb_rd32(b + 28) : eb_rd32(b + 20));
+    b = eb_find_box(init, isize, elst_path, 4, &bsize);
+    if (b) {
+        int v1 = b[8] == 1;
+        uint32_t n = eb_rd32(b + 12);
+        const uint8_t *e = b + 16;
+        for (uint32_t i = 0; i < n; i++, e += v1 ? 20 : 12) {
+            int64_t mt = v1 ? eb_rd_versioned(e + 8, 1) : (int32_t)eb_rd32(e + 4);
+            if (mt >= 0) {
+                out->edit_media_time = mt;
+                break;
+            }
+        }
+    }
+    for (int k = 0; k < EB_TEST_MAX_SEGMENTS; k++) {
+        size_t ssize, off = 0;
+        uint8_t *seg;
+        int64_t tfdt = 0, cts = 0, dur = 0;
+        int first = 1;
+        snprintf(path, sizeof(path), "%s/segment_%03d.m4s", dir, k + 1);
+        seg = eb_test_slurp(path, &ssize);
+        if (!seg)
+            break;
+        while (off + 8 <= ssize) {
+            uint32_t len = eb_rd32(seg + off);
+            if (len < 8 || off + len > ssize)
+                break;
+            if (!memcmp(seg + off + 4, "moof", 4)) {
+                const uint8_t *t = eb_find_box(seg + off + 8, len - 8, traf_path, 1, &bsize);
+                if (!t || eb_traf_samples(t + 8, bsize - 8, first, &tfdt, &cts, &dur) < 0) {
+                    free(seg);
+                    goto end;
+                }
+                first = 0;
+            }
+            off += len;
+        }
+        free(seg);
+        if (first)
+            goto end; /* no moof */
+        out->tfdt[k] = tfdt;
+        out->start[k] = (double)(tfdt + cts - out->edit_media_time) / out->timescale;
+        out->duration[k] = (double)dur / out->timescale;
+        out->nb = k + 1;
+    }
+    ret = out->nb > 0 ? 0 : -1;
+end:
+    free(init);
+    return ret;
+}
+
+int eb_test_playlist_durations(const char *path, double *out, int max)
+{
+    size_t n;
+    char *text = (char *)eb_test_slurp(path, &n), *p;
+    int nb = 0;
+
+    if (!text)
+        return -1;
+    for (p = text; (p = strstr(p, "#EXTINF:")) != NULL && nb < max; p += 8)
+        out[nb++] = atof(p + 8);
+    free(text);
+    return nb;
+}
+
+/* The value of attribute name in the tag starting at tag (up to its '>'). */
+static const char *eb_xml_attr(const char *tag, const char *name, char *out, size_t size)
+{
+    const char *end = strchr(tag, '>'), *p = tag;
+    size_t len = strlen(name);
+    while ((p = strstr(p, name)) != NULL && p < end) {
+        if (p[-1] == ' ' && p[len] == '=' && p[len + 1] == '"') {
+            const char *q = strchr(p + len + 2, '"');
+            snprintf(out, size, "%.*s", (int)(q - (p + len + 2)), p + len + 2);
+            return out;
+        }
+        p += len;
+    }
+    return NULL;
+}
+
+int eb_test_mpd_timeline(const char *path, const char *type, double *start, double *duration,
+                         int max)
+{
+    size_t n;
+    char *text = (char *)eb_test_slurp(path, &n), want[64], v[64];
+    const char *set, *tpl, *s, *set_end;
+    double ts, pto = 0;
+    int64_t t = 0;
+    int nb = 0;
+
+    if (!text)
+        return -1;
+    snprintf(want, sizeof(want), "contentType=\"%s\"", type);
+    set = strstr(text, want);
+    tpl = set ? strstr(set, "<SegmentTemplate") : NULL;
+    set_end = set ? strstr(set, "</AdaptationSet>") : NULL;
+    if (!tpl || !set_end || tpl > set_end || !eb_xml_attr(tpl, "timescale", v, sizeof(v))) {
+        free(text);
+        return -1;
+    }
+    ts = atof(v);
+    if (eb_xml_attr(tpl, "presentationTimeOffset", v, sizeof(v)))
+        pto = atof(v);
+    for (s = tpl; (s = strstr(s, "<S ")) != NULL && s < set_end; s += 3) {
+        int64_t d;
+        int r = 0;
+        if (eb_xml_attr(s, "t", v, sizeof(v)))
+            t = atoll(v);
+        if (!eb_xml_attr(s, "d", v, sizeof(v)))
+            break;
+        d = atoll(v);
+        if (eb_xml_attr(s, "r", v, sizeof(v)))
+            r = atoi(v);
+        for (int i = 0; i <= r && nb < max; i++, t += d) {
+            start[nb] = ((double)t - pto) / ts;
+            duration[nb++] = (double)d / ts;
+        }
+    }
+    free(text);
+    return nb;
+}
+
 int eb_test_rotate_mp4(const char *path)
 {
     static const char *const tkhd_path[] = {"moov", "trak", "tkhd"};

@@ -50,6 +50,33 @@ int eb_test_read_rendition(const char *dir, EbTestStream *out);
  * tell. */
 int eb_test_cmaf_start(const char *dir, double *seconds);
 
+/* A CMAF rendition's timeline as a player's MSE presents it, read from
+ * the bytes alone (not from libavformat, which shifts times to suit
+ * itself): for segment_001.m4s, segment_002.m4s, ... in order, start[k] =
+ * (tfdt + the first sample's composition offset - the edit list's
+ * media_time) / the mdhd timescale, and duration[k] = the sum of its trun
+ * sample durations (every fragment of the segment), in seconds. What lies
+ * before 0 (the AAC priming the edit list removes) is not presented. */
+#define EB_TEST_MAX_SEGMENTS 64
+typedef struct EbTestTimeline {
+    int nb;
+    int timescale;           /* mdhd */
+    int64_t edit_media_time; /* elst's first non-empty entry; 0 without an edit list */
+    int64_t tfdt[EB_TEST_MAX_SEGMENTS];
+    double start[EB_TEST_MAX_SEGMENTS];
+    double duration[EB_TEST_MAX_SEGMENTS];
+} EbTestTimeline;
+int eb_test_cmaf_timeline(const char *dir, EbTestTimeline *out);
+
+/* The EXTINF durations of a media playlist, in order; the count, or -1. */
+int eb_test_playlist_durations(const char *path, double *out, int max);
+
+/* The segments of the SegmentTimeline of the first AdaptationSet with
+ * contentType `type` in the MPD at path: their starts and durations in
+ * seconds, (t - presentationTimeOffset) / timescale. The count, or -1. */
+int eb_test_mpd_timeline(const char *path, const char *type, double *start, double *duration,
+                         int max);
+
 /* Writes a 90-degree clockwise display matrix into the first track header
  * of an mp4 (as phones record portrait video), since ffmpeg 5.1's command
  * line has no option for it. */

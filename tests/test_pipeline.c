@@ -14,7 +14,8 @@
 
 #include <cmocka.h>
 
-#include <libavcodec/codec_id.h>
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
 #include <libavutil/macros.h>
 
 #include "eb_error.h"
@@ -65,6 +66,37 @@ static void run_job(const char *input, const char *out, const char *id, EbOutput
     if (ret != expect)
         fprintf(stderr, "eb_vod_run: %d (%s), expected %d\n", ret, eb_strerror(ret), expect);
     assert_int_equal(ret, expect);
+}
+
+/* Every manifest figure of CMAF rendition r (of the video at video_dir)
+ * says what its bytes hold, as MSE presents them: segment k's EXTINF is
+ * the time it covers from 0 on (the AAC priming the edit list removes
+ * before 0 is not presented), and the MPD's SegmentTimeline places it
+ * where its tfdt and the edit list put it, to a microsecond (EXTINF is
+ * printed with six decimals). type: the MPD AdaptationSet's contentType. */
+static void check_timeline_matches_media(const char *video_dir, const char *r, const char *type)
+{
+    EbTestTimeline tl;
+    double extinf[EB_TEST_MAX_SEGMENTS], t[EB_TEST_MAX_SEGMENTS], d[EB_TEST_MAX_SEGMENTS];
+    char dir[4600], path[4600];
+
+    snprintf(dir, sizeof(dir), "%s/cmaf/%s", video_dir, r);
+    assert_int_equal(eb_test_cmaf_timeline(dir, &tl), 0);
+    snprintf(path, sizeof(path), "%s/hls/%s/index.m3u8", video_dir, r);
+    assert_int_equal(eb_test_playlist_durations(path, extinf, EB_TEST_MAX_SEGMENTS), tl.nb);
+    snprintf(path, sizeof(path), "%s/dash/manifest.mpd", video_dir);
+    assert_int_equal(eb_test_mpd_timeline(path, type, t, d, EB_TEST_MAX_SEGMENTS), tl.nb);
+    for (int k = 0; k < tl.nb; k++) {
+        double from = fmax(tl.start[k], 0), to = tl.start[k] + tl.duration[k];
+        fprintf(stderr,
+                "%s segment %d: media %.6f-%.6f s (tfdt %lld, edit %lld), EXTINF %.6f, MPD "
+                "%.6f+%.6f\n",
+                r, k + 1, tl.start[k], to, (long long)tl.tfdt[k], (long long)tl.edit_media_time,
+                extinf[k], t[k], d[k]);
+        assert_true(fabs(extinf[k] - (to - from)) < 2e-6);
+        assert_true(fabs(t[k] - from) < 1e-6);
+        assert_true(fabs(d[k] - (to - from)) < 1e-6);
+    }
 }
 
 static void test_cmaf_ladder_aligned_and_on_target(void **state)
@@ -134,15 +166,26 @@ static void test_cmaf_ladder_aligned_and_on_target(void **state)
     assert_true(a.has_audio && a.audio_codec_aac);
     assert_int_equal(eb_test_count_segments(dir), 2);
     {
-        double vstart, astart;
+        double vstart;
+        EbTestTimeline tl;
         snprintf(dir, sizeof(dir), "%s/videos/clip/cmaf/720p", out);
         assert_int_equal(eb_test_cmaf_start(dir, &vstart), 0);
-        snprintf(dir, sizeof(dir), "%s/videos/clip/cmaf/audio", out);
-        assert_int_equal(eb_test_cmaf_start(dir, &astart), 0);
-        fprintf(stderr, "video starts at %.4f s, audio at %.4f s\n", vstart, astart);
         assert_true(fabs(vstart) < 1e-9); /* first frame presented at 0 */
-        assert_true(fabs(astart - vstart) <= 1.0 / 30);
+        /* The AAC encoder's priming (1024 samples) is in the first
+         * segment, and the init segment's edit list removes exactly it:
+         * the first real sample is presented at 0, with the first frame. */
+        snprintf(dir, sizeof(dir), "%s/videos/clip/cmaf/audio", out);
+        assert_int_equal(eb_test_cmaf_timeline(dir, &tl), 0);
+        fprintf(stderr, "audio: tfdt %lld, edit list media_time %lld, timescale %d\n",
+                (long long)tl.tfdt[0], (long long)tl.edit_media_time, tl.timescale);
+        assert_int_equal(tl.timescale, 48000);
+        assert_int_equal(tl.tfdt[0], 0);
+        assert_int_equal(tl.edit_media_time, 1024);
+        assert_true(fabs(tl.start[0] + 1024.0 / 48000) < 1e-9);
     }
+    snprintf(dir, sizeof(dir), "%s/videos/clip", out);
+    check_timeline_matches_media(dir, "audio", "audio");
+    check_timeline_matches_media(dir, "720p", "video");
 
     snprintf(path, sizeof(path), "%s/videos/clip/hls/master.m3u8", out);
     assert_true(eb_test_exists(path));
@@ -150,6 +193,211 @@ static void test_cmaf_ladder_aligned_and_on_target(void **state)
     assert_true(eb_test_exists(path));
     snprintf(path, sizeof(path), "%s/.staging", out);
     assert_int_equal(eb_test_dir_entries(path), 0);
+}
+
+/* ---- A/V sync measured by content --------------------------------------- */
+
+#define SYNC_MAX 16
+
+/* Where the flashes and the beeps of one output are, in decoder order.
+ * video: the output index and presentation time (best-effort pts) of each
+ * frame whose mean luma rises above 128; audio: the index of the decoded
+ * sample where the signal first exceeds 0.5 after 100 ms below it, counted
+ * from the first packet's first sample (the priming included: the decoder
+ * is told not to skip it), and that packet's pts. */
+typedef struct SyncOnsets {
+    int nb_v, nb_a;
+    int64_t v_index[SYNC_MAX];
+    double v_pts[SYNC_MAX];
+    int64_t a_sample[SYNC_MAX];
+    double a_first_pts;
+    int64_t a_samples; /* decoded in all */
+    int sample_rate;
+} SyncOnsets;
+
+static void sync_decode(const char *path, SyncOnsets *o)
+{
+    AVFormatContext *fc = NULL;
+    AVCodecContext *dec[2] = {NULL, NULL};
+    int idx[2];
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc();
+    int64_t vframes = 0, last_loud = -100000;
+    int prev_bright = 0;
+
+    memset(o, 0, sizeof(*o));
+    o->a_first_pts = NAN;
+    assert_int_equal(avformat_open_input(&fc, path, NULL, NULL), 0);
+    assert_true(avformat_find_stream_info(fc, NULL) >= 0);
+    for (int k = 0; k < 2; k++) {
+        const AVCodec *c = NULL;
+        idx[k] = av_find_best_stream(fc, k ? AVMEDIA_TYPE_AUDIO : AVMEDIA_TYPE_VIDEO, -1, -1, &c, 0);
+        if (idx[k] < 0)
+            continue; /* a CMAF rendition holds one of them */
+        dec[k] = avcodec_alloc_context3(c);
+        avcodec_parameters_to_context(dec[k], fc->streams[idx[k]]->codecpar);
+        dec[k]->pkt_timebase = fc->streams[idx[k]]->time_base;
+        dec[k]->flags2 |= AV_CODEC_FLAG2_SKIP_MANUAL;
+        assert_int_equal(avcodec_open2(dec[k], c, NULL), 0);
+    }
+    o->sample_rate = dec[1] ? dec[1]->sample_rate : 0;
+    for (int eof = 0; !eof;) {
+        int k;
+        if (av_read_frame(fc, pkt) < 0) {
+            eof = 1;
+            for (k = 0; k < 2; k++)
+                if (dec[k])
+                    avcodec_send_packet(dec[k], NULL);
+        } else {
+            k = pkt->stream_index == idx[0] ? 0 : pkt->stream_index == idx[1] ? 1 : -1;
+            if (k < 0) {
+                av_packet_unref(pkt);
+                continue;
+            }
+            if (k == 1 && isnan(o->a_first_pts))
+                o->a_first_pts = pkt->pts * av_q2d(fc->streams[idx[1]]->time_base);
+            assert_int_equal(avcodec_send_packet(dec[k], pkt), 0);
+            av_packet_unref(pkt);
+        }
+        for (k = 0; k < 2; k++)
+            while (dec[k] && avcodec_receive_frame(dec[k], f) == 0) {
+                if (k == 0) {
+                    int64_t sum = 0;
+                    for (int y = 0; y < f->height; y++)
+                        for (int x = 0; x < f->width; x++)
+                            sum += f->data[0][y * f->linesize[0] + x];
+                    int bright = sum / (f->width * f->height) > 128;
+                    if (bright && !prev_bright && o->nb_v < SYNC_MAX) {
+                        o->v_index[o->nb_v] = vframes;
+                        o->v_pts[o->nb_v++] =
+                            f->best_effort_timestamp * av_q2d(fc->streams[idx[0]]->time_base);
+                    }
+                    prev_bright = bright;
+                    vframes++;
+                } else {
+                    assert_int_equal(f->format, AV_SAMPLE_FMT_FLTP);
+                    for (int i = 0; i < f->nb_samples; i++) {
+                        float x = ((const float *)f->extended_data[0])[i];
+                        int64_t j = o->a_samples + i;
+                        if (fabsf(x) > 0.5f) {
+                            if (j - last_loud > o->sample_rate / 10 && o->nb_a < SYNC_MAX)
+                                o->a_sample[o->nb_a++] = j;
+                            last_loud = j;
+                        }
+                    }
+                    o->a_samples += f->nb_samples;
+                }
+                av_frame_unref(f);
+            }
+    }
+    avcodec_free_context(&dec[0]);
+    avcodec_free_context(&dec[1]);
+    avformat_close_input(&fc);
+    av_packet_free(&pkt);
+    av_frame_free(&f);
+}
+
+/* Concatenates init.mp4 (or nothing) and the segments of a rendition
+ * folder into one file, as a player appends them. */
+static void sync_concat(const char *dir, const char *init, const char *ext, const char *to)
+{
+    FILE *out = fopen(to, "wb");
+    char path[4600];
+    size_t n;
+    uint8_t *b;
+
+    assert_non_null(out);
+    if (init) {
+        snprintf(path, sizeof(path), "%s/%s", dir, init);
+        b = eb_test_slurp(path, &n);
+        assert_non_null(b);
+        fwrite(b, 1, n, out);
+        free(b);
+    }
+    for (int k = 1;; k++) {
+        snprintf(path, sizeof(path), "%s/segment_%03d.%s", dir, k, ext);
+        if (!(b = eb_test_slurp(path, &n)))
+            break;
+        fwrite(b, 1, n, out);
+        free(b);
+    }
+    assert_int_equal(fclose(out), 0);
+}
+
+/* A flash (one white frame) and a 1 kHz beep start together every second;
+ * after the ladder, each flash and its beep are presented within 5 ms of
+ * each other, in CMAF (times from the bytes: frame n at n / 30 s, sample j
+ * at (tfdt + j - the edit list's media_time) / rate) and in TS (times from
+ * the PES timestamps). The first second is left out: its beep begins the
+ * stream. */
+static void test_av_sync_by_content(void **state)
+{
+    char src[4200], out[4200], dir[4600], file[4600];
+    EbVodResult res;
+    (void)state;
+
+    snprintf(src, sizeof(src), "%s/flashbeep.mkv", tmp);
+    assert_int_equal(
+        eb_test_ffmpeg("-f lavfi -i color=c=black:s=320x240:r=30:d=4 -f lavfi -i "
+                       "color=c=white:s=320x240:r=30:d=4 -f lavfi -i "
+                       "aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,sin(2*PI*1000*t)\\,0)':s=48000:d=4 "
+                       "-filter_complex \"[0][1]overlay=enable='lt(mod(t,1),1/30)'[v]\" "
+                       "-map [v] -map 2 -c:v libx264 -preset ultrafast -qp 10 -pix_fmt yuv420p "
+                       "-c:a pcm_s16le %s",
+                       src),
+        0);
+    for (int ts = 0; ts < 2; ts++) {
+        SyncOnsets o;
+        EbTestTimeline tl = {0};
+        snprintf(out, sizeof(out), "%s/sync_%s", tmp, ts ? "ts" : "cmaf");
+        run_job(src, out, "fb", ts ? EB_FORMAT_TS : EB_FORMAT_CMAF, 2.0, 0, &res);
+        if (ts) {
+            snprintf(dir, sizeof(dir), "%s/videos/fb/hls/240p", out);
+            snprintf(file, sizeof(file), "%s/all.ts", tmp);
+            sync_concat(dir, NULL, "ts", file);
+            sync_decode(file, &o);
+        } else {
+            SyncOnsets oa;
+            snprintf(dir, sizeof(dir), "%s/videos/fb/cmaf/240p", out);
+            snprintf(file, sizeof(file), "%s/video.mp4", tmp);
+            sync_concat(dir, "init.mp4", "m4s", file);
+            sync_decode(file, &o);
+            snprintf(dir, sizeof(dir), "%s/videos/fb/cmaf/audio", out);
+            assert_int_equal(eb_test_cmaf_timeline(dir, &tl), 0);
+            snprintf(file, sizeof(file), "%s/audio.mp4", tmp);
+            sync_concat(dir, "init.mp4", "m4s", file);
+            sync_decode(file, &oa);
+            /* every sample the segments hold was decoded, so sample j is
+             * media time tfdt + j (the last frame decodes whole, past the
+             * duration its trun gives it) */
+            {
+                double held = 0;
+                for (int k = 0; k < tl.nb; k++)
+                    held += tl.duration[k];
+                assert_true(oa.a_samples >= llround(held * tl.timescale));
+                assert_true(oa.a_samples < llround(held * tl.timescale) + 1024);
+            }
+            o.nb_a = oa.nb_a;
+            memcpy(o.a_sample, oa.a_sample, sizeof(o.a_sample));
+            o.sample_rate = oa.sample_rate;
+        }
+        fprintf(stderr, "%s: %d flashes, %d beeps\n", ts ? "TS" : "CMAF", o.nb_v, o.nb_a);
+        assert_int_equal(o.nb_v, 4);
+        assert_int_equal(o.nb_a, 4);
+        for (int k = 1; k < 4; k++) {
+            double pv, pa;
+            if (ts) {
+                pv = o.v_pts[k];
+                pa = o.a_first_pts + (double)o.a_sample[k] / o.sample_rate;
+            } else {
+                pv = o.v_index[k] / 30.0;
+                pa = (double)(tl.tfdt[0] + o.a_sample[k] - tl.edit_media_time) / o.sample_rate;
+            }
+            fprintf(stderr, "%s second %d: flash at %.4f s, beep at %.4f s (%+.1f ms)\n",
+                    ts ? "TS" : "CMAF", k, pv, pa, (pa - pv) * 1000);
+            assert_true(fabs(pa - pv) <= 0.005);
+        }
+    }
 }
 
 static void test_ts_muxes_audio_into_every_variant(void **state)
@@ -622,6 +870,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cmaf_ladder_aligned_and_on_target),
         cmocka_unit_test(test_ts_muxes_audio_into_every_variant),
+        cmocka_unit_test(test_av_sync_by_content),
         cmocka_unit_test(test_hevc_ladder_in_cmaf),
         cmocka_unit_test(test_rung_frame_rate_cap),
         cmocka_unit_test(test_rotated_source_is_upright_portrait),
