@@ -321,6 +321,33 @@ static int eb_segmenter_close_part(EbSegmenter *s, int flushed)
     return 0;
 }
 
+#define EB_TS_PACKET 188
+
+static int eb_ts_pid(const uint8_t *p) { return (p[1] & 0x1f) << 8 | p[2]; }
+
+/* RFC 8216 wants each TS segment to start with the PAT and the PMT; the
+ * mpegts muxer writes the SDT before them. A segment that starts SDT, PAT,
+ * then the PMT the PAT names gets its SDT moved after the PMT (packets of
+ * different PIDs: each keeps its own continuity counter). */
+static void eb_ts_tables_first(uint8_t *data, size_t size)
+{
+    uint8_t sdt[EB_TS_PACKET];
+    const uint8_t *pat = data + EB_TS_PACKET;
+    int pmt_pid;
+
+    if (size < 3 * EB_TS_PACKET || data[0] != 0x47 || pat[0] != 0x47 ||
+        data[2 * EB_TS_PACKET] != 0x47 || eb_ts_pid(data) != 0x11 || eb_ts_pid(pat) != 0 ||
+        !(pat[1] & 0x40) || (pat[3] & 0x30) != 0x10 || pat[4] != 0)
+        return; /* not SDT then a PAT section starting right after the header */
+    /* pointer_field 0; table at 5; the first program's PMT PID at 15-16 */
+    pmt_pid = (pat[15] & 0x1f) << 8 | pat[16];
+    if (eb_ts_pid(data + 2 * EB_TS_PACKET) != pmt_pid)
+        return;
+    memcpy(sdt, data, EB_TS_PACKET);
+    memmove(data, data + EB_TS_PACKET, 2 * EB_TS_PACKET);
+    memcpy(data + 2 * EB_TS_PACKET, sdt, EB_TS_PACKET);
+}
+
 static int eb_segmenter_flush(EbSegmenter *s, int final)
 {
     uint8_t *buf = NULL;
@@ -358,6 +385,8 @@ static int eb_segmenter_flush(EbSegmenter *s, int final)
             goto done;
     }
     off = s->data_off;
+    if (s->format == EB_FORMAT_TS && (size_t)size > off)
+        eb_ts_tables_first(buf + off, (size_t)size - off);
     if (s->seg_open) {
         AVStream *st = s->mux->streams[s->primary];
         EbSegmentReport rep = {

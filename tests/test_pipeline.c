@@ -426,6 +426,22 @@ static void test_ts_muxes_audio_into_every_variant(void **state)
     assert_false(eb_test_exists(path));
     snprintf(path, sizeof(path), "%s/videos/tsclip/cmaf", out);
     assert_false(eb_test_exists(path));
+    /* Every segment starts with the PAT, then the PMT it names (RFC 8216
+     * 3.5); the SDT comes after them. */
+    for (int k = 1; k <= 2; k++) {
+        size_t n;
+        uint8_t *b;
+        int pmt;
+        snprintf(path, sizeof(path), "%s/segment_%03d.ts", dir, k);
+        b = eb_test_slurp(path, &n);
+        assert_non_null(b);
+        assert_true(n >= 3 * 188 && b[0] == 0x47 && b[188] == 0x47 && b[376] == 0x47);
+        assert_int_equal((b[1] & 0x1f) << 8 | b[2], 0);
+        pmt = (b[15] & 0x1f) << 8 | b[16];
+        assert_int_equal((b[189] & 0x1f) << 8 | b[190], pmt);
+        assert_int_equal((b[377] & 0x1f) << 8 | b[378], 0x11);
+        free(b);
+    }
 }
 
 /* An HEVC ladder (libx265 on this backend): hvc1 sample entries, the
