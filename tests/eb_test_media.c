@@ -2,6 +2,7 @@
 #include "eb_test_media.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -419,6 +420,53 @@ int eb_test_cmaf_timeline(const char *dir, EbTestTimeline *out)
 end:
     free(init);
     return ret;
+}
+
+int eb_test_ts_timeline(const char *dir, double *start, double *duration, int max)
+{
+    double end = 0;
+    int nb = 0;
+
+    for (int k = 0; k < max; k++) {
+        char path[4200];
+        AVFormatContext *fc = NULL;
+        AVPacket *pkt;
+        int v;
+        double first = INFINITY, last = -INFINITY, frame = 0;
+        snprintf(path, sizeof(path), "%s/segment_%03d.ts", dir, k + 1);
+        if (avformat_open_input(&fc, path, NULL, NULL) < 0)
+            break;
+        if (avformat_find_stream_info(fc, NULL) < 0 ||
+            (v = av_find_best_stream(fc, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0)) < 0) {
+            avformat_close_input(&fc);
+            return -1;
+        }
+        pkt = av_packet_alloc();
+        while (pkt && av_read_frame(fc, pkt) >= 0) {
+            if (pkt->stream_index == v && pkt->pts != AV_NOPTS_VALUE) {
+                double t = pkt->pts * av_q2d(fc->streams[v]->time_base);
+                first = fmin(first, t);
+                last = fmax(last, t);
+                if (pkt->duration > 0)
+                    frame = pkt->duration * av_q2d(fc->streams[v]->time_base);
+            }
+            av_packet_unref(pkt);
+        }
+        if (!frame && fc->streams[v]->avg_frame_rate.num)
+            frame = av_q2d(av_inv_q(fc->streams[v]->avg_frame_rate));
+        av_packet_free(&pkt);
+        avformat_close_input(&fc);
+        if (!isfinite(first))
+            return -1;
+        start[k] = first;
+        if (k > 0)
+            duration[k - 1] = first - start[k - 1];
+        end = last + frame;
+        nb = k + 1;
+    }
+    if (nb > 0)
+        duration[nb - 1] = end - start[nb - 1];
+    return nb > 0 ? nb : -1;
 }
 
 int eb_test_playlist_durations(const char *path, double *out, int max)

@@ -68,6 +68,12 @@ typedef struct EbTestTimeline {
 } EbTestTimeline;
 int eb_test_cmaf_timeline(const char *dir, EbTestTimeline *out);
 
+/* A TS rendition's video timeline from its PES timestamps: for
+ * segment_001.ts, ... start[k] = its earliest video PTS and duration[k] =
+ * up to the next segment's start (the last: its latest PTS + one frame),
+ * in seconds. The count, or -1. */
+int eb_test_ts_timeline(const char *dir, double *start, double *duration, int max);
+
 /* The EXTINF durations of a media playlist, in order; the count, or -1. */
 int eb_test_playlist_durations(const char *path, double *out, int max);
 

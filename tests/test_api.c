@@ -1364,10 +1364,13 @@ static void test_channel_rtmp_run(void **state)
     free(m);
     assert_int_equal(waitpid(pub, &status, 0), pub);
 
-    /* No reconnect window: recorded as soon as the publisher stopped. */
+    /* No reconnect window: recorded as soon as the publisher stopped. The
+     * recording is listed when the worker has published it, the state goes
+     * idle when the worker has exited: wait for both. */
     for (int i = 0; i < 100; i++) {
-        channel_state(&d, "obs", &view);
-        if (json_array_size(json_object_get(view, "recordings")) == 1)
+        const char *state = channel_state(&d, "obs", &view);
+        if (json_array_size(json_object_get(view, "recordings")) == 1 && state &&
+            !strcmp(state, "idle"))
             break;
         nap_ms(100);
     }

@@ -426,6 +426,19 @@ static void test_ts_muxes_audio_into_every_variant(void **state)
     assert_false(eb_test_exists(path));
     snprintf(path, sizeof(path), "%s/videos/tsclip/cmaf", out);
     assert_false(eb_test_exists(path));
+    /* Each EXTINF is the span its segment's PES timestamps give it: to the
+     * next segment's first frame (the last: to its last frame's end). */
+    {
+        double start[8], span[8], extinf[8];
+        int n = eb_test_ts_timeline(dir, start, span, 8);
+        snprintf(path, sizeof(path), "%s/index.m3u8", dir);
+        assert_int_equal(eb_test_playlist_durations(path, extinf, 8), n);
+        for (int k = 0; k < n; k++) {
+            fprintf(stderr, "TS segment %d: PTS %.6f s, span %.6f s, EXTINF %.6f\n", k + 1,
+                    start[k], span[k], extinf[k]);
+            assert_true(fabs(extinf[k] - span[k]) < 2.0 / 90000 + 2e-6);
+        }
+    }
     /* Every segment starts with the PAT, then the PMT it names (RFC 8216
      * 3.5); the SDT comes after them. */
     for (int k = 1; k <= 2; k++) {
