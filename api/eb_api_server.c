@@ -230,16 +230,25 @@ static enum MHD_Result eb_reply_json(EbApi *api, struct MHD_Connection *c, unsig
     return eb_queue(api, c, code, r);
 }
 
-/* media: an answer of the origin (media tree CORS, so a player's script
- * can read the status; 503 says when to try again). */
-static enum MHD_Result eb_reply_error_v(EbApi *api, struct MHD_Connection *c, unsigned code,
-                                        const char *field, int media, const char *fmt, va_list ap)
+/* An error answer: {"error": {"message", "status", "field"?}}. media: an
+ * answer of the origin's media tree (/videos, /live, /s: the media CORS
+ * header, so a player's script can read the status; a 503 says when to
+ * try again). Called as eb_reply_error or eb_reply_media_error. */
+static enum MHD_Result eb_reply_err(EbApi *api, struct MHD_Connection *c, unsigned code, int media,
+                                    const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static enum MHD_Result eb_reply_err(EbApi *api, struct MHD_Connection *c, unsigned code, int media,
+                                    const char *field, const char *fmt, ...)
 {
     char msg[512], *text;
     struct MHD_Response *r;
+    va_list ap;
     json_t *o;
 
+    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
     o = json_pack("{s:{s:s, s:i}}", "error", "message", msg, "status", (int)code);
     if (field)
         json_object_set_new(json_object_get(o, "error"), "field", json_string(field));
@@ -260,36 +269,8 @@ static enum MHD_Result eb_reply_error_v(EbApi *api, struct MHD_Connection *c, un
     return eb_queue(api, c, code, r);
 }
 
-static enum MHD_Result eb_reply_error(EbApi *api, struct MHD_Connection *c, unsigned code,
-                                      const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static enum MHD_Result eb_reply_error(EbApi *api, struct MHD_Connection *c, unsigned code,
-                                      const char *field, const char *fmt, ...)
-{
-    enum MHD_Result ret;
-    va_list ap;
-    va_start(ap, fmt);
-    ret = eb_reply_error_v(api, c, code, field, 0, fmt, ap);
-    va_end(ap);
-    return ret;
-}
-
-/* eb_reply_error for the origin's media tree (/videos, /live, /s). */
-static enum MHD_Result eb_reply_media_error(EbApi *api, struct MHD_Connection *c, unsigned code,
-                                            const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static enum MHD_Result eb_reply_media_error(EbApi *api, struct MHD_Connection *c, unsigned code,
-                                            const char *field, const char *fmt, ...)
-{
-    enum MHD_Result ret;
-    va_list ap;
-    va_start(ap, fmt);
-    ret = eb_reply_error_v(api, c, code, field, 1, fmt, ap);
-    va_end(ap);
-    return ret;
-}
+#define eb_reply_error(api, c, code, ...) eb_reply_err(api, c, code, 0, __VA_ARGS__)
+#define eb_reply_media_error(api, c, code, ...) eb_reply_err(api, c, code, 1, __VA_ARGS__)
 
 static enum MHD_Result eb_reply_text(EbApi *api, struct MHD_Connection *c, unsigned code,
                                      const char *type, char *text)
