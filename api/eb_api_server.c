@@ -216,18 +216,30 @@ static enum MHD_Result eb_queue(EbApi *api, struct MHD_Connection *c, unsigned c
     return ret;
 }
 
-/* Takes ownership of o. */
-static enum MHD_Result eb_reply_json(EbApi *api, struct MHD_Connection *c, unsigned code, json_t *o)
+/* o as an uncacheable JSON response (takes ownership of o); NULL when out
+ * of memory. */
+static struct MHD_Response *eb_json_response(json_t *o)
 {
     char *text = json_dumps(o, JSON_COMPACT);
     struct MHD_Response *r;
     json_decref(o);
     if (!text)
-        return MHD_NO;
+        return NULL;
     r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return NULL;
+    }
     MHD_add_response_header(r, "Content-Type", "application/json");
     MHD_add_response_header(r, "Cache-Control", "no-store");
-    return eb_queue(api, c, code, r);
+    return r;
+}
+
+/* Takes ownership of o. */
+static enum MHD_Result eb_reply_json(EbApi *api, struct MHD_Connection *c, unsigned code, json_t *o)
+{
+    struct MHD_Response *r = eb_json_response(o);
+    return r ? eb_queue(api, c, code, r) : MHD_NO;
 }
 
 /* An error answer: {"error": {"message", "status", "field"?}}. media: an
@@ -241,7 +253,7 @@ static enum MHD_Result eb_reply_err(EbApi *api, struct MHD_Connection *c, unsign
 static enum MHD_Result eb_reply_err(EbApi *api, struct MHD_Connection *c, unsigned code, int media,
                                     const char *field, const char *fmt, ...)
 {
-    char msg[512], *text;
+    char msg[512];
     struct MHD_Response *r;
     va_list ap;
     json_t *o;
@@ -252,13 +264,9 @@ static enum MHD_Result eb_reply_err(EbApi *api, struct MHD_Connection *c, unsign
     o = json_pack("{s:{s:s, s:i}}", "error", "message", msg, "status", (int)code);
     if (field)
         json_object_set_new(json_object_get(o, "error"), "field", json_string(field));
-    text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (!text)
+    r = eb_json_response(o);
+    if (!r)
         return MHD_NO;
-    r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    MHD_add_response_header(r, "Cache-Control", "no-store");
     if (code == 401)
         MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"encbox\"");
     if (media) {
