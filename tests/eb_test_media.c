@@ -541,6 +541,47 @@ int eb_test_mpd_timeline(const char *path, const char *type, double *start, doub
     return nb;
 }
 
+int eb_test_check_timeline(const char *video_dir, const char *r, const char *type, char *why,
+                           size_t size)
+{
+    EbTestTimeline tl;
+    double extinf[EB_TEST_MAX_SEGMENTS], t[EB_TEST_MAX_SEGMENTS], d[EB_TEST_MAX_SEGMENTS];
+    char dir[4600], path[4600];
+    int n;
+
+    snprintf(dir, sizeof(dir), "%s/cmaf/%s", video_dir, r);
+    if (eb_test_cmaf_timeline(dir, &tl) < 0) {
+        snprintf(why, size, "%s: cannot read the timeline of its segments", dir);
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/hls/%s/index.m3u8", video_dir, r);
+    if ((n = eb_test_playlist_durations(path, extinf, EB_TEST_MAX_SEGMENTS)) != tl.nb) {
+        snprintf(why, size, "%s: %d EXTINF for %d segments", path, n, tl.nb);
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/dash/manifest.mpd", video_dir);
+    if ((n = eb_test_mpd_timeline(path, type, t, d, EB_TEST_MAX_SEGMENTS)) != tl.nb) {
+        snprintf(why, size, "%s: %d %s timeline entries for %d segments", path, n, type, tl.nb);
+        return -1;
+    }
+    for (int k = 0; k < tl.nb; k++) {
+        double from = fmax(tl.start[k], 0), to = tl.start[k] + tl.duration[k];
+        fprintf(stderr,
+                "%s segment %d: media %.6f-%.6f s (tfdt %lld, edit %lld), EXTINF %.6f, MPD "
+                "%.6f+%.6f\n",
+                r, k + 1, tl.start[k], to, (long long)tl.tfdt[k], (long long)tl.edit_media_time,
+                extinf[k], t[k], d[k]);
+        if (fabs(extinf[k] - (to - from)) >= 2e-6 || fabs(t[k] - from) >= 1e-6 ||
+            fabs(d[k] - (to - from)) >= 1e-6) {
+            snprintf(why, size,
+                     "%s segment %d holds %.6f-%.6f s, EXTINF says %.6f s, the MPD %.6f+%.6f s",
+                     r, k + 1, from, to, extinf[k], t[k], d[k]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int eb_test_rotate_mp4(const char *path)
 {
     static const char *const tkhd_path[] = {"moov", "trak", "tkhd"};

@@ -83,6 +83,16 @@ int eb_test_playlist_durations(const char *path, double *out, int max);
 int eb_test_mpd_timeline(const char *path, const char *type, double *start, double *duration,
                          int max);
 
+/* Whether every manifest figure of CMAF rendition r of the video (or
+ * recording) at video_dir says what its bytes hold, as MSE presents them:
+ * segment k's EXTINF is the time it covers from 0 on (what an edit list
+ * puts before 0 is not presented), and the MPD's SegmentTimeline (of the
+ * AdaptationSet with contentType `type`) places it where its tfdt and the
+ * edit list put it, to a microsecond. Prints each segment's figures.
+ * Returns 0, or -1 with what differs in why. */
+int eb_test_check_timeline(const char *video_dir, const char *r, const char *type, char *why,
+                           size_t size);
+
 /* Writes a 90-degree clockwise display matrix into the first track header
  * of an mp4 (as phones record portrait video), since ffmpeg 5.1's command
  * line has no option for it. */

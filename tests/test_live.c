@@ -133,6 +133,15 @@ static void test_live_window_and_recording(void **state)
     assert_non_null(m);
     assert_non_null(strstr(m, "type=\"static\""));
     free(m);
+    /* Its manifests say what its bytes hold, audio (edit list and all) and
+     * video, to a microsecond. */
+    {
+        char why[512];
+        snprintf(path, sizeof(path), "%s/videos/rec1", root);
+        if (eb_test_check_timeline(path, "audio", "audio", why, sizeof(why)) < 0 ||
+            eb_test_check_timeline(path, "360p", "video", why, sizeof(why)) < 0)
+            fail_msg("%s", why);
+    }
     /* Nothing left half-built, and the recording is the only video. */
     snprintf(path, sizeof(path), "%s/.staging", root);
     assert_int_equal(eb_test_dir_entries(path), 0);

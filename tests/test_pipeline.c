@@ -68,35 +68,12 @@ static void run_job(const char *input, const char *out, const char *id, EbOutput
     assert_int_equal(ret, expect);
 }
 
-/* Every manifest figure of CMAF rendition r (of the video at video_dir)
- * says what its bytes hold, as MSE presents them: segment k's EXTINF is
- * the time it covers from 0 on (the AAC priming the edit list removes
- * before 0 is not presented), and the MPD's SegmentTimeline places it
- * where its tfdt and the edit list put it, to a microsecond (EXTINF is
- * printed with six decimals). type: the MPD AdaptationSet's contentType. */
+/* eb_test_check_timeline, failing the test with what differs. */
 static void check_timeline_matches_media(const char *video_dir, const char *r, const char *type)
 {
-    EbTestTimeline tl;
-    double extinf[EB_TEST_MAX_SEGMENTS], t[EB_TEST_MAX_SEGMENTS], d[EB_TEST_MAX_SEGMENTS];
-    char dir[4600], path[4600];
-
-    snprintf(dir, sizeof(dir), "%s/cmaf/%s", video_dir, r);
-    assert_int_equal(eb_test_cmaf_timeline(dir, &tl), 0);
-    snprintf(path, sizeof(path), "%s/hls/%s/index.m3u8", video_dir, r);
-    assert_int_equal(eb_test_playlist_durations(path, extinf, EB_TEST_MAX_SEGMENTS), tl.nb);
-    snprintf(path, sizeof(path), "%s/dash/manifest.mpd", video_dir);
-    assert_int_equal(eb_test_mpd_timeline(path, type, t, d, EB_TEST_MAX_SEGMENTS), tl.nb);
-    for (int k = 0; k < tl.nb; k++) {
-        double from = fmax(tl.start[k], 0), to = tl.start[k] + tl.duration[k];
-        fprintf(stderr,
-                "%s segment %d: media %.6f-%.6f s (tfdt %lld, edit %lld), EXTINF %.6f, MPD "
-                "%.6f+%.6f\n",
-                r, k + 1, tl.start[k], to, (long long)tl.tfdt[k], (long long)tl.edit_media_time,
-                extinf[k], t[k], d[k]);
-        assert_true(fabs(extinf[k] - (to - from)) < 2e-6);
-        assert_true(fabs(t[k] - from) < 1e-6);
-        assert_true(fabs(d[k] - (to - from)) < 1e-6);
-    }
+    char why[512];
+    if (eb_test_check_timeline(video_dir, r, type, why, sizeof(why)) < 0)
+        fail_msg("%s", why);
 }
 
 static void test_cmaf_ladder_aligned_and_on_target(void **state)
