@@ -630,7 +630,7 @@ static void test_segment_stream(void **state)
         http_more(fd, 50, &r);
     t1 = now_ms();
     print_message("the next part streamed %lld ms after its rename\n", (long long)(t1 - t0));
-    assert_true(t1 - t0 < 150);
+    assert_true(t1 - t0 < 500); /* woken by the rename (typically 50 ms; CI boxes are loaded) */
     assert_int_equal(dechunk(&r, body, sizeof(body)), 0);
     assert_string_equal(body, "part 11.0part 11.1");
 
@@ -655,7 +655,7 @@ static void test_segment_stream(void **state)
     while (!strstr(r.buf, "part 12.0") && now_ms() - t0 < 2000)
         http_more(fd, 50, &r);
     t1 = now_ms();
-    assert_true(t1 - t0 < 150);
+    assert_true(t1 - t0 < 500); /* woken by the rename (typically 50 ms; CI boxes are loaded) */
     assert_int_equal(sscanf(r.buf, "HTTP/1.1 %d", &r.code), 1);
     assert_int_equal(r.code, 200);
     /* No new part for 3 target durations (3 s): cut short. */
