@@ -34,6 +34,10 @@
 #include "eb_error.h"
 #include "eb_llhls.h"
 
+/* A duration past this (about 115 days) is not one: ignored, so sums in
+ * microseconds of a whole playlist (8 MB at most) stay in an int64. */
+#define EB_LLHLS_SECONDS_MAX 1e7
+
 /* ---- reading ----------------------------------------------------------- */
 
 /* Steps over one line of text[*pos..len): *line and *n get it without its
@@ -170,6 +174,18 @@ static int eb_llhls_part_number(const char *uri, size_t n, int64_t *seq, int *pa
     return 1;
 }
 
+/* RFC 8216 4.1: no control characters but the line ends (LF, or CR LF).
+ * Anything else (a torn or corrupt file) is no playlist. */
+static int eb_llhls_is_text(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '\r' ? i + 1 >= len || text[i + 1] != '\n' : (c < 0x20 && c != '\n') || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
 int eb_llhls_parse(const char *text, size_t len, EbLlhlsPlaylist *out)
 {
     const char *line, *rest;
@@ -182,8 +198,8 @@ int eb_llhls_parse(const char *text, size_t len, EbLlhlsPlaylist *out)
     memset(out, 0, sizeof(*out));
     out->version = 1;
     out->last_part = -1;
-    if (!text || !eb_llhls_next_line(text, len, &pos, &line, &n) || n != 7 ||
-        memcmp(line, "#EXTM3U", 7))
+    if (!text || !eb_llhls_is_text(text, len) ||
+        !eb_llhls_next_line(text, len, &pos, &line, &n) || n != 7 || memcmp(line, "#EXTM3U", 7))
         return EB_ERR(EINVAL);
     while (eb_llhls_next_line(text, len, &pos, &line, &n)) {
         if (n == 0)
@@ -205,17 +221,17 @@ int eb_llhls_parse(const char *text, size_t len, EbLlhlsPlaylist *out)
             out->version = v >= 1 && v < 100 ? (int)v : out->version;
         } else if (eb_llhls_tag(line, n, "#EXT-X-TARGETDURATION", &rest, &rn)) {
             v = eb_llhls_number(rest, rn);
-            out->target_duration = v > 0 ? v : 0;
+            out->target_duration = v > 0 && v < EB_LLHLS_SECONDS_MAX ? v : 0;
         } else if (eb_llhls_tag(line, n, "#EXT-X-MEDIA-SEQUENCE", &rest, &rn)) {
             v = eb_llhls_number(rest, rn);
             out->media_sequence = v >= 0 && v < 9007199254740992.0 ? (int64_t)v : 0;
         } else if (eb_llhls_tag(line, n, "#EXT-X-SERVER-CONTROL", &rest, &rn)) {
             out->low_latency = eb_llhls_attr_is(rest, rn, "CAN-BLOCK-RELOAD", "YES");
             v = eb_llhls_attr_number(rest, rn, "CAN-SKIP-UNTIL");
-            out->can_skip_until = v > 0 ? v : 0;
+            out->can_skip_until = v > 0 && v < EB_LLHLS_SECONDS_MAX ? v : 0;
         } else if (eb_llhls_tag(line, n, "#EXT-X-PART-INF", &rest, &rn)) {
             v = eb_llhls_attr_number(rest, rn, "PART-TARGET");
-            out->part_target = v > 0 ? v : 0;
+            out->part_target = v > 0 && v < EB_LLHLS_SECONDS_MAX ? v : 0;
         } else if (eb_llhls_tag(line, n, "#EXT-X-PRELOAD-HINT", &rest, &rn)) {
             const char *uri;
             size_t un;
@@ -225,11 +241,16 @@ int eb_llhls_parse(const char *text, size_t len, EbLlhlsPlaylist *out)
                 memcpy(out->preload_hint, uri, un);
                 out->preload_hint[un] = '\0';
             }
+        } else if (eb_llhls_tag(line, n, "#EXT-X-SKIP", &rest, &rn)) {
+            v = eb_llhls_attr_number(rest, rn, "SKIPPED-SEGMENTS");
+            if (!out->delta) /* one per playlist: the first counts */
+                out->skipped = v > 0 && v < 9007199254740992.0 ? (int64_t)v : 0;
+            out->delta = 1;
         } else if (eb_llhls_tag(line, n, "#EXT-X-ENDLIST", &rest, &rn)) {
             out->ended = 1;
         }
     }
-    out->last_msn = out->media_sequence + out->nb_segments - 1;
+    out->last_msn = out->media_sequence + out->skipped + out->nb_segments - 1;
     out->last_part_msn = out->last_msn + 1;
     out->last_part = parts - 1;
     if (parts > 0 && tail_named && tail_seq > out->last_msn) {
@@ -428,7 +449,7 @@ static int eb_llhls_classify(const char *text, size_t len, EbLlhlsLine *lines, E
         } else if (eb_llhls_tag(line, n, "#EXTINF", &rest, &rn)) {
             double v = eb_llhls_number(rest, rn);
             l->kind = EB_L_SEGMENT;
-            segs[seg].dur_us = v > 0 && v < 1e9 ? llround(v * 1e6) : 0;
+            segs[seg].dur_us = v > 0 && v < EB_LLHLS_SECONDS_MAX ? llround(v * 1e6) : 0;
             started = 1;
         } else if (eb_llhls_tag(line, n, "#EXT-X-DISCONTINUITY", &rest, &rn)) {
             l->kind = EB_L_SEGMENT;
@@ -478,8 +499,8 @@ int eb_llhls_delta(const char *text, size_t len, const EbLlhlsPlaylist *pl, EbLl
 
     *out = NULL;
     *out_len = 0;
-    if (skip == EB_LLHLS_SKIP_NO || pl->can_skip_until <= 0 || !text)
-        return 0;
+    if (skip == EB_LLHLS_SKIP_NO || pl->can_skip_until <= 0 || pl->delta || !text)
+        return 0; /* a delta update is not skipped again */
     for (size_t i = 0; i < len; i++)
         nb_max += text[i] == '\n';
     lines = malloc(nb_max * sizeof(*lines));

@@ -25,7 +25,10 @@ typedef struct EbLlhlsPlaylist {
     double can_skip_until;  /* SERVER-CONTROL CAN-SKIP-UNTIL, seconds; 0: no delta updates */
     int64_t media_sequence; /* EXT-X-MEDIA-SEQUENCE; 0 when absent */
     int nb_segments;        /* complete segments listed (an EXTINF and a URI each) */
-    int64_t last_msn;       /* the last complete segment's number; media_sequence - 1: none */
+    int delta;              /* an EXT-X-SKIP tag: a delta update already */
+    int64_t skipped;        /* its SKIPPED-SEGMENTS (the first tag's); 0: none */
+    int64_t last_msn;       /* the last complete segment's number (media_sequence + skipped
+                             * + nb_segments - 1); media_sequence - 1: none */
     int64_t last_part_msn;  /* the segment of the last part listed (see eb_llhls_parse) */
     int last_part;          /* that part's index; -1: no part listed past the last segment */
     int parts_per_segment;  /* most parts listed for one complete segment; 0: none */
@@ -39,7 +42,8 @@ typedef struct EbLlhlsPlaylist {
  * rendition ahead of the others lists a finished segment's parts and the
  * next segment's before the first one's EXTINF), else counted as parts of
  * segment last_msn + 1. Returns 0, or EB_ERR(EINVAL) when the text does
- * not start with #EXTM3U. */
+ * not start with #EXTM3U or holds a control character other than its line
+ * ends (LF or CR LF; RFC 8216 4.1). */
 int eb_llhls_parse(const char *text, size_t len, EbLlhlsPlaylist *out);
 
 typedef enum EbLlhlsSkip {
@@ -96,7 +100,8 @@ EbLlhlsAnswer eb_llhls_decide(const EbLlhlsPlaylist *pl, const EbLlhlsRequest *r
  * Returns the number of segments skipped, with *out a malloc'ed,
  * NUL-terminated text of *out_len bytes that the caller frees; 0 (and
  * *out NULL) when nothing is skipped (no CAN-SKIP-UNTIL, too short a
- * playlist, skip NO): the full playlist is the answer; or EB_ERR(ENOMEM). */
+ * playlist, skip NO, a delta update already): the full playlist is the
+ * answer; or EB_ERR(ENOMEM). */
 int eb_llhls_delta(const char *text, size_t len, const EbLlhlsPlaylist *pl, EbLlhlsSkip skip,
                    char **out, size_t *out_len);
 

@@ -338,6 +338,17 @@ static void test_delta(void **state)
 
     out = delta_of(full, EB_LLHLS_SKIP_YES, 4);
     assert_string_equal(out, want_yes);
+    {
+        /* Read back, the delta ends on the same segment: the skipped ones
+         * count toward the media sequence. */
+        EbLlhlsPlaylist a, b;
+        assert_int_equal(eb_llhls_parse(full, strlen(full), &a), 0);
+        assert_int_equal(eb_llhls_parse(out, strlen(out), &b), 0);
+        assert_int_equal(a.skipped, 0);
+        assert_int_equal(b.skipped, 4);
+        assert_int_equal(b.nb_segments + 4, a.nb_segments);
+        assert_int_equal(b.last_msn, a.last_msn);
+    }
     av_free(out);
     out = delta_of(full, EB_LLHLS_SKIP_V2, 4);
     assert_string_equal(out, want_v2);

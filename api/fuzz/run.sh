@@ -5,7 +5,9 @@
 # fuzz_job_request (job requests and job specs), then fuzz_channel_request
 # (POST /v1/channels bodies; its seeds are channel_*, the others add
 # variety), then fuzz_rtmp (the RTMP ingest's protocol machine; no seeds:
-# the target builds a well-formed opening itself, see fuzz_rtmp.c).
+# the target builds a well-formed opening itself, see fuzz_rtmp.c), then
+# fuzz_llhls (the origin's LL-HLS directives and playlists; seeds in
+# seeds-llhls/).
 # Exits 0 when no input crashed, leaked or broke one of the target's
 # checks; otherwise non-zero, with the input under fuzz-artifacts/.
 set -eu
@@ -22,7 +24,7 @@ mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER="$cc" -DEB_FUZZ=ON -DBUILD_TESTING=OFF \
       -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/configure.log" 2>&1 ||
     { cat "$build/configure.log" >&2; exit 1; }
-cmake --build "$build" --target fuzz_job_request fuzz_channel_request fuzz_rtmp -j2
+cmake --build "$build" --target fuzz_job_request fuzz_channel_request fuzz_rtmp fuzz_llhls -j2
 
 corpus="$build/fuzz-corpus"
 artifacts="$build/fuzz-artifacts"
@@ -62,3 +64,18 @@ done >"$dict"
 "$build/api/fuzz/fuzz_rtmp" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -max_len=65536 -dict="$dict" -artifact_prefix="$artifacts/rtmp-" -print_final_stats=1 \
     "$corpus"
+
+corpus="$build/fuzz-corpus-llhls"
+mkdir -p "$corpus"
+dict="$build/fuzz-llhls.dict"
+for k in "#EXTM3U" "#EXTINF:" "#EXT-X-PART:" "#EXT-X-PRELOAD-HINT:" "#EXT-X-SERVER-CONTROL:" \
+         "#EXT-X-PART-INF:" "#EXT-X-MEDIA-SEQUENCE:" "#EXT-X-SKIP:" "#EXT-X-ENDLIST" \
+         "#EXT-X-DISCONTINUITY" "#EXT-X-PROGRAM-DATE-TIME:" "#EXT-X-DATERANGE:" "#EXT-X-KEY:" \
+         "#EXT-X-MAP:" CAN-BLOCK-RELOAD=YES CAN-SKIP-UNTIL= PART-TARGET= INDEPENDENT=YES \
+         URI= DURATION= TYPE=PART YES v2 ../ %2e; do
+    printf '"%s"\n' "$k"
+done >"$dict"
+
+"$build/api/fuzz/fuzz_llhls" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=16384 -dict="$dict" -artifact_prefix="$artifacts/llhls-" -print_final_stats=1 \
+    "$corpus" "$here/seeds-llhls"
