@@ -1803,7 +1803,10 @@ static enum MHD_Result eb_origin_segment(EbApi *api, struct MHD_Connection *c, E
                 free(st);
                 return MHD_NO;
             }
-            MHD_add_response_header(r, "Content-Type", eb_mime(st->seg_name, &ok));
+            {
+                int segment;
+                MHD_add_response_header(r, "Content-Type", eb_mime(st->seg_name, &segment));
+            }
             /* The same bytes as the finished file: as immutable. A stream
              * cut short ends without its last chunk, which no cache keeps. */
             MHD_add_response_header(r, "Cache-Control", "public, max-age=31536000, immutable");

@@ -250,47 +250,12 @@ uint8_t *eb_test_slurp(const char *path, size_t *size)
 
 int eb_test_cmaf_start(const char *dir, double *seconds)
 {
-    static const char *const mdhd_path[] = {"moov", "trak", "mdia", "mdhd"};
-    static const char *const tfdt_path[] = {"moof", "traf", "tfdt"};
-    static const char *const trun_path[] = {"moof", "traf", "trun"};
-    char path[4200];
-    uint8_t *init, *seg;
-    size_t isize, ssize, bsize;
-    const uint8_t *b;
-    uint64_t timescale, tfdt;
-    int64_t cts = 0;
-    int ret = -1;
+    EbTestTimeline tl;
 
-    snprintf(path, sizeof(path), "%s/init.mp4", dir);
-    init = eb_test_slurp(path, &isize);
-    snprintf(path, sizeof(path), "%s/segment_001.m4s", dir);
-    seg = eb_test_slurp(path, &ssize);
-    if (!init || !seg)
-        goto end;
-    b = eb_find_box(init, isize, mdhd_path, 4, &bsize);
-    if (!b)
-        goto end;
-    timescale = b[8] == 1 ? eb_rd32(b + 28) : eb_rd32(b + 20);
-    b = eb_find_box(seg, ssize, tfdt_path, 3, &bsize);
-    if (!b)
-        goto end;
-    tfdt = b[8] == 1 ? ((uint64_t)eb_rd32(b + 12) << 32 | eb_rd32(b + 16)) : eb_rd32(b + 12);
-    b = eb_find_box(seg, ssize, trun_path, 3, &bsize);
-    if (!b)
-        goto end;
-    {
-        uint32_t flags = eb_rd32(b + 8) & 0xffffff;
-        const uint8_t *e = b + 16 + ((flags & 1) ? 4 : 0) + ((flags & 4) ? 4 : 0);
-        e += ((flags & 0x100) ? 4 : 0) + ((flags & 0x200) ? 4 : 0) + ((flags & 0x400) ? 4 : 0);
-        if (flags & 0x800)
-            cts = b[8] == 1 ? (int32_t)eb_rd32(e) : (int64_t)eb_rd32(e);
-    }
-    *seconds = ((double)tfdt + (double)cts) / (double)timescale;
-    ret = 0;
-end:
-    free(init);
-    free(seg);
-    return ret;
+    if (eb_test_cmaf_timeline(dir, &tl) < 0)
+        return -1;
+    *seconds = tl.start[0];
+    return 0;
 }
 
 /* A full box's 32- or 64-bit field (version 1: 64-bit) at p. */

@@ -44,10 +44,10 @@ typedef struct EbTestStream {
 int eb_test_read_rendition(const char *dir, EbTestStream *out);
 
 /* Presentation start of a CMAF rendition as a player's MSE sees it:
- * (tfdt + first sample's composition offset) / mdhd timescale, read from
- * init.mp4 and segment_001.m4s. libavformat's mov demuxer shifts
- * presentation times when trun carries negative offsets, so it cannot
- * tell. */
+ * eb_test_cmaf_timeline's start[0] ((tfdt + the first sample's
+ * composition offset - the edit list's media_time) / mdhd timescale).
+ * libavformat's mov demuxer shifts presentation times when trun carries
+ * negative offsets, so it cannot tell. */
 int eb_test_cmaf_start(const char *dir, double *seconds);
 
 /* A CMAF rendition's timeline as a player's MSE presents it, read from
