@@ -108,15 +108,26 @@ void eb_api_progress_result(int fd, const EbVodResult *res)
                     "frames", (json_int_t)r->frames, "segments", r->nb_segments, "encode_fps",
                     eb_real(r->encode_seconds > 0 ? r->frames / r->encode_seconds : 0.0, 1)));
         }
+        json_t *audio = json_array();
+        for (int k = 0; audio && k < res->nb_audio; k++) {
+            const EbAudioTrackInfo *t = &res->audio[k];
+            json_array_append_new(
+                audio,
+                json_pack("{s:o, s:o, s:i, s:b}", "language",
+                          t->language[0] ? eb_ascii(t->language, sizeof(t->language)) : json_null(),
+                          "label", eb_ascii(t->label, max_note / 8), "channels", t->channels,
+                          "default", t->is_default));
+        }
         o = json_pack(
-            "{s:b, s:o, s:b, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:o}", "done", 1,
-            "backend", eb_ascii(res->backend ? res->backend : "", 64), "fell_back", res->fell_back,
-            "backend_note", eb_ascii(res->backend_note, max_note), "device_uploads",
+            "{s:b, s:o, s:b, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o}", "done",
+            1, "backend", eb_ascii(res->backend ? res->backend : "", 64), "fell_back",
+            res->fell_back, "backend_note", eb_ascii(res->backend_note, max_note), "device_uploads",
             (json_int_t)res->device_uploads, "device_downloads", (json_int_t)res->device_downloads,
             "decode_note", eb_ascii(res->decode_note, max_note / 2), "video_id",
             eb_ascii(res->video_id, sizeof(res->video_id)), "duration", eb_real(res->duration, 3),
             "wall_seconds", eb_real(res->wall_seconds, 3), "frames_decoded",
-            (json_int_t)res->frames_decoded, "damaged", (json_int_t)res->damaged, "rungs", rungs);
+            (json_int_t)res->frames_decoded, "damaged", (json_int_t)res->damaged, "rungs", rungs,
+            "audio", audio, "audio_note", eb_ascii(res->audio_note, max_note / 2));
         if (eb_report_line(fd, o) == 0)
             return;
     }

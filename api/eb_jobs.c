@@ -293,6 +293,14 @@ static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
         json_object_set_new(o, "device_downloads", eb_result_integer(res, "device_downloads"));
         dnote = res ? json_string_value(json_object_get(res, "decode_note")) : NULL;
         json_object_set_new(o, "decode_note", dnote && *dnote ? json_string(dnote) : json_null());
+        /* The output's audio renditions, default first, and the input's
+         * tracks left out (results of older workers: null). */
+        json_object_set_new(o, "audio",
+                            json_is_array(json_object_get(res, "audio"))
+                                ? json_incref(json_object_get(res, "audio"))
+                                : json_null());
+        dnote = res ? json_string_value(json_object_get(res, "audio_note")) : NULL;
+        json_object_set_new(o, "audio_note", dnote && *dnote ? json_string(dnote) : json_null());
         json_decref(res);
     }
     json_object_set_new(o, "error",

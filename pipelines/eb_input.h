@@ -21,8 +21,10 @@
  *     device frames on a hardware backend, with timestamps in 1/frame_rate
  *     (info()->frame_rate) that only increase; gaps are allowed (a live
  *     feed drops frames) and the segment-boundary policy copes with them;
- *   - audio as 1024-sample frames (AAC's frame size) in 1/sample_rate whose
- *     time zero is the first video frame's.
+ *   - audio, per track (info()->audio[], the default track first), as
+ *     1024-sample frames (AAC's frame size) in 1/sample_rate whose time zero
+ *     is the first video frame's. The file input hands out every audio
+ *     track up to EB_MAX_AUDIO_TRACKS; the live input its first one.
  * Nothing in the interface seeks, needs a file on disk or a known
  * duration: info()->duration and expected_frames may be 0 (then progress
  * has no percentage), and finish() is where an input that promised a
@@ -51,7 +53,8 @@ typedef struct EbInputOps {
     const char *name;
     /* What the input carries; valid for the input's life. */
     const EbSourceInfo *(*info)(EbInput *in);
-    /* Next frame into frame (empty, caller-allocated); *is_audio says which.
+    /* Next frame into frame (empty, caller-allocated); *is_audio says which:
+     * 0 video, n >= 1 audio track n - 1 (info()->audio[n - 1]).
      * 0, EB_EOF at the end of the input, or an error. */
     int (*next)(EbInput *in, AVFrame *frame, int *is_audio);
     /* After EB_EOF: 0 if the input delivered what it stated, else an error

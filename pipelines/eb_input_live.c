@@ -204,7 +204,8 @@ static int eb_live_normalize_open(EbLiveIn *s, const AVFrame *f)
     EbNormalizeConfig nc = {
         .info = &s->info,
         .video_time_base = s->fmt->streams[s->vidx]->time_base,
-        .audio_time_base = s->aidx >= 0 ? s->fmt->streams[s->aidx]->time_base : (AVRational){1, 1},
+        .audio_time_base = {s->aidx >= 0 ? s->fmt->streams[s->aidx]->time_base
+                                         : (AVRational){1, 1}},
         .t0 = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : 0,
         .dev = s->upload ? s->dev : NULL,
         .upload = s->upload,
@@ -231,7 +232,7 @@ static int eb_live_drain(EbLiveIn *s, AVCodecContext *dec, int is_audio)
             }
             ret = eb_normalize_video(s->norm, s->tmp);
         } else if (s->norm) {
-            ret = eb_normalize_audio(s->norm, s->tmp);
+            ret = eb_normalize_audio(s->norm, 0, s->tmp);
         } else {
             ret = 0; /* audio before the first picture: before time zero */
         }
@@ -324,22 +325,24 @@ static int eb_live_pad_audio(EbLiveIn *s, AVFrame *frame)
     int64_t want;
     int ret;
 
-    if (s->audio_end < 0 || !s->info.has_audio)
+    const EbAudioTrackInfo *t = &s->info.audio[0];
+
+    if (s->audio_end < 0 || s->info.nb_audio < 1)
         return 0;
-    want = av_rescale_q(s->video_end, av_inv_q(s->info.frame_rate),
-                        (AVRational){1, s->info.sample_rate});
+    want =
+        av_rescale_q(s->video_end, av_inv_q(s->info.frame_rate), (AVRational){1, t->sample_rate});
     if (s->audio_end >= want)
         return 0;
     frame->format = AV_SAMPLE_FMT_FLTP;
-    frame->sample_rate = s->info.sample_rate;
+    frame->sample_rate = t->sample_rate;
     frame->nb_samples = 1024;
-    av_channel_layout_default(&frame->ch_layout, s->info.channels == 2 ? 2 : 1); /* as normalised */
+    av_channel_layout_default(&frame->ch_layout, t->channels); /* as normalised */
     if ((ret = av_frame_get_buffer(frame, 0)) < 0)
         return ret;
     av_samples_set_silence(frame->extended_data, 0, frame->nb_samples, frame->ch_layout.nb_channels,
                            AV_SAMPLE_FMT_FLTP);
     frame->pts = s->audio_end;
-    frame->time_base = (AVRational){1, s->info.sample_rate};
+    frame->time_base = (AVRational){1, t->sample_rate};
     s->audio_end += frame->nb_samples;
     return 1;
 }
@@ -565,12 +568,12 @@ int eb_input_live_open(const EbLiveInputOptions *o, EbHalDevice *dev, EbInput **
                     avcodec_get_name(ast->codecpar->codec_id));
             s->aidx = -1;
         } else {
-            s->info.has_audio = 1;
-            s->info.sample_rate =
-                ast->codecpar->sample_rate == 44100 || ast->codecpar->sample_rate == 48000
-                    ? ast->codecpar->sample_rate
-                    : 48000;
-            s->info.channels = ast->codecpar->ch_layout.nb_channels >= 2 ? 2 : 1;
+            /* One track, without its language: the session log (and so a
+             * channel's recording) keeps none yet. */
+            eb_source_describe_audio(ast, &s->info.audio[0]);
+            s->info.audio[0].language[0] = 0;
+            s->info.nb_audio = 1;
+            eb_source_label_audio(&s->info);
         }
     }
     EB_LOGI("live", "feed: %s %dx%d at %d/%d fps%s%s", s->fmt->iformat->name,

@@ -146,14 +146,14 @@ static int64_t eb_live_discontinuities(const EbLiveRend *lr, int64_t n)
 static void eb_live_presentation(EbLiveSink *ls, int64_t first, int64_t last, EbPresentation *p,
                                  EbRendition *video, EbRendition *audio)
 {
-    int nb_video = 0;
+    int nb_video = 0, nb_audio = 0;
 
     memset(p, 0, sizeof(*p));
     p->format = EB_FORMAT_CMAF;
     p->segment_seconds = ls->o->segment_seconds;
     for (int i = 0; i < ls->nb; i++) {
         EbLiveRend *lr = &ls->rend[i];
-        EbRendition *r = lr->r.is_audio ? audio : &video[nb_video++];
+        EbRendition *r = lr->r.is_audio ? &audio[nb_audio++] : &video[nb_video++];
         *r = lr->desc;
         r->timescale = lr->timescale;
         r->segments = lr->segs + (first - ls->base);
@@ -161,9 +161,9 @@ static void eb_live_presentation(EbLiveSink *ls, int64_t first, int64_t last, Eb
         r->parts = lr->parts;
         r->nb_parts = lr->nb_parts;
         r->last_complete = ls->base + lr->nb - 1;
-        if (lr->r.is_audio)
-            p->audio = audio;
     }
+    p->nb_audio = nb_audio;
+    p->audio = nb_audio ? audio : NULL;
     p->nb_video = nb_video;
     p->video = video;
     p->type = EB_PRESENTATION_LIVE;
@@ -184,7 +184,7 @@ static int eb_live_vod_presentation(EbLiveSink *ls, int64_t n, EbPresentation *p
                                     EbRendition *video, EbRendition *audio, EbSegmentInfo **segs)
 {
     const EbLiveRend *ref = &ls->rend[0];
-    int nb_video = 0;
+    int nb_video = 0, nb_audio = 0;
 
     memset(p, 0, sizeof(*p));
     p->format = EB_FORMAT_CMAF;
@@ -218,14 +218,14 @@ static int eb_live_vod_presentation(EbLiveSink *ls, int64_t n, EbPresentation *p
     }
     for (int i = 0; i < ls->nb; i++) {
         EbLiveRend *lr = &ls->rend[i];
-        EbRendition *r = lr->r.is_audio ? audio : &video[nb_video++];
+        EbRendition *r = lr->r.is_audio ? &audio[nb_audio++] : &video[nb_video++];
         *r = lr->desc;
         r->timescale = lr->timescale;
         r->segments = segs[i];
         r->nb_segments = (int)n;
-        if (lr->r.is_audio)
-            p->audio = audio;
     }
+    p->nb_audio = nb_audio;
+    p->audio = nb_audio ? audio : NULL;
     p->nb_video = nb_video;
     p->video = video;
     return 0;
@@ -293,7 +293,7 @@ static void eb_live_prune_parts(EbLiveSink *ls, EbLiveRend *lr)
 /* Lists sequences up to last (lock held). */
 static int eb_live_publish(EbLiveSink *ls, int64_t last)
 {
-    EbRendition video[EB_LADDER_MAX_RUNGS], audio;
+    EbRendition video[EB_LADDER_MAX_RUNGS], audio[EB_MAX_AUDIO_TRACKS];
     EbPresentation p;
     int64_t *dur, window, first, n = last - ls->base + 1;
     EbLiveRend *ref = &ls->rend[0];
@@ -323,7 +323,7 @@ static int eb_live_publish(EbLiveSink *ls, int64_t last)
     ls->published = last;
     for (int i = 0; i < ls->nb; i++)
         eb_live_prune_parts(ls, &ls->rend[i]);
-    eb_live_presentation(ls, first, last, &p, video, &audio);
+    eb_live_presentation(ls, first, last, &p, video, audio);
     ret = eb_manifest_write_files(ls->dir, &p, EB_MANIFEST_ALL);
     if (ret < 0)
         return ret;
@@ -436,7 +436,7 @@ static int eb_live_sink_segment(EbSegmentSink *s, const EbSegmentReport *seg)
  * differ by an AAC frame, the last of a run is shorter). */
 static int eb_live_list_open_segment(EbLiveSink *ls, int64_t seq)
 {
-    EbRendition video[EB_LADDER_MAX_RUNGS], audio;
+    EbRendition video[EB_LADDER_MAX_RUNGS], audio[EB_MAX_AUDIO_TRACKS];
     EbSegmentInfo *copies[EB_SINK_MAX_RENDITIONS] = {0};
     EbPresentation p;
     int n = (int)(ls->published - ls->first_listed + 1), ret = 0;
@@ -454,9 +454,9 @@ static int eb_live_list_open_segment(EbLiveSink *ls, int64_t seq)
         if (!found)
             return 0; /* the last one to start lists it */
     }
-    eb_live_presentation(ls, ls->first_listed, ls->published, &p, video, &audio);
-    for (int i = 0; i < p.nb_video + !!p.audio && ret >= 0; i++) {
-        EbRendition *r = i < p.nb_video ? &p.video[i] : p.audio;
+    eb_live_presentation(ls, ls->first_listed, ls->published, &p, video, audio);
+    for (int i = 0; i < p.nb_video + p.nb_audio && ret >= 0; i++) {
+        EbRendition *r = i < p.nb_video ? &p.video[i] : &p.audio[i - p.nb_video];
         const EbLiveRend *lr = NULL;
         const EbPartInfo *first = NULL;
         EbSegmentInfo *open;
@@ -538,19 +538,20 @@ static int eb_live_sink_part(EbSegmentSink *s, const EbSegmentReport *pt)
     eb_live_prune_parts(ls, lr);
     ret = 0;
     if (ls->published >= ls->base && lr->described && lr->timescale) {
-        EbRendition video[EB_LADDER_MAX_RUNGS], audio;
+        EbRendition video[EB_LADDER_MAX_RUNGS], audio[EB_MAX_AUDIO_TRACKS];
         EbPresentation p;
         int all = 1;
         for (int i = 0; i < ls->nb; i++)
             all &= ls->rend[i].described;
         if (all) {
             const EbRendition *r = NULL;
-            eb_live_presentation(ls, ls->first_listed, ls->published, &p, video, &audio);
+            eb_live_presentation(ls, ls->first_listed, ls->published, &p, video, audio);
             for (int i = 0; i < p.nb_video; i++)
                 if (!strcmp(p.video[i].name, lr->r.name))
                     r = &p.video[i];
-            if (!r && p.audio && !strcmp(p.audio->name, lr->r.name))
-                r = p.audio;
+            for (int i = 0; i < p.nb_audio; i++)
+                if (!strcmp(p.audio[i].name, lr->r.name))
+                    r = &p.audio[i];
             if (r)
                 ret = eb_manifest_write_media(ls->dir, &p, r);
             if (ret >= 0 && pt->part == 0)
@@ -717,7 +718,7 @@ static int eb_live_record(EbSegmentSink *s, const char *root, const char *id, Eb
                           char *detail, size_t size)
 {
     EbLiveSink *ls = s->priv;
-    EbRendition video[EB_LADDER_MAX_RUNGS], audio;
+    EbRendition video[EB_LADDER_MAX_RUNGS], audio[EB_MAX_AUDIO_TRACKS];
     EbSegmentInfo *copies[EB_SINK_MAX_RENDITIONS] = {0};
     EbPresentation p;
     char staging[4096] = "";
@@ -749,7 +750,7 @@ static int eb_live_record(EbSegmentSink *s, const char *root, const char *id, Eb
         }
     }
     if (ret >= 0)
-        ret = eb_live_vod_presentation(ls, n, &p, video, &audio, copies);
+        ret = eb_live_vod_presentation(ls, n, &p, video, audio, copies);
     if (ret >= 0)
         ret = eb_manifest_write_files(staging, &p, EB_MANIFEST_ALL);
     if (ret >= 0) {
@@ -879,7 +880,7 @@ static int eb_live_can_continue(const EbLiveLog *log, const EbSinkRendition *ren
         v += !d->is_audio;
     }
     return !av_cmp_q(log->source_rate, info->frame_rate) &&
-           log->source_sample_rate == info->sample_rate;
+           log->source_sample_rate == (info->nb_audio ? info->audio[0].sample_rate : 0);
 }
 
 /* ---- the run ---- */

@@ -202,7 +202,9 @@ int eb_live_log_wallclock(FILE *f, int64_t wallclock_us)
 
 int eb_live_log_renditions(FILE *f, const EbSourceInfo *source, const EbRendition *desc, int nb)
 {
-    fprintf(f, "F %d %d %d\n", source->frame_rate.num, source->frame_rate.den, source->sample_rate);
+    /* The live input hands out one audio track (eb_input.h). */
+    fprintf(f, "F %d %d %d\n", source->frame_rate.num, source->frame_rate.den,
+            source->nb_audio ? source->audio[0].sample_rate : 0);
     for (int i = 0; i < nb; i++) {
         const EbRendition *d = &desc[i];
         fprintf(f, "D %s %d %d %d %d %d %d %d %" PRId64 " %d %s\n", d->name, d->is_audio, d->width,

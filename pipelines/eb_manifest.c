@@ -177,6 +177,28 @@ static int eb_check_codecs(const char *codecs, size_t max)
     return 0;
 }
 
+/* RFC 5646's alphabet: letters, digits and '-', starting with a letter. */
+static int eb_check_language(const char *tag)
+{
+    if (!((*tag >= 'a' && *tag <= 'z') || (*tag >= 'A' && *tag <= 'Z')))
+        return EB_ERR(EINVAL);
+    for (const char *c = tag; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '-'))
+            return EB_ERR(EINVAL);
+    return 0;
+}
+
+/* A NAME: any UTF-8 but the quote and line breaks HLS quoted strings
+ * cannot hold (RFC 8216 4.2), and no other control character. */
+static int eb_check_label(const char *label)
+{
+    for (const unsigned char *c = (const unsigned char *)label; *c; c++)
+        if (*c < 0x20 || *c == '"' || *c == 0x7f)
+            return EB_ERR(EINVAL);
+    return 0;
+}
+
 int eb_manifest_check_rendition(const EbRendition *r, int want_audio)
 {
     int ret;
@@ -189,6 +211,10 @@ int eb_manifest_check_rendition(const EbRendition *r, int want_audio)
         return ret;
     if (want_audio) {
         if (r->sample_rate <= 0 || r->channels <= 0)
+            return EB_ERR(EINVAL);
+        /* Printed as they are: LANGUAGE and NAME quoted, lang an attribute. */
+        if ((r->language[0] && eb_check_language(r->language) < 0) ||
+            (r->label[0] && eb_check_label(r->label) < 0))
             return EB_ERR(EINVAL);
     } else {
         if (r->width <= 0 || r->height <= 0 || r->frame_rate.num <= 0 || r->frame_rate.den <= 0)
@@ -282,7 +308,6 @@ static int eb_check_live_rendition(const EbRendition *r)
 
 int eb_manifest_check_presentation(const EbPresentation *p)
 {
-    const EbRendition *audio;
     int ret, live;
 
     if (!p || p->nb_video <= 0 || !p->video)
@@ -314,8 +339,12 @@ int eb_manifest_check_presentation(const EbPresentation *p)
             if (!strcmp(p->video[i].name, p->video[j].name))
                 return EB_ERR(EINVAL);
     }
-    audio = p->format == EB_FORMAT_CMAF ? p->audio : NULL;
-    if (audio) {
+    if (p->format != EB_FORMAT_CMAF)
+        return 0; /* TS: the audio is in the variants */
+    if (p->nb_audio < 0 || (p->nb_audio > 0 && !p->audio))
+        return EB_ERR(EINVAL);
+    for (int i = 0, defaults = 0; i < p->nb_audio; i++) {
+        const EbRendition *audio = &p->audio[i];
         if ((ret = eb_manifest_check_rendition(audio, 1)) < 0)
             return ret;
         if (live && (ret = eb_check_live_rendition(audio)) < 0)
@@ -323,7 +352,29 @@ int eb_manifest_check_presentation(const EbPresentation *p)
         for (int j = 0; j < p->nb_video; j++)
             if (!strcmp(audio->name, p->video[j].name))
                 return EB_ERR(EINVAL);
+        /* Folders, Representation ids and HLS NAMEs are unique; at most
+         * one DEFAULT=YES in a group (RFC 8216 4.3.4.1.1). */
+        defaults += audio->is_default;
+        for (int j = 0; j < i; j++)
+            if (!strcmp(audio->name, p->audio[j].name) ||
+                !strcmp(eb_manifest_audio_label(audio), eb_manifest_audio_label(&p->audio[j])))
+                return EB_ERR(EINVAL);
+        if (defaults > 1)
+            return EB_ERR(EINVAL);
     }
+    return 0;
+}
+
+const char *eb_manifest_audio_label(const EbRendition *r)
+{
+    return r->label[0] ? r->label : r->name;
+}
+
+int eb_manifest_audio_default(const EbPresentation *p)
+{
+    for (int i = 0; i < p->nb_audio; i++)
+        if (p->audio[i].is_default)
+            return i;
     return 0;
 }
 

@@ -67,6 +67,11 @@ typedef struct EbRendition {
     int width, height;         /* video */
     AVRational frame_rate;     /* video */
     int sample_rate, channels; /* audio */
+    char language[16];         /* audio: BCP 47 ("en"); "": undetermined (no LANGUAGE,
+                                * DASH lang="und") */
+    char label[64];            /* audio: HLS NAME, unique in the group; "": the name */
+    int is_default;            /* audio: the rendition players start with (HLS
+                                * DEFAULT=YES, DASH Role main); exactly one */
     char codecs[64];           /* RFC 6381: "avc1.64001f", "mp4a.40.2";
                                 * TS variants: "avc1.64001f,mp4a.40.2" */
     int64_t bitrate;           /* nominal (ladder) bits/s, for information */
@@ -141,7 +146,8 @@ typedef struct EbPresentation {
     EbOutputFormat format;
     int nb_video;
     EbRendition *video;                 /* tallest first */
-    EbRendition *audio;                 /* NULL: no audio (or TS, where it is muxed in) */
+    int nb_audio;                       /* 0: no audio (or TS, where it is muxed in) */
+    EbRendition *audio;                 /* nb_audio alternatives (languages), default first */
     double segment_seconds;             /* nominal segment length (LIVE DASH: the MPD's update
                                          * period; 0: the longest segment) */
     const EbThumbnailTrack *thumbnails; /* NULL: none (VOD only) */

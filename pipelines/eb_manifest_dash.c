@@ -98,8 +98,10 @@
 /* Live: how many nominal segments behind the live edge players start. */
 #define EB_DASH_LIVE_DELAY_SEGMENTS 3
 
-/* Video renditions one Period can hold (a ladder has at most 8 rungs). */
+/* Video renditions one Period can hold (a ladder has at most 8 rungs), and
+ * audio renditions (a job keeps at most EB_MAX_AUDIO_TRACKS). */
 #define EB_DASH_MAX_VIDEO 32
+#define EB_DASH_MAX_AUDIO 16
 
 /* A rendition's folder in a template URL: the percent-encoded name, XML-
  * and template-escaped (each byte becomes at most "&apos;"). */
@@ -317,8 +319,8 @@ static void eb_dash_bprint_protection(AVBPrint *out, const EbProtection *pr)
     }
 }
 
-/* One AdaptationSet over n renditions (the video ladder, or the one audio
- * rendition). */
+/* One AdaptationSet over n renditions (the video ladder, or one audio
+ * rendition: one set per language). */
 static int eb_dash_bprint_adaptation_set(AVBPrint *out, const EbPresentation *p, int id,
                                          const EbRendition *rs, int n, int64_t origin_us,
                                          int64_t start_number)
@@ -342,7 +344,7 @@ static int eb_dash_bprint_adaptation_set(AVBPrint *out, const EbPresentation *p,
     av_bprintf(out, "    <AdaptationSet id=\"%d\" contentType=\"%s\" mimeType=\"%s\"", id,
                audio ? "audio" : "video", audio ? "audio/mp4" : "video/mp4");
     if (audio)
-        av_bprintf(out, " lang=\"und\"");
+        av_bprintf(out, " lang=\"%s\"", rs[0].language[0] ? rs[0].language : "und");
     /* Every rung starts an IDR at every segment boundary (DESIGN.md). */
     av_bprintf(out, " segmentAlignment=\"true\" startWithSAP=\"1\"");
     if (!audio) {
@@ -353,6 +355,12 @@ static int eb_dash_bprint_adaptation_set(AVBPrint *out, const EbPresentation *p,
     }
     av_bprintf(out, ">\n");
     eb_dash_bprint_protection(out, p->protection);
+    if (audio && p->nb_audio > 1) {
+        /* What a player's menu shows for this language. */
+        av_bprintf(out, "      <Label>");
+        eb_xml_bprint_escaped(out, eb_manifest_audio_label(&rs[0]), 0);
+        av_bprintf(out, "</Label>\n");
+    }
     if (eb_dash_low_latency(p)) {
         /* Media time origin_us was presented at wallclock + origin_us: the
          * reference the ServiceDescription's latency is measured from. */
@@ -363,6 +371,12 @@ static int eb_dash_bprint_adaptation_set(AVBPrint *out, const EbPresentation *p,
         eb_manifest_bprint_date(out, p->wallclock_us + origin_us - p->anchor_us);
         av_bprintf(out, "\" presentationTime=\"%" PRId64 "\"/>\n", FFMAX(pt, 0));
     }
+    if (audio && p->nb_audio > 1)
+        /* Which language a player starts with (ISO 23009-1 5.8.5.5), after
+         * the elements of RepresentationBaseType as the schema orders them. */
+        av_bprintf(out, "      <Role schemeIdUri=\"urn:mpeg:dash:role:2011\" value=\"%s\"/>\n",
+                   !strcmp(rs[0].name, p->audio[eb_manifest_audio_default(p)].name) ? "main"
+                                                                                    : "alternate");
     if (shared)
         ret = eb_dash_bprint_template(out, p, "      ", &rs[0], NULL, origin_us, start_number);
 
@@ -404,18 +418,16 @@ static int eb_dash_bprint_adaptation_set(AVBPrint *out, const EbPresentation *p,
 static int eb_dash_bprint_periods(AVBPrint *out, const EbPresentation *p, int64_t origin_us)
 {
     const EbRendition *ref = &p->video[0];
-    EbRendition video[EB_DASH_MAX_VIDEO], audio;
+    EbRendition video[EB_DASH_MAX_VIDEO], audio[EB_DASH_MAX_AUDIO];
     int64_t prev_ms = 0;
     int ret = 0, multi = 0;
 
-    if (p->nb_video > EB_DASH_MAX_VIDEO)
+    if (p->nb_video > EB_DASH_MAX_VIDEO || p->nb_audio > EB_DASH_MAX_AUDIO)
         return EB_ERR(EINVAL);
     for (int j = 1; j < ref->nb_segments; j++)
         multi |= eb_dash_period_break(ref, j);
-    for (int k = 0; k <= p->nb_video; k++) {
-        const EbRendition *r = k < p->nb_video ? &p->video[k] : p->audio;
-        if (!r)
-            continue;
+    for (int k = 0; k < p->nb_video + p->nb_audio; k++) {
+        const EbRendition *r = k < p->nb_video ? &p->video[k] : &p->audio[k - p->nb_video];
         if (multi && r->nb_segments != ref->nb_segments)
             return EB_ERR(EINVAL);
         for (int j = 1; j < r->nb_segments; j++)
@@ -433,11 +445,11 @@ static int eb_dash_bprint_periods(AVBPrint *out, const EbPresentation *p, int64_
                 video[k].nb_segments = b - a;
             }
         }
-        if (p->audio) {
-            audio = *p->audio;
+        for (int k = 0; k < p->nb_audio; k++) {
+            audio[k] = p->audio[k];
             if (multi) {
-                audio.segments += a;
-                audio.nb_segments = b - a;
+                audio[k].segments += a;
+                audio[k].nb_segments = b - a;
             }
         }
         /* Where this run's zero falls, never before the previous Period. */
@@ -457,8 +469,8 @@ static int eb_dash_bprint_periods(AVBPrint *out, const EbPresentation *p, int64_
         av_bprintf(out, "\">\n");
         ret = eb_dash_bprint_adaptation_set(out, p, 0, video, p->nb_video, period_us,
                                             eb_manifest_first_sequence(p) + a);
-        if (ret >= 0 && p->audio)
-            ret = eb_dash_bprint_adaptation_set(out, p, 1, &audio, 1, period_us,
+        for (int k = 0; k < p->nb_audio && ret >= 0; k++)
+            ret = eb_dash_bprint_adaptation_set(out, p, 1 + k, &audio[k], 1, period_us,
                                                 eb_manifest_first_sequence(p) + a);
     }
     return ret;
@@ -542,7 +554,7 @@ int eb_manifest_dash_mpd(const EbPresentation *p, AVBPrint *out)
     all[0] = p->video;
     all[1] = p->audio;
     for (int k = 0; k < 2; k++) {
-        int n = k == 0 ? p->nb_video : (p->audio ? 1 : 0);
+        int n = k == 0 ? p->nb_video : p->nb_audio;
         for (int i = 0; i < n; i++) {
             const EbRendition *r = &all[k][i];
             const EbSegmentInfo *last = &r->segments[r->nb_segments - 1];
@@ -600,8 +612,9 @@ int eb_manifest_dash_mpd(const EbPresentation *p, AVBPrint *out)
          * in EssentialProperty, the sheet's size on the Representation. */
         const EbThumbnailTrack *t = p->thumbnails;
         av_bprintf(out,
-                   "    <AdaptationSet id=\"2\" contentType=\"image\" mimeType=\"image/jpeg\">\n"
-                   "      <SegmentTemplate media=\"");
+                   "    <AdaptationSet id=\"%d\" contentType=\"image\" mimeType=\"image/jpeg\">\n"
+                   "      <SegmentTemplate media=\"",
+                   1 + FFMAX(p->nb_audio, 1));
         ret = eb_manifest_bprint_ref(out, EB_LAYOUT_DASH_MPD, NULL, EB_LAYOUT_THUMB_SPRITE, NULL,
                                      "$Number%03d$");
         eb_manifest_bprint_version(out, p);

@@ -37,8 +37,8 @@ int eb_manifest_write_files(const char *dir, const EbPresentation *p, unsigned w
     int ret = 0;
 
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
-    for (int i = 0; ret >= 0 && (what & EB_MANIFEST_MEDIA) && i < p->nb_video + !!p->audio; i++) {
-        const EbRendition *r = i < p->nb_video ? &p->video[i] : p->audio;
+    for (int i = 0; ret >= 0 && (what & EB_MANIFEST_MEDIA) && i < p->nb_video + p->nb_audio; i++) {
+        const EbRendition *r = i < p->nb_video ? &p->video[i] : &p->audio[i - p->nb_video];
         av_bprint_clear(&bp);
         ret = eb_manifest_hls_media(p, r, &bp);
         if (ret >= 0)

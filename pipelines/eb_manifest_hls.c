@@ -106,7 +106,7 @@ static void eb_hls_bprint_keys(AVBPrint *out, const EbPresentation *p, const cha
 
 int eb_manifest_hls_master(const EbPresentation *p, AVBPrint *out)
 {
-    const EbRendition *audio;
+    int nb_audio, def;
     EbHlsVariant *vars;
     char name[EB_MANIFEST_URI_NAME_SIZE];
     int64_t audio_peak = 0, audio_avg = 0;
@@ -119,13 +119,19 @@ int eb_manifest_hls_master(const EbPresentation *p, AVBPrint *out)
     if ((ret = eb_manifest_check_presentation(p)) < 0)
         return ret;
     /* TS variants carry their audio; any audio rendition is not separate. */
-    audio = p->format == EB_FORMAT_CMAF ? p->audio : NULL;
+    nb_audio = p->format == EB_FORMAT_CMAF ? p->nb_audio : 0;
+    def = eb_manifest_audio_default(p);
 
     vars = av_malloc_array(p->nb_video, sizeof(*vars));
     if (!vars)
         return EB_ERR(ENOMEM);
-    if (audio)
-        eb_rendition_bandwidth(audio, &audio_peak, &audio_avg);
+    /* Any rendition of the group may play with any variant: the highest. */
+    for (int k = 0; k < nb_audio; k++) {
+        int64_t peak, avg;
+        eb_rendition_bandwidth(&p->audio[k], &peak, &avg);
+        audio_peak = FFMAX(audio_peak, peak);
+        audio_avg = FFMAX(audio_avg, avg);
+    }
     for (int i = 0; i < p->nb_video; i++) {
         vars[i].r = &p->video[i];
         vars[i].index = i;
@@ -140,12 +146,19 @@ int eb_manifest_hls_master(const EbPresentation *p, AVBPrint *out)
 
     av_bprintf(out, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-INDEPENDENT-SEGMENTS\n", eb_hls_version(p));
     eb_hls_bprint_keys(out, p, "#EXT-X-SESSION-KEY");
-    if (audio) {
-        av_bprintf(out,
-                   "\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"" EB_HLS_AUDIO_GROUP "\",NAME=\"%s\","
-                   "DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"%d\",URI=\"",
-                   audio->name, audio->channels);
-        eb_manifest_uri_name(audio->name, name);
+    if (nb_audio)
+        av_bprintf(out, "\n");
+    for (int k = 0; k < nb_audio && ret >= 0; k++) {
+        /* Every language AUTOSELECT (a player picks by the user's language),
+         * one DEFAULT: the source's default track. */
+        const EbRendition *a = &p->audio[k];
+        av_bprintf(out, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"" EB_HLS_AUDIO_GROUP "\",NAME=\"%s\",",
+                   eb_manifest_audio_label(a));
+        if (a->language[0])
+            av_bprintf(out, "LANGUAGE=\"%s\",", a->language);
+        av_bprintf(out, "DEFAULT=%s,AUTOSELECT=YES,CHANNELS=\"%d\",URI=\"", k == def ? "YES" : "NO",
+                   a->channels);
+        eb_manifest_uri_name(a->name, name);
         ret = eb_manifest_bprint_ref(out, EB_LAYOUT_HLS_MASTER, NULL, EB_LAYOUT_HLS_MEDIA, name,
                                      NULL);
         av_bprintf(out, "\"\n");
@@ -157,9 +170,17 @@ int eb_manifest_hls_master(const EbPresentation *p, AVBPrint *out)
                    ",RESOLUTION=%dx%d,FRAME-RATE=",
                    vars[i].peak, vars[i].average, r->width, r->height);
         eb_hls_bprint_frame_rate(out, r->frame_rate);
-        av_bprintf(out, ",CODECS=\"%s%s%s\"", r->codecs, audio ? "," : "",
-                   audio ? audio->codecs : "");
-        if (audio)
+        av_bprintf(out, ",CODECS=\"%s", r->codecs);
+        /* Each audio codec of the group once (RFC 8216 4.3.4.2). */
+        for (int k = 0; k < nb_audio; k++) {
+            int seen = 0;
+            for (int j = 0; j < k; j++)
+                seen |= !strcmp(p->audio[j].codecs, p->audio[k].codecs);
+            if (!seen)
+                av_bprintf(out, ",%s", p->audio[k].codecs);
+        }
+        av_bprintf(out, "\"");
+        if (nb_audio)
             av_bprintf(out, ",AUDIO=\"" EB_HLS_AUDIO_GROUP "\"");
         av_bprintf(out, "\n");
         eb_manifest_uri_name(r->name, name);
@@ -309,8 +330,8 @@ static int eb_hls_bprint_ll_tail(AVBPrint *out, const EbPresentation *p, const E
                                          name, num);
         av_bprintf(out, "\"\n");
     }
-    for (int i = 0; i < p->nb_video + !!p->audio && ret >= 0; i++) {
-        const EbRendition *o = i < p->nb_video ? &p->video[i] : p->audio;
+    for (int i = 0; i < p->nb_video + p->nb_audio && ret >= 0; i++) {
+        const EbRendition *o = i < p->nb_video ? &p->video[i] : &p->audio[i - p->nb_video];
         if (o == r || !strcmp(o->name, r->name))
             continue;
         eb_manifest_uri_name(o->name, other);

@@ -50,6 +50,13 @@ int eb_manifest_check_rendition(const EbRendition *r, int want_audio);
  * written yet). */
 int eb_manifest_check_presentation(const EbPresentation *p);
 
+/* An audio rendition's HLS NAME: its label, else its name. */
+const char *eb_manifest_audio_label(const EbRendition *r);
+
+/* The index of the default audio rendition: the one marked is_default,
+ * else the first. */
+int eb_manifest_audio_default(const EbPresentation *p);
+
 /* The media sequence number of segments[0]: first_sequence, 0 read as 1. */
 int64_t eb_manifest_first_sequence(const EbPresentation *p);
 

@@ -23,7 +23,7 @@
 
 struct EbNormalize {
     EbSourceInfo *info;           /* borrowed: the input's */
-    AVRational video_tb, audio_tb;
+    AVRational video_tb;
     int64_t t0;
     EbHalDevice *dev;             /* NULL or the job's device (not owned) */
     enum AVPixelFormat hw_fmt;    /* AV_PIX_FMT_NONE: software path */
@@ -36,11 +36,14 @@ struct EbNormalize {
     int64_t v_last_pts, v_last_dur; /* graph path: the last frame in, video_tb; dur 0: unknown */
     int v_have_last;
 
-    /* audio */
-    AVFilterGraph *agraph;
-    AVFilterContext *asrc, *asink;
+    /* audio, one graph per track (info->audio[k]) */
+    struct {
+        AVRational tb; /* of the decoded frames' timestamps */
+        AVFilterGraph *graph;
+        AVFilterContext *src, *sink;
+    } audio[EB_MAX_AUDIO_TRACKS];
 
-    AVFifo *ready;                /* AVFrame* ready for the caller */
+    AVFifo *ready; /* EbReadyFrame for the caller, in order */
     AVFrame *tmp;
     AVFrame *up;                  /* upload destination; NULL: no upload */
     int64_t frames_out, uploads;
@@ -53,16 +56,22 @@ static int eb_is_hdr(enum AVColorTransferCharacteristic trc)
     return trc == AVCOL_TRC_SMPTE2084 || trc == AVCOL_TRC_ARIB_STD_B67;
 }
 
-static int eb_queue_ready(EbNormalize *s, AVFrame *f)
+/* A frame ready for the caller and what it is (eb_normalize_pop's *is_audio). */
+typedef struct EbReadyFrame {
+    AVFrame *frame;
+    int kind; /* 0 video, 1 + audio track */
+} EbReadyFrame;
+
+static int eb_queue_ready(EbNormalize *s, AVFrame *f, int kind)
 {
-    AVFrame *copy = av_frame_alloc();
+    EbReadyFrame r = {.frame = av_frame_alloc(), .kind = kind};
     int ret;
-    if (!copy)
+    if (!r.frame)
         return EB_ERR(ENOMEM);
-    av_frame_move_ref(copy, f);
-    ret = av_fifo_write(s->ready, &copy, 1);
+    av_frame_move_ref(r.frame, f);
+    ret = av_fifo_write(s->ready, &r, 1);
     if (ret < 0)
-        av_frame_free(&copy);
+        av_frame_free(&r.frame);
     return ret;
 }
 
@@ -269,10 +278,10 @@ static int eb_video_emit(EbNormalize *s, AVFrame *f)
         }
         s->uploads++;
         s->frames_out++;
-        return eb_queue_ready(s, s->up);
+        return eb_queue_ready(s, s->up, 0);
     }
     s->frames_out++;
-    return eb_queue_ready(s, f);
+    return eb_queue_ready(s, f, 0);
 }
 
 static int eb_video_drain_graph(EbNormalize *s)
@@ -328,77 +337,79 @@ int eb_normalize_video(EbNormalize *s, AVFrame *f)
 
 /* ---- audio ---- */
 
-static int eb_audio_graph_init(EbNormalize *s, const AVFrame *f)
+static int eb_audio_graph_init(EbNormalize *s, int k, const AVFrame *f)
 {
-    char args[512], layout[64];
+    const EbAudioTrackInfo *t = &s->info->audio[k];
+    char args[512], layout[64], chain[256];
     int ret;
 
-    s->agraph = avfilter_graph_alloc();
-    if (!s->agraph)
+    s->audio[k].graph = avfilter_graph_alloc();
+    if (!s->audio[k].graph)
         return EB_ERR(ENOMEM);
     av_channel_layout_describe(&f->ch_layout, layout, sizeof(layout));
     snprintf(args, sizeof(args), "time_base=%d/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
-             s->audio_tb.num, s->audio_tb.den, f->sample_rate,
+             s->audio[k].tb.num, s->audio[k].tb.den, f->sample_rate,
              av_get_sample_fmt_name(f->format), layout);
-    {
-        char chain[256];
-        /* first_pts=0 with hard compensation above 10 ms: the audio
-         * timeline starts exactly with the first video frame (silence in
-         * front of a late track, trimmed samples from an early one). */
-        snprintf(chain, sizeof(chain),
-                 "aresample=%d:async=1:min_hard_comp=0.01:first_pts=0,"
-                 "aformat=sample_fmts=fltp:channel_layouts=%s",
-                 s->info->sample_rate, s->info->channels == 2 ? "stereo" : "mono");
-        ret = eb_graph_build(s->agraph, "abuffer", args, "abuffersink", chain, &s->asrc,
-                             &s->asink);
-        if (ret < 0)
-            return ret;
-    }
-    ret = avfilter_graph_config(s->agraph, NULL);
+    /* first_pts=0 with hard compensation above 10 ms: the audio timeline
+     * starts exactly with the first video frame (silence in front of a
+     * late track, trimmed samples from an early one). */
+    snprintf(chain, sizeof(chain),
+             "aresample=%d:async=1:min_hard_comp=0.01:first_pts=0,"
+             "aformat=sample_fmts=fltp:channel_layouts=%s",
+             t->sample_rate, t->channels == 2 ? "stereo" : "mono");
+    ret = eb_graph_build(s->audio[k].graph, "abuffer", args, "abuffersink", chain, &s->audio[k].src,
+                         &s->audio[k].sink);
     if (ret < 0)
         return ret;
-    av_buffersink_set_frame_size(s->asink, 1024);
+    ret = avfilter_graph_config(s->audio[k].graph, NULL);
+    if (ret < 0)
+        return ret;
+    av_buffersink_set_frame_size(s->audio[k].sink, 1024);
     return 0;
 }
 
-static int eb_audio_drain_graph(EbNormalize *s)
+static int eb_audio_drain_graph(EbNormalize *s, int k)
 {
+    AVRational tb = {1, s->info->audio[k].sample_rate};
     int ret;
+
     for (;;) {
-        ret = av_buffersink_get_frame(s->asink, s->tmp);
+        ret = av_buffersink_get_frame(s->audio[k].sink, s->tmp);
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
             return 0;
         if (ret < 0)
             return ret;
         /* Rescale to 1/sample_rate for the AAC encoder. */
-        s->tmp->pts = av_rescale_q(s->tmp->pts, av_buffersink_get_time_base(s->asink),
-                                   (AVRational){1, s->info->sample_rate});
-        s->tmp->time_base = (AVRational){1, s->info->sample_rate};
-        ret = eb_queue_ready(s, s->tmp);
+        s->tmp->pts = av_rescale_q(s->tmp->pts, av_buffersink_get_time_base(s->audio[k].sink), tb);
+        s->tmp->time_base = tb;
+        ret = eb_queue_ready(s, s->tmp, 1 + k);
         if (ret < 0)
             return ret;
     }
 }
 
-int eb_normalize_audio(EbNormalize *s, AVFrame *f)
+int eb_normalize_audio(EbNormalize *s, int k, AVFrame *f)
 {
     int ret;
 
-    if (!s->agraph) {
-        ret = eb_audio_graph_init(s, f);
+    if (k < 0 || k >= s->info->nb_audio) {
+        av_frame_unref(f);
+        return EB_ERR(EINVAL);
+    }
+    if (!s->audio[k].graph) {
+        ret = eb_audio_graph_init(s, k, f);
         if (ret < 0)
             return ret;
     }
     /* Audio time relative to the first video frame. */
     if (f->best_effort_timestamp != AV_NOPTS_VALUE)
-        f->pts = f->best_effort_timestamp - av_rescale_q(s->t0, s->video_tb, s->audio_tb);
-    ret = av_buffersrc_add_frame_flags(s->asrc, f, 0);
+        f->pts = f->best_effort_timestamp - av_rescale_q(s->t0, s->video_tb, s->audio[k].tb);
+    ret = av_buffersrc_add_frame_flags(s->audio[k].src, f, 0);
     av_frame_unref(f);
     if (ret < 0)
         return ret;
-    return eb_audio_drain_graph(s);
+    return eb_audio_drain_graph(s, k);
 }
-
 
 int eb_normalize_open(const EbNormalizeConfig *cfg, EbNormalize **out)
 {
@@ -409,11 +420,12 @@ int eb_normalize_open(const EbNormalizeConfig *cfg, EbNormalize **out)
         return EB_ERR(ENOMEM);
     n->info = cfg->info;
     n->video_tb = cfg->video_time_base;
-    n->audio_tb = cfg->audio_time_base;
+    for (int k = 0; k < EB_MAX_AUDIO_TRACKS; k++)
+        n->audio[k].tb = cfg->audio_time_base[k];
     n->t0 = cfg->t0;
     n->dev = cfg->dev;
     n->hw_fmt = cfg->dev ? eb_hal_hw_format(cfg->dev) : AV_PIX_FMT_NONE;
-    n->ready = av_fifo_alloc2(16, sizeof(AVFrame *), AV_FIFO_FLAG_AUTO_GROW);
+    n->ready = av_fifo_alloc2(16, sizeof(EbReadyFrame), AV_FIFO_FLAG_AUTO_GROW);
     n->tmp = av_frame_alloc();
     if (cfg->upload && n->hw_fmt != AV_PIX_FMT_NONE)
         n->up = av_frame_alloc();
@@ -446,23 +458,25 @@ int eb_normalize_flush(EbNormalize *s)
         if (ret < 0)
             return ret;
     }
-    if (s->agraph) {
-        ret = av_buffersrc_add_frame(s->asrc, NULL);
+    for (int k = 0; k < s->info->nb_audio && ret >= 0; k++) {
+        if (!s->audio[k].graph)
+            continue;
+        ret = av_buffersrc_add_frame(s->audio[k].src, NULL);
         if (ret >= 0)
-            ret = eb_audio_drain_graph(s);
+            ret = eb_audio_drain_graph(s, k);
     }
     return ret;
 }
 
 int eb_normalize_pop(EbNormalize *n, AVFrame *out, int *is_audio)
 {
-    AVFrame *f;
+    EbReadyFrame r;
 
-    if (av_fifo_read(n->ready, &f, 1) < 0)
+    if (av_fifo_read(n->ready, &r, 1) < 0)
         return EB_ERR(EAGAIN);
-    *is_audio = f->nb_samples > 0;
-    av_frame_move_ref(out, f);
-    av_frame_free(&f);
+    *is_audio = r.kind;
+    av_frame_move_ref(out, r.frame);
+    av_frame_free(&r.frame);
     return 0;
 }
 
@@ -479,17 +493,18 @@ const char *eb_normalize_detail(const EbNormalize *n) { return n->detail; }
 void eb_normalize_free(EbNormalize **np)
 {
     EbNormalize *n = *np;
-    AVFrame *f;
+    EbReadyFrame r;
 
     if (!n)
         return;
     if (n->ready) {
-        while (av_fifo_read(n->ready, &f, 1) >= 0)
-            av_frame_free(&f);
+        while (av_fifo_read(n->ready, &r, 1) >= 0)
+            av_frame_free(&r.frame);
         av_fifo_freep2(&n->ready);
     }
     avfilter_graph_free(&n->vgraph);
-    avfilter_graph_free(&n->agraph);
+    for (int k = 0; k < EB_MAX_AUDIO_TRACKS; k++)
+        avfilter_graph_free(&n->audio[k].graph);
     av_frame_free(&n->tmp);
     av_frame_free(&n->up);
     free(n);

@@ -8,8 +8,8 @@
  *          8-bit 4:2:0 (yuv420p; NV12 device frames on the hardware path,
  *          uploaded once when decoded in software), timed 0, 1, 2… in
  *          1/frame_rate;
- *   audio  resampled to 44.1/48 kHz, stereo or mono, fltp, 1024-sample
- *          frames in 1/sample_rate, whose time zero is the first video
+ *   audio  per track, resampled to 44.1/48 kHz, stereo or mono, fltp,
+ *          1024-sample frames in 1/sample_rate, whose time zero is the first video
  *          frame's (silence in front of a late track, trimmed samples from
  *          an early one).
  * libavfilter does the work; a clean constant-rate 4:2:0 source bypasses
@@ -32,11 +32,12 @@ typedef struct EbNormalize EbNormalize;
 
 typedef struct EbNormalizeConfig {
     /* Borrowed, the input's: read (frame_rate, variable_rate, geometry,
-     * sample_rate, channels, device_decode) and completed on the first
+     * audio[].sample_rate/channels, device_decode) and completed on the first
      * video frame (interlaced, colour, out_width/out_height). */
     EbSourceInfo *info;
     AVRational video_time_base;    /* of the decoded video frames' timestamps */
-    AVRational audio_time_base;    /* of the decoded audio frames' timestamps */
+    /* Of each audio track's decoded frames' timestamps (info->audio[k]). */
+    AVRational audio_time_base[EB_MAX_AUDIO_TRACKS];
     int64_t t0;                    /* first video timestamp (video_time_base): time zero */
     EbHalDevice *dev;              /* hardware path: the device (borrowed); NULL: software */
     int upload;                    /* hardware path, decoded in software: upload each frame */
@@ -49,12 +50,13 @@ int eb_normalize_open(const EbNormalizeConfig *cfg, EbNormalize **out);
  * EB_ERR_HDR_UNSUPPORTED on a PQ/HLG first frame, device mismatches on
  * the hardware path (eb_normalize_detail() says what), libavfilter's. */
 int eb_normalize_video(EbNormalize *n, AVFrame *f);
-int eb_normalize_audio(EbNormalize *n, AVFrame *f);
+int eb_normalize_audio(EbNormalize *n, int track, AVFrame *f);
 
 /* End of input: drains what the filters still hold. */
 int eb_normalize_flush(EbNormalize *n);
 
-/* The next normalised frame into out (empty); *is_audio says which.
+/* The next normalised frame into out (empty); *is_audio says which: 0
+ * video, n >= 1 audio track n - 1.
  * EB_ERR(EAGAIN) when none is ready. */
 int eb_normalize_pop(EbNormalize *n, AVFrame *out, int *is_audio);
 

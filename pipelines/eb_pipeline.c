@@ -5,9 +5,11 @@
  *   eb-demux: the input hands out a normalised AVFrame (decoder-owned
  *     buffer or graph buffer). Video frames are moved into a fresh AVFrame
  *     and pushed on src_q (the queue owns it until popped). Audio frames
- *     are encoded right there (AAC is ~1% of the work) and their packets go
- *     to the audio segmenter (CMAF) or, as new references, to every rung's
- *     audio queue (TS, where audio is muxed into each variant).
+ *     are encoded right there, by their track's encoder (AAC is ~1% of the
+ *     work per track), and their packets go to that track's segmenter
+ *     (CMAF: one audio rendition per track) or, as new references, to every
+ *     rung's audio queue (TS, where the default track is muxed into each
+ *     variant and the others are not encoded).
  *   eb-fanout: pops a source frame (now owns it), calls the backend's
  *     fan-out, which returns one new reference per rung (a same-size rung is
  *     a reference to the source itself: no copy), pushes each on its rung's
@@ -70,6 +72,19 @@
 /* Every rung is one output of the backend's fan-out. */
 _Static_assert(EB_LADDER_MAX_RUNGS <= EB_HAL_MAX_OUTPUTS, "a ladder has more rungs than a fan-out");
 
+/* One audio rendition (eb-demux thread): the input's audio track it
+ * encodes (the same index: audio[k] is info->audio[k]) and, in CMAF, its
+ * own segmenter and cut state. */
+typedef struct EbAudioOut {
+    AVCodecContext *enc;
+    EbSegmenter *seg;     /* CMAF */
+    EbBoundaryCursor cut; /* CMAF: the next boundary */
+    int64_t next_sample;  /* the same boundary in audio samples */
+    AVFifo *hold;         /* AVPacket*: CMAF audio waiting on video */
+    AVFifo *scratch;
+    char name[16]; /* rendition: "audio", or "audio_<lang>" of several */
+} EbAudioOut;
+
 typedef struct EbRungCtx {
     EbPipeline *p;
     int index;
@@ -114,13 +129,9 @@ struct EbPipeline {
     EbSegmentSink *sink;
     EbPipelineTap tap;
     int has_tap;
-    AVCodecContext *aenc;
-    EbSegmenter *aseg;
-    EbBoundaryCursor audio_cut;     /* CMAF audio: the next boundary */
-    int64_t audio_next_sample;      /* the same boundary in audio samples */
-    int64_t last_video_pts;         /* eb-demux: newest video frame handed out */
-    AVFifo *audio_hold;             /* AVPacket*: CMAF audio waiting on video */
-    AVFifo *audio_scratch;
+    int nb_audio; /* audio renditions (TS: at most 1) */
+    EbAudioOut audio[EB_MAX_AUDIO_TRACKS];
+    int64_t last_video_pts; /* eb-demux: newest video frame handed out */
     pthread_t demux_thread, fanout_thread;
     int demux_started, fanout_started;
     int joined;
@@ -219,9 +230,9 @@ static void eb_free_packet_fifo(AVFifo **fifo)
 
 /* ---- audio (demux thread) ---- */
 
-static void eb_audio_set_next(EbPipeline *p)
+static void eb_audio_set_next(EbPipeline *p, EbAudioOut *a)
 {
-    p->audio_next_sample = eb_boundary_pts_in(&p->bounds, p->audio_cut.k, p->aenc->time_base);
+    a->next_sample = eb_boundary_pts_in(&p->bounds, a->cut.k, a->enc->time_base);
 }
 
 /* CMAF audio: cut before the AAC frame nearest each video boundary, but
@@ -229,38 +240,38 @@ static void eb_audio_set_next(EbPipeline *p)
  * that crosses a boundary are held until the demux thread has handed out
  * a video frame at or past the boundary (then cut) or reached the end (then
  * no cut: audio and video end in the same segment). */
-static int eb_audio_release(EbPipeline *p, int at_eof)
+static int eb_audio_release(EbPipeline *p, EbAudioOut *a, int at_eof)
 {
     AVPacket *pkt;
     int ret;
 
-    if (av_fifo_can_read(p->audio_hold) == 0)
+    if (av_fifo_can_read(a->hold) == 0)
         return 0;
     if (!at_eof) {
         AVPacket *first = NULL;
-        if (!eb_boundary_reached(&p->audio_cut, p->last_video_pts))
+        if (!eb_boundary_reached(&a->cut, p->last_video_pts))
             return 0; /* video has not got there yet */
-        av_fifo_peek(p->audio_hold, &first, 1, 0);
-        ret = eb_segmenter_cut(p->aseg, first->pts);
+        av_fifo_peek(a->hold, &first, 1, 0);
+        ret = eb_segmenter_cut(a->seg, first->pts);
         if (ret < 0)
             return ret;
         /* One boundary at a time: audio cuts where it crosses each. */
-        p->audio_cut.k++;
-        p->audio_cut.next = eb_boundary_pts(&p->bounds, p->audio_cut.k);
-        eb_audio_set_next(p);
+        a->cut.k++;
+        a->cut.next = eb_boundary_pts(&p->bounds, a->cut.k);
+        eb_audio_set_next(p, a);
     }
-    while (av_fifo_read(p->audio_hold, &pkt, 1) >= 0) {
-        if (!at_eof && pkt->pts + pkt->duration / 2 >= p->audio_next_sample) {
+    while (av_fifo_read(a->hold, &pkt, 1) >= 0) {
+        if (!at_eof && pkt->pts + pkt->duration / 2 >= a->next_sample) {
             /* Crosses the next boundary too: hold it (and the rest) again. */
-            AVFifo *rest = p->audio_hold;
-            av_fifo_write(p->audio_scratch, &pkt, 1);
+            AVFifo *rest = a->hold;
+            av_fifo_write(a->scratch, &pkt, 1);
             while (av_fifo_read(rest, &pkt, 1) >= 0)
-                av_fifo_write(p->audio_scratch, &pkt, 1);
-            p->audio_hold = p->audio_scratch;
-            p->audio_scratch = rest;
-            return eb_audio_release(p, 0);
+                av_fifo_write(a->scratch, &pkt, 1);
+            a->hold = a->scratch;
+            a->scratch = rest;
+            return eb_audio_release(p, a, 0);
         }
-        ret = eb_segmenter_write(p->aseg, 1, pkt);
+        ret = eb_segmenter_write(a->seg, 1, pkt);
         av_packet_free(&pkt);
         if (ret < 0)
             return ret;
@@ -268,24 +279,23 @@ static int eb_audio_release(EbPipeline *p, int at_eof)
     return 0;
 }
 
-static int eb_audio_write(EbPipeline *p, AVPacket *pkt)
+static int eb_audio_write(EbPipeline *p, EbAudioOut *a, AVPacket *pkt)
 {
     if (p->cfg.format == EB_FORMAT_CMAF) {
-        if (av_fifo_can_read(p->audio_hold) > 0 ||
-            pkt->pts + pkt->duration / 2 >= p->audio_next_sample) {
+        if (av_fifo_can_read(a->hold) > 0 || pkt->pts + pkt->duration / 2 >= a->next_sample) {
             AVPacket *held = av_packet_alloc();
             int ret;
             if (!held)
                 return EB_ERR(ENOMEM);
             av_packet_move_ref(held, pkt);
-            ret = av_fifo_write(p->audio_hold, &held, 1);
+            ret = av_fifo_write(a->hold, &held, 1);
             if (ret < 0) {
                 av_packet_free(&held);
                 return ret;
             }
-            return eb_audio_release(p, 0);
+            return eb_audio_release(p, a, 0);
         }
-        return eb_segmenter_write(p->aseg, 1, pkt);
+        return eb_segmenter_write(a->seg, 1, pkt);
     }
     for (int i = 0; i < p->nb_rungs; i++) {
         AVPacket *ref = av_packet_clone(pkt);
@@ -302,22 +312,47 @@ static int eb_audio_write(EbPipeline *p, AVPacket *pkt)
     return 0;
 }
 
-static int eb_audio_encode(EbPipeline *p, AVFrame *frame, AVPacket *pkt)
+static int eb_audio_encode(EbPipeline *p, EbAudioOut *a, AVFrame *frame, AVPacket *pkt)
 {
     uint64_t t0 = eb_clock_ns();
-    int ret = avcodec_send_frame(p->aenc, frame);
+    int ret = avcodec_send_frame(a->enc, frame);
 
     while (ret >= 0) {
-        ret = avcodec_receive_packet(p->aenc, pkt);
+        ret = avcodec_receive_packet(a->enc, pkt);
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
             ret = 0;
             break;
         }
         if (ret < 0)
             break;
-        ret = eb_audio_write(p, pkt);
+        ret = eb_audio_write(p, a, pkt);
     }
     p->audio_ns += eb_clock_ns() - t0;
+    return ret;
+}
+
+/* CMAF: every audio rendition's held packets, after a new video frame. */
+static int eb_audio_release_all(EbPipeline *p)
+{
+    int ret = 0;
+    for (int k = 0; k < p->nb_audio && ret >= 0; k++)
+        if (p->audio[k].seg)
+            ret = eb_audio_release(p, &p->audio[k], 0);
+    return ret;
+}
+
+/* End of input: drains each encoder and ends its segmenter (CMAF). */
+static int eb_audio_finish(EbPipeline *p, AVPacket *pkt)
+{
+    int ret = 0;
+    for (int k = 0; k < p->nb_audio && ret >= 0; k++) {
+        EbAudioOut *a = &p->audio[k];
+        ret = eb_audio_encode(p, a, NULL, pkt);
+        if (ret >= 0 && a->seg)
+            ret = eb_audio_release(p, a, 1);
+        if (ret >= 0 && a->seg)
+            ret = eb_segmenter_finish(a->seg);
+    }
     return ret;
 }
 
@@ -354,7 +389,9 @@ static void *eb_demux_main(void *arg)
             break;
         }
         if (is_audio) {
-            ret = p->aenc ? eb_audio_encode(p, frame, pkt) : 0;
+            /* A track without a rendition (TS keeps the default one) is dropped. */
+            ret = is_audio <= p->nb_audio ? eb_audio_encode(p, &p->audio[is_audio - 1], frame, pkt)
+                                          : 0;
             av_frame_unref(frame);
         } else {
             AVFrame *item = av_frame_alloc();
@@ -369,8 +406,7 @@ static void *eb_demux_main(void *arg)
                 av_frame_free(&item);
             } else {
                 p->last_video_pts = pts;
-                if (p->aseg)
-                    ret = eb_audio_release(p, 0);
+                ret = eb_audio_release_all(p);
             }
         }
         if (ret < 0)
@@ -382,13 +418,8 @@ static void *eb_demux_main(void *arg)
         if (ret < 0)
             eb_pipe_fail_text(p, ret, 0, detail[0] ? detail : NULL);
     }
-    if (ret >= 0 && p->aenc) {
-        ret = eb_audio_encode(p, NULL, pkt);
-        if (ret >= 0 && p->aseg)
-            ret = eb_audio_release(p, 1);
-        if (ret >= 0 && p->aseg)
-            ret = eb_segmenter_finish(p->aseg);
-    }
+    if (ret >= 0)
+        ret = eb_audio_finish(p, pkt);
 end:
     if (ret < 0)
         eb_pipe_fail(p, ret);
@@ -593,8 +624,8 @@ static int eb_rung_drain(EbRungCtx *r, int block)
                 return ret;
             continue;
         }
-        if (r->audio_next && av_compare_ts(r->audio_next->dts, r->p->aenc->time_base, v->dts,
-                                           r->enc->time_base) <= 0) {
+        if (r->audio_next && av_compare_ts(r->audio_next->dts, r->p->audio[0].enc->time_base,
+                                           v->dts, r->enc->time_base) <= 0) {
             ret = eb_segmenter_write(r->seg, 1, r->audio_next);
             av_packet_free(&r->audio_next);
             if (ret < 0)
@@ -773,7 +804,7 @@ end:
 
 /* ---- setup ---- */
 
-static int eb_open_audio_encoder(EbPipeline *p)
+static int eb_open_audio_encoder(EbPipeline *p, EbAudioOut *a, const EbAudioTrackInfo *t)
 {
     const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
     AVCodecContext *c;
@@ -784,9 +815,9 @@ static int eb_open_audio_encoder(EbPipeline *p)
     c = avcodec_alloc_context3(codec);
     if (!c)
         return EB_ERR(ENOMEM);
-    c->sample_rate = p->info->sample_rate;
+    c->sample_rate = t->sample_rate;
     c->sample_fmt = AV_SAMPLE_FMT_FLTP;
-    av_channel_layout_default(&c->ch_layout, p->info->channels);
+    av_channel_layout_default(&c->ch_layout, t->channels);
     c->bit_rate = p->cfg.audio_bitrate;
     c->time_base = (AVRational){1, c->sample_rate};
     c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
@@ -795,8 +826,28 @@ static int eb_open_audio_encoder(EbPipeline *p)
         avcodec_free_context(&c);
         return ret;
     }
-    p->aenc = c;
+    a->enc = c;
     return 0;
+}
+
+/* "audio" when there is one audio rendition; of several, "audio_<language>"
+ * ("audio_en", "audio_pt-BR"), "audio_<n>" (from 1) where the language is
+ * undetermined or taken by an earlier track. Folder and Representation id. */
+static void eb_audio_rendition_name(const EbPipeline *p, int k, char *out, size_t size)
+{
+    const char *lang = p->info->audio[k].language;
+    int taken = !lang[0] || strlen(lang) > 9;
+
+    if (p->nb_audio == 1) {
+        snprintf(out, size, "audio");
+        return;
+    }
+    for (int j = 0; j < k && !taken; j++)
+        taken = !strcmp(p->info->audio[j].language, lang);
+    if (taken)
+        snprintf(out, size, "audio_%d", k + 1);
+    else
+        snprintf(out, size, "audio_%s", lang);
 }
 
 static double eb_plan_pixels(const EbRungPlan *plan)
@@ -909,7 +960,7 @@ static int eb_open_rung(EbPipeline *p, int i)
     sc.rendition = i;
     sc.format = p->cfg.format;
     sc.video = r->enc;
-    sc.audio = p->cfg.format == EB_FORMAT_TS ? p->aenc : NULL;
+    sc.audio = p->cfg.format == EB_FORMAT_TS && p->nb_audio ? p->audio[0].enc : NULL;
     sc.part_duration = eb_part_ticks(p->cfg.part_seconds, p->bounds.time_base);
     ret = eb_segmenter_open(&sc, &r->seg);
     if (ret < 0)
@@ -1017,19 +1068,27 @@ int eb_pipeline_open(const EbPipelineConfig *cfg, EbPipeline **out, char *detail
     for (int i = 0; i < p->nb_rungs; i++)
         eb_boundary_cursor_init(&p->rungs[i].cut, &p->bounds);
 
-    if (p->info->has_audio && cfg->audio_bitrate > 0) {
-        ret = eb_open_audio_encoder(p);
-        if (ret < 0)
-            goto error;
-        if (cfg->format == EB_FORMAT_CMAF) {
-            p->audio_hold = av_fifo_alloc2(64, sizeof(AVPacket *), AV_FIFO_FLAG_AUTO_GROW);
-            p->audio_scratch = av_fifo_alloc2(64, sizeof(AVPacket *), AV_FIFO_FLAG_AUTO_GROW);
-            if (!p->audio_hold || !p->audio_scratch) {
-                ret = EB_ERR(ENOMEM);
+    if (cfg->audio_bitrate > 0) {
+        /* CMAF: a rendition per track; TS muxes one track, the default. */
+        p->nb_audio =
+            cfg->format == EB_FORMAT_CMAF ? p->info->nb_audio : FFMIN(p->info->nb_audio, 1);
+        for (int k = 0; k < p->nb_audio; k++) {
+            EbAudioOut *a = &p->audio[k];
+            const EbAudioTrackInfo *t = &p->info->audio[k];
+            ret = eb_open_audio_encoder(p, a, t);
+            if (ret < 0)
                 goto error;
+            eb_audio_rendition_name(p, k, a->name, sizeof(a->name));
+            if (cfg->format == EB_FORMAT_CMAF) {
+                a->hold = av_fifo_alloc2(64, sizeof(AVPacket *), AV_FIFO_FLAG_AUTO_GROW);
+                a->scratch = av_fifo_alloc2(64, sizeof(AVPacket *), AV_FIFO_FLAG_AUTO_GROW);
+                if (!a->hold || !a->scratch) {
+                    ret = EB_ERR(ENOMEM);
+                    goto error;
+                }
+                eb_boundary_cursor_init(&a->cut, &p->bounds);
+                eb_audio_set_next(p, a);
             }
-            eb_boundary_cursor_init(&p->audio_cut, &p->bounds);
-            eb_audio_set_next(p);
         }
     }
     ret = eb_queue_create(&p->src_q, EB_PIPELINE_SRC_QUEUE, eb_free_frame_item);
@@ -1069,12 +1128,11 @@ int eb_pipeline_renditions(const EbPipeline *p, EbSinkRendition *out, int max)
         snprintf(out[n].name, sizeof(out[n].name), "%s", p->rungs[i].plan.rung.name);
         out[n].format = p->cfg.format;
     }
-    if (p->aenc && p->cfg.format == EB_FORMAT_CMAF && n < max) {
+    for (int k = 0; p->cfg.format == EB_FORMAT_CMAF && k < p->nb_audio && n < max; k++, n++) {
         memset(&out[n], 0, sizeof(out[n]));
-        snprintf(out[n].name, sizeof(out[n].name), "audio");
+        snprintf(out[n].name, sizeof(out[n].name), "%s", p->audio[k].name);
         out[n].is_audio = 1;
         out[n].format = p->cfg.format;
-        n++;
     }
     return n;
 }
@@ -1110,19 +1168,18 @@ int eb_pipeline_start(EbPipeline *p, EbSegmentSink *sink, const EbPipelineTap *t
                 return EB_ERR(ENOMEM);
         }
     }
-    if (p->audio_hold) {
+    for (int k = 0; k < p->nb_audio && p->cfg.format == EB_FORMAT_CMAF; k++) {
+        EbAudioOut *a = &p->audio[k];
         /* Whole AAC frames, so an audio part ends on a frame. */
-        int64_t frames = eb_part_ticks(p->cfg.part_seconds, p->aenc->time_base) /
-                         (p->aenc->frame_size > 0 ? p->aenc->frame_size : 1024);
-        EbSegmenterConfig sc = {.sink = sink, .rendition = p->nb_rungs,
-                                .format = p->cfg.format, .audio = p->aenc,
-                                .part_duration = p->cfg.part_seconds > 0
-                                                     ? FFMAX(frames, 1) *
-                                                           (p->aenc->frame_size > 0
-                                                                ? p->aenc->frame_size
-                                                                : 1024)
-                                                     : 0};
-        ret = eb_segmenter_open(&sc, &p->aseg);
+        int frame_size = a->enc->frame_size > 0 ? a->enc->frame_size : 1024;
+        int64_t frames = eb_part_ticks(p->cfg.part_seconds, a->enc->time_base) / frame_size;
+        EbSegmenterConfig sc = {.sink = sink,
+                                .rendition = p->nb_rungs + k,
+                                .format = p->cfg.format,
+                                .audio = a->enc,
+                                .part_duration =
+                                    p->cfg.part_seconds > 0 ? FFMAX(frames, 1) * frame_size : 0};
+        ret = eb_segmenter_open(&sc, &a->seg);
         if (ret < 0)
             return ret;
     }
@@ -1257,17 +1314,23 @@ int eb_pipeline_describe(const EbPipeline *p, int rendition, EbRendition *v)
         v->bitrate = r->plan.rung.bitrate;
         eb_rung_codec_string(r, v->codecs, sizeof(v->codecs));
         /* TS variants carry the audio. */
-        if (p->cfg.format == EB_FORMAT_TS && p->aenc)
+        if (p->cfg.format == EB_FORMAT_TS && p->nb_audio)
             av_strlcatf(v->codecs, sizeof(v->codecs), ",%s", EB_AUDIO_CODECS);
         return 0;
     }
-    if (rendition == p->nb_rungs && p->aenc && p->cfg.format == EB_FORMAT_CMAF) {
-        snprintf(v->name, sizeof(v->name), "audio");
+    if (rendition >= p->nb_rungs && rendition < p->nb_rungs + p->nb_audio &&
+        p->cfg.format == EB_FORMAT_CMAF) {
+        const EbAudioOut *a = &p->audio[rendition - p->nb_rungs];
+        const EbAudioTrackInfo *t = &p->info->audio[rendition - p->nb_rungs];
+        snprintf(v->name, sizeof(v->name), "%s", a->name);
         v->is_audio = 1;
-        v->sample_rate = p->aenc->sample_rate;
-        v->channels = p->aenc->ch_layout.nb_channels;
-        v->bitrate = p->aenc->bit_rate;
+        v->sample_rate = a->enc->sample_rate;
+        v->channels = a->enc->ch_layout.nb_channels;
+        v->bitrate = a->enc->bit_rate;
         snprintf(v->codecs, sizeof(v->codecs), "%s", EB_AUDIO_CODECS);
+        snprintf(v->language, sizeof(v->language), "%s", t->language);
+        snprintf(v->label, sizeof(v->label), "%s", t->label);
+        v->is_default = t->is_default;
         return 0;
     }
     return EB_ERR(EINVAL);
@@ -1290,7 +1353,7 @@ void eb_pipeline_stats(EbPipeline *p, EbPipelineStats *st)
     st->duration = ss.frames_out / av_q2d(p->info->frame_rate);
     st->device_uploads = ss.uploads;
     st->device_downloads = p->downloads;
-    st->has_audio = p->aenc != NULL;
+    st->nb_audio = p->nb_audio;
     st->nb_rungs = p->nb_rungs;
     /* The encoders' own threads still live (until eb_pipeline_free): count
      * them under their rung's name now. */
@@ -1348,10 +1411,12 @@ void eb_pipeline_free(EbPipeline **pp)
     eb_queue_free(&p->src_q);
     if (p->fanout)
         p->dev->backend->fanout_close(&p->fanout);
-    eb_segmenter_free(&p->aseg);
-    eb_free_packet_fifo(&p->audio_hold);
-    eb_free_packet_fifo(&p->audio_scratch);
-    avcodec_free_context(&p->aenc);
+    for (int k = 0; k < EB_MAX_AUDIO_TRACKS; k++) {
+        eb_segmenter_free(&p->audio[k].seg);
+        eb_free_packet_fifo(&p->audio[k].hold);
+        eb_free_packet_fifo(&p->audio[k].scratch);
+        avcodec_free_context(&p->audio[k].enc);
+    }
     av_frame_free(&p->tap_dl);
     sws_freeContext(p->tap_sws);
     pthread_cond_destroy(&p->cond);

@@ -105,7 +105,8 @@ typedef struct EbPipelineRungStats {
 typedef struct EbPipelineStats {
     int nb_rungs;
     EbPipelineRungStats rungs[EB_LADDER_MAX_RUNGS];
-    int has_audio;                 /* audio encoded */
+    int nb_audio; /* audio renditions encoded (TS: the default
+                   * track only, muxed into every rung) */
     int64_t source_packets;
     int64_t frames_decoded;        /* decoder output: once per source frame */
     int64_t frames_out;            /* after normalisation */

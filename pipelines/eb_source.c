@@ -20,6 +20,7 @@
 
 #include "eb_error.h"
 #include "eb_hal_hw.h"
+#include "eb_language.h"
 #include "eb_log.h"
 #include "eb_normalize.h"
 #include "eb_storage.h"
@@ -34,8 +35,9 @@
 
 struct EbSource {
     AVFormatContext *fmt;
-    int vidx, aidx;
-    AVCodecContext *vdec, *adec;
+    int vidx;
+    AVCodecContext *vdec;
+    AVCodecContext *adec[EB_MAX_AUDIO_TRACKS]; /* track k: info.audio[k] */
     EbSourceInfo info;
     EbSourceStats stats;
     int64_t t0; /* first video timestamp, vst time base */
@@ -342,6 +344,122 @@ static int eb_io_open_checked(AVFormatContext *fmt, AVIOContext **pb, const char
     return avio_open2(pb, url, flags, &fmt->interrupt_callback, options);
 }
 
+/* ---- audio tracks ---- */
+
+void eb_source_describe_audio(const AVStream *st, EbAudioTrackInfo *t)
+{
+    const AVDictionaryEntry *lang = av_dict_get(st->metadata, "language", NULL, 0);
+    EbLanguage l;
+    int rate = st->codecpar->sample_rate;
+
+    memset(t, 0, sizeof(*t));
+    t->stream_index = st->index;
+    /* AAC at the two rates every player takes; anything else is resampled. */
+    t->sample_rate = rate == 44100 || rate == 48000 ? rate : 48000;
+    t->source_channels = st->codecpar->ch_layout.nb_channels;
+    t->channels = t->source_channels >= 2 ? 2 : 1;
+    if (eb_language_from_tag(lang ? lang->value : NULL, &l)) {
+        snprintf(t->language, sizeof(t->language), "%s", l.tag);
+        snprintf(t->label, sizeof(t->label), "%s", l.name);
+    }
+    t->is_default = !!(st->disposition & AV_DISPOSITION_DEFAULT);
+}
+
+void eb_source_label_audio(EbSourceInfo *info)
+{
+    int first = 0;
+
+    /* The track the container marks default leads (players start with
+     * audio[0]); the others keep their order. */
+    for (int k = 0; k < info->nb_audio; k++)
+        if (info->audio[k].is_default) {
+            first = k;
+            break;
+        }
+    if (first > 0) {
+        EbAudioTrackInfo t = info->audio[first];
+        memmove(&info->audio[1], &info->audio[0], first * sizeof(info->audio[0]));
+        info->audio[0] = t;
+    }
+    /* The language's name (HLS NAME, a player's menu) or "Audio" for an
+     * undetermined one, numbered where several tracks share it ("French 1",
+     * "French 2"): NAME must be unique in its group. */
+    char base[EB_MAX_AUDIO_TRACKS][64];
+    for (int k = 0; k < info->nb_audio; k++) {
+        EbAudioTrackInfo *t = &info->audio[k];
+        t->is_default = k == 0;
+        snprintf(base[k], sizeof(base[k]), "%s",
+                 t->language[0] && t->label[0] ? t->label : "Audio");
+    }
+    for (int k = 0; k < info->nb_audio; k++) {
+        int same = 0, nth = 0;
+        for (int j = 0; j < info->nb_audio; j++) {
+            same += !strcmp(base[j], base[k]);
+            nth += j <= k && !strcmp(base[j], base[k]);
+        }
+        if (same > 1)
+            snprintf(info->audio[k].label, sizeof(info->audio[k].label), "%.50s %d", base[k], nth);
+        else
+            snprintf(info->audio[k].label, sizeof(info->audio[k].label), "%.63s", base[k]);
+    }
+}
+
+/* The audio track (index into info.audio) stream i is, or -1. */
+static int eb_source_audio_track(const EbSource *s, int i)
+{
+    for (int k = 0; k < s->info.nb_audio; k++)
+        if (s->info.audio[k].stream_index == i)
+            return k;
+    return -1;
+}
+
+/* Picks the audio tracks: the one the container marks default (else the
+ * first), then the others in order, up to max; opens their decoders. A
+ * track that cannot be decoded is left out with a warning: it loses that
+ * track, not the job. */
+static int eb_source_open_audio(EbSource *s, int max)
+{
+    EbSourceInfo *info = &s->info;
+    int nb_candidates = 0, first = -1;
+
+    if (max > EB_MAX_AUDIO_TRACKS)
+        max = EB_MAX_AUDIO_TRACKS;
+    for (unsigned i = 0; i < s->fmt->nb_streams; i++) {
+        const AVStream *st = s->fmt->streams[i];
+        if (st->codecpar->codec_type != AVMEDIA_TYPE_AUDIO || st->codecpar->sample_rate <= 0)
+            continue;
+        nb_candidates++;
+        if (first < 0 || (st->disposition & AV_DISPOSITION_DEFAULT &&
+                          !(s->fmt->streams[first]->disposition & AV_DISPOSITION_DEFAULT)))
+            first = (int)i;
+    }
+    for (int pass = 0; pass < 2 && first >= 0; pass++) {
+        for (unsigned i = 0; i < s->fmt->nb_streams && info->nb_audio < max; i++) {
+            AVStream *st = s->fmt->streams[i];
+            EbAudioTrackInfo *t = &info->audio[info->nb_audio];
+            if (pass == 0 ? (int)i != first
+                          : (int)i == first || st->codecpar->codec_type != AVMEDIA_TYPE_AUDIO ||
+                                st->codecpar->sample_rate <= 0)
+                continue;
+            if (eb_open_decoder(NULL, st, &s->adec[info->nb_audio]) < 0) {
+                EB_LOGW("source", "audio track %u (%s) not decodable: left out", i,
+                        avcodec_get_name(st->codecpar->codec_id));
+                continue;
+            }
+            eb_source_describe_audio(st, t);
+            /* The first kept is the default: the decoders stay in this order. */
+            t->is_default = info->nb_audio == 0;
+            info->nb_audio++;
+        }
+    }
+    info->audio_skipped = nb_candidates - info->nb_audio;
+    if (info->audio_skipped > 0)
+        EB_LOGW("source", "%d of %d audio tracks left out (not decodable, or over the %d kept)",
+                info->audio_skipped, nb_candidates, max);
+    eb_source_label_audio(info);
+    return 0;
+}
+
 int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so, EbSource **out,
                    char *detail, size_t detail_size)
 {
@@ -383,7 +501,7 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
     s = calloc(1, sizeof(*s));
     if (!s)
         return EB_ERR(ENOMEM);
-    s->vidx = s->aidx = -1;
+    s->vidx = -1;
     s->hw_fmt = AV_PIX_FMT_NONE;
     s->want_audio = want_audio;
     s->pkt = av_packet_alloc();
@@ -421,9 +539,6 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
         if (par->codec_type == AVMEDIA_TYPE_VIDEO && s->vidx < 0 &&
             !(s->fmt->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC))
             s->vidx = (int)i;
-        else if (par->codec_type == AVMEDIA_TYPE_AUDIO && s->aidx < 0 && want_audio &&
-                 par->sample_rate > 0)
-            s->aidx = (int)i; /* the first audio track, as the product specifies */
     }
     if (s->vidx < 0) {
         ret = EB_ERR_NO_VIDEO;
@@ -459,8 +574,15 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
         }
         goto error;
     }
+    if (want_audio) {
+        ret = eb_source_open_audio(s, so && so->max_audio_tracks > 0 ? so->max_audio_tracks
+                                                                     : EB_MAX_AUDIO_TRACKS);
+        if (ret < 0)
+            goto error;
+    }
+    /* Streams the job does not use are neither decoded nor buffered. */
     for (unsigned i = 0; i < s->fmt->nb_streams; i++)
-        if ((int)i != s->vidx && (int)i != s->aidx)
+        if ((int)i != s->vidx && eb_source_audio_track(s, (int)i) < 0)
             s->fmt->streams[i]->discard = AVDISCARD_ALL;
 
     ret = eb_source_pick_rate(s, vst);
@@ -483,34 +605,17 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
         s->info.expected_frames = vst->nb_frames;
     s->t0 = vst->start_time != AV_NOPTS_VALUE ? vst->start_time : 0;
 
-    if (s->aidx >= 0) {
-        AVStream *ast = s->fmt->streams[s->aidx];
-        ret = eb_open_decoder(NULL, ast, &s->adec);
-        if (ret < 0) {
-            /* A broken audio track loses the audio, not the job. */
-            EB_LOGW("source", "audio track %d not decodable (%s): video-only ladder", s->aidx,
-                    eb_strerror(ret));
-            s->aidx = -1;
-        } else {
-            s->info.has_audio = 1;
-            s->info.sample_rate =
-                (ast->codecpar->sample_rate == 44100 || ast->codecpar->sample_rate == 48000)
-                    ? ast->codecpar->sample_rate
-                    : 48000;
-            s->info.channels = ast->codecpar->ch_layout.nb_channels >= 2 ? 2 : 1;
-        }
-    }
     {
         /* Normalisation is the same for every input (eb_normalize.h). */
         EbNormalizeConfig nc = {
             .info = &s->info,
             .video_time_base = vst->time_base,
-            .audio_time_base =
-                s->aidx >= 0 ? s->fmt->streams[s->aidx]->time_base : (AVRational){1, 1},
             .t0 = s->t0,
             .dev = s->hw_fmt != AV_PIX_FMT_NONE ? s->dev : NULL,
             .upload = s->upload,
         };
+        for (int k = 0; k < s->info.nb_audio; k++)
+            nc.audio_time_base[k] = s->fmt->streams[s->info.audio[k].stream_index]->time_base;
         ret = eb_normalize_open(&nc, &s->norm);
         if (ret < 0)
             goto error;
@@ -561,11 +666,13 @@ int eb_decode_receive(AVCodecContext *dec, AVFrame *frame, EbSourceStats *stats,
     }
 }
 
-static int eb_decode_drain(EbSource *s, AVCodecContext *dec, int is_audio)
+/* track: the audio track dec decodes, or -1 for the video. */
+static int eb_decode_drain(EbSource *s, AVCodecContext *dec, int track)
 {
     int ret;
-    while ((ret = eb_decode_receive(dec, s->tmp, &s->stats, is_audio)) > 0) {
-        ret = is_audio ? eb_normalize_audio(s->norm, s->tmp) : eb_normalize_video(s->norm, s->tmp);
+    while ((ret = eb_decode_receive(dec, s->tmp, &s->stats, track >= 0)) > 0) {
+        ret = track >= 0 ? eb_normalize_audio(s->norm, track, s->tmp)
+                         : eb_normalize_video(s->norm, s->tmp);
         av_frame_unref(s->tmp);
         if (ret < 0)
             return ret;
@@ -573,26 +680,26 @@ static int eb_decode_drain(EbSource *s, AVCodecContext *dec, int is_audio)
     return ret;
 }
 
-static int eb_send(EbSource *s, AVCodecContext *dec, const AVPacket *pkt, int is_audio)
+static int eb_send(EbSource *s, AVCodecContext *dec, const AVPacket *pkt, int track)
 {
     int ret = avcodec_send_packet(dec, pkt);
     if (ret == AVERROR_INVALIDDATA || (ret < 0 && ret != AVERROR_EOF && pkt)) {
         /* A damaged packet: conceal and go on. */
-        if (!is_audio)
+        if (track < 0)
             s->stats.damaged++;
         ret = 0;
     }
     if (ret < 0 && ret != AVERROR_EOF)
         return ret;
-    return eb_decode_drain(s, dec, is_audio);
+    return eb_decode_drain(s, dec, track);
 }
 
 static int eb_source_flush(EbSource *s)
 {
-    int ret = eb_send(s, s->vdec, NULL, 0);
+    int ret = eb_send(s, s->vdec, NULL, -1);
 
-    if (ret >= 0 && s->adec)
-        ret = eb_send(s, s->adec, NULL, 1);
+    for (int k = 0; k < s->info.nb_audio && ret >= 0; k++)
+        ret = eb_send(s, s->adec[k], NULL, k);
     if (ret >= 0)
         ret = eb_normalize_flush(s->norm);
     return ret;
@@ -624,9 +731,11 @@ static int eb_source_pump(EbSource *s)
         s->stats.packets++;
         if (s->pkt->flags & AV_PKT_FLAG_CORRUPT)
             s->stats.damaged++;
-        ret = eb_send(s, s->vdec, s->pkt, 0);
-    } else if (s->pkt->stream_index == s->aidx) {
-        ret = eb_send(s, s->adec, s->pkt, 1);
+        ret = eb_send(s, s->vdec, s->pkt, -1);
+    } else {
+        int k = eb_source_audio_track(s, s->pkt->stream_index);
+        if (k >= 0)
+            ret = eb_send(s, s->adec[k], s->pkt, k);
     }
     av_packet_unref(s->pkt);
     s->stats.decode_ns += eb_clock_ns() - t0;
@@ -685,7 +794,8 @@ void eb_source_close(EbSource **sp)
         return;
     eb_normalize_free(&s->norm);
     avcodec_free_context(&s->vdec);
-    avcodec_free_context(&s->adec);
+    for (int k = 0; k < EB_MAX_AUDIO_TRACKS; k++)
+        avcodec_free_context(&s->adec[k]);
     avformat_close_input(&s->fmt);
     av_packet_free(&s->pkt);
     av_frame_free(&s->tmp);

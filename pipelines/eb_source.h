@@ -2,9 +2,10 @@
  * Source stage of the file input: demux once, decode once, and normalise
  * through EbNormalize (eb_normalize.h, the same for every input). Hands out the
  * video as constant-rate, progressive, upright 8-bit 4:2:0 frames numbered
- * 0, 1, 2… in 1/frame_rate, and the first audio track as 1024-sample
- * frames (AAC's frame size) in 1/sample_rate whose timeline starts with the
- * first video frame (silence padded or samples trimmed to line them up).
+ * 0, 1, 2… in 1/frame_rate, and each audio track (up to
+ * EB_MAX_AUDIO_TRACKS, the default one first) as 1024-sample frames (AAC's
+ * frame size) in 1/sample_rate whose timeline starts with the first video
+ * frame (silence padded or samples trimmed to line them up).
  *
  * Normalisation goes through a libavfilter graph only when the source needs
  * it (interlaced: bwdif one frame per frame; rotated: transpose/flip;
@@ -38,6 +39,18 @@
 
 typedef struct EbSource EbSource;
 
+/* Audio tracks a job keeps as renditions; the rest are not decoded. */
+#define EB_MAX_AUDIO_TRACKS 8
+
+typedef struct EbAudioTrackInfo {
+    int stream_index;          /* in the container */
+    int sample_rate, channels; /* as handed out: 44.1 or 48 kHz, 1 or 2 channels */
+    int source_channels;       /* as stored (6: a 5.1 track, downmixed to stereo) */
+    char language[16];         /* BCP 47 ("en", "fr"); "" undetermined (eb_language.h) */
+    char label[64];            /* unique among the tracks: "English", "French 2", "Audio 1" */
+    int is_default;            /* the track players start with: audio[0] only */
+} EbAudioTrackInfo;
+
 typedef struct EbSourceInfo {
     EbSourceGeometry geometry; /* as stored, plus the rotation to apply */
     int out_width, out_height; /* the upright picture (after rotation); on the
@@ -48,8 +61,10 @@ typedef struct EbSourceInfo {
     int interlaced;            /* known after the first frame */
     double duration;           /* seconds, as the container states it */
     int64_t expected_frames;   /* duration x frame_rate, for progress */
-    int has_audio;
-    int sample_rate, channels; /* audio frames handed out */
+    int nb_audio;              /* audio tracks handed out (0: none) */
+    EbAudioTrackInfo audio[EB_MAX_AUDIO_TRACKS]; /* the default track first */
+    int audio_skipped;                           /* audio tracks in the input not handed out (over
+                                                  * max_audio_tracks, or not decodable) */
     enum AVColorPrimaries color_primaries;
     enum AVColorTransferCharacteristic color_trc;
     enum AVColorSpace colorspace;
@@ -80,6 +95,8 @@ int eb_decode_receive(AVCodecContext *dec, AVFrame *frame, EbSourceStats *stats,
 
 typedef struct EbSourceOptions {
     int want_audio; /* 0: ignore audio tracks */
+    int max_audio_tracks; /* at most this many (the default track first); 0:
+                           * EB_MAX_AUDIO_TRACKS */
     /* NULL-terminated folders the input and every file a demuxer opens for
      * it (HLS segments, concat entries) must lie in, symlinks resolved;
      * NULL: no confinement (the operator's own command line). */
@@ -101,9 +118,19 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
 const EbSourceInfo *eb_source_info(const EbSource *s);
 
 /* Next normalised frame into frame (caller-allocated, must be empty);
- * *is_audio says which. Returns 0, EB_EOF at the end of both streams, or an
+ * *is_audio says which: 0 video, n >= 1 audio track n - 1 (info.audio[n - 1]).
+ * Returns 0, EB_EOF at the end of both streams, or an
  * error (EB_ERR_HDR_UNSUPPORTED can surface on the first frame). */
 int eb_source_next(EbSource *s, AVFrame *frame, int *is_audio);
+
+/* An audio track's description from its stream: output rate and channels,
+ * language, is_default from the stream's disposition (label and the final
+ * is_default are eb_source_label_audio's). Shared by every input. */
+void eb_source_describe_audio(const AVStream *st, EbAudioTrackInfo *t);
+
+/* Orders info->audio default first (the stream marked default, else the
+ * first) and gives each track a unique label. */
+void eb_source_label_audio(EbSourceInfo *info);
 
 /* After EB_EOF: 1 if the input ended well short of its stated duration. */
 int eb_source_truncated(const EbSource *s);

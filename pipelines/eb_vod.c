@@ -84,6 +84,27 @@ static int eb_vod_tap_frame(void *opaque, const AVFrame *f)
     return eb_thumbs_push(opaque, f);
 }
 
+/* ---- audio tracks ---- */
+
+/* The audio tracks the output holds, and a note when the input had more. */
+static void eb_vod_audio_result(const EbVodOptions *o, const EbSourceInfo *info, EbVodResult *res)
+{
+    res->nb_audio = o->ladder.audio_bitrate > 0 ? info->nb_audio : 0;
+    memcpy(res->audio, info->audio, sizeof(res->audio));
+    res->audio_note[0] = 0;
+    if (res->nb_audio == 0 || info->audio_skipped <= 0)
+        return;
+    if (o->format == EB_FORMAT_TS)
+        snprintf(res->audio_note, sizeof(res->audio_note),
+                 "%d more audio track%s left out: MPEG-TS output carries the default track (%s) "
+                 "only; CMAF output keeps every track as a language rendition",
+                 info->audio_skipped, info->audio_skipped > 1 ? "s" : "", info->audio[0].label);
+    else
+        snprintf(res->audio_note, sizeof(res->audio_note),
+                 "%d more audio track%s left out (not decodable, or over the %d a job keeps)",
+                 info->audio_skipped, info->audio_skipped > 1 ? "s" : "", EB_MAX_AUDIO_TRACKS);
+}
+
 /* ---- manifests ---- */
 
 /* The presentation from what the engine encoded and the file sink wrote,
@@ -91,21 +112,20 @@ static int eb_vod_tap_frame(void *opaque, const AVFrame *f)
 static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnailTrack *thumbs,
                               int64_t version)
 {
-    EbRendition video[EB_LADDER_MAX_RUNGS], audio;
+    EbRendition video[EB_LADDER_MAX_RUNGS], audio[EB_MAX_AUDIO_TRACKS];
     EbSinkRendition rends[EB_SINK_MAX_RENDITIONS];
     EbPresentation pres = {0};
     int ret = 0, nb_rend, nb_video = 0;
 
     memset(video, 0, sizeof(video));
-    memset(&audio, 0, sizeof(audio));
+    memset(audio, 0, sizeof(audio));
     nb_rend = eb_pipeline_renditions(job->pipe, rends, EB_SINK_MAX_RENDITIONS);
     for (int i = 0; i < nb_rend && ret >= 0; i++) {
-        EbRendition *r = rends[i].is_audio ? &audio : &video[nb_video++];
+        EbRendition *r = rends[i].is_audio ? &audio[pres.nb_audio++] : &video[nb_video++];
         ret = eb_pipeline_describe(job->pipe, i, r);
         eb_sink_file_describe(job->sink, i, r);
-        if (rends[i].is_audio)
-            pres.audio = &audio;
     }
+    pres.audio = pres.nb_audio ? audio : NULL;
     if (ret < 0)
         return ret;
     pres.format = job->o->format;
@@ -528,7 +548,9 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
         }
     }
     {
+        /* TS muxes one audio track into every variant: the default one. */
         EbSourceOptions so = {.want_audio = o->ladder.audio_bitrate > 0,
+                              .max_audio_tracks = o->format == EB_FORMAT_TS ? 1 : 0,
                               .input_roots = o->input_roots,
                               .device_caps = have_caps ? &caps : NULL};
         ret = eb_input_file_open(o->input, job.dev, &so, &job.in, res->error_detail,
@@ -558,7 +580,7 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
     }
     if (o->check_space) {
         uint64_t free_bytes = 0;
-        double rate = (double)o->ladder.audio_bitrate * (job.info->has_audio ? 1 : 0);
+        double rate = (double)o->ladder.audio_bitrate * job.info->nb_audio;
         for (int i = 0; i < nb; i++)
             rate += (double)eb_rung_maxrate(&plans[i].rung);
         if (eb_storage_free_bytes(o->storage_root, &free_bytes) == 0) {
@@ -596,7 +618,7 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
         if (ret < 0)
             goto end;
     }
-    res->has_audio = job.info->has_audio && o->ladder.audio_bitrate > 0;
+    eb_vod_audio_result(o, job.info, res);
     if (hw) {
         /* Sessions before any encoder opens (NVENC counts open encoders). */
         ret = eb_vod_acquire_sessions(&job, plans, nb, res->error_detail,

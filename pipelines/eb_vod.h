@@ -101,7 +101,9 @@ typedef struct EbVodResult {
     char decode_note[256];         /* hardware backends: where the video was decoded */
     int nb_rungs;
     EbVodRungStats rungs[EB_LADDER_MAX_RUNGS];
-    int has_audio;
+    int nb_audio;                                /* audio tracks in the output (TS: at most 1) */
+    EbAudioTrackInfo audio[EB_MAX_AUDIO_TRACKS]; /* those tracks, the default first */
+    char audio_note[256]; /* audio tracks of the input left out, and why; or "" */
     int64_t source_packets;
     int64_t frames_decoded;        /* decoder output: once per source frame */
     int64_t frames_out;            /* after normalisation */

@@ -10,6 +10,8 @@ packages=(
   # benchmarks/api_load.sh drives the daemon with wrk
   wrk curl
   libcmocka-dev libyaml-dev libjansson-dev
+  # ISO 639 language names and codes for audio renditions (eb_language.h)
+  iso-codes
   libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
   # live ingest: SRT (the GnuTLS build, the one Debian's libavformat links)
   libsrt-gnutls-dev

@@ -459,6 +459,12 @@ static int cmd_transcode(int argc, char **argv)
                res.rungs[i].bitrate / 1000.0,
                res.duration > 0 ? res.rungs[i].video_bytes * 8 / res.duration / 1000.0 : 0.0,
                (long long)res.rungs[i].frames, res.rungs[i].nb_segments);
+    for (int k = 0; k < res.nb_audio; k++)
+        printf("  audio  %s (%s%s%d ch)%s\n", res.audio[k].label,
+               res.audio[k].language[0] ? res.audio[k].language : "language undetermined", ", ",
+               res.audio[k].channels, res.audio[k].is_default ? ", default" : "");
+    if (res.audio_note[0])
+        fprintf(stderr, "encbox: note: %s\n", res.audio_note);
     printf("  decoded %lld frames once (%lld packets), %lld damaged\n",
            (long long)res.frames_decoded, (long long)res.source_packets, (long long)res.damaged);
     if (res.decode_note[0])

@@ -476,7 +476,10 @@ int eb_test_mpd_timeline(const char *path, const char *type, double *start, doub
 
     if (!text)
         return -1;
-    snprintf(want, sizeof(want), "contentType=\"%s\"", type);
+    if (strchr(type, '='))
+        snprintf(want, sizeof(want), "%s", type); /* an attribute, as written */
+    else
+        snprintf(want, sizeof(want), "contentType=\"%s\"", type);
     set = strstr(text, want);
     tpl = set ? strstr(set, "<SegmentTemplate") : NULL;
     set_end = set ? strstr(set, "</AdaptationSet>") : NULL;

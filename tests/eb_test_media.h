@@ -78,7 +78,8 @@ int eb_test_ts_timeline(const char *dir, double *start, double *duration, int ma
 int eb_test_playlist_durations(const char *path, double *out, int max);
 
 /* The segments of the SegmentTimeline of the first AdaptationSet with
- * contentType `type` in the MPD at path: their starts and durations in
+ * contentType `type` (or, when type holds '=', with that attribute as
+ * written: "lang=\"fr\"") in the MPD at path: their starts and durations in
  * seconds, (t - presentationTimeOffset) / timescale. The count, or -1. */
 int eb_test_mpd_timeline(const char *path, const char *type, double *start, double *duration,
                          int max);

@@ -1487,6 +1487,13 @@ static void test_job_and_origin(void **state)
     assert_true(json_is_integer(json_object_get(o, "device_downloads")));
     assert_int_equal(json_integer_value(json_object_get(o, "device_downloads")), 0);
     assert_true(json_is_null(json_object_get(o, "decode_note")));
+    /* The source's one audio track, untagged ("und"): the default, no language. */
+    assert_int_equal(json_array_size(json_object_get(o, "audio")), 1);
+    assert_true(
+        json_is_true(json_object_get(json_array_get(json_object_get(o, "audio"), 0), "default")));
+    assert_true(
+        json_is_null(json_object_get(json_array_get(json_object_get(o, "audio"), 0), "language")));
+    assert_true(json_is_null(json_object_get(o, "audio_note")));
     /* progress.rungs of a finished job: the final per-rung figures. */
     rungs = json_object_get(json_object_get(o, "progress"), "rungs");
     assert_int_equal(json_array_size(rungs), 1);
@@ -2376,6 +2383,14 @@ static void test_progress_lines(void **state)
     res.nb_rungs = EB_LADDER_MAX_RUNGS;
     for (int i = 0; i < res.nb_rungs; i++)
         memset(res.rungs[i].name, '"', sizeof(res.rungs[i].name)); /* no NUL */
+    res.nb_audio = EB_MAX_AUDIO_TRACKS;
+    for (int k = 0; k < res.nb_audio; k++) {
+        memset(res.audio[k].label, '"', sizeof(res.audio[k].label) - 1);
+        snprintf(res.audio[k].language, sizeof(res.audio[k].language), "%s", k ? "fr" : "");
+        res.audio[k].channels = 2;
+        res.audio[k].is_default = k == 0;
+    }
+    memset(res.audio_note, '\\', sizeof(res.audio_note) - 1);
     eb_api_progress_result(fds[1], &res);
     n = read_report(fds[0], buf, sizeof(buf));
     assert_true(n < PIPE_BUF);
@@ -2389,6 +2404,16 @@ static void test_progress_lines(void **state)
     assert_int_equal(strncmp(note, "\"\\\x01?", 4), 0); /* cut to fit, never mangled */
     assert_string_equal(json_string_value(json_object_get(o, "decode_note")), "line\nbreak");
     assert_int_equal(json_array_size(json_object_get(o, "rungs")), EB_LADDER_MAX_RUNGS);
+    /* Every audio rendition is reported, the default first, the language
+     * null where the input does not say. */
+    assert_int_equal(json_array_size(json_object_get(o, "audio")), EB_MAX_AUDIO_TRACKS);
+    assert_true(
+        json_is_null(json_object_get(json_array_get(json_object_get(o, "audio"), 0), "language")));
+    assert_true(
+        json_is_true(json_object_get(json_array_get(json_object_get(o, "audio"), 0), "default")));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(o, "audio"), 1), "language")),
+                        "fr");
     assert_int_equal(strlen(json_string_value(
                          json_object_get(json_array_get(json_object_get(o, "rungs"), 0), "name"))),
                      sizeof(res.rungs[0].name));

@@ -124,6 +124,7 @@ static void fixture_init(Fixture *f, EbOutputFormat format)
     f->p.nb_video = NB_RUNGS;
     f->p.video = f->video;
     f->p.audio = format == EB_FORMAT_CMAF ? &f->audio : NULL;
+    f->p.nb_audio = format == EB_FORMAT_CMAF;
     f->p.segment_seconds = 6.0;
 }
 
@@ -737,6 +738,7 @@ static void test_master_ts_has_no_audio_group(void **state)
     (void)state;
     fixture_init(&f, EB_FORMAT_TS);
     f.p.audio = &f.audio; /* even if given, TS audio is muxed in, not a rendition */
+    f.p.nb_audio = 1;
     m = run_master(&f.p);
     l = split_lines(m);
 
@@ -1137,6 +1139,7 @@ static void test_mpd_duration_format(void **state)
     fixture_init(&f, EB_FORMAT_CMAF);
     f.p.nb_video = 1;
     f.p.audio = NULL;
+    f.p.nb_audio = 0;
     for (int i = 0; i < 621; i++)
         seg[i] = (EbSegmentInfo){i * 540000LL, 540000, 1000}; /* 621 x 6 s */
     seg[620].duration = 540000 - 45000;                       /* 0.5 s short */

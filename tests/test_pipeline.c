@@ -784,27 +784,109 @@ static void test_existing_id_refused_then_overwritten(void **state)
     }
 }
 
-static void test_first_of_several_audio_tracks_is_used(void **state)
+/* An eng (mono), fra (stereo, marked default) and untagged (mono) source. */
+static void make_three_languages(char *src, size_t size)
+{
+    snprintf(src, size, "%s/languages.mkv", tmp);
+    if (eb_test_exists(src))
+        return;
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i "
+                                    "sine=frequency=440 -f lavfi -i sine=frequency=880 -f lavfi -i "
+                                    "sine=frequency=660 -t 4 -map 0:v -map 1:a -map 2:a -map 3:a "
+                                    "-c:v libx264 -preset ultrafast -c:a aac -ac:a:0 1 -ac:a:1 2 "
+                                    "-ac:a:2 1 -metadata:s:a:0 language=eng -metadata:s:a:1 "
+                                    "language=fre -disposition:a:0 0 -disposition:a:1 default "
+                                    "-disposition:a:2 0 %s",
+                                    src),
+                     0);
+}
+
+static void assert_contains(const char *text, const char *want)
+{
+    if (!strstr(text, want))
+        fail_msg("missing %s in:\n%s", want, text);
+}
+
+static void test_every_audio_track_is_a_language_rendition(void **state)
+{
+    static const struct {
+        const char *name, *language, *label;
+        int channels;
+    } want[] = {{"audio_fr", "fr", "French", 2},
+                {"audio_en", "en", "English", 1},
+                {"audio_3", "", "Audio", 1}};
+    char src[4200], out[4200], dir[8192];
+    char *text;
+    size_t tsize;
+    EbVodResult res;
+    (void)state;
+
+    make_three_languages(src, sizeof(src));
+    snprintf(out, sizeof(out), "%s/languages", tmp);
+    run_job(src, out, "lang", EB_FORMAT_CMAF, 2.0, 0, &res);
+    /* The default track leads; every track is kept, none left out. */
+    assert_int_equal(res.nb_audio, 3);
+    assert_string_equal(res.audio_note, "");
+    for (int k = 0; k < 3; k++) {
+        EbTestStream a;
+        assert_string_equal(res.audio[k].language, want[k].language);
+        assert_string_equal(res.audio[k].label, want[k].label);
+        assert_int_equal(res.audio[k].is_default, k == 0);
+        snprintf(dir, sizeof(dir), "%s/videos/lang/cmaf/%s", out, want[k].name);
+        assert_int_equal(eb_test_read_rendition(dir, &a), 0);
+        assert_true(a.has_audio && a.audio_codec_aac);
+        assert_int_equal(a.audio_channels, want[k].channels);
+    }
+
+    snprintf(dir, sizeof(dir), "%s/videos/lang/hls/master.m3u8", out);
+    text = (char *)eb_test_slurp(dir, &tsize);
+    assert_non_null(text);
+    assert_contains(text, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aud\",NAME=\"French\","
+                          "LANGUAGE=\"fr\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\","
+                          "URI=\"audio_fr/index.m3u8\"");
+    assert_contains(text, "NAME=\"English\",LANGUAGE=\"en\",DEFAULT=NO,AUTOSELECT=YES,"
+                          "CHANNELS=\"1\",URI=\"audio_en/index.m3u8\"");
+    assert_contains(text, "NAME=\"Audio\",DEFAULT=NO,AUTOSELECT=YES,CHANNELS=\"1\","
+                          "URI=\"audio_3/index.m3u8\"");
+    free(text);
+
+    snprintf(dir, sizeof(dir), "%s/videos/lang/dash/manifest.mpd", out);
+    text = (char *)eb_test_slurp(dir, &tsize);
+    assert_non_null(text);
+    assert_contains(text, "lang=\"fr\"");
+    assert_contains(text, "lang=\"en\"");
+    assert_contains(text, "lang=\"und\"");
+    assert_contains(text, "<Label>French</Label>");
+    /* One main language; the French set holds it. */
+    assert_non_null(strstr(strstr(text, "lang=\"fr\""), "value=\"main\""));
+    assert_null(strstr(strstr(text, "lang=\"en\""), "value=\"main\""));
+    free(text);
+
+    /* Each language's manifests say what its own segments hold. */
+    snprintf(dir, sizeof(dir), "%s/videos/lang", out);
+    check_timeline_matches_media(dir, "audio_fr", "lang=\"fr\"");
+    check_timeline_matches_media(dir, "audio_en", "lang=\"en\"");
+    check_timeline_matches_media(dir, "audio_3", "lang=\"und\"");
+}
+
+static void test_ts_keeps_the_default_track_and_says_so(void **state)
 {
     char src[4200], out[4200], dir[8192];
     EbVodResult res;
     EbTestStream a;
     (void)state;
 
-    /* Track 1 mono, track 2 stereo: the output must carry the first. */
-    snprintf(src, sizeof(src), "%s/twoaudio.mkv", tmp);
-    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i "
-                                    "sine=frequency=440 -f lavfi -i sine=frequency=880 -t 2 "
-                                    "-map 0:v -map 1:a -map 2:a -c:v libx264 -preset ultrafast "
-                                    "-c:a aac -ac:a:0 1 -ac:a:1 2 %s",
-                                    src),
-                     0);
-    snprintf(out, sizeof(out), "%s/twoaudio", tmp);
-    run_job(src, out, "two", EB_FORMAT_CMAF, 2.0, 0, &res);
-    snprintf(dir, sizeof(dir), "%s/videos/two/cmaf/audio", out);
+    make_three_languages(src, sizeof(src));
+    snprintf(out, sizeof(out), "%s/languages_ts", tmp);
+    run_job(src, out, "lang", EB_FORMAT_TS, 2.0, 0, &res);
+    assert_int_equal(res.nb_audio, 1);
+    assert_string_equal(res.audio[0].language, "fr");
+    /* The tracks left out are named in the job's result, not dropped silently. */
+    assert_non_null(strstr(res.audio_note, "2 more audio tracks left out"));
+    assert_non_null(strstr(res.audio_note, "(French)"));
+    snprintf(dir, sizeof(dir), "%s/videos/lang/hls/%s", out, res.rungs[0].name);
     assert_int_equal(eb_test_read_rendition(dir, &a), 0);
-    assert_true(a.has_audio);
-    assert_int_equal(a.audio_channels, 1);
+    assert_int_equal(a.audio_channels, 2); /* the French track */
 }
 
 static void test_backend_fallback_policy(void **state)
@@ -888,7 +970,8 @@ int main(void)
         cmocka_unit_test(test_10bit_422_becomes_8bit_420),
         cmocka_unit_test(test_hdr_source_is_refused),
         cmocka_unit_test(test_existing_id_refused_then_overwritten),
-        cmocka_unit_test(test_first_of_several_audio_tracks_is_used),
+        cmocka_unit_test(test_every_audio_track_is_a_language_rendition),
+        cmocka_unit_test(test_ts_keeps_the_default_track_and_says_so),
         cmocka_unit_test(test_backend_fallback_policy),
         cmocka_unit_test(test_cancel_publishes_nothing),
     };

@@ -362,6 +362,49 @@
     return { status: 'pass', details };
   }
 
+  /* The audio languages the player offers: every one of opt.languages,
+   * starting with the first (the default), then a switch to each other
+   * one from the start of the clip: that language's own segments are
+   * fetched and decoded and the video keeps playing. */
+  async function audioLanguages(player, opt) {
+    const fatal = player === 'hls' ? hlsFatal : dashFatal;
+    const hls = state.hls, dash = state.dash;
+    if (player === 'hls' ? !hls : !dash) return { status: 'fail', reason: `the ${player} player is not running` };
+    if (fatal()) return { status: 'fail', reason: `not attempted: ${fatal()}` };
+    const tracks = () => (player === 'hls'
+      ? hls.audioTracks.map((t, i) => ({ language: t.lang || 'und', label: t.name, active: i === hls.audioTrack, index: i }))
+      : dash.getAudioTracks()); // Shaka 5: { language, label, active, ... }
+    const offered = tracks().map((t) => t.language);
+    const active = () => (tracks().find((t) => t.active) || {}).language;
+    const details = { offered: tracks().map((t) => `${t.language} (${t.label})`).join(', '), switches: [] };
+    const missing = opt.languages.filter((l) => !offered.includes(l));
+    if (missing.length) return { status: 'fail', reason: `languages ${missing.join(', ')} not offered`, details };
+    if (active() !== opt.languages[0]) {
+      return { status: 'fail', reason: `started with ${active()}, the default is ${opt.languages[0]}`, details };
+    }
+    performance.setResourceTimingBufferSize(10000);
+    for (const lang of opt.languages.slice(1)) {
+      const mark = performance.now();
+      const decoded = video.webkitAudioDecodedByteCount || 0;
+      const fetched = () => performance.getEntriesByType('resource').some((e) =>
+        e.startTime >= mark && e.name.includes(`/audio_${lang}/segment_`));
+      video.currentTime = 0;
+      const track = tracks().find((t) => t.language === lang);
+      if (player === 'hls') hls.audioTrack = track.index;
+      else dash.selectAudioTrack(track);
+      startPlay();
+      const adv = await waitForAdvance(opt.minAdvance, opt.timeoutMs, fatal,
+        () => active() === lang && fetched(), `${lang} to be the active language and its segments fetched`);
+      const bytes = (video.webkitAudioDecodedByteCount || 0) - decoded;
+      details.switches.push(`${lang}: ${adv.reason ? 'failed' : `${adv.t0.toFixed(2)} -> ${adv.t1.toFixed(2)} s`}, ${bytes} audio bytes decoded`);
+      if (adv.reason) return { status: 'fail', reason: `switching to ${lang}: ${adv.reason} (active ${active()})`, details };
+      if (typeof video.webkitAudioDecodedByteCount === 'number' && bytes <= 0) {
+        return { status: 'fail', reason: `no audio decoded after switching to ${lang}`, details };
+      }
+    }
+    return { status: 'pass', details };
+  }
+
   /* ---------------- DASH (Shaka Player) ---------------- */
 
   function shakaErrorText(e) {
@@ -515,6 +558,7 @@
   window.EB = {
     hlsPlay, hlsLevels, hlsLevel, dashPlay,
     avCheck,
+    audioLanguages,
     playToEnd,
     codecSupport,
     videoState,

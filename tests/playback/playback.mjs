@@ -19,6 +19,9 @@ const USAGE = `usage: node playback.mjs VIDEO_DIR [options]
   --expect-audio            fail if no audio is found (default: check audio when declared)
   --no-audio                the source has no audio: skip the audio checks
   --expect-dash             fail, instead of skip, when dash/manifest.mpd is missing
+  --expect-languages L1,L2  the audio languages offered, the default first: each player
+                            starts with L1 and switches to each other one (hls-languages,
+                            dash-languages)
   --check-timeout SECONDS   limit per check (default 30, env PLAYBACK_CHECK_TIMEOUT)
   --total-timeout SECONDS   limit for the whole run (default 300, env PLAYBACK_TOTAL_TIMEOUT)
   --min-advance SECONDS     playback progress each playing check needs (default 1.5)
@@ -34,6 +37,7 @@ function parseArgs(argv) {
     dir: null,
     expectAudio: 'auto',
     expectDash: false,
+    languages: null,
     checkTimeout: Number(process.env.PLAYBACK_CHECK_TIMEOUT || 30),
     totalTimeout: Number(process.env.PLAYBACK_TOTAL_TIMEOUT || 300),
     minAdvance: 1.5,
@@ -54,6 +58,7 @@ function parseArgs(argv) {
       case '--expect-audio': o.expectAudio = 'yes'; break;
       case '--no-audio': o.expectAudio = 'no'; break;
       case '--expect-dash': o.expectDash = true; break;
+      case '--expect-languages': o.languages = String(argv[++i] || '').split(',').filter(Boolean); break;
       case '--check-timeout': o.checkTimeout = num(a, argv[++i]); break;
       case '--total-timeout': o.totalTimeout = num(a, argv[++i]); break;
       case '--min-advance': o.minAdvance = num(a, argv[++i]); break;
@@ -137,6 +142,7 @@ async function main() {
         if (endMs) report('fail', 'hls-end', 'not attempted: hls-play failed');
       } else {
         await run(page, 'hls-av', (o) => window.EB.avCheck('hls', o), po);
+        if (opt.languages) await run(page, 'hls-languages', (o) => window.EB.audioLanguages('hls', o), { ...po, languages: opt.languages });
         const levels = play.details.levels || [];
         if (levels.length === 0) report('fail', 'hls-levels', 'hls.js found no levels');
         const names = new Set();
@@ -190,6 +196,7 @@ async function main() {
         if (endMs) report('fail', 'dash-end', 'not attempted: dash-play failed');
       } else {
         await run(page, 'dash-av', (o) => window.EB.avCheck('dash', o), po);
+        if (opt.languages) await run(page, 'dash-languages', (o) => window.EB.audioLanguages('dash', o), { ...po, languages: opt.languages });
         if (endMs) {
           if (page.__broken) report('fail', 'dash-end', 'not attempted: the page stopped answering');
           else await endCheck(page, 'dash');

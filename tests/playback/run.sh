@@ -3,7 +3,8 @@
 #
 #   run.sh ENCBOX_BINARY WORKDIR
 #
-# Makes a short source (testsrc2 1280x720 30 fps 4 s + sine, H.264 + AAC),
+# Makes a short source (testsrc2 1280x720 30 fps 4 s + two sines, English
+# and French, H.264 + AAC),
 # transcodes it with `encbox transcode` in CMAF mode (HLS + DASH) and in TS
 # mode (HLS only), and plays each result in Chromium with playback.mjs.
 # Exit: 0 passed, 1 failed, 2 bad usage, 77 skipped (no node_modules, node,
@@ -36,11 +37,14 @@ rm -rf "$OUT" "$SRC"
 
 # ---- source clip: small and fast to make
 echo "== making the source clip"
+# Two audio languages, English the default: CMAF keeps both as renditions.
 ffmpeg -nostdin -hide_banner -loglevel error -y \
     -f lavfi -i testsrc2=size=1280x720:rate=30:duration=4 \
     -f lavfi -i sine=frequency=440:sample_rate=48000:duration=4 \
-    -map 0:v -map 1:a -c:v libx264 -preset veryfast -pix_fmt yuv420p \
-    -c:a aac -b:a 128k -ac 2 -shortest "$SRC"
+    -f lavfi -i sine=frequency=880:sample_rate=48000:duration=4 \
+    -map 0:v -map 1:a -map 2:a -c:v libx264 -preset veryfast -pix_fmt yuv420p \
+    -c:a aac -b:a 128k -ac 2 -metadata:s:a:0 language=eng -metadata:s:a:1 language=fra \
+    -disposition:a:0 default -disposition:a:1 0 -shortest "$SRC"
 
 # transcode NAME ID [encbox options...]: returns 0 when the job published ID.
 transcode() {
@@ -81,7 +85,7 @@ play() {
 
 # CMAF (default): HLS and DASH over the same fMP4 segments
 if transcode transcode-cmaf play; then
-    play play-cmaf play --expect-audio --expect-dash
+    play play-cmaf play --expect-audio --expect-dash --expect-languages en,fr
 fi
 
 # MPEG-TS: HLS only, audio muxed into every variant
