@@ -18,7 +18,7 @@ static const struct {
     {EB_ERR_BAD_ID, "invalid video id (allowed: [A-Za-z0-9_-], 1 to 64 characters)"},
     {EB_ERR_CANCELED, "job canceled"},
     {EB_ERR_NO_FRAMES, "input contains no decodable video frames"},
-    {EB_ERR_TRUNCATED, "input is truncated (it ends well before its stated duration)"},
+    {EB_ERR_TRUNCATED, "input is truncated (it holds less than it states)"},
     {EB_ERR_INPUT_CONFINED, "input reaches outside the allowed input roots"},
     {EB_ERR_INPUT_LIMIT, "input exceeds a limit"},
 };

@@ -24,16 +24,7 @@ static int eb_file_next(EbInput *in, AVFrame *frame, int *is_audio)
 
 static int eb_file_finish(EbInput *in, char *detail, size_t size)
 {
-    EbSource *src = eb_file_src(in);
-    const EbSourceInfo *info = eb_source_info(src);
-    EbSourceStats ss;
-
-    if (!eb_source_truncated(src))
-        return 0;
-    eb_source_get_stats(src, &ss);
-    snprintf(detail, size, "%.2f s of video decoded, the file states %.2f s",
-             ss.frames_out / av_q2d(info->frame_rate), info->duration);
-    return EB_ERR_TRUNCATED;
+    return eb_source_short(eb_file_src(in), detail, size) ? EB_ERR_TRUNCATED : 0;
 }
 
 static void eb_file_stats(EbInput *in, EbSourceStats *out)

@@ -60,6 +60,10 @@ struct EbSource {
     int nb_opened;
     char runaway[600]; /* why the opens were stopped, or "" */
     int read_error;    /* av_read_frame ended with an error, not EOF */
+    int64_t stated_frames; /* the container's count of video frames (mp4); 0 unknown */
+    /* Seconds of audio each track's decoder gave out: samples, not
+     * timestamps, so a gap in the input is not counted. */
+    double audio_decoded[EB_MAX_AUDIO_TRACKS];
 
     /* hardware path (see eb_source.h) */
     EbHalDevice *dev;          /* NULL or the job's device (not owned) */
@@ -603,6 +607,7 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
     s->info.expected_frames = (int64_t)llround(s->info.duration * av_q2d(s->info.frame_rate));
     if (!s->info.variable_rate && vst->nb_frames > 0)
         s->info.expected_frames = vst->nb_frames;
+    s->stated_frames = vst->nb_frames > 0 ? vst->nb_frames : 0;
     s->t0 = vst->start_time != AV_NOPTS_VALUE ? vst->start_time : 0;
 
     {
@@ -671,6 +676,8 @@ static int eb_decode_drain(EbSource *s, AVCodecContext *dec, int track)
 {
     int ret;
     while ((ret = eb_decode_receive(dec, s->tmp, &s->stats, track >= 0)) > 0) {
+        if (track >= 0 && s->tmp->sample_rate > 0)
+            s->audio_decoded[track] += (double)s->tmp->nb_samples / s->tmp->sample_rate;
         ret = track >= 0 ? eb_normalize_audio(s->norm, track, s->tmp)
                          : eb_normalize_video(s->norm, s->tmp);
         av_frame_unref(s->tmp);
@@ -759,19 +766,36 @@ int eb_source_next(EbSource *s, AVFrame *frame, int *is_audio)
     return ret;
 }
 
-int eb_source_truncated(const EbSource *s)
+int eb_source_short(const EbSource *s, char *why, size_t size)
 {
     EbSourceStats st;
-    double got;
+    double video, got, want = s->info.duration, tolerance;
 
     eb_source_get_stats(s, &st);
-    got = st.frames_out / av_q2d(s->info.frame_rate);
-    double want = s->info.duration;
-    /* A read error, or well under the stated duration (containers round
-     * their durations; a second or 10% is far beyond that). */
-    if (s->read_error && want > 0 && got < want - 0.5)
+    /* Packets, not decoded frames: an edit list may hide decoded frames. */
+    if (s->stated_frames > 0 && st.packets < s->stated_frames - EB_SOURCE_SHORT_FRAMES) {
+        snprintf(why, size, "%lld of the %lld video frames the file states could be read",
+                 (long long)st.packets, (long long)s->stated_frames);
         return 1;
-    return want > 0 && got < want - fmax(1.0, 0.1 * want);
+    }
+    if (!(want > 0))
+        return 0;
+    video = st.frames_out / av_q2d(s->info.frame_rate);
+    got = video;
+    for (int k = 0; k < s->info.nb_audio; k++)
+        got = fmax(got, s->audio_decoded[k]);
+    tolerance = fmax(EB_SOURCE_SHORT_SECONDS, EB_SOURCE_SHORT_FRAMES / av_q2d(s->info.frame_rate));
+    if (!strcmp(s->fmt->iformat->name, "hls"))
+        tolerance += 0.01 * want;
+    if (got < want - tolerance || (s->read_error && got < want - EB_SOURCE_SHORT_SECONDS)) {
+        char audio[64] = "";
+        if (got > video)
+            snprintf(audio, sizeof(audio), " and %.2f s of audio", got);
+        snprintf(why, size, "%.2f s of video%s decoded, the file states %.2f s%s", video, audio,
+                 want, s->read_error ? " (reading it failed)" : "");
+        return 1;
+    }
+    return 0;
 }
 
 void eb_source_get_stats(const EbSource *s, EbSourceStats *out)

@@ -132,8 +132,22 @@ void eb_source_describe_audio(const AVStream *st, EbAudioTrackInfo *t);
  * first) and gives each track a unique label. */
 void eb_source_label_audio(EbSourceInfo *info);
 
-/* After EB_EOF: 1 if the input ended well short of its stated duration. */
-int eb_source_truncated(const EbSource *s);
+/* Tolerance of the coverage check: what a container's stated duration may
+ * be off by with nothing missing (rounded durations, the last frame's
+ * length): two frames or half a second, whichever is longer, and 1% more
+ * for an HLS input (EXTINF may be rounded). */
+#define EB_SOURCE_SHORT_SECONDS 0.5
+#define EB_SOURCE_SHORT_FRAMES 2
+
+/* After EB_EOF: whether the input delivered less than it states, so that
+ * a job never publishes less than its input holds. Short when the
+ * container counts the video's frames (mp4, mov) and more than
+ * EB_SOURCE_SHORT_FRAMES of them could not be read, when it states a
+ * duration and neither the video nor any audio track (in samples decoded)
+ * reaches it
+ * within the tolerance, or when reading ended on an error half a second or
+ * more before it. Returns 1 with what is missing in why, else 0. */
+int eb_source_short(const EbSource *s, char *why, size_t size);
 
 void eb_source_get_stats(const EbSource *s, EbSourceStats *out);
 

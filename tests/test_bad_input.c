@@ -165,6 +165,65 @@ static void test_truncated_file(void **state)
     expect_clean_failure(p, "truncated", "truncated");
 }
 
+/* An mp4 whose video media header says timescale 0 (libavformat reads it
+ * as 1): one of its 100 frames can be read, at a 512 s frame duration. */
+static void test_zero_timescale_is_not_published_short(void **state)
+{
+    char p[8192];
+    size_t n;
+    uint8_t *buf = eb_test_slurp(good, &n), *mdhd = NULL;
+    (void)state;
+    assert_non_null(buf);
+    for (size_t i = 4; i + 24 < n && !mdhd; i++)
+        if (!memcmp(buf + i, "mdhd", 4))
+            mdhd = buf + i;
+    assert_non_null(mdhd);
+    /* version 0: version/flags, creation, modification, then the timescale */
+    assert_int_equal(mdhd[4], 0);
+    memset(mdhd + 4 + 4 + 8, 0, 4);
+    snprintf(p, sizeof(p), "%s/timescale0.mp4", tmp);
+    write_bytes(p, buf, n);
+    free(buf);
+    expect_clean_failure(p, "timescale0",
+                         "1 of the 100 video frames the file states could be read");
+}
+
+/* An HLS input whose second segment is gone: the playlist states 6 s. */
+static void test_hls_input_missing_segment(void **state)
+{
+    char dir[4300], p[8192];
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/hlsgap", tmp);
+    assert_int_equal(eb_storage_mkdirs(dir), 0);
+    assert_int_equal(
+        eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine -t 6 "
+                       "-c:v libx264 -preset ultrafast -g 25 -c:a aac -f hls -hls_time 2 "
+                       "-hls_list_size 0 -hls_playlist_type vod "
+                       "-hls_segment_filename %s/in%%d.ts %s/in.m3u8",
+                       dir, dir),
+        0);
+    snprintf(p, sizeof(p), "%s/in1.ts", dir);
+    assert_int_equal(unlink(p), 0);
+    snprintf(p, sizeof(p), "%s/in.m3u8", dir);
+    expect_clean_failure(p, "hlsgap", "the file states 6.00 s");
+}
+
+/* Audio that runs on after the video is not a short input: the container's
+ * duration is the audio's, and the audio is all there. */
+static void test_longer_audio_is_published(void **state)
+{
+    char p[8192], out[4300], err[8192];
+    (void)state;
+    snprintf(p, sizeof(p), "%s/longaudio.mkv", tmp);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=25:duration=2 "
+                                    "-f lavfi -i sine=duration=3.5 -c:v libx264 -preset ultrafast "
+                                    "-c:a aac %s",
+                                    p),
+                     0);
+    snprintf(out, sizeof(out), "%s/out-longaudio", tmp);
+    assert_int_equal(run_cli(p, out, err, sizeof(err)), 0);
+}
+
 static void test_audio_only_file(void **state)
 {
     char p[8192];
@@ -557,6 +616,9 @@ int main(void)
         cmocka_unit_test(test_text_file),
         cmocka_unit_test(test_random_bytes),
         cmocka_unit_test(test_truncated_file),
+        cmocka_unit_test(test_zero_timescale_is_not_published_short),
+        cmocka_unit_test(test_hls_input_missing_segment),
+        cmocka_unit_test(test_longer_audio_is_published),
         cmocka_unit_test(test_audio_only_file),
         cmocka_unit_test(test_hdr_file),
         cmocka_unit_test(test_unknown_codec),
