@@ -362,7 +362,8 @@ static void eb_run_path(EbJobs *j, const char *id, const char *ext, char *path, 
     snprintf(path, size, "%s/%s.%s", j->cfg.work_dir, id, ext);
 }
 
-/* Last "encbox: ..." line of a worker's log: the CLI's one error line. */
+/* Last "encbox: ..." line of a worker's log that is no warning or note:
+ * the CLI's one error line. */
 static void eb_run_error_text(EbJobs *j, const char *id, char *out, size_t size)
 {
     char path[4200], line[1024];
@@ -375,7 +376,8 @@ static void eb_run_error_text(EbJobs *j, const char *id, char *out, size_t size)
         return;
     while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\r\n")] = 0;
-        if (!strncmp(line, "encbox: ", 8) && !strstr(line, "warning:")) {
+        if (!strncmp(line, "encbox: ", 8) && strncmp(line + 8, "warning:", 8) &&
+            strncmp(line + 8, "note:", 5)) {
             size_t n = strlen(line + 8);
             if (n >= size)
                 n = size - 1;

@@ -378,6 +378,13 @@ static const EbSetting eb_settings[] = {
      "Largest input file or upload, in bytes (K, M, G, T are powers of 1024)."},
     {"limits.max_duration", EB_SETTING_DURATION, 0, CFG(limits_max_duration), 0, "12h", 1, 604800,
      NULL, NULL, RT, "Longest input accepted."},
+    {"limits.worker_memory", EB_SETTING_SIZE, 0, CFG(limits_worker_memory), 0, "0", 268435456,
+     1099511627776.0, NULL, NULL, RT | EB_SETTING_ZERO_OK,
+     "Memory one job's worker (`encbox transcode`) may allocate (RLIMIT_DATA), in bytes (K, M, "
+     "G, T are powers of 1024): past it allocations fail and the job fails saying so, so a "
+     "runaway input cannot take the box's memory. 0 = this machine's memory divided by "
+     "limits.max_jobs, at least 2G. A 1080p ladder's worker uses about 400M and needs about "
+     "700M."},
     {"limits.max_resolution", EB_SETTING_DIM, 0, CFG(limits_max_resolution), 0, "7680x4320", 16,
      16384, NULL, NULL, RT,
      "Largest input picture, WIDTHxHEIGHT; portrait inputs are compared turned on their side."},

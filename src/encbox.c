@@ -28,6 +28,7 @@
 #include "eb_job_spec.h"
 #include "eb_layout.h"
 #include "eb_log.h"
+#include "eb_memory.h"
 #include "eb_storage.h"
 #include "eb_version.h"
 #include "eb_vod.h"
@@ -352,6 +353,15 @@ static int cmd_transcode(int argc, char **argv)
         code = EB_EXIT_USAGE;
         goto done;
     }
+    {
+        /* Before any work: a runaway input fails the job, not the box. */
+        int64_t ceiling = cfg.limits_worker_memory > 0
+                              ? cfg.limits_worker_memory
+                              : eb_memory_default_ceiling(cfg.limits_max_jobs);
+        if ((ret = eb_memory_ceiling_apply(ceiling)) < 0)
+            fprintf(stderr, "encbox: warning: cannot set the memory ceiling: %s\n",
+                    eb_strerror(ret));
+    }
     if (eb_log_level_parse(cfg.log_level, &level) == 0 && level < EB_LOG_WARN)
         eb_log_set_level(level); /* the CLI is at least as quiet as the daemon */
     eb_log_set_format(strcmp(cfg.log_format, "json") == 0 ? EB_LOG_JSON : EB_LOG_TEXT);
@@ -426,7 +436,13 @@ static int cmd_transcode(int argc, char **argv)
     if (tty)
         fputc('\n', stderr);
     if (ret < 0) {
-        if (res.error_detail[0])
+        int64_t ceiling;
+        if (eb_memory_ceiling_hit(ret, &ceiling))
+            fprintf(stderr,
+                    "encbox: %s: out of memory: the job needs more than its worker's ceiling of "
+                    "%.0f MiB (limits.worker_memory; %s)\n",
+                    o->input, ceiling / 1048576.0, eb_strerror(ret));
+        else if (res.error_detail[0])
             fprintf(stderr, "encbox: %s: %s: %s\n", o->input, eb_strerror(ret), res.error_detail);
         else
             fprintf(stderr, "encbox: %s: %s\n", o->input, eb_strerror(ret));

@@ -21,6 +21,7 @@
 
 #include "eb_error.h"
 #include "eb_log.h"
+#include "eb_memory.h"
 #include "eb_storage.h"
 #include "eb_test_media.h"
 #include "eb_vod.h"
@@ -513,6 +514,34 @@ static void test_config_limits_reach_the_cli(void **state)
 }
 
 /* -q means errors only: a job that succeeds prints nothing at all. */
+/* A 1080p ladder's worker uses about 400 MiB: under a 300 MiB ceiling the
+ * job fails, says the ceiling was the cause, publishes nothing. */
+static void test_worker_memory_ceiling(void **state)
+{
+    char src[4300], args[9000], out[4300], err[8192];
+    const char *last;
+    (void)state;
+
+    if (!eb_memory_ceiling_supported())
+        skip(); /* a sanitizer's shadow memory is beyond any ceiling */
+    snprintf(src, sizeof(src), "%s/src1080.mp4", tmp);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=1920x1080:rate=25 -t 1 "
+                                    "-c:v libx264 -preset ultrafast %s",
+                                    src),
+                     0);
+    snprintf(out, sizeof(out), "%s/out-memory", tmp);
+    snprintf(args, sizeof(args), "'%s' -o '%s' --id mem --no-thumbnails", src, out);
+    assert_int_equal(run_cli_config("limits: {worker_memory: 300M}\n", args, err, sizeof(err)), 1);
+    fprintf(stderr, "[memory] %s", err);
+    /* The last line is the job's error (x264 may print its own first). */
+    last = strrchr(err, '\n');
+    while (last && last > err && last[-1] != '\n')
+        last--;
+    assert_non_null(strstr(last ? last : err, "out of memory: the job needs more than its "
+                                              "worker's ceiling of 300 MiB (limits.worker_memory"));
+    assert_int_equal(eb_test_leftovers(out), 0);
+}
+
 static void test_quiet_prints_nothing_on_success(void **state)
 {
     char cmd[16384], outp[4300], out[4300];
@@ -607,6 +636,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_input_limits_checked_before_work),
         cmocka_unit_test(test_config_limits_reach_the_cli),
+        cmocka_unit_test(test_worker_memory_ceiling),
         cmocka_unit_test(test_quiet_prints_nothing_on_success),
         cmocka_unit_test(test_orphan_staging_swept),
         cmocka_unit_test(test_self_including_inputs_are_bounded),

@@ -307,6 +307,8 @@ static const SettingCase setting_cases[] = {
      "'limits.max_input_size' must be a size like 512M, 50G or 1048576 (got '12 GB')"},
     {"limits.max_duration", "1.5h", "90m", "8d",
      "'limits.max_duration' must be between 1s and 7d (got '8d')"},
+    {"limits.worker_memory", "6G", "6G", "100M",
+     "'limits.worker_memory' must be 0 or between 256M and 1T (got '100M')"},
     {"limits.max_resolution", "3840x2160", "3840x2160", "20000x100",
      "'limits.max_resolution' must be two numbers between 16 and 16384, joined by 'x' "
      "(got '20000x100')"},
