@@ -21,6 +21,8 @@ static const struct {
     {EB_ERR_TRUNCATED, "input is truncated (it holds less than it states)"},
     {EB_ERR_INPUT_CONFINED, "input reaches outside the allowed input roots"},
     {EB_ERR_INPUT_LIMIT, "input exceeds a limit"},
+    {EB_ERR_DAMAGED, "input is damaged beyond what encbox can conceal"},
+    {EB_ERR_BAD_OPTION, "job option out of range"},
 };
 
 const char *eb_strerror(int err)

@@ -32,6 +32,8 @@ enum EbErrorCode {
     EB_ERR_TRUNCATED,              /* input holds less than it states (eb_source_short) */
     EB_ERR_INPUT_CONFINED,         /* input (or a file it refers to) outside the input roots */
     EB_ERR_INPUT_LIMIT,            /* input longer or larger than a configured limit */
+    EB_ERR_DAMAGED,                /* input damaged past what decoding can conceal */
+    EB_ERR_BAD_OPTION,             /* a job option out of range (a usage error) */
 };
 
 /* Text for any code this project returns. The pointer stays valid until the

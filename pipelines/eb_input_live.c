@@ -209,6 +209,7 @@ static int eb_live_normalize_open(EbLiveIn *s, const AVFrame *f)
         .t0 = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : 0,
         .dev = s->upload ? s->dev : NULL,
         .upload = s->upload,
+        .size_change_fails = 1,
     };
     s->t0 = nc.t0;
     pthread_mutex_lock(&s->lock);
@@ -392,8 +393,11 @@ static void eb_live_source_stats(EbInput *in, EbSourceStats *out)
 {
     EbLiveIn *s = in->priv;
     *out = s->stats;
-    if (s->norm)
-        eb_normalize_stats(s->norm, &out->frames_out, &out->uploads, &out->filter_ns);
+    if (s->norm) {
+        int64_t dropped;
+        eb_normalize_stats(s->norm, &out->frames_out, &out->uploads, &out->filter_ns, &dropped);
+        out->damaged += dropped;
+    }
 }
 
 static const char *eb_live_error_detail(EbInput *in)

@@ -21,6 +21,10 @@
 #include "eb_hal_hw.h"
 #include "eb_log.h"
 
+/* Longest forward jump between two video frames the retiming fills; a
+ * longer one is damage (eb_normalize_video). */
+#define EB_NORMALIZE_MAX_GAP 60
+
 struct EbNormalize {
     EbSourceInfo *info;           /* borrowed: the input's */
     AVRational video_tb;
@@ -35,10 +39,13 @@ struct EbNormalize {
     int64_t next_index;           /* bypass path: frames are numbered */
     int64_t v_last_pts, v_last_dur; /* graph path: the last frame in, video_tb; dur 0: unknown */
     int v_have_last;
+    char graph_desc[128]; /* the filters, for error messages */
 
     /* audio, one graph per track (info->audio[k]) */
     struct {
-        AVRational tb; /* of the decoded frames' timestamps */
+        AVRational tb;              /* of the decoded frames' timestamps */
+        int64_t next_pts;           /* where the last frame in ended (relative, tb); NOPTS: none */
+        int rate, format, channels; /* what the graph was built for */
         AVFilterGraph *graph;
         AVFilterContext *src, *sink;
     } audio[EB_MAX_AUDIO_TRACKS];
@@ -47,6 +54,8 @@ struct EbNormalize {
     AVFrame *tmp;
     AVFrame *up;                  /* upload destination; NULL: no upload */
     int64_t frames_out, uploads;
+    int64_t dropped;       /* damaged frames left out (another shape) */
+    int size_change_fails; /* EbNormalizeConfig's */
     uint64_t filter_ns;
     char detail[256];
 };
@@ -144,6 +153,7 @@ static int eb_video_graph_init(EbNormalize *s, const AVFrame *f)
         chain[len - 1] = '\0';
     if (!chain[0])
         av_strlcpy(chain, "null", sizeof(chain));
+    av_strlcpy(s->graph_desc, chain, sizeof(s->graph_desc));
 
     s->vgraph = avfilter_graph_alloc();
     if (!s->vgraph)
@@ -312,6 +322,21 @@ int eb_normalize_video(EbNormalize *s, AVFrame *f)
         if (ret < 0)
             return ret;
     }
+    if (f->width != s->info->geometry.width || f->height != s->info->geometry.height) {
+        /* Another size than the first frame's, which the fan-out is built
+         * for: in a file, a damaged frame, left out as damage is
+         * concealed; in a live feed, a new picture size the run ends on
+         * (the next run starts with it). */
+        if (s->size_change_fails) {
+            snprintf(s->detail, sizeof(s->detail), "its picture size changed from %dx%d to %dx%d",
+                     s->info->geometry.width, s->info->geometry.height, f->width, f->height);
+            av_frame_unref(f);
+            return EB_ERR(EINVAL);
+        }
+        av_frame_unref(f);
+        s->dropped++;
+        return 0;
+    }
     if (!s->vgraph) {
         /* Constant-rate source: frames are numbered, exact count kept. */
         f->pts = s->next_index++;
@@ -319,6 +344,17 @@ int eb_normalize_video(EbNormalize *s, AVFrame *f)
     }
     t0 = eb_clock_ns();
     f->pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp - s->t0 : 0;
+    /* The retiming would fill a forward jump with copies of one picture:
+     * hours of them for a damaged timestamp. */
+    if (s->v_have_last && av_compare_ts(f->pts - s->v_last_pts, s->video_tb, EB_NORMALIZE_MAX_GAP,
+                                        (AVRational){1, 1}) > 0) {
+        snprintf(s->detail, sizeof(s->detail),
+                 "its video timestamps jump from %.3f s to %.3f s (more than %d s)",
+                 s->v_last_pts * av_q2d(s->video_tb), f->pts * av_q2d(s->video_tb),
+                 EB_NORMALIZE_MAX_GAP);
+        av_frame_unref(f);
+        return EB_ERR_DAMAGED;
+    }
     /* Where the last frame ends, for the end of stream (eb_normalize_flush):
      * its own duration, else the step from the frame before. */
     if (f->pkt_duration > 0)
@@ -331,6 +367,9 @@ int eb_normalize_video(EbNormalize *s, AVFrame *f)
     av_frame_unref(f);
     if (ret >= 0)
         ret = eb_video_drain_graph(s);
+    if (ret < 0 && !s->detail[0])
+        snprintf(s->detail, sizeof(s->detail), "normalising its video (%s) failed at %.3f s (%s)",
+                 s->graph_desc, s->v_last_pts * av_q2d(s->video_tb), eb_strerror(ret));
     s->filter_ns += eb_clock_ns() - t0;
     return ret;
 }
@@ -400,15 +439,43 @@ int eb_normalize_audio(EbNormalize *s, int k, AVFrame *f)
         ret = eb_audio_graph_init(s, k, f);
         if (ret < 0)
             return ret;
+        s->audio[k].rate = f->sample_rate;
+        s->audio[k].format = f->format;
+        s->audio[k].channels = f->ch_layout.nb_channels;
     }
-    /* Audio time relative to the first video frame. */
+    if (f->sample_rate != s->audio[k].rate || f->format != s->audio[k].format ||
+        f->ch_layout.nb_channels != s->audio[k].channels || f->nb_samples <= 0) {
+        /* A damaged frame the decoder gave another shape: left out (the
+         * resampler fills the gap), as a damaged video frame is concealed. */
+        av_frame_unref(f);
+        s->dropped++;
+        return 0;
+    }
+    /* Audio time relative to the first video frame. A frame without a
+     * timestamp, or one that jumps more than EB_NORMALIZE_MAX_GAP from
+     * where the last ended (damage: the resampler would fill the jump with
+     * hours of silence), follows the one before. */
     if (f->best_effort_timestamp != AV_NOPTS_VALUE)
         f->pts = f->best_effort_timestamp - av_rescale_q(s->t0, s->video_tb, s->audio[k].tb);
+    if (f->best_effort_timestamp == AV_NOPTS_VALUE ||
+        (s->audio[k].next_pts != AV_NOPTS_VALUE &&
+         av_compare_ts(FFABS(f->pts - s->audio[k].next_pts), s->audio[k].tb, EB_NORMALIZE_MAX_GAP,
+                       (AVRational){1, 1}) > 0)) {
+        if (f->best_effort_timestamp != AV_NOPTS_VALUE)
+            s->dropped++; /* counted as damage: the frame stays, its time does not */
+        f->pts = s->audio[k].next_pts != AV_NOPTS_VALUE ? s->audio[k].next_pts : 0;
+    }
+    if (f->sample_rate > 0)
+        s->audio[k].next_pts =
+            f->pts + av_rescale_q(f->nb_samples, (AVRational){1, f->sample_rate}, s->audio[k].tb);
     ret = av_buffersrc_add_frame_flags(s->audio[k].src, f, 0);
     av_frame_unref(f);
-    if (ret < 0)
-        return ret;
-    return eb_audio_drain_graph(s, k);
+    if (ret >= 0)
+        ret = eb_audio_drain_graph(s, k);
+    if (ret < 0 && !s->detail[0])
+        snprintf(s->detail, sizeof(s->detail), "normalising audio track %d failed at %.3f s (%s)",
+                 k + 1, s->audio[k].next_pts * av_q2d(s->audio[k].tb), eb_strerror(ret));
+    return ret;
 }
 
 int eb_normalize_open(const EbNormalizeConfig *cfg, EbNormalize **out)
@@ -420,9 +487,12 @@ int eb_normalize_open(const EbNormalizeConfig *cfg, EbNormalize **out)
         return EB_ERR(ENOMEM);
     n->info = cfg->info;
     n->video_tb = cfg->video_time_base;
-    for (int k = 0; k < EB_MAX_AUDIO_TRACKS; k++)
+    for (int k = 0; k < EB_MAX_AUDIO_TRACKS; k++) {
         n->audio[k].tb = cfg->audio_time_base[k];
+        n->audio[k].next_pts = AV_NOPTS_VALUE;
+    }
     n->t0 = cfg->t0;
+    n->size_change_fails = cfg->size_change_fails;
     n->dev = cfg->dev;
     n->hw_fmt = cfg->dev ? eb_hal_hw_format(cfg->dev) : AV_PIX_FMT_NONE;
     n->ready = av_fifo_alloc2(16, sizeof(EbReadyFrame), AV_FIFO_FLAG_AUTO_GROW);
@@ -481,8 +551,9 @@ int eb_normalize_pop(EbNormalize *n, AVFrame *out, int *is_audio)
 }
 
 void eb_normalize_stats(const EbNormalize *n, int64_t *frames_out, int64_t *uploads,
-                        uint64_t *filter_ns)
+                        uint64_t *filter_ns, int64_t *dropped)
 {
+    *dropped = n->dropped;
     *frames_out = n->frames_out;
     *uploads = n->uploads;
     *filter_ns = n->filter_ns;

@@ -41,6 +41,9 @@ typedef struct EbNormalizeConfig {
     int64_t t0;                    /* first video timestamp (video_time_base): time zero */
     EbHalDevice *dev;              /* hardware path: the device (borrowed); NULL: software */
     int upload;                    /* hardware path, decoded in software: upload each frame */
+    int size_change_fails;         /* 1: a video frame of another size than the first is an
+                                    * error (a live feed's new size: the run ends); 0: it is
+                                    * damage, left out and counted */
 } EbNormalizeConfig;
 
 /* The caller owns *out (eb_normalize_free). */
@@ -60,9 +63,11 @@ int eb_normalize_flush(EbNormalize *n);
  * EB_ERR(EAGAIN) when none is ready. */
 int eb_normalize_pop(EbNormalize *n, AVFrame *out, int *is_audio);
 
-/* Frames handed out, uploads, time in libavfilter. */
+/* Frames handed out, uploads, time in libavfilter, and damaged frames left
+ * out (a video frame of another size than the first, an audio frame of
+ * another rate, format or channel count than its track's first). */
 void eb_normalize_stats(const EbNormalize *n, int64_t *frames_out, int64_t *uploads,
-                        uint64_t *filter_ns);
+                        uint64_t *filter_ns, int64_t *dropped);
 
 /* What the last failure was about, or "". */
 const char *eb_normalize_detail(const EbNormalize *n);

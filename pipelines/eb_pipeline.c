@@ -197,6 +197,18 @@ static void eb_pipe_fail_hw(EbPipeline *p, int err, const char *fmt, ...)
 
 static void eb_pipe_fail(EbPipeline *p, int err) { eb_pipe_fail_text(p, err, 0, NULL); }
 
+/* A rendition's packaging failed (its segmenter or the sink behind it):
+ * "rung 720p: the mp4 muxer refused a video packet at 4.120 s (...)". */
+static void eb_pipe_fail_stage(EbPipeline *p, int err, const char *what, const char *name,
+                               const EbSegmenter *seg)
+{
+    char text[600];
+    const char *d = eb_segmenter_error_detail(seg);
+
+    snprintf(text, sizeof(text), "%s %s: %s", what, name, d ? d : "writing its segments failed");
+    eb_pipe_fail_text(p, err, 0, text);
+}
+
 static void eb_thread_done(EbPipeline *p)
 {
     pthread_mutex_lock(&p->lock);
@@ -331,13 +343,24 @@ static int eb_audio_encode(EbPipeline *p, EbAudioOut *a, AVFrame *frame, AVPacke
     return ret;
 }
 
+/* An audio rendition failed: what failed, for the job's error line. */
+static void eb_audio_fail(EbPipeline *p, int err, const EbAudioOut *a)
+{
+    if (err == EB_ERR(EPIPE))
+        return; /* a queue aborted after another stage failed first */
+    if (eb_segmenter_error_detail(a->seg) || p->cfg.format == EB_FORMAT_CMAF)
+        eb_pipe_fail_stage(p, err, "audio rendition", a->name, a->seg);
+    else
+        eb_pipe_fail_text(p, err, 0, "the AAC encoder failed");
+}
+
 /* CMAF: every audio rendition's held packets, after a new video frame. */
 static int eb_audio_release_all(EbPipeline *p)
 {
     int ret = 0;
     for (int k = 0; k < p->nb_audio && ret >= 0; k++)
-        if (p->audio[k].seg)
-            ret = eb_audio_release(p, &p->audio[k], 0);
+        if (p->audio[k].seg && (ret = eb_audio_release(p, &p->audio[k], 0)) < 0)
+            eb_audio_fail(p, ret, &p->audio[k]);
     return ret;
 }
 
@@ -352,6 +375,8 @@ static int eb_audio_finish(EbPipeline *p, AVPacket *pkt)
             ret = eb_audio_release(p, a, 1);
         if (ret >= 0 && a->seg)
             ret = eb_segmenter_finish(a->seg);
+        if (ret < 0)
+            eb_audio_fail(p, ret, a);
     }
     return ret;
 }
@@ -393,6 +418,8 @@ static void *eb_demux_main(void *arg)
             ret = is_audio <= p->nb_audio ? eb_audio_encode(p, &p->audio[is_audio - 1], frame, pkt)
                                           : 0;
             av_frame_unref(frame);
+            if (ret < 0)
+                eb_audio_fail(p, ret, &p->audio[is_audio - 1]);
         } else {
             AVFrame *item = av_frame_alloc();
             int64_t pts = frame->pts;
@@ -794,6 +821,12 @@ end:
     if (ret < 0 && r->enc_error && p->hw_fmt != AV_PIX_FMT_NONE)
         eb_pipe_fail_hw(p, ret, "%s encoder of rung %s failed: %s", r->enc->codec->name,
                         r->plan.rung.name, eb_strerror(ret));
+    else if (ret < 0 && r->enc_error)
+        eb_pipe_fail_hw(p, ret, "the %s encoder of rung %s failed (%s)", r->enc->codec->name,
+                        r->plan.rung.name, eb_strerror(ret));
+    else if (ret < 0 && ret != EB_ERR(EPIPE))
+        /* EPIPE: a queue aborted after another stage failed first. */
+        eb_pipe_fail_stage(p, ret, "rung", r->plan.rung.name, r->seg);
     if (ret < 0)
         eb_pipe_fail(p, ret);
     av_packet_free(&pkt);

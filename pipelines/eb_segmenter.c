@@ -16,6 +16,7 @@
  */
 #include "eb_segmenter.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,29 @@ struct EbSegmenter {
     int64_t part_dts;                /* its dts: parts are measured in decode time */
     int64_t part_end;                /* decode end of its last packet (dts + duration) */
     int64_t parts_time;              /* duration reported in the segment's parts so far */
+    char detail[256];                /* the first failure, in words; "" */
 };
+
+/* Records what failed first (the caller's one error line), returns err. */
+static int eb_segmenter_fail(EbSegmenter *s, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int eb_segmenter_fail(EbSegmenter *s, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err < 0 && !s->detail[0]) {
+        va_start(ap, fmt);
+        vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
+const char *eb_segmenter_error_detail(const EbSegmenter *s)
+{
+    return s && s->detail[0] ? s->detail : NULL;
+}
 
 static int eb_segmenter_open_buffer(EbSegmenter *s)
 {
@@ -203,6 +226,12 @@ int eb_segmenter_write(EbSegmenter *s, int is_audio, AVPacket *pkt)
                          av_rescale_q(end - s->part_dts, st->time_base, s->enc_tb[idx]) >=
                              s->part_duration;
         ret = av_write_frame(s->mux, pkt);
+        if (ret < 0)
+            /* Timestamps that go backwards or jump (a damaged input the
+             * decoder let through) are what a muxer refuses. */
+            eb_segmenter_fail(s, ret, "the %s muxer refused %s packet at %.3f s (%s)",
+                              s->mux->oformat->name, idx == s->audio_index ? "an audio" : "a video",
+                              pkt->pts * av_q2d(st->time_base), eb_strerror(ret));
         av_packet_unref(pkt);
         if (ret >= 0 && close_part)
             ret = eb_segmenter_close_part(s, 0);
@@ -264,7 +293,7 @@ static int eb_segmenter_report_init(EbSegmenter *s, const uint8_t *buf, size_t s
     off = eb_find_fragment_start(buf, size);
     ret = eb_sink_init(s->sink, s->rendition, buf, off);
     if (ret < 0)
-        return ret;
+        return eb_segmenter_fail(s, ret, "storing the init section failed (%s)", eb_strerror(ret));
     s->init_written = 1;
     s->data_off = s->part_off = off;
     return 0;
@@ -311,6 +340,8 @@ static int eb_segmenter_close_part(EbSegmenter *s, int flushed)
             .size = (size_t)n - s->part_off,
         };
         ret = eb_sink_part(s->sink, &rep);
+        if (ret < 0)
+            eb_segmenter_fail(s, ret, "storing a part failed (%s)", eb_strerror(ret));
         if (ret < 0)
             return ret;
         s->parts_time += rep.duration;
@@ -401,6 +432,9 @@ static int eb_segmenter_flush(EbSegmenter *s, int final)
             .size = (size_t)size - off,
         };
         ret = eb_sink_segment(s->sink, &rep);
+        if (ret < 0)
+            eb_segmenter_fail(s, ret, "storing segment %d failed (%s)", s->nb_segments + 1,
+                              eb_strerror(ret));
         if (ret < 0)
             goto done;
         s->nb_segments++;

@@ -65,4 +65,8 @@ int64_t eb_segmenter_bytes(const EbSegmenter *s);
 
 void eb_segmenter_free(EbSegmenter **s);
 
+/* After a failure: what failed, in words ("the mp4 muxer refused a video
+ * packet at 4.120 s (Invalid argument)"), or NULL. */
+const char *eb_segmenter_error_detail(const EbSegmenter *s);
+
 #endif

@@ -231,11 +231,10 @@ static int eb_source_pick_rate(EbSource *s, AVStream *vst)
     }
     if (ret < 0) {
         snprintf(s->detail, sizeof(s->detail),
-                 "the input cannot be read again from its start after its frame rate was "
-                 "measured (%s)",
+                 "it cannot be read again from its start after its frame rate was measured (%s)",
                  eb_strerror(ret));
         EB_LOGD("source", "%s", s->detail);
-        return ret;
+        return EB_ERR_DAMAGED;
     }
     /* Frames per second over the probed span, in presentation order, with
      * timestamp jumps (damage, discontinuities: over 8x the median frame
@@ -464,6 +463,33 @@ static int eb_source_open_audio(EbSource *s, int max)
     return 0;
 }
 
+/* avformat_open_input's failure as the job states it: what is about the
+ * file system stays as it is (no such file, no permission, a folder, too
+ * many files open, no memory, an I/O error); libavformat finding no format
+ * is not media; anything else (an end of file inside a header, a field it
+ * cannot handle) is a damaged file. */
+static int eb_source_open_error(int err, char *detail, size_t size)
+{
+    switch (err) {
+    case EB_ERR(ENOENT):
+    case EB_ERR(EACCES):
+    case EB_ERR(EPERM):
+    case EB_ERR(EISDIR):
+    case EB_ERR(ELOOP):
+    case EB_ERR(EMFILE):
+    case EB_ERR(ENFILE):
+    case EB_ERR(ENOMEM):
+    case EB_ERR(EIO):
+        return err;
+    case AVERROR_INVALIDDATA:
+        return EB_ERR_NOT_MEDIA;
+    default:
+        if (detail)
+            snprintf(detail, size, "its header cannot be read (%s)", eb_strerror(err));
+        return EB_ERR_DAMAGED;
+    }
+}
+
 int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so, EbSource **out,
                    char *detail, size_t detail_size)
 {
@@ -530,7 +556,7 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
     av_dict_free(&opts);
     if (ret < 0) {
         EB_LOGD("source", "avformat_open_input(%s): %s", path, eb_strerror(ret));
-        ret = ret == AVERROR_INVALIDDATA ? EB_ERR_NOT_MEDIA : ret;
+        ret = eb_source_open_error(ret, detail, detail_size);
         goto error;
     }
     ret = avformat_find_stream_info(s->fmt, NULL);
@@ -590,8 +616,11 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
             s->fmt->streams[i]->discard = AVDISCARD_ALL;
 
     ret = eb_source_pick_rate(s, vst);
-    if (ret < 0)
+    if (ret < 0) {
+        if (detail && s->detail[0])
+            snprintf(detail, detail_size, "%s", s->detail);
         goto error;
+    }
 
     s->info.geometry.width = vst->codecpar->width;
     s->info.geometry.height = vst->codecpar->height;
@@ -656,7 +685,11 @@ int eb_decode_receive(AVCodecContext *dec, AVFrame *frame, EbSourceStats *stats,
         int ret = avcodec_receive_frame(dec, frame);
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
             return 0;
-        if (ret == AVERROR_INVALIDDATA) {
+        /* Damage is concealed: a video frame the decoder rejects, and any
+         * audio decoder error but memory (a damaged AAC frame can give
+         * EPERM or ENOSYS as well). A video decoder's other errors end the
+         * job: on a device they are the device's (the fallback re-runs). */
+        if (ret == AVERROR_INVALIDDATA || (is_audio && ret < 0 && ret != AVERROR(ENOMEM))) {
             stats->damaged += !is_audio;
             continue;
         }
@@ -683,6 +716,13 @@ static int eb_decode_drain(EbSource *s, AVCodecContext *dec, int track)
         av_frame_unref(s->tmp);
         if (ret < 0)
             return ret;
+    }
+    if (ret < 0 && !s->detail[0]) {
+        char what[32] = "video";
+        if (track >= 0)
+            snprintf(what, sizeof(what), "audio track %d", track + 1);
+        snprintf(s->detail, sizeof(s->detail), "the %s decoder of its %s failed (%s)",
+                 dec->codec->name, what, eb_strerror(ret));
     }
     return ret;
 }
@@ -801,8 +841,11 @@ int eb_source_short(const EbSource *s, char *why, size_t size)
 void eb_source_get_stats(const EbSource *s, EbSourceStats *out)
 {
     *out = s->stats;
-    if (s->norm)
-        eb_normalize_stats(s->norm, &out->frames_out, &out->uploads, &out->filter_ns);
+    if (s->norm) {
+        int64_t dropped;
+        eb_normalize_stats(s->norm, &out->frames_out, &out->uploads, &out->filter_ns, &dropped);
+        out->damaged += dropped;
+    }
 }
 
 const char *eb_source_error_detail(const EbSource *s)

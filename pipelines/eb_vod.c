@@ -110,7 +110,7 @@ static void eb_vod_audio_result(const EbVodOptions *o, const EbSourceInfo *info,
 /* The presentation from what the engine encoded and the file sink wrote,
  * as the HLS and DASH writers take it, written once, at the end. */
 static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnailTrack *thumbs,
-                              int64_t version)
+                              int64_t version, char *detail, size_t detail_size)
 {
     EbRendition video[EB_LADDER_MAX_RUNGS], audio[EB_MAX_AUDIO_TRACKS];
     EbSinkRendition rends[EB_SINK_MAX_RENDITIONS];
@@ -124,6 +124,12 @@ static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnail
         EbRendition *r = rends[i].is_audio ? &audio[pres.nb_audio++] : &video[nb_video++];
         ret = eb_pipeline_describe(job->pipe, i, r);
         eb_sink_file_describe(job->sink, i, r);
+        if (ret >= 0 && r->nb_segments == 0) {
+            /* Every packet of it was damage the decoder dropped. */
+            snprintf(detail, detail_size, "its %s (rendition %s) held nothing decodable",
+                     r->is_audio ? "audio track" : "video", r->name);
+            return EB_ERR_DAMAGED;
+        }
     }
     pres.audio = pres.nb_audio ? audio : NULL;
     if (ret < 0)
@@ -144,7 +150,8 @@ static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnail
     }
     ret = eb_manifest_write_files(staging, &pres, EB_MANIFEST_ALL);
     if (ret < 0)
-        EB_LOGD("vod", "writing manifests failed: %s", eb_strerror(ret));
+        snprintf(detail, detail_size, "writing the HLS and DASH manifests failed (%s)",
+                 eb_strerror(ret));
     return ret;
 }
 
@@ -675,7 +682,8 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
         res->thumbnail_sheets = thumb_track.nb_sheets;
         res->thumbnail_tiles = thumb_track.nb_tiles;
     }
-    ret = eb_write_manifests(&job, staging, job.thumbs ? &thumb_track : NULL, version);
+    ret = eb_write_manifests(&job, staging, job.thumbs ? &thumb_track : NULL, version,
+                             res->error_detail, sizeof(res->error_detail));
     if (ret < 0)
         goto end;
     ret = eb_storage_publish(o->storage_root, res->video_id, staging, o->overwrite);
@@ -729,14 +737,14 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
         goto end;
     }
     if (o->segment_seconds < 1.0 || o->segment_seconds > 60.0) {
-        ret = EB_ERR(EINVAL);
+        ret = EB_ERR_BAD_OPTION;
         snprintf(res->error_detail, sizeof(res->error_detail), "segment length %.3f s is outside 1..60 s",
                  o->segment_seconds);
         goto end;
     }
     if (o->format == EB_FORMAT_TS && o->ladder.nb_rungs > 0 &&
         eb_rung_codec_id(&o->ladder.rungs[0]) == AV_CODEC_ID_HEVC) {
-        ret = EB_ERR(EINVAL);
+        ret = EB_ERR_BAD_OPTION;
         snprintf(res->error_detail, sizeof(res->error_detail),
                  "ladder '%s' is HEVC, which encbox packages in CMAF only (HLS players such as "
                  "Safari and hls.js play HEVC from fMP4 segments): use format cmaf",

@@ -12,6 +12,8 @@ packages=(
   libcmocka-dev libyaml-dev libjansson-dev
   # ISO 639 language names and codes for audio renditions (eb_language.h)
   iso-codes
+  # the mutator of the transcode fuzz test (tests/fuzz/transcode.sh)
+  zzuf
   libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
   # live ingest: SRT (the GnuTLS build, the one Debian's libavformat links)
   libsrt-gnutls-dev

@@ -124,7 +124,7 @@ static int eb_exit_code(int err)
         return EB_EXIT_NOSPACE;
     if (err == EB_ERR_CANCELED)
         return EB_EXIT_CANCELED;
-    if (err == EB_ERR_BAD_ID || err == EB_ERR(EINVAL))
+    if (err == EB_ERR_BAD_ID || err == EB_ERR_BAD_OPTION)
         return EB_EXIT_USAGE;
     return EB_EXIT_FAILED;
 }
@@ -410,7 +410,8 @@ static int cmd_transcode(int argc, char **argv)
     ret = eb_job_spec_to_vod_options(&spec, &cfg, &jo, &serr);
     if (ret < 0) {
         fprintf(stderr, "encbox: %s\n", serr.message[0] ? serr.message : eb_strerror(ret));
-        code = eb_exit_code(ret);
+        /* The spec's own checks: EINVAL is a bad request. */
+        code = ret == EB_ERR(EINVAL) ? EB_EXIT_USAGE : eb_exit_code(ret);
         goto done;
     }
     o->cancel = &eb_cancel;
@@ -442,6 +443,9 @@ static int cmd_transcode(int argc, char **argv)
                     "encbox: %s: out of memory: the job needs more than its worker's ceiling of "
                     "%.0f MiB (limits.worker_memory; %s)\n",
                     o->input, ceiling / 1048576.0, eb_strerror(ret));
+        else if (res.error_detail[0] && strstr(res.error_detail, eb_strerror(ret)))
+            /* The detail names the stage and quotes the error already. */
+            fprintf(stderr, "encbox: %s: %s\n", o->input, res.error_detail);
         else if (res.error_detail[0])
             fprintf(stderr, "encbox: %s: %s: %s\n", o->input, eb_strerror(ret), res.error_detail);
         else

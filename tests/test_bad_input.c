@@ -418,6 +418,9 @@ static void test_write_failure_mid_job_fails_cleanly(void **state)
     setrlimit(RLIMIT_FSIZE, &old);
     signal(SIGXFSZ, old_handler);
     assert_int_equal(ret, EB_ERR(EFBIG));
+    /* The error says what failed: storing the output, not the input. */
+    fprintf(stderr, "[full] %s\n", res.error_detail);
+    assert_non_null(strstr(res.error_detail, "storing segment 1 failed (File too large)"));
     assert_int_equal(eb_test_leftovers(out), 0);
 }
 

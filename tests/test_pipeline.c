@@ -488,7 +488,7 @@ static void test_hevc_ladder_in_cmaf(void **state)
     snprintf(out, sizeof(out), "%s/hevc-ts", tmp);
     o.storage_root = out;
     o.format = EB_FORMAT_TS;
-    assert_int_equal(eb_vod_run(&o, &res), EB_ERR(EINVAL));
+    assert_int_equal(eb_vod_run(&o, &res), EB_ERR_BAD_OPTION);
     assert_non_null(strstr(res.error_detail, "CMAF only"));
     assert_int_equal(eb_test_leftovers(out), 0);
 }
