@@ -556,7 +556,7 @@ int eb_input_live_open(const EbLiveInputOptions *o, EbHalDevice *dev, EbInput **
     s->info.variable_rate = 1;
     s->info.geometry.width = vst->codecpar->width;
     s->info.geometry.height = vst->codecpar->height;
-    s->info.geometry.sar = av_guess_sample_aspect_ratio(s->fmt, vst, NULL);
+    s->info.geometry.sar = eb_source_sample_aspect(s->fmt, vst);
     s->info.out_width = vst->codecpar->width;
     s->info.out_height = vst->codecpar->height;
     s->info.chroma_location = vst->codecpar->chroma_location;

@@ -211,7 +211,15 @@ static int eb_video_first_frame(EbNormalize *s, const AVFrame *f)
     s->info->color_range = f->color_range;
     if (f->format == AV_PIX_FMT_YUVJ420P)
         s->info->color_range = AVCOL_RANGE_JPEG;
-    /* Decoded size can differ from the container's claim: trust the frame. */
+    /* The fan-out and the encoders were set up for the size the stream
+     * states: pictures of another size are damage past concealing. */
+    if (s->info->geometry.width > 0 &&
+        (f->width != s->info->geometry.width || f->height != s->info->geometry.height)) {
+        snprintf(s->detail, sizeof(s->detail),
+                 "its video stream states %dx%d pictures, it holds %dx%d", s->info->geometry.width,
+                 s->info->geometry.height, f->width, f->height);
+        return EB_ERR_DAMAGED;
+    }
     s->info->geometry.width = f->width;
     s->info->geometry.height = f->height;
     if (s->hw_fmt != AV_PIX_FMT_NONE && s->info->device_decode) {
@@ -452,15 +460,16 @@ int eb_normalize_audio(EbNormalize *s, int k, AVFrame *f)
         return 0;
     }
     /* Audio time relative to the first video frame. A frame without a
-     * timestamp, or one that jumps more than EB_NORMALIZE_MAX_GAP from
-     * where the last ended (damage: the resampler would fill the jump with
-     * hours of silence), follows the one before. */
+     * timestamp, or one more than EB_NORMALIZE_MAX_GAP from where the last
+     * ended (or, the first, from the first video frame) (damage: the
+     * resampler would fill the jump with hours of silence), follows the one
+     * before. */
     if (f->best_effort_timestamp != AV_NOPTS_VALUE)
         f->pts = f->best_effort_timestamp - av_rescale_q(s->t0, s->video_tb, s->audio[k].tb);
     if (f->best_effort_timestamp == AV_NOPTS_VALUE ||
-        (s->audio[k].next_pts != AV_NOPTS_VALUE &&
-         av_compare_ts(FFABS(f->pts - s->audio[k].next_pts), s->audio[k].tb, EB_NORMALIZE_MAX_GAP,
-                       (AVRational){1, 1}) > 0)) {
+        av_compare_ts(
+            FFABS(f->pts - (s->audio[k].next_pts != AV_NOPTS_VALUE ? s->audio[k].next_pts : 0)),
+            s->audio[k].tb, EB_NORMALIZE_MAX_GAP, (AVRational){1, 1}) > 0) {
         if (f->best_effort_timestamp != AV_NOPTS_VALUE)
             s->dropped++; /* counted as damage: the frame stays, its time does not */
         f->pts = s->audio[k].next_pts != AV_NOPTS_VALUE ? s->audio[k].next_pts : 0;
@@ -475,7 +484,10 @@ int eb_normalize_audio(EbNormalize *s, int k, AVFrame *f)
     if (ret < 0 && !s->detail[0])
         snprintf(s->detail, sizeof(s->detail), "normalising audio track %d failed at %.3f s (%s)",
                  k + 1, s->audio[k].next_pts * av_q2d(s->audio[k].tb), eb_strerror(ret));
-    return ret;
+    /* Audio is resampled in software from what the decoder gave: short of
+     * memory, a failure there is the input's (libavfilter's ENOSPC is its
+     * buffers, not a disk). */
+    return ret < 0 && ret != EB_ERR(ENOMEM) ? EB_ERR_DAMAGED : ret;
 }
 
 int eb_normalize_open(const EbNormalizeConfig *cfg, EbNormalize **out)

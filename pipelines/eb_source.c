@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include <libavutil/display.h>
+#include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 
 #include "eb_error.h"
@@ -61,6 +62,7 @@ struct EbSource {
     char runaway[600]; /* why the opens were stopped, or "" */
     int read_error;    /* av_read_frame ended with an error, not EOF */
     int64_t stated_frames; /* the container's count of video frames (mp4); 0 unknown */
+    int video_duration_stated; /* info.duration is the video stream's own (not the file's) */
     /* Seconds of audio each track's decoder gave out: samples, not
      * timestamps, so a gap in the input is not counted. */
     double audio_decoded[EB_MAX_AUDIO_TRACKS];
@@ -347,6 +349,23 @@ static int eb_io_open_checked(AVFormatContext *fmt, AVIOContext **pb, const char
     return avio_open2(pb, url, flags, &fmt->interrupt_callback, options);
 }
 
+AVRational eb_source_sample_aspect(AVFormatContext *fmt, AVStream *st)
+{
+    AVRational sar = av_guess_sample_aspect_ratio(fmt, st, NULL);
+
+    /* Real anamorphic video stays within 1:4..4:1 (DV widescreen is 64:45
+     * at most 1.5); a pixel aspect past 1:8 or 8:1 is a damaged header,
+     * which would make a rung millions of pixels wide. */
+    if (sar.num > 0 && sar.den > 0 &&
+        (av_cmp_q(sar, (AVRational){1, EB_SOURCE_MAX_SAR}) < 0 ||
+         av_cmp_q(sar, (AVRational){EB_SOURCE_MAX_SAR, 1}) > 0)) {
+        EB_LOGW("source", "pixel aspect ratio %d:%d is not credible: square pixels assumed",
+                sar.num, sar.den);
+        return (AVRational){0, 1};
+    }
+    return sar;
+}
+
 /* ---- audio tracks ---- */
 
 void eb_source_describe_audio(const AVStream *st, EbAudioTrackInfo *t)
@@ -589,6 +608,14 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
         ret = EB_ERR_NOT_MEDIA;
         goto error;
     }
+    if (av_image_check_size2(vst->codecpar->width, vst->codecpar->height, INT64_MAX,
+                             AV_PIX_FMT_NONE, 0, NULL) < 0) {
+        if (detail)
+            snprintf(detail, detail_size, "its video stream states a %dx%d picture",
+                     vst->codecpar->width, vst->codecpar->height);
+        ret = EB_ERR_DAMAGED;
+        goto error;
+    }
     ret = eb_open_video_decoder(s, dev, so, vst);
     if (ret < 0 && s->detail[0]) {
         if (detail)
@@ -624,15 +651,17 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
 
     s->info.geometry.width = vst->codecpar->width;
     s->info.geometry.height = vst->codecpar->height;
-    s->info.geometry.sar = av_guess_sample_aspect_ratio(s->fmt, vst, NULL);
+    s->info.geometry.sar = eb_source_sample_aspect(s->fmt, vst);
     s->info.geometry.rotation = eb_rotation_of(vst);
     s->info.video_codec = avcodec_get_name(vst->codecpar->codec_id);
     if (s->fmt->duration > 0)
         s->info.duration = s->fmt->duration / (double)AV_TIME_BASE;
     else if (vst->duration > 0)
         s->info.duration = vst->duration * av_q2d(vst->time_base);
-    if (vst->duration > 0 && vst->duration != AV_NOPTS_VALUE)
+    if (vst->duration > 0 && vst->duration != AV_NOPTS_VALUE) {
         s->info.duration = vst->duration * av_q2d(vst->time_base);
+        s->video_duration_stated = 1;
+    }
     s->info.expected_frames = (int64_t)llround(s->info.duration * av_q2d(s->info.frame_rate));
     if (!s->info.variable_rate && vst->nb_frames > 0)
         s->info.expected_frames = vst->nb_frames;
@@ -822,7 +851,10 @@ int eb_source_short(const EbSource *s, char *why, size_t size)
         return 0;
     video = st.frames_out / av_q2d(s->info.frame_rate);
     got = video;
-    for (int k = 0; k < s->info.nb_audio; k++)
+    /* The file's duration may be its audio's, which can run on after the
+     * video: then an audio track that reaches it covers it. A duration the
+     * video stream states is the video's to reach. */
+    for (int k = 0; k < s->info.nb_audio && !s->video_duration_stated; k++)
         got = fmax(got, s->audio_decoded[k]);
     tolerance = fmax(EB_SOURCE_SHORT_SECONDS, EB_SOURCE_SHORT_FRAMES / av_q2d(s->info.frame_rate));
     if (!strcmp(s->fmt->iformat->name, "hls"))

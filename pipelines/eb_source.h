@@ -123,6 +123,12 @@ const EbSourceInfo *eb_source_info(const EbSource *s);
  * error (EB_ERR_HDR_UNSUPPORTED can surface on the first frame). */
 int eb_source_next(EbSource *s, AVFrame *frame, int *is_audio);
 
+/* The stream's pixel aspect ratio (container or codec), {0, 1} when
+ * unknown or past 1:EB_SOURCE_MAX_SAR..EB_SOURCE_MAX_SAR:1 (a damaged
+ * header; square pixels then). Shared by every input. */
+#define EB_SOURCE_MAX_SAR 8
+AVRational eb_source_sample_aspect(AVFormatContext *fmt, AVStream *st);
+
 /* An audio track's description from its stream: output rate and channels,
  * language, is_default from the stream's disposition (label and the final
  * is_default are eb_source_label_audio's). Shared by every input. */
@@ -142,9 +148,10 @@ void eb_source_label_audio(EbSourceInfo *info);
 /* After EB_EOF: whether the input delivered less than it states, so that
  * a job never publishes less than its input holds. Short when the
  * container counts the video's frames (mp4, mov) and more than
- * EB_SOURCE_SHORT_FRAMES of them could not be read, when it states a
- * duration and neither the video nor any audio track (in samples decoded)
- * reaches it
+ * EB_SOURCE_SHORT_FRAMES of them could not be read, when the video stream
+ * states its duration (mp4, MPEG-TS) and the video decoded does not reach
+ * it, or when only the file states one (Matroska: the longest track's)
+ * and neither the video nor any audio track (in samples decoded) reaches it
  * within the tolerance, or when reading ended on an error half a second or
  * more before it. Returns 1 with what is missing in why, else 0. */
 int eb_source_short(const EbSource *s, char *why, size_t size);

@@ -232,6 +232,7 @@ static int eb_error_is_final(int err)
     case EB_ERR_NO_VIDEO:
     case EB_ERR_HDR_UNSUPPORTED:
     case EB_ERR_TRUNCATED:
+    case EB_ERR_DAMAGED:
     case EB_ERR_NO_FRAMES:
     case EB_ERR(ENOSPC):
     case EB_ERR(EDQUOT):
