@@ -545,6 +545,32 @@ static void test_worker_memory_ceiling(void **state)
     assert_int_equal(eb_test_leftovers(out), 0);
 }
 
+/* A file with 200 audio streams: 8 are kept (said so), the rest neither
+ * decoded nor buffered, so the job fits a 1 GiB ceiling. */
+static void test_many_streams_stay_bounded(void **state)
+{
+    char src[4300], maps[2400] = "", args[9000], out[4300], err[8192];
+    (void)state;
+
+    for (int i = 0; i < 200; i++)
+        strcat(maps, " -map 1:a");
+    snprintf(src, sizeof(src), "%s/streams200.mkv", tmp);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i "
+                                    "sine=duration=1 -t 1 -map 0:v%s -c:v libx264 -preset "
+                                    "ultrafast -c:a aac -b:a 32k %s",
+                                    maps, src),
+                     0);
+    snprintf(out, sizeof(out), "%s/out-streams", tmp);
+    snprintf(args, sizeof(args), "'%s' -o '%s' --id many --no-thumbnails", src, out);
+    assert_int_equal(run_cli_config("limits: {worker_memory: 1G}\n", args, err, sizeof(err)), 0);
+    fprintf(stderr, "[streams] %s", err);
+    assert_non_null(strstr(err, "192 more audio tracks left out"));
+    snprintf(out, sizeof(out), "%s/out-streams/videos/many/cmaf/audio_8/init.mp4", tmp);
+    assert_true(eb_test_exists(out));
+    snprintf(out, sizeof(out), "%s/out-streams/videos/many/cmaf/audio_9", tmp);
+    assert_false(eb_test_exists(out));
+}
+
 static void test_quiet_prints_nothing_on_success(void **state)
 {
     char cmd[16384], outp[4300], out[4300];
@@ -640,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_input_limits_checked_before_work),
         cmocka_unit_test(test_config_limits_reach_the_cli),
         cmocka_unit_test(test_worker_memory_ceiling),
+        cmocka_unit_test(test_many_streams_stay_bounded),
         cmocka_unit_test(test_quiet_prints_nothing_on_success),
         cmocka_unit_test(test_orphan_staging_swept),
         cmocka_unit_test(test_self_including_inputs_are_bounded),
