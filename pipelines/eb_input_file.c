@@ -24,7 +24,7 @@ static int eb_file_next(EbInput *in, AVFrame *frame, int *is_audio)
 
 static int eb_file_finish(EbInput *in, char *detail, size_t size)
 {
-    return eb_source_short(eb_file_src(in), detail, size) ? EB_ERR_TRUNCATED : 0;
+    return eb_source_short(eb_file_src(in), detail, size);
 }
 
 static void eb_file_stats(EbInput *in, EbSourceStats *out)

@@ -63,6 +63,9 @@ struct EbSource {
     int read_error;    /* av_read_frame ended with an error, not EOF */
     int64_t stated_frames; /* the container's count of video frames (mp4); 0 unknown */
     int video_duration_stated; /* info.duration is the video stream's own (not the file's) */
+    int64_t shown_packets;     /* video packets read from the first keyframe on that are to
+                                * be shown (no discard flag) */
+    int seen_key;
     /* Seconds of audio each track's decoder gave out: samples, not
      * timestamps, so a gap in the input is not counted. */
     double audio_decoded[EB_MAX_AUDIO_TRACKS];
@@ -219,9 +222,21 @@ static int eb_source_pick_rate(EbSource *s, AVStream *vst)
         av_packet_unref(s->pkt);
     }
     av_packet_unref(s->pkt);
-    ret = avformat_seek_file(s->fmt, -1, INT64_MIN,
-                             s->fmt->start_time != AV_NOPTS_VALUE ? s->fmt->start_time : 0,
-                             INT64_MAX, 0);
+    ret = -1;
+    if ((s->fmt->iformat->flags & AVFMT_TS_DISCONT) && s->fmt->pb &&
+        (s->fmt->pb->seekable & AVIO_SEEKABLE_NORMAL) && strcmp(s->fmt->iformat->name, "hls")) {
+        /* A stream of packets (MPEG-TS, PS, FLV) goes back to its first
+         * byte: a timestamp seek to its start can land on the second
+         * keyframe when the first GOP is open (its leading pictures come
+         * before the stated start), losing a GOP. */
+        ret = av_seek_frame(s->fmt, -1, 0, AVSEEK_FLAG_BYTE);
+        if (ret >= 0)
+            avformat_flush(s->fmt);
+    }
+    if (ret < 0)
+        ret = avformat_seek_file(s->fmt, -1, INT64_MIN,
+                                 s->fmt->start_time != AV_NOPTS_VALUE ? s->fmt->start_time : 0,
+                                 INT64_MAX, 0);
     if (ret < 0)
         ret = av_seek_frame(s->fmt, s->vidx, count ? pts[0] : 0, AVSEEK_FLAG_BACKWARD);
     if (ret < 0 && s->fmt->pb && (s->fmt->pb->seekable & AVIO_SEEKABLE_NORMAL)) {
@@ -805,6 +820,11 @@ static int eb_source_pump(EbSource *s)
     }
     if (s->pkt->stream_index == s->vidx) {
         s->stats.packets++;
+        /* Counted from the first keyframe (a capture that starts inside a
+         * GOP has frames before it nothing can decode); frames an edit
+         * list cuts are decoded but never handed out. */
+        s->seen_key |= !!(s->pkt->flags & AV_PKT_FLAG_KEY);
+        s->shown_packets += s->seen_key && !(s->pkt->flags & AV_PKT_FLAG_DISCARD);
         if (s->pkt->flags & AV_PKT_FLAG_CORRUPT)
             s->stats.damaged++;
         ret = eb_send(s, s->vdec, s->pkt, -1);
@@ -845,7 +865,16 @@ int eb_source_short(const EbSource *s, char *why, size_t size)
     if (s->stated_frames > 0 && st.packets < s->stated_frames - EB_SOURCE_SHORT_FRAMES) {
         snprintf(why, size, "%lld of the %lld video frames the file states could be read",
                  (long long)st.packets, (long long)s->stated_frames);
-        return 1;
+        return EB_ERR_TRUNCATED;
+    }
+    /* Frames the decoder could not make at all (not concealed: missing),
+     * beyond EB_SOURCE_UNDECODABLE_FRAMES or 1%: the output would lack
+     * that much of the video. */
+    if (s->shown_packets - st.frames_decoded >
+        FFMAX(EB_SOURCE_UNDECODABLE_FRAMES, s->shown_packets / 100)) {
+        snprintf(why, size, "%lld of its %lld video frames could not be decoded",
+                 (long long)(s->shown_packets - st.frames_decoded), (long long)s->shown_packets);
+        return EB_ERR_DAMAGED;
     }
     if (!(want > 0))
         return 0;
@@ -865,7 +894,7 @@ int eb_source_short(const EbSource *s, char *why, size_t size)
             snprintf(audio, sizeof(audio), " and %.2f s of audio", got);
         snprintf(why, size, "%.2f s of video%s decoded, the file states %.2f s%s", video, audio,
                  want, s->read_error ? " (reading it failed)" : "");
-        return 1;
+        return EB_ERR_TRUNCATED;
     }
     return 0;
 }

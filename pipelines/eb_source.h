@@ -144,16 +144,24 @@ void eb_source_label_audio(EbSourceInfo *info);
  * for an HLS input (EXTINF may be rounded). */
 #define EB_SOURCE_SHORT_SECONDS 0.5
 #define EB_SOURCE_SHORT_FRAMES 2
+/* Video frames read (from the first keyframe) that may give no picture at
+ * all: an open GOP's leading B-frames after a cut, which reference a
+ * picture before it. */
+#define EB_SOURCE_UNDECODABLE_FRAMES 8
 
 /* After EB_EOF: whether the input delivered less than it states, so that
- * a job never publishes less than its input holds. Short when the
+ * a job never publishes less than its input holds. Short when more than
+ * EB_SOURCE_UNDECODABLE_FRAMES (or 1%) of the video frames read from the
+ * first keyframe on could not be decoded at all (a frame the decoder
+ * conceals counts as decoded), when the
  * container counts the video's frames (mp4, mov) and more than
  * EB_SOURCE_SHORT_FRAMES of them could not be read, when the video stream
  * states its duration (mp4, MPEG-TS) and the video decoded does not reach
  * it, or when only the file states one (Matroska: the longest track's)
  * and neither the video nor any audio track (in samples decoded) reaches it
  * within the tolerance, or when reading ended on an error half a second or
- * more before it. Returns 1 with what is missing in why, else 0. */
+ * more before it. Returns 0, or EB_ERR_DAMAGED (frames not decodable) or
+ * EB_ERR_TRUNCATED (the rest) with what is missing in why. */
 int eb_source_short(const EbSource *s, char *why, size_t size);
 
 void eb_source_get_stats(const EbSource *s, EbSourceStats *out);

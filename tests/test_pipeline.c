@@ -889,6 +889,27 @@ static void test_ts_keeps_the_default_track_and_says_so(void **state)
     assert_int_equal(a.audio_channels, 2); /* the French track */
 }
 
+/* An MPEG-TS cut at a keyframe of an open GOP: its leading B-frames come
+ * before the stated start, so a timestamp seek back to the start after the
+ * rate probe landed on the next keyframe and lost a GOP (50 of 150). */
+static void test_open_gop_ts_keeps_every_frame(void **state)
+{
+    char full[4200], cut[4200], out[4200];
+    EbVodResult res;
+    (void)state;
+
+    snprintf(full, sizeof(full), "%s/opengop.ts", tmp);
+    snprintf(cut, sizeof(cut), "%s/opengop_cut.ts", tmp);
+    assert_int_equal(eb_test_ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=25 -t 10 -c:v libx264 "
+                                    "-preset ultrafast -g 100 -bf 3 -x264-params open-gop=1 %s",
+                                    full),
+                     0);
+    assert_int_equal(eb_test_ffmpeg("-ss 1.3 -i %s -c copy %s", full, cut), 0);
+    snprintf(out, sizeof(out), "%s/opengop", tmp);
+    run_job(cut, out, "og", EB_FORMAT_CMAF, 2.0, 0, &res);
+    assert_int_equal(res.frames_out, 150);
+}
+
 static void test_backend_fallback_policy(void **state)
 {
     char out[4200];
@@ -972,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_existing_id_refused_then_overwritten),
         cmocka_unit_test(test_every_audio_track_is_a_language_rendition),
         cmocka_unit_test(test_ts_keeps_the_default_track_and_says_so),
+        cmocka_unit_test(test_open_gop_ts_keeps_every_frame),
         cmocka_unit_test(test_backend_fallback_policy),
         cmocka_unit_test(test_cancel_publishes_nothing),
     };
