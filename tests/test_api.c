@@ -201,6 +201,21 @@ static void nap_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* An extra argument with "@PORT@" in it gets a fresh random port at each
+ * try (an ingest listener's port can be taken too). */
+#define EB_TEST_ANY_PORT "@PORT@"
+
+static void daemon_extra_arg(const char *extra, char *out, size_t size)
+{
+    const char *at = extra ? strstr(extra, EB_TEST_ANY_PORT) : NULL;
+    if (!at) {
+        snprintf(out, size, "%s", extra ? extra : "");
+        return;
+    }
+    snprintf(out, size, "%.*s%d%s", (int)(at - extra), extra,
+             20000 + (int)((unsigned)rand() % 40000), at + strlen(EB_TEST_ANY_PORT));
+}
+
 /* Starts `encbox serve` on a random free loopback port; waits until
  * /v1/health answers. extra: one more argument or NULL. */
 static void daemon_start(Daemon *d, const char *storage, const char *config, const char *extra1,
@@ -210,9 +225,11 @@ static void daemon_start(Daemon *d, const char *storage, const char *config, con
     assert_non_null(bin);
     snprintf(d->storage, sizeof(d->storage), "%s", storage);
     for (int attempt = 0; attempt < 20; attempt++) {
-        char listen[32], log[4400];
+        char listen[32], log[4400], arg1[256], arg2[256];
         Resp r;
         int status;
+        daemon_extra_arg(extra1, arg1, sizeof(arg1));
+        daemon_extra_arg(extra2, arg2, sizeof(arg2));
         d->port = listen_port > 0 ? listen_port : 20000 + (int)((unsigned)rand() % 40000);
         snprintf(listen, sizeof(listen), "127.0.0.1:%d", d->port);
         snprintf(d->base, sizeof(d->base), "%s://%s", use_https ? "https" : "http", listen);
@@ -241,9 +258,9 @@ static void daemon_start(Daemon *d, const char *storage, const char *config, con
             argv[n++] = "--config";
             argv[n++] = config ? config : cfgfile;
             if (extra1)
-                argv[n++] = extra1;
+                argv[n++] = arg1;
             if (extra2)
-                argv[n++] = extra2;
+                argv[n++] = arg2;
             argv[n] = NULL;
             execv(bin, (char *const *)argv);
             _exit(127);
@@ -722,8 +739,7 @@ static void test_channels_http(void **state)
     (void)state;
 
     fresh_storage("channels", storage, sizeof(storage));
-    snprintf(flag, sizeof(flag), "--srt-listen=127.0.0.1:%d",
-             20000 + (int)((unsigned)rand() % 40000));
+    snprintf(flag, sizeof(flag), "--srt-listen=127.0.0.1:" EB_TEST_ANY_PORT);
     daemon_start(&d, storage, NULL, flag, NULL);
     o = api_json(&d, 201, "POST", "/v1/channels", "{\"name\": \"news\", \"segment_seconds\": 4}");
     assert_string_equal(json_string_value(json_object_get(o, "state")), "idle");
@@ -733,8 +749,10 @@ static void test_channels_http(void **state)
     assert_int_equal(strncmp(id, "ch_", 3), 0);
     srt = json_string_value(json_object_get(json_object_get(o, "ingest"), "srt"));
     assert_non_null(srt);
-    snprintf(prefix, sizeof(prefix), "srt://%s?streamid=%%23!::r=news,m=publish&passphrase=",
-             flag + strlen("--srt-listen="));
+    /* the listener's address (its port drawn by daemon_start), then the stream id */
+    assert_int_equal(strncmp(srt, "srt://127.0.0.1:", 16), 0);
+    srt += 16 + strspn(srt + 16, "0123456789");
+    snprintf(prefix, sizeof(prefix), "?streamid=%%23!::r=news,m=publish&passphrase=");
     assert_int_equal(strncmp(srt, prefix, strlen(prefix)), 0);
     pass = strdup(srt + strlen(prefix));
     assert_int_equal(strlen(pass), 32);
@@ -879,8 +897,7 @@ static void live_daemon(Daemon *d, const char *storage, const char *config, cons
     char flag[64];
     json_t *o;
 
-    snprintf(flag, sizeof(flag), "--srt-listen=127.0.0.1:%d",
-             20000 + (int)((unsigned)rand() % 40000));
+    snprintf(flag, sizeof(flag), "--srt-listen=127.0.0.1:" EB_TEST_ANY_PORT);
     daemon_start(d, storage, config, flag, NULL);
     o = api_json(d, 201, "POST", "/v1/channels", body);
     snprintf(url, size, "%s",
@@ -1270,8 +1287,7 @@ static void test_channel_survives_daemon_restart(void **state)
 
     /* The same storage, a new daemon (and a new SRT port: the URL is the
      * channel's again). */
-    snprintf(flag, sizeof(flag), "--srt-listen=127.0.0.1:%d",
-             20000 + (int)((unsigned)rand() % 40000));
+    snprintf(flag, sizeof(flag), "--srt-listen=127.0.0.1:" EB_TEST_ANY_PORT);
     daemon_start(&d, storage, NULL, flag, NULL);
     for (int i = 0; i < 100; i++) {
         channel_state(&d, "tv", &view);
@@ -1313,8 +1329,7 @@ static void test_channel_rtmp_run(void **state)
     (void)state;
 
     fresh_storage("channel-rtmp", storage, sizeof(storage));
-    snprintf(flag, sizeof(flag), "--rtmp-listen=127.0.0.1:%d",
-             20000 + (int)((unsigned)rand() % 40000));
+    snprintf(flag, sizeof(flag), "--rtmp-listen=127.0.0.1:" EB_TEST_ANY_PORT);
     daemon_start(&d, storage, NULL, flag, NULL);
     o = api_json(&d, 201, "POST", "/v1/channels",
                  "{\"name\": \"obs\", \"segment_seconds\": 1, \"window_seconds\": 30, "
