@@ -352,6 +352,11 @@ int eb_job_spec_to_json(const EbJobSpec *spec, unsigned flags, json_t **out)
         eb_out_set(o, "thumbnail_at", json_real(spec->thumbnail_at), &bad);
     if (spec->threads > 0)
         eb_out_set(o, "threads", json_integer(spec->threads), &bad);
+    if (spec->encryption != EB_ENCRYPT_NONE)
+        eb_out_set(o, "encryption",
+                   json_pack("{s:s}", "scheme",
+                             eb_encryption_scheme_name((EbEncryptionScheme)spec->encryption)),
+                   &bad);
     if ((flags & EB_JOB_SPEC_JSON_SECRETS) && spec->nb_secrets > 0) {
         if ((v = json_object()))
             for (int i = 0; i < spec->nb_secrets; i++)
@@ -542,6 +547,42 @@ static int eb_in_bool(EbSpecIn *in, const char *key, int *out)
     return 0;
 }
 
+/* "encryption": {"scheme": ..., "key_provider": "store"} */
+static int eb_in_encryption(EbSpecIn *in)
+{
+    static const char *const known[] = {"scheme", "key_provider", NULL};
+    const json_t *v = json_object_get(in->o, "encryption");
+    const char *key, *scheme, *provider;
+    EbEncryptionScheme sc;
+
+    if (!v)
+        return 0;
+    if (!json_is_object(v)) {
+        eb_spec_fail(in->err, "encryption",
+                     "encryption: must be an object, {\"scheme\": \"aes-128\"|\"cenc\"|\"cbcs\"}");
+        return EB_ERR(EINVAL);
+    }
+    if ((key = eb_job_spec_unknown_field(v, known))) {
+        eb_spec_fail(in->err, "encryption", "encryption: unknown field %s", key);
+        return EB_ERR(EINVAL);
+    }
+    scheme = eb_json_cstr(json_object_get(v, "scheme"));
+    if (!scheme || eb_encryption_scheme_parse(scheme, &sc) < 0) {
+        eb_spec_fail(in->err, "encryption",
+                     "encryption: scheme must be \"aes-128\", \"cenc\", \"cbcs\" or \"none\"");
+        return EB_ERR(EINVAL);
+    }
+    provider = eb_json_cstr(json_object_get(v, "key_provider"));
+    if (json_object_get(v, "key_provider") && (!provider || strcmp(provider, "store"))) {
+        eb_spec_fail(in->err, "encryption",
+                     "encryption: key_provider must be \"store\" (the built-in key store; an "
+                     "external key server is not built yet)");
+        return EB_ERR(EINVAL);
+    }
+    in->spec->encryption = (int)sc;
+    return 0;
+}
+
 static int eb_in_roots(EbSpecIn *in)
 {
     const json_t *v = json_object_get(in->o, "input_roots"), *item;
@@ -605,10 +646,10 @@ int eb_job_spec_from_json(const json_t *json, const EbJobSpecCheck *check, EbJob
                           EbJobSpecError *err)
 {
     static const char *const known[] = {
-        "input",        "source",          "video_id",    "overwrite", "ladder",
-        "format",       "segment_seconds", "preset",      "backend",   "fallback",
-        "priority",     "storage_root",    "input_roots", "config",    "thumbnails",
-        "thumbnail_at", "threads",         "secrets",     NULL};
+        "input",        "source",          "video_id",    "overwrite",  "ladder",
+        "format",       "segment_seconds", "preset",      "backend",    "fallback",
+        "priority",     "storage_root",    "input_roots", "config",     "thumbnails",
+        "thumbnail_at", "threads",         "secrets",     "encryption", NULL};
     static const char *const auto_only[] = {"auto", NULL}, *const auto_none[] = {"auto", "none",
                                                                                  NULL};
     EbSpecIn in = {.o = json, .check = check, .spec = spec, .err = err};
@@ -673,7 +714,7 @@ int eb_job_spec_from_json(const json_t *json, const EbJobSpecCheck *check, EbJob
         (ret = eb_in_number(&in, "thumbnail_at", 0, 1e9, &spec->thumbnail_at,
                             "a time in seconds, 0 or more")) < 0 ||
         (ret = eb_in_integer(&in, "threads", 1, 64, &spec->threads, "an integer, 1 to 64")) < 0 ||
-        (ret = eb_in_secrets(&in)) < 0)
+        (ret = eb_in_secrets(&in)) < 0 || (ret = eb_in_encryption(&in)) < 0)
         return ret;
     return 0;
 }

@@ -72,6 +72,10 @@ typedef struct EbJobSpec {
     int thumbnails;      /* 1 on, 0 off; -1: thumbnails.enabled */
     double thumbnail_at; /* catalog thumbnail time in seconds; < 0: a representative frame */
     int threads;         /* encoder threads per rung, 1..64; 0: by rung size */
+    /* "encryption": {"scheme": "aes-128"|"cenc"|"cbcs", "key_provider": "store"}
+     * (eb_keys.h); EB_ENCRYPT_NONE: clear. The key provider today is the
+     * built-in key store only. */
+    int encryption; /* EbEncryptionScheme */
     /* Where the secrets of the features to come go (an RTMP/SRT stream
      * key, a content key): set with eb_job_spec_set_secret, read with
      * eb_job_spec_secret. Written only with EB_JOB_SPEC_JSON_SECRETS,
@@ -182,6 +186,7 @@ typedef struct EbJobVodOptions {
     const char *input_roots[EB_JOB_SPEC_MAX_ROOTS + EB_CONFIG_MAX_LIST + 1];
     EbVodDeviceLimit device_limits[EB_CONFIG_MAX_DEVICES];
     const EbHalBackend *backends[EB_HAL_MAX_DEVICES + 1]; /* backends.enabled, in order */
+    char key_store[4096]; /* the key store: "keys" beside the job database */
 } EbJobVodOptions;
 
 /* Fills out->vod (from eb_vod_options_default) with spec over cfg: every

@@ -87,6 +87,28 @@ int eb_job_spec_to_vod_options(const EbJobSpec *spec, const EbConfig *cfg, EbJob
     }
     if ((ret = eb_vod_ladder(spec, cfg, &o->ladder, err)) < 0)
         return ret;
+    o->encryption = (EbEncryptionScheme)spec->encryption;
+    o->public_base_url = cfg->api_public_base_url;
+    {
+        /* The key store sits beside the job database ("keys"), which is
+         * under the storage root unless its path is absolute. */
+        const char *db = cfg->jobs_database, *slash = strrchr(db, '/');
+        int n;
+        if (db[0] == '/')
+            n = snprintf(out->key_store, sizeof(out->key_store), "%.*s/keys", (int)(slash - db),
+                         db);
+        else if (slash)
+            n = snprintf(out->key_store, sizeof(out->key_store), "%s/%.*s/keys", o->storage_root,
+                         (int)(slash - db), db);
+        else
+            n = snprintf(out->key_store, sizeof(out->key_store), "%s/keys", o->storage_root);
+        if (n < 0 || (size_t)n >= sizeof(out->key_store)) {
+            snprintf(err->field, sizeof(err->field), "storage_root");
+            snprintf(err->message, sizeof(err->message), "the key store's path is too long");
+            return EB_ERR(ENAMETOOLONG);
+        }
+        o->key_store = out->key_store;
+    }
     o->thumbs.enabled = spec->thumbnails >= 0 ? spec->thumbnails : cfg->thumbs_enabled;
     o->thumbs.interval = cfg->thumbs_interval;
     o->thumbs.tile_width = cfg->thumbs_width;

@@ -265,3 +265,15 @@ int eb_layout_origin_path(const char *id, EbLayoutItem item, char *out, size_t s
     }
     return ret;
 }
+
+int eb_layout_license_path(const char *id, char *out, size_t size)
+{
+    int ret = snprintf(out, size, "/" EB_LAYOUT_VIDEOS_DIR "/%s/" EB_LAYOUT_LICENSE_NAME, id);
+
+    if (ret < 0 || (size_t)ret >= size) {
+        if (size)
+            out[0] = '\0';
+        return EB_ERR(ENAMETOOLONG);
+    }
+    return ret;
+}

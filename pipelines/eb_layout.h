@@ -103,4 +103,14 @@ int eb_layout_live_dir(const char *root, const char *channel, char *out, size_t 
  * master.m3u8"); the id is a checked video id, so nothing needs encoding. */
 int eb_layout_origin_path(const char *id, EbLayoutItem item, char *out, size_t size);
 
+/* Content protection, answered by the daemon (never files of the tree):
+ * "/videos/<id>/license" (the ClearKey license service) and
+ * "/videos/<id>/keys/<kid hex>" (a key, for HLS); the HLS media
+ * playlists name the key as EB_LAYOUT_KEY_URI_PREFIX "<kid hex>", which
+ * resolves from hls/<r>/index.m3u8 to that path. */
+#define EB_LAYOUT_LICENSE_NAME "license"
+#define EB_LAYOUT_KEYS_NAME "keys"
+#define EB_LAYOUT_KEY_URI_PREFIX "../../" EB_LAYOUT_KEYS_NAME "/"
+int eb_layout_license_path(const char *id, char *out, size_t size);
+
 #endif

@@ -46,6 +46,10 @@ typedef struct EbSegmentInfo {
      * a discontinuity; see eb_manifest_dash.c), HLS needs nothing more than
      * the discontinuity. 0: the file's timestamps are start. */
     int64_t media_offset;
+    /* HLS METHOD=AES-128 whole-segment encryption: this segment's IV
+     * (printed as IV=0x... on an EXT-X-KEY before the segment). */
+    int has_iv;
+    uint8_t iv[16];
 } EbSegmentInfo;
 
 /* A part of a segment (LL-HLS EXT-X-PART): a fragment of the segment's
@@ -135,9 +139,15 @@ typedef struct EbProtection {
      * METHOD=SAMPLE-AES,URI="skd://k1",KEYFORMAT="com.apple.streamingkeydelivery",
      * KEYFORMATVERSIONS="1". Each goes into every media playlist (after EXT-X-MAP,
      * before the first segment) and into the master as EXT-X-SESSION-KEY, so
-     * METHOD is required and is not NONE (clear is protection == NULL). */
+     * METHOD is required and is not NONE (clear is protection == NULL).
+     * A segment with an IV (EbSegmentInfo.has_iv) gets the keys again
+     * right before it, each with ",IV=0x<32 hex digits>" appended. */
     int nb_hls_keys;
     const char *const *hls_keys;
+    /* 1: no EXT-X-SESSION-KEY in the master (its URIs resolve against the
+     * master, not the media playlists: keys given relative to the media
+     * playlists cannot be repeated there). */
+    int hls_no_session_key;
     int nb_dash;
     const EbDashProtection *dash; /* in the order printed */
 } EbProtection;

@@ -145,7 +145,8 @@ int eb_manifest_hls_master(const EbPresentation *p, AVBPrint *out)
     qsort(vars, p->nb_video, sizeof(*vars), eb_hls_variant_cmp);
 
     av_bprintf(out, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-INDEPENDENT-SEGMENTS\n", eb_hls_version(p));
-    eb_hls_bprint_keys(out, p, "#EXT-X-SESSION-KEY");
+    if (!p->protection || !p->protection->hls_no_session_key)
+        eb_hls_bprint_keys(out, p, "#EXT-X-SESSION-KEY");
     if (nb_audio)
         av_bprintf(out, "\n");
     for (int k = 0; k < nb_audio && ret >= 0; k++) {
@@ -397,12 +398,21 @@ int eb_manifest_hls_media(const EbPresentation *p, const EbRendition *r, AVBPrin
         eb_manifest_bprint_version(out, p);
         av_bprintf(out, "\"\n");
     }
-    eb_hls_bprint_keys(out, p, "#EXT-X-KEY");
+    /* Keys without an IV apply from here; a segment with its own IV
+     * gets its keys again before it. */
+    if (!r->nb_segments || !r->segments[0].has_iv)
+        eb_hls_bprint_keys(out, p, "#EXT-X-KEY");
     for (int i = 0; i < r->nb_segments && ret >= 0; i++) {
         const EbSegmentInfo *s = &r->segments[i];
         int64_t us, date;
         if (s->discontinuity)
             av_bprintf(out, "#EXT-X-DISCONTINUITY\n");
+        for (int k2 = 0; s->has_iv && p->protection && k2 < p->protection->nb_hls_keys; k2++) {
+            av_bprintf(out, "#EXT-X-KEY:%s,IV=0x", p->protection->hls_keys[k2]);
+            for (int b = 0; b < 16; b++)
+                av_bprintf(out, "%02x", s->iv[b]);
+            av_bprintf(out, "\n");
+        }
         if (p->wallclock_us && (i == 0 || s->discontinuity)) {
             if ((ret = eb_manifest_wallclock(p, r, s->start, &date)) < 0)
                 break;

@@ -113,6 +113,10 @@ static int eb_file_segment(EbSegmentSink *s, const EbSegmentReport *seg)
     si->start = seg->start;
     si->duration = seg->duration;
     si->size = (int64_t)seg->size;
+    if (seg->iv) {
+        si->has_iv = 1;
+        memcpy(si->iv, seg->iv, 16);
+    }
     return 0;
 }
 

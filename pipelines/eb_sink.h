@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eb_keys.h"
 #include "eb_manifest.h"
 
 #define EB_SINK_MAX_RENDITIONS 16
@@ -49,6 +50,8 @@ typedef struct EbSegmentReport {
     int independent;           /* starts with a keyframe (an IDR for video) */
     const uint8_t *data;       /* the segment's bytes (CMAF: moof+mdat…; TS: packets) */
     size_t size;
+    const uint8_t *iv; /* whole-segment AES-128: the segment's IV (16 bytes);
+                        * NULL: clear or sample-encrypted */
 } EbSegmentReport;
 
 typedef struct EbSegmentSink EbSegmentSink;
@@ -98,5 +101,22 @@ int eb_sink_file_open(const char *dir, const EbSinkRendition *renditions, int nb
  * rendition or eb_sink_free) and its byte total. Only for a sink made by
  * eb_sink_file_open. */
 void eb_sink_file_describe(const EbSegmentSink *s, int rendition, EbRendition *r);
+
+/* ---- the encrypting sink (eb_sink_encrypt.c) ---- */
+
+/* Wraps next (borrowed; must outlive it): every init section, part and
+ * segment is protected under scheme with key (copied) before it goes on
+ * (eb_sink_encrypt.c says how). cenc and cbcs need CMAF renditions
+ * (EB_ERR_BAD_OPTION, with the reason in detail). The caller owns *out. */
+int eb_sink_encrypt_open(EbSegmentSink *next, const EbSinkRendition *renditions, int nb,
+                         EbEncryptionScheme scheme, const EbCencKey *key, EbSegmentSink **out,
+                         char *detail, size_t detail_size);
+
+/* Seconds spent encrypting so far, all renditions together (0 for any
+ * other sink). */
+double eb_sink_encrypt_seconds(const EbSegmentSink *s);
+
+/* Why the sink failed, when it knows more than the error code ("" if not). */
+const char *eb_sink_encrypt_detail(const EbSegmentSink *s);
 
 #endif

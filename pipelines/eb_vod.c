@@ -29,7 +29,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libavutil/base64.h>
 #include <libavutil/common.h>
+#include <libavutil/mem.h>
 
 #include "eb_clock.h"
 #include "eb_cpu.h"
@@ -52,8 +54,12 @@ typedef struct EbJob {
     EbInput *in;
     const EbSourceInfo *info;
     EbPipeline *pipe;
-    EbSegmentSink *sink;
+    EbSegmentSink *sink; /* what the engine reports to: file_sink, or the
+                          * encrypting sink over it */
+    EbSegmentSink *file_sink;
     EbThumbs *thumbs;               /* NULL: thumbnails off */
+    EbContentKey key;               /* encryption != NONE: this video's key */
+    char key_store[4200];
     EbSessions *sessions;
     EbSessionLease *lease;
 } EbJob;
@@ -107,6 +113,121 @@ static void eb_vod_audio_result(const EbVodOptions *o, const EbSourceInfo *info,
 
 /* ---- manifests ---- */
 
+/* The manifests' protection for the job's key (eb_manifest.h EbProtection):
+ *   HLS   one EXT-X-KEY; its URI is the key's (relative to the media
+ *         playlist: /videos/<id>/keys/<kid>, which the origin answers with
+ *         the token or through a signed link); aes-128 gets an IV per segment
+ *   DASH  mp4protection with cenc:default_KID, the common system id's pssh,
+ *         and ClearKey with its license URL
+ * The strings live in pt. */
+typedef struct EbProtectionText {
+    EbProtection p;
+    char hls[512];
+    const char *hls_keys[1];
+    EbDashProtection dash[3];
+    char kid_uuid[37], pssh_b64[256], laurl[512];
+} EbProtectionText;
+
+/* The license URL players are given: public_base_url + the layout's path. */
+static void eb_vod_license_url(const EbVodOptions *o, const char *id, char *out, size_t size)
+{
+    char path[256];
+
+    if (eb_layout_license_path(id, path, sizeof(path)) < 0)
+        path[0] = 0;
+    snprintf(out, size, "%s%s", o->public_base_url ? o->public_base_url : "", path);
+}
+
+/* A fresh key for the video from the key store; res says its id and
+ * where players get it. */
+static int eb_vod_key(EbJob *job, EbVodResult *res)
+{
+    const EbVodOptions *o = job->o;
+    EbKeyProvider *kp = NULL;
+    char kid[33];
+    int ret;
+
+    if (o->key_store)
+        snprintf(job->key_store, sizeof(job->key_store), "%s", o->key_store);
+    else
+        snprintf(job->key_store, sizeof(job->key_store), "%s/keys", o->storage_root);
+    ret = eb_key_store_open(job->key_store, &kp);
+    if (ret >= 0)
+        ret = kp->ops->create(kp, res->video_id, o->encryption, &job->key);
+    eb_key_provider_free(&kp);
+    if (ret < 0) {
+        memset(&job->key, 0, sizeof(job->key));
+        snprintf(res->error_detail, sizeof(res->error_detail),
+                 "cannot make the content key in the key store %.400s: %s", job->key_store,
+                 eb_strerror(ret));
+        return ret;
+    }
+    res->encryption = o->encryption;
+    eb_key_hex(job->key.k.kid, kid);
+    snprintf(res->key_id, sizeof(res->key_id), "%s", kid);
+    if (o->encryption == EB_ENCRYPT_AES128) {
+        char path[256];
+        snprintf(path, sizeof(path), "/videos/%s/" EB_LAYOUT_KEYS_NAME "/%s", res->video_id, kid);
+        snprintf(res->license_url, sizeof(res->license_url), "%s%s",
+                 o->public_base_url ? o->public_base_url : "", path);
+        if (o->format == EB_FORMAT_CMAF)
+            snprintf(res->protection_note, sizeof(res->protection_note),
+                     "aes-128 encrypts whole segments, which only HLS can say: no DASH manifest "
+                     "(use cenc or cbcs for both)");
+    } else {
+        eb_vod_license_url(o, res->video_id, res->license_url, sizeof(res->license_url));
+    }
+    return 0;
+}
+
+static void eb_vod_protection(const EbJob *job, EbProtectionText *pt)
+{
+    const EbVodOptions *o = job->o;
+    char kid[33];
+    uint8_t *pssh = NULL;
+    size_t pssh_size = 0;
+
+    memset(pt, 0, sizeof(*pt));
+    eb_key_hex(job->key.k.kid, kid);
+    eb_key_uuid(job->key.k.kid, pt->kid_uuid);
+    switch (o->encryption) {
+    case EB_ENCRYPT_AES128:
+        snprintf(pt->hls, sizeof(pt->hls), "METHOD=AES-128,URI=\"" EB_LAYOUT_KEY_URI_PREFIX "%s\"",
+                 kid);
+        break;
+    case EB_ENCRYPT_CENC:
+    case EB_ENCRYPT_CBCS:
+        snprintf(pt->hls, sizeof(pt->hls),
+                 "METHOD=%s,URI=\"" EB_LAYOUT_KEY_URI_PREFIX "%s\",KEYFORMAT=\"org.w3.clearkey\","
+                 "KEYFORMATVERSIONS=\"1\"",
+                 o->encryption == EB_ENCRYPT_CENC ? "SAMPLE-AES-CTR" : "SAMPLE-AES", kid);
+        break;
+    default:
+        break;
+    }
+    pt->hls_keys[0] = pt->hls;
+    pt->p.nb_hls_keys = 1;
+    pt->p.hls_keys = pt->hls_keys;
+    pt->p.hls_no_session_key = 1;
+    if (o->encryption == EB_ENCRYPT_AES128)
+        return;
+    eb_vod_license_url(o, job->key.content_id, pt->laurl, sizeof(pt->laurl));
+    if (eb_cenc_pssh(eb_cenc_common_system_id, (const uint8_t(*)[16])job->key.k.kid, 1, NULL, 0,
+                     &pssh, &pssh_size) >= 0 &&
+        AV_BASE64_SIZE(pssh_size) <= sizeof(pt->pssh_b64))
+        av_base64_encode(pt->pssh_b64, sizeof(pt->pssh_b64), pssh, (int)pssh_size);
+    av_free(pssh);
+    pt->dash[0] =
+        (EbDashProtection){"urn:mpeg:dash:mp4protection:2011",
+                           eb_encryption_scheme_name(o->encryption), pt->kid_uuid, NULL, NULL};
+    pt->dash[1] = (EbDashProtection){"urn:uuid:1077efec-c0b2-4d02-ace3-3c1e52e2fb4b", NULL, NULL,
+                                     pt->pssh_b64[0] ? pt->pssh_b64 : NULL, NULL};
+    pt->dash[2] = (EbDashProtection){"urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e", "ClearKey1.0",
+                                     NULL, NULL, pt->laurl};
+    pt->p.nb_dash = 3;
+    pt->p.dash = pt->dash;
+}
+
 /* The presentation from what the engine encoded and the file sink wrote,
  * as the HLS and DASH writers take it, written once, at the end. */
 static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnailTrack *thumbs,
@@ -123,7 +244,7 @@ static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnail
     for (int i = 0; i < nb_rend && ret >= 0; i++) {
         EbRendition *r = rends[i].is_audio ? &audio[pres.nb_audio++] : &video[nb_video++];
         ret = eb_pipeline_describe(job->pipe, i, r);
-        eb_sink_file_describe(job->sink, i, r);
+        eb_sink_file_describe(job->file_sink, i, r);
         if (ret >= 0 && r->nb_segments == 0) {
             /* Every packet of it was damage the decoder dropped. */
             snprintf(detail, detail_size, "its %s (rendition %s) held nothing decodable",
@@ -148,7 +269,18 @@ static int eb_write_manifests(EbJob *job, const char *staging, const EbThumbnail
         if (ret < 0)
             return ret;
     }
-    ret = eb_manifest_write_files(staging, &pres, EB_MANIFEST_ALL);
+    {
+        EbProtectionText pt;
+        unsigned what = EB_MANIFEST_ALL;
+        if (job->o->encryption != EB_ENCRYPT_NONE) {
+            eb_vod_protection(job, &pt);
+            pres.protection = &pt.p;
+            /* whole-segment AES-128 is an HLS method: DASH has no way to say it */
+            if (job->o->encryption == EB_ENCRYPT_AES128)
+                what &= ~(unsigned)EB_MANIFEST_MPD;
+        }
+        ret = eb_manifest_write_files(staging, &pres, what);
+    }
     if (ret < 0)
         snprintf(detail, detail_size, "writing the HLS and DASH manifests failed (%s)",
                  eb_strerror(ret));
@@ -658,15 +790,29 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
         int nb_rend = eb_pipeline_renditions(job.pipe, rends, EB_SINK_MAX_RENDITIONS);
         EbPipelineTap tap = {.wants = eb_vod_tap_wants, .frame = eb_vod_tap_frame,
                              .opaque = job.thumbs};
-        ret = eb_sink_file_open(staging, rends, nb_rend, &job.sink);
+        ret = eb_sink_file_open(staging, rends, nb_rend, &job.file_sink);
         if (ret < 0)
             goto end;
+        job.sink = job.file_sink;
+        if (o->encryption != EB_ENCRYPT_NONE) {
+            ret = eb_vod_key(&job, res);
+            if (ret >= 0)
+                ret = eb_sink_encrypt_open(job.file_sink, rends, nb_rend, o->encryption, &job.key.k,
+                                           &job.sink, res->error_detail, sizeof(res->error_detail));
+            if (ret < 0) {
+                job.sink = NULL;
+                goto end;
+            }
+        }
         ret = eb_pipeline_start(job.pipe, job.sink, job.thumbs ? &tap : NULL);
     }
     if (ret >= 0)
         ret = eb_pipeline_wait(job.pipe, o->progress, o->opaque);
+    res->encrypt_seconds = eb_sink_encrypt_seconds(job.sink);
     if (ret < 0) {
         const char *d = eb_pipeline_error_detail(job.pipe);
+        if (eb_sink_encrypt_detail(job.sink)[0])
+            d = eb_sink_encrypt_detail(job.sink);
         if (d[0])
             snprintf(res->error_detail, sizeof(res->error_detail), "%s", d);
         *hw_stage = eb_pipeline_hw_failed(job.pipe);
@@ -692,6 +838,11 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
         goto end;
     staging[0] = '\0';
     eb_layout_video_dir(o->storage_root, res->video_id, res->output_dir, sizeof(res->output_dir));
+    if (o->encryption != EB_ENCRYPT_NONE) {
+        /* the published video's key is the only one of it from now on */
+        eb_key_store_prune(job.key_store, res->video_id, job.key.k.kid);
+        job.key.scheme = EB_ENCRYPT_NONE;
+    }
 
 end:
     if (job.pipe) {
@@ -706,7 +857,12 @@ end:
     }
     res->cpu_seconds = eb_cpu_process_seconds() - cpu_start;
     eb_pipeline_free(&job.pipe);
-    eb_sink_free(&job.sink);
+    if (job.sink != job.file_sink)
+        eb_sink_free(&job.sink);
+    eb_sink_free(&job.file_sink);
+    if (job.key.scheme != EB_ENCRYPT_NONE) /* made, never published */
+        eb_key_store_remove(job.key_store, res->video_id, job.key.k.kid);
+    memset(&job.key, 0, sizeof(job.key));
     eb_thumbs_free(&job.thumbs);
     eb_input_close(&job.in);
     /* Every encoder and the decoder are closed: give the sessions back. */
@@ -750,6 +906,24 @@ int eb_vod_run(const EbVodOptions *o, EbVodResult *res)
                  "ladder '%s' is HEVC, which encbox packages in CMAF only (HLS players such as "
                  "Safari and hls.js play HEVC from fMP4 segments): use format cmaf",
                  o->ladder.name);
+        goto end;
+    }
+    if ((o->encryption == EB_ENCRYPT_CENC || o->encryption == EB_ENCRYPT_CBCS) &&
+        o->format == EB_FORMAT_TS) {
+        ret = EB_ERR_BAD_OPTION;
+        snprintf(res->error_detail, sizeof(res->error_detail),
+                 "%s encryption is Common Encryption of CMAF segments: use format cmaf, or "
+                 "aes-128 for MPEG-TS",
+                 eb_encryption_scheme_name(o->encryption));
+        goto end;
+    }
+    if ((o->encryption == EB_ENCRYPT_CENC || o->encryption == EB_ENCRYPT_CBCS) &&
+        o->ladder.nb_rungs > 0 && eb_rung_codec_id(&o->ladder.rungs[0]) == AV_CODEC_ID_HEVC) {
+        ret = EB_ERR_BAD_OPTION;
+        snprintf(res->error_detail, sizeof(res->error_detail),
+                 "ladder '%s' is HEVC: %s encryption is built for H.264 rungs only (it keeps "
+                 "H.264 slice headers clear; HEVC's are not read yet)",
+                 o->ladder.name, eb_encryption_scheme_name(o->encryption));
         goto end;
     }
     if (o->max_input_size > 0 && o->input) {

@@ -24,6 +24,7 @@
 
 #include "eb_hal.h"
 #include "eb_ladder.h"
+#include "eb_keys.h"
 #include "eb_manifest.h"
 #include "eb_pipeline.h"
 #include "eb_sessions.h"
@@ -85,6 +86,13 @@ typedef struct EbVodOptions {
     void (*progress)(const EbVodProgress *p, void *opaque);
     void *opaque;
     atomic_int *cancel;            /* optional: set non-zero to cancel */
+    /* Content protection (eb_keys.h): a fresh key from the key store for
+     * this video, every segment encrypted by the encrypting sink, the
+     * manifests' key and license URIs. aes-128 is HLS only (no MPD). */
+    EbEncryptionScheme encryption; /* default EB_ENCRYPT_NONE */
+    const char *key_store;         /* the key store's folder; NULL: <storage_root>/keys */
+    const char *public_base_url;   /* prefix of the license URL in the manifests
+                                    * ("https://box.example"); NULL/"": root-relative */
 } EbVodOptions;
 
 typedef struct EbVodResult {
@@ -120,6 +128,13 @@ typedef struct EbVodResult {
     char error_detail[600];        /* on failure: what exactly went wrong, or "" */
     int thumbnail_sheets;          /* sprite sheets written (0: thumbnails off) */
     int thumbnail_tiles;
+    /* Content protection: the scheme, the key id (never the key), the
+     * license URL as the manifests give it, and the time spent encrypting. */
+    EbEncryptionScheme encryption;
+    char key_id[33];           /* hex */
+    char license_url[512];     /* cenc/cbcs: ClearKey license; aes-128: the key's URI */
+    char protection_note[256]; /* what protection changed in the output, or "" */
+    double encrypt_seconds;
 } EbVodResult;
 
 /* Fills the defaults listed in the struct. */

@@ -65,7 +65,8 @@ static void usage(FILE *f)
             "  encbox config check FILE | show [--config FILE] | example\n"
             "                                               check or print the configuration\n"
             "  encbox bench [options]                       capacity benchmark, vs ffmpeg\n"
-            "  encbox serve [options]                       control API + origin (encbox serve --help)\n"
+            "  encbox serve [options]                       control API + origin (encbox serve "
+            "--help)\n"
             "  encbox version\n"
             "\n"
             "transcode options (defaults from the configuration file, %s):\n"
@@ -88,6 +89,9 @@ static void usage(FILE *f)
             "      --input-root DIR   the input, and every file it refers to (playlists,\n"
             "                         concat lists), must lie inside DIR (repeatable; adds\n"
             "                         to the configuration's inputs.roots)\n"
+            "      --encrypt SCHEME   protect the segments: aes-128 (HLS, TS or CMAF), cenc or\n"
+            "                         cbcs (CMAF, HLS and DASH); a fresh key goes to the key\n"
+            "                         store beside the job database, never to the output\n"
             "      --no-thumbnails    no catalog thumbnail, sprite sheets or thumbnails.vtt\n"
             "      --thumbnail-at S   catalog thumbnail at S seconds (default: a representative\n"
             "                         frame: not black, flat or blurred)\n"
@@ -186,7 +190,7 @@ static void eb_print_published(const EbVodResult *res, EbOutputFormat format)
 
     if (eb_layout_file(res->output_dir, EB_LAYOUT_HLS_MASTER, NULL, 1, path, sizeof(path)) >= 0)
         printf("  HLS:  %s\n", path);
-    if (format == EB_FORMAT_CMAF &&
+    if (format == EB_FORMAT_CMAF && res->encryption != EB_ENCRYPT_AES128 &&
         eb_layout_file(res->output_dir, EB_LAYOUT_DASH_MPD, NULL, 1, path, sizeof(path)) >= 0)
         printf("  DASH: %s\n", path);
     /* The thumbnails folder, and the poster and the VTT by their names in it. */
@@ -203,14 +207,20 @@ static void eb_print_published(const EbVodResult *res, EbOutputFormat format)
 static int cmd_transcode(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"output", required_argument, NULL, 'o'}, {"id", required_argument, NULL, 'i'},
-        {"overwrite", no_argument, NULL, 'O'},    {"ladder", required_argument, NULL, 'l'},
-        {"segment", required_argument, NULL, 's'}, {"format", required_argument, NULL, 'f'},
-        {"preset", required_argument, NULL, 'p'}, {"backend", required_argument, NULL, 'b'},
-        {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
-        {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+        {"output", required_argument, NULL, 'o'},
+        {"id", required_argument, NULL, 'i'},
+        {"overwrite", no_argument, NULL, 'O'},
+        {"ladder", required_argument, NULL, 'l'},
+        {"segment", required_argument, NULL, 's'},
+        {"format", required_argument, NULL, 'f'},
+        {"preset", required_argument, NULL, 'p'},
+        {"backend", required_argument, NULL, 'b'},
+        {"threads", required_argument, NULL, 't'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
         {"config", required_argument, NULL, 'c'},
-        {"stats-json", required_argument, NULL, 'S'}, /* hidden: encbox bench */
+        {"stats-json", required_argument, NULL, 'S'},  /* hidden: encbox bench */
         {"progress-fd", required_argument, NULL, 'P'}, /* hidden: encbox serve workers */
         {"no-thumbnails", no_argument, NULL, 'N'},
         {"input-root", required_argument, NULL, 'R'},
@@ -221,6 +231,7 @@ static int cmd_transcode(int argc, char **argv)
         {"sprite-grid", required_argument, NULL, 'G'},
         {"spec", required_argument, NULL, 'J'},
         {"spec-fd", required_argument, NULL, 'D'},
+        {"encrypt", required_argument, NULL, 'E'},
         {NULL, 0, NULL, 0}};
     const char *config_path = NULL, *ladder = NULL, *segment = NULL, *format = NULL;
     const char *preset = NULL, *backend = NULL, *fallback = NULL, *stats_json = NULL;
@@ -229,6 +240,7 @@ static int cmd_transcode(int argc, char **argv)
     const char *roots[EB_MAX_INPUT_ROOTS];
     double thumb_at = -1.0;
     int nb_roots = 0, overwrite = 0, no_thumbs = 0, threads = 0;
+    EbEncryptionScheme encrypt = EB_ENCRYPT_NONE;
     int job_options = 0; /* options that --spec replaces */
     int quiet = 0, verbose = 0, progress_fd = -1, spec_fd = -1;
     EbConfig cfg = {0};
@@ -265,6 +277,12 @@ static int cmd_transcode(int argc, char **argv)
         case 'N': no_thumbs = 1; break;
         case 'F': fallback = optarg; break;
         case 'J': spec_file = optarg; break;
+        case 'E':
+            if (eb_encryption_scheme_parse(optarg, &encrypt) < 0) {
+                fprintf(stderr, "encbox: --encrypt must be aes-128, cenc, cbcs or none\n");
+                return EB_EXIT_USAGE;
+            }
+            break;
         case 'D': {
             char *end;
             long fd = strtol(optarg, &end, 10);
@@ -344,6 +362,7 @@ static int cmd_transcode(int argc, char **argv)
         spec.thumbnails = no_thumbs ? 0 : -1;
         spec.thumbnail_at = thumb_at;
         spec.threads = threads;
+        spec.encryption = (int)encrypt;
     }
 
     /* Configuration first, then the job over it. */
@@ -485,6 +504,12 @@ static int cmd_transcode(int argc, char **argv)
                res.audio[k].channels, res.audio[k].is_default ? ", default" : "");
     if (res.audio_note[0])
         fprintf(stderr, "encbox: note: %s\n", res.audio_note);
+    if (res.encryption != EB_ENCRYPT_NONE)
+        printf("  encrypted %s, key id %s (%.2f s encrypting); %s: %s\n",
+               eb_encryption_scheme_name(res.encryption), res.key_id, res.encrypt_seconds,
+               res.encryption == EB_ENCRYPT_AES128 ? "key" : "ClearKey license", res.license_url);
+    if (res.protection_note[0])
+        fprintf(stderr, "encbox: note: %s\n", res.protection_note);
     printf("  decoded %lld frames once (%lld packets), %lld damaged\n",
            (long long)res.frames_decoded, (long long)res.source_packets, (long long)res.damaged);
     if (res.decode_note[0])

@@ -1871,7 +1871,7 @@ static const EbDashProtection test_dash_cp[] = {
     {"urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed", "Widevine", NULL,
      "AAAAQnBzc2g=", "https://lic.example/wv?a=1&b=2"},
 };
-static const EbProtection test_protection = {1, test_keys, 2, test_dash_cp};
+static const EbProtection test_protection = {1, test_keys, 0, 2, test_dash_cp};
 
 static void test_protection_is_printed(void **state)
 {
