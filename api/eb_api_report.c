@@ -128,6 +128,13 @@ void eb_api_progress_result(int fd, const EbVodResult *res)
             "wall_seconds", eb_real(res->wall_seconds, 3), "frames_decoded",
             (json_int_t)res->frames_decoded, "damaged", (json_int_t)res->damaged, "rungs", rungs,
             "audio", audio, "audio_note", eb_ascii(res->audio_note, max_note / 2));
+        if (o && res->encryption != EB_ENCRYPT_NONE)
+            json_object_set_new(o, "encryption",
+                                json_pack("{s:s, s:[o], s:o, s:o}", "scheme",
+                                          eb_encryption_scheme_name(res->encryption), "key_ids",
+                                          eb_ascii(res->key_id, sizeof(res->key_id)), "license_url",
+                                          eb_ascii(res->license_url, max_note / 2),
+                                          "encrypt_seconds", eb_real(res->encrypt_seconds, 3)));
         if (eb_report_line(fd, o) == 0)
             return;
     }

@@ -18,6 +18,9 @@
  *   GET  /metrics                   Prometheus text
  *   GET  /videos/...                the storage tree (Range, ETag, caching, CORS)
  *   GET  /s/<expiry>/<hmac>/videos/<id>/...   the same, signed
+ *   POST /videos/<id>/license       ClearKey license (eb_license.h): the API
+ *   GET  /videos/<id>/keys/<kid>    token, or the same through a signed link;
+ *                                   never a file of the tree; audited in /metrics
  *   GET  /live/<channel>/...        a channel's window; LL-HLS blocking reload,
  *                                   delta updates and preload-hinted parts
  *                                   ("held requests" below), a segment being
@@ -58,6 +61,7 @@
 
 #include "eb_api.h"
 #include "eb_api_devices.h"
+#include "eb_license.h"
 #include "eb_channel_runs.h"
 #include "eb_net.h"
 #include "eb_channels.h"
@@ -160,7 +164,14 @@ typedef struct EbApi {
     int64_t by_code[600];
     int64_t upload_retention; /* seconds; 0: uploads are never removed */
     EbHolds holds;            /* LL-HLS blocking requests */
+    char key_store[PATH_MAX]; /* "keys" beside the job database (eb_keys.h) */
+    /* key endpoint requests (stats_lock): [license, key][EbKeyResult] */
+    int64_t key_requests[2][4];
 } EbApi;
+
+enum { EB_KEY_GRANTED, EB_KEY_UNAUTHORIZED, EB_KEY_NOT_FOUND, EB_KEY_BAD_REQUEST };
+static const char *const eb_key_result_names[] = {"granted", "unauthorized", "not_found",
+                                                  "bad_request"};
 
 /* Per-request state, from MHD's first call to the completion callback. */
 typedef struct EbReq {
@@ -447,6 +458,8 @@ static void eb_sign_urls(EbApi *api, json_t *out, const char *vid)
 /* A finished job's output URLs, signed as eb_sign_urls says. */
 static void eb_sign_outputs(EbApi *api, json_t *job)
 {
+    eb_sign_urls(api, json_object_get(job, "encryption"),
+                 json_string_value(json_object_get(job, "video_id")));
     eb_sign_urls(api, json_object_get(job, "outputs"),
                  json_string_value(json_object_get(job, "video_id")));
 }
@@ -762,6 +775,14 @@ static enum MHD_Result eb_metrics(EbApi *api, struct MHD_Connection *c)
     fprintf(f, "# HELP encbox_api_requests_total API responses by status code.\n"
                "# TYPE encbox_api_requests_total counter\n");
     pthread_mutex_lock(&api->stats_lock);
+    fprintf(f, "# HELP encbox_key_requests_total Key and license requests by endpoint and "
+               "result (granted, unauthorized, not_found, bad_request).\n"
+               "# TYPE encbox_key_requests_total counter\n");
+    for (int e = 0; e < 2; e++)
+        for (int r = 0; r < 4; r++)
+            fprintf(f, "encbox_key_requests_total{endpoint=\"%s\",result=\"%s\"} %lld\n",
+                    e ? "key" : "license", eb_key_result_names[r],
+                    (long long)api->key_requests[e][r]);
     for (int i = 100; i < 600; i++)
         if (api->by_code[i])
             fprintf(f, "encbox_api_requests_total{code=\"%d\"} %lld\n", i,
@@ -1882,8 +1903,90 @@ static void eb_hex(const unsigned char *in, size_t n, char *out)
         sprintf(out + 2 * i, "%02x", in[i]);
 }
 
+/* ---- keys and licenses ------------------------------------------------ */
+
+static enum MHD_Result eb_key_reply(EbApi *api, struct MHD_Connection *c, int endpoint, int result,
+                                    unsigned code, const char *msg)
+{
+    pthread_mutex_lock(&api->stats_lock);
+    api->key_requests[endpoint][result]++;
+    pthread_mutex_unlock(&api->stats_lock);
+    return eb_reply_media_error(api, c, code, NULL, "%s", msg);
+}
+
+/* A key endpoint (eb_license.h) of video id, for a caller already
+ * authorised (token or signed link): the ClearKey license (POST) or the
+ * key's bytes (GET). Each answer is counted and logged (never the key). */
+static enum MHD_Result eb_key_serve(EbApi *api, struct MHD_Connection *c, EbReq *q,
+                                    const char *method, EbKeyEndpoint ep, int valid, const char *id,
+                                    const uint8_t kid[16], const char *how)
+{
+    int e = ep == EB_KEY_ENDPOINT_KEY;
+    EbKeyProvider *kp = NULL;
+    struct MHD_Response *r;
+    char *text = NULL;
+    int n;
+
+    if (strcmp(method, e ? "GET" : "POST") && !(e && !strcmp(method, "HEAD")))
+        return eb_reply_media_error(api, c, 405, NULL, "method not allowed (%s)",
+                                    e ? "GET" : "POST");
+    if (!valid)
+        return eb_key_reply(api, c, e, EB_KEY_NOT_FOUND, 404, "no such key");
+    if (eb_key_store_open(api->key_store, &kp) < 0)
+        return eb_reply_media_error(api, c, 500, NULL, "the key store cannot be opened");
+    if (e) {
+        EbContentKey key;
+        int ret = kp->ops->get(kp, id, kid, &key);
+        eb_key_provider_free(&kp);
+        if (ret < 0) {
+            EB_LOGW("keys", "key request for video %s: no such key (%s)", id, how);
+            return eb_key_reply(api, c, e, EB_KEY_NOT_FOUND, 404, "no such key");
+        }
+        text = malloc(16);
+        if (!text)
+            return MHD_NO;
+        memcpy(text, key.k.key, 16);
+        explicit_bzero(&key, sizeof(key));
+        r = MHD_create_response_from_buffer(16, text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(r, "Content-Type", "application/octet-stream");
+        n = 1;
+    } else {
+        if (q->too_big) {
+            eb_key_provider_free(&kp);
+            return eb_key_reply(api, c, e, EB_KEY_BAD_REQUEST, 413, "license request too large");
+        }
+        n = eb_clearkey_license(kp, id, q->body, q->len, &text);
+        eb_key_provider_free(&kp);
+        if (n < 0) {
+            free(text);
+            return eb_key_reply(api, c, e, EB_KEY_BAD_REQUEST, 400,
+                                "not a ClearKey license request: {\"kids\": [base64url key "
+                                "ids], \"type\": \"temporary\"}");
+        }
+        if (n == 0) {
+            free(text);
+            EB_LOGW("keys", "license request for video %s: none of its keys (%s)", id, how);
+            return eb_key_reply(api, c, e, EB_KEY_NOT_FOUND, 404,
+                                "none of those key ids is this video's");
+        }
+        r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(r, "Content-Type", "application/json");
+    }
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    eb_cors_media(api, r);
+    pthread_mutex_lock(&api->stats_lock);
+    api->key_requests[e][EB_KEY_GRANTED]++;
+    pthread_mutex_unlock(&api->stats_lock);
+    EB_LOGI("keys", "%s for video %s: %d key%s granted (%s)", e ? "key" : "license", id, n,
+            n > 1 ? "s" : "", how);
+    return eb_queue(api, c, 200, r);
+}
+
 /* /s/<expiry>/<hmac>/videos/<id>/...: HMAC-SHA256(key, "<expiry>/<id>"). */
-static enum MHD_Result eb_origin_signed(EbApi *api, struct MHD_Connection *c, const char *url)
+static enum MHD_Result eb_origin_signed(EbApi *api, struct MHD_Connection *c, EbReq *q,
+                                        const char *method, const char *url)
 {
     char exp_s[24], mac_s[80], msg[128], want[65];
     unsigned char mac[32], skey[256];
@@ -1928,6 +2031,16 @@ static enum MHD_Result eb_origin_signed(EbApi *api, struct MHD_Connection *c, co
         return eb_reply_media_error(api, c, 403, NULL, "bad signature");
     if (expiry < (long long)time(NULL))
         return eb_reply_media_error(api, c, 403, NULL, "link expired");
+    {
+        char kid_video[EB_VIDEO_ID_MAX + 2];
+        uint8_t kid[16];
+        int valid;
+        EbKeyEndpoint ep = eb_key_endpoint(id, kid_video, sizeof(kid_video), kid, &valid);
+        if (ep != EB_KEY_ENDPOINT_NONE)
+            return eb_key_serve(api, c, q, method, ep, valid, kid_video, kid, "signed link");
+    }
+    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+        return eb_reply_error(api, c, 405, NULL, "method not allowed");
     return eb_origin_file(api, c, api->videos, id, 0);
 }
 
@@ -2212,10 +2325,24 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
         return eb_metrics(api, c);
     if (!strncmp(url, EB_ORIGIN_VIDEOS, sizeof(EB_ORIGIN_VIDEOS) - 1) || !strncmp(url, "/s/", 3)) {
         int signed_only;
+        if (url[1] == 's')
+            return eb_origin_signed(api, c, q, method, url + 3);
+        {
+            /* keys and licenses: the API token (a signed link is the other way) */
+            char kid_video[EB_VIDEO_ID_MAX + 2];
+            uint8_t kid[16];
+            int valid;
+            EbKeyEndpoint ep = eb_key_endpoint(url + sizeof(EB_ORIGIN_VIDEOS) - 1, kid_video,
+                                               sizeof(kid_video), kid, &valid);
+            if (ep != EB_KEY_ENDPOINT_NONE) {
+                if (!eb_auth_ok(api, c))
+                    return eb_key_reply(api, c, ep == EB_KEY_ENDPOINT_KEY, EB_KEY_UNAUTHORIZED, 401,
+                                        "a valid bearer token or a signed link is required");
+                return eb_key_serve(api, c, q, method, ep, valid, kid_video, kid, "token");
+            }
+        }
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return eb_reply_error(api, c, 405, NULL, "method not allowed");
-        if (url[1] == 's')
-            return eb_origin_signed(api, c, url + 3);
         pthread_rwlock_rdlock(&api->secrets_lock);
         signed_only = api->sign_key_len > 0;
         pthread_rwlock_unlock(&api->secrets_lock);
@@ -2697,6 +2824,12 @@ int eb_api_serve_cli(int argc, char **argv)
     tmp = eb_under_root(api->storage, db ? db : api->cfg.jobs_database);
     snprintf(api->db, sizeof(api->db), "%s", tmp ? tmp : "");
     free(tmp);
+    {
+        /* the workers' key store: "keys" beside the database (eb_job_spec_vod.c) */
+        const char *slash = strrchr(api->db, '/');
+        snprintf(api->key_store, sizeof(api->key_store), "%.*s/keys",
+                 slash ? (int)(slash - api->db) : 1, slash ? api->db : ".");
+    }
     if (eb_storage_mkdirs(api->uploads) < 0 || eb_storage_mkdirs(api->work) < 0) {
         fprintf(stderr, "encbox: cannot create %s or %s\n", api->uploads, api->work);
         goto done;

@@ -128,9 +128,9 @@ static unsigned eb_resolve_input(const EbJobRequestContext *ctx, const char *in,
 int eb_job_request_parse(const EbJobRequestContext *ctx, const char *body, size_t len,
                          EbJobSpec *spec_out, EbJobRequestError *err)
 {
-    static const char *const known[] = {"input",    "video_id",        "overwrite", "ladder",
-                                        "format",   "segment_seconds", "preset",    "backend",
-                                        "fallback", "priority",        NULL};
+    static const char *const known[] = {"input",    "video_id",        "overwrite",  "ladder",
+                                        "format",   "segment_seconds", "preset",     "backend",
+                                        "fallback", "priority",        "encryption", NULL};
     const EbConfig *cfg = ctx->cfg;
     EbJobSpecCheck check = {.cfg = cfg, .backends = ctx->backends};
     EbJobSpecError serr;
@@ -208,6 +208,15 @@ int eb_job_request_parse(const EbJobRequestContext *ctx, const char *body, size_
     }
     if (spec_out->segment_seconds <= 0)
         spec_out->segment_seconds = cfg->jobs_segment_seconds;
+    if ((spec_out->encryption == EB_ENCRYPT_CENC || spec_out->encryption == EB_ENCRYPT_CBCS) &&
+        spec_out->format == EB_FORMAT_TS) {
+        eb_fail(err, 400, "encryption",
+                "encryption: %s is Common Encryption of CMAF segments: use format cmaf, or "
+                "aes-128 for MPEG-TS",
+                eb_encryption_scheme_name((EbEncryptionScheme)spec_out->encryption));
+        eb_job_spec_clear(spec_out);
+        return EB_ERR(EINVAL);
+    }
 #define EB_DEFAULT(field, value)                                                                   \
     if (!spec_out->field[0])                                                                       \
     snprintf(spec_out->field, sizeof(spec_out->field), "%s", value)

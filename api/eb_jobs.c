@@ -191,6 +191,37 @@ static json_t *eb_job_output_url(const EbJobs *j, const char *vid, EbLayoutItem 
     return json_string(url);
 }
 
+/* The job's protection (spec.encryption, and the worker's result): the
+ * scheme, the key ids and where players get the key (the license service
+ * for cenc/cbcs, the key for aes-128), never a key; null when clear. The
+ * URL is the origin's, like the outputs (and signed with them). New
+ * reference. */
+static json_t *eb_job_encryption(const EbJobs *j, const json_t *spec, const json_t *res,
+                                 const char *vid)
+{
+    const char *scheme =
+        json_string_value(json_object_get(json_object_get(spec, "encryption"), "scheme"));
+    const json_t *r = json_object_get(res, "encryption");
+    const json_t *ids = json_object_get(r, "key_ids");
+    char url[1024];
+    json_t *o;
+
+    if (!scheme || !strcmp(scheme, "none"))
+        return json_null();
+    o = json_pack("{s:s, s:o, s:n}", "scheme", scheme, "key_ids",
+                  json_is_array(ids) ? json_incref((json_t *)ids) : json_array(), "license_url");
+    if (!o || !vid || !json_is_array(ids) || !json_array_size(ids))
+        return o ? o : json_null();
+    if (!strcmp(scheme, "aes-128"))
+        snprintf(url, sizeof(url), "%s/%s/%s/%s/%s", j->cfg.base_url, EB_LAYOUT_VIDEOS_DIR, vid,
+                 EB_LAYOUT_KEYS_NAME, json_string_value(json_array_get(ids, 0)));
+    else
+        snprintf(url, sizeof(url), "%s/%s/%s/%s", j->cfg.base_url, EB_LAYOUT_VIDEOS_DIR, vid,
+                 EB_LAYOUT_LICENSE_NAME);
+    json_object_set_new(o, "license_url", json_string(url));
+    return o;
+}
+
 /* progress.rungs of a row (EB_JOB_COLUMNS; lock held): a running job's
  * per-rung frames from its last progress line, an ended job's from its
  * result; [] when there are none. New reference. */
@@ -301,6 +332,7 @@ static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
                                 : json_null());
         dnote = res ? json_string_value(json_object_get(res, "audio_note")) : NULL;
         json_object_set_new(o, "audio_note", dnote && *dnote ? json_string(dnote) : json_null());
+        json_object_set_new(o, "encryption", eb_job_encryption(j, spec, res, vid));
         json_decref(res);
     }
     json_object_set_new(o, "error",
@@ -309,8 +341,11 @@ static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
     if (vid && state && !strcmp(state, "succeeded")) {
         json_t *out = json_object();
         const char *fmt = json_string_value(json_object_get(spec, "format"));
+        const char *enc =
+            json_string_value(json_object_get(json_object_get(spec, "encryption"), "scheme"));
         json_object_set_new(out, "hls", eb_job_output_url(j, vid, EB_LAYOUT_HLS_MASTER));
-        if (!fmt || strcmp(fmt, "ts"))
+        /* whole-segment AES-128 is HLS only: no MPD was written */
+        if ((!fmt || strcmp(fmt, "ts")) && !(enc && !strcmp(enc, "aes-128")))
             json_object_set_new(out, "dash", eb_job_output_url(j, vid, EB_LAYOUT_DASH_MPD));
         json_object_set_new(o, "outputs", out);
     } else {

@@ -44,6 +44,8 @@
 #include "eb_api.h"
 #include "eb_api_devices.h"
 #include "eb_jobs.h"
+#include "eb_keys.h"
+#include "eb_license.h"
 #include "eb_sessions.h"
 #include "eb_test_media.h"
 
@@ -2776,6 +2778,145 @@ static void test_signed_links(void **state)
     daemon_stop(&d);
 }
 
+static void signed_url(const Daemon *d, const char *key, const char *vid, char *url, size_t size);
+
+/* Content protection through the daemon: the job object names the scheme,
+ * key ids and a (signed) license URL, never a key; the ClearKey license
+ * and the AES-128 key are served with the token or a signed link to that
+ * video only, 401/403 otherwise, each counted in /metrics; ffmpeg's HLS
+ * demuxer plays the AES-128 output fetching its key with the token. */
+static void test_content_protection(void **state)
+{
+    Daemon d;
+    Resp r;
+    char storage[4400], url[2048], cfg[4600], path[4800], body[256], kid64[23], cmd[6000];
+    char lic[1024], kid_hex[40];
+    uint8_t kid[16], k[16];
+    EbKeyProvider *kp = NULL;
+    EbContentKey key;
+    json_t *o, *enc, *jwk;
+    json_error_t e;
+    char *id, *id_aes, *m;
+    FILE *f;
+    (void)state;
+
+    fresh_storage("protect", storage, sizeof(storage));
+    snprintf(cfg, sizeof(cfg), "%s/protect.yaml", tmp);
+    f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f, "api:\n  token_files: [%s]\n  signing_key_file: %s\n", tokfile, keyfile);
+    fclose(f);
+    daemon_start(&d, storage, cfg, NULL, NULL);
+    id = submit(&d,
+                "{\"input\": \"%s\", \"video_id\": \"prot\", \"encryption\": {\"scheme\": "
+                "\"cenc\"}, \"ladder\": {\"rungs\": [{\"name\": \"180p\", \"height\": 180, "
+                "\"bitrate\": \"300k\"}]}}",
+                small_mp4);
+    id_aes = submit(&d,
+                    "{\"input\": \"%s\", \"video_id\": \"prot_aes\", \"format\": \"ts\", "
+                    "\"encryption\": {\"scheme\": \"aes-128\"}, \"ladder\": {\"rungs\": "
+                    "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
+                    small_mp4);
+    json_decref(job_wait(&d, id, "succeeded", 300));
+    json_decref(job_wait(&d, id_aes, "succeeded", 300));
+    snprintf(url, sizeof(url), "/v1/jobs/%s", id);
+    o = api_json(&d, 200, "GET", url, NULL);
+    enc = json_object_get(o, "encryption");
+    assert_string_equal(json_string_value(json_object_get(enc, "scheme")), "cenc");
+    assert_int_equal(json_array_size(json_object_get(enc, "key_ids")), 1);
+    snprintf(kid_hex, sizeof(kid_hex), "%s",
+             json_string_value(json_array_get(json_object_get(enc, "key_ids"), 0)));
+    assert_int_equal(eb_key_unhex(kid_hex, kid), 0);
+    snprintf(lic, sizeof(lic), "%s", json_string_value(json_object_get(enc, "license_url")));
+    assert_non_null(strstr(lic, "/s/"));
+    assert_non_null(strstr(lic, "/videos/prot/license"));
+    /* the key itself is in the store only */
+    snprintf(path, sizeof(path), "%s/keys", storage);
+    assert_int_equal(eb_key_store_open(path, &kp), 0);
+    assert_int_equal(kp->ops->get(kp, "prot", kid, &key), 0);
+    {
+        char hex[33], *text = json_dumps(o, 0);
+        eb_key_hex(key.k.key, hex);
+        assert_null(strstr(text, hex));
+        free(text);
+    }
+    eb_base64url16(kid, kid64);
+    snprintf(body, sizeof(body), "{\"kids\": [\"%s\"], \"type\": \"temporary\"}", kid64);
+    /* through the signed link, no token */
+    snprintf(url, sizeof(url), "%s%s", d.base, lic);
+    assert_int_equal(
+        http(&r, "POST", url, NULL, body, strlen(body), "Content-Type: application/json"), 200);
+    jwk = json_loads(r.body, 0, &e);
+    resp_free(&r);
+    assert_non_null(jwk);
+    json_decref(o);
+    o = json_array_get(json_object_get(jwk, "keys"), 0);
+    assert_string_equal(json_string_value(json_object_get(o, "kty")), "oct");
+    assert_string_equal(json_string_value(json_object_get(o, "kid")), kid64);
+    assert_int_equal(eb_unbase64url16(json_string_value(json_object_get(o, "k")), k), 0);
+    assert_memory_equal(k, key.k.key, 16);
+    json_decref(jwk);
+    /* plain path: token or nothing */
+    snprintf(url, sizeof(url), "%s/videos/prot/license", d.base);
+    assert_int_equal(http(&r, "POST", url, NULL, body, strlen(body), NULL), 401);
+    resp_free(&r);
+    assert_int_equal(http(&r, "POST", url, "wrong-token", body, strlen(body), NULL), 401);
+    resp_free(&r);
+    assert_int_equal(http(&r, "POST", url, TOKEN, body, strlen(body), NULL), 200);
+    resp_free(&r);
+    assert_int_equal(http(&r, "POST", url, TOKEN, "{\"kids\": 3}", 11, NULL), 400);
+    resp_free(&r);
+    assert_int_equal(
+        http(&r, "POST", url, TOKEN, "{\"kids\": [\"AAAAAAAAAAAAAAAAAAAAAA\"]}", 36, NULL), 404);
+    resp_free(&r);
+    /* a link signed for another video does not open this one's license */
+    strcpy(strstr(lic, "/videos/") + 8, "prot_aes/license");
+    snprintf(url, sizeof(url), "%s%s", d.base, lic);
+    assert_int_equal(http(&r, "POST", url, NULL, body, strlen(body), NULL), 403);
+    resp_free(&r);
+    eb_key_provider_free(&kp);
+
+    /* AES-128: the key with the token, 401 without */
+    snprintf(url, sizeof(url), "/v1/jobs/%s", id_aes);
+    o = api_json(&d, 200, "GET", url, NULL);
+    enc = json_object_get(o, "encryption");
+    assert_string_equal(json_string_value(json_object_get(enc, "scheme")), "aes-128");
+    assert_null(json_object_get(json_object_get(o, "outputs"), "dash"));
+    snprintf(url, sizeof(url), "%s/videos/prot_aes/keys/%s", d.base,
+             json_string_value(json_array_get(json_object_get(enc, "key_ids"), 0)));
+    assert_int_equal(http(&r, "GET", url, TOKEN, NULL, 0, NULL), 200);
+    assert_int_equal(r.len, 16);
+    resp_free(&r);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 401);
+    resp_free(&r);
+    json_decref(o);
+    /* ffmpeg's HLS demuxer plays it from a signed link with no token: the
+     * playlist's relative key URI stays under the link, which is bound to
+     * this video. */
+    signed_url(&d, SIGN_KEY, "prot_aes", url, sizeof(url));
+    strcpy(strstr(url, "master.m3u8"), "180p/index.m3u8");
+    snprintf(cmd, sizeof(cmd), "ffmpeg -v error -i '%s' -f framemd5 - 2>/dev/null | grep -c '^0,'",
+             url);
+    f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(body, sizeof(body), f));
+    pclose(f);
+    assert_true(atoi(body) >= 25);
+
+    m = metrics_get(&d);
+    assert_true(metric(m, "encbox_key_requests_total{endpoint=\"license\",result=\"granted\"}") >=
+                2);
+    assert_true(metric(m, "encbox_key_requests_total{endpoint=\"license\",result="
+                          "\"unauthorized\"}") >= 2);
+    assert_true(metric(m, "encbox_key_requests_total{endpoint=\"key\",result=\"granted\"}") >= 2);
+    assert_true(metric(m, "encbox_key_requests_total{endpoint=\"license\",result="
+                          "\"bad_request\"}") >= 1);
+    free(m);
+    free(id);
+    free(id_aes);
+    daemon_stop(&d);
+}
+
 static int write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -3095,6 +3236,7 @@ int main(void)
         cmocka_unit_test(test_worker_confinement),
         cmocka_unit_test(test_daemon_crash_recovery),
         cmocka_unit_test(test_signed_links),
+        cmocka_unit_test(test_content_protection),
         cmocka_unit_test(test_sighup_reload),
         cmocka_unit_test(test_tls_and_metrics_auth),
     };

@@ -74,6 +74,7 @@ static void full_spec(EbJobSpec *s)
     s->thumbnails = 0;
     s->thumbnail_at = 3.5;
     s->threads = 4;
+    s->encryption = EB_ENCRYPT_CBCS;
     assert_int_equal(eb_job_spec_set_secret(s, "stream_key", SECRET), 0);
     assert_int_equal(eb_job_spec_set_secret(s, "content_key", "00112233445566778899aabbccddeeff"),
                      0);
@@ -133,6 +134,7 @@ static void assert_spec_equal(const EbJobSpec *a, const EbJobSpec *b)
     assert_int_equal(a->thumbnails, b->thumbnails);
     assert_true(a->thumbnail_at == b->thumbnail_at);
     assert_int_equal(a->threads, b->threads);
+    assert_int_equal(a->encryption, b->encryption);
     assert_int_equal(a->nb_secrets, b->nb_secrets);
     for (int i = 0; i < a->nb_secrets; i++)
         assert_string_equal(eb_job_spec_secret(b, a->secrets[i].name), a->secrets[i].value);
@@ -253,6 +255,13 @@ static void test_malformed(void **state)
         {"{\"input\": \"/a\", \"thumbnails\": \"off\"}", "thumbnails"},
         {"{\"input\": \"/a\", \"thumbnail_at\": -1}", "thumbnail_at"},
         {"{\"input\": \"/a\", \"threads\": 0}", "threads"},
+        {"{\"input\": \"/a\", \"encryption\": \"cenc\"}", "encryption"},
+        {"{\"input\": \"/a\", \"encryption\": {\"scheme\": \"aes\"}}", "encryption"},
+        {"{\"input\": \"/a\", \"encryption\": {\"scheme\": \"cenc\", \"key\": \"00\"}}",
+         "encryption"},
+        {"{\"input\": \"/a\", \"encryption\": {\"scheme\": \"cbcs\", \"key_provider\": "
+         "\"speke\"}}",
+         "encryption"},
         {"{\"input\": \"/a\", \"secrets\": [\"" SECRET "\"]}", "secrets"},
         {"{\"input\": \"/a\", \"secrets\": {\"Stream Key\": \"" SECRET "\"}}", "secrets"},
         {"{\"input\": \"/a\", \"secrets\": {\"stream_key\": 42}}", "secrets"},
