@@ -748,9 +748,11 @@ static int eb_cenc_pair(EbCencTrack *t, const uint8_t *p, size_t m, const EbBox 
         eb_box_close(out, at);
         at = eb_box_open(out, EB_TAG('s', 'a', 'i', 'z'));
         eb_put32(out, 0);
+        /* a default of 0 means "the table follows": samples without any
+         * auxiliary information (cbcs audio) get a table of zeros */
         eb_put8(out, same_size ? first_size : 0);
         eb_put32(out, nb_samples);
-        if (!same_size)
+        if (!same_size || !first_size)
             eb_put(out, sizes.str, sizes.len);
         eb_box_close(out, at);
         at = eb_box_open(out, EB_TAG('s', 'a', 'i', 'o'));

@@ -29,7 +29,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <libavutil/base64.h>
 #include <libavutil/common.h>
 #include <libavutil/mem.h>
 
@@ -117,15 +116,15 @@ static void eb_vod_audio_result(const EbVodOptions *o, const EbSourceInfo *info,
  *   HLS   one EXT-X-KEY; its URI is the key's (relative to the media
  *         playlist: /videos/<id>/keys/<kid>, which the origin answers with
  *         the token or through a signed link); aes-128 gets an IV per segment
- *   DASH  mp4protection with cenc:default_KID, the common system id's pssh,
- *         and ClearKey with its license URL
+ *   DASH  mp4protection with cenc:default_KID, and ClearKey with its
+ *         license URL (the common pssh is in the init sections)
  * The strings live in pt. */
 typedef struct EbProtectionText {
     EbProtection p;
     char hls[512];
     const char *hls_keys[1];
-    EbDashProtection dash[3];
-    char kid_uuid[37], pssh_b64[256], laurl[512];
+    EbDashProtection dash[2];
+    char kid_uuid[37], laurl[512];
 } EbProtectionText;
 
 /* The license URL players are given: public_base_url + the layout's path. */
@@ -184,8 +183,6 @@ static void eb_vod_protection(const EbJob *job, EbProtectionText *pt)
 {
     const EbVodOptions *o = job->o;
     char kid[33];
-    uint8_t *pssh = NULL;
-    size_t pssh_size = 0;
 
     memset(pt, 0, sizeof(*pt));
     eb_key_hex(job->key.k.kid, kid);
@@ -212,19 +209,21 @@ static void eb_vod_protection(const EbJob *job, EbProtectionText *pt)
     if (o->encryption == EB_ENCRYPT_AES128)
         return;
     eb_vod_license_url(o, job->key.content_id, pt->laurl, sizeof(pt->laurl));
-    if (eb_cenc_pssh(eb_cenc_common_system_id, (const uint8_t(*)[16])job->key.k.kid, 1, NULL, 0,
-                     &pssh, &pssh_size) >= 0 &&
-        AV_BASE64_SIZE(pssh_size) <= sizeof(pt->pssh_b64))
-        av_base64_encode(pt->pssh_b64, sizeof(pt->pssh_b64), pssh, (int)pssh_size);
-    av_free(pssh);
+    /* DASH-IF IOP 4.1 7.6.2.4: ClearKey is signalled with its own system
+     * id (e2719d58-...) and a license URL; the common system id's pssh is
+     * in the init sections (moov), not in a ContentProtection of its own,
+     * which dash.js would take for ClearKey init data and refuse. */
     pt->dash[0] =
         (EbDashProtection){"urn:mpeg:dash:mp4protection:2011",
                            eb_encryption_scheme_name(o->encryption), pt->kid_uuid, NULL, NULL};
-    pt->dash[1] = (EbDashProtection){"urn:uuid:1077efec-c0b2-4d02-ace3-3c1e52e2fb4b", NULL, NULL,
-                                     pt->pssh_b64[0] ? pt->pssh_b64 : NULL, NULL};
-    pt->dash[2] = (EbDashProtection){"urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e", "ClearKey1.0",
-                                     NULL, NULL, pt->laurl};
-    pt->p.nb_dash = 3;
+    /* The license URL only where it is absolute: players resolve a
+     * relative Laurl against their page, not the MPD (Shaka, dash.js), so
+     * without api.public_base_url the player is given the job's
+     * license_url instead. */
+    pt->dash[1] =
+        (EbDashProtection){"urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e", "ClearKey1.0", NULL,
+                           NULL, o->public_base_url && o->public_base_url[0] ? pt->laurl : NULL};
+    pt->p.nb_dash = 2;
     pt->p.dash = pt->dash;
 }
 

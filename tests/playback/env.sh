@@ -164,11 +164,12 @@ run_node() {
 
 # ---- small HTTP/JSON helpers (node: no curl or jq needed)
 ORIGIN=
-api() { # METHOD PATH [JSON]: prints the body; fails on an HTTP error
+api() { # METHOD PATH [JSON]: prints the body; fails on an HTTP error (token: $PB_TOKEN)
     node -e '
 const [m, url, body] = process.argv.slice(1);
-fetch(url, { method: m, body: body || undefined, signal: AbortSignal.timeout(10000),
-  headers: body ? { "Content-Type": "application/json" } : {} })
+const headers = body ? { "Content-Type": "application/json" } : {};
+if (process.env.PB_TOKEN) headers.Authorization = `Bearer ${process.env.PB_TOKEN}`;
+fetch(url, { method: m, body: body || undefined, signal: AbortSignal.timeout(10000), headers })
   .then(async (r) => {
     const t = await r.text();
     if (!r.ok) { console.error(`${m} ${url}: HTTP ${r.status} ${t}`); process.exit(1); }

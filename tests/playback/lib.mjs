@@ -22,6 +22,7 @@ export const LIBS = {
   '/lib/dash.js': path.join(NODE_MODULES, 'dashjs/dist/modern/umd/dash.all.min.js'),
   '/harness.js': path.join(HERE, 'harness.js'),
   '/live.js': path.join(HERE, 'live.js'),
+  '/protect.js': path.join(HERE, 'protect.js'),
 };
 
 // Test pages (/<name>.html) and the scripts each loads, in order.
@@ -30,6 +31,9 @@ const PAGES = {
   dash: ['/lib/shaka.js', '/harness.js'],
   'live-hls': ['/lib/hls.js', '/harness.js', '/live.js'],
   'live-dash': ['/lib/dash.js', '/harness.js', '/live.js'],
+  'protect-hls': ['/lib/hls.js', '/harness.js', '/protect.js'],
+  'protect-shaka': ['/lib/shaka.js', '/harness.js', '/protect.js'],
+  'protect-dashjs': ['/lib/dash.js', '/harness.js', '/protect.js'],
 };
 
 const TYPES = {
