@@ -30,6 +30,7 @@ json_t *eb_job_stats_to_json(const EbJobStats *s)
     json_object_set_new(o, "fanout_cpu_seconds", json_real(s->fanout_cpu_seconds));
     json_object_set_new(o, "fanout_blocked_seconds", json_real(s->fanout_blocked_seconds));
     json_object_set_new(o, "demux_blocked_seconds", json_real(s->demux_blocked_seconds));
+    json_object_set_new(o, "encrypt_seconds", json_real(s->encrypt_seconds));
     for (int i = 0; i < s->nb_rungs; i++) {
         const EbJobStatsRung *r = &s->rungs[i];
         json_array_append_new(rungs,
@@ -61,6 +62,7 @@ void eb_job_stats_from_json(const json_t *o, EbJobStats *s)
     s->fanout_cpu_seconds = eb_json_num(o, "fanout_cpu_seconds");
     s->fanout_blocked_seconds = eb_json_num(o, "fanout_blocked_seconds");
     s->demux_blocked_seconds = eb_json_num(o, "demux_blocked_seconds");
+    s->encrypt_seconds = eb_json_num(o, "encrypt_seconds");
     for (size_t i = 0; i < json_array_size(rungs) && i < EB_LADDER_MAX_RUNGS; i++) {
         const json_t *r = json_array_get(rungs, i);
         EbJobStatsRung *d = &s->rungs[s->nb_rungs++];
@@ -94,6 +96,7 @@ void eb_job_stats_from_result(const EbVodResult *res, EbJobStats *out)
     s.fanout_cpu_seconds = res->fanout_cpu_seconds;
     s.fanout_blocked_seconds = res->fanout_blocked_seconds;
     s.demux_blocked_seconds = res->demux_blocked_seconds;
+    s.encrypt_seconds = res->encrypt_seconds;
     for (int i = 0; i < res->nb_rungs && i < EB_LADDER_MAX_RUNGS; i++) {
         const EbVodRungStats *r = &res->rungs[i];
         EbJobStatsRung *d = &s.rungs[s.nb_rungs++];

@@ -37,6 +37,7 @@ typedef struct EbJobStats {
     double fanout_cpu_seconds;     /* eb-fanout thread */
     double fanout_blocked_seconds; /* fan-out blocked on full rung queues */
     double demux_blocked_seconds;  /* decoder blocked on the full source queue */
+    double encrypt_seconds;        /* the encrypting sink (0: a clear job) */
     int nb_rungs;
     EbJobStatsRung rungs[EB_LADDER_MAX_RUNGS];
 } EbJobStats;

@@ -59,6 +59,7 @@ typedef struct EbBenchArgs {
     int max_concurrency;
     int runs;
     int no_ffmpeg;
+    const char *encrypt; /* --encrypt SCHEME: every encbox job encrypts (its cost) */
     int scaler_frames; /* 0: no scaler comparison */
     double headroom;
     int live;        /* --live: the live bench instead of the VOD sweep */
@@ -283,6 +284,10 @@ static void encbox_argv(char **argv, const EbBenchArgs *a, const char *input, co
     argv[n++] = "--no-thumbnails"; /* the ffmpeg ladder makes none either */
     argv[n++] = "--stats-json";
     argv[n++] = (char *)stats;
+    if (a->encrypt) {
+        argv[n++] = "--encrypt";
+        argv[n++] = (char *)a->encrypt;
+    }
     argv[n] = NULL;
 }
 
@@ -301,6 +306,7 @@ static void stages_add(EbBenchJobStats *sum, const EbBenchJobStats *s, double w)
     sum->fanout_cpu_seconds += s->fanout_cpu_seconds * w;
     sum->fanout_blocked_seconds += s->fanout_blocked_seconds * w;
     sum->demux_blocked_seconds += s->demux_blocked_seconds * w;
+    sum->encrypt_seconds += s->encrypt_seconds * w;
     sum->nb_rungs = s->nb_rungs;
     for (int i = 0; i < s->nb_rungs; i++) {
         EbBenchRung *d = &sum->rungs[i];
@@ -775,6 +781,11 @@ static void print_stages(FILE *f, const char *what, const EbBenchJobStats *s)
     }
     fprintf(f, "  %-16s %7.2f %5.0f%%  setup, manifests, publishing, library threads\n", "other",
             other > 0 ? other : 0, cpu > 0 && other > 0 ? 100 * other / cpu : 0);
+    if (s->encrypt_seconds > 0)
+        fprintf(f,
+                "  encryption       %7.3f %5.2f%%  the encrypting sink, inside the encoder and "
+                "audio threads (counted there too)\n",
+                s->encrypt_seconds, cpu > 0 ? 100 * s->encrypt_seconds / cpu : 0);
 }
 
 /* The conditions the targets are stated for. */
@@ -909,6 +920,8 @@ static void usage(FILE *f)
             "      --backend NAME      sweep only this backend (default: every one in the build)\n"
             "      --runs N            alternating encbox/ffmpeg runs (default 2)\n"
             "      --no-ffmpeg         skip the head-to-head against the ffmpeg command line\n"
+            "      --encrypt SCHEME    every encbox job encrypts (aes-128, cenc, cbcs): run\n"
+            "                          with and without to see encryption's share\n"
             "      --scaler-frames N   frames for the scaling fan-out vs ffmpeg's split + scale\n"
             "                          (in process, one thread; default 150, 0 skips it)\n"
             "      --plan SPEC         capacity plan, e.g. 'live=40x1080p30,vod=500h/day'\n"
@@ -1119,6 +1132,7 @@ int eb_bench_cli(int argc, char **argv)
                                          {"live-height", required_argument, NULL, 'Y'},
                                          {"live-seconds", required_argument, NULL, 'T'},
                                          {"max-channels", required_argument, NULL, 'C'},
+                                         {"encrypt", required_argument, NULL, 'E'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     EbBenchArgs a = {.out_dir = "out/bench",
@@ -1164,6 +1178,9 @@ int eb_bench_cli(int argc, char **argv)
             break;
         case 'n':
             a.no_ffmpeg = 1;
+            break;
+        case 'E':
+            a.encrypt = optarg;
             break;
         case 'P':
             a.plan = optarg;
