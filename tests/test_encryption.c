@@ -407,6 +407,56 @@ static void test_aes128_cmaf_is_hls_only(void **state)
     }
 }
 
+
+/* Damaged input never crashes the rewriter: every truncation of a real
+ * segment, and bytes flipped across its boxes, give an error or a
+ * rewritten fragment, never a read past the buffer (ASan/valgrind-clean). */
+static void test_damaged_fragments_refused(void **state)
+{
+    char path[4400], detail[256];
+    uint8_t *init, *seg, *out, *copy;
+    size_t ni, ns, no;
+    EbCencTrack *t = NULL;
+    EbCencKey key = {{1}, {2}, {3}};
+    int refused = 0;
+    (void)state;
+
+    snprintf(path, sizeof(path), "%s/clear/videos/v/cmaf/360p/init.mp4", tmp);
+    init = eb_test_slurp(path, &ni);
+    snprintf(path, sizeof(path), "%s/clear/videos/v/cmaf/360p/segment_001.m4s", tmp);
+    seg = eb_test_slurp(path, &ns);
+    assert_non_null(init);
+    assert_non_null(seg);
+    /* init sections: truncated ones are refused */
+    for (size_t n = 0; n < ni; n += 7) {
+        if (eb_cenc_track_open(EB_CENC_SCHEME_CENC, &key, init, n, &t, detail, sizeof(detail)) == 0)
+            eb_cenc_track_free(&t);
+    }
+    assert_int_equal(eb_cenc_track_open(EB_CENC_SCHEME_CENC, &key, init, ni, &t, detail,
+                                        sizeof(detail)),
+                     0);
+    copy = malloc(ns);
+    assert_non_null(copy);
+    for (size_t n = 0; n < ns; n += n < 4096 ? 1 : 997) {
+        memcpy(copy, seg, n);
+        if (eb_cenc_track_fragment(t, copy, n, &out, &no) < 0)
+            refused++;
+        else
+            av_free(out);
+    }
+    for (size_t at = 0; at < 4096 && at < ns; at++) {
+        memcpy(copy, seg, ns);
+        copy[at] ^= 0xff;
+        if (eb_cenc_track_fragment(t, copy, ns, &out, &no) == 0)
+            av_free(out);
+    }
+    assert_true(refused > 100);
+    free(copy);
+    free(init);
+    free(seg);
+    eb_cenc_track_free(&t);
+}
+
 /* cenc/cbcs need CMAF and H.264; refused before any work, nothing kept. */
 static void test_refusals(void **state)
 {
@@ -524,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_aes128_ts_segments_decrypt),
         cmocka_unit_test(test_aes128_cmaf_is_hls_only),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_damaged_fragments_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
