@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "eb_error.h"
+#include "eb_layout.h"
 #include "eb_storage.h"
 
 static const char *const eb_scheme_names[] = {"none", "aes-128", "cenc", "cbcs"};
@@ -135,42 +136,47 @@ static int eb_write_private(const char *path, const char *text)
     return ret;
 }
 
-static int eb_key_store_create(EbKeyProvider *p, const char *content_id, EbEncryptionScheme scheme,
-                               EbContentKey *out)
+/* Writes key under content_id (folders 0700, the file 0600, atomically). */
+static int eb_key_store_write(const EbKeyStore *ks, const char *content_id, const EbContentKey *key)
 {
-    EbKeyStore *ks = p->priv;
-    char path[4300], kid[33], key[33], iv[33], *text;
+    char path[4300], kid[33], k[33], iv[33], *text;
     json_t *o;
     int ret;
 
-    memset(out, 0, sizeof(*out));
-    if (scheme == EB_ENCRYPT_NONE)
-        return EB_ERR(EINVAL);
-    if (getrandom(&out->k, sizeof(out->k), 0) != (ssize_t)sizeof(out->k))
-        return EB_ERR(EIO);
-    out->scheme = scheme;
-    snprintf(out->content_id, sizeof(out->content_id), "%s", content_id);
     if ((ret = eb_key_store_path(ks, content_id, NULL, path, sizeof(path))) < 0)
         return ret;
     if ((ret = eb_mkdir_private(ks->dir)) < 0 || (ret = eb_mkdir_private(path)) < 0)
         return ret;
-    if ((ret = eb_key_store_path(ks, content_id, out->k.kid, path, sizeof(path))) < 0)
+    if ((ret = eb_key_store_path(ks, content_id, key->k.kid, path, sizeof(path))) < 0)
         return ret;
-    eb_key_hex(out->k.kid, kid);
-    eb_key_hex(out->k.key, key);
-    eb_key_hex(out->k.iv, iv);
+    eb_key_hex(key->k.kid, kid);
+    eb_key_hex(key->k.key, k);
+    eb_key_hex(key->k.iv, iv);
     o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "content_id", content_id, "scheme",
-                  eb_encryption_scheme_name(scheme), "kid", kid, "key", key, "iv", iv, "created",
+                  eb_encryption_scheme_name(key->scheme), "kid", kid, "key", k, "iv", iv, "created",
                   (json_int_t)time(NULL));
     text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
-    memset(key, 0, sizeof(key));
+    memset(k, 0, sizeof(k));
     if (!text)
         return EB_ERR(ENOMEM);
     ret = eb_write_private(path, text);
     memset(text, 0, strlen(text));
     free(text);
     return ret;
+}
+
+static int eb_key_store_create(EbKeyProvider *p, const char *content_id, EbEncryptionScheme scheme,
+                               EbContentKey *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (scheme == EB_ENCRYPT_NONE || !eb_storage_id_valid(content_id))
+        return EB_ERR(EINVAL);
+    if (getrandom(&out->k, sizeof(out->k), 0) != (ssize_t)sizeof(out->k))
+        return EB_ERR(EIO);
+    out->scheme = scheme;
+    snprintf(out->content_id, sizeof(out->content_id), "%s", content_id);
+    return eb_key_store_write(p->priv, content_id, out);
 }
 
 static int eb_key_store_get(EbKeyProvider *p, const char *content_id, const uint8_t kid[16],
@@ -272,6 +278,88 @@ int eb_key_store_remove(const char *dir, const char *content_id, const uint8_t k
     if ((ret = eb_key_store_path(&ks, content_id, kid, path, sizeof(path))) < 0)
         return ret;
     return unlink(path) < 0 && errno != ENOENT ? EB_ERR(errno) : 0;
+}
+
+int eb_key_store_put(const char *dir, const char *content_id, const EbContentKey *key)
+{
+    EbKeyStore ks;
+
+    snprintf(ks.dir, sizeof(ks.dir), "%s", dir);
+    return eb_key_store_write(&ks, content_id, key);
+}
+
+int eb_key_store_latest(const char *dir, const char *content_id, EbEncryptionScheme scheme,
+                        EbContentKey *out)
+{
+    EbKeyStore ks;
+    EbKeyProvider p = {.ops = &eb_key_store_ops, .priv = &ks};
+    char path[4300];
+    json_int_t best = -1;
+    DIR *d;
+    struct dirent *e;
+    int ret;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(ks.dir, sizeof(ks.dir), "%s", dir);
+    if ((ret = eb_key_store_path(&ks, content_id, NULL, path, sizeof(path))) < 0)
+        return ret;
+    d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? EB_ERR(ENOENT) : EB_ERR(errno);
+    while ((e = readdir(d))) {
+        char file[4600], hex[33];
+        uint8_t kid[16];
+        json_t *o;
+        json_int_t created;
+        EbContentKey k;
+        if (strlen(e->d_name) != 37 || strcmp(e->d_name + 32, ".json"))
+            continue;
+        snprintf(hex, sizeof(hex), "%.32s", e->d_name);
+        snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+        if (eb_key_unhex(hex, kid) < 0 || !(o = json_load_file(file, 0, NULL)))
+            continue;
+        created = json_integer_value(json_object_get(o, "created"));
+        json_decref(o);
+        if (created <= best || eb_key_store_get(&p, content_id, kid, &k) < 0 || k.scheme != scheme)
+            continue;
+        best = created;
+        *out = k;
+        memset(&k, 0, sizeof(k));
+    }
+    closedir(d);
+    return best >= 0 ? 0 : EB_ERR(ENOENT);
+}
+
+void eb_protection_text(EbProtectionText *pt, EbEncryptionScheme scheme, const uint8_t kid[16],
+                        const char *laurl)
+{
+    char hex[33];
+
+    memset(pt, 0, sizeof(*pt));
+    eb_key_hex(kid, hex);
+    eb_key_uuid(kid, pt->kid_uuid);
+    if (scheme == EB_ENCRYPT_AES128)
+        snprintf(pt->hls, sizeof(pt->hls), "METHOD=AES-128,URI=\"" EB_LAYOUT_KEY_URI_PREFIX "%s\"",
+                 hex);
+    else
+        snprintf(pt->hls, sizeof(pt->hls),
+                 "METHOD=%s,URI=\"" EB_LAYOUT_KEY_URI_PREFIX
+                 "%s\",KEYFORMAT=\"org.w3.clearkey\",KEYFORMATVERSIONS=\"1\"",
+                 scheme == EB_ENCRYPT_CENC ? "SAMPLE-AES-CTR" : "SAMPLE-AES", hex);
+    pt->hls_keys[0] = pt->hls;
+    pt->p.nb_hls_keys = 1;
+    pt->p.hls_keys = pt->hls_keys;
+    pt->p.hls_no_session_key = 1;
+    if (scheme == EB_ENCRYPT_AES128)
+        return;
+    if (laurl && laurl[0])
+        snprintf(pt->laurl, sizeof(pt->laurl), "%s", laurl);
+    pt->dash[0] = (EbDashProtection){"urn:mpeg:dash:mp4protection:2011",
+                                     eb_encryption_scheme_name(scheme), pt->kid_uuid, NULL, NULL};
+    pt->dash[1] = (EbDashProtection){"urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e", "ClearKey1.0",
+                                     NULL, NULL, pt->laurl[0] ? pt->laurl : NULL};
+    pt->p.nb_dash = 2;
+    pt->p.dash = pt->dash;
 }
 
 void eb_key_provider_free(EbKeyProvider **pp)

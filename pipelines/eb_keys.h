@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "eb_cenc.h"
+#include "eb_manifest.h"
 
 typedef enum EbEncryptionScheme {
     EB_ENCRYPT_NONE = 0,
@@ -68,6 +69,38 @@ int eb_key_store_prune(const char *dir, const char *content_id, const uint8_t *k
 int eb_key_store_remove(const char *dir, const char *content_id, const uint8_t kid[16]);
 
 void eb_key_provider_free(EbKeyProvider **p);
+
+/* The newest key of content_id made for scheme (a live channel keeps its
+ * key across runs and restarts): 0, or EB_ERR(ENOENT) when there is none. */
+int eb_key_store_latest(const char *dir, const char *content_id, EbEncryptionScheme scheme,
+                        EbContentKey *out);
+
+/* Keeps key (its id, key, IV and scheme) under content_id too: a live
+ * channel's recording is a video of its own, with the channel's key. */
+int eb_key_store_put(const char *dir, const char *content_id, const EbContentKey *key);
+
+/*
+ * The manifests' protection for one key (eb_manifest.h EbProtection):
+ *   HLS   one EXT-X-KEY; its URI is the key's, relative to the media
+ *         playlist (EB_LAYOUT_KEY_URI_PREFIX: <tree>/keys/<kid>, which the
+ *         origin answers with the token or through a signed link); aes-128
+ *         gets an IV per segment; no EXT-X-SESSION-KEY (a relative URI
+ *         there would resolve against the master)
+ *   DASH  mp4protection with cenc:default_KID, and ClearKey (its own
+ *         system id, DASH-IF IOP 4.1 7.6.2.4) with the license URL when one
+ *         is given; the common pssh is in the init sections
+ * The strings live in pt; laurl NULL or "": no Laurl.
+ */
+typedef struct EbProtectionText {
+    EbProtection p;
+    char hls[512];
+    const char *hls_keys[1];
+    EbDashProtection dash[2];
+    char kid_uuid[37], laurl[512];
+} EbProtectionText;
+
+void eb_protection_text(EbProtectionText *pt, EbEncryptionScheme scheme, const uint8_t kid[16],
+                        const char *laurl);
 
 /* Hex (32 lowercase digits) and back; parse: 0 or EB_ERR(EINVAL). */
 void eb_key_hex(const uint8_t in[16], char out[33]);

@@ -112,21 +112,6 @@ static void eb_vod_audio_result(const EbVodOptions *o, const EbSourceInfo *info,
 
 /* ---- manifests ---- */
 
-/* The manifests' protection for the job's key (eb_manifest.h EbProtection):
- *   HLS   one EXT-X-KEY; its URI is the key's (relative to the media
- *         playlist: /videos/<id>/keys/<kid>, which the origin answers with
- *         the token or through a signed link); aes-128 gets an IV per segment
- *   DASH  mp4protection with cenc:default_KID, and ClearKey with its
- *         license URL (the common pssh is in the init sections)
- * The strings live in pt. */
-typedef struct EbProtectionText {
-    EbProtection p;
-    char hls[512];
-    const char *hls_keys[1];
-    EbDashProtection dash[2];
-    char kid_uuid[37], laurl[512];
-} EbProtectionText;
-
 /* The license URL players are given: public_base_url + the layout's path. */
 static void eb_vod_license_url(const EbVodOptions *o, const char *id, char *out, size_t size)
 {
@@ -181,50 +166,15 @@ static int eb_vod_key(EbJob *job, EbVodResult *res)
 
 static void eb_vod_protection(const EbJob *job, EbProtectionText *pt)
 {
-    const EbVodOptions *o = job->o;
-    char kid[33];
+    char laurl[512];
 
-    memset(pt, 0, sizeof(*pt));
-    eb_key_hex(job->key.k.kid, kid);
-    eb_key_uuid(job->key.k.kid, pt->kid_uuid);
-    switch (o->encryption) {
-    case EB_ENCRYPT_AES128:
-        snprintf(pt->hls, sizeof(pt->hls), "METHOD=AES-128,URI=\"" EB_LAYOUT_KEY_URI_PREFIX "%s\"",
-                 kid);
-        break;
-    case EB_ENCRYPT_CENC:
-    case EB_ENCRYPT_CBCS:
-        snprintf(pt->hls, sizeof(pt->hls),
-                 "METHOD=%s,URI=\"" EB_LAYOUT_KEY_URI_PREFIX "%s\",KEYFORMAT=\"org.w3.clearkey\","
-                 "KEYFORMATVERSIONS=\"1\"",
-                 o->encryption == EB_ENCRYPT_CENC ? "SAMPLE-AES-CTR" : "SAMPLE-AES", kid);
-        break;
-    default:
-        break;
-    }
-    pt->hls_keys[0] = pt->hls;
-    pt->p.nb_hls_keys = 1;
-    pt->p.hls_keys = pt->hls_keys;
-    pt->p.hls_no_session_key = 1;
-    if (o->encryption == EB_ENCRYPT_AES128)
-        return;
-    eb_vod_license_url(o, job->key.content_id, pt->laurl, sizeof(pt->laurl));
-    /* DASH-IF IOP 4.1 7.6.2.4: ClearKey is signalled with its own system
-     * id (e2719d58-...) and a license URL; the common system id's pssh is
-     * in the init sections (moov), not in a ContentProtection of its own,
-     * which dash.js would take for ClearKey init data and refuse. */
-    pt->dash[0] =
-        (EbDashProtection){"urn:mpeg:dash:mp4protection:2011",
-                           eb_encryption_scheme_name(o->encryption), pt->kid_uuid, NULL, NULL};
+    eb_vod_license_url(job->o, job->key.content_id, laurl, sizeof(laurl));
     /* The license URL only where it is absolute: players resolve a
      * relative Laurl against their page, not the MPD (Shaka, dash.js), so
      * without api.public_base_url the player is given the job's
      * license_url instead. */
-    pt->dash[1] =
-        (EbDashProtection){"urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e", "ClearKey1.0", NULL,
-                           NULL, o->public_base_url && o->public_base_url[0] ? pt->laurl : NULL};
-    pt->p.nb_dash = 2;
-    pt->p.dash = pt->dash;
+    eb_protection_text(pt, job->o->encryption, job->key.k.kid,
+                       job->o->public_base_url && job->o->public_base_url[0] ? laurl : NULL);
 }
 
 /* The presentation from what the engine encoded and the file sink wrote,
