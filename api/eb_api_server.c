@@ -21,6 +21,8 @@
  *   POST /videos/<id>/license       ClearKey license (eb_license.h): the API
  *   GET  /videos/<id>/keys/<kid>    token, or the same through a signed link;
  *                                   never a file of the tree; audited in /metrics
+ *   POST /live/<channel>/license     the same for a protected channel (token only)
+ *   GET  /live/<channel>/keys/<kid>
  *   GET  /live/<channel>/...        a channel's window; LL-HLS blocking reload,
  *                                   delta updates and preload-hinted parts
  *                                   ("held requests" below), a segment being
@@ -1984,6 +1986,26 @@ static enum MHD_Result eb_key_serve(EbApi *api, struct MHD_Connection *c, EbReq 
     return eb_queue(api, c, 200, r);
 }
 
+/* When rel (a path after /videos/ or /live/) is a key endpoint: answers
+ * it for a holder of the API token (401 with why401 otherwise), returns 1
+ * with *r set; 0 when it is not one. */
+static int eb_key_route(EbApi *api, struct MHD_Connection *c, EbReq *q, const char *method,
+                        const char *rel, const char *why401, enum MHD_Result *r)
+{
+    char id[EB_VIDEO_ID_MAX + 2];
+    uint8_t kid[16];
+    int valid;
+    EbKeyEndpoint ep = eb_key_endpoint(rel, id, sizeof(id), kid, &valid);
+
+    if (ep == EB_KEY_ENDPOINT_NONE)
+        return 0;
+    if (!eb_auth_ok(api, c))
+        *r = eb_key_reply(api, c, ep == EB_KEY_ENDPOINT_KEY, EB_KEY_UNAUTHORIZED, 401, why401);
+    else
+        *r = eb_key_serve(api, c, q, method, ep, valid, id, kid, "token");
+    return 1;
+}
+
 /* /s/<expiry>/<hmac>/videos/<id>/...: HMAC-SHA256(key, "<expiry>/<id>"). */
 static enum MHD_Result eb_origin_signed(EbApi *api, struct MHD_Connection *c, EbReq *q,
                                         const char *method, const char *url)
@@ -2214,6 +2236,7 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
     EbReq *q = *con_cls;
     int is_v1 = !strncmp(url, "/v1/", 4);
     int is_upload = !strcmp(url, "/v1/uploads") && !strcmp(method, "POST");
+    enum MHD_Result r;
     (void)version;
 
     if (!q) {
@@ -2327,20 +2350,10 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
         int signed_only;
         if (url[1] == 's')
             return eb_origin_signed(api, c, q, method, url + 3);
-        {
-            /* keys and licenses: the API token (a signed link is the other way) */
-            char kid_video[EB_VIDEO_ID_MAX + 2];
-            uint8_t kid[16];
-            int valid;
-            EbKeyEndpoint ep = eb_key_endpoint(url + sizeof(EB_ORIGIN_VIDEOS) - 1, kid_video,
-                                               sizeof(kid_video), kid, &valid);
-            if (ep != EB_KEY_ENDPOINT_NONE) {
-                if (!eb_auth_ok(api, c))
-                    return eb_key_reply(api, c, ep == EB_KEY_ENDPOINT_KEY, EB_KEY_UNAUTHORIZED, 401,
-                                        "a valid bearer token or a signed link is required");
-                return eb_key_serve(api, c, q, method, ep, valid, kid_video, kid, "token");
-            }
-        }
+        /* keys and licenses: the API token (a signed link is the other way) */
+        if (eb_key_route(api, c, q, method, url + sizeof(EB_ORIGIN_VIDEOS) - 1,
+                         "a valid bearer token or a signed link is required", &r))
+            return r;
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return eb_reply_error(api, c, 405, NULL, "method not allowed");
         pthread_rwlock_rdlock(&api->secrets_lock);
@@ -2352,6 +2365,11 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
     }
     if (!strncmp(url, EB_ORIGIN_LIVE, sizeof(EB_ORIGIN_LIVE) - 1)) {
         int signed_only;
+        /* a protected channel's license and key: the API token (there are
+         * no signed live links) */
+        if (eb_key_route(api, c, q, method, url + sizeof(EB_ORIGIN_LIVE) - 1,
+                         "a valid bearer token is required", &r))
+            return r;
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return eb_reply_error(api, c, 405, NULL, "method not allowed");
         pthread_rwlock_rdlock(&api->secrets_lock);
@@ -2941,6 +2959,7 @@ int eb_api_serve_cli(int argc, char **argv)
     chc.db_path = api->db;
     chc.storage_root = api->storage;
     chc.base_url = api->cfg.api_public_base_url;
+    chc.key_store = api->key_store;
     chc.srt_public = api->srt_public;
     chc.rtmp_public = api->rtmp_public;
     chc.on_end = eb_api_channel_ended;
@@ -2962,7 +2981,9 @@ int eb_api_serve_cli(int argc, char **argv)
                                   .config_path = api->cfg.path,
                                   .srt_listen = api->cfg.live_srt_listen,
                                   .rtmp_listen = api->cfg.live_rtmp_listen,
-                                  .channels = api->channels};
+                                  .channels = api->channels,
+                                  .key_store = api->key_store,
+                                  .public_base_url = api->cfg.api_public_base_url};
         char why[256] = "";
         if (eb_channel_runs_open(&rc, &api->runs, why, sizeof(why)) < 0) {
             fprintf(stderr, "encbox: cannot listen for live ingest (SRT %s, RTMP %s): %s\n",

@@ -67,6 +67,7 @@
 #include "eb_clock.h"
 #include "eb_error.h"
 #include "eb_ingest_rtmp.h"
+#include "eb_keys.h"
 #include "eb_ingest_srt.h"
 #include "eb_layout.h"
 #include "eb_live_log.h"
@@ -131,6 +132,8 @@ struct EbChannelRuns {
     char storage[4096];
     char config[4096]; /* "": none (built-in defaults) */
     char utc[1024];    /* "": none */
+    char key_store[4096];
+    char base_url[1024];
     double hang_seconds;
     double capacity; /* pixels/s */
     EbChannels *channels;
@@ -251,6 +254,18 @@ static int eb_runs_spawn(EbChannelRuns *r, EbSlot *s, EbWorkerKind kind)
     if (r->utc[0]) {
         argv[n++] = "--utc-timing";
         argv[n++] = r->utc;
+    }
+    if (spec->encryption != EB_ENCRYPT_NONE) {
+        argv[n++] = "--encrypt";
+        argv[n++] = eb_encryption_scheme_name((EbEncryptionScheme)spec->encryption);
+        if (r->key_store[0]) {
+            argv[n++] = "--key-store";
+            argv[n++] = r->key_store;
+        }
+        if (r->base_url[0]) {
+            argv[n++] = "--public-base-url";
+            argv[n++] = r->base_url;
+        }
     }
     if (kind == EB_WORKER_FINISH) {
         argv[n++] = "--finish";
@@ -985,6 +1000,9 @@ int eb_channel_runs_open(const EbChannelRunsConfig *cfg, EbChannelRuns **out, ch
     snprintf(r->storage, sizeof(r->storage), "%s", cfg->storage_root);
     snprintf(r->config, sizeof(r->config), "%s", cfg->config_path ? cfg->config_path : "");
     snprintf(r->utc, sizeof(r->utc), "%s", cfg->utc_timing_url ? cfg->utc_timing_url : "");
+    snprintf(r->key_store, sizeof(r->key_store), "%s", cfg->key_store ? cfg->key_store : "");
+    snprintf(r->base_url, sizeof(r->base_url), "%s",
+             cfg->public_base_url ? cfg->public_base_url : "");
     r->channels = cfg->channels;
     r->hang_seconds = cfg->hang_seconds > 0 ? cfg->hang_seconds : EB_RUNS_HANG_SECONDS;
     r->capacity =

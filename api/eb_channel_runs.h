@@ -21,6 +21,8 @@ typedef struct EbChannelRunsConfig {
     const char *rtmp_listen;    /* "HOST:PORT" of the RTMP listener; NULL or "": none */
     EbChannels *channels;       /* borrowed: must outlive the runs */
     const char *utc_timing_url; /* the live MPDs' UTCTiming (the daemon's /v1/time) */
+    const char *key_store;      /* the workers' key store (protected channels) */
+    const char *public_base_url; /* absolute license URLs in the MPDs; "": none */
     /* Admission: pixels per second of live encoding the box carries in
      * real time (live.capacity_mpixels x 1e6); 0: the estimate,
      * eb_channel_runs_estimate(). */

@@ -71,7 +71,7 @@ typedef struct EbChannelRow {
 
 #define EB_CH_COLUMNS                                                                              \
     "id, name, state, created, ended, ladder, preset, segment_seconds, window_seconds, "           \
-    "reconnect_window_seconds, record, srt_passphrase, stream_key, part_seconds"
+    "reconnect_window_seconds, record, srt_passphrase, stream_key, part_seconds, encryption"
 
 static double eb_now(void)
 {
@@ -163,11 +163,17 @@ static int eb_req_number(const json_t *in, const char *key, double min, double m
 int eb_channel_request_parse(const EbConfig *cfg, const char *body, size_t len, EbChannelSpec *out,
                              EbJobRequestError *err)
 {
-    static const char *const known[] = {"name",           "ladder",
-                                        "preset",         "segment_seconds",
-                                        "window_seconds", "reconnect_window_seconds",
-                                        "record",         "low_latency",
-                                        "part_seconds",   NULL};
+    static const char *const known[] = {"name",
+                                        "ladder",
+                                        "preset",
+                                        "segment_seconds",
+                                        "window_seconds",
+                                        "reconnect_window_seconds",
+                                        "record",
+                                        "low_latency",
+                                        "part_seconds",
+                                        "encryption",
+                                        NULL};
     const EbSetting *seg = eb_config_find_setting("live.segment_seconds");
     const EbSetting *presets = eb_config_find_setting("jobs.preset");
     json_error_t e;
@@ -283,6 +289,24 @@ int eb_channel_request_parse(const EbConfig *cfg, const char *body, size_t len, 
             out->part_seconds = 0;
         }
     }
+    v = json_object_get(in, "encryption");
+    if (v) {
+        EbEncryptionScheme sc;
+        const char *scheme = json_string_value(json_object_get(v, "scheme"));
+        if (!json_is_object(v) || json_object_size(v) != 1 || !scheme ||
+            eb_encryption_scheme_parse(scheme, &sc) < 0) {
+            eb_req_fail(err, "encryption",
+                        "encryption: must be {\"scheme\": \"cenc\"|\"cbcs\"|\"aes-128\"|\"none\"}");
+            goto done;
+        }
+        if (sc == EB_ENCRYPT_AES128 && out->part_seconds > 0) {
+            eb_req_fail(err, "encryption",
+                        "encryption: aes-128 encrypts whole segments, which low-latency parts "
+                        "cannot be: use cenc or cbcs, or \"low_latency\": false");
+            goto done;
+        }
+        out->encryption = (int)sc;
+    }
     ret = 0;
 done:
     json_decref(in);
@@ -383,6 +407,13 @@ static void eb_ch_read_row(sqlite3_stmt *st, EbChannelRow *row)
     eb_ch_col(st, 11, s->srt_passphrase, sizeof(s->srt_passphrase));
     eb_ch_col(st, 12, s->stream_key, sizeof(s->stream_key));
     s->part_seconds = sqlite3_column_double(st, 13);
+    {
+        char scheme[16];
+        EbEncryptionScheme sc = EB_ENCRYPT_NONE;
+        eb_ch_col(st, 14, scheme, sizeof(scheme));
+        eb_encryption_scheme_parse(scheme, &sc);
+        s->encryption = (int)sc;
+    }
 }
 
 /* The channel by id or name (see the top of the file), lock held; with
@@ -497,6 +528,37 @@ static json_t *eb_ch_recordings(EbChannels *ch, const char *channel_id)
 }
 
 /* The API's view of a row, lock held; new reference. */
+/* A protected channel's scheme, key id (its newest key in the key store,
+ * [] before its first run) and where players get the key: never the key;
+ * null for a clear channel. */
+static json_t *eb_ch_encryption(const EbChannels *ch, const EbChannelSpec *s)
+{
+    EbEncryptionScheme sc = (EbEncryptionScheme)s->encryption;
+    EbContentKey key;
+    json_t *o, *ids = json_array();
+    char kid[33] = "", url[1024];
+
+    if (sc == EB_ENCRYPT_NONE) {
+        json_decref(ids);
+        return json_null();
+    }
+    if (ch->cfg.key_store && eb_key_store_latest(ch->cfg.key_store, s->name, sc, &key) == 0) {
+        eb_key_hex(key.k.kid, kid);
+        explicit_bzero(&key, sizeof(key));
+        json_array_append_new(ids, json_string(kid));
+    }
+    if (sc == EB_ENCRYPT_AES128)
+        snprintf(url, sizeof(url), "%s/%s/%s/%s/%s", ch->cfg.base_url, EB_LAYOUT_LIVE_DIR, s->name,
+                 EB_LAYOUT_KEYS_NAME, kid);
+    else
+        snprintf(url, sizeof(url), "%s/%s/%s/%s", ch->cfg.base_url, EB_LAYOUT_LIVE_DIR, s->name,
+                 EB_LAYOUT_LICENSE_NAME);
+    o = json_pack("{s:s, s:o, s:o}", "scheme", eb_encryption_scheme_name(sc), "key_ids", ids,
+                  "license_url",
+                  sc == EB_ENCRYPT_AES128 && !kid[0] ? json_null() : json_string(url));
+    return o ? o : json_null();
+}
+
 static json_t *eb_ch_view(EbChannels *ch, const EbChannelRow *row)
 {
     const EbChannelSpec *s = &row->spec;
@@ -520,6 +582,7 @@ static json_t *eb_ch_view(EbChannels *ch, const EbChannelRow *row)
     if (s->part_seconds > 0)
         json_object_set_new(o, "part_seconds", json_real(s->part_seconds));
     json_object_set_new(o, "ingest", eb_ch_ingest(ch, s));
+    json_object_set_new(o, "encryption", eb_ch_encryption(ch, s));
     json_object_set_new(out, "hls", eb_ch_live_url(ch, s->name, EB_LAYOUT_HLS_MASTER));
     json_object_set_new(out, "dash", eb_ch_live_url(ch, s->name, EB_LAYOUT_DASH_MPD));
     json_object_set_new(o, "outputs", out);
@@ -566,7 +629,8 @@ int eb_channels_open(const EbChannelsConfig *cfg, EbChannels **out)
                      " window_seconds REAL NOT NULL, reconnect_window_seconds REAL NOT NULL,"
                      " record INTEGER NOT NULL, srt_passphrase TEXT NOT NULL,"
                      " stream_key TEXT NOT NULL UNIQUE,"
-                     " part_seconds REAL NOT NULL DEFAULT 0);"
+                     " part_seconds REAL NOT NULL DEFAULT 0,"
+                     " encryption TEXT NOT NULL DEFAULT 'none');"
                      "CREATE UNIQUE INDEX IF NOT EXISTS channels_open_name ON channels(name)"
                      " WHERE state != 'ended';"
                      "CREATE TABLE IF NOT EXISTS recordings ("
@@ -582,6 +646,11 @@ int eb_channels_open(const EbChannelsConfig *cfg, EbChannels **out)
     if (!eb_ch_has_column(ch->db, "channels", "part_seconds") &&
         (ret = eb_ch_exec(ch->db, "ALTER TABLE channels ADD COLUMN part_seconds REAL NOT NULL "
                                   "DEFAULT 0")) < 0)
+        goto fail;
+    /* ... and from before content protection: clear. */
+    if (!eb_ch_has_column(ch->db, "channels", "encryption") &&
+        (ret = eb_ch_exec(ch->db, "ALTER TABLE channels ADD COLUMN encryption TEXT NOT NULL "
+                                  "DEFAULT 'none'")) < 0)
         goto fail;
     *out = ch;
     return 0;
@@ -716,8 +785,8 @@ int eb_channels_create(EbChannels *ch, EbChannelSpec *spec, json_t **view)
         st = eb_ch_prepare(ch->db, "INSERT INTO channels (id, name, state, created, ladder, "
                                    "preset, segment_seconds, window_seconds, "
                                    "reconnect_window_seconds, record, srt_passphrase, stream_key,"
-                                   " part_seconds)"
-                                   " VALUES (?, ?, 'idle', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                                   " part_seconds, encryption)"
+                                   " VALUES (?, ?, 'idle', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         if (!st) {
             ret = EB_ERR(EIO);
             break;
@@ -734,6 +803,8 @@ int eb_channels_create(EbChannels *ch, EbChannelSpec *spec, json_t **view)
         sqlite3_bind_text(st, 10, spec->srt_passphrase, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 11, spec->stream_key, -1, SQLITE_TRANSIENT);
         sqlite3_bind_double(st, 12, spec->part_seconds);
+        sqlite3_bind_text(st, 13, eb_encryption_scheme_name((EbEncryptionScheme)spec->encryption),
+                          -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         if (rc != SQLITE_DONE)
             EB_LOGE("channels", "sqlite: %s", sqlite3_errmsg(ch->db));

@@ -72,6 +72,8 @@ typedef struct EbChannelSpec {
     char srt_passphrase[48];         /* EB_CHANNEL_SECRET_LEN url-safe random characters (SRT
                                       * takes 10 to 79), drawn by eb_channels_create */
     char stream_key[48];             /* the same, the RTMP stream key */
+    int encryption;                  /* EbEncryptionScheme: "encryption": {"scheme"}; aes-128
+                                      * needs "low_latency": false; default clear */
 } EbChannelSpec;
 
 typedef struct EbChannelsConfig {
@@ -79,6 +81,8 @@ typedef struct EbChannelsConfig {
     const char *storage_root; /* the storage tree the live workers write to; kept for the
                                * supervisor (eb_channels_config), the store reads none */
     const char *base_url;     /* prefix of output URLs; "" for relative ones */
+    const char *key_store;    /* the key store (eb_keys.h) the live workers use; the view
+                               * reads a protected channel's key id from it */
     const char *srt_public;   /* "HOST:PORT" publishers dial for SRT; "" or NULL: SRT off */
     const char *rtmp_public;  /* the same for RTMP */
     /* Optional: called by eb_channels_end after it has ended a channel

@@ -81,6 +81,12 @@ typedef struct EbLiveSink {
     uint64_t published_ns; /* when it was listed (monotonic) */
     int64_t wallclock_us;  /* UTC of media time 0; 0 until known */
     int ended;             /* the channel ended: ENDLIST */
+    /* protected (o->encryption): the channel's key, where it is kept, and
+     * the live manifests' protection (set at open, read-only after) */
+    int protected;
+    EbContentKey key;
+    char key_store[4200];
+    EbProtectionText pt;
 } EbLiveSink;
 
 void eb_live_options_default(EbLiveOptions *o)
@@ -174,6 +180,7 @@ static void eb_live_presentation(EbLiveSink *ls, int64_t first, int64_t last, Eb
     p->wallclock_us = ls->wallclock_us;
     p->anchor_us = 0;
     p->utc_timing_url = ls->o->utc_timing_url;
+    p->protection = ls->protected ? &ls->pt.p : NULL;
 }
 
 /* The whole session as a VOD, numbered from 1: each rendition's segments
@@ -420,6 +427,10 @@ static int eb_live_sink_segment(EbSegmentSink *s, const EbSegmentReport *seg)
     info->duration = seg->duration;
     info->size = (int64_t)seg->size;
     info->discontinuity = ls->run_first > 0 && lr->nb == ls->run_first;
+    if (seg->iv) { /* aes-128: the segment's IV (its sequence number, see eb_live_run) */
+        info->has_iv = 1;
+        memcpy(info->iv, seg->iv, 16);
+    }
     lr->nb++;
     ret = 0;
     if (eb_live_complete(ls) > ls->published)
@@ -588,6 +599,7 @@ static void eb_live_sink_free(EbSegmentSink *s)
     if (ls->log)
         fclose(ls->log);
     pthread_mutex_destroy(&ls->lock);
+    explicit_bzero(&ls->key, sizeof(ls->key));
     free(ls);
 }
 
@@ -605,6 +617,47 @@ static const EbSegmentSinkOps eb_live_sink_ops = {
  * this run's segments follow them after a discontinuity), else starting a
  * new session numbered from first_seq. The log file is opened for
  * appending either way. */
+/* The license URL of a channel or a recording for the MPDs: absolute
+ * (public_base_url + path) or none. */
+static void eb_live_laurl(const EbLiveOptions *o, const char *tree, const char *id, char *out,
+                          size_t size)
+{
+    out[0] = 0;
+    if (o->public_base_url && o->public_base_url[0])
+        snprintf(out, size, "%s/%s/%s/" EB_LAYOUT_LICENSE_NAME, o->public_base_url, tree, id);
+}
+
+/* The channel's key (the newest of its scheme, or a new one) and the live
+ * manifests' protection. */
+static int eb_live_key(EbLiveSink *ls)
+{
+    const EbLiveOptions *o = ls->o;
+    char laurl[512];
+    int ret;
+
+    if (o->key_store)
+        snprintf(ls->key_store, sizeof(ls->key_store), "%s", o->key_store);
+    else
+        snprintf(ls->key_store, sizeof(ls->key_store), "%s/keys", o->storage_root);
+    ret = eb_key_store_latest(ls->key_store, o->channel, o->encryption, &ls->key);
+    if (ret == EB_ERR(ENOENT)) {
+        EbKeyProvider *kp = NULL;
+        ret = eb_key_store_open(ls->key_store, &kp);
+        if (ret >= 0)
+            ret = kp->ops->create(kp, o->channel, o->encryption, &ls->key);
+        eb_key_provider_free(&kp);
+    }
+    if (ret < 0) {
+        EB_LOGE("live", "%s: no content key from the key store %s: %s", o->channel, ls->key_store,
+                eb_strerror(ret));
+        return ret;
+    }
+    eb_live_laurl(o, EB_LAYOUT_LIVE_DIR, o->channel, laurl, sizeof(laurl));
+    eb_protection_text(&ls->pt, o->encryption, ls->key.k.kid, laurl);
+    ls->protected = 1;
+    return 0;
+}
+
 static int eb_live_sink_open(const EbLiveOptions *o, const char *dir, EbInput *input,
                              const EbSinkRendition *rends, int nb, const EbLiveLog *log,
                              int64_t first_seq, EbSegmentSink **out)
@@ -659,6 +712,8 @@ static int eb_live_sink_open(const EbLiveOptions *o, const char *dir, EbInput *i
         for (int i = 0; i < ls->nb; i++) /* unlinking an absent file is harmless */
             ls->rend[i].deleted = ls->base - 1;
     }
+    if (ret >= 0 && o->encryption != EB_ENCRYPT_NONE)
+        ret = eb_live_key(ls);
     if (ret >= 0)
         ret = log ? eb_live_log_append(dir, &ls->log) : eb_live_log_start(dir, first_seq, &ls->log);
     if (ret < 0) {
@@ -721,6 +776,7 @@ static int eb_live_record(EbSegmentSink *s, const char *root, const char *id, Eb
     EbRendition video[EB_LADDER_MAX_RUNGS], audio[EB_MAX_AUDIO_TRACKS];
     EbSegmentInfo *copies[EB_SINK_MAX_RENDITIONS] = {0};
     EbPresentation p;
+    EbProtectionText rec_pt;
     char staging[4096] = "";
     int lock = -1, ret;
     int64_t n;
@@ -751,6 +807,15 @@ static int eb_live_record(EbSegmentSink *s, const char *root, const char *id, Eb
     }
     if (ret >= 0)
         ret = eb_live_vod_presentation(ls, n, &p, video, audio, copies);
+    if (ret >= 0 && ls->protected) {
+        /* the recording is a video of its own: the channel's key under its
+         * id, so its license and key URIs answer */
+        char laurl[512];
+        ret = eb_key_store_put(ls->key_store, id, &ls->key);
+        eb_live_laurl(ls->o, EB_LAYOUT_VIDEOS_DIR, id, laurl, sizeof(laurl));
+        eb_protection_text(&rec_pt, ls->o->encryption, ls->key.k.kid, laurl);
+        p.protection = &rec_pt.p;
+    }
     if (ret >= 0)
         ret = eb_manifest_write_files(staging, &p, EB_MANIFEST_ALL);
     if (ret >= 0) {
@@ -935,6 +1000,12 @@ static int eb_live_check(const EbLiveOptions *o, char *detail, size_t size)
                  o->part_seconds, o->segment_seconds / 2);
         return EB_ERR(EINVAL);
     }
+    if (o->encryption == EB_ENCRYPT_AES128 && o->part_seconds > 0) {
+        snprintf(detail, size,
+                 "aes-128 encrypts whole segments: it cannot be used with low-latency parts "
+                 "(use cenc or cbcs, or no low latency)");
+        return EB_ERR_BAD_OPTION;
+    }
     if (o->input.fd < 0) {
         snprintf(detail, size, "no feed to read");
         return EB_ERR(EBADF);
@@ -998,7 +1069,7 @@ int eb_live_run(const EbLiveOptions *o, EbLiveResult *res)
     EbHalDevice *dev = NULL;
     EbInput *in = NULL;
     EbPipeline *pipe = NULL;
-    EbSegmentSink *sink = NULL;
+    EbSegmentSink *sink = NULL, *esink = NULL; /* esink: the encrypting sink over sink */
     EbRungPlan plans[EB_LADDER_MAX_RUNGS];
     EbLiveLog log;
     int ret, nb, hw_stage = 0;
@@ -1102,7 +1173,26 @@ int eb_live_run(const EbLiveOptions *o, EbLiveResult *res)
             goto end;
         }
     }
-    ret = eb_pipeline_start(pipe, sink, NULL);
+    {
+        EbLiveSink *ls = sink->priv;
+        if (ls->protected) {
+            EbSinkRendition rends[EB_SINK_MAX_RENDITIONS];
+            int nb_rend = eb_pipeline_renditions(pipe, rends, EB_SINK_MAX_RENDITIONS);
+            char kid[33];
+            ret = eb_sink_encrypt_open(sink, rends, nb_rend, o->encryption, &ls->key.k, &esink,
+                                       detail, dsize);
+            if (ret < 0)
+                goto end;
+            /* aes-128 IVs are the media sequence numbers: the session log
+             * keeps no IV, and a segment listed before a restart must
+             * decrypt with what the playlist says after it (a segment
+             * without IV= uses its sequence number, RFC 8216 5.2) */
+            eb_sink_encrypt_sequence_ivs(esink);
+            eb_key_hex(ls->key.k.kid, kid);
+            snprintf(res->key_id, sizeof(res->key_id), "%s", kid);
+        }
+    }
+    ret = eb_pipeline_start(pipe, esink ? esink : sink, NULL);
     if (ret >= 0)
         ret = eb_live_sink_describe(sink, pipe);
     if (ret >= 0) {
@@ -1141,6 +1231,7 @@ int eb_live_run(const EbLiveOptions *o, EbLiveResult *res)
     }
 end:
     eb_pipeline_free(&pipe);
+    eb_sink_free(&esink);
     eb_sink_free(&sink);
     eb_live_log_free(&log);
     eb_input_close(&in);

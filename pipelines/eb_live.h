@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "eb_input.h"
+#include "eb_keys.h"
 #include "eb_ladder.h"
 #include "eb_pipeline.h"
 
@@ -100,6 +101,15 @@ typedef struct EbLiveOptions {
     atomic_int *cancel;         /* optional: non-zero ends the run (as a feed end) */
     void (*progress)(const EbLiveProgress *p, void *opaque); /* about twice a second */
     void *opaque;
+    /* Content protection (eb_keys.h): every segment and part encrypted by
+     * the encrypting sink over the window sink, with the channel's key
+     * (content id = the channel's name: the newest key of that scheme in
+     * the key store, made on first use, kept across runs and restarts so
+     * players keep their license); the recording gets the same key under
+     * its own video id. aes-128 cannot have parts (part_seconds 0). */
+    EbEncryptionScheme encryption; /* default EB_ENCRYPT_NONE */
+    const char *key_store;         /* NULL: <storage_root>/keys */
+    const char *public_base_url;   /* absolute license URLs in the MPDs; NULL: none */
 } EbLiveOptions;
 
 typedef struct EbLiveResult {
@@ -110,6 +120,7 @@ typedef struct EbLiveResult {
     int64_t dropped;
     char recording_id[128]; /* published recording, "" for none */
     char output_dir[4096];  /* <storage>/live/<channel> */
+    char key_id[33];        /* encrypted: the channel's key id (hex); "" when clear */
 } EbLiveResult;
 
 void eb_live_options_default(EbLiveOptions *o);

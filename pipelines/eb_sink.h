@@ -112,6 +112,11 @@ int eb_sink_encrypt_open(EbSegmentSink *next, const EbSinkRendition *renditions,
                          EbEncryptionScheme scheme, const EbCencKey *key, EbSegmentSink **out,
                          char *detail, size_t detail_size);
 
+/* aes-128: each segment's IV is its media sequence number (128-bit big
+ * endian, RFC 8216's default) instead of a random one, for a window whose
+ * numbering outlives the process (a live channel's). */
+void eb_sink_encrypt_sequence_ivs(EbSegmentSink *s);
+
 /* Seconds spent encrypting so far, all renditions together (0 for any
  * other sink). */
 double eb_sink_encrypt_seconds(const EbSegmentSink *s);

@@ -6,7 +6,8 @@
  *                      eb_cenc (sample entries, pssh, senc/saiz/saio,
  *                      samples encrypted in place)
  *   aes-128            each segment whole, AES-128-CBC with PKCS#7 and a
- *                      fresh random IV reported with it (EXT-X-KEY IV=);
+ *                      fresh random IV (or its sequence number:
+ *                      eb_sink_encrypt_sequence_ivs) reported with it (EXT-X-KEY IV=);
  *                      the CMAF init section stays clear (HLS allows it when
  *                      EXT-X-MAP comes before EXT-X-KEY, as encbox writes)
  *
@@ -25,6 +26,7 @@
 #include <sys/random.h>
 
 #include <libavutil/bprint.h>
+#include <libavutil/intreadwrite.h>
 #include <libavutil/mem.h>
 
 #include "eb_cenc.h"
@@ -47,6 +49,7 @@ typedef struct EbEncryptSink {
     int nb;
     EbEncRendition rend[EB_SINK_MAX_RENDITIONS];
     atomic_llong ns; /* time spent encrypting */
+    int sequence_ivs; /* aes-128: IV = the media sequence number */
     char detail[256];
 } EbEncryptSink;
 
@@ -94,8 +97,12 @@ static int eb_enc_bytes(EbEncryptSink *es, EbEncRendition *er, const EbSegmentRe
     int ret;
 
     if (es->scheme == EB_ENCRYPT_AES128) {
-        if (getrandom(iv, 16, 0) != 16)
+        if (es->sequence_ivs) {
+            memset(iv, 0, 8);
+            AV_WB64(iv + 8, (uint64_t)rep->sequence);
+        } else if (getrandom(iv, 16, 0) != 16) {
             return EB_ERR(EIO);
+        }
         ret = eb_aes128_cbc_encrypt(es->key.key, iv, rep->data, rep->size, out, out_size);
     } else if (!er->track) {
         return EB_ERR(EINVAL); /* no init section came first */
@@ -240,6 +247,12 @@ int eb_sink_encrypt_open(EbSegmentSink *next, const EbSinkRendition *renditions,
     s->priv = es;
     *out = s;
     return 0;
+}
+
+void eb_sink_encrypt_sequence_ivs(EbSegmentSink *s)
+{
+    if (s && s->ops == &eb_encrypt_sink_ops)
+        ((EbEncryptSink *)s->priv)->sequence_ivs = 1;
 }
 
 double eb_sink_encrypt_seconds(const EbSegmentSink *s)

@@ -56,6 +56,10 @@ static void eb_live_usage(FILE *f)
             "                        no recording yet) for a --continue or a --finish\n"
             "      --finish          no feed: end the open session (ENDLIST, recording)\n"
             "      --utc-timing URL  the MPD's UTCTiming clock (urn:mpeg:dash:utc:http-iso:2014)\n"
+            "      --encrypt SCHEME  cenc, cbcs (CMAF, HLS and DASH) or aes-128 (HLS, no\n"
+            "                        low latency): the channel's key from the key store\n"
+            "      --key-store DIR   where keys are kept (default STORAGE/keys)\n"
+            "      --public-base-url URL  absolute license URLs in the MPDs\n"
             "      --events          progress and recordings as JSON lines on stdout\n"
             "  -q, --quiet           errors only\n");
 }
@@ -133,6 +137,9 @@ int cmd_live(int argc, char **argv)
                                          {"finish", no_argument, NULL, 'F'},
                                          {"events", no_argument, NULL, 'J'},
                                          {"utc-timing", required_argument, NULL, 'U'},
+                                         {"encrypt", required_argument, NULL, 'X'},
+                                         {"key-store", required_argument, NULL, 'K'},
+                                         {"public-base-url", required_argument, NULL, 'B'},
                                          {NULL, 0, NULL, 0}};
     const char *input = "-", *config_path = NULL, *ladder = NULL;
     EbLiveOptions o;
@@ -211,6 +218,18 @@ int cmd_live(int argc, char **argv)
         case 'U':
             o.utc_timing_url = optarg;
             break;
+        case 'X':
+            if (eb_encryption_scheme_parse(optarg, &o.encryption) < 0) {
+                fprintf(stderr, "encbox: --encrypt must be aes-128, cenc, cbcs or none\n");
+                return 2;
+            }
+            break;
+        case 'K':
+            o.key_store = optarg;
+            break;
+        case 'B':
+            o.public_base_url = optarg;
+            break;
         case 'h':
             eb_live_usage(stdout);
             return 0;
@@ -284,7 +303,7 @@ int cmd_live(int argc, char **argv)
     if (ret < 0) {
         fprintf(stderr, "encbox: live run of %s failed: %s%s%s\n", o.channel, eb_strerror(ret),
                 res.error_detail[0] ? ": " : "", res.error_detail);
-        return ret == EB_ERR(EINVAL) || ret == EB_ERR_BAD_ID ? 2 : 1;
+        return ret == EB_ERR(EINVAL) || ret == EB_ERR_BAD_ID || ret == EB_ERR_BAD_OPTION ? 2 : 1;
     }
     if (!quiet && !events) {
         printf("live %s: %lld segments (%.1f s), %lld frames dropped; window in %s\n", o.channel,

@@ -2869,6 +2869,16 @@ static void test_content_protection(void **state)
     assert_int_equal(
         http(&r, "POST", url, TOKEN, "{\"kids\": [\"AAAAAAAAAAAAAAAAAAAAAA\"]}", 36, NULL), 404);
     resp_free(&r);
+    /* a channel's window has the same service, with the token (no channel
+     * here has a key: 404 behind the token, 401 before it) */
+    snprintf(url, sizeof(url), "%s/live/cam/license", d.base);
+    assert_int_equal(http(&r, "POST", url, NULL, body, strlen(body), NULL), 401);
+    resp_free(&r);
+    assert_int_equal(http(&r, "POST", url, TOKEN, body, strlen(body), NULL), 404);
+    resp_free(&r);
+    snprintf(url, sizeof(url), "%s/live/cam/keys/%s", d.base, kid_hex);
+    assert_int_equal(http(&r, "GET", url, TOKEN, NULL, 0, NULL), 404);
+    resp_free(&r);
     /* a link signed for another video does not open this one's license */
     strcpy(strstr(lic, "/videos/") + 8, "prot_aes/license");
     snprintf(url, sizeof(url), "%s%s", d.base, lic);

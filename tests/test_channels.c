@@ -137,6 +137,12 @@ static void test_request_defaults_from_config(void **state)
     assert_true(s.part_seconds == 0.0);
     parse_ok("{\"name\": \"ll\", \"low_latency\": true, \"part_seconds\": 0.5}", &s);
     assert_true(s.part_seconds == 0.5);
+    assert_int_equal(s.encryption, EB_ENCRYPT_NONE);
+    parse_ok("{\"name\": \"p\", \"encryption\": {\"scheme\": \"cbcs\"}}", &s);
+    assert_int_equal(s.encryption, EB_ENCRYPT_CBCS);
+    parse_ok("{\"name\": \"p\", \"low_latency\": false, \"encryption\": {\"scheme\": \"aes-128\"}}",
+             &s);
+    assert_int_equal(s.encryption, EB_ENCRYPT_AES128);
     /* A 1 s segment halves the default part target. */
     assert_int_equal(eb_config_defaults(&c), 0);
     c.live_part_seconds = 1;
@@ -200,6 +206,9 @@ static void test_request_bad_fields_are_named(void **state)
         {"{\"name\": \"n\", \"part_seconds\": 0.05}", "part_seconds"},
         {"{\"name\": \"n\", \"part_seconds\": 1.5}", "part_seconds"}, /* over half of 2 s */
         {"{\"name\": \"n\", \"low_latency\": false, \"part_seconds\": 0.5}", "part_seconds"},
+        {"{\"name\": \"n\", \"encryption\": \"cenc\"}", "encryption"},
+        {"{\"name\": \"n\", \"encryption\": {\"scheme\": \"rot13\"}}", "encryption"},
+        {"{\"name\": \"n\", \"encryption\": {\"scheme\": \"aes-128\"}}", "encryption"}, /* parts */
         {"{\"name\": \"n\", \"ladder\": \"nosuchpreset\"}", "ladder"},
         {"{\"name\": \"n\", \"ladder\": {\"rungs\": []}}", "ladder"},
         {"{\"name\": \"n\", \"ladder\": 7}", "ladder"},
@@ -413,7 +422,7 @@ static void test_reopen_keeps_channels_idle(void **state)
                        "\"reconnect_window_seconds\": 5, \"record\": false, "
                        "\"preset\": \"medium\", \"low_latency\": false}",
                        &a));
-    json_decref(create(ch, "{\"name\": \"b\"}", &b));
+    json_decref(create(ch, "{\"name\": \"b\", \"encryption\": {\"scheme\": \"cenc\"}}", &b));
     json_decref(create(ch, "{\"name\": \"c\"}", &c));
     assert_int_equal(eb_channels_set_state(ch, a.id, EB_CHANNEL_LIVE), 0);
     assert_int_equal(eb_channels_set_state(ch, b.id, EB_CHANNEL_RECONNECTING), 0);
@@ -447,6 +456,13 @@ static void test_reopen_keeps_channels_idle(void **state)
     assert_string_equal(str(g, "state"), "idle");
     assert_true(json_is_true(json_object_get(g, "low_latency")));
     assert_true(json_number_value(json_object_get(g, "part_seconds")) == 0.334);
+    /* its protection comes back; no key before its first run */
+    assert_string_equal(str(json_object_get(g, "encryption"), "scheme"), "cenc");
+    assert_int_equal(json_array_size(json_object_get(json_object_get(g, "encryption"), "key_ids")),
+                     0);
+    json_decref(g);
+    assert_int_equal(eb_channels_get(ch, a.id, &g), 0);
+    assert_true(json_is_null(json_object_get(g, "encryption")));
     json_decref(g);
     assert_int_equal(eb_channels_get(ch, c.id, &g), 0);
     assert_string_equal(str(g, "state"), "ended");

@@ -392,6 +392,101 @@ static void test_live_changed_feed_starts_new_session(void **state)
     free(m);
 }
 
+/* A protected channel (issue 16): parts and segments encrypted with the
+ * channel's key (the segment still its parts), the live playlists and MPD
+ * say so, the recording carries the key under its own id and decrypts
+ * frame for frame with ffmpeg; a second session keeps the key; aes-128
+ * refuses parts and, without them, gives each segment its IV. */
+static void test_live_encrypted(void **state)
+{
+    char root[1024], path[1500], cmd[4096], line[256], rec[256] = "", kid[40] = "", key[40] = "";
+    size_t len = 0;
+    char *m;
+    FILE *f;
+    (void)state;
+
+    eb_test_tmpdir("live-enc", root, sizeof(root));
+    assert_int_equal(eb_live_cli(root, EB_FEED(6, 0), "--segment 2 --window 30 --encrypt cenc"), 0);
+    assert_true(parts_make_segment(root, "360p", 1) >= 6);
+    assert_true(parts_make_segment(root, "audio", 2) >= 6);
+    snprintf(path, sizeof(path), "%s/live/cam1/cmaf/360p/init.mp4", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(m);
+    assert_non_null(memmem(m, len, "encv", 4));
+    assert_non_null(memmem(m, len, "pssh", 4));
+    free(m);
+    snprintf(path, sizeof(path), "%s/live/cam1/hls/360p/index.m3u8", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,URI=\"../../keys/"));
+    free(m);
+    snprintf(path, sizeof(path), "%s/live/cam1/dash/manifest.mpd", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "value=\"cenc\" cenc:default_KID=\""));
+    free(m);
+    /* the channel's one key, and the recording's copy of it */
+    snprintf(cmd, sizeof(cmd), "ls %s/keys/cam1; ls %s/videos", root, root);
+    f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(kid, sizeof(kid), f));
+    assert_non_null(fgets(rec, sizeof(rec), f));
+    pclose(f);
+    kid[strcspn(kid, ".")] = 0;
+    rec[strcspn(rec, "\n")] = 0;
+    assert_int_equal(strlen(kid), 32);
+    snprintf(path, sizeof(path), "%s/keys/%s/%s.json", root, rec, kid);
+    assert_true(eb_test_exists(path));
+    snprintf(cmd, sizeof(cmd), "sed 's/.*\"key\":\"\\([0-9a-f]*\\)\".*/\\1/' %s", path);
+    f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(key, sizeof(key), f));
+    pclose(f);
+    key[strcspn(key, "\n")] = 0;
+    assert_int_equal(strlen(key), 32);
+    snprintf(path, sizeof(path), "%s/videos/%s/hls/360p/index.m3u8", root, rec);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "URI=\"../../keys/"));
+    free(m);
+    /* ffmpeg decrypts the recording (through a pipe: see test_encryption) */
+    snprintf(cmd, sizeof(cmd),
+             "cat %s/videos/%s/cmaf/360p/init.mp4 %s/videos/%s/cmaf/360p/segment_*.m4s | ffmpeg "
+             "-v error -decryption_key %s -f mp4 -i pipe:0 -f framemd5 - 2>&1 | grep -c '^0,'",
+             root, rec, root, rec, key);
+    f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    pclose(f);
+    if (atoi(line) < 140)
+        fail_msg("the recording decrypted to %d frames", atoi(line));
+    /* a new session keeps the channel's key */
+    assert_int_equal(eb_live_cli(root, EB_FEED(4, 0), "--segment 2 --window 30 --encrypt cenc"), 0);
+    snprintf(cmd, sizeof(cmd), "ls %s/keys/cam1 | wc -l", root);
+    f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    pclose(f);
+    assert_int_equal(atoi(line), 1);
+
+    /* aes-128: no parts; without them, an IV per segment */
+    snprintf(cmd, sizeof(cmd), "%s live cam1 -o %s --encrypt aes-128 < /dev/null 2>/dev/null",
+             eb_bin(), root);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+    eb_test_tmpdir("live-aes", root, sizeof(root));
+    assert_int_equal(eb_live_cli(root, EB_FEED(4, 0),
+                                 "--segment 2 --window 30 --no-low-latency --encrypt aes-128"),
+                     0);
+    snprintf(path, sizeof(path), "%s/live/cam1/hls/360p/index.m3u8", root);
+    m = (char *)eb_test_slurp(path, &len);
+    assert_non_null(m);
+    assert_true(count_str(m, "#EXT-X-KEY:METHOD=AES-128,URI=\"../../keys/") >= 2);
+    assert_true(count_str(m, ",IV=0x") >= 2);
+    /* the IV is the sequence number (what a restored listing implies) */
+    assert_non_null(strstr(m, ",IV=0x00000000000000000000000000000001\n"));
+    free(m);
+}
+
 static void test_live_refuses_bad_options(void **state)
 {
     char root[1024], cmd[2048];
@@ -431,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_live_reconnect_continues_session),
         cmocka_unit_test(test_live_changed_feed_starts_new_session),
         cmocka_unit_test(test_live_refuses_bad_options),
+        cmocka_unit_test(test_live_encrypted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
