@@ -339,10 +339,20 @@
     });
     const deadline = performance.now() + opt.timeoutMs;
     const left = () => Math.max(0, deadline - performance.now());
+    // dash.js plays the element itself (autoPlay), once its listeners are
+    // on: when the element's own autoplay (or a video.play() from here)
+    // won that race, dash.js never saw 'play', so no PLAYBACK_STARTED, and
+    // its ManifestUpdater, which starts refreshing the MPD on that event,
+    // never reloaded it: playback stalled at the first MPD's last segment
+    // (about one run in three). Hence no element autoplay, and play()
+    // through dash.js after STREAM_INITIALIZED if it has not started.
+    let initialized = false;
+    player.on(ev.STREAM_INITIALIZED, () => { initialized = true; });
+    video().autoplay = false;
     player.initialize(video(), url, true);
-    let r = await waitFor(() => s.manifests > 0 && player.isReady(), left(), 'the MPD to load', dashFatal);
+    let r = await waitFor(() => s.manifests > 0 && player.isReady() && initialized, left(), 'the MPD to load', dashFatal);
     if (r) return { status: 'fail', reason: r };
-    startPlay();
+    if (player.isPaused()) player.play();
     const adv = await waitForAdvance(opt.minAdvance, left(), dashFatal,
       () => video().currentTime > 0 || !video().paused, 'playback to start');
     const dynamic = player.isDynamic();
