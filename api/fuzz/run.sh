@@ -33,7 +33,8 @@ dict="$build/fuzz-job-request.dict"
 for k in input video_id overwrite ladder format segment_seconds preset backend fallback \
          priority rungs name height bitrate audio cmaf ts upload: veryslow software auto none \
          source storage_root input_roots config thumbnails thumbnail_at threads secrets \
-         stream_key maxrate bufsize codec profile max_fps channels hevc h264; do
+         stream_key maxrate bufsize codec profile max_fps channels hevc h264 \
+         encryption scheme key_provider store cenc cbcs aes-128; do
     echo "\"$k\""
 done >"$dict"
 
