@@ -263,34 +263,59 @@ static int eb_hls_bprint_parts(AVBPrint *out, const EbPresentation *p, const EbR
     return ret;
 }
 
+/* How many of r's parts its playlist lists: those up to the segment
+ * after its last listed one. A rendition that finished that segment
+ * before the others (the window lists a sequence once every rendition
+ * has it) and started the next one keeps the next one's parts back
+ * until its segment is listed: parts of two segments after the last
+ * EXTINF would read as parts of one. */
+static int eb_hls_listed_parts_end(const EbPresentation *p, const EbRendition *r)
+{
+    int64_t open = eb_manifest_first_sequence(p) + r->nb_segments;
+    int k = r->nb_parts;
+    while (k > 0 && r->parts[k - 1].sequence > open)
+        k--;
+    return k;
+}
+
 /* Where a rendition's playlist ends (EXT-X-RENDITION-REPORT): the newest
- * part's segment and index, else its last listed segment (*part -1). */
+ * listed part's segment and index, else its last listed segment (*part
+ * -1). */
 static void eb_hls_last_part(const EbPresentation *p, const EbRendition *r, int64_t *msn,
                              int *part)
 {
+    int k = eb_hls_listed_parts_end(p, r);
     *msn = eb_manifest_first_sequence(p) + r->nb_segments - 1;
     *part = -1;
-    if (r->nb_parts > 0 && r->parts[r->nb_parts - 1].sequence >= *msn) {
-        *msn = r->parts[r->nb_parts - 1].sequence;
-        *part = r->parts[r->nb_parts - 1].index;
+    if (k > 0 && r->parts[k - 1].sequence >= *msn) {
+        *msn = r->parts[k - 1].sequence;
+        *part = r->parts[k - 1].index;
     }
 }
 
-/* The part being written (EXT-X-PRELOAD-HINT): after the newest part,
- * or the first of the segment after the newest finished one. */
-static void eb_hls_next_part(const EbPresentation *p, const EbRendition *r, int64_t *msn,
-                             int *part)
+/* The part that follows the last listed one (EXT-X-PRELOAD-HINT): the
+ * next of the open segment, or the first of the segment after the last
+ * listed. 0: none to name, because this rendition finished the open
+ * segment before the others and the part after its last listed one is
+ * of a segment the playlist cannot place yet (a hint names the part that
+ * follows; a player takes it as a part of the open segment). RFC 8216bis
+ * makes the hint optional; a blocking reload still waits for the segment
+ * to be listed. */
+static int eb_hls_next_part(const EbPresentation *p, const EbRendition *r, int64_t *msn, int *part)
 {
-    int64_t done = eb_manifest_first_sequence(p) + r->nb_segments - 1;
-    if (r->last_complete > done)
-        done = r->last_complete;
-    if (r->nb_parts > 0 && r->parts[r->nb_parts - 1].sequence > done) {
-        *msn = r->parts[r->nb_parts - 1].sequence;
-        *part = r->parts[r->nb_parts - 1].index + 1;
+    int64_t listed = eb_manifest_first_sequence(p) + r->nb_segments - 1;
+    int k = eb_hls_listed_parts_end(p, r);
+
+    if (r->last_complete > listed)
+        return 0;
+    if (k > 0 && r->parts[k - 1].sequence > listed) {
+        *msn = r->parts[k - 1].sequence;
+        *part = r->parts[k - 1].index + 1;
     } else {
-        *msn = done + 1;
+        *msn = listed + 1;
         *part = 0;
     }
+    return 1;
 }
 
 /* The LL-HLS tail of a live playlist: the parts past the last listed
@@ -301,9 +326,9 @@ static int eb_hls_bprint_ll_tail(AVBPrint *out, const EbPresentation *p, const E
 {
     char num[48], other[EB_MANIFEST_URI_NAME_SIZE];
     int64_t msn;
-    int part, ret = 0;
+    int part, ret = 0, end = eb_hls_listed_parts_end(p, r);
 
-    for (; k < r->nb_parts && ret >= 0;) {
+    for (; k < end && ret >= 0;) {
         const EbPartInfo *first = &r->parts[k];
         if (first->discontinuity && first->index == 0) {
             /* A new run's first segment, not listed yet: its parts go
@@ -322,8 +347,7 @@ static int eb_hls_bprint_ll_tail(AVBPrint *out, const EbPresentation *p, const E
     }
     if (ret < 0)
         return ret;
-    if (!p->ended) {
-        eb_hls_next_part(p, r, &msn, &part);
+    if (!p->ended && eb_hls_next_part(p, r, &msn, &part)) {
         av_bprintf(out, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"");
         ret = eb_layout_part_number(msn, part, num, sizeof(num));
         if (ret >= 0)

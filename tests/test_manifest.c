@@ -1453,14 +1453,48 @@ static void test_live_hls_low_latency(void **state)
     free(l);
     av_free(m);
 
-    /* 360p finished 51 (unlisted): its hint is the first part of 52. */
+    /* 360p finished 51 (unlisted) and wrote two parts of 52: it lists
+     * 51's parts, keeps 52's back (after the last EXTINF they would read
+     * as parts 18 and 19 of 51), names no hint (the part after 51.17 is
+     * 52.0, of a segment the playlist cannot place yet), and the others
+     * report it at 51.17. */
+    for (int j = 0; j < 2; j++)
+        sparts[ns + j] =
+            (EbPartInfo){.sequence = 52, .index = j, .duration = FULL_SEG / 18, .independent = !j};
+    f.video[3].nb_parts = ns + 2;
+    f.video[3].last_complete = 51;
     m = run_media(&f.p, &f.video[3]);
     l = split_lines(m);
-    assert_true(find_line(l, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"../../cmaf/360p/segment_052.0.m4s\"",
-                          0) >= 0);
+    assert_int_equal(count_prefix(l, "#EXT-X-PRELOAD-HINT"), 0);
     assert_int_equal(count_prefix(l, "#EXT-X-PART:"), ns);
+    assert_int_equal(
+        count_prefix(l, "#EXT-X-PART:DURATION=0.33367,URI=\"../../cmaf/360p/segment_052"), 0);
+    i = find_line(l, "#EXT-X-PART:DURATION=0.33367,URI=\"../../cmaf/360p/segment_051.17.m4s\"", 0);
+    assert_true(i >= 0 && !strncmp(l->line[i + 1], "#EXT-X-RENDITION-REPORT:", 24));
     free(l);
     av_free(m);
+    m = run_media(&f.p, &f.video[1]);
+    l = split_lines(m);
+    assert_int_equal(
+        count_line(l,
+                   "#EXT-X-RENDITION-REPORT:URI=\"../360p/index.m3u8\",LAST-MSN=51,LAST-PART=17"),
+        1);
+    free(l);
+    av_free(m);
+    /* Once the window lists 51 (the others finished it), 52's parts and
+     * the hint after them come back. */
+    f.p.first_sequence = LIVE_FIRST + 1; /* the window now ends at 51 */
+    m = run_media(&f.p, &f.video[3]);
+    l = split_lines(m);
+    i = find_line(l, "../../cmaf/360p/segment_051.m4s", 0);
+    assert_true(i >= 0);
+    assert_true(strstr(l->line[i + 1], "segment_052.0.m4s") != NULL);
+    assert_true(strstr(l->line[i + 2], "segment_052.1.m4s") != NULL);
+    assert_string_equal(l->line[i + 3],
+                        "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"../../cmaf/360p/segment_052.2.m4s\"");
+    free(l);
+    av_free(m);
+    f.p.first_sequence = LIVE_FIRST;
 
     /* An ended channel: no hint (nothing more comes), ENDLIST last. */
     f.p.ended = 1;

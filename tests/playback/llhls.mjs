@@ -222,9 +222,16 @@ export async function checkTags(masterUrl) {
       if (Math.abs(sum - s.duration) > 0.05) bad(`segment ${s.msn}'s parts add up to ${sum.toFixed(3)} s, its EXTINF says ${s.duration}`);
     }
     // the hint names the part after the last listed one
+    // (none only while this rendition has finished the open segment and
+    // waits for another that is still writing it: the part after its last
+    // listed one is of a segment the playlist cannot place yet)
     const hints = pl.preloadHints.filter((h) => h.type === 'PART');
     const want = pl.openParts.length ? `${pl.nextMsn}.${pl.openParts.length}` : `${pl.nextMsn}.0`;
-    if (hints.length !== 1) bad(`${hints.length} EXT-X-PRELOAD-HINT:TYPE=PART, not 1`);
+    const waiting = pl.openParts.length > 0 &&
+      pl.renditionReports.some((x) => x.lastMsn < pl.nextMsn || (x.lastMsn === pl.nextMsn && x.lastPart !== null));
+    if (!hints.length && waiting) {
+      // allowed
+    } else if (hints.length !== 1) bad(`${hints.length} EXT-X-PRELOAD-HINT:TYPE=PART, not 1`);
     else {
       const n = partName(hints[0].uri);
       if (!n || `${n.msn}.${n.part}` !== want) bad(`EXT-X-PRELOAD-HINT names ${hints[0].uri}, not part ${want} (after the last listed)`);
@@ -324,10 +331,17 @@ async function whenListed(url, msn, part, everyMs, timeoutMs, cancel) {
  * listing to the answer), status, listed (the answer lists the part),
  * poll (the plain poll's round trip), retry (the part was there already) }. */
 async function timedRequest(url, what, limitMs) {
-  const pl = await getPlaylist(url);
-  const hint = pl.preloadHints.find((h) => h.type === 'PART');
+  // no hint while this rendition waits for the others to finish the
+  // open segment (see checkTags): reload until there is one
+  let pl = await getPlaylist(url);
+  let hint = pl.preloadHints.find((h) => h.type === 'PART');
+  for (const end = performance.now() + 3000; !hint && performance.now() < end;) {
+    await new Promise((res) => setTimeout(res, 20));
+    pl = await getPlaylist(url);
+    hint = pl.preloadHints.find((h) => h.type === 'PART');
+  }
   const n = hint && partName(hint.uri);
-  if (!n) throw new Error(`${name(url)} has no EXT-X-PRELOAD-HINT naming a part`);
+  if (!n) throw new Error(`${name(url)} has no EXT-X-PRELOAD-HINT naming a part for 3 s`);
   const target = what === 'playlist'
     ? `${url}?_HLS_msn=${n.msn}&_HLS_part=${n.part}`
     : new URL(hint.uri, url).href;
