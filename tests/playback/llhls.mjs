@@ -229,10 +229,9 @@ export async function checkTags(masterUrl) {
     const want = pl.openParts.length ? `${pl.nextMsn}.${pl.openParts.length}` : `${pl.nextMsn}.0`;
     const waiting = pl.openParts.length > 0 &&
       pl.renditionReports.some((x) => x.lastMsn < pl.nextMsn || (x.lastMsn === pl.nextMsn && x.lastPart !== null));
-    if (!hints.length && waiting) {
-      // allowed
-    } else if (hints.length !== 1) bad(`${hints.length} EXT-X-PRELOAD-HINT:TYPE=PART, not 1`);
-    else {
+    if (hints.length !== 1) {
+      if (hints.length || !waiting) bad(`${hints.length} EXT-X-PRELOAD-HINT:TYPE=PART, not 1`);
+    } else {
       const n = partName(hints[0].uri);
       if (!n || `${n.msn}.${n.part}` !== want) bad(`EXT-X-PRELOAD-HINT names ${hints[0].uri}, not part ${want} (after the last listed)`);
     }
