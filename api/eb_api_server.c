@@ -5,6 +5,7 @@
  *   GET  /v1/time                   no token: the box's UTC clock (ISO 8601), the
  *                                   live MPDs' UTCTiming source (players sync to it)
  *   GET  /v1/devices                backends, HAL inventory, sessions and limits
+ *   GET  /v1/boxes                  every box sharing the job database (eb_jobs_boxes)
  *   POST /v1/jobs                   queue a job (validated here, run by eb_jobs)
  *   GET  /v1/jobs[?state=&limit=&offset=]
  *   GET  /v1/jobs/{id}
@@ -76,6 +77,7 @@
 #include "eb_layout.h"
 #include "eb_llhls.h"
 #include "eb_log.h"
+#include "eb_sql.h"
 #include "eb_storage.h"
 
 /* The origin serves the layout's videos folder under the same name. */
@@ -138,7 +140,9 @@ typedef struct EbApi {
     char live[PATH_MAX];    /* <storage>/live: the channels' windows */
     char uploads[PATH_MAX];
     char work[PATH_MAX]; /* <storage>/.api: worker logs, inline ladders */
-    char db[PATH_MAX];
+    char db[PATH_MAX];   /* jobs: a SQLite path or a PostgreSQL URL */
+    char channels_db[PATH_MAX]; /* channels: SQLite, the jobs' file unless that is a URL */
+    char box_address[300];      /* where this box's API answers (GET /v1/boxes) */
     int nb_roots;
     char *roots[EB_API_MAX_ROOTS];          /* realpaths of the input roots */
     const char *backends[EB_API_MAX_ROOTS]; /* names of this build's backends, NULL-terminated */
@@ -684,6 +688,29 @@ EbChannels *eb_api_channels(EbApi *api)
 }
 
 /* ---- devices, health, metrics --------------------------------------- */
+
+/* EbJobsConfig.box_info: what GET /v1/boxes says of this box beside its
+ * heartbeat (backends, devices with their sessions, the job limit). */
+static json_t *eb_api_box_info(void *opaque)
+{
+    EbApi *api = opaque;
+    json_t *o = json_object(), *b = json_array();
+
+    for (int i = 0; api->backends[i]; i++)
+        json_array_append_new(b, json_string(api->backends[i]));
+    json_object_set_new(o, "backends", b);
+    json_object_set_new(o, "devices", eb_api_devices_json(api->devices));
+    json_object_set_new(o, "max_jobs", json_integer(api->cfg.limits_max_jobs));
+    return o;
+}
+
+static enum MHD_Result eb_boxes(EbApi *api, struct MHD_Connection *c)
+{
+    json_t *o = NULL;
+    if (eb_jobs_boxes(api->jobs, &o) < 0)
+        return eb_reply_error(api, c, 503, NULL, "the job database cannot be read");
+    return eb_reply_json(api, c, 200, o);
+}
 
 static enum MHD_Result eb_devices(EbApi *api, struct MHD_Connection *c)
 {
@@ -2344,6 +2371,11 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
             return eb_reply_error(api, c, 405, NULL, "method not allowed");
         return eb_devices(api, c);
     }
+    if (!strcmp(url, "/v1/boxes")) {
+        if (strcmp(method, "GET"))
+            return eb_reply_error(api, c, 405, NULL, "method not allowed");
+        return eb_boxes(api, c);
+    }
     if (!strcmp(url, "/metrics") && !strcmp(method, "GET"))
         return eb_metrics(api, c);
     if (!strncmp(url, EB_ORIGIN_VIDEOS, sizeof(EB_ORIGIN_VIDEOS) - 1) || !strncmp(url, "/s/", 3)) {
@@ -2839,15 +2871,24 @@ int eb_api_serve_cli(int argc, char **argv)
     free(tmp);
     if (snprintf(api->work, sizeof(api->work), "%s/.api", api->storage) >= (int)sizeof(api->work))
         goto done;
-    tmp = eb_under_root(api->storage, db ? db : api->cfg.jobs_database);
-    snprintf(api->db, sizeof(api->db), "%s", tmp ? tmp : "");
-    free(tmp);
-    {
-        /* the workers' key store: "keys" beside the database (eb_job_spec_vod.c) */
-        const char *slash = strrchr(api->db, '/');
-        snprintf(api->key_store, sizeof(api->key_store), "%.*s/keys",
-                 slash ? (int)(slash - api->db) : 1, slash ? api->db : ".");
+    if (!db)
+        db = api->cfg.jobs_database;
+    if (eb_sql_target_is_pg(db)) {
+        /* A rack: the jobs are in the shared PostgreSQL queue; this box's
+         * channels stay in its own SQLite file, under its name. */
+        snprintf(api->db, sizeof(api->db), "%s", db);
+        if (snprintf(api->channels_db, sizeof(api->channels_db), "%s/%s.channels.db", api->work,
+                     api->cfg.name) >= (int)sizeof(api->channels_db))
+            goto done;
+    } else {
+        tmp = eb_under_root(api->storage, db);
+        snprintf(api->db, sizeof(api->db), "%s", tmp ? tmp : "");
+        snprintf(api->channels_db, sizeof(api->channels_db), "%s", api->db);
+        free(tmp);
     }
+    /* the workers' key store: their rule (eb_job_spec_vod.c) */
+    if (eb_job_key_store(api->storage, db, api->key_store, sizeof(api->key_store)) < 0)
+        goto done;
     if (eb_storage_mkdirs(api->uploads) < 0 || eb_storage_mkdirs(api->work) < 0) {
         fprintf(stderr, "encbox: cannot create %s or %s\n", api->uploads, api->work);
         goto done;
@@ -2921,6 +2962,11 @@ int eb_api_serve_cli(int argc, char **argv)
         for (int i = 0; b[i] && i < EB_API_MAX_ROOTS - 1; i++)
             api->backends[i] = b[i]->name;
     }
+    if (api->cfg.api_public_base_url[0])
+        snprintf(api->box_address, sizeof(api->box_address), "%s", api->cfg.api_public_base_url);
+    else if (nb_addrs > 0)
+        snprintf(api->box_address, sizeof(api->box_address), "%s://%s",
+                 api->cfg.api_tls_cert[0] ? "https" : "http", addrs[0]);
     jc.exe = exe;
     jc.storage_root = api->storage;
     jc.config_path = api->cfg.path;
@@ -2938,13 +2984,20 @@ int eb_api_serve_cli(int argc, char **argv)
     jc.upload_retention_seconds = api->upload_retention;
     jc.admit = eb_api_admit;
     jc.admit_opaque = api;
+    jc.box = api->cfg.name;
+    jc.box_address = api->box_address;
+    jc.lease_seconds = (int)api->cfg.jobs_lease;
+    jc.box_info = eb_api_box_info;
+    jc.box_info_opaque = api;
     eb_uploads_remove_partial(api);
     if (eb_api_devices_open(&api->cfg, NULL, &api->devices) < 0) {
         fprintf(stderr, "encbox: out of memory\n");
         goto done;
     }
     if (eb_jobs_open(&jc, &api->jobs) < 0) {
-        fprintf(stderr, "encbox: cannot open the job database %s\n", api->db);
+        /* never a URL's password */
+        fprintf(stderr, "encbox: cannot open the job database %s\n",
+                eb_sql_target_is_pg(api->db) ? "(jobs.database, the PostgreSQL URL)" : api->db);
         goto done;
     }
     /* The channels share the job database's file (their own tables and
@@ -2956,7 +3009,7 @@ int eb_api_serve_cli(int argc, char **argv)
         fprintf(stderr, "encbox: cannot name the address publishers dial (live.public_host)\n");
         goto done;
     }
-    chc.db_path = api->db;
+    chc.db_path = api->channels_db;
     chc.storage_root = api->storage;
     chc.base_url = api->cfg.api_public_base_url;
     chc.key_store = api->key_store;
@@ -2965,7 +3018,7 @@ int eb_api_serve_cli(int argc, char **argv)
     chc.on_end = eb_api_channel_ended;
     chc.on_end_opaque = api;
     if (eb_channels_open(&chc, &api->channels) < 0) {
-        fprintf(stderr, "encbox: cannot open the channel store in %s\n", api->db);
+        fprintf(stderr, "encbox: cannot open the channel store in %s\n", api->channels_db);
         goto done;
     }
     if (api->cfg.live_srt_listen[0] || api->cfg.live_rtmp_listen[0]) {

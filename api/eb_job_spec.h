@@ -202,4 +202,11 @@ typedef struct EbJobVodOptions {
 int eb_job_spec_to_vod_options(const EbJobSpec *spec, const EbConfig *cfg, EbJobVodOptions *out,
                                EbJobSpecError *err);
 
+/* The key store of a box whose storage root is root and jobs.database is
+ * database (the daemon's and its workers' rule): "keys" beside a SQLite
+ * file (a relative one is under root), or <root>/keys when the database
+ * is PostgreSQL (a rack: the storage is shared, and any box may serve a
+ * video's license). 0, or -ENAMETOOLONG. */
+int eb_job_key_store(const char *root, const char *database, char *out, size_t size);
+
 #endif

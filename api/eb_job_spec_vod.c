@@ -11,6 +11,7 @@
 #include "eb_error.h"
 #include "eb_hal.h"
 #include "eb_job_spec.h"
+#include "eb_sql.h"
 #include "eb_storage.h"
 
 /* "auto, software": the backend names this build can run. */
@@ -90,19 +91,9 @@ int eb_job_spec_to_vod_options(const EbJobSpec *spec, const EbConfig *cfg, EbJob
     o->encryption = (EbEncryptionScheme)spec->encryption;
     o->public_base_url = cfg->api_public_base_url;
     {
-        /* The key store sits beside the job database ("keys"), which is
-         * under the storage root unless its path is absolute. */
-        const char *db = cfg->jobs_database, *slash = strrchr(db, '/');
-        int n;
-        if (db[0] == '/')
-            n = snprintf(out->key_store, sizeof(out->key_store), "%.*s/keys", (int)(slash - db),
-                         db);
-        else if (slash)
-            n = snprintf(out->key_store, sizeof(out->key_store), "%s/%.*s/keys", o->storage_root,
-                         (int)(slash - db), db);
-        else
-            n = snprintf(out->key_store, sizeof(out->key_store), "%s/keys", o->storage_root);
-        if (n < 0 || (size_t)n >= sizeof(out->key_store)) {
+        int n = eb_job_key_store(o->storage_root, cfg->jobs_database, out->key_store,
+                                 sizeof(out->key_store));
+        if (n < 0) {
             snprintf(err->field, sizeof(err->field), "storage_root");
             snprintf(err->message, sizeof(err->message), "the key store's path is too long");
             return EB_ERR(ENAMETOOLONG);
@@ -160,4 +151,20 @@ int eb_job_spec_to_vod_options(const EbJobSpec *spec, const EbConfig *cfg, EbJob
         return EB_ERR_BAD_ID;
     }
     return 0;
+}
+
+int eb_job_key_store(const char *root, const char *database, char *out, size_t size)
+{
+    const char *slash = strrchr(database, '/');
+    int n;
+
+    if (eb_sql_target_is_pg(database))
+        n = snprintf(out, size, "%s/keys", root);
+    else if (database[0] == '/')
+        n = snprintf(out, size, "%.*s/keys", (int)(slash - database), database);
+    else if (slash)
+        n = snprintf(out, size, "%s/%.*s/keys", root, (int)(slash - database), database);
+    else
+        n = snprintf(out, size, "%s/keys", root);
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }

@@ -49,7 +49,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,9 +60,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "eb_db.h"
 #include "eb_layout.h"
 #include "eb_log.h"
+#include "eb_sql.h"
 #include "eb_storage.h"
 
 #define EB_JOB_ID_LEN 16
@@ -85,6 +84,9 @@ typedef struct EbRun {
     int cancel;     /* DELETE asked for it */
     int shutdown;   /* the daemon is stopping: back to the queue */
     double stop_at; /* eb_now() of the cancel or shutdown's SIGTERM; 0: none */
+    int64_t fence;  /* the claim's token: every write of the run carries it */
+    int lost;       /* the lease is gone (another box may run the job): write nothing */
+    double renewed; /* eb_now() of the last renewal the database took */
     int64_t frames; /* last reported */
     double fps;
     int fell_back; /* the "done" line said so */
@@ -97,7 +99,7 @@ typedef struct EbRun {
 
 struct EbJobs {
     EbJobsConfig cfg;
-    sqlite3 *db;
+    EbSql *db;
     pthread_mutex_t lock;
     pthread_cond_t cond; /* queue changed, a worker ended, or stop */
     int stop;
@@ -116,35 +118,24 @@ struct EbJobs {
     int upload_sweep_due;     /* a job ended: its upload may go now */
     char waiting_id[EB_JOB_ID_LEN + 1]; /* queue head cfg.admit held back; "" none */
     char waiting_for[256];              /* what it waits for */
+    /* The rack (see "Leases" at the top). */
+    double last_lease;  /* eb_now() of the last lease pass */
+    int lease_due;      /* a notification: run the lease pass now */
+    EbSql *listen_db;   /* PostgreSQL: the LISTEN connection; NULL for SQLite */
+    pthread_t listener; /* eb-listen, when listen_db */
+    int listener_started;
+    double started_at;   /* eb_now() when the store opened: the box's start */
+    char input_expr[64]; /* the spec's "input" in SQL (JSON access differs) */
 };
+
+/* The channel boxes NOTIFY when the queue changes. */
+#define EB_JOBS_CHANNEL "encbox_jobs"
 
 static double eb_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int eb_db_exec(sqlite3 *db, const char *sql)
-{
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        EB_LOGE("jobs", "sqlite: %s", err ? err : "?");
-        sqlite3_free(err);
-        return -EIO;
-    }
-    return 0;
-}
-
-/* Prepares sql; on failure logs and returns NULL. */
-static sqlite3_stmt *eb_db_prepare(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        EB_LOGE("jobs", "sqlite: %s", sqlite3_errmsg(db));
-        return NULL;
-    }
-    return st;
 }
 
 static void eb_job_new_id(char *id)
@@ -158,15 +149,14 @@ static void eb_job_new_id(char *id)
         sprintf(id + 2 * i, "%02x", r[i]);
 }
 
-static const char *eb_col_text(sqlite3_stmt *st, int col)
+static const char *eb_col_text(EbSqlStmt *st, int col)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return t ? (const char *)t : NULL;
+    return eb_sql_text(st, col);
 }
 
 #define EB_JOB_COLUMNS                                                                             \
     "id, state, priority, created, started, finished, spec, percent, fps, speed, eta, frames, "    \
-    "backend_used, result, error, attempts"
+    "backend_used, result, error, attempts, box"
 
 /* An integer field of a result object, or null; new reference. */
 static json_t *eb_result_integer(json_t *res, const char *key)
@@ -225,7 +215,7 @@ static json_t *eb_job_encryption(const EbJobs *j, const json_t *spec, const json
 /* progress.rungs of a row (EB_JOB_COLUMNS; lock held): a running job's
  * per-rung frames from its last progress line, an ended job's from its
  * result; [] when there are none. New reference. */
-static json_t *eb_job_progress_rungs(EbJobs *j, sqlite3_stmt *st)
+static json_t *eb_job_progress_rungs(EbJobs *j, EbSqlStmt *st)
 {
     const char *id = eb_col_text(st, 0), *state = eb_col_text(st, 1), *r;
     json_t *arr = json_array();
@@ -258,7 +248,7 @@ static json_t *eb_job_progress_rungs(EbJobs *j, sqlite3_stmt *st)
 }
 
 /* One row (EB_JOB_COLUMNS) as the API's job object; new reference. */
-static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
+static json_t *eb_job_from_row(EbJobs *j, EbSqlStmt *st)
 {
     json_error_t e;
     const char *spec_text = eb_col_text(st, 6), *state = eb_col_text(st, 1);
@@ -274,16 +264,12 @@ static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
                                 eb_col_text(st, 0) && !strcmp(eb_col_text(st, 0), j->waiting_id)
                             ? json_string(j->waiting_for)
                             : json_null());
-    json_object_set_new(o, "priority", json_integer(sqlite3_column_int(st, 2)));
-    json_object_set_new(o, "created_at", json_real(sqlite3_column_double(st, 3)));
+    json_object_set_new(o, "priority", json_integer((int)eb_sql_int64(st, 2)));
+    json_object_set_new(o, "created_at", json_real(eb_sql_double(st, 3)));
     json_object_set_new(o, "started_at",
-                        sqlite3_column_type(st, 4) == SQLITE_NULL
-                            ? json_null()
-                            : json_real(sqlite3_column_double(st, 4)));
+                        eb_sql_is_null(st, 4) ? json_null() : json_real(eb_sql_double(st, 4)));
     json_object_set_new(o, "finished_at",
-                        sqlite3_column_type(st, 5) == SQLITE_NULL
-                            ? json_null()
-                            : json_real(sqlite3_column_double(st, 5)));
+                        eb_sql_is_null(st, 5) ? json_null() : json_real(eb_sql_double(st, 5)));
     if (spec) {
         const char *keys[] = {"input",           "video_id", "overwrite", "ladder",  "format",
                               "segment_seconds", "preset",   "backend",   "fallback"};
@@ -295,12 +281,12 @@ static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
     }
     {
         json_t *p = json_object();
-        double eta = sqlite3_column_double(st, 10);
-        json_object_set_new(p, "percent", json_real(sqlite3_column_double(st, 7)));
-        json_object_set_new(p, "fps", json_real(sqlite3_column_double(st, 8)));
-        json_object_set_new(p, "speed", json_real(sqlite3_column_double(st, 9)));
+        double eta = eb_sql_double(st, 10);
+        json_object_set_new(p, "percent", json_real(eb_sql_double(st, 7)));
+        json_object_set_new(p, "fps", json_real(eb_sql_double(st, 8)));
+        json_object_set_new(p, "speed", json_real(eb_sql_double(st, 9)));
         json_object_set_new(p, "eta_seconds", eta < 0 ? json_null() : json_real(eta));
-        json_object_set_new(p, "frames", json_integer(sqlite3_column_int64(st, 11)));
+        json_object_set_new(p, "frames", json_integer(eb_sql_int64(st, 11)));
         json_object_set_new(p, "rungs", eb_job_progress_rungs(j, st));
         json_object_set_new(o, "progress", p);
     }
@@ -337,7 +323,12 @@ static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
     }
     json_object_set_new(o, "error",
                         eb_col_text(st, 14) ? json_string(eb_col_text(st, 14)) : json_null());
-    json_object_set_new(o, "attempts", json_integer(sqlite3_column_int(st, 15)));
+    json_object_set_new(o, "attempts", json_integer((int)eb_sql_int64(st, 15)));
+    /* The box that runs or ran it (its name); null while queued. */
+    json_object_set_new(o, "box",
+                        eb_col_text(st, 16) && state && strcmp(state, "queued")
+                            ? json_string(eb_col_text(st, 16))
+                            : json_null());
     if (vid && state && !strcmp(state, "succeeded")) {
         json_t *out = json_object();
         const char *fmt = json_string_value(json_object_get(spec, "format"));
@@ -358,36 +349,57 @@ static json_t *eb_job_from_row(EbJobs *j, sqlite3_stmt *st)
 /* The job object by id, with the lock held; NULL when missing. */
 static json_t *eb_job_load(EbJobs *j, const char *id)
 {
-    sqlite3_stmt *st = eb_db_prepare(j->db, "SELECT " EB_JOB_COLUMNS " FROM jobs WHERE id = ?");
+    EbSqlStmt *st = eb_sql_prepare(j->db, "SELECT " EB_JOB_COLUMNS " FROM jobs WHERE id = ?");
     json_t *o = NULL;
     if (!st)
         return NULL;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    eb_sql_bind_text(st, 1, id);
+    if (eb_sql_step(st) == 1)
         o = eb_job_from_row(j, st);
-    sqlite3_finalize(st);
+    eb_sql_finalize(st);
     return o;
 }
 
-static void eb_job_set_state(EbJobs *j, const char *id, int state, const char *error)
+/* Tells the other boxes that the queue changed (PostgreSQL; the message is
+ * sent when the statement commits). */
+static void eb_jobs_notify(EbJobs *j)
 {
-    sqlite3_stmt *st = eb_db_prepare(
-        j->db, "UPDATE jobs SET state = ?, error = ?, finished = ?, pid = 0 WHERE id = ?");
+    if (eb_sql_is_pg(j->db))
+        eb_sql_exec(j->db, "NOTIFY " EB_JOBS_CHANNEL);
+}
+
+/* Records how the run with token fence ended (lock held): queued again
+ * (a new token, so the old one can write nothing more), or an end state.
+ * Returns 1, or 0 when the token is no longer the job's (its lease was
+ * lost: another box has the job) and nothing was written. */
+static int eb_job_set_state(EbJobs *j, const char *id, int64_t fence, int state, const char *error)
+{
+    EbSqlStmt *st = eb_sql_prepare(
+        j->db, "UPDATE jobs SET state = ?, error = ?, finished = ?, pid = 0, lease_until = NULL, "
+               "box = CASE WHEN ?5 = 'queued' THEN NULL ELSE box END, "
+               "fence = CASE WHEN ?5 = 'queued' THEN fence + 1 ELSE fence END "
+               "WHERE id = ?4 AND fence = ?6");
+    int done;
+
     if (!st)
-        return;
-    sqlite3_bind_text(st, 1, eb_job_state_names[state], -1, SQLITE_STATIC);
+        return 0;
+    eb_sql_bind_text(st, 1, eb_job_state_names[state]);
     if (error)
-        sqlite3_bind_text(st, 2, error, -1, SQLITE_TRANSIENT);
+        eb_sql_bind_text(st, 2, error);
     else
-        sqlite3_bind_null(st, 2);
+        eb_sql_bind_null(st, 2);
     if (state >= EB_JOB_SUCCEEDED)
-        sqlite3_bind_double(st, 3, eb_now());
+        eb_sql_bind_double(st, 3, eb_now());
     else
-        sqlite3_bind_null(st, 3);
-    sqlite3_bind_text(st, 4, id, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        EB_LOGE("jobs", "sqlite: %s", sqlite3_errmsg(j->db));
-    sqlite3_finalize(st);
+        eb_sql_bind_null(st, 3);
+    eb_sql_bind_text(st, 4, id);
+    eb_sql_bind_text(st, 5, eb_job_state_names[state]);
+    eb_sql_bind_int64(st, 6, fence);
+    done = eb_sql_step(st) == 0 && eb_sql_changes(st) > 0;
+    eb_sql_finalize(st);
+    if (done && state == EB_JOB_QUEUED)
+        eb_jobs_notify(j);
+    return done;
 }
 
 /* ---- the worker side of a run --------------------------------------- */
@@ -468,42 +480,45 @@ static void eb_run_progress(EbJobs *j, EbRun *r, const char *line)
 {
     json_error_t e;
     json_t *o = json_loads(line, 0, &e);
-    sqlite3_stmt *st;
+    EbSqlStmt *st;
 
     if (!o)
         return;
     pthread_mutex_lock(&j->lock);
-    if (json_is_true(json_object_get(o, "done"))) {
+    if (r->lost) {
+        /* another box runs the job now: its row is not ours to write */
+    } else if (json_is_true(json_object_get(o, "done"))) {
         char *text = json_dumps(o, JSON_COMPACT);
         r->fell_back = json_is_true(json_object_get(o, "fell_back"));
         eb_run_rungs(r, json_object_get(o, "rungs"));
-        st = eb_db_prepare(j->db, "UPDATE jobs SET result = ?, backend_used = ?, percent = 100, "
-                                  "eta = 0 WHERE id = ?");
+        st = eb_sql_prepare(j->db, "UPDATE jobs SET result = ?, backend_used = ?, percent = 100, "
+                                   "eta = 0 WHERE id = ? AND fence = ?");
         if (st && text) {
-            sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 2, json_string_value(json_object_get(o, "backend")), -1,
-                              SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 3, r->id, -1, SQLITE_TRANSIENT);
-            sqlite3_step(st);
+            eb_sql_bind_text(st, 1, text);
+            eb_sql_bind_text(st, 2, json_string_value(json_object_get(o, "backend")));
+            eb_sql_bind_text(st, 3, r->id);
+            eb_sql_bind_int64(st, 4, r->fence);
+            eb_sql_step(st);
         }
-        sqlite3_finalize(st);
+        eb_sql_finalize(st);
         free(text);
     } else {
         r->frames = json_integer_value(json_object_get(o, "frames"));
         r->fps = json_number_value(json_object_get(o, "fps"));
         eb_run_rungs(r, json_object_get(o, "rungs")); /* optional in progress lines */
-        st = eb_db_prepare(j->db, "UPDATE jobs SET percent = ?, fps = ?, speed = ?, eta = ?, "
-                                  "frames = ? WHERE id = ?");
+        st = eb_sql_prepare(j->db, "UPDATE jobs SET percent = ?, fps = ?, speed = ?, eta = ?, "
+                                   "frames = ? WHERE id = ? AND fence = ?");
         if (st) {
-            sqlite3_bind_double(st, 1, json_number_value(json_object_get(o, "percent")));
-            sqlite3_bind_double(st, 2, r->fps);
-            sqlite3_bind_double(st, 3, json_number_value(json_object_get(o, "speed")));
-            sqlite3_bind_double(st, 4, json_number_value(json_object_get(o, "eta")));
-            sqlite3_bind_int64(st, 5, r->frames);
-            sqlite3_bind_text(st, 6, r->id, -1, SQLITE_TRANSIENT);
-            sqlite3_step(st);
+            eb_sql_bind_double(st, 1, json_number_value(json_object_get(o, "percent")));
+            eb_sql_bind_double(st, 2, r->fps);
+            eb_sql_bind_double(st, 3, json_number_value(json_object_get(o, "speed")));
+            eb_sql_bind_double(st, 4, json_number_value(json_object_get(o, "eta")));
+            eb_sql_bind_int64(st, 5, r->frames);
+            eb_sql_bind_text(st, 6, r->id);
+            eb_sql_bind_int64(st, 7, r->fence);
+            eb_sql_step(st);
         }
-        sqlite3_finalize(st);
+        eb_sql_finalize(st);
     }
     pthread_mutex_unlock(&j->lock);
     json_decref(o);
@@ -615,7 +630,10 @@ static void *eb_run_thread(void *arg)
 
     err[0] = 0;
     pthread_mutex_lock(&j->lock);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !hung) {
+    if (r->lost) {
+        /* The lease went (see "Leases"): the job is another box's now. */
+        state = EB_JOB_QUEUED;
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !hung) {
         /* It published before the cancel or shutdown reached it. */
         state = EB_JOB_SUCCEEDED;
     } else if (r->shutdown) {
@@ -647,8 +665,16 @@ static void *eb_run_thread(void *arg)
     if (state == EB_JOB_SUCCEEDED)
         j->fallbacks += r->fell_back;
     j->upload_sweep_due = 1;
-    eb_job_set_state(j, r->id, state, err[0] ? err : NULL);
-    EB_LOGI("jobs", "job %s %s%s%s", r->id, eb_job_state_names[state], err[0] ? ": " : "", err);
+    if (r->lost)
+        EB_LOGW("jobs",
+                "job %s: its lease was lost, the worker was stopped and nothing of "
+                "its end is recorded (another box runs the job)",
+                r->id);
+    else if (!eb_job_set_state(j, r->id, r->fence, state, err[0] ? err : NULL))
+        EB_LOGW("jobs", "job %s %s, but its lease had gone: the end is not recorded", r->id,
+                eb_job_state_names[state]);
+    else
+        EB_LOGI("jobs", "job %s %s%s%s", r->id, eb_job_state_names[state], err[0] ? ": " : "", err);
     for (int i = 0; i < j->nb_running; i++)
         if (j->runs[i] == r) {
             j->runs[i] = j->runs[--j->nb_running];
@@ -713,16 +739,16 @@ static int eb_run_spec_fd(EbJobs *j, EbJobSpec *spec, int *fd)
     return *fd < 0 ? -errno : 0;
 }
 
-/* Forks the worker of job id with the lock held; spec is the job's, the
- * daemon's own settings are put into it. */
-static int eb_run_start(EbJobs *j, const char *id, EbJobSpec *spec)
+/* Forks the worker of job id, claimed with token fence, with the lock
+ * held; spec is the job's, the daemon's own settings are put into it. */
+static int eb_run_start(EbJobs *j, const char *id, int64_t fence, EbJobSpec *spec)
 {
     char logp[4200];
     const char *argv[EB_WORKER_ARGS];
     int pfd[2] = {-1, -1}, logfd = -1, devnull = -1, specfd = -1, ret;
     EbRun *r = NULL;
     pid_t pid;
-    sqlite3_stmt *st;
+    EbSqlStmt *st;
 
     if ((ret = eb_run_spec_fd(j, spec, &specfd)) < 0)
         goto fail;
@@ -770,15 +796,15 @@ static int eb_run_start(EbJobs *j, const char *id, EbJobSpec *spec)
     r->pid = pid;
     r->fd = pfd[0];
     r->jobs = j;
-    st = eb_db_prepare(j->db, "UPDATE jobs SET state = 'running', started = ?, pid = ?, "
-                              "attempts = attempts + 1, percent = 0, fps = 0, speed = 0, "
-                              "eta = -1, frames = 0, error = NULL WHERE id = ?");
+    r->fence = fence;
+    r->renewed = eb_now();
+    st = eb_sql_prepare(j->db, "UPDATE jobs SET pid = ? WHERE id = ? AND fence = ?");
     if (st) {
-        sqlite3_bind_double(st, 1, eb_now());
-        sqlite3_bind_int(st, 2, pid);
-        sqlite3_bind_text(st, 3, id, -1, SQLITE_TRANSIENT);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
+        eb_sql_bind_int64(st, 1, pid);
+        eb_sql_bind_text(st, 2, id);
+        eb_sql_bind_int64(st, 3, fence);
+        eb_sql_step(st);
+        eb_sql_finalize(st);
     }
     j->runs[j->nb_running++] = r;
     if (pthread_create(&r->thread, NULL, eb_run_thread, r) != 0) {
@@ -787,7 +813,7 @@ static int eb_run_start(EbJobs *j, const char *id, EbJobSpec *spec)
         waitpid(pid, NULL, 0);
         close(r->fd);
         j->nb_running--;
-        eb_job_set_state(j, id, EB_JOB_FAILED, "cannot start a monitor thread");
+        eb_job_set_state(j, id, fence, EB_JOB_FAILED, "cannot start a monitor thread");
         free(r);
         return -EAGAIN;
     }
@@ -822,17 +848,17 @@ static void eb_jobs_reap(EbJobs *j)
 /* jobs.history_retention: forget ended jobs (and their worker files). */
 static void eb_jobs_prune(EbJobs *j)
 {
-    sqlite3_stmt *st;
+    EbSqlStmt *st;
     double now = eb_now();
 
     if (j->cfg.history_seconds <= 0 || now - j->last_prune < 60)
         return;
     j->last_prune = now;
-    st = eb_db_prepare(j->db, "SELECT id FROM jobs WHERE finished IS NOT NULL AND finished < ?");
+    st = eb_sql_prepare(j->db, "SELECT id FROM jobs WHERE finished IS NOT NULL AND finished < ?");
     if (!st)
         return;
-    sqlite3_bind_double(st, 1, now - (double)j->cfg.history_seconds);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    eb_sql_bind_double(st, 1, now - (double)j->cfg.history_seconds);
+    while (eb_sql_step(st) == 1) {
         /* The ladder and stats files are older daemons' leftovers. */
         static const char *const ext[] = {"log", "ladder.json", "stats.json"};
         char path[4200];
@@ -841,13 +867,13 @@ static void eb_jobs_prune(EbJobs *j)
             unlink(path);
         }
     }
-    sqlite3_finalize(st);
-    st = eb_db_prepare(j->db, "DELETE FROM jobs WHERE finished IS NOT NULL AND finished < ?");
+    eb_sql_finalize(st);
+    st = eb_sql_prepare(j->db, "DELETE FROM jobs WHERE finished IS NOT NULL AND finished < ?");
     if (!st)
         return;
-    sqlite3_bind_double(st, 1, now - (double)j->cfg.history_seconds);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    eb_sql_bind_double(st, 1, now - (double)j->cfg.history_seconds);
+    eb_sql_step(st);
+    eb_sql_finalize(st);
 }
 
 /* 1 for a finished upload's name: exactly 32 lowercase hex digits. */
@@ -861,7 +887,7 @@ static int eb_upload_name(const char *name)
  * (then nothing is removed). */
 static int eb_jobs_sweep_uploads(EbJobs *j)
 {
-    sqlite3_stmt *st;
+    EbSqlStmt *st;
     DIR *dir;
     struct dirent *e;
     double now = eb_now();
@@ -875,9 +901,15 @@ static int eb_jobs_sweep_uploads(EbJobs *j)
     if (!dir)
         return 0;
     /* Every job that names the upload, kept or ended. */
-    st = eb_db_prepare(j->db, "SELECT MAX(state IN ('queued', 'running')), "
-                              "MAX(state = 'succeeded'), MAX(finished) FROM jobs "
-                              "WHERE json_extract(spec, '$.input') = ?");
+    {
+        char sql[320];
+        snprintf(sql, sizeof(sql),
+                 "SELECT MAX(CASE WHEN state IN ('queued', 'running') THEN 1 ELSE 0 END), "
+                 "MAX(CASE WHEN state = 'succeeded' THEN 1 ELSE 0 END), MAX(finished) FROM jobs "
+                 "WHERE %s = ?",
+                 j->input_expr);
+        st = eb_sql_prepare(j->db, sql);
+    }
     if (!st) {
         closedir(dir);
         return -EIO;
@@ -892,18 +924,18 @@ static int eb_jobs_sweep_uploads(EbJobs *j)
         snprintf(path, sizeof(path), "%s/%s", j->cfg.uploads_dir, e->d_name);
         if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
             continue;
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) != SQLITE_ROW) {
-            EB_LOGE("jobs", "upload clean-up: sqlite: %s", sqlite3_errmsg(j->db));
+        eb_sql_reset(st);
+        eb_sql_bind_text(st, 1, path);
+        if (eb_sql_step(st) != 1) {
+            EB_LOGE("jobs", "upload clean-up: the job table cannot be read");
             ret = -EIO;
             break;
         }
-        active = sqlite3_column_int(st, 0);
-        succeeded = sqlite3_column_int(st, 1);
+        active = (int)eb_sql_int64(st, 0);
+        succeeded = (int)eb_sql_int64(st, 1);
         last = sb.st_mtim.tv_sec + sb.st_mtim.tv_nsec / 1e9;
-        if (sqlite3_column_type(st, 2) != SQLITE_NULL && sqlite3_column_double(st, 2) > last)
-            last = sqlite3_column_double(st, 2);
+        if (!eb_sql_is_null(st, 2) && eb_sql_double(st, 2) > last)
+            last = eb_sql_double(st, 2);
         if (active)
             continue;
         if (!succeeded && now - last < (double)j->cfg.upload_retention_seconds)
@@ -917,7 +949,7 @@ static int eb_jobs_sweep_uploads(EbJobs *j)
             EB_LOGW("jobs", "upload %s: cannot remove it: %s", e->d_name, strerror(errno));
         }
     }
-    sqlite3_finalize(st);
+    eb_sql_finalize(st);
     closedir(dir);
     return ret < 0 ? ret : removed;
 }
@@ -931,6 +963,195 @@ static double eb_housekeeping_interval(const EbJobs *j)
     return t < 0.5 ? 0.5 : t;
 }
 
+/* A running job's cancel asked on another box (lock held). */
+static void eb_run_cancel(EbRun *r)
+{
+    if (r->cancel)
+        return;
+    r->cancel = 1;
+    r->stop_at = eb_now();
+    kill(r->pid, SIGTERM);
+}
+
+/* The lease of run r is gone (lock held): stop its worker at once, so that
+ * it publishes nothing, and write nothing more of it. */
+static void eb_run_lose(EbJobs *j, EbRun *r, const char *why)
+{
+    EB_LOGW("jobs", "job %s: %s; stopping worker %d (another box may run the job)", r->id, why,
+            (int)r->pid);
+    r->lost = 1;
+    kill(r->pid, SIGKILL);
+    (void)j;
+}
+
+/* This box's row in boxes (lock held): its address, the database's time
+ * and what cfg.box_info says of it. */
+static void eb_jobs_heartbeat(EbJobs *j)
+{
+    char sql[512];
+    json_t *info = j->cfg.box_info ? j->cfg.box_info(j->cfg.box_info_opaque) : NULL;
+    char *text = info ? json_dumps(info, JSON_COMPACT) : NULL;
+    EbSqlStmt *st;
+
+    json_decref(info);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO boxes (name, address, heartbeat, started, info) VALUES (?, ?, %s, ?, ?) "
+             "ON CONFLICT (name) DO UPDATE SET address = excluded.address, heartbeat = "
+             "excluded.heartbeat, started = excluded.started, info = excluded.info",
+             eb_sql_now(j->db));
+    if ((st = eb_sql_prepare(j->db, sql))) {
+        eb_sql_bind_text(st, 1, j->cfg.box);
+        eb_sql_bind_text(st, 2, j->cfg.box_address ? j->cfg.box_address : "");
+        eb_sql_bind_double(st, 3, j->started_at);
+        eb_sql_bind_text(st, 4, text ? text : "{}");
+        eb_sql_step(st);
+    }
+    eb_sql_finalize(st);
+    free(text);
+}
+
+/* The lease pass (see "Leases"; lock held): renews this box's leases,
+ * stops the runs whose lease is gone, takes cancels asked on other
+ * boxes, beats the box's heartbeat and puts back in the queue the jobs of
+ * boxes whose lease ran out. */
+static void eb_jobs_leases(EbJobs *j)
+{
+    double now = eb_now();
+    char sql[512];
+    EbSqlStmt *st;
+
+    if (!j->lease_due && now - j->last_lease < j->cfg.lease_seconds / 3.0)
+        return;
+    j->lease_due = 0;
+    j->last_lease = now;
+    snprintf(sql, sizeof(sql),
+             "UPDATE jobs SET lease_until = %s + ? WHERE id = ? AND fence = ? AND "
+             "state = 'running' RETURNING cancel_requested",
+             eb_sql_now(j->db));
+    for (int i = 0; i < j->nb_running; i++) {
+        EbRun *r = j->runs[i];
+        int rc;
+        if (r->lost || !(st = eb_sql_prepare(j->db, sql)))
+            continue;
+        eb_sql_bind_double(st, 1, (double)j->cfg.lease_seconds);
+        eb_sql_bind_text(st, 2, r->id);
+        eb_sql_bind_int64(st, 3, r->fence);
+        rc = eb_sql_step(st);
+        if (rc == 1) {
+            r->renewed = now;
+            if (eb_sql_int64(st, 0) && !r->cancel && !r->shutdown) {
+                EB_LOGI("jobs", "job %s: canceled through another box", r->id);
+                eb_run_cancel(r);
+            }
+        } else if (rc == 0) {
+            eb_run_lose(j, r, "its lease is no longer this box's");
+        } else if (now - r->renewed > j->cfg.lease_seconds) {
+            /* Without the database this box cannot show it still holds
+             * the lease; another box may have the job by now. */
+            eb_run_lose(j, r, "the lease could not be renewed in time");
+        }
+        eb_sql_finalize(st);
+    }
+    eb_jobs_heartbeat(j);
+    snprintf(sql, sizeof(sql),
+             "UPDATE jobs SET state = 'queued', box = NULL, pid = 0, fence = fence + 1, "
+             "lease_until = NULL, percent = 0, fps = 0, speed = 0, eta = -1, frames = 0 "
+             "WHERE state = 'running' AND lease_until < %s",
+             eb_sql_now(j->db));
+    if ((st = eb_sql_prepare(j->db, sql)) && eb_sql_step(st) == 0 && eb_sql_changes(st) > 0) {
+        EB_LOGW("jobs", "%" PRId64 " job%s of a box that stopped renewing its lease queued again",
+                eb_sql_changes(st), eb_sql_changes(st) == 1 ? "" : "s");
+        eb_jobs_notify(j);
+    }
+    eb_sql_finalize(st);
+}
+
+/* Takes the head of the queue this box can run (lock held): claims it under
+ * a new token and a lease, in one transaction that skips the rows other
+ * boxes are claiming, and starts its worker. Returns 1 when a job was taken
+ * (started, or failed to start), 0 when there is none, 2 when cfg.admit
+ * held the head back (ask again soon). */
+static int eb_jobs_claim(EbJobs *j)
+{
+    char sql[640], id[EB_JOB_ID_LEN + 1], why[sizeof(j->waiting_for)] = "";
+    EbSqlStmt *st;
+    EbJobSpec spec;
+    EbJobSpecError serr = {{0}};
+    int64_t fence = 0;
+    int ok, ret, pg = eb_sql_is_pg(j->db);
+    const char *text;
+
+    if (eb_sql_exec(j->db, pg ? "BEGIN" : "BEGIN IMMEDIATE") < 0)
+        return 0;
+    st = eb_sql_prepare(j->db, pg ? "SELECT id, spec, fence FROM jobs WHERE state = 'queued' "
+                                    "ORDER BY priority DESC, rowid ASC LIMIT 1 "
+                                    "FOR UPDATE SKIP LOCKED"
+                                  : "SELECT id, spec, fence FROM jobs WHERE state = 'queued' "
+                                    "ORDER BY priority DESC, rowid ASC LIMIT 1");
+    if (!st || eb_sql_step(st) != 1) {
+        eb_sql_finalize(st);
+        eb_sql_exec(j->db, "ROLLBACK");
+        j->waiting_id[0] = 0;
+        return 0;
+    }
+    snprintf(id, sizeof(id), "%s", eb_sql_text(st, 0) ? eb_sql_text(st, 0) : "");
+    fence = eb_sql_int64(st, 2);
+    text = eb_sql_text(st, 1);
+    eb_job_spec_init(&spec);
+    ok = text && eb_job_spec_parse(text, strlen(text), NULL, &spec, &serr) == 0;
+    eb_sql_finalize(st);
+    if (ok && j->cfg.admit && !j->cfg.admit(j->cfg.admit_opaque, &spec, why, sizeof(why))) {
+        /* The head waits here (on this box nothing overtakes it; another
+         * box may take it meanwhile); device sessions are freed by other
+         * processes too, so ask again soon rather than only on events. */
+        eb_sql_exec(j->db, "ROLLBACK");
+        if (strcmp(j->waiting_id, id) || strcmp(j->waiting_for, why))
+            EB_LOGI("jobs", "job %s waits for %s", id, why);
+        snprintf(j->waiting_id, sizeof(j->waiting_id), "%s", id);
+        snprintf(j->waiting_for, sizeof(j->waiting_for), "%s", why);
+        eb_job_spec_clear(&spec);
+        return 2;
+    }
+    j->waiting_id[0] = 0;
+    if (!ok) {
+        char msg[600];
+        eb_sql_exec(j->db, "COMMIT");
+        snprintf(msg, sizeof(msg), "invalid job spec: %s", serr.message);
+        EB_LOGE("jobs", "job %s: %s", id, msg);
+        eb_job_set_state(j, id, fence, EB_JOB_FAILED, msg);
+        eb_job_spec_clear(&spec);
+        return 1;
+    }
+    snprintf(sql, sizeof(sql),
+             "UPDATE jobs SET state = 'running', box = ?, fence = fence + 1, lease_until = %s + ?, "
+             "cancel_requested = 0, started = ?, pid = 0, attempts = attempts + 1, percent = 0, "
+             "fps = 0, speed = 0, eta = -1, frames = 0, error = NULL "
+             "WHERE id = ? AND fence = ? RETURNING fence",
+             eb_sql_now(j->db));
+    st = eb_sql_prepare(j->db, sql);
+    eb_sql_bind_text(st, 1, j->cfg.box);
+    eb_sql_bind_double(st, 2, (double)j->cfg.lease_seconds);
+    eb_sql_bind_double(st, 3, eb_now());
+    eb_sql_bind_text(st, 4, id);
+    eb_sql_bind_int64(st, 5, fence);
+    ok = eb_sql_step(st) == 1;
+    fence = ok ? eb_sql_int64(st, 0) : 0;
+    eb_sql_finalize(st);
+    if (!ok || eb_sql_exec(j->db, "COMMIT") < 0) {
+        eb_sql_exec(j->db, "ROLLBACK");
+        eb_job_spec_clear(&spec);
+        return 0;
+    }
+    EB_LOGI("jobs", "job %s claimed by box %s (token %" PRId64 ")", id, j->cfg.box, fence);
+    ret = eb_run_start(j, id, fence, &spec);
+    if (ret < 0) {
+        EB_LOGE("jobs", "job %s: cannot start its worker (%s)", id, strerror(-ret));
+        eb_job_set_state(j, id, fence, EB_JOB_FAILED, "cannot start the worker");
+    }
+    eb_job_spec_clear(&spec);
+    return 1;
+}
+
 static void *eb_sched_thread(void *arg)
 {
     EbJobs *j = arg;
@@ -938,60 +1159,27 @@ static void *eb_sched_thread(void *arg)
     pthread_setname_np(pthread_self(), "eb-sched");
     pthread_mutex_lock(&j->lock);
     while (!j->stop) {
-        sqlite3_stmt *st = NULL;
-        int started = 0, retry = 0;
+        int taken = 0;
+        double until;
 
         eb_jobs_reap(j);
+        eb_jobs_leases(j);
         eb_jobs_prune(j);
         if (j->upload_sweep_due || eb_now() - j->last_upload_sweep >= eb_housekeeping_interval(j))
             eb_jobs_sweep_uploads(j);
         if (j->nb_running < j->max_running)
-            st = eb_db_prepare(j->db, "SELECT id, spec FROM jobs WHERE state = 'queued' "
-                                      "ORDER BY priority DESC, rowid ASC LIMIT 1");
-        if (st && sqlite3_step(st) == SQLITE_ROW) {
-            char id[EB_JOB_ID_LEN + 1];
-            const char *text = eb_col_text(st, 1);
-            EbJobSpec spec;
-            EbJobSpecError serr = {{0}};
-            int ret, ok;
-            char why[sizeof(j->waiting_for)] = "";
-            eb_job_spec_init(&spec);
-            ok = text && eb_job_spec_parse(text, strlen(text), NULL, &spec, &serr) == 0;
-            snprintf(id, sizeof(id), "%s", eb_col_text(st, 0));
-            sqlite3_finalize(st);
-            st = NULL;
-            if (ok && j->cfg.admit && !j->cfg.admit(j->cfg.admit_opaque, &spec, why, sizeof(why))) {
-                /* The head waits (priority order holds: nothing overtakes
-                 * it); device sessions are freed by other processes too, so
-                 * ask again soon rather than only on our own events. */
-                if (strcmp(j->waiting_id, id) || strcmp(j->waiting_for, why))
-                    EB_LOGI("jobs", "job %s waits for %s", id, why);
-                snprintf(j->waiting_id, sizeof(j->waiting_id), "%s", id);
-                snprintf(j->waiting_for, sizeof(j->waiting_for), "%s", why);
-                retry = 1;
-            } else {
-                j->waiting_id[0] = 0;
-                ret = ok ? eb_run_start(j, id, &spec) : -EINVAL;
-                if (!ok) {
-                    char msg[600];
-                    snprintf(msg, sizeof(msg), "invalid job spec: %s", serr.message);
-                    EB_LOGE("jobs", "job %s: %s", id, msg);
-                    eb_job_set_state(j, id, EB_JOB_FAILED, msg);
-                } else if (ret < 0) {
-                    EB_LOGE("jobs", "job %s: cannot start its worker (%s)", id, strerror(-ret));
-                    eb_job_set_state(j, id, EB_JOB_FAILED, "cannot start the worker");
-                }
-                started = 1;
-            }
-            eb_job_spec_clear(&spec);
-        } else {
+            taken = eb_jobs_claim(j);
+        else
             j->waiting_id[0] = 0;
-        }
-        sqlite3_finalize(st);
-        if (!started) {
-            /* Woken by the queue, a worker's end or stop; else at the next
-             * housekeeping time. */
-            double until = eb_now() + (retry ? EB_JOBS_ADMIT_RETRY_S : eb_housekeeping_interval(j));
+        if (taken == 1)
+            continue;
+        /* Woken by the queue (here or, through LISTEN, on another box), a
+         * worker's end or stop; else at the next lease pass or
+         * housekeeping time. */
+        until = eb_now() + (taken == 2 ? EB_JOBS_ADMIT_RETRY_S : eb_housekeeping_interval(j));
+        if (until > j->last_lease + j->cfg.lease_seconds / 3.0)
+            until = j->last_lease + j->cfg.lease_seconds / 3.0;
+        {
             struct timespec ts = {.tv_sec = (time_t)until,
                                   .tv_nsec = (long)((until - (double)(time_t)until) * 1e9)};
             pthread_cond_timedwait(&j->cond, &j->lock, &ts);
@@ -1001,15 +1189,117 @@ static void *eb_sched_thread(void *arg)
     return NULL;
 }
 
+/* eb-listen (PostgreSQL): waits for the other boxes' NOTIFY and wakes
+ * eb-sched, so an idle box takes a new job at once instead of polling. */
+static void *eb_listen_thread(void *arg)
+{
+    EbJobs *j = arg;
+
+    pthread_setname_np(pthread_self(), "eb-listen");
+    for (;;) {
+        int fd, n = 0, stop;
+        pthread_mutex_lock(&j->lock);
+        stop = j->stop;
+        pthread_mutex_unlock(&j->lock);
+        if (stop)
+            break;
+        fd = eb_sql_socket(j->listen_db);
+        if (fd >= 0) {
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            n = poll(&p, 1, 500);
+        } else {
+            sleep(1); /* the server is gone: eb_sql_notifications reconnects */
+        }
+        if (n < 0 && errno != EINTR)
+            sleep(1);
+        if (fd < 0 || n > 0) {
+            n = eb_sql_notifications(j->listen_db);
+            if (n > 0) {
+                pthread_mutex_lock(&j->lock);
+                j->lease_due = 1;
+                pthread_cond_broadcast(&j->cond);
+                pthread_mutex_unlock(&j->lock);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* The tables, made or brought up to date (columns of older daemons'). */
+static int eb_jobs_schema(EbJobs *j)
+{
+    static const char *const added[][2] = {
+        {"box", "TEXT"},
+        {"fence", "INTEGER NOT NULL DEFAULT 0"},
+        {"lease_until", "REAL"},
+        {"cancel_requested", "INTEGER NOT NULL DEFAULT 0"},
+    };
+
+    if (eb_sql_is_pg(j->db))
+        /* Boxes starting together make the tables once (the advisory lock
+         * is the database's, held for this statement's session). */
+        return eb_sql_exec(
+            j->db, "SELECT pg_advisory_lock(7361626);"
+                   "CREATE TABLE IF NOT EXISTS jobs ("
+                   " rowid BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, state TEXT NOT NULL,"
+                   " priority INTEGER NOT NULL, created DOUBLE PRECISION NOT NULL,"
+                   " started DOUBLE PRECISION, finished DOUBLE PRECISION, spec TEXT NOT NULL,"
+                   " video_id TEXT NOT NULL, percent DOUBLE PRECISION DEFAULT 0,"
+                   " fps DOUBLE PRECISION DEFAULT 0, speed DOUBLE PRECISION DEFAULT 0,"
+                   " eta DOUBLE PRECISION DEFAULT -1, frames BIGINT DEFAULT 0,"
+                   " backend_used TEXT, result TEXT, error TEXT, attempts INTEGER DEFAULT 0,"
+                   " pid INTEGER DEFAULT 0, box TEXT, fence BIGINT NOT NULL DEFAULT 0,"
+                   " lease_until DOUBLE PRECISION, cancel_requested INTEGER NOT NULL DEFAULT 0);"
+                   "CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(state, priority, rowid);"
+                   "CREATE UNIQUE INDEX IF NOT EXISTS jobs_active_video ON jobs(video_id)"
+                   " WHERE state IN ('queued', 'running');"
+                   "CREATE TABLE IF NOT EXISTS boxes (name TEXT PRIMARY KEY, address TEXT,"
+                   " heartbeat DOUBLE PRECISION, started DOUBLE PRECISION, info TEXT);"
+                   "SELECT pg_advisory_unlock(7361626);");
+    if (eb_sql_exec(j->db, "CREATE TABLE IF NOT EXISTS jobs ("
+                           " id TEXT NOT NULL UNIQUE, state TEXT NOT NULL,"
+                           " priority INTEGER NOT NULL, created REAL NOT NULL,"
+                           " started REAL, finished REAL, spec TEXT NOT NULL,"
+                           " video_id TEXT NOT NULL, percent REAL DEFAULT 0, fps REAL DEFAULT 0,"
+                           " speed REAL DEFAULT 0, eta REAL DEFAULT -1, frames INTEGER DEFAULT 0,"
+                           " backend_used TEXT, result TEXT, error TEXT,"
+                           " attempts INTEGER DEFAULT 0, pid INTEGER DEFAULT 0);"
+                           "CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(state, priority);"
+                           "CREATE TABLE IF NOT EXISTS boxes (name TEXT PRIMARY KEY, address TEXT,"
+                           " heartbeat REAL, started REAL, info TEXT);") < 0)
+        return -EIO;
+    for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
+        EbSqlStmt *st =
+            eb_sql_prepare(j->db, "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = ?");
+        int have;
+        char sql[128];
+        if (!st)
+            return -EIO;
+        eb_sql_bind_text(st, 1, added[i][0]);
+        have = eb_sql_step(st) == 1 && eb_sql_int64(st, 0) > 0;
+        eb_sql_finalize(st);
+        snprintf(sql, sizeof(sql), "ALTER TABLE jobs ADD COLUMN %s %s", added[i][0], added[i][1]);
+        if (!have && eb_sql_exec(j->db, sql) < 0)
+            return -EIO;
+    }
+    return 0;
+}
+
 int eb_jobs_open(const EbJobsConfig *cfg, EbJobs **out)
 {
     EbJobs *j = calloc(1, sizeof(*j));
+    EbSqlStmt *st;
     int ret = -EIO;
 
     *out = NULL;
     if (!j)
         return -ENOMEM;
     j->cfg = *cfg;
+    if (!j->cfg.box || !*j->cfg.box)
+        j->cfg.box = "local";
+    if (j->cfg.lease_seconds < 3)
+        j->cfg.lease_seconds = EB_JOBS_LEASE_S;
+    j->started_at = eb_now();
     pthread_mutex_init(&j->lock, NULL);
     pthread_cond_init(&j->cond, NULL);
     j->max_running = cfg->max_jobs;
@@ -1023,23 +1313,31 @@ int eb_jobs_open(const EbJobsConfig *cfg, EbJobs **out)
         EB_LOGE("jobs", "cannot create %s", cfg->work_dir);
         goto fail;
     }
-    /* Owner-only (job secrets, and the channels' in the same file), WAL. */
-    if (eb_db_open(cfg->db_path, "jobs", &j->db) < 0)
+    /* SQLite: owner-only (job secrets, and the channels' in the same
+     * file), WAL. PostgreSQL: the rack's queue, and a second connection
+     * that only LISTENs. */
+    if (eb_sql_open(cfg->db_path, "jobs", &j->db) < 0 || eb_jobs_schema(j) < 0)
         goto fail;
-    if (eb_db_exec(j->db, "CREATE TABLE IF NOT EXISTS jobs ("
-                          " id TEXT NOT NULL UNIQUE, state TEXT NOT NULL,"
-                          " priority INTEGER NOT NULL, created REAL NOT NULL,"
-                          " started REAL, finished REAL, spec TEXT NOT NULL,"
-                          " video_id TEXT NOT NULL, percent REAL DEFAULT 0, fps REAL DEFAULT 0,"
-                          " speed REAL DEFAULT 0, eta REAL DEFAULT -1, frames INTEGER DEFAULT 0,"
-                          " backend_used TEXT, result TEXT, error TEXT,"
-                          " attempts INTEGER DEFAULT 0, pid INTEGER DEFAULT 0);"
-                          "CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(state, priority);"
-                          /* Workers of an earlier daemon died with it (PDEATHSIG):
-                           * their jobs run again from the start. */
-                          "UPDATE jobs SET state = 'queued', pid = 0, percent = 0, fps = 0,"
-                          " speed = 0, eta = -1, frames = 0 WHERE state = 'running';") < 0)
+    snprintf(j->input_expr, sizeof(j->input_expr), "%s",
+             eb_sql_is_pg(j->db) ? "(spec::json->>'input')" : "json_extract(spec, '$.input')");
+    if (eb_sql_is_pg(j->db) && (eb_sql_open(cfg->db_path, "jobs", &j->listen_db) < 0 ||
+                                eb_sql_listen(j->listen_db, EB_JOBS_CHANNEL) < 0))
         goto fail;
+    /* Workers of this box's earlier daemon died with it (PDEATHSIG): their
+     * jobs run again from the start, now, without waiting for the lease
+     * (a new token, so nothing of the old runs can write). */
+    st = eb_sql_prepare(j->db, "UPDATE jobs SET state = 'queued', box = NULL, pid = 0, "
+                               "fence = fence + 1, lease_until = NULL, percent = 0, fps = 0, "
+                               "speed = 0, eta = -1, frames = 0 WHERE state = 'running' AND "
+                               "(box = ? OR box IS NULL OR ? = 0)");
+    eb_sql_bind_text(st, 1, j->cfg.box);
+    eb_sql_bind_int64(st, 2, eb_sql_is_pg(j->db));
+    if (!st || eb_sql_step(st) < 0) {
+        eb_sql_finalize(st);
+        goto fail;
+    }
+    eb_sql_finalize(st);
+    eb_jobs_heartbeat(j);
     *out = j;
     return 0;
 fail:
@@ -1069,6 +1367,13 @@ int eb_jobs_start(EbJobs *j)
     if (pthread_create(&j->sched, NULL, eb_sched_thread, j) != 0)
         return -EAGAIN;
     j->sched_started = 1;
+    if (j->listen_db) {
+        if (pthread_create(&j->listener, NULL, eb_listen_thread, j) != 0)
+            EB_LOGW("jobs", "cannot start the LISTEN thread: other boxes' jobs are seen "
+                            "at the lease pass only");
+        else
+            j->listener_started = 1;
+    }
     return 0;
 }
 
@@ -1096,8 +1401,10 @@ void eb_jobs_close(EbJobs **pj)
             pthread_cond_wait(&j->cond, &j->lock);
     }
     pthread_mutex_unlock(&j->lock);
-    if (j->db)
-        sqlite3_close(j->db);
+    if (j->listener_started)
+        pthread_join(j->listener, NULL);
+    eb_sql_close(&j->listen_db);
+    eb_sql_close(&j->db);
     free(j->runs);
     free(j->done);
     pthread_cond_destroy(&j->cond);
@@ -1108,14 +1415,14 @@ void eb_jobs_close(EbJobs **pj)
 
 static int eb_jobs_video_busy_locked(EbJobs *j, const char *vid)
 {
-    sqlite3_stmt *st = eb_db_prepare(j->db, "SELECT 1 FROM jobs WHERE video_id = ? AND state IN "
-                                            "('queued', 'running') LIMIT 1");
+    EbSqlStmt *st = eb_sql_prepare(j->db, "SELECT 1 FROM jobs WHERE video_id = ? AND state IN "
+                                          "('queued', 'running') LIMIT 1");
     int busy = 0;
     if (!st)
         return 0;
-    sqlite3_bind_text(st, 1, vid, -1, SQLITE_TRANSIENT);
-    busy = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    eb_sql_bind_text(st, 1, vid);
+    busy = eb_sql_step(st) == 1;
+    eb_sql_finalize(st);
     return busy;
 }
 
@@ -1130,16 +1437,20 @@ int eb_jobs_video_busy(EbJobs *j, const char *vid)
 
 int eb_jobs_input_busy(EbJobs *j, const char *path)
 {
-    sqlite3_stmt *st;
+    EbSqlStmt *st;
     int busy = 0;
 
+    char sql[160];
+
+    snprintf(sql, sizeof(sql),
+             "SELECT 1 FROM jobs WHERE state IN ('queued', 'running') AND %s = ? LIMIT 1",
+             j->input_expr);
     pthread_mutex_lock(&j->lock);
-    st = eb_db_prepare(j->db, "SELECT 1 FROM jobs WHERE state IN ('queued', 'running') AND "
-                              "json_extract(spec, '$.input') = ? LIMIT 1");
+    st = eb_sql_prepare(j->db, sql);
     if (st) {
-        sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
-        busy = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
+        eb_sql_bind_text(st, 1, path);
+        busy = eb_sql_step(st) == 1;
+        eb_sql_finalize(st);
     }
     pthread_mutex_unlock(&j->lock);
     return busy;
@@ -1150,7 +1461,7 @@ int eb_jobs_submit(EbJobs *j, EbJobSpec *spec, json_t **job)
     char id[EB_JOB_ID_LEN + 1];
     char *text = NULL;
     json_t *o = NULL;
-    sqlite3_stmt *st;
+    EbSqlStmt *st;
     int ret = 0;
 
     *job = NULL;
@@ -1182,25 +1493,26 @@ int eb_jobs_submit(EbJobs *j, EbJobSpec *spec, json_t **job)
             goto done;
         }
     }
-    st = eb_db_prepare(j->db, "INSERT INTO jobs (id, state, priority, created, spec, video_id) "
-                              "VALUES (?, 'queued', ?, ?, ?, ?)");
+    st = eb_sql_prepare(j->db, "INSERT INTO jobs (id, state, priority, created, spec, video_id) "
+                               "VALUES (?, 'queued', ?, ?, ?, ?)");
     if (!st) {
         ret = -EIO;
         goto done;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 2, spec->priority);
-    sqlite3_bind_double(st, 3, eb_now());
-    sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 5, spec->video_id, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        EB_LOGE("jobs", "sqlite: %s", sqlite3_errmsg(j->db));
-        ret = -EIO;
-    }
-    sqlite3_finalize(st);
+    eb_sql_bind_text(st, 1, id);
+    eb_sql_bind_int64(st, 2, spec->priority);
+    eb_sql_bind_double(st, 3, eb_now());
+    eb_sql_bind_text(st, 4, text);
+    eb_sql_bind_text(st, 5, spec->video_id);
+    if (eb_sql_step(st) != 0)
+        /* Another box may have queued the same video meanwhile (the
+         * database keeps one queued or running job per video). */
+        ret = eb_jobs_video_busy_locked(j, spec->video_id) ? -EEXIST : -EIO;
+    eb_sql_finalize(st);
     if (ret == 0) {
         *job = eb_job_load(j, id);
         pthread_cond_broadcast(&j->cond);
+        eb_jobs_notify(j);
         EB_LOGI("jobs", "job %s queued (video %s)", id, spec->video_id);
     }
 done:
@@ -1220,39 +1532,57 @@ int eb_jobs_get(EbJobs *j, const char *id, json_t **job)
 
 int eb_jobs_list(EbJobs *j, const char *state, int limit, int offset, json_t **out)
 {
-    sqlite3_stmt *st;
+    EbSqlStmt *st;
     json_t *arr = json_array();
     int64_t total = 0;
 
     *out = NULL;
     pthread_mutex_lock(&j->lock);
-    st = eb_db_prepare(j->db, "SELECT " EB_JOB_COLUMNS " FROM jobs WHERE ?1 IS NULL OR state = ?1 "
-                              "ORDER BY rowid DESC LIMIT ?2 OFFSET ?3");
+    st = eb_sql_prepare(j->db, "SELECT " EB_JOB_COLUMNS
+                               " FROM jobs WHERE CAST(?1 AS TEXT) IS NULL OR state = ?1 "
+                               "ORDER BY rowid DESC LIMIT ?2 OFFSET ?3");
     if (st) {
         if (state)
-            sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
+            eb_sql_bind_text(st, 1, state);
         else
-            sqlite3_bind_null(st, 1);
-        sqlite3_bind_int(st, 2, limit);
-        sqlite3_bind_int(st, 3, offset);
-        while (sqlite3_step(st) == SQLITE_ROW)
+            eb_sql_bind_null(st, 1);
+        eb_sql_bind_int64(st, 2, limit);
+        eb_sql_bind_int64(st, 3, offset);
+        while (eb_sql_step(st) == 1)
             json_array_append_new(arr, eb_job_from_row(j, st));
-        sqlite3_finalize(st);
+        eb_sql_finalize(st);
     }
-    st = eb_db_prepare(j->db, "SELECT COUNT(*) FROM jobs WHERE ?1 IS NULL OR state = ?1");
+    st = eb_sql_prepare(j->db,
+                        "SELECT COUNT(*) FROM jobs WHERE CAST(?1 AS TEXT) IS NULL OR state = ?1");
     if (st) {
         if (state)
-            sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
+            eb_sql_bind_text(st, 1, state);
         else
-            sqlite3_bind_null(st, 1);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            total = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+            eb_sql_bind_null(st, 1);
+        if (eb_sql_step(st) == 1)
+            total = eb_sql_int64(st, 0);
+        eb_sql_finalize(st);
     }
     pthread_mutex_unlock(&j->lock);
     *out = json_pack("{s:o, s:I, s:i, s:i}", "jobs", arr, "total", (json_int_t)total, "limit",
                      limit, "offset", offset);
     return *out ? 0 : -ENOMEM;
+}
+
+/* Runs sql with a double (?1) and the job id (?2), lock held; the rows it
+ * changed, or -EIO. */
+static int64_t eb_jobs_update_one(EbJobs *j, const char *sql, double v, const char *id)
+{
+    EbSqlStmt *st = eb_sql_prepare(j->db, sql);
+    int64_t n = -EIO;
+    if (!st)
+        return n;
+    eb_sql_bind_double(st, 1, v);
+    eb_sql_bind_text(st, 2, id);
+    if (eb_sql_step(st) == 0)
+        n = eb_sql_changes(st);
+    eb_sql_finalize(st);
+    return n;
 }
 
 int eb_jobs_cancel(EbJobs *j, const char *id, json_t **job)
@@ -1268,16 +1598,29 @@ int eb_jobs_cancel(EbJobs *j, const char *id, json_t **job)
         goto done;
     }
     state = json_string_value(json_object_get(o, "state"));
-    if (!strcmp(state, "queued")) {
-        eb_job_set_state(j, id, EB_JOB_CANCELED, NULL);
-    } else if (!strcmp(state, "running")) {
+    if (!strcmp(state, "queued") &&
+        eb_jobs_update_one(j,
+                           "UPDATE jobs SET state = 'canceled', finished = ?, lease_until = "
+                           "NULL WHERE id = ? AND state = 'queued'",
+                           eb_now(), id) == 0) {
+        /* a box claimed it meanwhile: it is running now */
+        state = "running";
+    }
+    if (!strcmp(state, "running")) {
+        int here = 0;
         for (int i = 0; i < j->nb_running; i++)
-            if (!strcmp(j->runs[i]->id, id) && !j->runs[i]->cancel) {
-                j->runs[i]->cancel = 1;
-                j->runs[i]->stop_at = eb_now();
-                kill(j->runs[i]->pid, SIGTERM);
+            if (!strcmp(j->runs[i]->id, id)) {
+                eb_run_cancel(j->runs[i]);
+                here = 1;
             }
-    } else {
+        /* Another box's worker: that box stops it at its next lease pass,
+         * which the notification brings forward. */
+        if (!here && eb_jobs_update_one(j,
+                                        "UPDATE jobs SET cancel_requested = ?1 WHERE id = ?2 "
+                                        "AND state = 'running'",
+                                        1, id) > 0)
+            eb_jobs_notify(j);
+    } else if (strcmp(state, "queued")) {
         ret = -EALREADY;
     }
     json_decref(o);
@@ -1290,16 +1633,16 @@ done:
 
 void eb_jobs_stats(EbJobs *j, EbJobsStats *out)
 {
-    sqlite3_stmt *st;
+    EbSqlStmt *st;
 
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&j->lock);
-    st = eb_db_prepare(j->db, "SELECT state, COUNT(*) FROM jobs GROUP BY state");
-    while (st && sqlite3_step(st) == SQLITE_ROW)
+    st = eb_sql_prepare(j->db, "SELECT state, COUNT(*) FROM jobs GROUP BY state");
+    while (st && eb_sql_step(st) == 1)
         for (int i = 0; i < EB_JOB_NB_STATES; i++)
             if (eb_col_text(st, 0) && !strcmp(eb_col_text(st, 0), eb_job_state_names[i]))
-                out->by_state[i] = sqlite3_column_int64(st, 1);
-    sqlite3_finalize(st);
+                out->by_state[i] = eb_sql_int64(st, 1);
+    eb_sql_finalize(st);
     out->frames_encoded = j->frames_finished;
     for (int i = 0; i < j->nb_running; i++) {
         out->frames_encoded += j->runs[i]->frames;
@@ -1319,4 +1662,62 @@ void eb_jobs_stats(EbJobs *j, EbJobsStats *out)
                                   j->runs[i]->rungs[k].frames);
     }
     pthread_mutex_unlock(&j->lock);
+}
+
+int eb_jobs_boxes(EbJobs *j, json_t **out)
+{
+    char sql[256];
+    EbSqlStmt *st, *run;
+    json_t *arr = json_array();
+    int ret = 0;
+
+    *out = NULL;
+    if (!arr)
+        return -ENOMEM;
+    snprintf(sql, sizeof(sql),
+             "SELECT name, address, heartbeat, started, info, %s FROM boxes ORDER BY name",
+             eb_sql_now(j->db));
+    pthread_mutex_lock(&j->lock);
+    st = eb_sql_prepare(j->db, sql);
+    run = eb_sql_prepare(j->db, "SELECT id FROM jobs WHERE state = 'running' AND box = ? "
+                                "ORDER BY rowid");
+    if (!st || !run)
+        ret = -EIO;
+    while (ret == 0 && eb_sql_step(st) == 1) {
+        json_error_t e;
+        const char *info = eb_sql_text(st, 4);
+        json_t *o = info ? json_loads(info, 0, &e) : NULL, *ids = json_array();
+        double age = eb_sql_double(st, 5) - eb_sql_double(st, 2);
+        if (!json_is_object(o)) {
+            json_decref(o);
+            o = json_object();
+        }
+        eb_sql_reset(run);
+        eb_sql_bind_text(run, 1, eb_sql_text(st, 0));
+        while (eb_sql_step(run) == 1)
+            json_array_append_new(ids, json_string(eb_sql_text(run, 0)));
+        json_object_set_new(o, "name", json_string(eb_sql_text(st, 0) ? eb_sql_text(st, 0) : ""));
+        json_object_set_new(o, "address",
+                            json_string(eb_sql_text(st, 1) ? eb_sql_text(st, 1) : ""));
+        json_object_set_new(o, "last_heartbeat", json_real(eb_sql_double(st, 2)));
+        json_object_set_new(o, "heartbeat_age_seconds", json_real(age < 0 ? 0 : age));
+        /* A box that missed its lease renewals has lost its jobs' leases. */
+        json_object_set_new(o, "alive", json_boolean(age < j->cfg.lease_seconds));
+        json_object_set_new(
+            o, "this_box",
+            json_boolean(eb_sql_text(st, 0) && !strcmp(eb_sql_text(st, 0), j->cfg.box)));
+        json_object_set_new(o, "started_at", json_real(eb_sql_double(st, 3)));
+        json_object_set_new(o, "running_jobs", ids);
+        json_array_append_new(arr, o);
+    }
+    eb_sql_finalize(st);
+    eb_sql_finalize(run);
+    pthread_mutex_unlock(&j->lock);
+    if (ret < 0) {
+        json_decref(arr);
+        return ret;
+    }
+    *out = json_pack("{s:o, s:s, s:i}", "boxes", arr, "this_box", j->cfg.box, "lease_seconds",
+                     j->cfg.lease_seconds);
+    return *out ? 0 : -ENOMEM;
 }

@@ -9,7 +9,24 @@
  * lines from the pipe, kills the worker when it stops reporting (watchdog),
  * and records how it ended. A worker that crashes ends its job only.
  *
- * Threads: eb-sched (starts workers), eb-job-<id> (one per running job).
+ * Leases (a rack: jobs.database is a PostgreSQL URL shared by every box;
+ * SQLite is the same with one box). A box claims the head of the queue it
+ * can admit in one transaction (SELECT ... FOR UPDATE SKIP LOCKED, so two
+ * boxes never take the same row and neither waits for the other): the row
+ * gets the box's name, a lease (the database's clock + lease_seconds) and
+ * a new fencing token (fence + 1). Every later write of that run (progress,
+ * result, end) names the token, and one that matches no row changes
+ * nothing. eb-sched renews its leases every lease_seconds / 3; a renewal
+ * that finds the token gone, or none that succeeds for lease_seconds,
+ * means another box may have the job: the worker is killed at once. Any
+ * box puts a job whose lease ran out back in the queue with a new token,
+ * so a box that died loses its jobs to the others within the lease. The
+ * same pass beats the box's heartbeat (table boxes) and takes cancels
+ * asked through other boxes' APIs. PostgreSQL's LISTEN/NOTIFY wakes idle
+ * boxes when the queue changes.
+ *
+ * Threads: eb-sched (claims jobs, starts workers, the lease pass), eb-listen
+ * (PostgreSQL only: notifications), eb-job-<id> (one per running job).
  * One mutex guards the database handle and the table of running workers,
  * and is never held across anything slow (the HTTP threads take it too).
  */
@@ -27,7 +44,7 @@ typedef struct EbJobsConfig {
     const char *exe;                /* the encbox binary the workers run */
     const char *storage_root;       /* every worker's spec: storage_root */
     const char *config_path;        /* every worker's spec: config; NULL: none */
-    const char *db_path;            /* SQLite file */
+    const char *db_path;            /* SQLite file, or a postgresql:// URL (a rack) */
     const char *work_dir;           /* worker logs */
     const char *base_url;           /* prefix of output URLs; "" for relative */
     int max_jobs;                   /* concurrent workers, >= 1 */
@@ -46,9 +63,21 @@ typedef struct EbJobsConfig {
      * lock held: it must not call back into eb_jobs. */
     int (*admit)(void *opaque, const EbJobSpec *spec, char *why, size_t size);
     void *admit_opaque;
+    /* The box (see "Leases" above): its name (jobs.box, unique in the
+     * rack; NULL: "local"), the address its API answers at, how long a
+     * claim lasts unrenewed (< 3: EB_JOBS_LEASE_S), and what its heartbeat
+     * says of it (a JSON object, new reference, merged into its entry of
+     * eb_jobs_boxes; called on eb-sched with the jobs lock held, so it
+     * must not call back into eb_jobs). */
+    const char *box;
+    const char *box_address;
+    int lease_seconds;
+    json_t *(*box_info)(void *opaque);
+    void *box_info_opaque;
 } EbJobsConfig;
 
 #define EB_JOBS_ADMIT_RETRY_S 1.0
+#define EB_JOBS_LEASE_S 30
 
 enum {
     EB_JOB_QUEUED,
@@ -133,5 +162,11 @@ int eb_jobs_video_busy(EbJobs *jobs, const char *video_id);
 int eb_jobs_input_busy(EbJobs *jobs, const char *path);
 
 void eb_jobs_stats(EbJobs *jobs, EbJobsStats *out);
+
+/* {"boxes":[{name, address, last_heartbeat, heartbeat_age_seconds, alive,
+ * this_box, started_at, running_jobs, ...box_info}], "this_box",
+ * "lease_seconds"}: every box that has used the database. 0, -EIO or
+ * -ENOMEM. */
+int eb_jobs_boxes(EbJobs *jobs, json_t **out);
 
 #endif

@@ -22,7 +22,7 @@
 #include "eb_ladder.h"
 
 #define EB_CONFIG_DEFAULT_PATH "/etc/encbox/encbox.yaml"
-#define EB_CONFIG_NB_SETTINGS 43          /* rows of the settings table */
+#define EB_CONFIG_NB_SETTINGS 44          /* rows of the settings table */
 #define EB_CONFIG_MAX_FILE_SIZE (1 << 20) /* a longer file is refused */
 #define EB_CONFIG_MAX_LIST 64             /* items in one list setting */
 #define EB_CONFIG_MAX_LADDERS 64          /* ladder presets */
@@ -118,8 +118,9 @@ typedef struct EbConfig {
     char *api_signing_key_file;           /* api.signing_key_file: "" (links unsigned) */
     int64_t api_link_lifetime;            /* api.link_lifetime: 1h, seconds */
     int api_metrics_auth;                 /* api.metrics_auth: false */
-    char *jobs_database;                  /* jobs.database: "jobs.db" (relative: under root) */
+    char *jobs_database; /* jobs.database: "jobs.db" (relative: under root), or postgresql:// */
     int64_t jobs_history;                 /* jobs.history_retention: 30d, seconds; 0 = forever */
+    int64_t jobs_lease;                   /* jobs.lease: 30s, seconds */
     char jobs_backend[16];                /* jobs.backend: "auto" */
     char jobs_fallback[16];               /* jobs.fallback: "auto" */
     double jobs_segment_seconds;          /* jobs.segment_seconds: 6 */

@@ -66,6 +66,18 @@ static const char *eb_check_appliance_name(const char *s)
     return NULL;
 }
 
+/* jobs.database: a path (checked as one), or a PostgreSQL URL. */
+static const char *eb_check_database(const char *s)
+{
+    const char *scheme = strstr(s, "://");
+    if (!scheme)
+        return NULL;
+    if ((!strncmp(s, "postgresql://", 13) || !strncmp(s, "postgres://", 11)) &&
+        !strpbrk(s, " \t\r\n"))
+        return NULL;
+    return "a SQLite path, or a postgresql:// URL";
+}
+
 static const char *eb_check_rung_name(const char *s)
 {
     if (!eb_cfg_valid_name(s, EB_RUNG_NAME_MAX))
@@ -277,7 +289,9 @@ const EbCfgSection *eb_cfg_section(const char *name)
 
 static const EbSetting eb_settings[] = {
     {"name", EB_SETTING_STRING, 0, CFG(name), 0, "encbox", 0, 0, NULL, eb_check_appliance_name, RT,
-     "This box's name in logs, metrics and the API's health report."},
+     "This box's name in logs, metrics and the API's health report. In a rack (jobs.database "
+     "on PostgreSQL) it names the box in GET /v1/boxes and in each job's \"box\", so every "
+     "box needs its own."},
 
     {"storage.root", EB_SETTING_PATH, 0, CFG(storage_root), 0, "/var/lib/encbox", 0, 0, NULL, NULL,
      EB_SETTING_NONEMPTY, "Absolute path of the storage tree."},
@@ -320,10 +334,15 @@ static const EbSetting eb_settings[] = {
      "Require the bearer token on /metrics too (Prometheus then needs it). Default: open, "
      "like /v1/health, for scrapers on a trusted network."},
 
-    {"jobs.database", EB_SETTING_PATH, 0, CFG(jobs_database), 0, "jobs.db", 0, 0, NULL, NULL,
-     EB_SETTING_NONEMPTY | EB_SETTING_RELATIVE,
-     "SQLite database of jobs, so a restart loses none. Relative paths are under "
-     "storage.root."},
+    {"jobs.database", EB_SETTING_PATH, 0, CFG(jobs_database), 0, "jobs.db", 0, 0, NULL,
+     eb_check_database, EB_SETTING_NONEMPTY | EB_SETTING_RELATIVE,
+     "Where the jobs are kept, so a restart loses none: a SQLite file (relative paths are "
+     "under storage.root), or a PostgreSQL URL (postgresql://user@host:5432/encbox) that "
+     "every box of a rack shares as one job queue. Its password belongs in ~/.pgpass or "
+     "PGPASSWORD, not here."},
+    {"jobs.lease", EB_SETTING_DURATION, 0, CFG(jobs_lease), 0, "30s", 3, 600, NULL, NULL, 0,
+     "How long a box's claim on a running job lasts without renewal (renewed every third of "
+     "it). A box that dies loses its jobs to the other boxes of the rack within this time."},
     {"jobs.history_retention", EB_SETTING_DURATION, 0, CFG(jobs_history), 0, "30d", 3600, 315360000,
      NULL, NULL, RT | EB_SETTING_ZERO_OK,
      "How long finished jobs stay in the database. 0 keeps them forever."},

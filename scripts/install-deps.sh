@@ -15,6 +15,8 @@ packages=(
   # the mutator of the transcode fuzz test (tests/fuzz/transcode.sh)
   zzuf
   libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
+  # a rack's shared job queue (libpq), and the server its test starts
+  libpq-dev postgresql
   # live ingest: SRT (the GnuTLS build, the one Debian's libavformat links)
   libsrt-gnutls-dev
   clang libclang-rt-dev

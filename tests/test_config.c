@@ -268,8 +268,11 @@ static const SettingCase setting_cases[] = {
      "'api.link_lifetime' must be between 1m and 30d (got '10s')"},
     {"api.metrics_auth", "yes", "true", "sometimes",
      "'api.metrics_auth' must be true or false (got 'sometimes')"},
-    {"jobs.database", "/var/db/jobs.sqlite", "/var/db/jobs.sqlite", "{a: 1}",
-     "'jobs.database' must be a path (got a mapping)"},
+    /* a rack's shared queue; a URL of another engine is refused */
+    {"jobs.database", "postgresql://encbox@db.rack:5432/encbox",
+     "postgresql://encbox@db.rack:5432/encbox", "mysql://db/encbox",
+     "'jobs.database' must be a SQLite path, or a postgresql:// URL (got 'mysql://db/encbox')"},
+    {"jobs.lease", "60", "1m", "2s", "'jobs.lease' must be between 3s and 10m (got '2s')"},
     {"jobs.history_retention", "0", "0", "forever",
      "'jobs.history_retention' must be a duration like 45s, 90m, 12h or 30d (got 'forever')"},
     {"jobs.backend", "software", "software", "cuda",
@@ -1147,7 +1150,7 @@ static void test_diff_classifies_changes(void **state)
                 assert_true(
                     !strncmp(t[i].name, "storage.", 8) || !strcmp(t[i].name, "api.listen") ||
                     !strncmp(t[i].name, "api.tls_", 8) || !strcmp(t[i].name, "jobs.database") ||
-                    !strcmp(t[i].name, "backends.enabled") ||
+                    !strcmp(t[i].name, "jobs.lease") || !strcmp(t[i].name, "backends.enabled") ||
                     /* ingest listeners and the URLs and channel defaults
                      * the daemon derives from them at start */
                     !strncmp(t[i].name, "live.", 5));

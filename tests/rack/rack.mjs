@@ -1,0 +1,306 @@
+// Two `encbox serve` boxes sharing one PostgreSQL job queue (issue 17):
+//   node rack.mjs ENCBOX WORKDIR POSTGRESQL_URL
+// Started by run.sh, which owns the database server. Every check names
+// the behaviour it protects; the first that fails ends the run (exit 1).
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync, openSync } from 'node:fs';
+import assert from 'node:assert/strict';
+
+const [bin, work, dbUrl] = process.argv.slice(2);
+const TOKEN = 'rack-test-token-0123456789abcdef';
+const LEASE = 5; // seconds: jobs.lease of both boxes
+const storage = `${work}/storage`;
+const inputs = `${work}/inputs`;
+mkdirSync(storage, { recursive: true });
+mkdirSync(inputs, { recursive: true });
+writeFileSync(`${work}/tokens`, `${TOKEN}\n`, { mode: 0o600 });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const now = () => Date.now() / 1000;
+let failures = 0;
+async function check(name, fn) {
+  const t0 = now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${(now() - t0).toFixed(1)} s)`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+    throw e;
+  }
+}
+
+function ffmpeg(args) {
+  execFileSync('ffmpeg', ['-v', 'error', '-y', ...args.split(' ')], { stdio: 'inherit' });
+}
+
+// ---- boxes ------------------------------------------------------------
+
+class Box {
+  constructor(name) {
+    this.name = name;
+    this.log = `${work}/${name}.log`;
+    this.config = `${work}/${name}.yaml`;
+    writeFileSync(
+      this.config,
+      `name: ${name}\njobs:\n  database: "${dbUrl}"\n  lease: ${LEASE}s\n` +
+        `thumbnails:\n  enabled: false\n`,
+    );
+  }
+
+  async start() {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      this.port = 20000 + Math.floor(Math.random() * 40000);
+      this.base = `http://127.0.0.1:${this.port}`;
+      const out = openSync(this.log, 'a');
+      this.proc = spawn(
+        bin,
+        ['serve', '--listen', `127.0.0.1:${this.port}`, '--storage', storage, '--input-root',
+          inputs, '--token-file', `${work}/tokens`, '--config', this.config, '--max-jobs', '1'],
+        { stdio: ['ignore', out, out] },
+      );
+      this.exited = false;
+      this.proc.on('exit', () => { this.exited = true; });
+      for (let i = 0; i < 100 && !this.exited; i++) {
+        try {
+          const r = await fetch(`${this.base}/v1/health`);
+          if (r.ok) return;
+        } catch { /* not yet */ }
+        await sleep(100);
+      }
+      if (!this.exited) this.proc.kill('SIGKILL');
+    }
+    throw new Error(`${this.name} did not start; see ${this.log}`);
+  }
+
+  async api(method, path, body) {
+    const r = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await r.text();
+    return { status: r.status, json: text ? JSON.parse(text) : null };
+  }
+
+  async submit(body) {
+    const r = await this.api('POST', '/v1/jobs', body);
+    assert.equal(r.status, 201, `${this.name}: POST /v1/jobs: ${JSON.stringify(r.json)}`);
+    return r.json;
+  }
+
+  async stop() {
+    if (this.exited) return;
+    const done = new Promise((r) => this.proc.on('exit', r));
+    this.proc.kill('SIGTERM');
+    await done;
+  }
+
+  logText() {
+    return readFileSync(this.log, 'utf8');
+  }
+}
+
+// Children of pid (the box's workers), from /proc.
+function childrenOf(pid) {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(d));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+async function waitJob(box, id, pred, seconds, what) {
+  const until = now() + seconds;
+  let last;
+  while (now() < until) {
+    const r = await box.api('GET', `/v1/jobs/${id}`);
+    if (r.status === 200) {
+      last = r.json;
+      if (pred(last)) return last;
+    }
+    await sleep(100);
+  }
+  throw new Error(`job ${id}: not ${what} within ${seconds} s: ${JSON.stringify(last)}`);
+}
+
+const tiny = (input, vid) => ({
+  input,
+  video_id: vid,
+  segment_seconds: 1,
+  ladder: { name: 'tiny', rungs: [{ name: '180p', height: 180, bitrate: '300k' }] },
+});
+const slow = (input, vid) => ({
+  input,
+  video_id: vid,
+  preset: 'veryslow',
+  ladder: {
+    name: 'two',
+    rungs: [
+      { name: 'r180', height: 180, bitrate: '300k' },
+      { name: 'r120', height: 120, bitrate: '200k' },
+    ],
+  },
+});
+
+// ---- the run ------------------------------------------------------------
+
+const short = `${inputs}/short.mp4`;
+const long = `${inputs}/long.mp4`;
+ffmpeg(`-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine -t 2 -c:v libx264 ` +
+  `-preset ultrafast -c:a aac -shortest ${short}`);
+ffmpeg(`-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine -t 40 -c:v libx264 ` +
+  `-preset ultrafast -c:a aac -shortest ${long}`);
+
+const a = new Box('box-a');
+const b = new Box('box-b');
+const figures = {};
+try {
+  await a.start();
+  await b.start();
+
+  await check('GET /v1/boxes on either box lists both, alive, with their backends', async () => {
+    for (const box of [a, b]) {
+      const r = await box.api('GET', '/v1/boxes');
+      assert.equal(r.status, 200);
+      const names = r.json.boxes.map((x) => x.name).sort();
+      assert.deepEqual(names, ['box-a', 'box-b']);
+      assert.equal(r.json.this_box, box.name);
+      assert.equal(r.json.lease_seconds, LEASE);
+      for (const x of r.json.boxes) {
+        assert.equal(x.alive, true, `${x.name} alive`);
+        assert.ok(x.backends.includes('software'), `${x.name} lists its backends`);
+        assert.ok(x.address.startsWith('http://127.0.0.1:'), `${x.name} address ${x.address}`);
+        assert.deepEqual(x.running_jobs, []);
+        assert.equal(typeof x.devices, 'object');
+      }
+    }
+  });
+
+  await check('jobs submitted to either box run on both boxes, each once', async () => {
+    const ids = [];
+    for (let i = 0; i < 6; i++)
+      ids.push((await (i % 2 ? b : a).submit(tiny(short, `spread${i}`))).id);
+    const boxes = new Set();
+    for (const id of ids) {
+      const j = await waitJob(a, id, (j) => j.state !== 'queued' && j.state !== 'running', 180,
+        'ended');
+      assert.equal(j.state, 'succeeded', JSON.stringify(j));
+      assert.equal(j.attempts, 1);
+      assert.ok(['box-a', 'box-b'].includes(j.box), `box ${j.box}`);
+      boxes.add(j.box);
+      const master = new URL(j.outputs.hls, 'http://origin').pathname;
+      assert.ok(existsSync(`${storage}${master}`), `published: ${master}`);
+      const other = await b.api('GET', `/v1/jobs/${id}`);
+      assert.equal(other.json.state, 'succeeded', 'the other box sees the same job');
+    }
+    assert.equal(boxes.size, 2, `both boxes ran jobs: ${[...boxes]}`);
+    const list = await b.api('GET', '/v1/jobs?limit=100');
+    for (const id of ids) assert.ok(list.json.jobs.some((j) => j.id === id), 'listed on b');
+    // claim latency at idle: submit to start
+    const j = await a.submit(tiny(short, 'latency'));
+    const done = await waitJob(a, j.id, (x) => x.state === 'succeeded', 120, 'succeeded');
+    figures.idle_claim_ms = Math.round((done.started_at - done.created_at) * 1000);
+  });
+
+  await check('a box killed with -9 mid-job loses it to the other within the lease', async () => {
+    const job = await a.submit(slow(long, 'failover'));
+    const running = await waitJob(a, job.id, (j) => j.state === 'running' &&
+      j.progress.frames > 0, 120, 'running');
+    const victim = running.box === 'box-a' ? a : b;
+    const survivor = victim === a ? b : a;
+    const killedAt = now();
+    victim.proc.kill('SIGKILL');
+    const moved = await waitJob(survivor, job.id, (j) => j.state === 'running' &&
+      j.box === survivor.name, LEASE * 3 + 30, `running on ${survivor.name}`);
+    figures.recover_s = Number((now() - killedAt).toFixed(1));
+    assert.ok(figures.recover_s < LEASE * 2 + 5, `recovered in ${figures.recover_s} s`);
+    assert.equal(moved.attempts, 2);
+    const end = await waitJob(survivor, job.id, (j) => j.state !== 'running' &&
+      j.state !== 'queued', 300, 'ended');
+    assert.equal(end.state, 'succeeded', JSON.stringify(end));
+    assert.equal(end.box, survivor.name);
+    const boxes = (await survivor.api('GET', '/v1/boxes')).json.boxes;
+    const dead = boxes.find((x) => x.name === victim.name);
+    assert.equal(dead.alive, false, 'the dead box is reported without a heartbeat');
+    await victim.start();
+    const back = (await victim.api('GET', '/v1/boxes')).json.boxes;
+    assert.equal(back.find((x) => x.name === victim.name).alive, true, 'alive again');
+  });
+
+  await check('a frozen box that lost its lease writes nothing more of the job (fence)',
+    async () => {
+      const job = await b.submit(slow(long, 'fenced'));
+      const running = await waitJob(b, job.id, (j) => j.state === 'running' &&
+        j.progress.frames > 0, 120, 'running');
+      const frozen = running.box === 'box-a' ? a : b;
+      const other = frozen === a ? b : a;
+      // The whole box stops (daemon and worker), as in a VM pause.
+      const workers = childrenOf(frozen.proc.pid);
+      assert.ok(workers.length >= 1, 'the frozen box has a worker');
+      const logBefore = frozen.logText().length;
+      for (const p of [frozen.proc.pid, ...workers]) process.kill(p, 'SIGSTOP');
+      let moved;
+      try {
+        moved = await waitJob(other, job.id, (j) => j.state === 'running' &&
+          j.box === other.name && j.attempts === 2, LEASE * 3 + 30, `taken by ${other.name}`);
+      } finally {
+        for (const p of [frozen.proc.pid, ...workers]) process.kill(p, 'SIGCONT');
+      }
+      // Resumed: its next lease pass finds the token gone and stops its
+      // worker; its progress and end never reach the row.
+      const until = now() + LEASE * 2 + 10;
+      while (now() < until && !frozen.logText().slice(logBefore).includes(
+        `job ${job.id}: its lease is no longer this box's`)) await sleep(200);
+      const after = frozen.logText().slice(logBefore);
+      assert.ok(after.includes(`job ${job.id}: its lease is no longer this box's`), after);
+      const gone = (w) => {
+        try {
+          return readFileSync(`/proc/${w}/stat`, 'utf8').includes(') Z');
+        } catch {
+          return true;
+        }
+      };
+      for (let i = 0; i < 50 && !workers.every(gone); i++) await sleep(100);
+      assert.ok(workers.every(gone), 'the old worker was stopped');
+      const mid = await other.api('GET', `/v1/jobs/${job.id}`);
+      assert.equal(mid.json.box, other.name, 'the row stays the new owner\'s');
+      assert.equal(mid.json.state, 'running');
+      const end = await waitJob(other, job.id, (j) => j.state !== 'running', 300, 'ended');
+      assert.equal(end.state, 'succeeded', JSON.stringify(end));
+      assert.equal(end.box, other.name);
+      assert.equal(end.attempts, 2, 'run twice, recorded once');
+      assert.ok(!frozen.logText().slice(logBefore).includes(`job ${job.id} succeeded`));
+      assert.equal(moved.box, other.name);
+    });
+
+  await check('a job running on one box is canceled through the other box\'s API', async () => {
+    const job = await a.submit(slow(long, 'cancel-remote'));
+    const running = await waitJob(a, job.id, (j) => j.state === 'running', 120, 'running');
+    const via = running.box === 'box-a' ? b : a;
+    const t0 = now();
+    const r = await via.api('DELETE', `/v1/jobs/${job.id}`);
+    assert.equal(r.status, 202, JSON.stringify(r.json)); // accepted: the worker stops soon
+    const end = await waitJob(via, job.id, (j) => j.state !== 'running', 30, 'ended');
+    assert.equal(end.state, 'canceled');
+    figures.remote_cancel_s = Number((now() - t0).toFixed(1));
+  });
+
+  await check('the same video cannot be queued twice across boxes', async () => {
+    const j = await a.submit(slow(long, 'dup'));
+    const r = await b.api('POST', '/v1/jobs', slow(long, 'dup'));
+    assert.equal(r.status, 409, JSON.stringify(r.json));
+    await a.api('DELETE', `/v1/jobs/${j.id}`);
+    await waitJob(a, j.id, (x) => x.state === 'canceled', 60, 'canceled');
+  });
+} finally {
+  await Promise.all([a.stop(), b.stop()]);
+}
+console.log(`rack figures: ${JSON.stringify(figures)}`);
+if (failures) process.exit(1);
+console.log('rack: all checks passed');
