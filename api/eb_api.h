@@ -34,4 +34,13 @@ void eb_api_progress_report(const EbVodProgress *p, void *opaque);
  * fallback counters of /metrics. */
 void eb_api_progress_result(int fd, const EbVodResult *res);
 
+/* EbVodOptions.before_publish of a worker (opaque: the int fd, a socket to
+ * its box): writes {"publish":"ready"} and waits for the box's one-line
+ * answer, "go" or "stop" (the box no longer holds the job's lease: another
+ * box runs it and publishes it). 0 for go; EB_ERR(EPERM) with why for
+ * anything else, or EB_ERR(ETIMEDOUT) without an answer in
+ * EB_API_PUBLISH_WAIT_S. */
+int eb_api_publish_gate(void *opaque, char *why, size_t size);
+#define EB_API_PUBLISH_WAIT_S 120
+
 #endif

@@ -3,17 +3,23 @@
  * N`): one JSON object per line. Lines are built and escaped by jansson,
  * like every JSON the API writes, and each goes out in one write()
  * shorter than PIPE_BUF, so the daemon never sees half a line from a
- * single report.
+ * single report. The daemon makes it a SOCK_SEQPACKET socket, so each
+ * line is one record and the worker can read the box's answer to its
+ * one question (eb_api_publish_gate) on the same descriptor.
  */
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "eb_api.h"
+#include "eb_error.h"
 
 static void eb_report_write(int fd, const char *buf, size_t len)
 {
@@ -138,4 +144,47 @@ void eb_api_progress_result(int fd, const EbVodResult *res)
         if (eb_report_line(fd, o) == 0)
             return;
     }
+}
+
+int eb_api_publish_gate(void *opaque, char *why, size_t size)
+{
+    int fd = *(const int *)opaque;
+    char answer[64];
+    struct timespec start, t;
+    ssize_t n = -1;
+
+    if (eb_report_line(fd, json_pack("{s:s}", "publish", "ready")) < 0) {
+        snprintf(why, size, "cannot ask the box whether to publish");
+        return EB_ERR(EPERM);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int left;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        left = EB_API_PUBLISH_WAIT_S * 1000 -
+               (int)((t.tv_sec - start.tv_sec) * 1000 + (t.tv_nsec - start.tv_nsec) / 1000000);
+        if (left <= 0) {
+            snprintf(why, size, "the box did not answer whether to publish in %d s",
+                     EB_API_PUBLISH_WAIT_S);
+            return EB_ERR(ETIMEDOUT);
+        }
+        if (poll(&p, 1, left) < 0 && errno != EINTR)
+            break;
+        if (p.revents) {
+            n = read(fd, answer, sizeof(answer) - 1);
+            if (n < 0 && errno == EINTR)
+                continue;
+            break;
+        }
+    }
+    if (n > 0) {
+        answer[n] = 0;
+        if (!strcmp(answer, "go\n"))
+            return 0;
+    }
+    snprintf(why, size,
+             "not published: this box no longer holds the job's lease (another box "
+             "runs the job)");
+    return EB_ERR(EPERM);
 }

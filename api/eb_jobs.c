@@ -55,6 +55,7 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -67,7 +68,7 @@
 
 #define EB_JOB_ID_LEN 16
 #define EB_CANCEL_GRACE_MS 10000
-#define EB_WORKER_ARGS 8     /* eb_run_argv's, with the NULL */
+#define EB_WORKER_ARGS 9     /* eb_run_argv's, with the NULL */
 #define EB_SPEC_FD 4         /* the worker's spec; 3 is the progress pipe */
 #define EB_HOUSEKEEPING_S 60 /* longest sleep of eb-sched between housekeeping runs */
 #define EB_RUN_MAX_RUNGS 16  /* per-rung figures kept per running job */
@@ -476,6 +477,59 @@ static void eb_rung_total_add(EbRungFrames *t, int *nb, const char *name, int64_
     t[(*nb)++].frames = frames;
 }
 
+/* A running job's cancel asked on another box (lock held). */
+static void eb_run_cancel(EbRun *r)
+{
+    if (r->cancel)
+        return;
+    r->cancel = 1;
+    r->stop_at = eb_now();
+    kill(r->pid, SIGTERM);
+}
+
+/* The lease of run r is gone (lock held): stop its worker at once, so that
+ * it publishes nothing, and write nothing more of it. */
+static void eb_run_lose(EbJobs *j, EbRun *r, const char *why)
+{
+    EB_LOGW("jobs", "job %s: %s; stopping worker %d (another box may run the job)", r->id, why,
+            (int)r->pid);
+    r->lost = 1;
+    kill(r->pid, SIGKILL);
+    (void)j;
+}
+
+/* The worker asks before it publishes (eb_api_publish_gate; lock not
+ * held): "go" only when this box still holds the job's lease, proved by
+ * renewing it under the run's token right now, so a box that lost the job
+ * to another never publishes it. The lease is fresh for lease_seconds
+ * after this answer; publishing is one rename. */
+static void eb_run_publish_gate(EbJobs *j, EbRun *r)
+{
+    char sql[256];
+    EbSqlStmt *st;
+    int go = 0;
+
+    snprintf(sql, sizeof(sql),
+             "UPDATE jobs SET lease_until = %s + ? WHERE id = ? AND fence = ? AND "
+             "state = 'running'",
+             eb_sql_now(j->db));
+    pthread_mutex_lock(&j->lock);
+    if (!r->lost && !r->shutdown && (st = eb_sql_prepare(j->db, sql))) {
+        eb_sql_bind_double(st, 1, (double)j->cfg.lease_seconds);
+        eb_sql_bind_text(st, 2, r->id);
+        eb_sql_bind_int64(st, 3, r->fence);
+        go = eb_sql_step(st) == 0 && eb_sql_changes(st) == 1;
+        eb_sql_finalize(st);
+        if (go)
+            r->renewed = eb_now();
+    }
+    if (!go && !r->shutdown && !r->lost)
+        eb_run_lose(j, r, "publish refused: the job's lease is no longer this box's");
+    pthread_mutex_unlock(&j->lock);
+    if (send(r->fd, go ? "go\n" : "stop\n", go ? 3 : 5, MSG_NOSIGNAL) < 0)
+        EB_LOGW("jobs", "job %s: cannot answer the worker: %s", r->id, strerror(errno));
+}
+
 static void eb_run_progress(EbJobs *j, EbRun *r, const char *line)
 {
     json_error_t e;
@@ -484,6 +538,11 @@ static void eb_run_progress(EbJobs *j, EbRun *r, const char *line)
 
     if (!o)
         return;
+    if (json_object_get(o, "publish")) {
+        eb_run_publish_gate(j, r);
+        json_decref(o);
+        return;
+    }
     pthread_mutex_lock(&j->lock);
     if (r->lost) {
         /* another box runs the job now: its row is not ours to write */
@@ -702,6 +761,7 @@ static void eb_run_argv(const EbJobs *j, const char **argv)
     argv[n++] = "-q";
     argv[n++] = "--progress-fd";
     argv[n++] = "3";
+    argv[n++] = "--publish-gate";
     argv[n] = NULL;
 }
 
@@ -754,7 +814,9 @@ static int eb_run_start(EbJobs *j, const char *id, int64_t fence, EbJobSpec *spe
         goto fail;
     eb_run_path(j, id, "log", logp, sizeof(logp));
     eb_run_argv(j, argv);
-    if (pipe2(pfd, O_CLOEXEC) < 0) {
+    /* Records, not a byte stream: each progress line arrives whole, and
+     * the worker reads the answer to its publish question on it. */
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pfd) < 0) {
         ret = -errno;
         goto fail;
     }
@@ -961,27 +1023,6 @@ static double eb_housekeeping_interval(const EbJobs *j)
     if (j->cfg.upload_retention_seconds > 0 && j->cfg.upload_retention_seconds / 4.0 < t)
         t = j->cfg.upload_retention_seconds / 4.0;
     return t < 0.5 ? 0.5 : t;
-}
-
-/* A running job's cancel asked on another box (lock held). */
-static void eb_run_cancel(EbRun *r)
-{
-    if (r->cancel)
-        return;
-    r->cancel = 1;
-    r->stop_at = eb_now();
-    kill(r->pid, SIGTERM);
-}
-
-/* The lease of run r is gone (lock held): stop its worker at once, so that
- * it publishes nothing, and write nothing more of it. */
-static void eb_run_lose(EbJobs *j, EbRun *r, const char *why)
-{
-    EB_LOGW("jobs", "job %s: %s; stopping worker %d (another box may run the job)", r->id, why,
-            (int)r->pid);
-    r->lost = 1;
-    kill(r->pid, SIGKILL);
-    (void)j;
 }
 
 /* This box's row in boxes (lock held): its address, the database's time

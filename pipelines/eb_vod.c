@@ -782,6 +782,9 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
                              res->error_detail, sizeof(res->error_detail));
     if (ret < 0)
         goto end;
+    if (o->before_publish &&
+        (ret = o->before_publish(o->opaque, res->error_detail, sizeof(res->error_detail))) < 0)
+        goto end;
     ret = eb_storage_publish(o->storage_root, res->video_id, staging, o->overwrite);
     if (ret < 0)
         goto end;

@@ -85,6 +85,11 @@ typedef struct EbVodOptions {
     const EbHalBackend *const *backends;
     void (*progress)(const EbVodProgress *p, void *opaque);
     void *opaque;
+    /* Optional: asked once everything is written, just before the publish
+     * (with opaque); 0 publishes, a negative error leaves the video
+     * unpublished and fails the job with why. encbox serve's workers ask
+     * their box whether it still holds the job's lease (eb_jobs.h). */
+    int (*before_publish)(void *opaque, char *why, size_t size);
     atomic_int *cancel;            /* optional: set non-zero to cancel */
     /* Content protection (eb_keys.h): a fresh key from the key store for
      * this video, every segment encrypted by the encrypting sink, the

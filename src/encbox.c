@@ -222,6 +222,7 @@ static int cmd_transcode(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"stats-json", required_argument, NULL, 'S'},  /* hidden: encbox bench */
         {"progress-fd", required_argument, NULL, 'P'}, /* hidden: encbox serve workers */
+        {"publish-gate", no_argument, NULL, 0x100},    /* hidden: ask on --progress-fd */
         {"no-thumbnails", no_argument, NULL, 'N'},
         {"input-root", required_argument, NULL, 'R'},
         {"fallback", required_argument, NULL, 'F'},
@@ -242,7 +243,7 @@ static int cmd_transcode(int argc, char **argv)
     int nb_roots = 0, overwrite = 0, no_thumbs = 0, threads = 0;
     EbEncryptionScheme encrypt = EB_ENCRYPT_NONE;
     int job_options = 0; /* options that --spec replaces */
-    int quiet = 0, verbose = 0, progress_fd = -1, spec_fd = -1;
+    int quiet = 0, verbose = 0, progress_fd = -1, spec_fd = -1, publish_gate = 0;
     EbConfig cfg = {0};
     EbConfigErrors errs = {0};
     EbJobSpec spec;
@@ -274,6 +275,9 @@ static int cmd_transcode(int argc, char **argv)
         case 'c': config_path = optarg; break;
         case 'S': stats_json = optarg; break;
         case 'P': progress_fd = atoi(optarg); break;
+        case 0x100:
+            publish_gate = 1;
+            break;
         case 'N': no_thumbs = 1; break;
         case 'F': fallback = optarg; break;
         case 'J': spec_file = optarg; break;
@@ -439,6 +443,8 @@ static int cmd_transcode(int argc, char **argv)
     if (progress_fd >= 0) {
         o->progress = eb_api_progress_report;
         o->opaque = &progress_fd;
+        if (publish_gate)
+            o->before_publish = eb_api_publish_gate;
     }
     {
         /* First signal: cancel cleanly (staging removed). A second one

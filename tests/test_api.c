@@ -42,6 +42,7 @@
 #include "eb_clock.h"
 #include "eb_hal.h"
 #include "eb_api.h"
+#include "eb_error.h"
 #include "eb_api_devices.h"
 #include "eb_jobs.h"
 #include "eb_keys.h"
@@ -521,6 +522,46 @@ static char *metrics_get(Daemon *d)
 }
 
 /* ---- tests ------------------------------------------------------------ */
+
+/* The worker's publish question (eb_api_publish_gate) over the record
+ * socket its box gives it: "go" publishes, "stop" and a box that went away
+ * do not, and the question is one whole record. */
+static int gate_answer(const char *answer)
+{
+    int sv[2], ret, status;
+    char why[256] = "", q[128];
+    pid_t pid;
+    ssize_t n;
+
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(sv[1]);
+        ret = eb_api_publish_gate(&sv[0], why, sizeof(why));
+        _exit(ret == 0 ? 0 : ret == EB_ERR(EPERM) && strstr(why, "lease") ? 1 : 2);
+    }
+    close(sv[0]);
+    n = read(sv[1], q, sizeof(q) - 1);
+    assert_true(n > 0);
+    q[n] = 0;
+    assert_string_equal(q, "{\"publish\":\"ready\"}\n");
+    if (answer)
+        assert_int_equal(write(sv[1], answer, strlen(answer)), (ssize_t)strlen(answer));
+    close(sv[1]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void test_publish_gate(void **state)
+{
+    (void)state;
+    assert_int_equal(gate_answer("go\n"), 0);
+    assert_int_equal(gate_answer("stop\n"), 1);
+    assert_int_equal(gate_answer(NULL), 1); /* the box went away */
+    assert_int_equal(gate_answer("gone\n"), 1);
+}
 
 static void test_health_auth_devices(void **state)
 {
@@ -3218,6 +3259,7 @@ int main(void)
     if (getenv("EB_TEST_FILTER"))
         cmocka_set_test_filter(getenv("EB_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_publish_gate),
         cmocka_unit_test(test_health_auth_devices),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_channels_http),

@@ -3,7 +3,9 @@
 // Started by run.sh, which owns the database server. Every check names
 // the behaviour it protects; the first that fails ends the run (exit 1).
 import { spawn, execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync, openSync } from 'node:fs';
+import {
+  readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync, openSync, statSync,
+} from 'node:fs';
 import assert from 'node:assert/strict';
 
 const [bin, work, dbUrl] = process.argv.slice(2);
@@ -277,6 +279,43 @@ try {
       assert.equal(end.attempts, 2, 'run twice, recorded once');
       assert.ok(!frozen.logText().slice(logBefore).includes(`job ${job.id} succeeded`));
       assert.equal(moved.box, other.name);
+    });
+
+  await check('a worker whose box lost the lease is refused the publish (fence at publish)',
+    async () => {
+      // Only the daemon freezes: its worker encodes on, reaches the
+      // publish and asks its box, which cannot answer until it thaws. The
+      // other box runs the job meanwhile and publishes it. With overwrite
+      // on, a second publish would replace that tree: the fence refuses it.
+      const job = await a.submit({ ...tiny(long, 'gate'), overwrite: true });
+      const running = await waitJob(a, job.id, (j) => j.state === 'running' &&
+        j.progress.frames > 0, 120, 'running');
+      const frozen = running.box === 'box-a' ? a : b;
+      const other = frozen === a ? b : a;
+      const logBefore = frozen.logText().length;
+      frozen.proc.kill('SIGSTOP');
+      let end;
+      try {
+        end = await waitJob(other, job.id, (j) => j.state === 'succeeded' && j.attempts === 2,
+          LEASE * 3 + 120, `published by ${other.name}`);
+        await sleep(1000); // the frozen box's worker is waiting at the gate by now
+      } finally {
+        frozen.proc.kill('SIGCONT');
+      }
+      const master = `${storage}${new URL(end.outputs.hls, 'http://origin').pathname}`;
+      const before = statSync(master, { bigint: true });
+      const until = now() + LEASE * 2 + 10;
+      const said = () => frozen.logText().slice(logBefore);
+      while (now() < until && !said().includes(`job ${job.id}: publish refused`) &&
+        !said().includes(`job ${job.id}: its lease is no longer`)) await sleep(200);
+      assert.match(said(), new RegExp(`job ${job.id}: (publish refused|its lease is no longer)`));
+      await sleep(1000);
+      const after = statSync(master, { bigint: true });
+      assert.equal(after.ino, before.ino, 'the published tree was not replaced');
+      assert.equal(after.mtimeNs, before.mtimeNs);
+      const row = (await other.api('GET', `/v1/jobs/${job.id}`)).json;
+      assert.equal(row.state, 'succeeded');
+      assert.equal(row.box, other.name);
     });
 
   await check('a job running on one box is canceled through the other box\'s API', async () => {
