@@ -6,6 +6,7 @@
  *                                   live MPDs' UTCTiming source (players sync to it)
  *   GET  /v1/devices                backends, HAL inventory, sessions and limits
  *   GET  /v1/boxes                  every box sharing the job database (eb_jobs_boxes)
+ *   GET  /v1/webhooks[?limit=]      the webhook deliveries, latest first (eb_webhooks.h)
  *   POST /v1/jobs                   queue a job (validated here, run by eb_jobs)
  *   GET  /v1/jobs[?state=&limit=&offset=]
  *   GET  /v1/jobs/{id}
@@ -41,6 +42,7 @@
 #include <getopt.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <curl/curl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <microhttpd.h>
@@ -79,6 +81,7 @@
 #include "eb_log.h"
 #include "eb_sql.h"
 #include "eb_storage.h"
+#include "eb_webhooks.h"
 
 /* The origin serves the layout's videos folder under the same name. */
 #define EB_ORIGIN_VIDEOS "/" EB_LAYOUT_VIDEOS_DIR "/"
@@ -143,6 +146,7 @@ typedef struct EbApi {
     char db[PATH_MAX];   /* jobs: a SQLite path or a PostgreSQL URL */
     char channels_db[PATH_MAX]; /* channels: SQLite, the jobs' file unless that is a URL */
     char box_address[300];      /* where this box's API answers (GET /v1/boxes) */
+    EbWebhooks *webhooks;       /* NULL: webhooks.url unset */
     int nb_roots;
     char *roots[EB_API_MAX_ROOTS];          /* realpaths of the input roots */
     const char *backends[EB_API_MAX_ROOTS]; /* names of this build's backends, NULL-terminated */
@@ -702,6 +706,25 @@ static json_t *eb_api_box_info(void *opaque)
     json_object_set_new(o, "devices", eb_api_devices_json(api->devices));
     json_object_set_new(o, "max_jobs", json_integer(api->cfg.limits_max_jobs));
     return o;
+}
+
+/* EbJobsConfig.on_event and EbChannelsConfig.on_event: to the webhooks. */
+static void eb_api_event(void *opaque, const char *event, const json_t *data)
+{
+    EbApi *api = opaque;
+    eb_webhooks_emit(api->webhooks, event, data);
+}
+
+static enum MHD_Result eb_webhooks_route(EbApi *api, struct MHD_Connection *c)
+{
+    const char *l = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+    int limit = l ? atoi(l) : 50;
+    json_t *o = NULL;
+    if (limit < 1 || limit > 1000)
+        return eb_reply_error(api, c, 400, "limit", "limit must be between 1 and 1000");
+    if (eb_webhooks_list(api->webhooks, limit, &o) < 0)
+        return eb_reply_error(api, c, 503, NULL, "the delivery record cannot be read");
+    return eb_reply_json(api, c, 200, o);
 }
 
 static enum MHD_Result eb_boxes(EbApi *api, struct MHD_Connection *c)
@@ -2376,6 +2399,11 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
             return eb_reply_error(api, c, 405, NULL, "method not allowed");
         return eb_boxes(api, c);
     }
+    if (!strcmp(url, "/v1/webhooks")) {
+        if (strcmp(method, "GET"))
+            return eb_reply_error(api, c, 405, NULL, "method not allowed");
+        return eb_webhooks_route(api, c);
+    }
     if (!strcmp(url, "/metrics") && !strcmp(method, "GET"))
         return eb_metrics(api, c);
     if (!strncmp(url, EB_ORIGIN_VIDEOS, sizeof(EB_ORIGIN_VIDEOS) - 1) || !strncmp(url, "/s/", 3)) {
@@ -2956,6 +2984,7 @@ int eb_api_serve_cli(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: the webhooks' sender */
 
     {
         const EbHalBackend *const *b = eb_hal_backends();
@@ -2989,6 +3018,20 @@ int eb_api_serve_cli(int argc, char **argv)
     jc.lease_seconds = (int)api->cfg.jobs_lease;
     jc.box_info = eb_api_box_info;
     jc.box_info_opaque = api;
+    jc.on_event = eb_api_event;
+    jc.on_event_opaque = api;
+    {
+        char err[512];
+        EbWebhooksConfig wc = {.url = api->cfg.webhooks_url,
+                               .secret_file = api->cfg.webhooks_secret_file,
+                               .db_path = api->db,
+                               .box = api->cfg.name};
+        if (eb_webhooks_open(&wc, &api->webhooks, err, sizeof(err)) < 0) {
+            fprintf(stderr, "encbox: webhooks: %s\n", err);
+            code = 2;
+            goto done;
+        }
+    }
     eb_uploads_remove_partial(api);
     if (eb_api_devices_open(&api->cfg, NULL, &api->devices) < 0) {
         fprintf(stderr, "encbox: out of memory\n");
@@ -3017,6 +3060,8 @@ int eb_api_serve_cli(int argc, char **argv)
     chc.rtmp_public = api->rtmp_public;
     chc.on_end = eb_api_channel_ended;
     chc.on_end_opaque = api;
+    chc.on_event = eb_api_event;
+    chc.on_event_opaque = api;
     if (eb_channels_open(&chc, &api->channels) < 0) {
         fprintf(stderr, "encbox: cannot open the channel store in %s\n", api->channels_db);
         goto done;
@@ -3090,7 +3135,7 @@ int eb_api_serve_cli(int argc, char **argv)
             goto done;
         }
     }
-    if (eb_jobs_start(api->jobs) < 0) {
+    if (eb_jobs_start(api->jobs) < 0 || eb_webhooks_start(api->webhooks) < 0) {
         fprintf(stderr, "encbox: cannot start the scheduler\n");
         goto done;
     }
@@ -3114,6 +3159,7 @@ done:
     eb_jobs_close(&api->jobs);
     eb_channel_runs_close(&api->runs); /* before the store its runs write to */
     eb_channels_close(&api->channels);
+    eb_webhooks_close(&api->webhooks); /* after every store that emits */
     eb_api_devices_close(&api->devices);
     eb_config_errors_free(&errs);
     eb_config_free(&api->cfg);

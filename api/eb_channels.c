@@ -921,14 +921,37 @@ static int eb_ch_unchanged(EbChannels *ch, const char *id)
     return ret < 0 ? ret : ret ? EB_ERR(EALREADY) : EB_ERR(ENOENT);
 }
 
+/* cfg.on_event with the channel's view (lock not held); extra (borrowed,
+ * may be NULL) is merged in. */
+static void eb_ch_event(EbChannels *ch, const char *event, const char *id, const json_t *extra)
+{
+    json_t *view = NULL;
+    if (!ch->cfg.on_event || eb_channels_get(ch, id, &view) < 0 || !view)
+        return;
+    /* the ingest URLs carry the stream key: not for an integrator's log */
+    json_object_del(view, "ingest");
+    if (extra)
+        json_object_update(view, (json_t *)extra);
+    ch->cfg.on_event(ch->cfg.on_event_opaque, event, view);
+    json_decref(view);
+}
+
 int eb_channels_set_state(EbChannels *ch, const char *id, EbChannelState state)
 {
     sqlite3_stmt *st;
-    int ret;
+    int ret, changed = 0;
 
     if ((int)state < 0 || state >= EB_CHANNEL_ENDED)
         return EB_ERR(EINVAL);
     pthread_mutex_lock(&ch->lock);
+    /* The state it had, to tell a change (an event) from a repeat. */
+    st = eb_ch_prepare(ch->db, "SELECT 1 FROM channels WHERE id = ? AND state = ?");
+    if (st) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, eb_channel_state_names[state], -1, SQLITE_STATIC);
+        changed = sqlite3_step(st) != SQLITE_ROW;
+        sqlite3_finalize(st);
+    }
     st = eb_ch_prepare(ch->db, "UPDATE channels SET state = ? WHERE id = ? AND state != 'ended'");
     if (!st) {
         ret = EB_ERR(EIO);
@@ -939,8 +962,14 @@ int eb_channels_set_state(EbChannels *ch, const char *id, EbChannelState state)
         sqlite3_finalize(st);
         if (ret == 0 && sqlite3_changes(ch->db) == 0)
             ret = eb_ch_unchanged(ch, id);
+        changed = changed && ret == 0;
     }
     pthread_mutex_unlock(&ch->lock);
+    if (changed) {
+        char event[40];
+        snprintf(event, sizeof(event), "channel.%s", eb_channel_state_names[state]);
+        eb_ch_event(ch, event, id, NULL);
+    }
     return ret;
 }
 
@@ -1029,6 +1058,13 @@ int eb_channels_add_recording(EbChannels *ch, const char *channel_id, const char
                 duration);
 done:
     pthread_mutex_unlock(&ch->lock);
+    if (ret == 0) {
+        json_t *rec =
+            json_pack("{s:{s:s, s:f, s:f, s:f}}", "recording", "id", recording_id, "start_unix",
+                      start_unix, "end_unix", end_unix, "duration_seconds", duration);
+        eb_ch_event(ch, "recording.published", channel_id, rec);
+        json_decref(rec);
+    }
     return ret;
 }
 
@@ -1055,6 +1091,7 @@ int eb_channels_end(EbChannels *ch, const char *id)
         EB_LOGI("channels", "channel %s ended", id);
         if (ch->cfg.on_end)
             ch->cfg.on_end(ch->cfg.on_end_opaque, id);
+        eb_ch_event(ch, "channel.ended", id, NULL);
     }
     return ret;
 }

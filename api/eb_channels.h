@@ -90,6 +90,13 @@ typedef struct EbChannelsConfig {
      * outside the store's lock, so it may call back into the store. */
     void (*on_end)(void *opaque, const char *channel_id);
     void *on_end_opaque;
+    /* Optional: each change of a channel's life, with the channel's view
+     * (borrowed; for a recording, the recording merged in as
+     * "recording"): "channel.idle", "channel.live",
+     * "channel.reconnecting", "channel.ended", "recording.published".
+     * Called outside the store's lock (eb_webhooks_emit). */
+    void (*on_event)(void *opaque, const char *event, const json_t *channel);
+    void *on_event_opaque;
 } EbChannelsConfig;
 
 typedef struct EbChannels EbChannels;

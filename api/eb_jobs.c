@@ -88,6 +88,7 @@ typedef struct EbRun {
     int64_t fence;  /* the claim's token: every write of the run carries it */
     int lost;       /* the lease is gone (another box may run the job): write nothing */
     double renewed; /* eb_now() of the last renewal the database took */
+    int milestone;  /* the last progress quarter announced (job.progress) */
     int64_t frames; /* last reported */
     double fps;
     int fell_back; /* the "done" line said so */
@@ -361,6 +362,19 @@ static json_t *eb_job_load(EbJobs *j, const char *id)
     return o;
 }
 
+/* cfg.on_event with job id's object (lock held); extra (borrowed, may be
+ * NULL) is merged into it. */
+static void eb_job_event(EbJobs *j, const char *event, const char *id, const json_t *extra)
+{
+    json_t *o;
+    if (!j->cfg.on_event || !(o = eb_job_load(j, id)))
+        return;
+    if (extra)
+        json_object_update(o, (json_t *)extra);
+    j->cfg.on_event(j->cfg.on_event_opaque, event, o);
+    json_decref(o);
+}
+
 /* Tells the other boxes that the queue changed (PostgreSQL; the message is
  * sent when the statement commits). */
 static void eb_jobs_notify(EbJobs *j)
@@ -578,6 +592,15 @@ static void eb_run_progress(EbJobs *j, EbRun *r, const char *line)
             eb_sql_step(st);
         }
         eb_sql_finalize(st);
+        {
+            int q = (int)(json_number_value(json_object_get(o, "percent")) / 25.0);
+            if (q > r->milestone && q >= 1 && q <= 3) {
+                json_t *m = json_pack("{s:i}", "milestone_percent", q * 25);
+                r->milestone = q;
+                eb_job_event(j, "job.progress", r->id, m);
+                json_decref(m);
+            }
+        }
     }
     pthread_mutex_unlock(&j->lock);
     json_decref(o);
@@ -732,8 +755,13 @@ static void *eb_run_thread(void *arg)
     else if (!eb_job_set_state(j, r->id, r->fence, state, err[0] ? err : NULL))
         EB_LOGW("jobs", "job %s %s, but its lease had gone: the end is not recorded", r->id,
                 eb_job_state_names[state]);
-    else
+    else {
+        char event[32];
         EB_LOGI("jobs", "job %s %s%s%s", r->id, eb_job_state_names[state], err[0] ? ": " : "", err);
+        snprintf(event, sizeof(event), "job.%s", eb_job_state_names[state]);
+        if (state != EB_JOB_QUEUED)
+            eb_job_event(j, event, r->id, NULL);
+    }
     for (int i = 0; i < j->nb_running; i++)
         if (j->runs[i] == r) {
             j->runs[i] = j->runs[--j->nb_running];
@@ -1159,7 +1187,8 @@ static int eb_jobs_claim(EbJobs *j)
         eb_sql_exec(j->db, "COMMIT");
         snprintf(msg, sizeof(msg), "invalid job spec: %s", serr.message);
         EB_LOGE("jobs", "job %s: %s", id, msg);
-        eb_job_set_state(j, id, fence, EB_JOB_FAILED, msg);
+        if (eb_job_set_state(j, id, fence, EB_JOB_FAILED, msg))
+            eb_job_event(j, "job.failed", id, NULL);
         eb_job_spec_clear(&spec);
         return 1;
     }
@@ -1187,7 +1216,10 @@ static int eb_jobs_claim(EbJobs *j)
     ret = eb_run_start(j, id, fence, &spec);
     if (ret < 0) {
         EB_LOGE("jobs", "job %s: cannot start its worker (%s)", id, strerror(-ret));
-        eb_job_set_state(j, id, fence, EB_JOB_FAILED, "cannot start the worker");
+        if (eb_job_set_state(j, id, fence, EB_JOB_FAILED, "cannot start the worker"))
+            eb_job_event(j, "job.failed", id, NULL);
+    } else {
+        eb_job_event(j, "job.started", id, NULL);
     }
     eb_job_spec_clear(&spec);
     return 1;
@@ -1554,6 +1586,8 @@ int eb_jobs_submit(EbJobs *j, EbJobSpec *spec, json_t **job)
         *job = eb_job_load(j, id);
         pthread_cond_broadcast(&j->cond);
         eb_jobs_notify(j);
+        if (*job && j->cfg.on_event)
+            j->cfg.on_event(j->cfg.on_event_opaque, "job.queued", *job);
         EB_LOGI("jobs", "job %s queued (video %s)", id, spec->video_id);
     }
 done:
@@ -1646,6 +1680,8 @@ int eb_jobs_cancel(EbJobs *j, const char *id, json_t **job)
                            eb_now(), id) == 0) {
         /* a box claimed it meanwhile: it is running now */
         state = "running";
+    } else if (!strcmp(state, "queued")) {
+        eb_job_event(j, "job.canceled", id, NULL);
     }
     if (!strcmp(state, "running")) {
         int here = 0;

@@ -74,6 +74,13 @@ typedef struct EbJobsConfig {
     int lease_seconds;
     json_t *(*box_info)(void *opaque);
     void *box_info_opaque;
+    /* Optional: each event of a job's life on this box, with the job
+     * object (borrowed): "job.queued" (submitted here), "job.started"
+     * (claimed here), "job.progress" (25, 50, 75 %), "job.succeeded",
+     * "job.failed", "job.canceled" (recorded here). Called with the jobs
+     * lock held: it must not call back into eb_jobs (eb_webhooks_emit). */
+    void (*on_event)(void *opaque, const char *event, const json_t *job);
+    void *on_event_opaque;
 } EbJobsConfig;
 
 #define EB_JOBS_ADMIT_RETRY_S 1.0

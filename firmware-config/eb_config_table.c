@@ -270,6 +270,7 @@ static const EbCfgSection eb_sections[] = {
     {"live", "Live channels (the API's /v1/channels): the addresses publishers send their "
              "streams to, as the channels' ingest URLs print them, and the defaults a new "
              "channel gets."},
+    {"webhooks", "Events of jobs and channels POSTed to an integrator, signed."},
     {"log", "Logging, on stderr."},
     {NULL, NULL},
 };
@@ -445,6 +446,16 @@ static const EbSetting eb_settings[] = {
      "channel would go past it is refused, so running channels never slow down. 0: the "
      "software backend's estimate, 60 per online core (`encbox bench --live` sustained 70 per "
      "core; benchmarks/README.md, \"Live\"); `encbox bench --live` measures this box."},
+
+    {"webhooks.url", EB_SETTING_STRING, 0, CFG(webhooks_url), 0, "", 0, 0, NULL, eb_check_base_url,
+     0,
+     "Where the daemon POSTs job and channel events (queued, started, progress, succeeded "
+     "with output URLs, failed with the error, channel live and ended, recording published) "
+     "as signed JSON, retried with back-off (api/README.md, \"Webhooks\"). Empty: none."},
+    {"webhooks.secret_file", EB_SETTING_PATH, 0, CFG(webhooks_secret_file), 0, "", 0, 0, NULL, NULL,
+     0,
+     "File (mode 0600) whose first line is the secret that signs every webhook "
+     "(Encbox-Signature: HMAC-SHA256 over the timestamp and the body). Empty: unsigned."},
 
     {"log.level", EB_SETTING_ENUM, 0, CFG(log_level), sizeof(((EbConfig *)0)->log_level), "info", 0,
      0, eb_log_level_values, NULL, RT, "Least severe messages written."},

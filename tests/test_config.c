@@ -273,6 +273,12 @@ static const SettingCase setting_cases[] = {
      "postgresql://encbox@db.rack:5432/encbox", "mysql://db/encbox",
      "'jobs.database' must be a SQLite path, or a postgresql:// URL (got 'mysql://db/encbox')"},
     {"jobs.lease", "60", "1m", "2s", "'jobs.lease' must be between 3s and 10m (got '2s')"},
+    {"webhooks.url", "https://hooks.example/encbox", "https://hooks.example/encbox",
+     "hooks.example",
+     "'webhooks.url' must be \"\" or an http:// or https:// URL without query "
+     "or fragment (got 'hooks.example')"},
+    {"webhooks.secret_file", "/etc/encbox/webhook.secret", "/etc/encbox/webhook.secret", "[a]",
+     "'webhooks.secret_file' must be a path (got a list)"},
     {"jobs.history_retention", "0", "0", "forever",
      "'jobs.history_retention' must be a duration like 45s, 90m, 12h or 30d (got 'forever')"},
     {"jobs.backend", "software", "software", "cuda",
@@ -1150,7 +1156,8 @@ static void test_diff_classifies_changes(void **state)
                 assert_true(
                     !strncmp(t[i].name, "storage.", 8) || !strcmp(t[i].name, "api.listen") ||
                     !strncmp(t[i].name, "api.tls_", 8) || !strcmp(t[i].name, "jobs.database") ||
-                    !strcmp(t[i].name, "jobs.lease") || !strcmp(t[i].name, "backends.enabled") ||
+                    !strcmp(t[i].name, "jobs.lease") || !strncmp(t[i].name, "webhooks.", 9) ||
+                    !strcmp(t[i].name, "backends.enabled") ||
                     /* ingest listeners and the URLs and channel defaults
                      * the daemon derives from them at start */
                     !strncmp(t[i].name, "live.", 5));

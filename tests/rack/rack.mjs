@@ -7,6 +7,8 @@ import {
   readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync, openSync, statSync,
 } from 'node:fs';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 const [bin, work, dbUrl] = process.argv.slice(2);
 const TOKEN = 'rack-test-token-0123456789abcdef';
@@ -16,6 +18,39 @@ const inputs = `${work}/inputs`;
 mkdirSync(storage, { recursive: true });
 mkdirSync(inputs, { recursive: true });
 writeFileSync(`${work}/tokens`, `${TOKEN}\n`, { mode: 0o600 });
+const HOOK_SECRET = 'whsec-rack-test-5f0c2a7d';
+writeFileSync(`${work}/webhook.secret`, `${HOOK_SECRET}\n`, { mode: 0o600 });
+
+// The integrator: a webhook receiver that checks every signature and
+// answers the very first delivery with 500 (the box must retry it).
+const hooks = []; // {event, delivery, body, valid, status}
+let firstRefused = null;
+const receiver = createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const sig = req.headers['encbox-signature'] || '';
+    const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(sig);
+    let valid = false;
+    if (m) {
+      const want = createHmac('sha256', HOOK_SECRET).update(`${m[1]}.${raw}`).digest();
+      valid = timingSafeEqual(want, Buffer.from(m[2], 'hex')) &&
+        Math.abs(Date.now() / 1000 - Number(m[1])) < 300;
+    }
+    const delivery = req.headers['encbox-delivery'];
+    let status = 204;
+    if (firstRefused === null) {
+      firstRefused = delivery;
+      status = 500;
+    }
+    hooks.push({ event: req.headers['encbox-event'], delivery, body: JSON.parse(raw), valid,
+      status });
+    res.writeHead(status).end();
+  });
+});
+await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+const hookUrl = `http://127.0.0.1:${receiver.address().port}/encbox-events`;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => Date.now() / 1000;
@@ -46,7 +81,8 @@ class Box {
     writeFileSync(
       this.config,
       `name: ${name}\njobs:\n  database: "${dbUrl}"\n  lease: ${LEASE}s\n` +
-        `thumbnails:\n  enabled: false\n`,
+        `thumbnails:\n  enabled: false\n` +
+        `webhooks:\n  url: ${hookUrl}\n  secret_file: ${work}/webhook.secret\n`,
     );
   }
 
@@ -162,6 +198,7 @@ ffmpeg(`-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine -t 40 -c:v li
 const a = new Box('box-a');
 const b = new Box('box-b');
 const figures = {};
+const track = { spread: [] };
 try {
   await a.start();
   await b.start();
@@ -188,6 +225,7 @@ try {
     const ids = [];
     for (let i = 0; i < 6; i++)
       ids.push((await (i % 2 ? b : a).submit(tiny(short, `spread${i}`))).id);
+    track.spread = ids;
     const boxes = new Set();
     for (const id of ids) {
       const j = await waitJob(a, id, (j) => j.state !== 'queued' && j.state !== 'running', 180,
@@ -212,6 +250,7 @@ try {
 
   await check('a box killed with -9 mid-job loses it to the other within the lease', async () => {
     const job = await a.submit(slow(long, 'failover'));
+    track.failover = job.id;
     const running = await waitJob(a, job.id, (j) => j.state === 'running' &&
       j.progress.frames > 0, 120, 'running');
     const victim = running.box === 'box-a' ? a : b;
@@ -238,6 +277,7 @@ try {
   await check('a frozen box that lost its lease writes nothing more of the job (fence)',
     async () => {
       const job = await b.submit(slow(long, 'fenced'));
+      track.fenced = job.id;
       const running = await waitJob(b, job.id, (j) => j.state === 'running' &&
         j.progress.frames > 0, 120, 'running');
       const frozen = running.box === 'box-a' ? a : b;
@@ -320,6 +360,7 @@ try {
 
   await check('a job running on one box is canceled through the other box\'s API', async () => {
     const job = await a.submit(slow(long, 'cancel-remote'));
+    track.cancel = job.id;
     const running = await waitJob(a, job.id, (j) => j.state === 'running', 120, 'running');
     const via = running.box === 'box-a' ? b : a;
     const t0 = now();
@@ -337,8 +378,66 @@ try {
     await a.api('DELETE', `/v1/jobs/${j.id}`);
     await waitJob(a, j.id, (x) => x.state === 'canceled', 60, 'canceled');
   });
+  await check('a job whose input is not media fails, and says why', async () => {
+    writeFileSync(`${inputs}/corrupt.mp4`, Buffer.alloc(65536, 0x5a));
+    const j = await b.submit(tiny(`${inputs}/corrupt.mp4`, 'corrupt'));
+    const end = await waitJob(b, j.id, (x) => x.state !== 'queued' && x.state !== 'running', 120,
+      'ended');
+    assert.equal(end.state, 'failed');
+    assert.ok(end.error && end.error.length > 0, 'an error text');
+    track.corrupt = j.id;
+  });
+
+  await check('webhooks: every event of every job, signed, once per delivery, retried', async () => {
+    // everything recorded is delivered (or retried) within a few seconds
+    const until = now() + 60;
+    let list;
+    while (now() < until) {
+      list = (await a.api('GET', '/v1/webhooks?limit=1000')).json;
+      if (list.deliveries.length && list.deliveries.every((d) => d.state === 'delivered')) break;
+      await sleep(250);
+    }
+    assert.ok(list.deliveries.every((d) => d.state === 'delivered'),
+      JSON.stringify(list.deliveries.filter((d) => d.state !== 'delivered')));
+    assert.equal(list.url, hookUrl);
+    assert.ok(hooks.length > 0);
+    for (const h of hooks) assert.ok(h.valid, `signature of ${h.event} ${h.delivery}`);
+    // the refused first delivery came again, with the same id, and was recorded so
+    const again = hooks.filter((h) => h.delivery === firstRefused);
+    assert.ok(again.length >= 2, `retried: ${again.length}`);
+    const rec = list.deliveries.find((d) => d.id === firstRefused);
+    assert.ok(rec.attempts >= 2);
+    assert.equal(rec.last_status, 204);
+    // one delivery per event: dedupe by delivery id, then count per job
+    const seen = new Map();
+    for (const h of hooks) if (h.status < 300) seen.set(h.delivery, h);
+    const events = (id) => [...seen.values()].filter((h) => h.body.data && h.body.data.id === id)
+      .map((h) => h.event);
+    const count = (id, ev) => events(id).filter((e) => e === ev).length;
+    for (const id of track.spread) {
+      assert.equal(count(id, 'job.queued'), 1, `${id} queued`);
+      assert.equal(count(id, 'job.started'), 1, `${id} started`);
+      assert.equal(count(id, 'job.succeeded'), 1, `${id} succeeded`);
+      const ok = [...seen.values()].find((h) => h.event === 'job.succeeded' &&
+        h.body.data.id === id);
+      assert.ok(ok.body.data.outputs.hls, 'succeeded carries the output URLs');
+      assert.ok(['box-a', 'box-b'].includes(ok.body.box));
+    }
+    // the failed-over job started on both boxes and succeeded once, with its milestones
+    assert.equal(count(track.failover, 'job.started'), 2);
+    assert.equal(count(track.failover, 'job.succeeded'), 1);
+    assert.ok(count(track.failover, 'job.progress') >= 1, 'progress milestones');
+    assert.equal(count(track.fenced, 'job.succeeded'), 1, 'the fenced run sent no end');
+    assert.equal(count(track.fenced, 'job.failed'), 0);
+    assert.equal(count(track.cancel, 'job.canceled'), 1);
+    assert.equal(count(track.corrupt, 'job.failed'), 1);
+    const failed = [...seen.values()].find((h) => h.event === 'job.failed' &&
+      h.body.data.id === track.corrupt);
+    assert.ok(failed.body.data.error, 'failed carries the error');
+  });
 } finally {
   await Promise.all([a.stop(), b.stop()]);
+  receiver.close();
 }
 console.log(`rack figures: ${JSON.stringify(figures)}`);
 if (failures) process.exit(1);
