@@ -17,6 +17,9 @@ packages=(
   libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
   # a rack's shared job queue (libpq), and the server its test starts
   libpq-dev postgresql
+  # the S3-compatible server of the object-storage tests (tests/rack/with-swift.sh):
+  # OpenStack Swift with s3api, and the memcached its tempauth needs
+  swift-proxy swift-object swift-container swift-account memcached
   # live ingest: SRT (the GnuTLS build, the one Debian's libavformat links)
   libsrt-gnutls-dev
   clang libclang-rt-dev
