@@ -141,6 +141,13 @@ void eb_api_progress_result(int fd, const EbVodResult *res)
                                           eb_ascii(res->key_id, sizeof(res->key_id)), "license_url",
                                           eb_ascii(res->license_url, max_note / 2),
                                           "encrypt_seconds", eb_real(res->encrypt_seconds, 3)));
+        if (o && res->s3.objects > 0)
+            json_object_set_new(o, "object_store",
+                                json_pack("{s:o, s:i, s:I, s:i, s:i, s:o}", "key_prefix",
+                                          eb_ascii(res->s3.key_prefix, max_note), "objects",
+                                          res->s3.objects, "bytes", (json_int_t)res->s3.bytes,
+                                          "multipart_objects", res->s3.multipart_objects, "retries",
+                                          res->s3.retries, "seconds", eb_real(res->s3.seconds, 3)));
         if (eb_report_line(fd, o) == 0)
             return;
     }

@@ -147,6 +147,7 @@ typedef struct EbApi {
     char channels_db[PATH_MAX]; /* channels: SQLite, the jobs' file unless that is a URL */
     char box_address[300];      /* where this box's API answers (GET /v1/boxes) */
     EbWebhooks *webhooks;       /* NULL: webhooks.url unset */
+    char object_base[2048];     /* storage.s3: the bucket's URL for players (EbJobsConfig) */
     int nb_roots;
     char *roots[EB_API_MAX_ROOTS];          /* realpaths of the input roots */
     const char *backends[EB_API_MAX_ROOTS]; /* names of this build's backends, NULL-terminated */
@@ -3002,6 +3003,19 @@ int eb_api_serve_cli(int argc, char **argv)
     jc.db_path = api->db;
     jc.work_dir = api->work;
     jc.base_url = api->cfg.api_public_base_url;
+    if (api->cfg.s3_endpoint[0]) {
+        /* players reach the bucket at its public base (a CDN), else the
+         * endpoint's path-style URL; the layout's paths follow the prefix */
+        const char *pfx = api->cfg.s3_prefix;
+        const char *sep = *pfx && pfx[strlen(pfx) - 1] != '/' ? "/" : "";
+        if (api->cfg.s3_public_base_url[0])
+            snprintf(api->object_base, sizeof(api->object_base), "%s/%s%s",
+                     api->cfg.s3_public_base_url, pfx, sep);
+        else
+            snprintf(api->object_base, sizeof(api->object_base), "%s/%s/%s%s", api->cfg.s3_endpoint,
+                     api->cfg.s3_bucket, pfx, sep);
+        jc.object_base_url = api->object_base;
+    }
     jc.max_jobs = max_jobs;
     jc.watchdog_seconds = watchdog;
     jc.history_seconds = api->cfg.jobs_history;

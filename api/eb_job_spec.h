@@ -33,6 +33,7 @@
 #include "eb_config.h"
 #include "eb_ladder.h"
 #include "eb_manifest.h"
+#include "eb_s3.h"
 #include "eb_vod.h"
 
 #define EB_JOB_SPEC_MAX_SIZE (1 << 20) /* bytes of spec JSON a worker reads at most */
@@ -187,6 +188,7 @@ typedef struct EbJobVodOptions {
     EbVodDeviceLimit device_limits[EB_CONFIG_MAX_DEVICES];
     const EbHalBackend *backends[EB_HAL_MAX_DEVICES + 1]; /* backends.enabled, in order */
     char key_store[4096]; /* the key store: "keys" beside the job database */
+    EbS3 s3;              /* storage.s3, with its credentials, when set */
 } EbJobVodOptions;
 
 /* Fills out->vod (from eb_vod_options_default) with spec over cfg: every

@@ -100,6 +100,18 @@ int eb_job_spec_to_vod_options(const EbJobSpec *spec, const EbConfig *cfg, EbJob
         }
         o->key_store = out->key_store;
     }
+    if (cfg->s3_endpoint[0]) {
+        char why[512];
+        int ret = eb_s3_init(&out->s3, cfg->s3_endpoint, cfg->s3_bucket, cfg->s3_region,
+                             cfg->s3_prefix, cfg->s3_path_style, cfg->s3_part_size,
+                             cfg->s3_credentials_file, why, sizeof(why));
+        if (ret < 0) {
+            snprintf(err->field, sizeof(err->field), "storage.s3");
+            snprintf(err->message, sizeof(err->message), "%s", why);
+            return EB_ERR(EINVAL);
+        }
+        o->s3 = &out->s3;
+    }
     o->thumbs.enabled = spec->thumbnails >= 0 ? spec->thumbnails : cfg->thumbs_enabled;
     o->thumbs.interval = cfg->thumbs_interval;
     o->thumbs.tile_width = cfg->thumbs_width;

@@ -214,6 +214,34 @@ static json_t *eb_job_encryption(const EbJobs *j, const json_t *spec, const json
     return o;
 }
 
+/* The bucket's copy of a succeeded job (the worker's result.object_store):
+ * what went up and the manifests' URLs there; null when none. New
+ * reference. */
+static json_t *eb_job_object_store(const EbJobs *j, const json_t *spec, const json_t *res,
+                                   const char *vid)
+{
+    const json_t *s3 = json_object_get(res, "object_store");
+    const char *fmt = json_string_value(json_object_get(spec, "format"));
+    const char *enc =
+        json_string_value(json_object_get(json_object_get(spec, "encryption"), "scheme"));
+    json_t *o;
+
+    if (!json_is_object(s3) || !vid)
+        return json_null();
+    o = json_deep_copy(s3);
+    if (j->cfg.object_base_url && *j->cfg.object_base_url) {
+        char path[512], url[1536];
+        if (eb_layout_origin_path(vid, EB_LAYOUT_HLS_MASTER, path, sizeof(path)) >= 0 &&
+            snprintf(url, sizeof(url), "%s%s", j->cfg.object_base_url, path + 1) < (int)sizeof(url))
+            json_object_set_new(o, "hls", json_string(url));
+        if ((!fmt || strcmp(fmt, "ts")) && !(enc && !strcmp(enc, "aes-128")) &&
+            eb_layout_origin_path(vid, EB_LAYOUT_DASH_MPD, path, sizeof(path)) >= 0 &&
+            snprintf(url, sizeof(url), "%s%s", j->cfg.object_base_url, path + 1) < (int)sizeof(url))
+            json_object_set_new(o, "dash", json_string(url));
+    }
+    return o;
+}
+
 /* progress.rungs of a row (EB_JOB_COLUMNS; lock held): a running job's
  * per-rung frames from its last progress line, an ended job's from its
  * result; [] when there are none. New reference. */
@@ -321,6 +349,7 @@ static json_t *eb_job_from_row(EbJobs *j, EbSqlStmt *st)
         dnote = res ? json_string_value(json_object_get(res, "audio_note")) : NULL;
         json_object_set_new(o, "audio_note", dnote && *dnote ? json_string(dnote) : json_null());
         json_object_set_new(o, "encryption", eb_job_encryption(j, spec, res, vid));
+        json_object_set_new(o, "object_store", eb_job_object_store(j, spec, res, vid));
         json_decref(res);
     }
     json_object_set_new(o, "error",

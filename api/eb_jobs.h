@@ -47,6 +47,9 @@ typedef struct EbJobsConfig {
     const char *db_path;            /* SQLite file, or a postgresql:// URL (a rack) */
     const char *work_dir;           /* worker logs */
     const char *base_url;           /* prefix of output URLs; "" for relative */
+    /* storage.s3: where players reach the bucket's copy ("<base>/<prefix>"
+     * to which the layout's paths are added); NULL or "": no object store */
+    const char *object_base_url;
     int max_jobs;                   /* concurrent workers, >= 1 */
     int watchdog_seconds;           /* no report for this long: the worker is killed */
     int64_t history_seconds;        /* ended jobs older than this are forgotten; 0: never */

@@ -22,7 +22,7 @@
 #include "eb_ladder.h"
 
 #define EB_CONFIG_DEFAULT_PATH "/etc/encbox/encbox.yaml"
-#define EB_CONFIG_NB_SETTINGS 46          /* rows of the settings table */
+#define EB_CONFIG_NB_SETTINGS 54          /* rows of the settings table */
 #define EB_CONFIG_MAX_FILE_SIZE (1 << 20) /* a longer file is refused */
 #define EB_CONFIG_MAX_LIST 64             /* items in one list setting */
 #define EB_CONFIG_MAX_LADDERS 64          /* ladder presets */
@@ -108,6 +108,14 @@ typedef struct EbConfig {
     char *name;                           /* name: "encbox" */
     char *storage_root;                   /* storage.root: "/var/lib/encbox" */
     char *storage_uploads;                /* storage.uploads: "uploads" (relative: under root) */
+    char *s3_endpoint;                    /* storage.s3.endpoint: "" (no object store) */
+    char *s3_bucket;                      /* storage.s3.bucket: "" */
+    char *s3_region;                      /* storage.s3.region: "us-east-1" */
+    char *s3_prefix;                      /* storage.s3.prefix: "" */
+    char *s3_credentials_file;            /* storage.s3.credentials_file: "" (environment) */
+    int s3_path_style;                    /* storage.s3.path_style: true */
+    int64_t s3_part_size;                 /* storage.s3.part_size: 16M bytes */
+    char *s3_public_base_url;             /* storage.s3.public_base_url: "" */
     EbStrList input_roots;                /* inputs.roots: [] */
     EbStrList api_listen;                 /* api.listen: ["127.0.0.1:8080"] */
     char *api_tls_cert;                   /* api.tls_cert: "" */

@@ -301,6 +301,31 @@ static const EbSetting eb_settings[] = {
      "Files uploaded through the API wait here for their job. Relative paths are under "
      "storage.root."},
 
+    {"storage.s3.endpoint", EB_SETTING_STRING, 0, CFG(s3_endpoint), 0, "", 0, 0, NULL,
+     eb_check_base_url, RT,
+     "S3-compatible object store a finished video is copied to (its tree under "
+     "<prefix>videos/<id>/, manifests last), e.g. https://s3.eu-west-1.amazonaws.com. A failed "
+     "upload fails the job and leaves no manifest. Empty: local storage only."},
+    {"storage.s3.bucket", EB_SETTING_STRING, 0, CFG(s3_bucket), 0, "", 0, 0, NULL, NULL, RT,
+     "The bucket (it must exist)."},
+    {"storage.s3.region", EB_SETTING_STRING, 0, CFG(s3_region), 0, "us-east-1", 0, 0, NULL, NULL,
+     RT, "The region requests are signed for (SigV4)."},
+    {"storage.s3.prefix", EB_SETTING_STRING, 0, CFG(s3_prefix), 0, "", 0, 0, NULL, NULL, RT,
+     "Key prefix before videos/<id>/ (\"tenant-a/\"); empty: the bucket's top."},
+    {"storage.s3.credentials_file", EB_SETTING_PATH, 0, CFG(s3_credentials_file), 0, "", 0, 0, NULL,
+     NULL, RT,
+     "AWS shared-credentials file (mode 0600; [default] aws_access_key_id, "
+     "aws_secret_access_key, aws_session_token). Empty: the AWS_ACCESS_KEY_ID, "
+     "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN environment variables."},
+    {"storage.s3.path_style", EB_SETTING_BOOL, 0, CFG(s3_path_style), 0, "true", 0, 0, NULL, NULL,
+     RT, "Path-style URLs (<endpoint>/<bucket>/<key>); false: <bucket>.<endpoint host>."},
+    {"storage.s3.part_size", EB_SETTING_SIZE, 0, CFG(s3_part_size), 0, "16M", 5242880, 5368709120.0,
+     NULL, NULL, RT, "Objects larger than this go up as multipart uploads in parts of this size."},
+    {"storage.s3.public_base_url", EB_SETTING_STRING, 0, CFG(s3_public_base_url), 0, "", 0, 0, NULL,
+     eb_check_base_url, RT,
+     "Where players reach the bucket (a CDN in front of it), for the job's object_store "
+     "links. Empty: the endpoint and bucket."},
+
     {"inputs.roots", EB_SETTING_LIST, EB_SETTING_PATH, CFG(input_roots), 0, "", 0, 0, NULL, NULL,
      RT,
      "Folders whose files (and sub-folders) a job may read. Empty: a job may only use "

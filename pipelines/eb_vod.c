@@ -44,6 +44,7 @@
 #include "eb_sessions.h"
 #include "eb_sessions_policy.h"
 #include "eb_sink.h"
+#include "eb_s3.h"
 #include "eb_storage.h"
 
 /* One attempt of the job on one backend: what the composition holds. */
@@ -575,6 +576,34 @@ static void eb_vod_result_from_stats(EbVodResult *res, const EbPipelineStats *st
     res->fanout_cpu_seconds = st->fanout_cpu_seconds;
 }
 
+/* The staging tree to the bucket under <prefix>videos/<id> (eb_s3.h):
+ * media first, manifests last, nothing left behind on failure. */
+static int eb_vod_upload(const EbVodOptions *o, EbVodResult *res, const char *staging)
+{
+    EbS3Stats st = {0};
+    char key[128], err[400];
+    int ret;
+
+    snprintf(key, sizeof(key), "%s/%.64s", EB_LAYOUT_VIDEOS_DIR, res->video_id);
+    ret = eb_s3_put_tree(o->s3, staging, key, &st, err, sizeof(err));
+    res->s3.objects = st.objects;
+    res->s3.multipart_objects = st.multipart_objects;
+    res->s3.retries = st.retries;
+    res->s3.bytes = st.bytes;
+    res->s3.seconds = st.seconds;
+    snprintf(res->s3.key_prefix, sizeof(res->s3.key_prefix), "%.512s%s", o->s3->prefix, key);
+    if (ret < 0) {
+        snprintf(res->error_detail, sizeof(res->error_detail),
+                 "upload to the object store failed (nothing of it is left in the bucket): %.400s",
+                 err);
+        res->s3.objects = 0;
+        return ret;
+    }
+    EB_LOGI("vod", "%s: %d objects, %.1f MB to s3 in %.2f s", res->video_id, st.objects,
+            st.bytes / 1e6, st.seconds);
+    return 0;
+}
+
 /* One run of the job on backend. res->video_id is set by the caller;
  * *hw_stage says whether a failure was in a device stage. */
 static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, EbVodResult *res,
@@ -784,6 +813,8 @@ static int eb_vod_attempt(const EbVodOptions *o, const EbHalBackend *backend, Eb
         goto end;
     if (o->before_publish &&
         (ret = o->before_publish(o->opaque, res->error_detail, sizeof(res->error_detail))) < 0)
+        goto end;
+    if (o->s3 && (ret = eb_vod_upload(o, res, staging)) < 0)
         goto end;
     ret = eb_storage_publish(o->storage_root, res->video_id, staging, o->overwrite);
     if (ret < 0)

@@ -90,6 +90,10 @@ typedef struct EbVodOptions {
      * unpublished and fails the job with why. encbox serve's workers ask
      * their box whether it still holds the job's lease (eb_jobs.h). */
     int (*before_publish)(void *opaque, char *why, size_t size);
+    /* Optional object-storage output (eb_s3.h): once the publish is
+     * allowed, the tree goes to the bucket (manifests last) before the
+     * local publish; a failed upload fails the job. */
+    const struct EbS3 *s3;
     atomic_int *cancel;            /* optional: set non-zero to cancel */
     /* Content protection (eb_keys.h): a fresh key from the key store for
      * this video, every segment encrypted by the encrypting sink, the
@@ -140,6 +144,13 @@ typedef struct EbVodResult {
     char license_url[512];     /* cenc/cbcs: ClearKey license; aes-128: the key's URI */
     char protection_note[256]; /* what protection changed in the output, or "" */
     double encrypt_seconds;
+    /* Object-storage output: what went to the bucket (objects 0: none). */
+    struct {
+        int objects, multipart_objects, retries;
+        int64_t bytes;
+        double seconds;
+        char key_prefix[1100]; /* <prefix>videos/<id> */
+    } s3;
 } EbVodResult;
 
 /* Fills the defaults listed in the struct. */

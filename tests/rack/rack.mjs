@@ -52,6 +52,33 @@ const receiver = createServer((req, res) => {
 await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
 const hookUrl = `http://127.0.0.1:${receiver.address().port}/encbox-events`;
 
+// The object store (with-swift.sh): Swift's own API makes the bucket,
+// public-read with CORS (a bucket behind a CDN), and players read it there;
+// the boxes write it through s3api with signed requests.
+const S3 = process.env.EB_S3_ENDPOINT ? {
+  endpoint: process.env.EB_S3_ENDPOINT,
+  bucket: 'encbox-rack',
+  prefix: 'rack/',
+} : null;
+if (S3) {
+  const auth = await fetch(`${S3.endpoint}/auth/v1.0`, {
+    headers: { 'X-Auth-User': process.env.EB_S3_ACCESS_KEY,
+      'X-Auth-Key': process.env.EB_S3_SECRET_KEY },
+  });
+  assert.equal(auth.status, 200, 'Swift tempauth');
+  S3.public = `${auth.headers.get('x-storage-url')}/${S3.bucket}`;
+  const made = await fetch(S3.public, {
+    method: 'PUT',
+    headers: { 'X-Auth-Token': auth.headers.get('x-auth-token'),
+      'X-Container-Read': '.r:*,.rlistings',
+      'X-Container-Meta-Access-Control-Allow-Origin': '*' },
+  });
+  assert.ok(made.status === 201 || made.status === 202, `bucket: HTTP ${made.status}`);
+  writeFileSync(`${work}/s3.credentials`, `[default]\naws_access_key_id = ${
+    process.env.EB_S3_ACCESS_KEY}\naws_secret_access_key = ${process.env.EB_S3_SECRET_KEY}\n`,
+  { mode: 0o600 });
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => Date.now() / 1000;
 let failures = 0;
@@ -82,7 +109,10 @@ class Box {
       this.config,
       `name: ${name}\njobs:\n  database: "${dbUrl}"\n  lease: ${LEASE}s\n` +
         `thumbnails:\n  enabled: false\n` +
-        `webhooks:\n  url: ${hookUrl}\n  secret_file: ${work}/webhook.secret\n`,
+        `webhooks:\n  url: ${hookUrl}\n  secret_file: ${work}/webhook.secret\n` +
+        (S3 ? `storage:\n  s3:\n    endpoint: ${S3.endpoint}\n    bucket: ${S3.bucket}\n` +
+          `    prefix: ${S3.prefix}\n    credentials_file: ${work}/s3.credentials\n` +
+          `    public_base_url: ${S3.public}\n` : ''),
     );
   }
 
@@ -199,6 +229,7 @@ const a = new Box('box-a');
 const b = new Box('box-b');
 const figures = {};
 const track = { spread: [] };
+let harness = null; // the browser harness of the bucket playback check, when it ran
 try {
   await a.start();
   await b.start();
@@ -378,6 +409,63 @@ try {
     await a.api('DELETE', `/v1/jobs/${j.id}`);
     await waitJob(a, j.id, (x) => x.state === 'canceled', 60, 'canceled');
   });
+  if (S3) {
+    await check('outputs land in the bucket in the storage layout, manifests typed and short-lived',
+      async () => {
+        for (const id of track.spread) {
+          const j = (await a.api('GET', `/v1/jobs/${id}`)).json;
+          const os = j.object_store;
+          assert.ok(os && os.objects >= 4, `object_store: ${JSON.stringify(os)}`);
+          assert.equal(os.key_prefix, `${S3.prefix}videos/${j.video_id}`);
+          assert.equal(os.hls, `${S3.public}/${S3.prefix}videos/${j.video_id}/` +
+            new URL(j.outputs.hls, 'http://o').pathname.split(`/videos/${j.video_id}/`)[1]);
+          const m = await fetch(os.hls);
+          assert.equal(m.status, 200, os.hls);
+          assert.equal(m.headers.get('content-type'), 'application/vnd.apple.mpegurl');
+          assert.equal(m.headers.get('cache-control'), 'public, max-age=60');
+          const text = await m.text();
+          assert.equal(text, readFileSync(`${storage}${new URL(j.outputs.hls, 'http://o').pathname}`,
+            'utf8'), 'the bucket\'s master is the published one');
+          const media = text.split('\n').find((l) => l && !l.startsWith('#'));
+          const pl = await fetch(new URL(media, os.hls));
+          assert.equal(pl.status, 200);
+          const seg = (await pl.text()).split('\n').find((l) => l && !l.startsWith('#'));
+          const sr = await fetch(new URL(seg, new URL(media, os.hls)));
+          assert.equal(sr.status, 200, `segment ${seg}`);
+          assert.equal(sr.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+          if (os.dash) assert.equal((await fetch(os.dash)).status, 200, os.dash);
+        }
+        figures.upload_mb_per_s = Number((track.spread.length ? await (async () => {
+          let bytes = 0;
+          let secs = 0;
+          for (const id of track.spread) {
+            const os = (await a.api('GET', `/v1/jobs/${id}`)).json.object_store;
+            bytes += os.bytes;
+            secs += os.seconds;
+          }
+          return bytes / 1e6 / secs;
+        })() : 0).toFixed(1));
+      });
+
+    await check('hls.js plays a video from the bucket', async () => {
+      const { createHarness } = await import('../playback/lib.mjs');
+      const h = createHarness({ verbose: false, checkTimeout: 30, totalTimeout: 900,
+        chromium: process.env.CHROMIUM || '/usr/bin/chromium' },
+      { prog: 'rack.mjs', libs: ['/lib/hls.js', '/harness.js'], mediaRoot: null });
+      harness = h;
+      const chromium = await h.requirements();
+      assert.ok(chromium, 'Chromium, hls.js and playwright-core (npm ci in tests/playback)');
+      const base = await h.startServer();
+      assert.notEqual(await h.launchBrowser(chromium), null, 'Chromium starts');
+      const page = await h.openPage(base, 'hls');
+      const j = (await a.api('GET', `/v1/jobs/${track.spread[0]}`)).json;
+      const r = await h.run(page, 'bucket-hls-play', ([u, o]) => window.EB.hlsPlay(u, o),
+        [j.object_store.hls, { timeoutMs: 30000, minAdvance: 1, expectAudio: 'auto' }]);
+      assert.equal(r.status, 'pass', JSON.stringify(r));
+      await page.close().catch(() => {});
+    });
+  }
+
   await check('a job whose input is not media fails, and says why', async () => {
     writeFileSync(`${inputs}/corrupt.mp4`, Buffer.alloc(65536, 0x5a));
     const j = await b.submit(tiny(`${inputs}/corrupt.mp4`, 'corrupt'));
@@ -421,6 +509,7 @@ try {
       const ok = [...seen.values()].find((h) => h.event === 'job.succeeded' &&
         h.body.data.id === id);
       assert.ok(ok.body.data.outputs.hls, 'succeeded carries the output URLs');
+      if (S3) assert.ok(ok.body.data.object_store.hls, 'and the bucket\'s');
       assert.ok(['box-a', 'box-b'].includes(ok.body.box));
     }
     // the failed-over job started on both boxes and succeeded once, with its milestones
@@ -440,5 +529,9 @@ try {
   receiver.close();
 }
 console.log(`rack figures: ${JSON.stringify(figures)}`);
-if (failures) process.exit(1);
-console.log('rack: all checks passed');
+if (!failures) console.log('rack: all checks passed');
+if (harness) {
+  harness.stopWatchdog();
+  await harness.finish(failures ? 1 : 0);
+}
+process.exit(failures ? 1 : 0);

@@ -52,6 +52,7 @@ fi
 url="postgresql://postgres@127.0.0.1:$port/encbox"
 echo "rack: $("$pgbin/postgres" --version) on 127.0.0.1:$port"
 status=0
-node "$here/rack.mjs" "$bin" "$work" "$url" || status=$?
+# The boxes write their outputs to a real S3-compatible store (Swift).
+"$here/with-swift.sh" node "$here/rack.mjs" "$bin" "$work" "$url" || status=$?
 cp "$pgdata/server.log" "$work/postgresql.log" 2> /dev/null || true
 exit "$status"
