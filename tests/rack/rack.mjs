@@ -2,22 +2,16 @@
 //   node rack.mjs ENCBOX WORKDIR POSTGRESQL_URL
 // Started by run.sh, which owns the database server. Every check names
 // the behaviour it protects; the first that fails ends the run (exit 1).
-import { spawn, execFileSync } from 'node:child_process';
-import {
-  readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync, openSync, statSync,
-} from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import {
+  Box, childrenOf, ffmpeg, now, publicBucket, rackSetup, sleep, slow, tiny, waitJob,
+} from './boxes.mjs';
 
 const [bin, work, dbUrl] = process.argv.slice(2);
-const TOKEN = 'rack-test-token-0123456789abcdef';
 const LEASE = 5; // seconds: jobs.lease of both boxes
-const storage = `${work}/storage`;
-const inputs = `${work}/inputs`;
-mkdirSync(storage, { recursive: true });
-mkdirSync(inputs, { recursive: true });
-writeFileSync(`${work}/tokens`, `${TOKEN}\n`, { mode: 0o600 });
 const HOOK_SECRET = 'whsec-rack-test-5f0c2a7d';
 writeFileSync(`${work}/webhook.secret`, `${HOOK_SECRET}\n`, { mode: 0o600 });
 
@@ -52,35 +46,10 @@ const receiver = createServer((req, res) => {
 await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
 const hookUrl = `http://127.0.0.1:${receiver.address().port}/encbox-events`;
 
-// The object store (with-swift.sh): Swift's own API makes the bucket,
-// public-read with CORS (a bucket behind a CDN), and players read it there;
-// the boxes write it through s3api with signed requests.
-const S3 = process.env.EB_S3_ENDPOINT ? {
-  endpoint: process.env.EB_S3_ENDPOINT,
-  bucket: 'encbox-rack',
-  prefix: 'rack/',
-} : null;
-if (S3) {
-  const auth = await fetch(`${S3.endpoint}/auth/v1.0`, {
-    headers: { 'X-Auth-User': process.env.EB_S3_ACCESS_KEY,
-      'X-Auth-Key': process.env.EB_S3_SECRET_KEY },
-  });
-  assert.equal(auth.status, 200, 'Swift tempauth');
-  S3.public = `${auth.headers.get('x-storage-url')}/${S3.bucket}`;
-  const made = await fetch(S3.public, {
-    method: 'PUT',
-    headers: { 'X-Auth-Token': auth.headers.get('x-auth-token'),
-      'X-Container-Read': '.r:*,.rlistings',
-      'X-Container-Meta-Access-Control-Allow-Origin': '*' },
-  });
-  assert.ok(made.status === 201 || made.status === 202, `bucket: HTTP ${made.status}`);
-  writeFileSync(`${work}/s3.credentials`, `[default]\naws_access_key_id = ${
-    process.env.EB_S3_ACCESS_KEY}\naws_secret_access_key = ${process.env.EB_S3_SECRET_KEY}\n`,
-  { mode: 0o600 });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const now = () => Date.now() / 1000;
+const S3 = await publicBucket(work, 'encbox-rack', 'rack/');
+const rack = rackSetup({ bin, work, dbUrl, lease: LEASE, maxJobs: 1, hookUrl,
+  hookSecretFile: `${work}/webhook.secret`, s3: S3 });
+const { storage, inputs } = rack;
 let failures = 0;
 async function check(name, fn) {
   const t0 = now();
@@ -94,128 +63,6 @@ async function check(name, fn) {
   }
 }
 
-function ffmpeg(args) {
-  execFileSync('ffmpeg', ['-v', 'error', '-y', ...args.split(' ')], { stdio: 'inherit' });
-}
-
-// ---- boxes ------------------------------------------------------------
-
-class Box {
-  constructor(name) {
-    this.name = name;
-    this.log = `${work}/${name}.log`;
-    this.config = `${work}/${name}.yaml`;
-    writeFileSync(
-      this.config,
-      `name: ${name}\njobs:\n  database: "${dbUrl}"\n  lease: ${LEASE}s\n` +
-        `thumbnails:\n  enabled: false\n` +
-        `webhooks:\n  url: ${hookUrl}\n  secret_file: ${work}/webhook.secret\n` +
-        (S3 ? `storage:\n  s3:\n    endpoint: ${S3.endpoint}\n    bucket: ${S3.bucket}\n` +
-          `    prefix: ${S3.prefix}\n    credentials_file: ${work}/s3.credentials\n` +
-          `    public_base_url: ${S3.public}\n` : ''),
-    );
-  }
-
-  async start() {
-    for (let attempt = 0; attempt < 10; attempt++) {
-      this.port = 20000 + Math.floor(Math.random() * 40000);
-      this.base = `http://127.0.0.1:${this.port}`;
-      const out = openSync(this.log, 'a');
-      this.proc = spawn(
-        bin,
-        ['serve', '--listen', `127.0.0.1:${this.port}`, '--storage', storage, '--input-root',
-          inputs, '--token-file', `${work}/tokens`, '--config', this.config, '--max-jobs', '1'],
-        { stdio: ['ignore', out, out] },
-      );
-      this.exited = false;
-      this.proc.on('exit', () => { this.exited = true; });
-      for (let i = 0; i < 100 && !this.exited; i++) {
-        try {
-          const r = await fetch(`${this.base}/v1/health`);
-          if (r.ok) return;
-        } catch { /* not yet */ }
-        await sleep(100);
-      }
-      if (!this.exited) this.proc.kill('SIGKILL');
-    }
-    throw new Error(`${this.name} did not start; see ${this.log}`);
-  }
-
-  async api(method, path, body) {
-    const r = await fetch(`${this.base}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await r.text();
-    return { status: r.status, json: text ? JSON.parse(text) : null };
-  }
-
-  async submit(body) {
-    const r = await this.api('POST', '/v1/jobs', body);
-    assert.equal(r.status, 201, `${this.name}: POST /v1/jobs: ${JSON.stringify(r.json)}`);
-    return r.json;
-  }
-
-  async stop() {
-    if (this.exited) return;
-    const done = new Promise((r) => this.proc.on('exit', r));
-    this.proc.kill('SIGTERM');
-    await done;
-  }
-
-  logText() {
-    return readFileSync(this.log, 'utf8');
-  }
-}
-
-// Children of pid (the box's workers), from /proc.
-function childrenOf(pid) {
-  const out = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(d));
-    } catch { /* gone */ }
-  }
-  return out;
-}
-
-async function waitJob(box, id, pred, seconds, what) {
-  const until = now() + seconds;
-  let last;
-  while (now() < until) {
-    const r = await box.api('GET', `/v1/jobs/${id}`);
-    if (r.status === 200) {
-      last = r.json;
-      if (pred(last)) return last;
-    }
-    await sleep(100);
-  }
-  throw new Error(`job ${id}: not ${what} within ${seconds} s: ${JSON.stringify(last)}`);
-}
-
-const tiny = (input, vid) => ({
-  input,
-  video_id: vid,
-  segment_seconds: 1,
-  ladder: { name: 'tiny', rungs: [{ name: '180p', height: 180, bitrate: '300k' }] },
-});
-const slow = (input, vid) => ({
-  input,
-  video_id: vid,
-  preset: 'veryslow',
-  ladder: {
-    name: 'two',
-    rungs: [
-      { name: 'r180', height: 180, bitrate: '300k' },
-      { name: 'r120', height: 120, bitrate: '200k' },
-    ],
-  },
-});
-
 // ---- the run ------------------------------------------------------------
 
 const short = `${inputs}/short.mp4`;
@@ -225,8 +72,8 @@ ffmpeg(`-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine -t 2 -c:v lib
 ffmpeg(`-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine -t 40 -c:v libx264 ` +
   `-preset ultrafast -c:a aac -shortest ${long}`);
 
-const a = new Box('box-a');
-const b = new Box('box-b');
+const a = new Box(rack, 'box-a');
+const b = new Box(rack, 'box-b');
 const figures = {};
 const track = { spread: [] };
 let harness = null; // the browser harness of the bucket playback check, when it ran
