@@ -1353,6 +1353,9 @@ static int eb_jobs_schema(EbJobs *j)
                    " pid INTEGER DEFAULT 0, box TEXT, fence BIGINT NOT NULL DEFAULT 0,"
                    " lease_until DOUBLE PRECISION, cancel_requested INTEGER NOT NULL DEFAULT 0);"
                    "CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(state, priority, rowid);"
+            /* the claim's order, queued rows only: no sort of the queue */
+            "CREATE INDEX IF NOT EXISTS jobs_claim ON jobs(priority DESC, rowid)"
+            " WHERE state = 'queued';"
                    "CREATE UNIQUE INDEX IF NOT EXISTS jobs_active_video ON jobs(video_id)"
                    " WHERE state IN ('queued', 'running');"
                    "CREATE TABLE IF NOT EXISTS boxes (name TEXT PRIMARY KEY, address TEXT,"
@@ -1367,6 +1370,9 @@ static int eb_jobs_schema(EbJobs *j)
                            " backend_used TEXT, result TEXT, error TEXT,"
                            " attempts INTEGER DEFAULT 0, pid INTEGER DEFAULT 0);"
                            "CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(state, priority);"
+                           /* the claim's order (an index ends in the rowid) */
+                           "CREATE INDEX IF NOT EXISTS jobs_claim ON jobs(priority DESC)"
+                           " WHERE state = 'queued';"
                            "CREATE TABLE IF NOT EXISTS boxes (name TEXT PRIMARY KEY, address TEXT,"
                            " heartbeat REAL, started REAL, info TEXT);") < 0)
         return -EIO;
