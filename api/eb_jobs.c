@@ -1106,6 +1106,10 @@ static void eb_jobs_heartbeat(EbJobs *j)
     }
     eb_sql_finalize(st);
     free(text);
+    /* A box gone for a week (renamed, retired) leaves the list. */
+    snprintf(sql, sizeof(sql), "DELETE FROM boxes WHERE heartbeat < %s - 604800",
+             eb_sql_now(j->db));
+    eb_sql_exec(j->db, sql);
 }
 
 /* The lease pass (see "Leases"; lock held): renews this box's leases,
