@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "eb_log.h"
+#include "eb_secret_file.h"
 #include "eb_sql.h"
 
 #define EB_WEBHOOK_BACKOFF_S 2.0
@@ -74,23 +75,11 @@ int eb_webhooks_signature(const char *secret, long long t, const char *body, cha
 /* The first line of path: the secret. The file must be the owner's only. */
 static int eb_wh_read_secret(const char *path, char *out, size_t size, char *err, size_t esize)
 {
-    struct stat st;
-    FILE *f = fopen(path, "r");
+    int ret;
+    FILE *f = eb_secret_fopen(path, "webhooks.secret_file", &ret, err, esize);
 
-    if (!f || fstat(fileno(f), &st) < 0) {
-        snprintf(err, esize, "webhooks.secret_file %s: %s", path, strerror(errno));
-        if (f)
-            fclose(f);
-        return -errno;
-    }
-    if (st.st_mode & 077) {
-        snprintf(err, esize,
-                 "webhooks.secret_file %s: mode %o lets others read the secret; "
-                 "make it 0600",
-                 path, (unsigned)(st.st_mode & 0777));
-        fclose(f);
-        return -EPERM;
-    }
+    if (!f)
+        return ret;
     if (!fgets(out, (int)size, f))
         out[0] = 0;
     fclose(f);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "eb_log.h"
+#include "eb_secret_file.h"
 
 #define EB_S3_BODY_MAX 8192 /* of an answer: error documents, upload ids */
 #define EB_S3_MAX_PARTS 10000
@@ -50,24 +51,11 @@ static void eb_s3_ini_value(const char *line, const char *key, char *out, size_t
 static int eb_s3_read_credentials(EbS3 *s3, const char *path, char *err, size_t size)
 {
     char line[2200];
-    struct stat st;
-    int in_default = 0;
-    FILE *f = fopen(path, "r");
+    int in_default = 0, ret;
+    FILE *f = eb_secret_fopen(path, "storage.s3.credentials_file", &ret, err, size);
 
-    if (!f || fstat(fileno(f), &st) < 0) {
-        snprintf(err, size, "storage.s3.credentials_file %s: %s", path, strerror(errno));
-        if (f)
-            fclose(f);
-        return -errno;
-    }
-    if (st.st_mode & 077) {
-        snprintf(err, size,
-                 "storage.s3.credentials_file %s: mode %o lets others read the keys; make it "
-                 "0600",
-                 path, (unsigned)(st.st_mode & 0777));
-        fclose(f);
-        return -EPERM;
-    }
+    if (!f)
+        return ret;
     while (fgets(line, sizeof(line), f)) {
         const char *p = line + strspn(line, " \t");
         if (*p == '[') {

@@ -42,22 +42,6 @@ static void write_bytes(const char *path, size_t n, unsigned seed)
     fclose(f);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *b;
-    long n;
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    b = malloc((size_t)n + 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 /* A small object goes up in one signed PUT, with its type and caching. */
 static void test_put_get_small(void **state)
 {
@@ -76,7 +60,7 @@ static void test_put_get_small(void **state)
     assert_int_equal(st.multipart_objects, 0);
     assert_int_equal(
         eb_s3_get(&s3, "videos/a/seg.m4s", &got, &len, ct, cc, sizeof(ct), err, sizeof(err)), 0);
-    want = slurp(path, &wlen);
+    want = (char *)eb_test_slurp(path, &wlen);
     assert_int_equal(len, wlen);
     assert_memory_equal(got, want, len);
     assert_string_equal(ct, "video/iso.segment");
@@ -119,7 +103,7 @@ static void test_multipart(void **state)
     assert_int_equal(st.objects, 1);
     assert_int_equal(
         eb_s3_get(&s3, "videos/big/source.mp4", &got, &len, NULL, NULL, 0, err, sizeof(err)), 0);
-    want = slurp(path, &wlen);
+    want = (char *)eb_test_slurp(path, &wlen);
     assert_int_equal(len, wlen);
     assert_memory_equal(got, want, len);
     free(got);
@@ -240,7 +224,7 @@ static void test_credentials_file_mode(void **state)
     chmod(creds, 0644);
     assert_int_equal(
         eb_s3_init(&s3, "http://127.0.0.1:1", "b", "", "", 1, 0, creds, err, sizeof(err)), -EPERM);
-    assert_non_null(strstr(err, "0600"));
+    assert_non_null(strstr(err, "make it 0600"));
     chmod(creds, 0600);
     assert_int_equal(
         eb_s3_init(&s3, "http://127.0.0.1:1", "b", "", "", 1, 0, creds, err, sizeof(err)), 0);
