@@ -557,6 +557,64 @@ static void test_states_and_stats(void **state)
     eb_channels_close(&ch);
 }
 
+/* Lifecycle events (the webhooks'): one per change of state, none for a
+ * repeat, the recording's, the end's; never the stream key. */
+static char events[16][48];
+static int nb_events;
+static int events_leak_key;
+
+static void on_event(void *opaque, const char *event, const json_t *view)
+{
+    const char *key = opaque;
+    char *text = json_dumps(view, 0);
+    if (nb_events < 16)
+        snprintf(events[nb_events++], sizeof(events[0]), "%s", event);
+    if (!text || strstr(text, key) || json_object_get(view, "ingest"))
+        events_leak_key = 1;
+    if (!strcmp(event, "recording.published"))
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(view, "recording"), "id")),
+            "rec_events_1");
+    free(text);
+}
+
+static void test_lifecycle_events(void **state)
+{
+    static char db[4200];
+    EbChannelsConfig c = {.storage_root = tmp,
+                          .srt_public = "127.0.0.1:9000",
+                          .rtmp_public = "",
+                          .on_event = on_event};
+    EbChannels *ch = NULL;
+    EbChannelSpec s;
+    const char *want[] = {"channel.live", "channel.reconnecting", "channel.live",
+                          "channel.idle", "recording.published",  "channel.ended"};
+    (void)state;
+
+    snprintf(db, sizeof(db), "%s/events.db", tmp);
+    c.db_path = db;
+    assert_int_equal(eb_channels_open(&c, &ch), 0);
+    json_decref(create(ch, "{\"name\": \"events\"}", &s));
+    c.on_event_opaque = s.stream_key;
+    eb_channels_close(&ch);
+    assert_int_equal(eb_channels_open(&c, &ch), 0);
+    nb_events = 0;
+    assert_int_equal(eb_channels_set_state(ch, s.id, EB_CHANNEL_IDLE), 0); /* already idle */
+    assert_int_equal(eb_channels_set_state(ch, s.id, EB_CHANNEL_LIVE), 0);
+    assert_int_equal(eb_channels_set_state(ch, s.id, EB_CHANNEL_LIVE), 0); /* a repeat */
+    assert_int_equal(eb_channels_set_state(ch, s.id, EB_CHANNEL_RECONNECTING), 0);
+    assert_int_equal(eb_channels_set_state(ch, s.id, EB_CHANNEL_LIVE), 0);
+    assert_int_equal(eb_channels_set_state(ch, s.id, EB_CHANNEL_IDLE), 0);
+    assert_int_equal(eb_channels_add_recording(ch, s.id, "rec_events_1", 1.0e9, 1.0e9 + 60, 60), 0);
+    assert_int_equal(eb_channels_end(ch, s.id), 0);
+    assert_int_equal(eb_channels_end(ch, s.id), EB_ERR(EALREADY)); /* no second end */
+    assert_int_equal(nb_events, (int)(sizeof(want) / sizeof(want[0])));
+    for (int i = 0; i < nb_events; i++)
+        assert_string_equal(events[i], want[i]);
+    assert_false(events_leak_key);
+    eb_channels_close(&ch);
+}
+
 static void test_public_addr(void **state)
 {
     char out[300], host[256], want[300];
@@ -654,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_reopen_keeps_channels_idle),
         cmocka_unit_test(test_recordings_listed),
         cmocka_unit_test(test_states_and_stats),
+        cmocka_unit_test(test_lifecycle_events),
         cmocka_unit_test(test_public_addr),
         cmocka_unit_test(test_db_file_is_owner_only),
     };
