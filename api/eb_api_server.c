@@ -706,6 +706,32 @@ static json_t *eb_api_box_info(void *opaque)
     json_object_set_new(o, "backends", b);
     json_object_set_new(o, "devices", eb_api_devices_json(api->devices));
     json_object_set_new(o, "max_jobs", json_integer(api->cfg.limits_max_jobs));
+    /* What the box carries live, measured (live.capacity_mpixels, from
+     * `encbox bench --live`) or estimated. */
+    json_object_set_new(
+        o, "live_capacity",
+        json_pack("{s:f, s:s}", "mpixels_per_second",
+                  api->cfg.live_capacity_mpixels > 0 ? api->cfg.live_capacity_mpixels
+                                                     : eb_channel_runs_estimate() / 1e6,
+                  "source",
+                  api->cfg.live_capacity_mpixels > 0 ? "live.capacity_mpixels"
+                                                     : "estimate (60 per online core)"));
+    /* Channels are this box's (its ingest ports): each box reports its own. */
+    {
+        json_t *list = NULL, *mine = json_array(), *v;
+        size_t i;
+        if (api->channels && eb_channels_list(api->channels, &list) == 0)
+            json_array_foreach(list, i, v)
+            {
+                const char *st = json_string_value(json_object_get(v, "state"));
+                if (st && strcmp(st, "ended"))
+                    json_array_append_new(mine, json_pack("{s:O, s:O, s:s}", "id",
+                                                          json_object_get(v, "id"), "name",
+                                                          json_object_get(v, "name"), "state", st));
+            }
+        json_decref(list);
+        json_object_set_new(o, "channels", mine);
+    }
     return o;
 }
 
@@ -825,6 +851,17 @@ static enum MHD_Result eb_metrics(EbApi *api, struct MHD_Connection *c)
             (long long)s.uploads_removed);
     eb_api_devices_metrics(api->devices, f);
     eb_channel_runs_metrics(api->runs, f);
+    if (api->webhooks) {
+        int64_t n[3];
+        if (eb_webhooks_counts(api->webhooks, n) == 0)
+            fprintf(f,
+                    "# HELP encbox_webhook_deliveries Webhook events recorded, by delivery "
+                    "state.\n# TYPE encbox_webhook_deliveries gauge\n"
+                    "encbox_webhook_deliveries{state=\"pending\"} %lld\n"
+                    "encbox_webhook_deliveries{state=\"delivered\"} %lld\n"
+                    "encbox_webhook_deliveries{state=\"failed\"} %lld\n",
+                    (long long)n[0], (long long)n[1], (long long)n[2]);
+    }
     fprintf(f, "# HELP encbox_api_requests_total API responses by status code.\n"
                "# TYPE encbox_api_requests_total counter\n");
     pthread_mutex_lock(&api->stats_lock);

@@ -422,3 +422,25 @@ int eb_webhooks_list(EbWebhooks *w, int limit, json_t **out)
     *out = json_pack("{s:o, s:s?}", "deliveries", arr, "url", w ? w->url : NULL);
     return *out ? 0 : -ENOMEM;
 }
+
+int eb_webhooks_counts(EbWebhooks *w, int64_t counts[3])
+{
+    static const char *const names[3] = {"pending", "delivered", "failed"};
+    EbSqlStmt *st;
+    int ret = 0;
+
+    counts[0] = counts[1] = counts[2] = 0;
+    if (!w)
+        return 0;
+    pthread_mutex_lock(&w->lock);
+    st = eb_sql_prepare(w->db, "SELECT state, COUNT(*) FROM webhook_deliveries GROUP BY state");
+    if (!st)
+        ret = -EIO;
+    while (st && eb_sql_step(st) == 1)
+        for (int i = 0; i < 3; i++)
+            if (eb_sql_text(st, 0) && !strcmp(eb_sql_text(st, 0), names[i]))
+                counts[i] = eb_sql_int64(st, 1);
+    eb_sql_finalize(st);
+    pthread_mutex_unlock(&w->lock);
+    return ret;
+}

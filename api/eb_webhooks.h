@@ -39,6 +39,7 @@
 #define EB_WEBHOOKS_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #define EB_WEBHOOK_TIMEOUT_S 10
 #define EB_WEBHOOK_MAX_ATTEMPTS 12
@@ -73,6 +74,10 @@ void eb_webhooks_emit(EbWebhooks *w, const char *event, const json_t *data);
 /* {"deliveries": [{id, event, created_at, box, state, attempts, last_status,
  * last_error, next_attempt_at, delivered_at}], "url"}: the latest first. */
 int eb_webhooks_list(EbWebhooks *w, int limit, json_t **out);
+
+/* Deliveries recorded, by state: pending, delivered, failed (in the whole
+ * rack's table). 0, or -EIO; all 0 when w is NULL. */
+int eb_webhooks_counts(EbWebhooks *w, int64_t counts[3]);
 
 /* The header value for body signed with secret at time t (exposed for
  * tests and for documentation of the scheme). out holds at least 96. */

@@ -16,6 +16,29 @@
 #include "eb_error.h"
 #include "eb_log.h"
 
+/* libavutil 57's Vulkan transfers submit to the device's queue with no
+ * lock of their own, and Vulkan requires queue submissions to be
+ * externally synchronized: an upload on the demuxer's thread beside a
+ * download on another (the fan-out's, a thumbnail tap's) can leave
+ * lavapipe with every thread waiting inside the driver (seen: a job that
+ * never ended). Vulkan transfers are serialized here; other device types'
+ * transfers (CUDA, VA-API, QSV) are thread-safe and are not. */
+static pthread_mutex_t eb_vulkan_transfer_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* av_hwframe_transfer_data, under the Vulkan lock when frames is Vulkan's. */
+static int eb_hw_transfer(AVFrame *dst, const AVFrame *src, const AVBufferRef *frames)
+{
+    const AVHWFramesContext *fc = frames ? (const AVHWFramesContext *)frames->data : NULL;
+    int vulkan = fc && fc->device_ctx->type == AV_HWDEVICE_TYPE_VULKAN, ret;
+
+    if (vulkan)
+        pthread_mutex_lock(&eb_vulkan_transfer_lock);
+    ret = av_hwframe_transfer_data(dst, src, 0);
+    if (vulkan)
+        pthread_mutex_unlock(&eb_vulkan_transfer_lock);
+    return ret;
+}
+
 int eb_hal_hw_open(EbHalDevice *dev, enum AVHWDeviceType type, const char *device,
                    enum AVPixelFormat hw_format, int pool_size)
 {
@@ -266,7 +289,7 @@ int eb_hal_hw_upload(EbHalDevice *dev, const AVFrame *sw, AVFrame *dst)
     /* The pool's surfaces may be larger (alignment): the picture is sw's. */
     dst->width = sw->width;
     dst->height = sw->height;
-    ret = av_hwframe_transfer_data(dst, sw, 0);
+    ret = eb_hw_transfer(dst, sw, dst->hw_frames_ctx);
     if (ret < 0) {
         EB_LOGE("hal", "upload to the device failed: %s", eb_strerror(ret));
         av_frame_unref(dst);
@@ -280,7 +303,7 @@ int eb_hal_hw_upload(EbHalDevice *dev, const AVFrame *sw, AVFrame *dst)
          * is synchronous and waits on the frame's semaphore, which the
          * upload signals, so once it returns sw is no longer read. */
         AVFrame *probe = av_frame_alloc();
-        ret = probe ? av_hwframe_transfer_data(probe, dst, 0) : AVERROR(ENOMEM);
+        ret = probe ? eb_hw_transfer(probe, dst, dst->hw_frames_ctx) : AVERROR(ENOMEM);
         av_frame_free(&probe);
         if (ret < 0) {
             EB_LOGE("hal", "waiting for the upload to the device failed: %s", eb_strerror(ret));
@@ -301,7 +324,7 @@ int eb_hal_hw_download(const AVFrame *hw, AVFrame *dst)
     if (!hw->hw_frames_ctx)
         return EB_ERR(EINVAL);
     dst->format = AV_PIX_FMT_NV12;
-    ret = av_hwframe_transfer_data(dst, hw, 0);
+    ret = eb_hw_transfer(dst, hw, hw->hw_frames_ctx);
     if (ret < 0) {
         EB_LOGE("hal", "download from the device failed: %s", eb_strerror(ret));
         av_frame_unref(dst);

@@ -95,6 +95,8 @@ try {
         assert.ok(x.address.startsWith('http://127.0.0.1:'), `${x.name} address ${x.address}`);
         assert.deepEqual(x.running_jobs, []);
         assert.equal(typeof x.devices, 'object');
+        assert.ok(x.live_capacity.mpixels_per_second > 0, 'live capacity');
+        assert.deepEqual(x.channels, [], 'the channels it carries');
       }
     }
   });
@@ -335,6 +337,10 @@ try {
     assert.ok(list.deliveries.every((d) => d.state === 'delivered'),
       JSON.stringify(list.deliveries.filter((d) => d.state !== 'delivered')));
     assert.equal(list.url, hookUrl);
+    const metrics = await (await fetch(`${a.base}/metrics`)).text();
+    const delivered = Number(/^encbox_webhook_deliveries\{state="delivered"\} (\d+)$/m
+      .exec(metrics)[1]);
+    assert.equal(delivered, list.deliveries.length, '/metrics counts the rack\'s deliveries');
     assert.ok(hooks.length > 0);
     for (const h of hooks) assert.ok(h.valid, `signature of ${h.event} ${h.delivery}`);
     // the refused first delivery came again, with the same id, and was recorded so
