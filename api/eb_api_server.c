@@ -79,6 +79,7 @@
 #include "eb_layout.h"
 #include "eb_llhls.h"
 #include "eb_log.h"
+#include "eb_s3.h"
 #include "eb_sql.h"
 #include "eb_storage.h"
 #include "eb_webhooks.h"
@@ -3079,6 +3080,21 @@ int eb_api_serve_cli(int argc, char **argv)
                                .box = api->cfg.name};
         if (eb_webhooks_open(&wc, &api->webhooks, err, sizeof(err)) < 0) {
             fprintf(stderr, "encbox: webhooks: %s\n", err);
+            code = 2;
+            goto done;
+        }
+    }
+    if (api->cfg.s3_endpoint[0]) {
+        /* Every worker reads the credentials when it uploads: a box whose
+         * credentials cannot be read says so now, not with every job. */
+        EbS3 probe;
+        char err[512];
+        int ret = eb_s3_init(&probe, api->cfg.s3_endpoint, api->cfg.s3_bucket, api->cfg.s3_region,
+                             api->cfg.s3_prefix, api->cfg.s3_path_style, api->cfg.s3_part_size,
+                             api->cfg.s3_credentials_file, err, sizeof(err));
+        explicit_bzero(&probe, sizeof(probe));
+        if (ret < 0) {
+            fprintf(stderr, "encbox: storage.s3: %s\n", err);
             code = 2;
             goto done;
         }

@@ -2,7 +2,8 @@
 //   node rack.mjs ENCBOX WORKDIR POSTGRESQL_URL
 // Started by run.sh, which owns the database server. Every check names
 // the behaviour it protects; the first that fails ends the run (exit 1).
-import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, statSync, chmodSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -314,6 +315,24 @@ try {
       await page.close().catch(() => {});
     });
   }
+
+  await check('a box whose secret files others may read refuses to start, saying which', () => {
+    const bad = (name, yaml, file, want) => {
+      writeFileSync(file, 'secret\n', { mode: 0o644 });
+      chmodSync(file, 0o644);
+      writeFileSync(`${work}/${name}.yaml`, yaml);
+      const r = spawnSync(bin, ['serve', '--listen', '127.0.0.1:1', '--storage',
+        `${work}/${name}-storage`, '--config', `${work}/${name}.yaml`], { encoding: 'utf8' });
+      assert.equal(r.status, 2, `${name}: exit ${r.status}: ${r.stderr}`);
+      assert.match(r.stderr, want);
+      assert.ok(!r.stderr.includes('secret\n'), 'the content is never printed');
+    };
+    bad('loose-hook', `webhooks:\n  url: ${hookUrl}\n  secret_file: ${work}/loose.secret\n`,
+      `${work}/loose.secret`, /webhooks\.secret_file .*loose\.secret: mode 644 .*0600/);
+    bad('loose-s3', `storage:\n  s3:\n    endpoint: http://127.0.0.1:1\n    bucket: b\n` +
+      `    credentials_file: ${work}/loose.credentials\n`, `${work}/loose.credentials`,
+    /storage\.s3: storage\.s3\.credentials_file .*loose\.credentials: mode 644 .*0600/);
+  });
 
   await check('a job whose input is not media fails, and says why', async () => {
     writeFileSync(`${inputs}/corrupt.mp4`, Buffer.alloc(65536, 0x5a));
