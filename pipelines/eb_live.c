@@ -39,6 +39,7 @@
 #include "eb_live_log.h"
 #include "eb_log.h"
 #include "eb_manifest.h"
+#include "eb_s3.h"
 #include "eb_storage.h"
 
 #define EB_LIVE_MIN_SEGMENTS 3
@@ -834,6 +835,22 @@ static int eb_live_record(EbSegmentSink *s, const char *root, const char *id, Eb
     for (int i = 0; i < ls->nb; i++)
         free(copies[i]);
     pthread_mutex_unlock(&ls->lock);
+    if (ret >= 0 && ls->o->s3) {
+        char key[128], err[400];
+        EbS3Stats st = {0};
+        snprintf(key, sizeof(key), "%s/%.64s", EB_LAYOUT_VIDEOS_DIR, id);
+        if (eb_s3_put_tree(ls->o->s3, staging, key, &st, err, sizeof(err)) < 0) {
+            EB_LOGE("live",
+                    "recording %s: the upload to the object store failed, the recording "
+                    "stays on this box: %s",
+                    id, err);
+        } else {
+            rec->objects = st.objects;
+            rec->bytes = st.bytes;
+            EB_LOGI("live", "recording %s: %d objects, %.1f MB to the object store in %.2f s", id,
+                    st.objects, st.bytes / 1e6, st.seconds);
+        }
+    }
     if (ret >= 0)
         ret = eb_storage_publish(root, id, staging, 0);
     if (ret >= 0)

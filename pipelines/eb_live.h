@@ -70,6 +70,8 @@ typedef struct EbLiveRecording {
     double end_unix;
     double duration; /* seconds of media (the time away between runs is not in it) */
     int64_t segments;
+    int objects; /* put to the bucket (0: none, or the upload failed) */
+    int64_t bytes;
 } EbLiveRecording;
 
 typedef struct EbLiveOptions {
@@ -110,6 +112,11 @@ typedef struct EbLiveOptions {
     EbEncryptionScheme encryption; /* default EB_ENCRYPT_NONE */
     const char *key_store;         /* NULL: <storage_root>/keys */
     const char *public_base_url;   /* absolute license URLs in the MPDs; NULL: none */
+    /* Optional object-storage output (eb_s3.h): a recording's tree goes to
+     * the bucket under <prefix>videos/<id>/ (manifests last) before it is
+     * published here. A failed upload is logged and the recording stays on
+     * this box: a recording is never lost for the bucket's sake. */
+    const struct EbS3 *s3;
 } EbLiveOptions;
 
 typedef struct EbLiveResult {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "eb_config.h"
+#include "eb_s3.h"
 #include "eb_error.h"
 #include "eb_live.h"
 #include "eb_log.h"
@@ -258,6 +259,19 @@ int cmd_live(int argc, char **argv)
         else if (eb_config_errors_count(&errs) == 0)
             fprintf(stderr, "encbox: --ladder %s: no such preset in the configuration\n",
                     ladder ? ladder : cfg.jobs_ladder);
+        if (l && cfg.s3_endpoint && cfg.s3_endpoint[0]) {
+            /* recordings go to the bucket too (storage.s3) */
+            static EbS3 s3;
+            char err[512];
+            if (eb_s3_init(&s3, cfg.s3_endpoint, cfg.s3_bucket, cfg.s3_region, cfg.s3_prefix,
+                           cfg.s3_path_style, cfg.s3_part_size, cfg.s3_credentials_file, err,
+                           sizeof(err)) < 0) {
+                fprintf(stderr, "encbox: storage.s3: %s\n", err);
+                l = NULL;
+            } else {
+                o.s3 = &s3;
+            }
+        }
         eb_config_errors_free(&errs);
         eb_config_free(&cfg);
         if (!l)

@@ -68,6 +68,8 @@ export class Box {
         `thumbnails:\n  enabled: false\n` +
         (rack.hookUrl ? `webhooks:\n  url: ${rack.hookUrl}\n  secret_file: ${
           rack.hookSecretFile}\n` : '') +
+        (rack.srtPorts && rack.srtPorts[name] ? `live:\n  srt_listen: 127.0.0.1:${
+          rack.srtPorts[name]}\n` : '') +
         (rack.s3 ? `storage:\n  s3:\n    endpoint: ${rack.s3.endpoint}\n    bucket: ${
           rack.s3.bucket}\n    prefix: ${rack.s3.prefix}\n    credentials_file: ${
           rack.s3.credentials}\n    public_base_url: ${rack.s3.public}\n` : ''),

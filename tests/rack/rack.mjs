@@ -48,8 +48,16 @@ await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
 const hookUrl = `http://127.0.0.1:${receiver.address().port}/encbox-events`;
 
 const S3 = await publicBucket(work, 'encbox-rack', 'rack/');
+// box-a takes live feeds over SRT (a free port, found by binding it)
+const srtPort = await new Promise((resolve) => {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1', () => {
+    const p = srv.address().port;
+    srv.close(() => resolve(p));
+  });
+});
 const rack = rackSetup({ bin, work, dbUrl, lease: LEASE, maxJobs: 1, hookUrl,
-  hookSecretFile: `${work}/webhook.secret`, s3: S3 });
+  hookSecretFile: `${work}/webhook.secret`, s3: S3, srtPorts: { 'box-a': srtPort } });
 const { storage, inputs } = rack;
 let failures = 0;
 async function check(name, fn) {
@@ -316,6 +324,37 @@ try {
     });
   }
 
+  if (S3) {
+    await check('a live channel\'s recording lands in the bucket, with its webhooks', async () => {
+      const made = await a.api('POST', '/v1/channels', { name: 'rackcam', segment_seconds: 1,
+        reconnect_window_seconds: 1, record: true });
+      assert.equal(made.status, 201, JSON.stringify(made.json));
+      const ch = made.json;
+      assert.ok(ch.ingest.srt, 'an SRT ingest URL');
+      const pub = spawnSync('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i',
+        'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine', '-t', '5', '-c:v',
+        'libx264', '-preset', 'ultrafast', '-g', '25', '-c:a', 'aac', '-f', 'mpegts',
+        ch.ingest.srt], { encoding: 'utf8', timeout: 60000 });
+      assert.equal(pub.status, 0, `ffmpeg: ${pub.stderr}`);
+      let rec = null;
+      const until = now() + 60;
+      while (now() < until && !rec) {
+        const v = (await a.api('GET', `/v1/channels/${ch.id}`)).json;
+        rec = (v.recordings || [])[0] || null;
+        if (!rec) await sleep(250);
+      }
+      assert.ok(rec, 'a recording');
+      const master = `${S3.public}/${S3.prefix}videos/${rec.id}/hls/master.m3u8`;
+      const m = await fetch(master);
+      assert.equal(m.status, 200, master);
+      const local = readFileSync(`${storage}/videos/${rec.id}/hls/master.m3u8`, 'utf8');
+      assert.equal(await m.text(), local, 'the bucket\'s master is the recording\'s');
+      assert.equal((await a.api('DELETE', `/v1/channels/${ch.id}`)).status, 200);
+      track.channel = ch.id;
+      track.recording = rec.id;
+    });
+  }
+
   await check('a box whose secret files others may read refuses to start, saying which', () => {
     const bad = (name, yaml, file, want) => {
       writeFileSync(file, 'secret\n', { mode: 0o644 });
@@ -392,6 +431,16 @@ try {
     assert.equal(count(track.fenced, 'job.failed'), 0);
     assert.equal(count(track.cancel, 'job.canceled'), 1);
     assert.equal(count(track.corrupt, 'job.failed'), 1);
+    if (track.channel) {
+      const chEvents = [...seen.values()].filter((h) => h.body.data && h.body.data.id ===
+        track.channel).map((h) => h.event);
+      for (const e of ['channel.live', 'recording.published', 'channel.ended'])
+        assert.ok(chEvents.includes(e), `${e} in ${chEvents}`);
+      const pubd = [...seen.values()].find((h) => h.event === 'recording.published' &&
+        h.body.data.id === track.channel);
+      assert.equal(pubd.body.data.recording.id, track.recording);
+      assert.equal(pubd.body.data.ingest, undefined, 'no stream key in webhooks');
+    }
     const failed = [...seen.values()].find((h) => h.event === 'job.failed' &&
       h.body.data.id === track.corrupt);
     assert.ok(failed.body.data.error, 'failed carries the error');
