@@ -606,6 +606,68 @@ int eb_s3_get(const EbS3 *s3, const char *key, char **out, size_t *len, char *co
     return 0;
 }
 
+/* s percent-encoded for a query value (everything but unreserved). */
+static void eb_s3_query_escape(const char *s, char *out, size_t size)
+{
+    static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && o + 4 < size; p++) {
+        if (strchr(safe, *p))
+            out[o++] = (char)*p;
+        else
+            o += (size_t)snprintf(out + o, size - o, "%%%02X", *p);
+    }
+    out[o] = 0;
+}
+
+int eb_s3_list(const EbS3 *s3, const char *key_prefix, int (*each)(void *opaque, const char *key),
+               void *opaque, char *err, size_t size)
+{
+    EbS3 top = *s3;
+    char full[1600], enc[4800], token[1024] = "", enc_token[3100], query[8200];
+    int ret = 0;
+
+    /* keys are listed from the bucket's top, so the prefix goes in the query */
+    snprintf(full, sizeof(full), "%s%s", s3->prefix, key_prefix);
+    top.prefix[0] = 0;
+    eb_s3_query_escape(full, enc, sizeof(enc));
+    do {
+        EbS3Body b = {.fd = -1, .keep_get = 1};
+        long status;
+        const char *p;
+
+        /* in the order SigV4 sorts them */
+        eb_s3_query_escape(token, enc_token, sizeof(enc_token));
+        snprintf(query, sizeof(query), "%s%s%slist-type=2&prefix=%s",
+                 token[0] ? "continuation-token=" : "", token[0] ? enc_token : "",
+                 token[0] ? "&" : "", enc);
+        status = eb_s3_request(&top, "GET", "", query, &b, NULL, NULL, err, size);
+        if (status < 200 || status > 299) {
+            free(b.get);
+            return eb_s3_status_error(status);
+        }
+        if (!b.get) {
+            snprintf(err, size, "listing %s: an empty answer", full);
+            return -EIO;
+        }
+        b.get[b.get_len] = 0;
+        for (p = b.get; ret == 0 && (p = strstr(p, "<Key>"));) {
+            const char *z = strstr(p, "</Key>");
+            char key[1600];
+            if (!z)
+                break;
+            snprintf(key, sizeof(key), "%.*s", (int)(z - p - 5), p + 5);
+            ret = each(opaque, key);
+            p = z;
+        }
+        token[0] = 0;
+        if (strstr(b.get, "<IsTruncated>true</IsTruncated>"))
+            eb_s3_xml(b.get, "NextContinuationToken", token, sizeof(token));
+        free(b.get);
+    } while (ret == 0 && token[0]);
+    return ret;
+}
+
 /* ---- trees ------------------------------------------------------------ */
 
 typedef struct EbS3List {
@@ -709,5 +771,50 @@ end:
         free(l.rel[i]);
     free(l.rel);
     stats->seconds = eb_s3_now() - t0;
+    return ret;
+}
+
+typedef struct EbS3Prune {
+    const EbS3 *s3;
+    const char *dir;
+    size_t skip; /* of each listed key: the prefix, key_prefix and '/' */
+    int removed;
+    char *err;
+    size_t size;
+} EbS3Prune;
+
+static int eb_s3_prune_one(void *opaque, const char *key)
+{
+    EbS3Prune *pr = opaque;
+    char path[8200];
+    struct stat st;
+
+    if (strlen(key) <= pr->skip)
+        return 0;
+    snprintf(path, sizeof(path), "%s/%s", pr->dir, key + pr->skip);
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        return 0;
+    {
+        /* eb_s3_delete adds the configured prefix: give it the key below it */
+        int ret = eb_s3_delete(pr->s3, key + strlen(pr->s3->prefix), pr->err, pr->size);
+        if (ret < 0)
+            return ret;
+    }
+    pr->removed++;
+    return 0;
+}
+
+int eb_s3_prune_tree(const EbS3 *s3, const char *dir, const char *key_prefix, int *removed,
+                     char *err, size_t size)
+{
+    char sub[1200];
+    EbS3Prune pr = {.s3 = s3, .dir = dir, .err = err, .size = size};
+    int ret;
+
+    snprintf(sub, sizeof(sub), "%s/", key_prefix);
+    pr.skip = strlen(s3->prefix) + strlen(sub);
+    ret = eb_s3_list(s3, sub, eb_s3_prune_one, &pr, err, size);
+    if (removed)
+        *removed = pr.removed;
     return ret;
 }

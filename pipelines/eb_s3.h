@@ -86,11 +86,25 @@ int eb_s3_delete(const EbS3 *s3, const char *key, char *err, size_t size);
 int eb_s3_get(const EbS3 *s3, const char *key, char **out, size_t *len, char *content_type,
               char *cache_control, size_t hsize, char *err, size_t size);
 
+/* Calls each with every key under key_prefix (below the configured
+ * prefix; keys come back whole, the configured prefix included), in pages
+ * of the service's size; stops at the first non-zero return, which it
+ * returns. 0, or a negative errno with err filled. */
+int eb_s3_list(const EbS3 *s3, const char *key_prefix, int (*each)(void *opaque, const char *key),
+               void *opaque, char *err, size_t size);
+
 /* Puts every regular file under dir as key_prefix/<relative path>: media
  * first, manifests last (see above); on failure deletes what it put. 0, or
  * a negative errno with err filled. */
 int eb_s3_put_tree(const EbS3 *s3, const char *dir, const char *key_prefix, EbS3Stats *stats,
                    char *err, size_t size);
+
+/* Deletes every object under key_prefix/ that has no file under dir: what
+ * an earlier version of a re-published video left (its tree is put first,
+ * so nothing the new manifests name is ever missing). *removed (may be
+ * NULL) counts them. 0, or a negative errno with err filled. */
+int eb_s3_prune_tree(const EbS3 *s3, const char *dir, const char *key_prefix, int *removed,
+                     char *err, size_t size);
 
 /* Content-Type and Cache-Control of a file name (by its extension). */
 const char *eb_s3_content_type(const char *name);

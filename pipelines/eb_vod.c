@@ -601,6 +601,16 @@ static int eb_vod_upload(const EbVodOptions *o, EbVodResult *res, const char *st
     }
     EB_LOGI("vod", "%s: %d objects, %.1f MB to s3 in %.2f s", res->video_id, st.objects,
             st.bytes / 1e6, st.seconds);
+    if (o->overwrite) {
+        /* objects of the version it replaces that the new tree has not */
+        int removed = 0;
+        if (eb_s3_prune_tree(o->s3, staging, key, &removed, err, sizeof(err)) < 0)
+            EB_LOGW("vod", "%s: stale objects of the earlier version stay in the bucket: %s",
+                    res->video_id, err);
+        else if (removed)
+            EB_LOGI("vod", "%s: %d objects of the earlier version removed from the bucket",
+                    res->video_id, removed);
+    }
     return 0;
 }
 

@@ -215,6 +215,53 @@ static void test_tree_whole_or_nothing(void **state)
         -ENOENT);
 }
 
+static int collect(void *opaque, const char *key)
+{
+    char *all = opaque;
+    strcat(all, key);
+    strcat(all, "\n");
+    return 0;
+}
+
+/* Listing a tree's keys (what a re-publish prunes with): every key under
+ * the prefix, and nothing of a sibling whose name starts the same. */
+static void test_list(void **state)
+{
+    EbS3 s3;
+    char dir[4300], deep[4400], err[512], all[4096] = "";
+    (void)state;
+
+    s3_open(&s3, "list", 64 << 20);
+    snprintf(dir, sizeof(dir), "%s/listed", tmp);
+    snprintf(deep, sizeof(deep), "%s/360p", dir);
+    mkdirs(deep);
+    put_text(dir, "master.m3u8", "#EXTM3U\n");
+    put_text(dir, "360p/a b+c.m4s", "media");
+    assert_int_equal(eb_s3_put_tree(&s3, dir, "videos/one", NULL, err, sizeof(err)), 0);
+    assert_int_equal(eb_s3_put_tree(&s3, dir, "videos/one-more", NULL, err, sizeof(err)), 0);
+    if (eb_s3_list(&s3, "videos/one/", collect, all, err, sizeof(err)) < 0)
+        fail_msg("list: %s", err);
+    assert_string_equal(all, "list/videos/one/360p/a b+c.m4s\nlist/videos/one/master.m3u8\n");
+
+    /* a re-published version without the media file: the stale object
+     * goes, the rest stays (and the sibling is untouched) */
+    {
+        char path[4500];
+        int removed = -1;
+        snprintf(path, sizeof(path), "%s/360p/a b+c.m4s", dir);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(eb_s3_put_tree(&s3, dir, "videos/one", NULL, err, sizeof(err)), 0);
+        if (eb_s3_prune_tree(&s3, dir, "videos/one", &removed, err, sizeof(err)) < 0)
+            fail_msg("prune: %s", err);
+        assert_int_equal(removed, 1);
+        all[0] = 0;
+        assert_int_equal(eb_s3_list(&s3, "videos/", collect, all, err, sizeof(err)), 0);
+        assert_string_equal(all, "list/videos/one-more/360p/a b+c.m4s\n"
+                                 "list/videos/one-more/master.m3u8\n"
+                                 "list/videos/one/master.m3u8\n");
+    }
+}
+
 /* Credentials: the shared-credentials file must be the owner's only. */
 static void test_credentials_file_mode(void **state)
 {
@@ -239,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_multipart),
         cmocka_unit_test(test_wrong_secret_refused),
         cmocka_unit_test(test_tree_whole_or_nothing),
+        cmocka_unit_test(test_list),
     };
     FILE *f;
 
