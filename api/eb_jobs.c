@@ -532,13 +532,12 @@ static void eb_run_cancel(EbRun *r)
 
 /* The lease of run r is gone (lock held): stop its worker at once, so that
  * it publishes nothing, and write nothing more of it. */
-static void eb_run_lose(EbJobs *j, EbRun *r, const char *why)
+static void eb_run_lose(EbRun *r, const char *why)
 {
     EB_LOGW("jobs", "job %s: %s; stopping worker %d (another box may run the job)", r->id, why,
             (int)r->pid);
     r->lost = 1;
     kill(r->pid, SIGKILL);
-    (void)j;
 }
 
 /* The worker asks before it publishes (eb_api_publish_gate; lock not
@@ -567,7 +566,7 @@ static void eb_run_publish_gate(EbJobs *j, EbRun *r)
             r->renewed = eb_now();
     }
     if (!go && !r->shutdown && !r->lost)
-        eb_run_lose(j, r, "publish refused: the job's lease is no longer this box's");
+        eb_run_lose(r, "publish refused: the job's lease is no longer this box's");
     pthread_mutex_unlock(&j->lock);
     if (send(r->fd, go ? "go\n" : "stop\n", go ? 3 : 5, MSG_NOSIGNAL) < 0)
         EB_LOGW("jobs", "job %s: cannot answer the worker: %s", r->id, strerror(errno));
@@ -1146,11 +1145,11 @@ static void eb_jobs_leases(EbJobs *j)
                 eb_run_cancel(r);
             }
         } else if (rc == 0) {
-            eb_run_lose(j, r, "its lease is no longer this box's");
+            eb_run_lose(r, "its lease is no longer this box's");
         } else if (now - r->renewed > j->cfg.lease_seconds) {
             /* Without the database this box cannot show it still holds
              * the lease; another box may have the job by now. */
-            eb_run_lose(j, r, "the lease could not be renewed in time");
+            eb_run_lose(r, "the lease could not be renewed in time");
         }
         eb_sql_finalize(st);
     }
