@@ -225,6 +225,10 @@ static void daemon_start(Daemon *d, const char *storage, const char *config, con
                          const char *extra2)
 {
     const char *bin = getenv("EB_BINARY");
+    /* listen_port is for this call only: a start that fails must not leave
+     * the next tests trying the same taken port */
+    int fixed_port = listen_port;
+    listen_port = 0;
     assert_non_null(bin);
     snprintf(d->storage, sizeof(d->storage), "%s", storage);
     for (int attempt = 0; attempt < 20; attempt++) {
@@ -233,7 +237,7 @@ static void daemon_start(Daemon *d, const char *storage, const char *config, con
         int status;
         daemon_extra_arg(extra1, arg1, sizeof(arg1));
         daemon_extra_arg(extra2, arg2, sizeof(arg2));
-        d->port = listen_port > 0 ? listen_port : 20000 + (int)((unsigned)rand() % 40000);
+        d->port = fixed_port > 0 ? fixed_port : 20000 + (int)((unsigned)rand() % 40000);
         snprintf(listen, sizeof(listen), "127.0.0.1:%d", d->port);
         snprintf(d->base, sizeof(d->base), "%s://%s", use_https ? "https" : "http", listen);
         snprintf(log, sizeof(log), "%s/daemon.log", storage);
@@ -248,7 +252,7 @@ static void daemon_start(Daemon *d, const char *storage, const char *config, con
                 _exit(127);
             argv[n++] = bin;
             argv[n++] = "serve";
-            if (listen_port <= 0) {
+            if (fixed_port <= 0) {
                 argv[n++] = "--listen";
                 argv[n++] = listen;
             }
@@ -3197,13 +3201,31 @@ static void test_secret_rotation(void **state)
 
 /* api.listen with several addresses: the daemon serves the same API on
  * each of them. */
+/* A loopback port nobody listens on now (the kernel's pick): ports drawn
+ * at random could be a server's of a test running beside this one. */
+static int free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
 static void test_listen_on_every_address(void **state)
 {
     char storage[4300], cfg[4400], text[256], url[128];
-    int p1 = 20000 + (int)((unsigned)rand() % 20000), p2 = p1 + 20000;
+    int p1 = free_port(), p2 = free_port();
     Daemon d;
     Resp r;
     (void)state;
+
+    while (p2 == p1)
+        p2 = free_port();
 
     fresh_storage("listen", storage, sizeof(storage));
     snprintf(cfg, sizeof(cfg), "%s/listen.yaml", storage);
@@ -3213,7 +3235,6 @@ static void test_listen_on_every_address(void **state)
     assert_int_equal(write_text(cfg, text), 0);
     listen_port = p1;
     daemon_start(&d, storage, cfg, NULL, NULL);
-    listen_port = 0;
     for (int i = 0; i < 2; i++) {
         snprintf(url, sizeof(url), "%s://127.0.0.1:%d/v1/health", use_https ? "https" : "http",
                  i ? p2 : p1);
