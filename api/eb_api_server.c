@@ -145,7 +145,6 @@ typedef struct EbApi {
     char uploads[PATH_MAX];
     char work[PATH_MAX]; /* <storage>/.api: worker logs, inline ladders */
     char db[PATH_MAX];   /* jobs: a SQLite path or a PostgreSQL URL */
-    char channels_db[PATH_MAX]; /* channels: SQLite, the jobs' file unless that is a URL */
     char box_address[300];      /* where this box's API answers (GET /v1/boxes) */
     EbWebhooks *webhooks;       /* NULL: webhooks.url unset */
     char object_base[2048];     /* storage.s3: the bucket's URL for players (EbJobsConfig) */
@@ -717,7 +716,7 @@ static json_t *eb_api_box_info(void *opaque)
                   "source",
                   api->cfg.live_capacity_mpixels > 0 ? "live.capacity_mpixels"
                                                      : "estimate (60 per online core)"));
-    /* Channels are this box's (its ingest ports): each box reports its own. */
+    /* The channels this box carries (their leases). */
     {
         json_t *list = NULL, *mine = json_array(), *v;
         size_t i;
@@ -725,7 +724,8 @@ static json_t *eb_api_box_info(void *opaque)
             json_array_foreach(list, i, v)
             {
                 const char *st = json_string_value(json_object_get(v, "state"));
-                if (st && strcmp(st, "ended"))
+                const char *box = json_string_value(json_object_get(v, "box"));
+                if (st && strcmp(st, "ended") && box && !strcmp(box, api->cfg.name))
                     json_array_append_new(mine, json_pack("{s:O, s:O, s:s}", "id",
                                                           json_object_get(v, "id"), "name",
                                                           json_object_get(v, "name"), "state", st));
@@ -2941,16 +2941,11 @@ int eb_api_serve_cli(int argc, char **argv)
     if (!db)
         db = api->cfg.jobs_database;
     if (eb_sql_target_is_pg(db)) {
-        /* A rack: the jobs are in the shared PostgreSQL queue; this box's
-         * channels stay in its own SQLite file, under its name. */
+        /* A rack: jobs and channels are in the shared PostgreSQL. */
         snprintf(api->db, sizeof(api->db), "%s", db);
-        if (snprintf(api->channels_db, sizeof(api->channels_db), "%s/%s.channels.db", api->work,
-                     api->cfg.name) >= (int)sizeof(api->channels_db))
-            goto done;
     } else {
         tmp = eb_under_root(api->storage, db);
         snprintf(api->db, sizeof(api->db), "%s", tmp ? tmp : "");
-        snprintf(api->channels_db, sizeof(api->channels_db), "%s", api->db);
         free(tmp);
     }
     /* the workers' key store: their rule (eb_job_spec_vod.c) */
@@ -3110,8 +3105,9 @@ int eb_api_serve_cli(int argc, char **argv)
                 eb_sql_target_is_pg(api->db) ? "(jobs.database, the PostgreSQL URL)" : api->db);
         goto done;
     }
-    /* The channels share the job database's file (their own tables and
-     * connection). The ingest addresses are what their URLs print. */
+    /* The channels share the job database (their own tables and
+     * connection; a rack's PostgreSQL, where they are placed by leases). The ingest addresses are
+     * what their URLs print. */
     if (eb_channels_public_addr(api->cfg.live_srt_listen, api->cfg.live_public_host,
                                 api->srt_public, sizeof(api->srt_public)) < 0 ||
         eb_channels_public_addr(api->cfg.live_rtmp_listen, api->cfg.live_public_host,
@@ -3119,7 +3115,9 @@ int eb_api_serve_cli(int argc, char **argv)
         fprintf(stderr, "encbox: cannot name the address publishers dial (live.public_host)\n");
         goto done;
     }
-    chc.db_path = api->channels_db;
+    chc.db_path = api->db;
+    chc.box = api->cfg.name;
+    chc.lease_seconds = (int)api->cfg.jobs_lease;
     chc.storage_root = api->storage;
     chc.base_url = api->cfg.api_public_base_url;
     chc.key_store = api->key_store;
@@ -3130,7 +3128,8 @@ int eb_api_serve_cli(int argc, char **argv)
     chc.on_event = eb_api_event;
     chc.on_event_opaque = api;
     if (eb_channels_open(&chc, &api->channels) < 0) {
-        fprintf(stderr, "encbox: cannot open the channel store in %s\n", api->channels_db);
+        fprintf(stderr, "encbox: cannot open the channel store in %s\n",
+                eb_sql_target_is_pg(api->db) ? "(jobs.database, the PostgreSQL URL)" : api->db);
         goto done;
     }
     if (api->cfg.live_srt_listen[0] || api->cfg.live_rtmp_listen[0]) {

@@ -120,6 +120,7 @@ typedef struct EbSlot {
     double cost;          /* pixels/s the run encodes (its plan); 0 until known */
     int refused;          /* admission refused the run: no reconnect wait */
     int release_on_close; /* done: free the slot when the publisher's close() comes */
+    int lost;             /* another box carries the channel now: stop, write nothing */
     char refusal[256];
     json_t *progress;  /* the worker's last progress line */
     uint8_t *flv_head; /* RTMP: the feed's opening (listener thread only) */
@@ -136,6 +137,7 @@ struct EbChannelRuns {
     char base_url[1024];
     double hang_seconds;
     double capacity; /* pixels/s */
+    double next_lease; /* monotonic seconds: the next lease pass (supervisor) */
     EbChannels *channels;
     EbIngestSrt *srt;
     EbIngestRtmp *rtmp;
@@ -190,7 +192,7 @@ static EbSlot *eb_slot_new(EbChannelRuns *r, const EbChannelSpec *spec)
     return NULL;
 }
 
-static void eb_slot_release(EbSlot *s)
+static void eb_slot_free(EbSlot *s)
 {
     if (s->feed_r >= 0)
         close(s->feed_r);
@@ -203,6 +205,14 @@ static void eb_slot_release(EbSlot *s)
     explicit_bzero(&s->spec, sizeof(s->spec));
     memset(s, 0, sizeof(*s));
     s->feed_w = s->feed_r = s->feed_next_w = s->out_fd = -1;
+}
+
+/* The slot's run is done (lock held): the channel's lease goes too (see
+ * eb_channels.h), so any box may take its next publisher. */
+static void eb_slot_release(EbChannelRuns *r, EbSlot *s)
+{
+    eb_channels_release(r->channels, s->spec.id);
+    eb_slot_free(s);
 }
 
 /* ---- workers ---- */
@@ -368,10 +378,21 @@ static int eb_runs_attach(EbChannelRuns *r, const char *channel, uint64_t conn)
 {
     EbChannelSpec spec;
     EbSlot *s;
+    char holder[80];
     int ret = 0;
 
     if (eb_channels_spec(r->channels, channel, &spec) < 0)
         return EB_ERR(ENOENT);
+    /* This box carries the channel from now on, unless another one does
+     * (its publisher reached that box first, and its lease runs). */
+    if ((ret = eb_channels_claim(r->channels, spec.id, holder, sizeof(holder))) < 0) {
+        if (ret == EB_ERR(EBUSY))
+            EB_LOGW("live", "channel %s refused: box %s carries it", channel, holder);
+        else
+            EB_LOGW("live", "channel %s refused: %s", channel, eb_strerror(ret));
+        explicit_bzero(&spec, sizeof(spec));
+        return ret;
+    }
     pthread_mutex_lock(&r->lock);
     s = eb_slot_by_channel(r, spec.id);
     if (s && (s->conn || s->ending || s->refusal[0])) {
@@ -398,7 +419,9 @@ static int eb_runs_attach(EbChannelRuns *r, const char *channel, uint64_t conn)
         }
     }
     if (ret < 0 && s && !s->pid && !s->session_open)
-        eb_slot_release(s);
+        eb_slot_release(r, s);
+    else if (ret < 0 && !s)
+        eb_channels_release(r->channels, spec.id);
     pthread_mutex_unlock(&r->lock);
     if (ret < 0) {
         EB_LOGW("live", "channel %s refused: %s", channel, eb_strerror(ret));
@@ -527,7 +550,7 @@ static void eb_runs_close_conn(void *opaque, uint64_t conn, const char *why)
         }
         s->conn = 0;
         if (s->release_on_close)
-            eb_slot_release(s);
+            eb_slot_release(r, s);
     }
     pthread_mutex_unlock(&r->lock);
     eb_runs_wake(r);
@@ -727,6 +750,17 @@ static void eb_runs_exited(EbChannelRuns *r, EbSlot *s, int status, uint64_t *dr
                 kind == EB_WORKER_RUN ? "run" : "finish", WIFSIGNALED(status) ? "signal" : "status",
                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 
+    if (s->lost) {
+        /* Another box carries the channel now (eb_runs_lost killed this
+         * worker): no restart, no state, nothing more of it here. */
+        if (s->conn) {
+            *drop = s->conn;
+            s->release_on_close = 1;
+        } else {
+            eb_slot_free(s);
+        }
+        return;
+    }
     if (kind == EB_WORKER_FINISH) {
         s->session_open = !ok && s->session_open;
         if (s->conn && !s->ending && !s->refusal[0]) {
@@ -742,7 +776,7 @@ static void eb_runs_exited(EbChannelRuns *r, EbSlot *s, int status, uint64_t *dr
         if (s->conn) /* a refused publisher's drop is on its way: close() frees */
             s->release_on_close = 1;
         else
-            eb_slot_release(s);
+            eb_slot_release(r, s);
         return;
     }
     if (s->refused) {
@@ -760,7 +794,7 @@ static void eb_runs_exited(EbChannelRuns *r, EbSlot *s, int status, uint64_t *dr
             if (s->conn)
                 s->release_on_close = 1;
             else
-                eb_slot_release(s);
+                eb_slot_release(r, s);
         }
         return;
     }
@@ -793,7 +827,7 @@ static void eb_runs_exited(EbChannelRuns *r, EbSlot *s, int status, uint64_t *dr
     if (s->ending || s->spec.reconnect_window_seconds <= 0) {
         if (eb_runs_spawn(r, s, EB_WORKER_FINISH) < 0) {
             EB_LOGE("live", "channel %s: its session could not be ended", s->spec.name);
-            eb_slot_release(s);
+            eb_slot_release(r, s);
         }
         return;
     }
@@ -801,6 +835,103 @@ static void eb_runs_exited(EbChannelRuns *r, EbSlot *s, int status, uint64_t *dr
     eb_channels_set_state(r->channels, s->spec.id, EB_CHANNEL_RECONNECTING);
     EB_LOGI("live", "channel %s: waiting %.0f s for the publisher", s->spec.name,
             s->spec.reconnect_window_seconds);
+}
+
+/* eb_channels_renew's report (supervisor thread, lock not held): this box
+ * no longer carries the channel. Ended through another box's API: as a
+ * DELETE here. Taken by another box (this one lost its lease): its worker
+ * is killed at once and its publisher dropped, before it writes more of a
+ * window that box now writes. */
+static void eb_runs_lost(void *opaque, const char *id, int ended)
+{
+    EbChannelRuns *r = opaque;
+    uint64_t conn = 0;
+    EbSlot *s;
+
+    if (ended) {
+        eb_channel_runs_end(r, id);
+        return;
+    }
+    pthread_mutex_lock(&r->lock);
+    s = eb_slot_by_channel(r, id);
+    if (s) {
+        EB_LOGW("live", "channel %s: another box carries it now; stopping here", s->spec.name);
+        s->lost = 1;
+        s->reconnect_at = 0;
+        conn = s->conn;
+        if (s->pid)
+            kill(s->pid, SIGKILL); /* reaped by the supervisor: eb_runs_exited */
+        else if (conn)
+            s->release_on_close = 1;
+        else
+            eb_slot_free(s);
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (conn)
+        eb_runs_drop(r, conn);
+}
+
+/* Takes over a channel whose box's lease ran out (that box died or
+ * stopped; supervisor thread, lock not held). Its session, if one is
+ * open, waits for the publisher here (it may come back to any box) for
+ * reconnect_window_seconds, then ends with its recording, as if this box
+ * had carried it all along; otherwise the channel is idle again. */
+static void eb_runs_adopt(EbChannelRuns *r, const char *id)
+{
+    char holder[80], dir[4300];
+    EbChannelSpec spec;
+    EbLiveLog log;
+    EbSlot *s = NULL;
+    int open = 0;
+
+    if (eb_channels_claim(r->channels, id, holder, sizeof(holder)) < 0)
+        return; /* another box was quicker, or it ended */
+    if (eb_channels_spec(r->channels, id, &spec) < 0) {
+        eb_channels_release(r->channels, id);
+        return;
+    }
+    if (eb_layout_live_dir(r->storage, spec.name, dir, sizeof(dir)) >= 0 &&
+        eb_live_log_load(dir, &log) == 0) {
+        open = log.open && log.nb_seq > 0;
+        eb_live_log_free(&log);
+    }
+    EB_LOGI("live", "channel %s: taken over from a box whose lease ran out%s", spec.name,
+            open ? "; waiting for its publisher" : "");
+    pthread_mutex_lock(&r->lock);
+    if (eb_slot_by_channel(r, id)) {
+        open = 1; /* a publisher reached this box meanwhile: its run goes on */
+    } else if (open && (s = eb_slot_new(r, &spec))) {
+        s->session_open = 1;
+        if (spec.reconnect_window_seconds > 0) {
+            s->reconnect_at = eb_now_mono() + spec.reconnect_window_seconds;
+            eb_channels_set_state(r->channels, id, EB_CHANNEL_RECONNECTING);
+        } else if (eb_runs_spawn(r, s, EB_WORKER_FINISH) < 0) {
+            eb_slot_release(r, s);
+        }
+    } else if (open) {
+        open = 0; /* no free slot: let it go, idle */
+    }
+    if (!open) {
+        eb_channels_set_state(r->channels, id, EB_CHANNEL_IDLE);
+        eb_channels_set_stats(r->channels, id, json_object());
+        eb_channels_release(r->channels, id);
+    }
+    pthread_mutex_unlock(&r->lock);
+    explicit_bzero(&spec, sizeof(spec));
+    eb_runs_wake(r);
+}
+
+/* The lease pass (supervisor thread, lock not held), every lease / 3:
+ * renews what this box carries, and takes over what dead boxes left. */
+static void eb_runs_leases(EbChannelRuns *r)
+{
+    char ids[8][40];
+    int n;
+
+    eb_channels_renew(r->channels, eb_runs_lost, r);
+    n = eb_channels_orphans(r->channels, ids, 8);
+    for (int i = 0; i < n; i++)
+        eb_runs_adopt(r, ids[i]);
 }
 
 static void *eb_runs_supervise(void *arg)
@@ -849,7 +980,7 @@ static void *eb_runs_supervise(void *arg)
                 s->reconnect_at = 0;
                 EB_LOGI("live", "channel %s: the publisher did not come back", s->spec.name);
                 if (eb_runs_spawn(r, s, EB_WORKER_FINISH) < 0)
-                    eb_slot_release(s);
+                    eb_slot_release(r, s);
             } else if (!s->pid && s->conn && s->feed_r >= 0) {
                 if (eb_runs_spawn(r, s, EB_WORKER_RUN) < 0)
                     d = s->conn;
@@ -861,6 +992,11 @@ static void *eb_runs_supervise(void *arg)
         /* Outside the lock: the listener's close callback takes it. */
         for (int i = 0; i < nb_drop; i++)
             eb_runs_drop(r, drop[i]);
+        if (now >= r->next_lease) {
+            int lease = eb_channels_lease_seconds(r->channels);
+            r->next_lease = now + (lease >= 3 ? lease / 3.0 : 1.0);
+            eb_runs_leases(r);
+        }
     }
     return NULL;
 }
@@ -973,11 +1109,19 @@ static void eb_runs_recover(EbChannelRuns *r)
             continue;
         if (eb_layout_live_dir(r->storage, name, dir, sizeof(dir)) >= 0 &&
             eb_live_log_load(dir, &log) == 0) {
-            if (log.open && log.nb_seq > 0 && (s = eb_slot_new(r, &spec))) {
-                EB_LOGI("live", "channel %s: ending the session an earlier daemon left open", name);
-                s->session_open = 1;
-                if (eb_runs_spawn(r, s, EB_WORKER_FINISH) < 0)
-                    eb_slot_release(s);
+            char holder[80];
+            /* Claimed first: in a rack, another box may carry it now. */
+            if (log.open && log.nb_seq > 0 &&
+                eb_channels_claim(r->channels, spec.id, holder, sizeof(holder)) == 0) {
+                if ((s = eb_slot_new(r, &spec))) {
+                    EB_LOGI("live", "channel %s: ending the session an earlier daemon left open",
+                            name);
+                    s->session_open = 1;
+                    if (eb_runs_spawn(r, s, EB_WORKER_FINISH) < 0)
+                        eb_slot_release(r, s);
+                } else {
+                    eb_channels_release(r->channels, spec.id);
+                }
             }
             eb_live_log_free(&log);
         }
@@ -1106,7 +1250,8 @@ void eb_channel_runs_close(EbChannelRuns **rp)
                 ;
         }
         if (s->used)
-            eb_slot_release(s);
+            eb_slot_free(s); /* its lease runs out: this box, back first, or another
+                              * box ends the sessions left open */
     }
     close(r->wake[0]);
     close(r->wake[1]);

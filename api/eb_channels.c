@@ -5,7 +5,16 @@
  * DESIGN
  * - The database is the truth for every channel and recording; memory
  *   holds only the stats the worker last reported (they describe a running
- *   worker, which a restart does not keep).
+ *   worker, which a restart does not keep) and the tokens of the channels
+ *   this box carries. The SQL is written once for SQLite and PostgreSQL
+ *   (eb_sql.h).
+ * - A claim is one UPDATE ... RETURNING fence, conditioned on nobody
+ *   holding the channel, this box holding it, or the holder's lease being
+ *   over (the database's clock): two boxes never both succeed. Every state
+ *   write of a run names the token; a DELETE through any box ends the
+ *   channel unconditionally, and the carrying box learns it at its next
+ *   renewal. Recordings are recorded whoever reports them: a recording a
+ *   worker published is in storage, and hiding it would lose it.
  * - "Name unique among channels that have not ended" is the partial unique
  *   index channels_open_name; create also checks it first under the lock,
  *   to tell a taken name from any other failure.
@@ -13,7 +22,8 @@
  *   and nothing weaker: a failure fails the create. They are stored in
  *   clear (the ingest compares them and the view prints them in the
  *   ingest URLs, for the API's token holders), which is why the file is
- *   owner-only (eb_db.h).
+ *   owner-only (eb_db.h), and a rack's PostgreSQL must be kept as private
+ *   as the boxes.
  * - Look-ups by "id or name": an id wins; a name finds the channel that
  *   has not ended, else (views only) the newest that has: the secrets
  *   (eb_channels_spec, eb_channels_find_by_key) come only from channels
@@ -25,7 +35,6 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,11 +43,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "eb_db.h"
+#include "eb_clock.h"
 #include "eb_error.h"
 #include "eb_job_spec.h"
 #include "eb_layout.h"
 #include "eb_log.h"
+#include "eb_sql.h"
 #include "eb_storage.h"
 
 #define EB_CHANNEL_ID_HEX 16
@@ -53,12 +63,22 @@ typedef struct EbChannelStats {
     json_t *stats;
 } EbChannelStats;
 
+/* A channel this box carries: the token its claim got (every write of
+ * the run names it) and when its lease last took (monotonic seconds). */
+typedef struct EbChannelHeld {
+    char id[40];
+    int64_t fence;
+    double renewed;
+} EbChannelHeld;
+
 struct EbChannels {
     EbChannelsConfig cfg;
-    sqlite3 *db;
-    pthread_mutex_t lock; /* db and stats */
+    EbSql *db;
+    pthread_mutex_t lock; /* db, stats and held */
     EbChannelStats *stats;
     int nb_stats, cap_stats;
+    EbChannelHeld *held;
+    int nb_held, cap_held;
 };
 
 /* A row of the channels table. */
@@ -67,11 +87,15 @@ typedef struct EbChannelRow {
     char state[16];
     double created;
     double ended; /* 0: not ended */
+    char box[65]; /* the box that claimed it last; "": none */
+    double lease_until; /* Unix seconds; 0: none */
 } EbChannelRow;
 
 #define EB_CH_COLUMNS                                                                              \
     "id, name, state, created, ended, ladder, preset, segment_seconds, window_seconds, "           \
-    "reconnect_window_seconds, record, srt_passphrase, stream_key, part_seconds, encryption"
+    "reconnect_window_seconds, record, srt_passphrase, stream_key, part_seconds, encryption, "     \
+    "box, "                                                                                        \
+    "lease_until"
 
 static double eb_now(void)
 {
@@ -359,84 +383,86 @@ int eb_channels_public_addr(const char *listen, const char *public_host, char *o
 
 /* ---- the store ----------------------------------------------------------- */
 
-static int eb_ch_exec(sqlite3 *db, const char *sql)
+static void eb_ch_col(EbSqlStmt *st, int col, char *dst, size_t size)
 {
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        EB_LOGE("channels", "sqlite: %s", err ? err : "?");
-        sqlite3_free(err);
-        return EB_ERR(EIO);
-    }
-    return 0;
-}
-
-/* Prepares sql; on failure logs and returns NULL. */
-static sqlite3_stmt *eb_ch_prepare(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        EB_LOGE("channels", "sqlite: %s", sqlite3_errmsg(db));
-        return NULL;
-    }
-    return st;
-}
-
-static void eb_ch_col(sqlite3_stmt *st, int col, char *dst, size_t size)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(dst, size, "%s", t ? (const char *)t : "");
+    const char *t = eb_sql_text(st, col);
+    snprintf(dst, size, "%s", t ? t : "");
 }
 
 /* One row (EB_CH_COLUMNS) into *row. */
-static void eb_ch_read_row(sqlite3_stmt *st, EbChannelRow *row)
+static void eb_ch_read_row(EbSqlStmt *st, EbChannelRow *row)
 {
     EbChannelSpec *s = &row->spec;
+    char scheme[16];
+    EbEncryptionScheme sc = EB_ENCRYPT_NONE;
 
     memset(row, 0, sizeof(*row));
     eb_ch_col(st, 0, s->id, sizeof(s->id));
     eb_ch_col(st, 1, s->name, sizeof(s->name));
     eb_ch_col(st, 2, row->state, sizeof(row->state));
-    row->created = sqlite3_column_double(st, 3);
-    row->ended = sqlite3_column_type(st, 4) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 4);
+    row->created = eb_sql_double(st, 3);
+    row->ended = eb_sql_is_null(st, 4) ? 0 : eb_sql_double(st, 4);
     eb_ch_col(st, 5, s->ladder, sizeof(s->ladder));
     eb_ch_col(st, 6, s->preset, sizeof(s->preset));
-    s->segment_seconds = sqlite3_column_double(st, 7);
-    s->window_seconds = sqlite3_column_double(st, 8);
-    s->reconnect_window_seconds = sqlite3_column_double(st, 9);
-    s->record = sqlite3_column_int(st, 10);
+    s->segment_seconds = eb_sql_double(st, 7);
+    s->window_seconds = eb_sql_double(st, 8);
+    s->reconnect_window_seconds = eb_sql_double(st, 9);
+    s->record = (int)eb_sql_int64(st, 10);
     eb_ch_col(st, 11, s->srt_passphrase, sizeof(s->srt_passphrase));
     eb_ch_col(st, 12, s->stream_key, sizeof(s->stream_key));
-    s->part_seconds = sqlite3_column_double(st, 13);
-    {
-        char scheme[16];
-        EbEncryptionScheme sc = EB_ENCRYPT_NONE;
-        eb_ch_col(st, 14, scheme, sizeof(scheme));
-        eb_encryption_scheme_parse(scheme, &sc);
-        s->encryption = (int)sc;
-    }
+    s->part_seconds = eb_sql_double(st, 13);
+    eb_ch_col(st, 14, scheme, sizeof(scheme));
+    eb_encryption_scheme_parse(scheme, &sc);
+    s->encryption = (int)sc;
+    eb_ch_col(st, 15, row->box, sizeof(row->box));
+    row->lease_until = eb_sql_is_null(st, 16) ? 0 : eb_sql_double(st, 16);
 }
 
 /* The channel by id or name (see the top of the file), lock held; with
  * open_only, only one that has not ended. 0 or EB_ERR(ENOENT). */
 static int eb_ch_find(EbChannels *ch, const char *id_or_name, int open_only, EbChannelRow *row)
 {
-    sqlite3_stmt *st = eb_ch_prepare(
+    EbSqlStmt *st = eb_sql_prepare(
         ch->db, open_only ? "SELECT " EB_CH_COLUMNS " FROM channels WHERE (id = ?1 OR name = ?1) "
                             "AND state != 'ended' ORDER BY id = ?1 DESC LIMIT 1"
                           : "SELECT " EB_CH_COLUMNS " FROM channels WHERE id = ?1 OR name = ?1 "
                             "ORDER BY id = ?1 DESC, state != 'ended' DESC, created DESC, "
-                            "rowid DESC LIMIT 1");
-    int ret = EB_ERR(ENOENT);
+                            "id DESC LIMIT 1");
+    int ret;
 
     if (!st)
         return EB_ERR(EIO);
-    sqlite3_bind_text(st, 1, id_or_name, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    eb_sql_bind_text(st, 1, id_or_name);
+    ret = eb_sql_step(st);
+    if (ret == 1)
         eb_ch_read_row(st, row);
-        ret = 0;
-    }
-    sqlite3_finalize(st);
-    return ret;
+    eb_sql_finalize(st);
+    return ret == 1 ? 0 : ret < 0 ? EB_ERR(EIO) : EB_ERR(ENOENT);
+}
+
+/* The entry of a channel this box carries, or NULL; lock held. */
+static EbChannelHeld *eb_ch_held(EbChannels *ch, const char *id)
+{
+    for (int i = 0; i < ch->nb_held; i++)
+        if (!strcmp(ch->held[i].id, id))
+            return &ch->held[i];
+    return NULL;
+}
+
+/* Forgets that this box carries id, and the figures it reported; lock
+ * held. */
+static void eb_ch_forget(EbChannels *ch, const char *id)
+{
+    EbChannelHeld *h = eb_ch_held(ch, id);
+
+    if (h)
+        *h = ch->held[--ch->nb_held];
+    for (int i = 0; i < ch->nb_stats; i++)
+        if (!strcmp(ch->stats[i].id, id)) {
+            json_decref(ch->stats[i].stats);
+            ch->stats[i] = ch->stats[--ch->nb_stats];
+            break;
+        }
 }
 
 /* The live layout (the root "live/<name>/" with the same hls/, dash/ and
@@ -504,30 +530,28 @@ static json_t *eb_ch_ingest(const EbChannels *ch, const EbChannelSpec *s)
 
 static json_t *eb_ch_recordings(EbChannels *ch, const char *channel_id)
 {
-    sqlite3_stmt *st = eb_ch_prepare(ch->db, "SELECT id, start_unix, end_unix, duration FROM "
-                                             "recordings WHERE channel_id = ? "
-                                             "ORDER BY start_unix, rowid");
+    EbSqlStmt *st = eb_sql_prepare(ch->db, "SELECT id, start_unix, end_unix, duration FROM "
+                                           "recordings WHERE channel_id = ? "
+                                           "ORDER BY start_unix, id");
     json_t *arr = json_array();
 
     if (!st)
         return arr;
-    sqlite3_bind_text(st, 1, channel_id, -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    eb_sql_bind_text(st, 1, channel_id);
+    while (eb_sql_step(st) == 1) {
         char id[EB_VIDEO_ID_MAX + 1];
         json_t *out = json_object();
         eb_ch_col(st, 0, id, sizeof(id));
         json_object_set_new(out, "hls", eb_ch_video_url(ch, id, EB_LAYOUT_HLS_MASTER));
         json_object_set_new(out, "dash", eb_ch_video_url(ch, id, EB_LAYOUT_DASH_MPD));
         json_array_append_new(arr, json_pack("{s:s, s:f, s:f, s:f, s:o}", "id", id, "start",
-                                             sqlite3_column_double(st, 1), "end",
-                                             sqlite3_column_double(st, 2), "duration",
-                                             sqlite3_column_double(st, 3), "outputs", out));
+                                             eb_sql_double(st, 1), "end", eb_sql_double(st, 2),
+                                             "duration", eb_sql_double(st, 3), "outputs", out));
     }
-    sqlite3_finalize(st);
+    eb_sql_finalize(st);
     return arr;
 }
 
-/* The API's view of a row, lock held; new reference. */
 /* A protected channel's scheme, key id (its newest key in the key store,
  * [] before its first run) and where players get the key: never the key;
  * null for a clear channel. */
@@ -559,17 +583,49 @@ static json_t *eb_ch_encryption(const EbChannels *ch, const EbChannelSpec *s)
     return o ? o : json_null();
 }
 
+/* The box that carries the channel (its lease has not run out), or "". */
+static const char *eb_ch_carrier(const EbChannelRow *row)
+{
+    return row->box[0] && strcmp(row->state, "ended") && row->lease_until >= eb_now() ? row->box
+                                                                                      : "";
+}
+
+/* The figures of a channel another box carries, as its last lease
+ * renewal wrote them; new reference, {} when none. Lock held. */
+static json_t *eb_ch_row_stats(EbChannels *ch, const char *id)
+{
+    EbSqlStmt *st = eb_sql_prepare(ch->db, "SELECT stats FROM channels WHERE id = ?");
+    json_t *o = NULL;
+
+    if (st) {
+        eb_sql_bind_text(st, 1, id);
+        if (eb_sql_step(st) == 1 && !eb_sql_is_null(st, 0))
+            o = json_loads(eb_sql_text(st, 0), 0, NULL);
+        eb_sql_finalize(st);
+    }
+    if (!json_is_object(o)) {
+        json_decref(o);
+        o = json_object();
+    }
+    return o;
+}
+
+/* The API's view of a row, lock held; new reference. */
 static json_t *eb_ch_view(EbChannels *ch, const EbChannelRow *row)
 {
     const EbChannelSpec *s = &row->spec;
+    const char *carrier = eb_ch_carrier(row);
     json_t *o = json_object(), *out = json_object(), *stats = NULL;
 
     for (int i = 0; i < ch->nb_stats; i++)
         if (!strcmp(ch->stats[i].id, s->id))
-            stats = ch->stats[i].stats;
+            stats = json_deep_copy(ch->stats[i].stats);
+    if (!stats && carrier[0] && strcmp(carrier, ch->cfg.box))
+        stats = eb_ch_row_stats(ch, s->id);
     json_object_set_new(o, "id", json_string(s->id));
     json_object_set_new(o, "name", json_string(s->name));
     json_object_set_new(o, "state", json_string(row->state));
+    json_object_set_new(o, "box", carrier[0] ? json_string(carrier) : json_null());
     json_object_set_new(o, "created", json_real(row->created));
     json_object_set_new(o, "ended", row->ended > 0 ? json_real(row->ended) : json_null());
     json_object_set_new(o, "ladder", json_string(s->ladder));
@@ -586,30 +642,84 @@ static json_t *eb_ch_view(EbChannels *ch, const EbChannelRow *row)
     json_object_set_new(out, "hls", eb_ch_live_url(ch, s->name, EB_LAYOUT_HLS_MASTER));
     json_object_set_new(out, "dash", eb_ch_live_url(ch, s->name, EB_LAYOUT_DASH_MPD));
     json_object_set_new(o, "outputs", out);
-    json_object_set_new(o, "stats", stats ? json_deep_copy(stats) : json_object());
+    json_object_set_new(o, "stats", stats ? stats : json_object());
     json_object_set_new(o, "recordings", eb_ch_recordings(ch, s->id));
     return o;
 }
 
-static int eb_ch_has_column(sqlite3 *db, const char *table, const char *column)
+/* Adds a column to a table made by an earlier version (SQLite: when
+ * pragma_table_info lacks it; PostgreSQL: IF NOT EXISTS). 0 or EB_ERR(EIO). */
+static int eb_ch_add_column(EbChannels *ch, const char *table, const char *column, const char *decl)
 {
-    char sql[128];
-    sqlite3_stmt *st;
-    int found = 0;
+    char sql[256];
+    int have = 0;
 
-    snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
-    st = eb_ch_prepare(db, sql);
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-        const unsigned char *name = sqlite3_column_text(st, 1);
-        found |= name && !strcmp((const char *)name, column);
+    if (!eb_sql_is_pg(ch->db)) {
+        EbSqlStmt *st = NULL;
+        snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM pragma_table_info('%s') WHERE name = ?",
+                 table);
+        if (!(st = eb_sql_prepare(ch->db, sql)))
+            return EB_ERR(EIO);
+        eb_sql_bind_text(st, 1, column);
+        have = eb_sql_step(st) == 1 && eb_sql_int64(st, 0) > 0;
+        eb_sql_finalize(st);
     }
-    sqlite3_finalize(st);
-    return found;
+    snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s%s %s", table,
+             eb_sql_is_pg(ch->db) ? "IF NOT EXISTS " : "", column, decl);
+    return have || eb_sql_exec(ch->db, sql) == 0 ? 0 : EB_ERR(EIO);
+}
+
+/* The tables (both engines: SQLite reads DOUBLE PRECISION as REAL), and
+ * the columns later versions added. Boxes of a rack starting together
+ * make them once (PostgreSQL's advisory lock, as the job store's). */
+static int eb_ch_schema(EbChannels *ch)
+{
+    static const char *const added[][2] = {
+        /* before low latency: its channels keep playing as they did */
+        {"part_seconds", "DOUBLE PRECISION NOT NULL DEFAULT 0"},
+        /* before content protection: clear */
+        {"encryption", "TEXT NOT NULL DEFAULT 'none'"},
+        /* before the rack: nobody carries them */
+        {"box", "TEXT"},
+        {"lease_until", "DOUBLE PRECISION"},
+        {"fence", "BIGINT NOT NULL DEFAULT 0"},
+        {"stats", "TEXT"},
+    };
+    int pg = eb_sql_is_pg(ch->db), ret;
+
+    if (pg && eb_sql_exec(ch->db, "SELECT pg_advisory_lock(7361627)") < 0)
+        return EB_ERR(EIO);
+    ret =
+        eb_sql_exec(ch->db,
+                    "CREATE TABLE IF NOT EXISTS channels ("
+                    " id TEXT PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL,"
+                    " created DOUBLE PRECISION NOT NULL, ended DOUBLE PRECISION,"
+                    " ladder TEXT NOT NULL, preset TEXT NOT NULL,"
+                    " segment_seconds DOUBLE PRECISION NOT NULL,"
+                    " window_seconds DOUBLE PRECISION NOT NULL,"
+                    " reconnect_window_seconds DOUBLE PRECISION NOT NULL,"
+                    " record INTEGER NOT NULL, srt_passphrase TEXT NOT NULL,"
+                    " stream_key TEXT NOT NULL UNIQUE);"
+                    "CREATE UNIQUE INDEX IF NOT EXISTS channels_open_name ON channels(name)"
+                    " WHERE state != 'ended';"
+                    "CREATE TABLE IF NOT EXISTS recordings ("
+                    " id TEXT PRIMARY KEY, channel_id TEXT NOT NULL,"
+                    " start_unix DOUBLE PRECISION NOT NULL, end_unix DOUBLE PRECISION NOT NULL,"
+                    " duration DOUBLE PRECISION NOT NULL);"
+                    "CREATE INDEX IF NOT EXISTS recordings_channel ON recordings(channel_id);") < 0
+            ? EB_ERR(EIO)
+            : 0;
+    for (size_t i = 0; ret == 0 && i < sizeof(added) / sizeof(added[0]); i++)
+        ret = eb_ch_add_column(ch, "channels", added[i][0], added[i][1]);
+    if (pg && eb_sql_exec(ch->db, "SELECT pg_advisory_unlock(7361627)") < 0)
+        ret = EB_ERR(EIO);
+    return ret;
 }
 
 int eb_channels_open(const EbChannelsConfig *cfg, EbChannels **out)
 {
     EbChannels *ch = calloc(1, sizeof(*ch));
+    EbSqlStmt *st;
     int ret;
 
     *out = NULL;
@@ -618,39 +728,30 @@ int eb_channels_open(const EbChannelsConfig *cfg, EbChannels **out)
     ch->cfg = *cfg;
     if (!ch->cfg.base_url)
         ch->cfg.base_url = "";
+    if (!ch->cfg.box || !*ch->cfg.box)
+        ch->cfg.box = "local";
+    if (ch->cfg.lease_seconds < 3)
+        ch->cfg.lease_seconds = EB_CHANNEL_LEASE_S;
     pthread_mutex_init(&ch->lock, NULL);
-    if ((ret = eb_db_open(cfg->db_path, "channels", &ch->db)) < 0)
+    if ((ret = eb_sql_open(cfg->db_path, "channels", &ch->db)) < 0 || (ret = eb_ch_schema(ch)) < 0)
         goto fail;
-    ret = eb_ch_exec(ch->db,
-                     "CREATE TABLE IF NOT EXISTS channels ("
-                     " id TEXT PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL,"
-                     " created REAL NOT NULL, ended REAL, ladder TEXT NOT NULL,"
-                     " preset TEXT NOT NULL, segment_seconds REAL NOT NULL,"
-                     " window_seconds REAL NOT NULL, reconnect_window_seconds REAL NOT NULL,"
-                     " record INTEGER NOT NULL, srt_passphrase TEXT NOT NULL,"
-                     " stream_key TEXT NOT NULL UNIQUE,"
-                     " part_seconds REAL NOT NULL DEFAULT 0,"
-                     " encryption TEXT NOT NULL DEFAULT 'none');"
-                     "CREATE UNIQUE INDEX IF NOT EXISTS channels_open_name ON channels(name)"
-                     " WHERE state != 'ended';"
-                     "CREATE TABLE IF NOT EXISTS recordings ("
-                     " id TEXT PRIMARY KEY, channel_id TEXT NOT NULL, start_unix REAL NOT NULL,"
-                     " end_unix REAL NOT NULL, duration REAL NOT NULL);"
-                     "CREATE INDEX IF NOT EXISTS recordings_channel ON recordings(channel_id);"
-                     /* The workers of an earlier daemon died with it. */
-                     "UPDATE channels SET state = 'idle' WHERE state NOT IN ('idle', 'ended');");
+    /* The workers of this box's earlier daemon died with it: its channels
+     * are idle (it ends their open sessions, eb_channel_runs.h). A SQLite
+     * file has one box: whatever name it had, nobody carries them now.
+     * Other boxes' channels in a rack are theirs. */
+    st = eb_sql_prepare(ch->db, "UPDATE channels SET state = 'idle' WHERE state NOT IN "
+                                "('idle', 'ended') AND (box = ? OR box IS NULL OR ? = 0)");
+    if (st) {
+        eb_sql_bind_text(st, 1, ch->cfg.box);
+        eb_sql_bind_int64(st, 2, eb_sql_is_pg(ch->db));
+    }
+    ret = st && eb_sql_step(st) == 0 ? 0 : EB_ERR(EIO);
+    eb_sql_finalize(st);
+    if (ret == 0 && !eb_sql_is_pg(ch->db))
+        ret = eb_sql_exec(ch->db, "UPDATE channels SET box = NULL, lease_until = NULL") < 0
+                  ? EB_ERR(EIO)
+                  : 0;
     if (ret < 0)
-        goto fail;
-    /* A database from before low latency: its channels keep playing as
-     * they did (no parts). */
-    if (!eb_ch_has_column(ch->db, "channels", "part_seconds") &&
-        (ret = eb_ch_exec(ch->db, "ALTER TABLE channels ADD COLUMN part_seconds REAL NOT NULL "
-                                  "DEFAULT 0")) < 0)
-        goto fail;
-    /* ... and from before content protection: clear. */
-    if (!eb_ch_has_column(ch->db, "channels", "encryption") &&
-        (ret = eb_ch_exec(ch->db, "ALTER TABLE channels ADD COLUMN encryption TEXT NOT NULL "
-                                  "DEFAULT 'none'")) < 0)
         goto fail;
     *out = ch;
     return 0;
@@ -665,11 +766,11 @@ void eb_channels_close(EbChannels **pch)
 
     if (!ch)
         return;
-    if (ch->db)
-        sqlite3_close(ch->db);
+    eb_sql_close(&ch->db);
     for (int i = 0; i < ch->nb_stats; i++)
         json_decref(ch->stats[i].stats);
     free(ch->stats);
+    free(ch->held);
     pthread_mutex_destroy(&ch->lock);
     free(ch);
     *pch = NULL;
@@ -734,29 +835,29 @@ static int eb_ch_draw(EbChannelSpec *spec)
 /* 1 when a channel has that id, 0 when none, or EB_ERR(EIO); lock held. */
 static int eb_ch_exists(EbChannels *ch, const char *id)
 {
-    sqlite3_stmt *st = eb_ch_prepare(ch->db, "SELECT 1 FROM channels WHERE id = ?");
-    int exists;
+    EbSqlStmt *st = eb_sql_prepare(ch->db, "SELECT 1 FROM channels WHERE id = ?");
+    int ret;
 
     if (!st)
         return EB_ERR(EIO);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    exists = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return exists;
+    eb_sql_bind_text(st, 1, id);
+    ret = eb_sql_step(st);
+    eb_sql_finalize(st);
+    return ret < 0 ? EB_ERR(EIO) : ret;
 }
 
 /* 1 when a channel that has not ended is named name (lock held). */
 static int eb_ch_name_taken(EbChannels *ch, const char *name)
 {
-    sqlite3_stmt *st =
-        eb_ch_prepare(ch->db, "SELECT 1 FROM channels WHERE name = ? AND state != 'ended'");
-    int taken = 0;
+    EbSqlStmt *st =
+        eb_sql_prepare(ch->db, "SELECT 1 FROM channels WHERE name = ? AND state != 'ended'");
+    int taken;
 
     if (!st)
         return 0;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-    taken = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    eb_sql_bind_text(st, 1, name);
+    taken = eb_sql_step(st) == 1;
+    eb_sql_finalize(st);
     return taken;
 }
 
@@ -774,43 +875,41 @@ int eb_channels_create(EbChannels *ch, EbChannelSpec *spec, json_t **view)
         goto done;
     }
     /* A second draw only if the first met an existing id or stream key:
-     * the odds are nil, but the UNIQUE constraints say so, not luck. */
+     * the odds are nil, but the UNIQUE constraints say so, not luck. A
+     * name taken meanwhile (another box of a rack) is EEXIST. */
     for (int attempt = 0, retry = 1; attempt < 3 && retry; attempt++) {
-        sqlite3_stmt *st;
+        EbSqlStmt *st;
         int rc;
 
         retry = 0;
         if ((ret = eb_ch_draw(spec)) < 0)
             break;
-        st = eb_ch_prepare(ch->db, "INSERT INTO channels (id, name, state, created, ladder, "
-                                   "preset, segment_seconds, window_seconds, "
-                                   "reconnect_window_seconds, record, srt_passphrase, stream_key,"
-                                   " part_seconds, encryption)"
-                                   " VALUES (?, ?, 'idle', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        st = eb_sql_prepare(ch->db, "INSERT INTO channels (id, name, state, created, ladder, "
+                                    "preset, segment_seconds, window_seconds, "
+                                    "reconnect_window_seconds, record, srt_passphrase, stream_key,"
+                                    " part_seconds, encryption)"
+                                    " VALUES (?, ?, 'idle', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         if (!st) {
             ret = EB_ERR(EIO);
             break;
         }
-        sqlite3_bind_text(st, 1, spec->id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, spec->name, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_double(st, 3, eb_now());
-        sqlite3_bind_text(st, 4, spec->ladder, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 5, spec->preset, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_double(st, 6, spec->segment_seconds);
-        sqlite3_bind_double(st, 7, spec->window_seconds);
-        sqlite3_bind_double(st, 8, spec->reconnect_window_seconds);
-        sqlite3_bind_int(st, 9, !!spec->record);
-        sqlite3_bind_text(st, 10, spec->srt_passphrase, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 11, spec->stream_key, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_double(st, 12, spec->part_seconds);
-        sqlite3_bind_text(st, 13, eb_encryption_scheme_name((EbEncryptionScheme)spec->encryption),
-                          -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE)
-            EB_LOGE("channels", "sqlite: %s", sqlite3_errmsg(ch->db));
-        sqlite3_finalize(st);
-        ret = rc == SQLITE_DONE ? 0 : EB_ERR(EIO);
-        if (rc == SQLITE_CONSTRAINT) {
+        eb_sql_bind_text(st, 1, spec->id);
+        eb_sql_bind_text(st, 2, spec->name);
+        eb_sql_bind_double(st, 3, eb_now());
+        eb_sql_bind_text(st, 4, spec->ladder);
+        eb_sql_bind_text(st, 5, spec->preset);
+        eb_sql_bind_double(st, 6, spec->segment_seconds);
+        eb_sql_bind_double(st, 7, spec->window_seconds);
+        eb_sql_bind_double(st, 8, spec->reconnect_window_seconds);
+        eb_sql_bind_int64(st, 9, !!spec->record);
+        eb_sql_bind_text(st, 10, spec->srt_passphrase);
+        eb_sql_bind_text(st, 11, spec->stream_key);
+        eb_sql_bind_double(st, 12, spec->part_seconds);
+        eb_sql_bind_text(st, 13, eb_encryption_scheme_name((EbEncryptionScheme)spec->encryption));
+        rc = eb_sql_step(st);
+        eb_sql_finalize(st);
+        ret = rc == 0 ? 0 : EB_ERR(EIO);
+        if (rc == -EEXIST) {
             if (eb_ch_name_taken(ch, spec->name))
                 ret = EB_ERR(EEXIST);
             else
@@ -845,23 +944,25 @@ int eb_channels_get(EbChannels *ch, const char *id_or_name, json_t **view)
 int eb_channels_list(EbChannels *ch, json_t **array)
 {
     json_t *arr = json_array();
-    sqlite3_stmt *st;
+    EbSqlStmt *st;
     EbChannelRow row;
-    int ret = 0;
+    int ret = 0, rc = 0;
 
     *array = NULL;
     if (!arr)
         return EB_ERR(ENOMEM);
     pthread_mutex_lock(&ch->lock);
-    st = eb_ch_prepare(ch->db,
-                       "SELECT " EB_CH_COLUMNS " FROM channels ORDER BY created DESC, rowid DESC");
+    st = eb_sql_prepare(ch->db,
+                        "SELECT " EB_CH_COLUMNS " FROM channels ORDER BY created DESC, id DESC");
     if (!st)
         ret = EB_ERR(EIO);
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
+    while (st && (rc = eb_sql_step(st)) == 1) {
         eb_ch_read_row(st, &row);
         json_array_append_new(arr, eb_ch_view(ch, &row));
     }
-    sqlite3_finalize(st);
+    if (rc < 0)
+        ret = EB_ERR(EIO);
+    eb_sql_finalize(st);
     pthread_mutex_unlock(&ch->lock);
     explicit_bzero(&row, sizeof(row));
     if (ret < 0) {
@@ -888,26 +989,26 @@ int eb_channels_spec(EbChannels *ch, const char *id_or_name, EbChannelSpec *out)
 
 int eb_channels_find_by_key(EbChannels *ch, const char *stream_key, EbChannelSpec *out)
 {
-    sqlite3_stmt *st;
+    EbSqlStmt *st;
     EbChannelRow row;
     int ret = EB_ERR(ENOENT);
 
     if (!stream_key || !*stream_key)
         return ret;
     pthread_mutex_lock(&ch->lock);
-    st = eb_ch_prepare(ch->db, "SELECT " EB_CH_COLUMNS " FROM channels "
-                               "WHERE stream_key = ? AND state != 'ended'");
+    st = eb_sql_prepare(ch->db, "SELECT " EB_CH_COLUMNS " FROM channels "
+                                "WHERE stream_key = ? AND state != 'ended'");
     if (!st) {
         ret = EB_ERR(EIO);
     } else {
-        sqlite3_bind_text(st, 1, stream_key, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) == SQLITE_ROW) {
+        eb_sql_bind_text(st, 1, stream_key);
+        if (eb_sql_step(st) == 1) {
             eb_ch_read_row(st, &row);
             *out = row.spec;
             explicit_bzero(&row, sizeof(row));
             ret = 0;
         }
-        sqlite3_finalize(st);
+        eb_sql_finalize(st);
     }
     pthread_mutex_unlock(&ch->lock);
     return ret;
@@ -917,8 +1018,22 @@ int eb_channels_find_by_key(EbChannels *ch, const char *stream_key, EbChannelSpe
  * nothing: EB_ERR(EALREADY) (it has ended) or EB_ERR(ENOENT). Lock held. */
 static int eb_ch_unchanged(EbChannels *ch, const char *id)
 {
-    int ret = eb_ch_exists(ch, id);
-    return ret < 0 ? ret : ret ? EB_ERR(EALREADY) : EB_ERR(ENOENT);
+    EbSqlStmt *st = eb_sql_prepare(ch->db, "SELECT state FROM channels WHERE id = ?");
+    int ret = EB_ERR(EIO);
+
+    if (!st)
+        return ret;
+    eb_sql_bind_text(st, 1, id);
+    switch (eb_sql_step(st)) {
+    case 1:
+        ret = !strcmp(eb_sql_text(st, 0), "ended") ? EB_ERR(EALREADY) : EB_ERR(EPERM);
+        break;
+    case 0:
+        ret = EB_ERR(ENOENT);
+        break;
+    }
+    eb_sql_finalize(st);
+    return ret;
 }
 
 /* cfg.on_event with the channel's view (lock not held); extra (borrowed,
@@ -938,32 +1053,43 @@ static void eb_ch_event(EbChannels *ch, const char *event, const char *id, const
 
 int eb_channels_set_state(EbChannels *ch, const char *id, EbChannelState state)
 {
-    sqlite3_stmt *st;
+    EbChannelHeld *h;
+    EbSqlStmt *st;
     int ret, changed = 0;
 
     if ((int)state < 0 || state >= EB_CHANNEL_ENDED)
         return EB_ERR(EINVAL);
     pthread_mutex_lock(&ch->lock);
-    /* The state it had, to tell a change (an event) from a repeat. */
-    st = eb_ch_prepare(ch->db, "SELECT 1 FROM channels WHERE id = ? AND state = ?");
-    if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, eb_channel_state_names[state], -1, SQLITE_STATIC);
-        changed = sqlite3_step(st) != SQLITE_ROW;
-        sqlite3_finalize(st);
+    if (!(h = eb_ch_held(ch, id))) {
+        /* Only the box that carries a channel moves it (it may have lost
+         * it to another box, which writes its state now). */
+        ret = eb_ch_unchanged(ch, id);
+        goto done;
     }
-    st = eb_ch_prepare(ch->db, "UPDATE channels SET state = ? WHERE id = ? AND state != 'ended'");
+    /* The state it had, to tell a change (an event) from a repeat. */
+    st = eb_sql_prepare(ch->db, "SELECT 1 FROM channels WHERE id = ? AND state = ?");
+    if (st) {
+        eb_sql_bind_text(st, 1, id);
+        eb_sql_bind_text(st, 2, eb_channel_state_names[state]);
+        changed = eb_sql_step(st) == 0;
+        eb_sql_finalize(st);
+    }
+    st = eb_sql_prepare(ch->db, "UPDATE channels SET state = ? WHERE id = ? AND state != 'ended' "
+                                "AND box = ? AND fence = ?");
     if (!st) {
         ret = EB_ERR(EIO);
     } else {
-        sqlite3_bind_text(st, 1, eb_channel_state_names[state], -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
-        ret = sqlite3_step(st) == SQLITE_DONE ? 0 : EB_ERR(EIO);
-        sqlite3_finalize(st);
-        if (ret == 0 && sqlite3_changes(ch->db) == 0)
+        eb_sql_bind_text(st, 1, eb_channel_state_names[state]);
+        eb_sql_bind_text(st, 2, id);
+        eb_sql_bind_text(st, 3, ch->cfg.box);
+        eb_sql_bind_int64(st, 4, h->fence);
+        ret = eb_sql_step(st) == 0 ? 0 : EB_ERR(EIO);
+        if (ret == 0 && eb_sql_changes(st) == 0)
             ret = eb_ch_unchanged(ch, id);
+        eb_sql_finalize(st);
         changed = changed && ret == 0;
     }
+done:
     pthread_mutex_unlock(&ch->lock);
     if (changed) {
         char event[40];
@@ -1017,7 +1143,7 @@ int eb_channels_set_stats(EbChannels *ch, const char *id, json_t *stats)
 int eb_channels_add_recording(EbChannels *ch, const char *channel_id, const char *recording_id,
                               double start_unix, double end_unix, double duration)
 {
-    sqlite3_stmt *st;
+    EbSqlStmt *st;
     int ret;
 
     if (!recording_id || !eb_storage_id_valid(recording_id) || !isfinite(start_unix) ||
@@ -1029,30 +1155,20 @@ int eb_channels_add_recording(EbChannels *ch, const char *channel_id, const char
         ret = ret < 0 ? ret : EB_ERR(ENOENT);
         goto done;
     }
-    st = eb_ch_prepare(ch->db, "INSERT INTO recordings (id, channel_id, start_unix, end_unix, "
-                               "duration) VALUES (?, ?, ?, ?, ?)");
+    st = eb_sql_prepare(ch->db, "INSERT INTO recordings (id, channel_id, start_unix, end_unix, "
+                                "duration) VALUES (?, ?, ?, ?, ?)");
     if (!st) {
         ret = EB_ERR(EIO);
         goto done;
     }
-    sqlite3_bind_text(st, 1, recording_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, channel_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_double(st, 3, start_unix);
-    sqlite3_bind_double(st, 4, end_unix);
-    sqlite3_bind_double(st, 5, duration);
-    switch (sqlite3_step(st)) {
-    case SQLITE_DONE:
-        ret = 0;
-        break;
-    case SQLITE_CONSTRAINT:
-        ret = EB_ERR(EEXIST);
-        break;
-    default:
-        EB_LOGE("channels", "sqlite: %s", sqlite3_errmsg(ch->db));
-        ret = EB_ERR(EIO);
-        break;
-    }
-    sqlite3_finalize(st);
+    eb_sql_bind_text(st, 1, recording_id);
+    eb_sql_bind_text(st, 2, channel_id);
+    eb_sql_bind_double(st, 3, start_unix);
+    eb_sql_bind_double(st, 4, end_unix);
+    eb_sql_bind_double(st, 5, duration);
+    ret = eb_sql_step(st);
+    ret = ret == 0 ? 0 : ret == -EEXIST ? EB_ERR(EEXIST) : EB_ERR(EIO);
+    eb_sql_finalize(st);
     if (ret == 0)
         EB_LOGI("channels", "channel %s: recording %s (%.1f s)", channel_id, recording_id,
                 duration);
@@ -1070,21 +1186,21 @@ done:
 
 int eb_channels_end(EbChannels *ch, const char *id)
 {
-    sqlite3_stmt *st;
+    EbSqlStmt *st;
     int ret;
 
     pthread_mutex_lock(&ch->lock);
-    st = eb_ch_prepare(ch->db, "UPDATE channels SET state = 'ended', ended = ? "
-                               "WHERE id = ? AND state != 'ended'");
+    st = eb_sql_prepare(ch->db, "UPDATE channels SET state = 'ended', ended = ? "
+                                "WHERE id = ? AND state != 'ended'");
     if (!st) {
         ret = EB_ERR(EIO);
     } else {
-        sqlite3_bind_double(st, 1, eb_now());
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
-        ret = sqlite3_step(st) == SQLITE_DONE ? 0 : EB_ERR(EIO);
-        sqlite3_finalize(st);
-        if (ret == 0 && sqlite3_changes(ch->db) == 0)
+        eb_sql_bind_double(st, 1, eb_now());
+        eb_sql_bind_text(st, 2, id);
+        ret = eb_sql_step(st) == 0 ? 0 : EB_ERR(EIO);
+        if (ret == 0 && eb_sql_changes(st) == 0)
             ret = eb_ch_unchanged(ch, id);
+        eb_sql_finalize(st);
     }
     pthread_mutex_unlock(&ch->lock);
     if (ret == 0) {
@@ -1094,4 +1210,189 @@ int eb_channels_end(EbChannels *ch, const char *id)
         eb_ch_event(ch, "channel.ended", id, NULL);
     }
     return ret;
+}
+
+/* ---- which box carries a channel ---------------------------------------- */
+
+int eb_channels_lease_seconds(const EbChannels *ch)
+{
+    return ch->cfg.lease_seconds;
+}
+
+int eb_channels_claim(EbChannels *ch, const char *id, char *holder, size_t size)
+{
+    const char *now = eb_sql_now(ch->db);
+    EbChannelHeld *h;
+    EbSqlStmt *st;
+    char sql[512];
+    int64_t fence = 0;
+    int ret;
+
+    if (size)
+        holder[0] = '\0';
+    snprintf(sql, sizeof(sql),
+             "UPDATE channels SET box = ?1, lease_until = %s + %d, fence = fence + 1 "
+             "WHERE id = ?2 AND state != 'ended' AND (box IS NULL OR box = ?1 OR "
+             "lease_until IS NULL OR lease_until < %s) RETURNING fence",
+             now, ch->cfg.lease_seconds, now);
+    pthread_mutex_lock(&ch->lock);
+    st = eb_sql_prepare(ch->db, sql);
+    if (!st) {
+        ret = EB_ERR(EIO);
+        goto done;
+    }
+    eb_sql_bind_text(st, 1, ch->cfg.box);
+    eb_sql_bind_text(st, 2, id);
+    ret = eb_sql_step(st);
+    if (ret == 1)
+        fence = eb_sql_int64(st, 0);
+    eb_sql_finalize(st);
+    if (ret < 0) {
+        ret = EB_ERR(EIO);
+        goto done;
+    }
+    if (ret == 0) {
+        /* Ended, gone, or carried by a box whose lease runs. */
+        st = eb_sql_prepare(ch->db, "SELECT box, state FROM channels WHERE id = ?");
+        if (!st) {
+            ret = EB_ERR(EIO);
+            goto done;
+        }
+        eb_sql_bind_text(st, 1, id);
+        ret = eb_sql_step(st);
+        if (ret == 1 && strcmp(eb_sql_text(st, 1), "ended")) {
+            snprintf(holder, size, "%s", eb_sql_text(st, 0));
+            ret = EB_ERR(EBUSY);
+        } else {
+            ret = ret < 0 ? EB_ERR(EIO) : EB_ERR(ENOENT);
+        }
+        eb_sql_finalize(st);
+        goto done;
+    }
+    if (!(h = eb_ch_held(ch, id))) {
+        if (ch->nb_held == ch->cap_held) {
+            int cap = ch->cap_held ? 2 * ch->cap_held : 8;
+            EbChannelHeld *n = realloc(ch->held, sizeof(*n) * (size_t)cap);
+            if (!n) {
+                ret = EB_ERR(ENOMEM); /* the lease runs out by itself */
+                goto done;
+            }
+            ch->held = n;
+            ch->cap_held = cap;
+        }
+        h = &ch->held[ch->nb_held++];
+        snprintf(h->id, sizeof(h->id), "%s", id);
+    }
+    h->fence = fence;
+    h->renewed = eb_clock_seconds();
+    ret = 0;
+done:
+    pthread_mutex_unlock(&ch->lock);
+    return ret;
+}
+
+void eb_channels_release(EbChannels *ch, const char *id)
+{
+    EbChannelHeld *h;
+    EbSqlStmt *st;
+
+    pthread_mutex_lock(&ch->lock);
+    if ((h = eb_ch_held(ch, id)) &&
+        (st = eb_sql_prepare(ch->db, "UPDATE channels SET box = NULL, lease_until = NULL, "
+                                     "stats = NULL WHERE id = ? AND box = ? AND fence = ?"))) {
+        eb_sql_bind_text(st, 1, id);
+        eb_sql_bind_text(st, 2, ch->cfg.box);
+        eb_sql_bind_int64(st, 3, h->fence);
+        eb_sql_step(st); /* a failure: the lease runs out by itself */
+        eb_sql_finalize(st);
+    }
+    eb_ch_forget(ch, id);
+    pthread_mutex_unlock(&ch->lock);
+}
+
+int eb_channels_renew(EbChannels *ch, void (*lost)(void *opaque, const char *id, int ended),
+                      void *opaque)
+{
+    const char *now = eb_sql_now(ch->db);
+    char sql[512], (*gone)[40] = NULL;
+    int *ended = NULL, nb_gone = 0, renewed = 0;
+
+    snprintf(sql, sizeof(sql),
+             "UPDATE channels SET lease_until = %s + %d, stats = ? WHERE id = ? AND box = ? "
+             "AND fence = ? AND state != 'ended'",
+             now, ch->cfg.lease_seconds);
+    pthread_mutex_lock(&ch->lock);
+    if (ch->nb_held) {
+        gone = calloc((size_t)ch->nb_held, sizeof(*gone));
+        ended = calloc((size_t)ch->nb_held, sizeof(*ended));
+    }
+    for (int i = 0; gone && ended && i < ch->nb_held; i++) {
+        EbChannelHeld *h = &ch->held[i];
+        EbSqlStmt *st = eb_sql_prepare(ch->db, sql);
+        char *stats = NULL;
+        int ret = -EIO, why = 0;
+
+        for (int k = 0; k < ch->nb_stats; k++)
+            if (!strcmp(ch->stats[k].id, h->id))
+                stats = json_dumps(ch->stats[k].stats, JSON_COMPACT);
+        if (st) {
+            eb_sql_bind_text(st, 1, stats);
+            eb_sql_bind_text(st, 2, h->id);
+            eb_sql_bind_text(st, 3, ch->cfg.box);
+            eb_sql_bind_int64(st, 4, h->fence);
+            ret = eb_sql_step(st);
+            if (ret == 0 && eb_sql_changes(st) == 0)
+                why = eb_ch_unchanged(ch, h->id);
+            eb_sql_finalize(st);
+        }
+        free(stats);
+        if (ret == 0 && !why) {
+            h->renewed = eb_clock_seconds();
+            renewed++;
+            continue;
+        }
+        if (ret < 0 && eb_clock_seconds() - h->renewed < ch->cfg.lease_seconds)
+            continue; /* the database is away: the lease has not run out yet */
+        if (why == EB_ERR(EIO))
+            continue;
+        /* ended (DELETE through any box), or another box took it (the token
+         * moved), or no renewal took for a whole lease: not ours now */
+        snprintf(gone[nb_gone], sizeof(gone[nb_gone]), "%s", h->id);
+        ended[nb_gone++] = why == EB_ERR(EALREADY);
+        EB_LOGW("channels", "channel %s: %s", h->id,
+                why == EB_ERR(EALREADY) ? "ended through another box"
+                : ret < 0               ? "its lease ran out (the database did not answer)"
+                                        : "another box carries it now (its lease was lost)");
+    }
+    for (int i = 0; i < nb_gone; i++)
+        eb_ch_forget(ch, gone[i]);
+    pthread_mutex_unlock(&ch->lock);
+    for (int i = 0; i < nb_gone; i++)
+        if (lost)
+            lost(opaque, gone[i], ended[i]);
+    free(gone);
+    free(ended);
+    return renewed;
+}
+
+int eb_channels_orphans(EbChannels *ch, char (*ids)[40], int max)
+{
+    const char *now = eb_sql_now(ch->db);
+    EbSqlStmt *st;
+    char sql[512];
+    int n = 0;
+
+    snprintf(sql, sizeof(sql),
+             "SELECT id FROM channels WHERE state != 'ended' AND box IS NOT NULL AND box != ? "
+             "AND (lease_until IS NULL OR lease_until < %s) ORDER BY id LIMIT %d",
+             now, max);
+    pthread_mutex_lock(&ch->lock);
+    st = eb_sql_prepare(ch->db, sql);
+    if (st)
+        eb_sql_bind_text(st, 1, ch->cfg.box);
+    while (st && n < max && eb_sql_step(st) == 1)
+        eb_ch_col(st, 0, ids[n++], sizeof(ids[0]));
+    eb_sql_finalize(st);
+    pthread_mutex_unlock(&ch->lock);
+    return st ? n : EB_ERR(EIO);
 }

@@ -18,16 +18,31 @@
  *     EbChannelsConfig.on_end when DELETE ends a channel, to stop its
  *     worker.
  *
- * Channels and recordings live in SQLite (tables `channels` and
- * `recordings`) in the job database's file, on a connection of their own
- * (eb_db.h: WAL, owner-only since it holds the secrets). Ended is final,
- * and an ended channel's name is free for a new channel. When the store
- * opens, every channel that has not ended is idle: the workers of an
- * earlier daemon died with it. Stats live in memory only.
+ * Channels and recordings live in the job database (tables `channels` and
+ * `recordings`), on a connection of their own (eb_sql.h): the SQLite file
+ * of a box (WAL, owner-only since it holds the secrets), or a rack's
+ * shared PostgreSQL, where every box's API lists every channel. Ended is
+ * final, and an ended channel's name is free for a new channel. When the
+ * store opens, every channel this box carried that has not ended is idle:
+ * the workers of an earlier daemon died with it.
+ *
+ * Which box carries a channel is a lease, as for jobs (eb_jobs.h): the box
+ * whose ingest a publisher reached claims the channel (eb_channels_claim:
+ * the box's name, the database's clock + lease_seconds, a new fencing
+ * token) and holds it while it has a publisher, waits for one to come back
+ * or ends the session; its supervisor renews the leases (eb_channels_renew)
+ * and releases the channel when done. A claim succeeds when nobody holds
+ * the channel, this box did, or the holder's lease ran out; otherwise the
+ * publisher is refused, naming the box that carries it. The state writes
+ * of a run name the token, so a box that lost the channel changes nothing;
+ * another box takes over a channel whose lease ran out
+ * (eb_channels_orphans). The view says which box carries the channel
+ * ("box"). Stats live in the carrying box's memory; its renewals copy them
+ * to the row, for the other boxes' views.
  *
  * Threads: every function may be called from any thread. One mutex guards
- * the connection and the stats, held only for short queries, never across
- * a callback.
+ * the connection, the stats and the held leases, held only for short
+ * queries, never across a callback.
  */
 #ifndef EB_CHANNELS_H
 #define EB_CHANNELS_H
@@ -43,6 +58,7 @@
 #define EB_CHANNEL_SECRET_LEN 32    /* url-safe characters of a passphrase or stream key */
 #define EB_CHANNEL_MAX_WINDOW 21600 /* seconds: 6 h */
 #define EB_CHANNEL_MAX_RECONNECT 600
+#define EB_CHANNEL_LEASE_S 30 /* default lease_seconds, as jobs.lease */
 
 typedef enum EbChannelState {
     EB_CHANNEL_IDLE,         /* no publisher (a new channel; after a restart) */
@@ -77,7 +93,9 @@ typedef struct EbChannelSpec {
 } EbChannelSpec;
 
 typedef struct EbChannelsConfig {
-    const char *db_path;      /* SQLite file (the job database's) */
+    const char *db_path;      /* the job database: a SQLite file or a postgresql:// URL */
+    const char *box;          /* this box's name (jobs.box); NULL or "": "local" */
+    int lease_seconds;        /* how long a claim lasts unrenewed; < 3: EB_CHANNEL_LEASE_S */
     const char *storage_root; /* the storage tree the live workers write to; kept for the
                                * supervisor (eb_channels_config), the store reads none */
     const char *base_url;     /* prefix of output URLs; "" for relative ones */
@@ -151,9 +169,12 @@ int eb_channels_spec(EbChannels *channels, const char *id_or_name, EbChannelSpec
  * channel's key opens nothing). */
 int eb_channels_find_by_key(EbChannels *channels, const char *stream_key, EbChannelSpec *out);
 
-/* Moves a channel between idle, live and reconnecting. 0, EB_ERR(ENOENT),
- * EB_ERR(EALREADY) when it has ended (ended is final), EB_ERR(EINVAL) for
- * EB_CHANNEL_ENDED (that is eb_channels_end) or a state out of range. */
+/* Moves a channel this box carries (eb_channels_claim) between idle, live
+ * and reconnecting, under its token. 0, EB_ERR(ENOENT), EB_ERR(EALREADY)
+ * when it has ended (ended is final), EB_ERR(EPERM) when this box does not
+ * carry it (never claimed, released, or lost to another box: nothing
+ * changes), EB_ERR(EINVAL) for EB_CHANNEL_ENDED (that is eb_channels_end)
+ * or a state out of range. */
 int eb_channels_set_state(EbChannels *channels, const char *id, EbChannelState st);
 
 /* Replaces the figures the view shows as "stats" (in memory only). Takes
@@ -173,6 +194,33 @@ int eb_channels_add_recording(EbChannels *channels, const char *channel_id,
  * again; then cfg.on_end. 0, EB_ERR(EALREADY) when it had already ended
  * (nothing changes, no callback), EB_ERR(ENOENT). */
 int eb_channels_end(EbChannels *channels, const char *id);
+
+/* Claims channel id for this box (see the top): 0 when this box carries
+ * it now (a new token); EB_ERR(EBUSY) when another box does, its name in
+ * holder; EB_ERR(ENOENT) when there is no such channel or it has ended;
+ * EB_ERR(EIO). */
+int eb_channels_claim(EbChannels *channels, const char *id, char *holder, size_t size);
+
+/* Gives up a channel this box carries (its run is done): nobody carries
+ * it. Nothing when this box does not. */
+void eb_channels_release(EbChannels *channels, const char *id);
+
+/* Renews the lease of every channel this box carries, copying its stats to
+ * the row. For each one it no longer carries, calls lost (outside the
+ * store's lock) with ended 1 when the channel was ended (DELETE through
+ * any box), 0 when another box took it or no renewal took for a whole
+ * lease; the channel is then forgotten (writes under its token are
+ * refused). Returns how many were renewed. */
+int eb_channels_renew(EbChannels *channels, void (*lost)(void *opaque, const char *id, int ended),
+                      void *opaque);
+
+/* Up to max channels that have not ended whose box's lease ran out (a box
+ * that died, or stopped): their ids into ids, for this box to claim.
+ * Returns how many, or EB_ERR(EIO). */
+int eb_channels_orphans(EbChannels *channels, char (*ids)[40], int max);
+
+/* The lease the store was opened with, in seconds. */
+int eb_channels_lease_seconds(const EbChannels *channels);
 
 /* The "HOST:PORT" publishers dial for an ingest listening on listen
  * ("HOST:PORT" or "[V6]:PORT", as live.srt_listen; "" for off): host is

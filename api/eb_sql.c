@@ -288,6 +288,10 @@ int eb_sql_step(EbSqlStmt *st)
             st->changes = sqlite3_changes(st->db->lite);
             return 0;
         }
+        if (rc == SQLITE_CONSTRAINT &&
+            (sqlite3_extended_errcode(st->db->lite) == SQLITE_CONSTRAINT_UNIQUE ||
+             sqlite3_extended_errcode(st->db->lite) == SQLITE_CONSTRAINT_PRIMARYKEY))
+            return -EEXIST; /* the caller says which key was taken */
         EB_LOGE(st->db->module, "sqlite: %s", sqlite3_errmsg(st->db->lite));
         return -EIO;
     }
@@ -301,10 +305,13 @@ int eb_sql_step(EbSqlStmt *st)
                            (const char *const *)st->params, NULL, NULL, 0);
     s = PQresultStatus(st->res);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        EB_LOGE(st->db->module, "postgresql: %s", PQresultErrorMessage(st->res));
+        const char *state = PQresultErrorField(st->res, PG_DIAG_SQLSTATE);
+        int unique = state && !strcmp(state, "23505"); /* unique_violation */
+        if (!unique)
+            EB_LOGE(st->db->module, "postgresql: %s", PQresultErrorMessage(st->res));
         PQclear(st->res);
         st->res = NULL;
-        return -EIO;
+        return unique ? -EEXIST : -EIO;
     }
     st->changes = *PQcmdTuples(st->res) ? strtoll(PQcmdTuples(st->res), NULL, 10) : 0;
     st->row = 0;

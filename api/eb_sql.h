@@ -52,7 +52,8 @@ void eb_sql_bind_text(EbSqlStmt *st, int i, const char *v);
 void eb_sql_bind_int64(EbSqlStmt *st, int i, int64_t v);
 void eb_sql_bind_double(EbSqlStmt *st, int i, double v);
 void eb_sql_bind_null(EbSqlStmt *st, int i);
-/* 1: a row is ready; 0: done; -EIO: failed (logged). */
+/* 1: a row is ready; 0: done; -EEXIST: a unique key (or primary key) was
+ * taken (not logged: the caller knows which); -EIO: failed (logged). */
 int eb_sql_step(EbSqlStmt *st);
 /* Back to before the first step, the bindings kept. */
 void eb_sql_reset(EbSqlStmt *st);

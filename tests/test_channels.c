@@ -24,6 +24,7 @@
 #include "eb_channels.h"
 #include "eb_config.h"
 #include "eb_error.h"
+#include "eb_sql.h"
 #include "eb_test_media.h"
 
 #define URL_SAFE "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -424,6 +425,8 @@ static void test_reopen_keeps_channels_idle(void **state)
                        &a));
     json_decref(create(ch, "{\"name\": \"b\", \"encryption\": {\"scheme\": \"cenc\"}}", &b));
     json_decref(create(ch, "{\"name\": \"c\"}", &c));
+    assert_int_equal(eb_channels_claim(ch, a.id, NULL, 0), 0);
+    assert_int_equal(eb_channels_claim(ch, b.id, NULL, 0), 0);
     assert_int_equal(eb_channels_set_state(ch, a.id, EB_CHANNEL_LIVE), 0);
     assert_int_equal(eb_channels_set_state(ch, b.id, EB_CHANNEL_RECONNECTING), 0);
     assert_int_equal(eb_channels_set_stats(ch, a.id, json_pack("{s:i}", "bitrate", 5000000)), 0);
@@ -448,6 +451,8 @@ static void test_reopen_keeps_channels_idle(void **state)
     assert_true(json_is_false(json_object_get(g, "low_latency")));
     assert_null(json_object_get(g, "part_seconds"));
     assert_string_equal(str(g, "preset"), "medium");
+    /* nobody carries it (one box: whatever it was called before) */
+    assert_true(json_is_null(json_object_get(g, "box")));
     /* stats are the running worker's: not kept */
     assert_int_equal(json_object_size(json_object_get(g, "stats")), 0);
     assert_int_equal(json_array_size(json_object_get(g, "recordings")), 1);
@@ -522,6 +527,9 @@ static void test_states_and_stats(void **state)
     (void)state;
 
     json_decref(create(ch, "{\"name\": \"news\"}", &s));
+    /* only the box that carries a channel moves it */
+    assert_int_equal(eb_channels_set_state(ch, s.id, EB_CHANNEL_LIVE), EB_ERR(EPERM));
+    assert_int_equal(eb_channels_claim(ch, s.id, NULL, 0), 0);
     for (int st = EB_CHANNEL_IDLE; st < EB_CHANNEL_ENDED; st++) {
         assert_int_equal(eb_channels_set_state(ch, s.id, (EbChannelState)st), 0);
         assert_int_equal(eb_channels_get(ch, s.id, &g), 0);
@@ -598,6 +606,7 @@ static void test_lifecycle_events(void **state)
     c.on_event_opaque = s.stream_key;
     eb_channels_close(&ch);
     assert_int_equal(eb_channels_open(&c, &ch), 0);
+    assert_int_equal(eb_channels_claim(ch, s.id, NULL, 0), 0);
     nb_events = 0;
     assert_int_equal(eb_channels_set_state(ch, s.id, EB_CHANNEL_IDLE), 0); /* already idle */
     assert_int_equal(eb_channels_set_state(ch, s.id, EB_CHANNEL_LIVE), 0);
@@ -613,6 +622,144 @@ static void test_lifecycle_events(void **state)
         assert_string_equal(events[i], want[i]);
     assert_false(events_leak_key);
     eb_channels_close(&ch);
+}
+
+/* ---- a rack: which box carries a channel --------------------------------- */
+
+static int lost_calls, lost_ended;
+static char lost_id[40];
+
+static void on_lost(void *opaque, const char *id, int ended)
+{
+    (void)opaque;
+    lost_calls++;
+    lost_ended += ended;
+    snprintf(lost_id, sizeof(lost_id), "%s", id);
+}
+
+static json_t *view_of(EbChannels *ch, const char *id)
+{
+    json_t *g = NULL;
+    assert_int_equal(eb_channels_get(ch, id, &g), 0);
+    return g;
+}
+
+/* Two boxes' stores on one database (target: a SQLite file, or the rack's
+ * PostgreSQL): claims, the fence on state writes, renewals, a dead box's
+ * channel taken over, a DELETE through the other box. */
+static void two_boxes(const char *target)
+{
+    EbChannelsConfig c = {
+        .storage_root = tmp, .srt_public = "", .rtmp_public = "", .db_path = target};
+    EbChannels *a = NULL, *b = NULL;
+    EbChannelSpec s, s2;
+    EbSql *db = NULL;
+    char holder[80], ids[8][40];
+    json_t *g;
+
+    c.box = "box-a";
+    assert_int_equal(eb_channels_open(&c, &a), 0);
+    c.box = "box-b";
+    assert_int_equal(eb_channels_open(&c, &b), 0);
+    lost_calls = lost_ended = 0;
+
+    /* created through B's API, carried by A (its ingest got the publisher) */
+    json_decref(create(b, "{\"name\": \"racked\"}", &s));
+    g = view_of(a, s.id);
+    assert_true(json_is_null(json_object_get(g, "box")));
+    json_decref(g);
+    assert_int_equal(eb_channels_claim(a, s.id, holder, sizeof(holder)), 0);
+    g = view_of(b, s.id);
+    assert_string_equal(str(g, "box"), "box-a");
+    json_decref(g);
+
+    /* B cannot take it while A's lease runs, and is told who has it */
+    assert_int_equal(eb_channels_claim(b, s.id, holder, sizeof(holder)), EB_ERR(EBUSY));
+    assert_string_equal(holder, "box-a");
+    assert_int_equal(eb_channels_set_state(b, s.id, EB_CHANNEL_LIVE), EB_ERR(EPERM));
+    assert_int_equal(eb_channels_set_state(a, s.id, EB_CHANNEL_LIVE), 0);
+
+    /* A's figures reach B's view at A's renewal */
+    assert_int_equal(eb_channels_set_stats(a, s.id, json_pack("{s:f}", "fps", 25.0)), 0);
+    assert_int_equal(eb_channels_renew(a, on_lost, NULL), 1);
+    assert_int_equal(lost_calls, 0);
+    g = view_of(b, s.id);
+    assert_string_equal(str(g, "state"), "live");
+    assert_true(json_number_value(json_object_get(json_object_get(g, "stats"), "fps")) == 25.0);
+    json_decref(g);
+    assert_int_equal(eb_channels_orphans(b, ids, 8), 0);
+
+    /* A freezes: its lease runs out. B finds the channel and takes it. */
+    assert_int_equal(eb_sql_open(target, "test", &db), 0);
+    assert_int_equal(eb_sql_exec(db, "UPDATE channels SET lease_until = 1"), 0);
+    assert_int_equal(eb_channels_orphans(a, ids, 8), 0); /* its own: not an orphan to A */
+    assert_int_equal(eb_channels_orphans(b, ids, 8), 1);
+    assert_string_equal(ids[0], s.id);
+    assert_int_equal(eb_channels_claim(b, s.id, holder, sizeof(holder)), 0);
+    g = view_of(a, s.id);
+    assert_string_equal(str(g, "box"), "box-b");
+    json_decref(g);
+
+    /* A wakes: its renewal says it lost the channel (not ended), once, and
+     * its writes change nothing, even with the lease time back */
+    assert_int_equal(eb_channels_renew(a, on_lost, NULL), 0);
+    assert_int_equal(lost_calls, 1);
+    assert_int_equal(lost_ended, 0);
+    assert_string_equal(lost_id, s.id);
+    assert_int_equal(eb_channels_renew(a, on_lost, NULL), 0);
+    assert_int_equal(lost_calls, 1);
+    assert_int_equal(eb_channels_set_state(a, s.id, EB_CHANNEL_IDLE), EB_ERR(EPERM));
+    assert_int_equal(eb_channels_set_state(b, s.id, EB_CHANNEL_RECONNECTING), 0);
+    g = view_of(a, s.id);
+    assert_string_equal(str(g, "state"), "reconnecting");
+    json_decref(g);
+    assert_int_equal(eb_channels_claim(a, s.id, holder, sizeof(holder)), EB_ERR(EBUSY));
+    assert_string_equal(holder, "box-b");
+
+    /* a DELETE through A: B's next renewal says the channel ended */
+    assert_int_equal(eb_channels_end(a, s.id), 0);
+    assert_int_equal(eb_channels_renew(b, on_lost, NULL), 0);
+    assert_int_equal(lost_calls, 2);
+    assert_int_equal(lost_ended, 1);
+    g = view_of(a, s.id);
+    assert_true(json_is_null(json_object_get(g, "box")));
+    json_decref(g);
+    assert_int_equal(eb_channels_claim(a, s.id, holder, sizeof(holder)), EB_ERR(ENOENT));
+
+    /* a channel released is free for the other box at once */
+    json_decref(create(a, "{\"name\": \"racked-2\"}", &s2));
+    assert_int_equal(eb_channels_claim(a, s2.id, holder, sizeof(holder)), 0);
+    assert_int_equal(eb_channels_claim(a, s2.id, holder, sizeof(holder)), 0); /* again: its own */
+    eb_channels_release(a, s2.id);
+    g = view_of(b, s2.id);
+    assert_true(json_is_null(json_object_get(g, "box")));
+    json_decref(g);
+    assert_int_equal(eb_channels_claim(b, s2.id, holder, sizeof(holder)), 0);
+    assert_int_equal(eb_channels_set_state(a, s2.id, EB_CHANNEL_LIVE), EB_ERR(EPERM));
+    eb_channels_release(b, s2.id);
+    assert_int_equal(eb_channels_end(b, s2.id), 0);
+
+    eb_sql_close(&db);
+    eb_channels_close(&a);
+    eb_channels_close(&b);
+}
+
+static void test_two_boxes_share_channels_by_lease(void **state)
+{
+    char db[4200];
+    (void)state;
+    snprintf(db, sizeof(db), "%s/rack.db", tmp);
+    two_boxes(db);
+}
+
+/* The same on PostgreSQL, when the test runs beside one (ctest
+ * test_channels_pg: tests/rack/with-postgres.sh). */
+static void test_two_boxes_on_postgresql(void **state)
+{
+    (void)state;
+    if (!getenv("EB_PG_URL"))
+        skip();
+    two_boxes(getenv("EB_PG_URL"));
 }
 
 static void test_public_addr(void **state)
@@ -713,6 +860,8 @@ int main(void)
         cmocka_unit_test(test_recordings_listed),
         cmocka_unit_test(test_states_and_stats),
         cmocka_unit_test(test_lifecycle_events),
+        cmocka_unit_test(test_two_boxes_share_channels_by_lease),
+        cmocka_unit_test(test_two_boxes_on_postgresql),
         cmocka_unit_test(test_public_addr),
         cmocka_unit_test(test_db_file_is_owner_only),
     };

@@ -3,7 +3,7 @@
 // Started by run.sh, which owns the database server. Every check names
 // the behaviour it protects; the first that fails ends the run (exit 1).
 import { readFileSync, writeFileSync, existsSync, statSync, chmodSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -48,16 +48,18 @@ await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
 const hookUrl = `http://127.0.0.1:${receiver.address().port}/encbox-events`;
 
 const S3 = await publicBucket(work, 'encbox-rack', 'rack/');
-// box-a takes live feeds over SRT (a free port, found by binding it)
-const srtPort = await new Promise((resolve) => {
+// both boxes take live feeds over SRT (free ports, found by binding them)
+const freePort = () => new Promise((resolve) => {
   const srv = createServer();
   srv.listen(0, '127.0.0.1', () => {
     const p = srv.address().port;
     srv.close(() => resolve(p));
   });
 });
+const srtPorts = { 'box-a': await freePort() };
+do srtPorts['box-b'] = await freePort(); while (srtPorts['box-b'] === srtPorts['box-a']);
 const rack = rackSetup({ bin, work, dbUrl, lease: LEASE, maxJobs: 1, hookUrl,
-  hookSecretFile: `${work}/webhook.secret`, s3: S3, srtPorts: { 'box-a': srtPort } });
+  hookSecretFile: `${work}/webhook.secret`, s3: S3, srtPorts });
 const { storage, inputs } = rack;
 let failures = 0;
 async function check(name, fn) {
@@ -324,36 +326,91 @@ try {
     });
   }
 
-  if (S3) {
-    await check('a live channel\'s recording lands in the bucket, with its webhooks', async () => {
-      const made = await a.api('POST', '/v1/channels', { name: 'rackcam', segment_seconds: 1,
-        reconnect_window_seconds: 1, record: true });
+  await check('a live channel is carried by one box at a time, and survives its box (leases)',
+    async () => {
+      // Created through box-b's API; its publisher reaches box-a.
+      const made = await b.api('POST', '/v1/channels', { name: 'rackcam', segment_seconds: 1,
+        reconnect_window_seconds: 30, record: true });
       assert.equal(made.status, 201, JSON.stringify(made.json));
       const ch = made.json;
-      assert.ok(ch.ingest.srt, 'an SRT ingest URL');
-      const pub = spawnSync('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i',
-        'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine', '-t', '5', '-c:v',
-        'libx264', '-preset', 'ultrafast', '-g', '25', '-c:a', 'aac', '-f', 'mpegts',
-        ch.ingest.srt], { encoding: 'utf8', timeout: 60000 });
-      assert.equal(pub.status, 0, `ffmpeg: ${pub.stderr}`);
-      let rec = null;
-      const until = now() + 60;
-      while (now() < until && !rec) {
-        const v = (await a.api('GET', `/v1/channels/${ch.id}`)).json;
-        rec = (v.recordings || [])[0] || null;
-        if (!rec) await sleep(250);
-      }
-      assert.ok(rec, 'a recording');
-      const master = `${S3.public}/${S3.prefix}videos/${rec.id}/hls/master.m3u8`;
-      const m = await fetch(master);
-      assert.equal(m.status, 200, master);
-      const local = readFileSync(`${storage}/videos/${rec.id}/hls/master.m3u8`, 'utf8');
-      assert.equal(await m.text(), local, 'the bucket\'s master is the recording\'s');
-      assert.equal((await a.api('DELETE', `/v1/channels/${ch.id}`)).status, 200);
       track.channel = ch.id;
+      const viaA = (await a.api('GET', `/v1/channels/${ch.id}`)).json;
+      assert.ok(viaA.ingest.srt && ch.ingest.srt && viaA.ingest.srt !== ch.ingest.srt,
+        'each box gives its own ingest address');
+      const publish = (url, seconds) => spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi',
+        '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine', '-t',
+        String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-c:a', 'aac',
+        '-f', 'mpegts', url], { stdio: 'ignore' });
+      const view = async (box) => (await box.api('GET', `/v1/channels/${ch.id}`)).json;
+      const until = async (box, what, seconds, pred) => {
+        const end = now() + seconds;
+        let v;
+        while (now() < end) {
+          v = await view(box);
+          if (pred(v)) return v;
+          await sleep(200);
+        }
+        throw new Error(`${what}: ${JSON.stringify(v)}`);
+      };
+      const first = publish(viaA.ingest.srt, 120);
+      try {
+        // box-a carries it; box-b's API says so, with box-a's figures
+        await until(b, 'live on box-a, seen from box-b', 60, (v) => v.state === 'live' &&
+          v.box === 'box-a' && Object.keys(v.stats).length > 0);
+        const boxes = (await b.api('GET', '/v1/boxes')).json.boxes;
+        assert.deepEqual(boxes.find((x) => x.name === 'box-a').channels.map((c) => c.name),
+          ['rackcam'], 'box-a reports the channel it carries');
+        assert.deepEqual(boxes.find((x) => x.name === 'box-b').channels, []);
+        // a second publisher at box-b is refused, naming the box that has it
+        const bLog = b.logText().length;
+        const second = spawnSync('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i',
+          'testsrc2=size=320x240:rate=25', '-t', '3', '-c:v', 'libx264', '-preset',
+          'ultrafast', '-f', 'mpegts', ch.ingest.srt], { encoding: 'utf8', timeout: 20000 });
+        assert.ok(second.status !== null || second.signal, 'the second publisher ended');
+        assert.ok(b.logText().slice(bLog).includes('channel rackcam refused: box box-a carries it'),
+          b.logText().slice(bLog));
+        assert.equal((await view(a)).box, 'box-a', 'still box-a\'s');
+        await sleep(3000); // a few segments of the first stretch
+        // box-a dies (its workers with it): box-b takes the channel within the lease
+        const killedAt = now();
+        a.proc.kill('SIGKILL');
+        first.kill('SIGKILL');
+        await until(b, 'taken over by box-b', LEASE * 3 + 20, (v) => v.box === 'box-b' &&
+          v.state === 'reconnecting');
+        figures.channel_takeover_s = Number((now() - killedAt).toFixed(1));
+        assert.ok(figures.channel_takeover_s < LEASE * 2 + 5,
+          `taken over in ${figures.channel_takeover_s} s`);
+      } finally {
+        first.kill('SIGKILL');
+      }
+      // the publisher comes back, to box-b: the session goes on there
+      const bLog = b.logText().length;
+      const again = publish(ch.ingest.srt, 4);
+      await until(b, 'live again on box-b', 30, (v) => v.state === 'live' && v.box === 'box-b');
+      await new Promise((r) => again.on('exit', r));
+      assert.ok(b.logText().slice(bLog).includes('channel rackcam is live'));
+      // box-a comes back and leaves it to box-b; a DELETE through box-a
+      // reaches box-b, which ends the session with one recording of both stretches
+      await a.start();
+      assert.equal((await view(a)).box, 'box-b');
+      assert.equal((await a.api('DELETE', `/v1/channels/${ch.id}`)).status, 200);
+      const done = await until(a, 'recorded', 90, (v) => (v.recordings || []).length > 0);
+      assert.equal(done.state, 'ended');
+      assert.equal(done.recordings.length, 1, JSON.stringify(done.recordings));
+      const rec = done.recordings[0];
+      assert.ok(rec.duration >= 5, `the recording spans both stretches: ${rec.duration} s`);
+      assert.ok(existsSync(`${storage}/videos/${rec.id}/hls/master.m3u8`), 'published');
+      assert.ok(!a.logText().includes('ending the session an earlier daemon left open'),
+        'the restarted box-a did not end box-b\'s session');
       track.recording = rec.id;
+      if (S3) {
+        const master = `${S3.public}/${S3.prefix}videos/${rec.id}/hls/master.m3u8`;
+        const m = await fetch(master);
+        assert.equal(m.status, 200, master);
+        const local = readFileSync(`${storage}/videos/${rec.id}/hls/master.m3u8`, 'utf8');
+        assert.equal(await m.text(), local, 'the bucket\'s master is the recording\'s');
+      }
     });
-  }
 
   await check('a box whose secret files others may read refuses to start, saying which', () => {
     const bad = (name, yaml, file, want) => {
