@@ -16,6 +16,11 @@
  * a segment: a day at 2 s is under a megabyte a rendition), because the
  * recording needs them all.
  *
+ * With storage.s3 the sink also feeds the window's copy in the bucket
+ * (eb_s3_mirror.h): each file is queued once written, a segment before
+ * the publish step that lists it queues the manifests, so the bucket's
+ * order is the listing's; the sending happens on the mirror's thread.
+ *
  * The wall clock: media time 0 is the instant the feed's first frame was
  * decoded (eb_input_live_stats), fixed for the run: HLS prints
  * EXT-X-PROGRAM-DATE-TIME from it and the MPD's availabilityStartTime is it.
@@ -40,6 +45,7 @@
 #include "eb_log.h"
 #include "eb_manifest.h"
 #include "eb_s3.h"
+#include "eb_s3_mirror.h"
 #include "eb_storage.h"
 
 #define EB_LIVE_MIN_SEGMENTS 3
@@ -48,6 +54,8 @@
  * removed a few segments later, once no player can still be reading them. */
 #define EB_LIVE_PART_SEGMENTS 3
 #define EB_LIVE_PART_FILES_KEPT 6
+/* seconds the bucket's copy may take to send what is queued at the end */
+#define EB_LIVE_MIRROR_DRAIN_S 30.0
 
 typedef struct EbLiveRend {
     EbSinkRendition r;
@@ -88,6 +96,10 @@ typedef struct EbLiveSink {
     EbContentKey key;
     char key_store[4200];
     EbProtectionText pt;
+    /* storage.s3: the window's copy in the bucket, fed as files are
+     * written (init, segments, parts, then the manifests that list them,
+     * then the removals); NULL: none */
+    EbS3Mirror *mirror;
 } EbLiveSink;
 
 void eb_live_options_default(EbLiveOptions *o)
@@ -126,6 +138,52 @@ static EbLiveRend *eb_live_rend(EbLiveSink *ls, int i)
     return i >= 0 && i < ls->nb ? &ls->rend[i] : NULL;
 }
 
+/* The bucket's copy of a media file of the window, by its path relative
+ * to the window (see EbLiveSink.mirror). */
+static void eb_live_mirror_put(EbLiveSink *ls, const char *rel)
+{
+    if (ls->mirror)
+        eb_s3_mirror_put(ls->mirror, rel);
+}
+
+static void eb_live_mirror_delete(EbLiveSink *ls, const char *rel)
+{
+    if (ls->mirror)
+        eb_s3_mirror_delete(ls->mirror, rel);
+}
+
+/* The same for a file of the layout (item of rendition r, number n). */
+static void eb_live_mirror_item(EbLiveSink *ls, EbLayoutItem item, const char *r, int64_t n,
+                                int remove)
+{
+    char rel[1024];
+
+    if (!ls->mirror || eb_layout_path(item, r, n, rel, sizeof(rel)) < 0)
+        return;
+    if (remove)
+        eb_s3_mirror_delete(ls->mirror, rel);
+    else if (item == EB_LAYOUT_HLS_MEDIA || item == EB_LAYOUT_HLS_MASTER ||
+             item == EB_LAYOUT_DASH_MPD)
+        eb_s3_mirror_put_manifest(ls->mirror, rel); /* its content now */
+    else
+        eb_s3_mirror_put(ls->mirror, rel);
+}
+
+/* The manifests eb_manifest_write_files just wrote (what: its flags). */
+static void eb_live_mirror_manifests(EbLiveSink *ls, const EbPresentation *p, unsigned what)
+{
+    if (!ls->mirror)
+        return;
+    for (int i = 0; (what & EB_MANIFEST_MEDIA) && i < p->nb_video + p->nb_audio; i++)
+        eb_live_mirror_item(ls, EB_LAYOUT_HLS_MEDIA,
+                            i < p->nb_video ? p->video[i].name : p->audio[i - p->nb_video].name, 1,
+                            0);
+    if (what & EB_MANIFEST_MASTER)
+        eb_live_mirror_item(ls, EB_LAYOUT_HLS_MASTER, NULL, 1, 0);
+    if (what & EB_MANIFEST_MPD)
+        eb_live_mirror_item(ls, EB_LAYOUT_DASH_MPD, NULL, 1, 0);
+}
+
 static int eb_live_sink_init(EbSegmentSink *s, int rendition, const uint8_t *data, size_t size)
 {
     EbLiveSink *ls = s->priv;
@@ -136,7 +194,11 @@ static int eb_live_sink_init(EbSegmentSink *s, int rendition, const uint8_t *dat
     if (!lr)
         return EB_ERR(EINVAL);
     ret = eb_layout_file(ls->dir, EB_LAYOUT_CMAF_INIT, lr->r.name, 1, path, sizeof(path));
-    return ret < 0 ? ret : eb_storage_write_file(path, data, size);
+    if (ret >= 0)
+        ret = eb_storage_write_file(path, data, size);
+    if (ret >= 0)
+        eb_live_mirror_item(ls, EB_LAYOUT_CMAF_INIT, lr->r.name, 1, 0);
+    return ret;
 }
 
 /* The number of discontinuities among segs[0..n) of a rendition. */
@@ -294,6 +356,7 @@ static void eb_live_prune_parts(EbLiveSink *ls, EbLiveRend *lr)
                     EB_LOGW("live", "could not remove %s: %s", path, strerror(errno));
                 break;
             }
+            eb_live_mirror_delete(ls, rel);
         }
     }
 }
@@ -335,6 +398,7 @@ static int eb_live_publish(EbLiveSink *ls, int64_t last)
     ret = eb_manifest_write_files(ls->dir, &p, EB_MANIFEST_ALL);
     if (ret < 0)
         return ret;
+    eb_live_mirror_manifests(ls, &p, EB_MANIFEST_ALL);
     ls->published = last;
     ls->first_listed = first;
     ls->published_ns = eb_clock_ns();
@@ -350,6 +414,7 @@ static int eb_live_publish(EbLiveSink *ls, int64_t last)
                                    path, sizeof(path)) >= 0 &&
                     unlink(path) < 0 && errno != ENOENT)
                     EB_LOGW("live", "could not remove %s: %s", path, strerror(errno));
+                eb_live_mirror_item(ls, EB_LAYOUT_CMAF_SEGMENT, lr->r.name, lr->deleted + 1, 1);
             }
         }
     }
@@ -404,6 +469,8 @@ static int eb_live_sink_segment(EbSegmentSink *s, const EbSegmentReport *seg)
         ret = eb_storage_write_file(path, seg->data, seg->size);
     if (ret < 0)
         return ret;
+    /* queued before the manifests that will list it */
+    eb_live_mirror_item(ls, EB_LAYOUT_CMAF_SEGMENT, lr->r.name, ls->base + lr->nb, 0);
     pthread_mutex_lock(&ls->lock);
     if (lr->nb == lr->alloc) {
         int n = lr->alloc ? 2 * lr->alloc : 256;
@@ -496,6 +563,8 @@ static int eb_live_list_open_segment(EbLiveSink *ls, int64_t seq)
     }
     if (ret >= 0)
         ret = eb_manifest_write_files(ls->dir, &p, EB_MANIFEST_MPD);
+    if (ret >= 0)
+        eb_live_mirror_manifests(ls, &p, EB_MANIFEST_MPD);
     for (int i = 0; i < EB_SINK_MAX_RENDITIONS; i++)
         free(copies[i]);
     return ret;
@@ -523,6 +592,7 @@ static int eb_live_sink_part(EbSegmentSink *s, const EbSegmentReport *pt)
     ret = eb_storage_write_file(path, pt->data, pt->size);
     if (ret < 0)
         return ret;
+    eb_live_mirror_put(ls, rel);
     pthread_mutex_lock(&ls->lock);
     if (lr->timescale && lr->timescale != pt->timescale) {
         pthread_mutex_unlock(&ls->lock);
@@ -564,8 +634,8 @@ static int eb_live_sink_part(EbSegmentSink *s, const EbSegmentReport *pt)
             for (int i = 0; i < p.nb_audio; i++)
                 if (!strcmp(p.audio[i].name, lr->r.name))
                     r = &p.audio[i];
-            if (r)
-                ret = eb_manifest_write_media(ls->dir, &p, r);
+            if (r && (ret = eb_manifest_write_media(ls->dir, &p, r)) >= 0)
+                eb_live_mirror_item(ls, EB_LAYOUT_HLS_MEDIA, r->name, 1, 0);
             if (ret >= 0 && pt->part == 0)
                 ret = eb_live_list_open_segment(ls, seq);
         }
@@ -599,6 +669,17 @@ static void eb_live_sink_free(EbSegmentSink *s)
     }
     if (ls->log)
         fclose(ls->log);
+    if (ls->mirror) {
+        EbS3MirrorStats st;
+        /* what is queued goes up (the final manifests among it), within a
+         * bound: a bucket that is away does not hold the channel's end */
+        eb_s3_mirror_close(&ls->mirror, EB_LIVE_MIRROR_DRAIN_S, &st);
+        EB_LOGI("live",
+                "%s: the bucket's copy: %lld objects, %lld bytes, %lld removed, "
+                "%lld failed, %lld dropped",
+                ls->o->channel, (long long)st.objects, (long long)st.bytes, (long long)st.deleted,
+                (long long)st.failed, (long long)st.dropped);
+    }
     pthread_mutex_destroy(&ls->lock);
     explicit_bzero(&ls->key, sizeof(ls->key));
     free(ls);
@@ -715,6 +796,12 @@ static int eb_live_sink_open(const EbLiveOptions *o, const char *dir, EbInput *i
     }
     if (ret >= 0 && o->encryption != EB_ENCRYPT_NONE)
         ret = eb_live_key(ls);
+    if (ret >= 0 && o->s3) {
+        char prefix[512];
+        snprintf(prefix, sizeof(prefix), EB_LAYOUT_LIVE_DIR "/%s", o->channel);
+        /* a CDN keeps a live manifest half a segment at most */
+        ret = eb_s3_mirror_open(o->s3, dir, prefix, (int)(o->segment_seconds / 2), &ls->mirror);
+    }
     if (ret >= 0)
         ret = log ? eb_live_log_append(dir, &ls->log) : eb_live_log_start(dir, first_seq, &ls->log);
     if (ret < 0) {

@@ -112,10 +112,14 @@ typedef struct EbLiveOptions {
     EbEncryptionScheme encryption; /* default EB_ENCRYPT_NONE */
     const char *key_store;         /* NULL: <storage_root>/keys */
     const char *public_base_url;   /* absolute license URLs in the MPDs; NULL: none */
-    /* Optional object-storage output (eb_s3.h): a recording's tree goes to
-     * the bucket under <prefix>videos/<id>/ (manifests last) before it is
-     * published here. A failed upload is logged and the recording stays on
-     * this box: a recording is never lost for the bucket's sake. */
+    /* Optional object-storage output (eb_s3.h): the window goes to the
+     * bucket under <prefix>live/<channel>/ as it is written, by a thread
+     * of its own (eb_s3_mirror.h: segments before the manifests that list
+     * them, removals after; a failure is counted and logged, never stops
+     * the channel); a recording's tree goes under <prefix>videos/<id>/
+     * (manifests last) before it is published here. A failed upload is
+     * logged and the recording stays on this box: a recording is never
+     * lost for the bucket's sake. */
     const struct EbS3 *s3;
 } EbLiveOptions;
 

@@ -182,7 +182,12 @@ static size_t eb_s3_read_cb(char *buf, size_t size, size_t n, void *ud)
         want = (size_t)b->left;
     if (want == 0)
         return 0;
-    got = pread(b->fd, buf, want, b->offset);
+    if (b->mem) {
+        memcpy(buf, b->mem + b->offset, want);
+        got = (ssize_t)want;
+    } else {
+        got = pread(b->fd, buf, want, b->offset);
+    }
     if (got <= 0)
         return CURL_READFUNC_ABORT;
     b->offset += got;
@@ -559,6 +564,27 @@ int eb_s3_put_file(const EbS3 *s3, const char *key, const char *path, EbS3Stats 
         stats->bytes += st.st_size;
     }
     return ret;
+}
+
+int eb_s3_put_data(const EbS3 *s3, const char *key, const void *data, size_t len,
+                   const char *cache_control, EbS3Stats *stats, char *err, size_t size)
+{
+    char ct[160], cc[160];
+    const char *hdrs[3];
+    EbS3Body b = {.fd = -1, .mem = len ? data : "", .mem_len = len, .left = (int64_t)len};
+    long status;
+
+    eb_s3_object_headers(key, ct, cc, hdrs);
+    if (cache_control)
+        snprintf(cc, sizeof(cc), "Cache-Control: %s", cache_control);
+    status = eb_s3_request(s3, "PUT", key, NULL, &b, hdrs, stats, err, size);
+    if (status < 200 || status > 299)
+        return eb_s3_status_error(status);
+    if (stats) {
+        stats->objects++;
+        stats->bytes += (int64_t)len;
+    }
+    return 0;
 }
 
 int eb_s3_create_bucket(const EbS3 *s3, char *err, size_t size)

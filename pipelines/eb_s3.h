@@ -73,6 +73,12 @@ int eb_s3_url(const EbS3 *s3, const char *key, char *out, size_t size);
 int eb_s3_put_file(const EbS3 *s3, const char *key, const char *path, EbS3Stats *stats, char *err,
                    size_t size);
 
+/* Puts len bytes of memory as key (one request: meant for manifests),
+ * with cache_control instead of the extension's when not NULL. 0, or a
+ * negative errno with err filled. */
+int eb_s3_put_data(const EbS3 *s3, const char *key, const void *data, size_t len,
+                   const char *cache_control, EbS3Stats *stats, char *err, size_t size);
+
 /* Makes the bucket (one that is already the caller's is fine). */
 int eb_s3_create_bucket(const EbS3 *s3, char *err, size_t size);
 

@@ -271,6 +271,53 @@ int eb_storage_write_file(const char *path, const void *data, size_t size)
     return ret;
 }
 
+int eb_storage_read_file(const char *path, size_t max, uint8_t **data, size_t *size)
+{
+    struct stat st;
+    uint8_t *buf;
+    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+
+    *data = NULL;
+    *size = 0;
+    if (fd < 0)
+        return EB_ERR(errno);
+    if (fstat(fd, &st) < 0)
+        ret = EB_ERR(errno);
+    else if (!S_ISREG(st.st_mode))
+        ret = EB_ERR(EISDIR);
+    else if ((uint64_t)st.st_size > max)
+        ret = EB_ERR(EFBIG);
+    if (ret < 0) {
+        close(fd);
+        return ret;
+    }
+    /* one byte more, to find a file that grew (a NUL for text readers) */
+    if (!(buf = malloc((size_t)st.st_size + 1))) {
+        close(fd);
+        return EB_ERR(ENOMEM);
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            ret = n < 0 ? EB_ERR(errno) : EB_ERR(EIO);
+            break;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    if (ret < 0) {
+        free(buf);
+        return ret;
+    }
+    buf[got] = 0;
+    *data = buf;
+    *size = got;
+    return 0;
+}
+
 int eb_storage_path_confined(const char *path, const char *const *roots)
 {
     char real[PATH_MAX], root_real[PATH_MAX];

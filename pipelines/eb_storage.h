@@ -65,6 +65,11 @@ int eb_storage_free_bytes(const char *root, uint64_t *out);
  * a failed write removes the partial file). */
 int eb_storage_write_file(const char *path, const void *data, size_t size);
 
+/* Reads a whole regular file of at most max bytes into *data (malloc'd,
+ * NUL-terminated after *size bytes). 0, or a negative errno: EFBIG above
+ * max, EISDIR for what is not a regular file. */
+int eb_storage_read_file(const char *path, size_t max, uint8_t **data, size_t *size);
+
 /* Creates dir and missing parents (mkdir -p). */
 int eb_storage_mkdirs(const char *dir);
 

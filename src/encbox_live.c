@@ -260,7 +260,7 @@ int cmd_live(int argc, char **argv)
             fprintf(stderr, "encbox: --ladder %s: no such preset in the configuration\n",
                     ladder ? ladder : cfg.jobs_ladder);
         if (l && cfg.s3_endpoint && cfg.s3_endpoint[0]) {
-            /* recordings go to the bucket too (storage.s3) */
+            /* the window and the recordings go to the bucket too (storage.s3) */
             static EbS3 s3;
             char err[512];
             if (eb_s3_init(&s3, cfg.s3_endpoint, cfg.s3_bucket, cfg.s3_region, cfg.s3_prefix,

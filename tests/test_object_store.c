@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 
 #include "eb_s3.h"
+#include "eb_s3_mirror.h"
 #include "eb_test_media.h"
 
 static char tmp[4096], creds[4200];
@@ -263,6 +264,94 @@ static void test_list(void **state)
 }
 
 /* Credentials: the shared-credentials file must be the owner's only. */
+/* A live window's copy (eb_s3_mirror.h): media by name, manifests as
+ * they were when queued (a later rewrite of the file is not what goes up
+ * unless queued again), removals after; a file pruned before it was sent is
+ * skipped, not failed; closing sends what is queued. */
+static void test_live_mirror(void **state)
+{
+    EbS3 s3, forged;
+    EbS3Mirror *m = NULL;
+    EbS3MirrorStats st;
+    char dir[4300], err[512], ct[160], cc[160], *got;
+    size_t len;
+    (void)state;
+
+    s3_open(&s3, "mirror", 64 << 20);
+    snprintf(dir, sizeof(dir), "%s/window", tmp);
+    mkdirs(dir);
+    {
+        char sub[4400];
+        snprintf(sub, sizeof(sub), "%s/cmaf/v", dir);
+        mkdirs(sub);
+        snprintf(sub, sizeof(sub), "%s/hls/v", dir);
+        mkdirs(sub);
+    }
+    put_text(dir, "cmaf/v/init.mp4", "init");
+    put_text(dir, "cmaf/v/segment_001.m4s", "one");
+    put_text(dir, "cmaf/v/segment_002.m4s", "two");
+    put_text(dir, "hls/v/index.m3u8", "#EXTM3U\nsegment_001.m4s\n");
+    assert_int_equal(eb_s3_mirror_open(&s3, dir, "live/news", 1, &m), 0);
+    assert_int_equal(eb_s3_mirror_put(m, "cmaf/v/init.mp4"), 0);
+    assert_int_equal(eb_s3_mirror_put(m, "cmaf/v/segment_001.m4s"), 0);
+    assert_int_equal(eb_s3_mirror_put_manifest(m, "hls/v/index.m3u8"), 0);
+    assert_int_equal(eb_s3_mirror_put(m, "cmaf/v/segment_002.m4s"), 0);
+    put_text(dir, "hls/v/index.m3u8", "#EXTM3U\nsegment_002.m4s\n");
+    assert_int_equal(eb_s3_mirror_put_manifest(m, "hls/v/index.m3u8"), 0);
+    assert_int_equal(eb_s3_mirror_delete(m, "cmaf/v/segment_001.m4s"), 0);
+    /* rewritten, not queued: the bucket keeps the snapshot queued last */
+    put_text(dir, "hls/v/index.m3u8", "#EXTM3U\nnot-sent\n");
+    /* queued, then pruned before it was sent */
+    assert_int_equal(eb_s3_mirror_put(m, "cmaf/v/segment_009.m4s"), 0);
+    assert_true(eb_s3_mirror_put_manifest(m, "hls/v/missing.m3u8") < 0);
+    eb_s3_mirror_close(&m, 30, &st);
+    assert_null(m);
+    assert_int_equal(st.failed, 0);
+    assert_int_equal(st.dropped, 0);
+    assert_int_equal(st.deleted, 1);
+    assert_int_equal(st.queued, 0);
+    /* init, two segments, the manifest once or twice (a newer snapshot
+     * replaces one still waiting) */
+    assert_true(st.objects == 4 || st.objects == 5);
+
+    assert_int_equal(eb_s3_get(&s3, "live/news/hls/v/index.m3u8", &got, &len, ct, cc, sizeof(ct),
+                               err, sizeof(err)),
+                     0);
+    assert_string_equal(got, "#EXTM3U\nsegment_002.m4s\n");
+    assert_string_equal(ct, "application/vnd.apple.mpegurl");
+    assert_string_equal(cc, "public, max-age=1");
+    free(got);
+    assert_int_equal(eb_s3_get(&s3, "live/news/cmaf/v/segment_002.m4s", &got, &len, NULL, NULL, 0,
+                               err, sizeof(err)),
+                     0);
+    assert_int_equal(len, 3);
+    assert_memory_equal(got, "two", 3);
+    free(got);
+    assert_int_equal(
+        eb_s3_get(&s3, "live/news/cmaf/v/init.mp4", &got, &len, NULL, NULL, 0, err, sizeof(err)),
+        0);
+    free(got);
+    assert_int_equal(eb_s3_get(&s3, "live/news/cmaf/v/segment_001.m4s", &got, &len, NULL, NULL, 0,
+                               err, sizeof(err)),
+                     -ENOENT);
+    assert_int_equal(eb_s3_get(&s3, "live/news/cmaf/v/segment_009.m4s", &got, &len, NULL, NULL, 0,
+                               err, sizeof(err)),
+                     -ENOENT);
+
+    /* a bucket that refuses: counted as failed, and closing still returns */
+    forged = s3;
+    snprintf(forged.secret_key, sizeof(forged.secret_key), "not-the-secret");
+    assert_int_equal(eb_s3_mirror_open(&forged, dir, "live/forged", 1, &m), 0);
+    assert_int_equal(eb_s3_mirror_put(m, "cmaf/v/segment_002.m4s"), 0);
+    assert_int_equal(eb_s3_mirror_put_manifest(m, "hls/v/index.m3u8"), 0);
+    eb_s3_mirror_close(&m, 30, &st);
+    assert_int_equal(st.failed, 2);
+    assert_int_equal(st.objects, 0);
+    assert_int_equal(
+        eb_s3_get(&s3, "live/forged/hls/v/index.m3u8", &got, &len, NULL, NULL, 0, err, sizeof(err)),
+        -ENOENT);
+}
+
 static void test_credentials_file_mode(void **state)
 {
     EbS3 s3;
@@ -287,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_wrong_secret_refused),
         cmocka_unit_test(test_tree_whole_or_nothing),
         cmocka_unit_test(test_list),
+        cmocka_unit_test(test_live_mirror),
     };
     FILE *f;
 

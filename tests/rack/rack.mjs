@@ -316,6 +316,7 @@ try {
       const chromium = await h.requirements();
       assert.ok(chromium, 'Chromium, hls.js and playwright-core (npm ci in tests/playback)');
       const base = await h.startServer();
+      track.harnessBase = base;
       assert.notEqual(await h.launchBrowser(chromium), null, 'Chromium starts');
       const page = await h.openPage(base, 'hls');
       const j = (await a.api('GET', `/v1/jobs/${track.spread[0]}`)).json;
@@ -329,8 +330,10 @@ try {
   await check('a live channel is carried by one box at a time, and survives its box (leases)',
     async () => {
       // Created through box-b's API; its publisher reaches box-a.
+      // (low latency off: LL-HLS's blocking reloads need the box's origin,
+      // not a bucket)
       const made = await b.api('POST', '/v1/channels', { name: 'rackcam', segment_seconds: 1,
-        reconnect_window_seconds: 30, record: true });
+        reconnect_window_seconds: 30, record: true, low_latency: false });
       assert.equal(made.status, 201, JSON.stringify(made.json));
       const ch = made.json;
       track.channel = ch.id;
@@ -361,6 +364,33 @@ try {
         assert.deepEqual(boxes.find((x) => x.name === 'box-a').channels.map((c) => c.name),
           ['rackcam'], 'box-a reports the channel it carries');
         assert.deepEqual(boxes.find((x) => x.name === 'box-b').channels, []);
+        if (S3) {
+          // the window's copy in the bucket, as it is written: the master,
+          // a media playlist (short-lived), every segment it lists; hls.js
+          // plays it from there
+          const master = `${S3.public}/${S3.prefix}live/rackcam/hls/master.m3u8`;
+          const t0 = now();
+          let m;
+          while (now() - t0 < 30 && (m = await fetch(master)).status !== 200) await sleep(250);
+          assert.equal(m.status, 200, master);
+          const media = new URL((await m.text()).split('\n').find((l) => l && !l.startsWith('#')),
+            master);
+          const pl = await fetch(media);
+          assert.equal(pl.status, 200, String(media));
+          assert.match(pl.headers.get('cache-control'), /^public, max-age=[0-9]+$/);
+          const segs = (await pl.text()).split('\n').filter((l) => l && !l.startsWith('#'));
+          assert.ok(segs.length > 0, 'the bucket\'s playlist lists segments');
+          for (const seg of segs)
+            assert.equal((await fetch(new URL(seg, media))).status, 200, `in the bucket: ${seg}`);
+          if (harness && track.harnessBase) {
+            const page = await harness.openPage(track.harnessBase, 'hls');
+            const r = await harness.run(page, 'bucket-live-hls-play',
+              ([u, o]) => window.EB.hlsPlay(u, o),
+              [master, { timeoutMs: 30000, minAdvance: 2, expectAudio: 'auto' }]);
+            assert.equal(r.status, 'pass', JSON.stringify(r));
+            await page.close().catch(() => {});
+          }
+        }
         // a second publisher at box-b is refused, naming the box that has it
         const bLog = b.logText().length;
         const second = spawnSync('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i',
