@@ -8,10 +8,19 @@
 #ifndef EB_API_H
 #define EB_API_H
 
+#include <jansson.h>
+
 #include "eb_vod.h"
 
 /* `encbox serve [options]`; returns a process exit code. */
 int eb_api_serve_cli(int argc, char **argv);
+
+/* Reads an `encbox bench` report into the capacity GET /v1/boxes shows
+ * (limits.bench_report): a new JSON object, or NULL with err filled. The
+ * binary gives the daemon benchmarks/'s reader (eb_bench_capacity_json)
+ * before `serve`: the API library does not link the benchmarks. */
+typedef json_t *(*EbApiCapacityReader)(const char *path, char *err, size_t size);
+void eb_api_set_capacity_reader(EbApiCapacityReader reader);
 
 typedef struct EbApi EbApi;
 typedef struct EbChannels EbChannels;

@@ -166,6 +166,9 @@ typedef struct EbApi {
     int public_listen; /* some listening address is not loopback */
     EbJobs *jobs;
     EbChannels *channels;
+    json_t *capacity;                /* limits.bench_report's figures; NULL: none */
+    double live_mpixels;             /* the live capacity in force (see eb_api_box_info) */
+    const char *live_mpixels_source; /* where it comes from */
     EbChannelRuns *runs;  /* NULL: SRT ingest off */
     char srt_public[300]; /* HOST:PORT publishers dial; "": SRT ingest off */
     char rtmp_public[300];
@@ -706,16 +709,13 @@ static json_t *eb_api_box_info(void *opaque)
     json_object_set_new(o, "backends", b);
     json_object_set_new(o, "devices", eb_api_devices_json(api->devices));
     json_object_set_new(o, "max_jobs", json_integer(api->cfg.limits_max_jobs));
-    /* What the box carries live, measured (live.capacity_mpixels, from
-     * `encbox bench --live`) or estimated. */
-    json_object_set_new(
-        o, "live_capacity",
-        json_pack("{s:f, s:s}", "mpixels_per_second",
-                  api->cfg.live_capacity_mpixels > 0 ? api->cfg.live_capacity_mpixels
-                                                     : eb_channel_runs_estimate() / 1e6,
-                  "source",
-                  api->cfg.live_capacity_mpixels > 0 ? "live.capacity_mpixels"
-                                                     : "estimate (60 per online core)"));
+    /* What `encbox bench` measured on the box (limits.bench_report) */
+    json_object_set_new(o, "capacity", api->capacity ? json_incref(api->capacity) : json_null());
+    /* What the box carries live: live.capacity_mpixels, else what the
+     * report measured (`encbox bench --live`), else the estimate. */
+    json_object_set_new(o, "live_capacity",
+                        json_pack("{s:f, s:s}", "mpixels_per_second", api->live_mpixels, "source",
+                                  api->live_mpixels_source));
     /* The channels this box carries (their leases). */
     {
         json_t *list = NULL, *mine = json_array(), *v;
@@ -2768,6 +2768,46 @@ end:
     eb_config_free(&cfg);
 }
 
+static EbApiCapacityReader eb_api_capacity_reader;
+
+void eb_api_set_capacity_reader(EbApiCapacityReader reader)
+{
+    eb_api_capacity_reader = reader;
+}
+
+/* The box's measured capacity (limits.bench_report) and the live capacity
+ * in force: live.capacity_mpixels, else the report's live figure, else the
+ * estimate. 0, or -1 with the reason printed (the daemon does not start). */
+static int eb_api_capacity(EbApi *api)
+{
+    const char *path = api->cfg.limits_bench_report;
+    json_t *live;
+    char err[600] = "";
+
+    if (path && path[0]) {
+        if (!eb_api_capacity_reader)
+            snprintf(err, sizeof(err), "this binary cannot read bench reports");
+        else
+            api->capacity = eb_api_capacity_reader(path, err, sizeof(err));
+        if (!api->capacity) {
+            fprintf(stderr, "encbox: limits.bench_report: %s\n", err);
+            return -1;
+        }
+    }
+    live = json_object_get(api->capacity, "live");
+    if (api->cfg.live_capacity_mpixels > 0) {
+        api->live_mpixels = api->cfg.live_capacity_mpixels;
+        api->live_mpixels_source = "live.capacity_mpixels";
+    } else if (json_number_value(json_object_get(live, "mpixels_per_second")) > 0) {
+        api->live_mpixels = json_number_value(json_object_get(live, "mpixels_per_second"));
+        api->live_mpixels_source = "limits.bench_report";
+    } else {
+        api->live_mpixels = eb_channel_runs_estimate() / 1e6;
+        api->live_mpixels_source = "estimate (60 per online core)";
+    }
+    return 0;
+}
+
 int eb_api_serve_cli(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -3095,6 +3135,10 @@ int eb_api_serve_cli(int argc, char **argv)
         }
     }
     eb_uploads_remove_partial(api);
+    if (eb_api_capacity(api) < 0) {
+        code = 2;
+        goto done;
+    }
     if (eb_api_devices_open(&api->cfg, NULL, &api->devices) < 0) {
         fprintf(stderr, "encbox: out of memory\n");
         goto done;
@@ -3139,7 +3183,7 @@ int eb_api_serve_cli(int argc, char **argv)
         snprintf(utc, sizeof(utc), "%s/v1/time", api->cfg.api_public_base_url);
         EbChannelRunsConfig rc = {.exe = exe,
                                   .utc_timing_url = utc,
-                                  .capacity_pixel_rate = api->cfg.live_capacity_mpixels * 1e6,
+                                  .capacity_pixel_rate = api->live_mpixels * 1e6,
                                   .hang_seconds = api->cfg.live_worker_timeout,
                                   .storage_root = api->storage,
                                   .config_path = api->cfg.path,
@@ -3226,6 +3270,7 @@ done:
     eb_channel_runs_close(&api->runs); /* before the store its runs write to */
     eb_channels_close(&api->channels);
     eb_webhooks_close(&api->webhooks); /* after every store that emits */
+    json_decref(api->capacity);
     eb_api_devices_close(&api->devices);
     eb_config_errors_free(&errs);
     eb_config_free(&api->cfg);

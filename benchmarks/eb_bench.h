@@ -21,6 +21,7 @@
 #ifndef EB_BENCH_H
 #define EB_BENCH_H
 
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -309,6 +310,14 @@ int eb_bench_plan_parse(const char *spec, EbBenchPlanRequest *out, char *err, si
 /* Capacity of the best usable backend in a report. Returns 0, or -ENOENT
  * when the report has no successful step. */
 int eb_bench_capacity(const EbBenchReport *r, EbBenchCapacity *out);
+
+/* The capacity the report at path measured, as GET /v1/boxes shows it
+ * (limits.bench_report): {report, measured_at, host, cpu, cores, backend,
+ * vod_hours_per_hour, ladders_at_real_time, realtime_ratio_1, source
+ * {height, fps}, live {channels, height, fps, mpixels_per_second}}, the
+ * VOD or live fields null when the report has none. A new reference, or
+ * NULL with err filled (unreadable, not a report, nothing measured). */
+json_t *eb_bench_capacity_json(const char *path, char *err, size_t size);
 
 /* The box counts; headroom is the share of each box kept free (0..0.9).
  * Returns 0 or -EINVAL (request not measured: another live resolution). */

@@ -142,6 +142,48 @@ int eb_bench_capacity(const EbBenchReport *r, EbBenchCapacity *out)
     return found || out->live_measured ? 0 : -ENOENT;
 }
 
+json_t *eb_bench_capacity_json(const char *path, char *err, size_t size)
+{
+    EbBenchReport *r = calloc(1, sizeof(*r));
+    EbBenchCapacity cap;
+    json_t *o = NULL, *live = json_null();
+
+    if (!r) {
+        snprintf(err, size, "out of memory");
+        return NULL;
+    }
+    if (eb_bench_report_read_json(path, r, err, size) < 0)
+        goto done;
+    if (eb_bench_capacity(r, &cap) < 0) {
+        snprintf(err, size, "%s: the report has no successful measurement", path);
+        goto done;
+    }
+    if (cap.live_measured)
+        live = json_pack("{s:i, s:i, s:f, s:f}", "channels", cap.live_channels, "height",
+                         cap.live_height, "fps", cap.live_fps, "mpixels_per_second",
+                         cap.live_channels * cap.live_pixel_rate / 1e6);
+    o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o}", "report", path, "measured_at",
+        r->date, "host", r->host, "cpu", r->cpu_model, "cores", r->cores, "backend", cap.backend,
+        /* the VOD sweep's figures; null for a --live report alone */
+        "vod_hours_per_hour",
+        cap.vod_hours_per_hour > 0 ? json_real(cap.vod_hours_per_hour) : json_null(),
+        "ladders_at_real_time",
+        cap.vod_hours_per_hour > 0 ? json_integer(cap.live_jobs) : json_null(), "realtime_ratio_1",
+        cap.vod_hours_per_hour > 0 ? json_real(cap.realtime_ratio_1) : json_null(), "source",
+        cap.source_height > 0
+            ? json_pack("{s:i, s:f}", "height", cap.source_height, "fps", cap.source_fps)
+            : json_null(),
+        "live", live);
+    live = NULL;
+    if (!o)
+        snprintf(err, size, "out of memory");
+done:
+    json_decref(live);
+    free(r);
+    return o;
+}
+
 int eb_bench_plan_compute(const EbBenchPlanRequest *req, const EbBenchCapacity *cap,
                           double headroom, EbBenchPlan *out)
 {

@@ -22,7 +22,7 @@
 #include "eb_ladder.h"
 
 #define EB_CONFIG_DEFAULT_PATH "/etc/encbox/encbox.yaml"
-#define EB_CONFIG_NB_SETTINGS 54          /* rows of the settings table */
+#define EB_CONFIG_NB_SETTINGS 55          /* rows of the settings table */
 #define EB_CONFIG_MAX_FILE_SIZE (1 << 20) /* a longer file is refused */
 #define EB_CONFIG_MAX_LIST 64             /* items in one list setting */
 #define EB_CONFIG_MAX_LADDERS 64          /* ladder presets */
@@ -150,6 +150,7 @@ typedef struct EbConfig {
     int64_t limits_max_duration;    /* limits.max_duration: 12h, seconds */
     EbDim limits_max_resolution;    /* limits.max_resolution: 7680x4320 */
     int64_t limits_worker_memory;   /* limits.worker_memory: 0 (auto) bytes */
+    char *limits_bench_report;      /* limits.bench_report: "" (no measured capacity) */
     char *webhooks_url;             /* webhooks.url: "" (none) */
     char *webhooks_secret_file;     /* webhooks.secret_file: "" (unsigned) */
     char log_level[8];              /* log.level: "info" */

@@ -434,6 +434,14 @@ static const EbSetting eb_settings[] = {
      16384, NULL, NULL, RT,
      "Largest input picture, WIDTHxHEIGHT; portrait inputs are compared turned on their side."},
 
+    {"limits.bench_report", EB_SETTING_PATH, 0, CFG(limits_bench_report), 0, "", 0, 0, NULL, NULL,
+     0,
+     "An `encbox bench` report measured on this box (its bench.json, or the bench-live.json "
+     "of `encbox bench --live`): the capacity GET /v1/boxes reports for the box comes from it "
+     "(hours of media transcoded per wall hour, ladders at real time, live channels kept). "
+     "Empty: none is reported. A file that is not such a report stops the daemon from "
+     "starting."},
+
     {"live.srt_listen", EB_SETTING_STRING, 0, CFG(live_srt_listen), 0, "", 0, 0, NULL,
      eb_check_ingest_listen, 0,
      "Address the SRT ingest listens on (UDP), HOST:PORT; 0.0.0.0 or [::] for every interface. "

@@ -560,8 +560,10 @@ int main(int argc, char **argv)
         return eb_config_cli(argc - 1, argv + 1);
     if (!strcmp(argv[1], "bench"))
         return eb_bench_cli(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "serve"))
+    if (!strcmp(argv[1], "serve")) {
+        eb_api_set_capacity_reader(eb_bench_capacity_json); /* limits.bench_report */
         return eb_api_serve_cli(argc - 1, argv + 1);
+    }
     fprintf(stderr, "encbox: unknown command '%s' (see encbox --help)\n", argv[1]);
     return EB_EXIT_USAGE;
 }

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -3216,6 +3217,112 @@ static int free_port(void)
     return port;
 }
 
+/* This box's entry of GET /v1/boxes. New reference. */
+static json_t *this_box(Daemon *d)
+{
+    json_t *o = api_json(d, 200, "GET", "/v1/boxes", NULL), *me = NULL, *b;
+    const char *name = json_string_value(json_object_get(o, "this_box"));
+    size_t i;
+
+    assert_non_null(name);
+    json_array_foreach(json_object_get(o, "boxes"), i, b)
+    {
+        if (!strcmp(json_string_value(json_object_get(b, "name")), name))
+            me = json_incref(b);
+    }
+    json_decref(o);
+    assert_non_null(me);
+    return me;
+}
+
+/* limits.bench_report: GET /v1/boxes reports the capacity an `encbox
+ * bench` report measured (the reports kept in benchmarks/results, whose
+ * .txt printed the same figures: 1.152 h of media per wall hour, 1 ladder
+ * at real time; 3 live 720p channels of 46.9 Mpixel/s); a live report's
+ * figure is the live capacity in force; a file that is not a report stops
+ * the daemon (exit 2), naming the setting. */
+static void test_boxes_report_bench_capacity(void **state)
+{
+    char storage[4300], cfg[4400], text[1024], log[4400], *logtext;
+    json_t *me, *cap, *live;
+    Daemon d;
+    pid_t pid;
+    int status;
+    (void)state;
+
+    fresh_storage("bench-cap", storage, sizeof(storage));
+    snprintf(cfg, sizeof(cfg), "%s/bench-cap.yaml", storage);
+    snprintf(text, sizeof(text),
+             "thumbnails: {enabled: false}\nlimits:\n  bench_report: %s/benchmarks/results/"
+             "2026-11-25-vm.json\n",
+             EB_SOURCE_DIR);
+    assert_int_equal(write_text(cfg, text), 0);
+    daemon_start(&d, storage, cfg, NULL, NULL);
+    me = this_box(&d);
+    cap = json_object_get(me, "capacity");
+    assert_true(json_is_object(cap));
+    assert_string_equal(json_string_value(json_object_get(cap, "backend")), "software");
+    assert_true(fabs(json_number_value(json_object_get(cap, "vod_hours_per_hour")) - 1.152) <
+                0.001);
+    assert_int_equal(json_integer_value(json_object_get(cap, "ladders_at_real_time")), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(cap, "source"), "height")),
+                     1080);
+    assert_true(json_is_null(json_object_get(cap, "live")));
+    assert_string_equal(json_string_value(json_object_get(cap, "measured_at")),
+                        "2026-11-25T03:51:05Z");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(me, "live_capacity"), "source")),
+        "estimate (60 per online core)");
+    json_decref(me);
+    daemon_stop(&d);
+
+    snprintf(text, sizeof(text),
+             "thumbnails: {enabled: false}\nlimits:\n  bench_report: %s/benchmarks/results/"
+             "2026-12-05-live-720p.json\n",
+             EB_SOURCE_DIR);
+    assert_int_equal(write_text(cfg, text), 0);
+    daemon_start(&d, storage, cfg, NULL, NULL);
+    me = this_box(&d);
+    cap = json_object_get(me, "capacity");
+    live = json_object_get(cap, "live");
+    assert_int_equal(json_integer_value(json_object_get(live, "channels")), 3);
+    assert_int_equal(json_integer_value(json_object_get(live, "height")), 720);
+    assert_true(fabs(json_number_value(json_object_get(live, "mpixels_per_second")) - 140.6) < 0.1);
+    assert_true(json_is_null(json_object_get(cap, "vod_hours_per_hour")));
+    live = json_object_get(me, "live_capacity");
+    assert_string_equal(json_string_value(json_object_get(live, "source")), "limits.bench_report");
+    assert_true(fabs(json_number_value(json_object_get(live, "mpixels_per_second")) - 140.6) < 0.1);
+    json_decref(me);
+    daemon_stop(&d);
+
+    /* not a bench report: the daemon does not start, and says why */
+    {
+        char bad[4400], body[4500];
+        snprintf(bad, sizeof(bad), "%s/not-a-report.json", storage);
+        assert_int_equal(write_text(bad, "{\"hello\": 1}\n"), 0);
+        snprintf(body, sizeof(body), "limits:\n  bench_report: %s\n", bad);
+        assert_int_equal(write_text(cfg, body), 0);
+    }
+    snprintf(log, sizeof(log), "%s/refused.log", storage);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (!freopen(log, "w", stderr))
+            _exit(127);
+        execl(getenv("EB_BINARY"), getenv("EB_BINARY"), "serve", "--listen", "127.0.0.1:1",
+              "--storage", storage, "--token-file", tokfile, "--config", cfg, (char *)NULL);
+        _exit(127);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 2);
+    logtext = slurp_text(log);
+    assert_non_null(strstr(logtext, "limits.bench_report"));
+    assert_non_null(strstr(logtext, "not-a-report.json"));
+    free(logtext);
+}
+
 static void test_listen_on_every_address(void **state)
 {
     char storage[4300], cfg[4400], text[256], url[128];
@@ -3290,6 +3397,7 @@ int main(void)
         cmocka_unit_test(test_channel_rtmp_run),
         cmocka_unit_test(test_channel_survives_daemon_restart),
         cmocka_unit_test(test_listen_on_every_address),
+        cmocka_unit_test(test_boxes_report_bench_capacity),
         cmocka_unit_test(test_secret_rotation),
         cmocka_unit_test(test_input_size_limit),
         cmocka_unit_test(test_job_and_origin),

@@ -334,6 +334,8 @@ static const SettingCase setting_cases[] = {
      "'limits.max_input_size' must be a size like 512M, 50G or 1048576 (got '12 GB')"},
     {"limits.max_duration", "1.5h", "90m", "8d",
      "'limits.max_duration' must be between 1s and 7d (got '8d')"},
+    {"limits.bench_report", "/var/lib/encbox/bench.json", "/var/lib/encbox/bench.json", "[a]",
+     "'limits.bench_report' must be a path (got a list)"},
     {"limits.worker_memory", "6G", "6G", "100M",
      "'limits.worker_memory' must be 0 or between 256M and 1T (got '100M')"},
     {"limits.max_resolution", "3840x2160", "3840x2160", "20000x100",
@@ -1176,6 +1178,8 @@ static void test_diff_classifies_changes(void **state)
                     !strncmp(t[i].name, "api.tls_", 8) || !strcmp(t[i].name, "jobs.database") ||
                     !strcmp(t[i].name, "jobs.lease") || !strncmp(t[i].name, "webhooks.", 9) ||
                     !strcmp(t[i].name, "backends.enabled") ||
+                    /* the bench report, read once at start */
+                    !strcmp(t[i].name, "limits.bench_report") ||
                     /* ingest listeners and the URLs and channel defaults
                      * the daemon derives from them at start */
                     !strncmp(t[i].name, "live.", 5));
