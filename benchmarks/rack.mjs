@@ -3,19 +3,22 @@
 // Two boxes (limits.max_jobs 2 each) on this machine share the queue and
 // write to the bucket. Prints each figure as it is measured, then one
 // JSON line ("rack-bench: {...}").
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, statSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  Box, ffmpeg, now, publicBucket, rackSetup, sleep, slow, tiny, waitJob,
+  Box, ffmpeg, freePorts, now, publicBucket, rackSetup, sleep, slow, tiny, waitJob,
 } from '../tests/rack/boxes.mjs';
 
 const [bin, work, queuedArg, leaseArg] = process.argv.slice(2);
 const QUEUED = Number(queuedArg);
 const LEASE = Number(leaseArg);
 const S3 = await publicBucket(work, 'encbox-bench', 'bench/');
+// both boxes take SRT feeds (section 6); free ports, found by binding them
+const [srtA, srtB] = await freePorts();
+const srtPorts = { 'box-a': srtA, 'box-b': srtB };
 const rack = rackSetup({ bin, work, dbUrl: process.env.EB_PG_URL, lease: LEASE, maxJobs: 2,
-  s3: S3 });
+  s3: S3, srtPorts });
 const out = {};
 const pct = (xs, p) => {
   const s = [...xs].sort((x, y) => x - y);
@@ -186,6 +189,76 @@ COMMIT;
       os.seconds.toFixed(2)} s = ${mbps.toFixed(1)} MB/s (SigV4, hashed payloads); curl to ` +
     `Swift's own API, same files: ${(bytes / 1e6 / curlS).toFixed(1)} MB/s (ratio ${
       (mbps / (bytes / 1e6 / curlS)).toFixed(2)})`);
+  }
+
+  // 6. a live channel: how far the bucket's copy of its window trails the
+  // box's origin (each media sequence's first sight in either playlist,
+  // polled every 50 ms), then how long until another box carries it after
+  // its box is killed with -9
+  {
+    const made = await b.api('POST', '/v1/channels', { name: 'benchcam', segment_seconds: 1,
+      low_latency: false, reconnect_window_seconds: 60, record: false });
+    const ch = made.json;
+    const viaA = (await a.api('GET', `/v1/channels/${ch.id}`)).json;
+    const pub = spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i',
+      'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine', '-t', '120', '-c:v',
+      'libx264', '-preset', 'ultrafast', '-g', '30', '-c:a', 'aac', '-f', 'mpegts',
+      viaA.ingest.srt], { stdio: 'ignore' });
+    try {
+      let master = null;
+      for (let i = 0; i < 300 && !master; i++) {
+        const v = (await b.api('GET', `/v1/channels/${ch.id}`)).json;
+        if (v.state === 'live' && v.box === 'box-a') {
+          const r = await fetch(`${a.base}${new URL(v.outputs.hls, 'http://o').pathname}`);
+          if (r.ok) master = await r.text();
+        }
+        if (!master) await sleep(100);
+      }
+      if (!master) throw new Error('the channel never went live');
+      const media = master.split('\n').find((l) => l && !l.startsWith('#'));
+      if (!S3) throw new Error('needs the bucket (Swift)');
+      const local = new URL(media, `${a.base}/live/benchcam/hls/master.m3u8`);
+      const bucket = new URL(media, `${S3.public}/${S3.prefix}live/benchcam/hls/master.m3u8`);
+      const newest = async (u) => {
+        const r = await fetch(u);
+        if (!r.ok) return -1;
+        const t = await r.text();
+        const seq = Number((/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(t) || [0, -1])[1]);
+        return seq + t.split('\n').filter((l) => l && !l.startsWith('#')).length - 1;
+      };
+      const seen = { local: new Map(), bucket: new Map() };
+      const end = now() + 20;
+      while (now() < end) {
+        const [l, k] = await Promise.all([newest(local), newest(bucket)]);
+        const t = now();
+        if (l >= 0 && !seen.local.has(l)) seen.local.set(l, t);
+        if (k >= 0 && !seen.bucket.has(k)) seen.bucket.set(k, t);
+        await sleep(50);
+      }
+      const lags = [...seen.bucket].filter(([q]) => seen.local.has(q))
+        .map(([q, t]) => t - seen.local.get(q));
+      say('live_bucket_lag_ms', { median: ms(pct(lags, 0.5)), p95: ms(pct(lags, 0.95)),
+        sequences: lags.length },
+      `a live channel's window in the bucket (720p30, default ladder, 1 s segments): each ` +
+      `sequence listed in the bucket's playlist a median ${ms(pct(lags, 0.5))} ms (p95 ${
+        ms(pct(lags, 0.95))} ms) after the box's origin listed it (${lags.length} sequences)`);
+      t0 = now();
+      a.proc.kill('SIGKILL');
+      pub.kill('SIGKILL');
+      let v;
+      while (now() - t0 < LEASE * 4 + 30) {
+        v = (await b.api('GET', `/v1/channels/${ch.id}`)).json;
+        if (v.box === 'box-b') break;
+        await sleep(100);
+      }
+      const takeover = now() - t0;
+      say('channel_takeover_s', Number(takeover.toFixed(1)), `a box killed with -9 while it ` +
+        `carried a live channel: the other box carried it ${takeover.toFixed(1)} s later ` +
+        `(state ${v.state}; jobs.lease ${LEASE} s)`);
+      await b.api('DELETE', `/v1/channels/${ch.id}`);
+    } finally {
+      pub.kill('SIGKILL');
+    }
   }
 } finally {
   await Promise.all([a.stop(), b.stop()]);

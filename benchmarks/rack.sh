@@ -9,7 +9,9 @@
 # running encbox's claim transaction on N x 100 queued rows), the time to
 # recover a job from a box killed with -9, and upload throughput to the
 # object store beside curl's to Swift's own API (no signing) for the same
-# files. Needs what scripts/install-deps.sh installs.
+# files, how far a live channel's window in the bucket trails the box's
+# origin, and how long another box takes to carry a live channel whose box
+# was killed with -9. Needs what scripts/install-deps.sh installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 encbox=build-bench/encbox
@@ -20,7 +22,7 @@ while [ $# -gt 0 ]; do
     --encbox) encbox=$2; shift 2 ;;
     --queued) queued=$2; shift 2 ;;
     --lease) lease=$2; shift 2 ;;
-    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "rack: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -5,6 +5,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync, readdirSync, openSync } from 'node:fs';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const now = () => Date.now() / 1000;
@@ -16,6 +17,22 @@ export function ffmpeg(args) {
 /* The rack's common ground in work: storage and inputs folders, the API
  * token. opt: { bin, work, dbUrl, lease (s), maxJobs, hookUrl?, hookSecretFile?,
  * s3? (from publicBucket) }. */
+// Two distinct free loopback ports (found by binding them), for the boxes'
+// SRT ingests.
+export async function freePorts() {
+  const one = () => new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const p = srv.address().port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const a = await one();
+  let b;
+  do b = await one(); while (b === a);
+  return [a, b];
+}
+
 export function rackSetup(opt) {
   const r = { ...opt, token: 'rack-test-token-0123456789abcdef',
     storage: `${opt.work}/storage`, inputs: `${opt.work}/inputs` };

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
-  Box, childrenOf, ffmpeg, now, publicBucket, rackSetup, sleep, slow, tiny, waitJob,
+  Box, childrenOf, ffmpeg, freePorts, now, publicBucket, rackSetup, sleep, slow, tiny, waitJob,
 } from './boxes.mjs';
 
 const [bin, work, dbUrl] = process.argv.slice(2);
@@ -49,15 +49,8 @@ const hookUrl = `http://127.0.0.1:${receiver.address().port}/encbox-events`;
 
 const S3 = await publicBucket(work, 'encbox-rack', 'rack/');
 // both boxes take live feeds over SRT (free ports, found by binding them)
-const freePort = () => new Promise((resolve) => {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1', () => {
-    const p = srv.address().port;
-    srv.close(() => resolve(p));
-  });
-});
-const srtPorts = { 'box-a': await freePort() };
-do srtPorts['box-b'] = await freePort(); while (srtPorts['box-b'] === srtPorts['box-a']);
+const [srtA, srtB] = await freePorts();
+const srtPorts = { 'box-a': srtA, 'box-b': srtB };
 const rack = rackSetup({ bin, work, dbUrl, lease: LEASE, maxJobs: 1, hookUrl,
   hookSecretFile: `${work}/webhook.secret`, s3: S3, srtPorts });
 const { storage, inputs } = rack;
