@@ -69,6 +69,7 @@
 #include "eb_license.h"
 #include "eb_channel_runs.h"
 #include "eb_net.h"
+#include "eb_beacons.h"
 #include "eb_channels.h"
 #include "eb_clock.h"
 #include "eb_config.h"
@@ -166,6 +167,7 @@ typedef struct EbApi {
     int public_listen; /* some listening address is not loopback */
     EbJobs *jobs;
     EbChannels *channels;
+    EbBeacons *beacons;              /* players' analytics (eb_beacons.h) */
     json_t *capacity;                /* limits.bench_report's figures; NULL: none */
     double live_mpixels;             /* the live capacity in force (see eb_api_box_info) */
     const char *live_mpixels_source; /* where it comes from */
@@ -296,7 +298,7 @@ static enum MHD_Result eb_reply_err(EbApi *api, struct MHD_Connection *c, unsign
         MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"encbox\"");
     if (media) {
         eb_cors_media(api, r);
-        if (code == 503)
+        if (code == 503 || code == 429)
             MHD_add_response_header(r, "Retry-After", "1");
     }
     return eb_queue(api, c, code, r);
@@ -852,6 +854,7 @@ static enum MHD_Result eb_metrics(EbApi *api, struct MHD_Connection *c)
             (long long)s.uploads_removed);
     eb_api_devices_metrics(api->devices, f);
     eb_channel_runs_metrics(api->runs, f);
+    eb_beacons_metrics(api->beacons, f);
     if (api->webhooks) {
         int64_t n[3];
         if (eb_webhooks_counts(api->webhooks, n) == 0)
@@ -2317,6 +2320,100 @@ static void eb_uploads_remove_partial(EbApi *api)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
+/* ---- player beacons (eb_beacons.h) ------------------------------------- */
+
+/* The connection's peer address as text ("?" when unknown). */
+static void eb_client_addr(struct MHD_Connection *c, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    snprintf(out, size, "?");
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)size);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size);
+}
+
+/* The target a beacon or an analytics request names exists: a published
+ * video (its folder under /videos), or a channel by id or name (its id
+ * written back into target). 0 or EB_ERR(ENOENT). */
+static int eb_beacon_target(EbApi *api, EbBeaconKind kind, char *target, size_t size)
+{
+    json_t *view = NULL;
+    char dir[PATH_MAX];
+    struct stat st;
+
+    if (kind == EB_BEACON_VIDEO)
+        return eb_storage_id_valid(target) &&
+                       snprintf(dir, sizeof(dir), "%s/%s", api->videos, target) <
+                           (int)sizeof(dir) &&
+                       stat(dir, &st) == 0 && S_ISDIR(st.st_mode)
+                   ? 0
+                   : EB_ERR(ENOENT);
+    if (!api->channels || eb_channels_get(api->channels, target, &view) < 0)
+        return EB_ERR(ENOENT);
+    snprintf(target, size, "%s", json_string_value(json_object_get(view, "id")));
+    json_decref(view);
+    return 0;
+}
+
+static enum MHD_Result eb_beacon_post(EbApi *api, struct MHD_Connection *c, EbReq *q)
+{
+    char client[INET6_ADDRSTRLEN + 1], field[64], msg[400];
+    struct MHD_Response *r;
+    double retry = 1;
+    EbBeacon bc;
+
+    eb_client_addr(c, client, sizeof(client));
+    if (!eb_beacons_admit(api->beacons, client, eb_clock_seconds(), &retry))
+        return eb_reply_media_error(api, c, 429, NULL,
+                                    "too many beacons from %s (at most %.0f a second)", client,
+                                    EB_BEACON_RATE);
+    if (q->too_big || q->len > EB_BEACON_MAX_BYTES) {
+        eb_beacons_refused(api->beacons, "too_large");
+        return eb_reply_media_error(api, c, 413, NULL, "a beacon is at most %d bytes",
+                                    EB_BEACON_MAX_BYTES);
+    }
+    if (eb_beacon_parse(q->body ? q->body : "", q->len, &bc, field, sizeof(field), msg,
+                        sizeof(msg)) < 0) {
+        eb_beacons_refused(api->beacons, "invalid");
+        return eb_reply_media_error(api, c, 400, field, "%s", msg);
+    }
+    if (eb_beacon_target(api, bc.kind, bc.target, sizeof(bc.target)) < 0) {
+        eb_beacons_refused(api->beacons, "unknown");
+        return eb_reply_media_error(
+            api, c, 404, bc.kind == EB_BEACON_VIDEO ? "video_id" : "channel_id", "no such %s: %s",
+            bc.kind == EB_BEACON_VIDEO ? "published video" : "channel", bc.target);
+    }
+    eb_beacons_add(api->beacons, &bc, (double)time(NULL));
+    r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    eb_cors_media(api, r);
+    return eb_queue(api, c, 204, r);
+}
+
+/* GET /v1/analytics?video_id=X or ?channel_id=X: what the players said. */
+static enum MHD_Result eb_analytics(EbApi *api, struct MHD_Connection *c)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "video_id");
+    const char *ch = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "channel_id");
+    EbBeaconKind kind = v ? EB_BEACON_VIDEO : EB_BEACON_CHANNEL;
+    char target[129];
+    json_t *o;
+
+    if (!v == !ch)
+        return eb_reply_error(api, c, 400, "video_id", "give video_id or channel_id (one)");
+    if (snprintf(target, sizeof(target), "%s", v ? v : ch) >= (int)sizeof(target) ||
+        eb_beacon_target(api, kind, target, sizeof(target)) < 0)
+        return eb_reply_error(api, c, 404, v ? "video_id" : "channel_id", "no such %s",
+                              v ? "published video" : "channel");
+    o = eb_beacons_analytics(api->beacons, kind, target, (double)time(NULL));
+    return o ? eb_reply_json(api, c, 200, o) : MHD_NO;
+}
+
 static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *data,
                                  size_t *data_size, void **con_cls)
@@ -2325,6 +2422,8 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
     EbReq *q = *con_cls;
     int is_v1 = !strncmp(url, "/v1/", 4);
     int is_upload = !strcmp(url, "/v1/uploads") && !strcmp(method, "POST");
+    /* players on any page send beacons: no token, keyed to a video or channel */
+    int is_beacon = !strcmp(url, "/v1/beacons") && !strcmp(method, "POST");
     enum MHD_Result r;
     (void)version;
 
@@ -2336,7 +2435,7 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
         *con_cls = q;
         if (!strcmp(method, "OPTIONS"))
             return MHD_YES;
-        if ((is_v1 && strcmp(url, "/v1/health") && strcmp(url, "/v1/time")) ||
+        if ((is_v1 && strcmp(url, "/v1/health") && strcmp(url, "/v1/time") && !is_beacon) ||
             (api->cfg.api_metrics_auth && !strcmp(url, "/metrics"))) {
             if (!eb_auth_ok(api, c))
                 return eb_reply_error(api, c, 401, NULL, "a valid bearer token is required");
@@ -2385,7 +2484,8 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
                                 "Authorization, Content-Type, Range");
         MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
         if (!strncmp(url, EB_ORIGIN_VIDEOS, sizeof(EB_ORIGIN_VIDEOS) - 1) ||
-            !strncmp(url, EB_ORIGIN_LIVE, sizeof(EB_ORIGIN_LIVE) - 1) || !strncmp(url, "/s/", 3))
+            !strncmp(url, EB_ORIGIN_LIVE, sizeof(EB_ORIGIN_LIVE) - 1) || !strncmp(url, "/s/", 3) ||
+            !strcmp(url, "/v1/beacons"))
             eb_cors_media(api, r);
         return eb_queue(api, c, 204, r);
     }
@@ -2419,6 +2519,16 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
     }
     if (is_upload)
         return eb_upload_finish(api, c, q);
+    if (!strcmp(url, "/v1/beacons")) {
+        if (!is_beacon)
+            return eb_reply_media_error(api, c, 405, NULL, "method not allowed");
+        return eb_beacon_post(api, c, q);
+    }
+    if (!strcmp(url, "/v1/analytics")) {
+        if (strcmp(method, "GET"))
+            return eb_reply_error(api, c, 405, NULL, "method not allowed");
+        return eb_analytics(api, c);
+    }
     if (!strcmp(url, "/v1/uploads")) {
         if (strcmp(method, "GET"))
             return eb_reply_error(api, c, 405, NULL, "method not allowed");
@@ -3139,6 +3249,10 @@ int eb_api_serve_cli(int argc, char **argv)
         code = 2;
         goto done;
     }
+    if (eb_beacons_open(&api->beacons) < 0) {
+        fprintf(stderr, "encbox: out of memory\n");
+        goto done;
+    }
     if (eb_api_devices_open(&api->cfg, NULL, &api->devices) < 0) {
         fprintf(stderr, "encbox: out of memory\n");
         goto done;
@@ -3271,6 +3385,7 @@ done:
     eb_channels_close(&api->channels);
     eb_webhooks_close(&api->webhooks); /* after every store that emits */
     json_decref(api->capacity);
+    eb_beacons_close(&api->beacons);
     eb_api_devices_close(&api->devices);
     eb_config_errors_free(&errs);
     eb_config_free(&api->cfg);

@@ -406,6 +406,7 @@ static int metric_name_char(char c, int first)
 static void metrics_check(const char *text)
 {
     char typed[64][128];
+    int summary[64] = {0}; /* typed[i] is a summary: its samples are _sum and _count */
     int nb_typed = 0, line_no = 0;
 
     for (const char *p = text; *p;) {
@@ -430,7 +431,8 @@ static void metrics_check(const char *text)
             snprintf(name, sizeof(name), "%.*s", (int)k, q);
             if (line[2] == 'T') {
                 const char *type = q + k + 1;
-                assert_true(!strcmp(type, "gauge") || !strcmp(type, "counter"));
+                assert_true(!strcmp(type, "gauge") || !strcmp(type, "counter") ||
+                            !strcmp(type, "summary"));
                 if (!strcmp(type, "counter"))
                     assert_non_null(strstr(name, "_total"));
                 for (int i = 0; i < nb_typed; i++)
@@ -439,6 +441,7 @@ static void metrics_check(const char *text)
                         fail();
                     }
                 assert_true(nb_typed < 64);
+                summary[nb_typed] = !strcmp(type, "summary");
                 snprintf(typed[nb_typed++], sizeof(typed[0]), "%s", name);
             }
             continue;
@@ -456,8 +459,12 @@ static void metrics_check(const char *text)
                 k++;
             assert_true(k > 0);
             snprintf(name, sizeof(name), "%.*s", (int)k, q);
-            for (int i = 0; i < nb_typed; i++)
-                known |= !strcmp(typed[i], name);
+            for (int i = 0; i < nb_typed; i++) {
+                size_t tl = strlen(typed[i]);
+                known |= !strcmp(typed[i], name) ||
+                         (summary[i] && !strncmp(name, typed[i], tl) &&
+                          (!strcmp(name + tl, "_sum") || !strcmp(name + tl, "_count")));
+            }
             if (!known) {
                 fprintf(stderr, "metrics line %d: no TYPE for %s\n", line_no, name);
                 fail();
@@ -3323,6 +3330,110 @@ static void test_boxes_report_bench_capacity(void **state)
     free(logtext);
 }
 
+/* POST /v1/beacons: players report without a token (CORS open to any
+ * page, as the media), keyed to a published video; what they say shows in
+ * /metrics per rendition and in GET /v1/analytics (token); a bad beacon is
+ * refused naming its field, one for a video that is not published with
+ * 404, a large one with 413, a client that sends too fast with 429. */
+static void test_beacons_from_players(void **state)
+{
+    char storage[4300], url[512], body[8192], h[128], *m, *id;
+    Daemon d;
+    Resp r;
+    json_t *o;
+    int limited = 0;
+    (void)state;
+
+    fresh_storage("beacons", storage, sizeof(storage));
+    daemon_start(&d, storage, NULL, NULL, NULL);
+    id = submit(&d,
+                "{\"input\": \"%s\", \"video_id\": \"beaconvid\", \"ladder\": {\"rungs\": "
+                "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
+                small_mp4);
+    json_decref(job_wait(&d, id, "succeeded", 300));
+    free(id);
+    snprintf(url, sizeof(url), "%s/v1/beacons", d.base);
+
+    /* a page elsewhere asks first (preflight), then sends, with no token */
+    assert_int_equal(http(&r, "OPTIONS", url, NULL, NULL, 0, "Origin: https://player.example"),
+                     204);
+    assert_string_equal(header(&r, "Access-Control-Allow-Origin", h, sizeof(h)), "*");
+    resp_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"video_id\": \"beaconvid\", \"session_id\": \"sess-0001\", \"event\": \"start\", "
+             "\"rendition\": \"180p\", \"startup_ms\": 640}");
+    assert_int_equal(http(&r, "POST", url, NULL, body, strlen(body), "Content-Type: text/plain"),
+                     204);
+    assert_string_equal(header(&r, "Access-Control-Allow-Origin", h, sizeof(h)), "*");
+    resp_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"video_id\": \"beaconvid\", \"session_id\": \"sess-0001\", \"event\": "
+             "\"heartbeat\", \"watched_s\": 12.5, \"rebuffers\": 1, \"rebuffer_ms\": 250}");
+    assert_int_equal(http(&r, "POST", url, NULL, body, strlen(body), NULL), 204);
+    resp_free(&r);
+
+    m = metrics_get(&d);
+    assert_non_null(strstr(m, "encbox_player_sessions_total{video=\"beaconvid\"} 1\n"));
+    assert_non_null(strstr(
+        m, "encbox_player_watched_seconds_total{video=\"beaconvid\",rendition=\"180p\"} 12.500\n"));
+    assert_non_null(
+        strstr(m, "encbox_player_rebuffers_total{video=\"beaconvid\",rendition=\"180p\"} 1\n"));
+    assert_non_null(strstr(m, "encbox_player_startup_seconds_sum{video=\"beaconvid\"} 0.640\n"));
+    free(m);
+    o = api_json(&d, 200, "GET", "/v1/analytics?video_id=beaconvid", NULL);
+    assert_int_equal(json_integer_value(json_object_get(o, "sessions")), 1);
+    assert_true(json_real_value(json_object_get(o, "startup_ms_avg")) == 640);
+    assert_int_equal(json_array_size(json_object_get(o, "minutes")), 1);
+    json_decref(o);
+    /* the analytics are the operator's: the token */
+    snprintf(url, sizeof(url), "%s/v1/analytics?video_id=beaconvid", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 401);
+    resp_free(&r);
+    o = api_json(&d, 404, "GET", "/v1/analytics?video_id=nothere", NULL);
+    json_decref(o);
+
+    snprintf(url, sizeof(url), "%s/v1/beacons", d.base);
+    /* refused, and why */
+    snprintf(body, sizeof(body),
+             "{\"video_id\": \"beaconvid\", \"session_id\": \"sess-0001\", \"event\": \"start\", "
+             "\"fps\": 30}");
+    assert_int_equal(http(&r, "POST", url, NULL, body, strlen(body), NULL), 400);
+    assert_non_null(strstr(r.body, "\"field\":\"fps\""));
+    resp_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"video_id\": \"nothere\", \"session_id\": \"sess-0001\", \"event\": \"start\"}");
+    assert_int_equal(http(&r, "POST", url, NULL, body, strlen(body), NULL), 404);
+    assert_non_null(strstr(r.body, "nothere"));
+    resp_free(&r);
+    memset(body, ' ', sizeof(body) - 1);
+    body[sizeof(body) - 1] = 0;
+    body[0] = '{';
+    body[sizeof(body) - 2] = '}';
+    assert_int_equal(http(&r, "POST", url, NULL, body, strlen(body), NULL), 413);
+    resp_free(&r);
+    /* too fast: 429 with Retry-After, the burst spent */
+    snprintf(body, sizeof(body),
+             "{\"video_id\": \"beaconvid\", \"session_id\": \"sess-0002\", \"event\": "
+             "\"heartbeat\"}");
+    for (int i = 0; i < 40; i++) {
+        long code = http(&r, "POST", url, NULL, body, strlen(body), NULL);
+        if (code == 429) {
+            limited++;
+            assert_string_equal(header(&r, "Retry-After", h, sizeof(h)), "1");
+        } else {
+            assert_int_equal(code, 204);
+        }
+        resp_free(&r);
+    }
+    assert_true(limited > 0);
+    m = metrics_get(&d);
+    assert_non_null(strstr(m, "encbox_beacons_total{result=\"invalid\"} 1\n"));
+    assert_non_null(strstr(m, "encbox_beacons_total{result=\"unknown\"} 1\n"));
+    assert_non_null(strstr(m, "encbox_beacons_total{result=\"too_large\"} 1\n"));
+    free(m);
+    daemon_stop(&d);
+}
+
 static void test_listen_on_every_address(void **state)
 {
     char storage[4300], cfg[4400], text[256], url[128];
@@ -3398,6 +3509,7 @@ int main(void)
         cmocka_unit_test(test_channel_survives_daemon_restart),
         cmocka_unit_test(test_listen_on_every_address),
         cmocka_unit_test(test_boxes_report_bench_capacity),
+        cmocka_unit_test(test_beacons_from_players),
         cmocka_unit_test(test_secret_rotation),
         cmocka_unit_test(test_input_size_limit),
         cmocka_unit_test(test_job_and_origin),
