@@ -7,7 +7,8 @@
 # variety), then fuzz_rtmp (the RTMP ingest's protocol machine; no seeds:
 # the target builds a well-formed opening itself, see fuzz_rtmp.c), then
 # fuzz_llhls (the origin's LL-HLS directives and playlists; seeds in
-# seeds-llhls/).
+# seeds-llhls/), then fuzz_beacon (POST /v1/beacons bodies, which need no
+# token, and their aggregation; seeds beacon_* in seeds/).
 # Exits 0 when no input crashed, leaked or broke one of the target's
 # checks; otherwise non-zero, with the input under fuzz-artifacts/.
 set -eu
@@ -24,7 +25,8 @@ mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER="$cc" -DEB_FUZZ=ON -DBUILD_TESTING=OFF \
       -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/configure.log" 2>&1 ||
     { cat "$build/configure.log" >&2; exit 1; }
-cmake --build "$build" --target fuzz_job_request fuzz_channel_request fuzz_rtmp fuzz_llhls -j2
+cmake --build "$build" --target fuzz_job_request fuzz_channel_request fuzz_rtmp fuzz_llhls \
+    fuzz_beacon -j2
 
 corpus="$build/fuzz-corpus"
 artifacts="$build/fuzz-artifacts"
@@ -80,3 +82,15 @@ done >"$dict"
 "$build/api/fuzz/fuzz_llhls" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -max_len=16384 -dict="$dict" -artifact_prefix="$artifacts/llhls-" -print_final_stats=1 \
     "$corpus" "$here/seeds-llhls"
+
+corpus="$build/fuzz-corpus-beacon"
+mkdir -p "$corpus"
+dict="$build/fuzz-beacon.dict"
+for k in video_id channel_id session_id event rendition startup_ms rebuffers rebuffer_ms \
+         switches watched_s latency_s error start heartbeat rebuffer switch end; do
+    echo "\"$k\""
+done >"$dict"
+
+"$build/api/fuzz/fuzz_beacon" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=8192 -dict="$dict" -artifact_prefix="$artifacts/beacon-" -print_final_stats=1 \
+    "$corpus" "$here/seeds"
