@@ -70,6 +70,7 @@
 #include "eb_channel_runs.h"
 #include "eb_net.h"
 #include "eb_beacons.h"
+#include "eb_ws.h"
 #include "eb_channels.h"
 #include "eb_clock.h"
 #include "eb_config.h"
@@ -168,6 +169,8 @@ typedef struct EbApi {
     EbJobs *jobs;
     EbChannels *channels;
     EbBeacons *beacons;              /* players' analytics (eb_beacons.h) */
+    EbWs *ws;                        /* the WebSocket hub: GET /v1/events (eb_ws.h) */
+    char console[PATH_MAX];          /* the web console's files (realpath); "": none */
     json_t *capacity;                /* limits.bench_report's figures; NULL: none */
     double live_mpixels;             /* the live capacity in force (see eb_api_box_info) */
     const char *live_mpixels_source; /* where it comes from */
@@ -329,20 +332,33 @@ static int eb_token_equal(const char *a, const char *b)
     return diff == 0;
 }
 
-static int eb_auth_ok(EbApi *api, struct MHD_Connection *c)
+/* 1 when token (NULL: none given) opens the API: one of the configured
+ * tokens, or any when none is configured (a loopback-only daemon). */
+static int eb_token_ok(EbApi *api, const char *token)
 {
-    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     int ok = 0;
 
     pthread_rwlock_rdlock(&api->secrets_lock);
     if (api->nb_tokens == 0) {
         ok = 1;
-    } else if (h && !strncasecmp(h, "Bearer ", 7)) {
+    } else if (token) {
         for (int i = 0; i < api->nb_tokens; i++)
-            ok |= eb_token_equal(h + 7, api->tokens[i]);
+            ok |= eb_token_equal(token, api->tokens[i]);
     }
     pthread_rwlock_unlock(&api->secrets_lock);
     return ok;
+}
+
+static int eb_auth_ok(EbApi *api, struct MHD_Connection *c)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    return eb_token_ok(api, h && !strncasecmp(h, "Bearer ", 7) ? h + 7 : NULL);
+}
+
+/* EbWsConfig.token_ok: the first message of an events socket. */
+static int eb_ws_token_ok(void *opaque, const char *token)
+{
+    return eb_token_ok(opaque, token);
 }
 
 /* A whole PEM file as a NUL-terminated string (what libmicrohttpd's TLS
@@ -742,7 +758,15 @@ static json_t *eb_api_box_info(void *opaque)
 static void eb_api_event(void *opaque, const char *event, const json_t *data)
 {
     EbApi *api = opaque;
-    eb_webhooks_emit(api->webhooks, event, data);
+    /* a running job's progress is for the console, not for integrators */
+    if (strcmp(event, "job.updated"))
+        eb_webhooks_emit(api->webhooks, event, data);
+    if (api->ws && eb_ws_count(api->ws) > 0) {
+        char *text = json_dumps(data, JSON_COMPACT);
+        if (text)
+            eb_ws_publish(api->ws, "events", event, text);
+        free(text);
+    }
 }
 
 static enum MHD_Result eb_webhooks_route(EbApi *api, struct MHD_Connection *c)
@@ -920,7 +944,11 @@ static const char *eb_mime(const char *path, int *segment)
              {".ts", "video/mp2t", 1},
              {".jpg", "image/jpeg", 1},
              {".vtt", "text/vtt", 0},
-             {".json", "application/json", 0}};
+             {".json", "application/json", 0},
+             /* the web console */
+             {".html", "text/html; charset=utf-8", 0},
+             {".js", "text/javascript; charset=utf-8", 0},
+             {".css", "text/css; charset=utf-8", 0}};
     const char *dot = strrchr(path, '.'), *base = strrchr(path, '/');
     char poster[64];
     *segment = 0;
@@ -2320,6 +2348,56 @@ static void eb_uploads_remove_partial(EbApi *api)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
+/* ---- GET /v1/events: the WebSocket of the console (eb_ws.h) ------------- */
+
+/* EbWs's done: the hub is through with the socket. */
+static void eb_ws_done(void *opaque)
+{
+    MHD_upgrade_action(opaque, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+static void eb_ws_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra_in,
+                           size_t extra_in_size, MHD_socket sock,
+                           struct MHD_UpgradeResponseHandle *urh)
+{
+    EbApi *api = cls;
+    (void)c;
+    (void)con_cls;
+    eb_ws_adopt(api->ws, sock, extra_in, extra_in_size, "events", eb_ws_done, urh);
+}
+
+/* The WebSocket handshake (RFC 6455 4.2); the token comes in the first
+ * message (eb_ws.h). */
+static enum MHD_Result eb_events_route(EbApi *api, struct MHD_Connection *c, const char *method)
+{
+    const char *up = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade");
+    const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+    const char *ver = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Version");
+    struct MHD_Response *r;
+    char accept[29];
+
+    if (strcmp(method, "GET"))
+        return eb_reply_error(api, c, 405, NULL, "method not allowed");
+    if (!up || strcasecmp(up, "websocket") || !ver || strcmp(ver, "13")) {
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        if (!r)
+            return MHD_NO;
+        MHD_add_response_header(r, "Upgrade", "websocket");
+        MHD_add_response_header(r, "Sec-WebSocket-Version", "13");
+        return eb_queue(api, c, 426, r);
+    }
+    if (!key || eb_ws_accept_key(key, accept) < 0)
+        return eb_reply_error(api, c, 400, NULL, "Sec-WebSocket-Key is not a WebSocket key");
+    if (!api->ws || eb_ws_count(api->ws) >= EB_WS_MAX_CONNECTIONS)
+        return eb_reply_error(api, c, 503, NULL, "too many event sockets are open");
+    r = MHD_create_response_for_upgrade(eb_ws_upgraded, api);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "websocket");
+    MHD_add_response_header(r, "Sec-WebSocket-Accept", accept);
+    return eb_queue(api, c, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+}
+
 /* ---- player beacons (eb_beacons.h) ------------------------------------- */
 
 /* The connection's peer address as text ("?" when unknown). */
@@ -2414,6 +2492,48 @@ static enum MHD_Result eb_analytics(EbApi *api, struct MHD_Connection *c)
     return o ? eb_reply_json(api, c, 200, o) : MHD_NO;
 }
 
+/* ---- the web console: static files at / and /console/ ------------------ */
+
+/* The console's folder: console/ beside the binary (a build tree), else
+ * ../share/encbox/console (installed); "" when neither holds index.html. */
+static void eb_console_dir(const char *exe, char *out, size_t size)
+{
+    char dir[PATH_MAX], try[PATH_MAX + 64], real[PATH_MAX];
+    const char *slash = strrchr(exe, '/');
+
+    out[0] = 0;
+    if (!slash)
+        return;
+    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - exe), exe);
+    for (int i = 0; i < 2; i++) {
+        snprintf(try, sizeof(try),
+                 i ? "%s/../share/encbox/console/index.html" : "%s/console/index.html", dir);
+        if (realpath(try, real)) {
+            *strrchr(real, '/') = 0;
+            snprintf(out, size, "%s", real);
+            return;
+        }
+    }
+}
+
+/* GET / and /console/<file>: no token (the pages hold nothing; every
+ * call they make needs it). */
+static enum MHD_Result eb_console_route(EbApi *api, struct MHD_Connection *c, const char *method,
+                                        const char *url)
+{
+    char real[PATH_MAX];
+
+    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+        return eb_reply_error(api, c, 405, NULL, "method not allowed");
+    if (!api->console[0])
+        return eb_reply_error(api, c, 404, NULL,
+                              "the web console is not installed beside this encbox binary "
+                              "(console/ or ../share/encbox/console)");
+    if (eb_origin_path(api->console, !strcmp(url, "/") ? "index.html" : url + 9, real) < 0)
+        return eb_reply_error(api, c, 404, NULL, "no such file of the web console");
+    return eb_origin_serve(api, c, real, 0);
+}
+
 static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *data,
                                  size_t *data_size, void **con_cls)
@@ -2424,6 +2544,9 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
     int is_upload = !strcmp(url, "/v1/uploads") && !strcmp(method, "POST");
     /* players on any page send beacons: no token, keyed to a video or channel */
     int is_beacon = !strcmp(url, "/v1/beacons") && !strcmp(method, "POST");
+    /* a browser's WebSocket cannot send a token header: it comes in the
+     * socket's first message (eb_ws.h) */
+    int is_events = !strcmp(url, "/v1/events");
     enum MHD_Result r;
     (void)version;
 
@@ -2435,7 +2558,8 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
         *con_cls = q;
         if (!strcmp(method, "OPTIONS"))
             return MHD_YES;
-        if ((is_v1 && strcmp(url, "/v1/health") && strcmp(url, "/v1/time") && !is_beacon) ||
+        if ((is_v1 && strcmp(url, "/v1/health") && strcmp(url, "/v1/time") && !is_beacon &&
+             !is_events) ||
             (api->cfg.api_metrics_auth && !strcmp(url, "/metrics"))) {
             if (!eb_auth_ok(api, c))
                 return eb_reply_error(api, c, 401, NULL, "a valid bearer token is required");
@@ -2524,6 +2648,8 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
             return eb_reply_media_error(api, c, 405, NULL, "method not allowed");
         return eb_beacon_post(api, c, q);
     }
+    if (is_events)
+        return eb_events_route(api, c, method);
     if (!strcmp(url, "/v1/analytics")) {
         if (strcmp(method, "GET"))
             return eb_reply_error(api, c, 405, NULL, "method not allowed");
@@ -2555,6 +2681,8 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
     }
     if (!strcmp(url, "/metrics") && !strcmp(method, "GET"))
         return eb_metrics(api, c);
+    if (!strcmp(url, "/") || !strncmp(url, "/console/", 9))
+        return eb_console_route(api, c, method, url);
     if (!strncmp(url, EB_ORIGIN_VIDEOS, sizeof(EB_ORIGIN_VIDEOS) - 1) || !strncmp(url, "/s/", 3)) {
         int signed_only;
         if (url[1] == 's')
@@ -3159,6 +3287,7 @@ int eb_api_serve_cli(int argc, char **argv)
         goto done;
     }
     exe[n] = 0;
+    eb_console_dir(exe, api->console, sizeof(api->console));
 
     /* Signals: the main thread waits for them; every other thread (MHD's,
      * the scheduler, the monitors) inherits the blocked mask. */
@@ -3252,6 +3381,13 @@ int eb_api_serve_cli(int argc, char **argv)
     if (eb_beacons_open(&api->beacons) < 0) {
         fprintf(stderr, "encbox: out of memory\n");
         goto done;
+    }
+    {
+        EbWsConfig wc = {.token_ok = eb_ws_token_ok, .opaque = api};
+        if (eb_ws_open(&wc, &api->ws) < 0) {
+            fprintf(stderr, "encbox: cannot start the WebSocket hub\n");
+            goto done;
+        }
     }
     if (eb_api_devices_open(&api->cfg, NULL, &api->devices) < 0) {
         fprintf(stderr, "encbox: out of memory\n");
@@ -3347,8 +3483,9 @@ int eb_api_serve_cli(int argc, char **argv)
      * requests) are served; suspend/resume for the held requests. */
     for (int i = 0; i < nb_addrs; i++) {
         d[i] = MHD_start_daemon(
-            MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-                (ss[i].ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (tls_cert ? MHD_USE_TLS : 0),
+            MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
+                MHD_USE_ERROR_LOG | (ss[i].ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+                (tls_cert ? MHD_USE_TLS : 0),
             0, NULL, NULL, eb_handle, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss[i],
             MHD_OPTION_THREAD_POOL_SIZE, 4U, MHD_OPTION_NOTIFY_COMPLETED, eb_completed, api,
             MHD_OPTION_CONNECTION_TIMEOUT, 120U, MHD_OPTION_CONNECTION_LIMIT, conn_limit,
@@ -3376,6 +3513,7 @@ int eb_api_serve_cli(int argc, char **argv)
     code = 0;
 done:
     eb_holds_stop(&api->holds); /* libmicrohttpd stops only with nothing suspended */
+    eb_ws_close(&api->ws);      /* and with its upgraded sockets given back */
     for (int i = 0; i < nb_addrs; i++)
         if (d[i])
             MHD_stop_daemon(d[i]);

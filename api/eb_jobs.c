@@ -61,6 +61,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eb_clock.h"
 #include "eb_layout.h"
 #include "eb_log.h"
 #include "eb_sql.h"
@@ -89,6 +90,7 @@ typedef struct EbRun {
     int lost;       /* the lease is gone (another box may run the job): write nothing */
     double renewed; /* eb_now() of the last renewal the database took */
     int milestone;  /* the last progress quarter announced (job.progress) */
+    double updated; /* monotonic seconds of the last job.updated */
     int64_t frames; /* last reported */
     double fps;
     int fell_back; /* the "done" line said so */
@@ -620,6 +622,11 @@ static void eb_run_progress(EbJobs *j, EbRun *r, const char *line)
             eb_sql_step(st);
         }
         eb_sql_finalize(st);
+        if (eb_clock_seconds() - r->updated >= EB_JOBS_UPDATE_S) {
+            /* the console's progress bars: at most twice a second a job */
+            r->updated = eb_clock_seconds();
+            eb_job_event(j, "job.updated", r->id, NULL);
+        }
         {
             int q = (int)(json_number_value(json_object_get(o, "percent")) / 25.0);
             if (q > r->milestone && q >= 1 && q <= 3) {

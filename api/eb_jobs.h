@@ -79,15 +79,18 @@ typedef struct EbJobsConfig {
     void *box_info_opaque;
     /* Optional: each event of a job's life on this box, with the job
      * object (borrowed): "job.queued" (submitted here), "job.started"
-     * (claimed here), "job.progress" (25, 50, 75 %), "job.succeeded",
-     * "job.failed", "job.canceled" (recorded here). Called with the jobs
-     * lock held: it must not call back into eb_jobs (eb_webhooks_emit). */
+     * (claimed here), "job.progress" (25, 50, 75 %), "job.updated" (a
+     * running job's progress, at most every EB_JOBS_UPDATE_S: for the
+     * console, not the webhooks), "job.succeeded", "job.failed",
+     * "job.canceled" (recorded here). Called with the jobs lock held: it
+     * must not call back into eb_jobs (eb_webhooks_emit, eb_ws_publish). */
     void (*on_event)(void *opaque, const char *event, const json_t *job);
     void *on_event_opaque;
 } EbJobsConfig;
 
 #define EB_JOBS_ADMIT_RETRY_S 1.0
 #define EB_JOBS_LEASE_S 30
+#define EB_JOBS_UPDATE_S 0.5 /* job.updated: at most this often a job */
 
 enum {
     EB_JOB_QUEUED,

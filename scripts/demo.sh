@@ -11,6 +11,10 @@ scripts/install-deps.sh
 if [ ! -d tests/playback/node_modules ]; then
   (cd tests/playback && npm ci --no-audit --no-fund --loglevel=error) || true
 fi
+# the web console's player (hls.js), copied beside the binary by the build
+if [ ! -d api/console/node_modules ]; then
+  (cd api/console && npm ci --no-audit --no-fund --loglevel=error) || true
+fi
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build build/release -j"$(nproc)" --target encbox > build/release/build.log 2>&1 || {
   cat build/release/build.log

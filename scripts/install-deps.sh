@@ -15,6 +15,8 @@ packages=(
   # the mutator of the transcode fuzz test (tests/fuzz/transcode.sh)
   zzuf
   libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
+  # WebSocket framing of the daemon's event and chat sockets (api/eb_ws.c)
+  libwslay-dev
   # a rack's shared job queue (libpq), and the server its test starts
   libpq-dev postgresql
   # the S3-compatible server of the object-storage tests (tests/rack/with-swift.sh):

@@ -20,6 +20,8 @@ scripts/install-deps.sh
 if [ -f tests/playback/package-lock.json ]; then
   (cd tests/playback && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# the web console's player (hls.js), copied beside the binary by the build
+(cd api/console && npm ci --no-audit --no-fund --loglevel=error)
 
 build() { # dir, cmake args...
   local dir=$1

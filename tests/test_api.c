@@ -28,11 +28,13 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <wslay/wslay.h>
 #include <curl/curl.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -3434,6 +3436,197 @@ static void test_beacons_from_players(void **state)
     daemon_stop(&d);
 }
 
+/* ---- a WebSocket client (wslay's client side) for GET /v1/events ---- */
+
+typedef struct WsClient {
+    int fd;
+    wslay_event_context_ptr ctx;
+    char msgs[64][4096]; /* text messages received, in order */
+    int nb_msgs;
+    int closed_code; /* the server's close code; 0: none yet */
+} WsClient;
+
+static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+                          void *user)
+{
+    WsClient *w = user;
+    ssize_t n = recv(w->fd, buf, len, 0);
+    (void)flags;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    if (n <= 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    return n;
+}
+
+static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                          void *user)
+{
+    WsClient *w = user;
+    ssize_t n = send(w->fd, data, len, MSG_NOSIGNAL);
+    (void)flags;
+    if (n < 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    return n;
+}
+
+static int ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *user)
+{
+    (void)ctx;
+    (void)user;
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (uint8_t)rand();
+    return 0;
+}
+
+static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                      void *user)
+{
+    WsClient *w = user;
+    (void)ctx;
+    if (arg->opcode == WSLAY_TEXT_FRAME && w->nb_msgs < 64)
+        snprintf(w->msgs[w->nb_msgs++], sizeof(w->msgs[0]), "%.*s", (int)arg->msg_length,
+                 (const char *)arg->msg);
+    else if (arg->opcode == WSLAY_CONNECTION_CLOSE)
+        w->closed_code = arg->status_code;
+}
+
+/* Opens GET /v1/events on d and checks the handshake (RFC 6455's example
+ * key and its accept value). */
+static void ws_connect(Daemon *d, WsClient *w)
+{
+    static const struct wslay_event_callbacks cbs = {
+        .recv_callback = ws_recv_cb,
+        .send_callback = ws_send_cb,
+        .genmask_callback = ws_genmask_cb,
+        .on_msg_recv_callback = ws_msg_cb,
+    };
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
+    struct timeval tv = {0, 200 * 1000};
+    char req[512], resp[2048];
+    size_t got = 0;
+
+    memset(w, 0, sizeof(*w));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    w->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(w->fd >= 0);
+    assert_int_equal(connect(w->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    snprintf(req, sizeof(req),
+             "GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+             "Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1\r\n\r\n",
+             d->port);
+    assert_int_equal(send(w->fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+    /* the answer's head, byte by byte: nothing of the frames after it */
+    while (got < sizeof(resp) - 1 && !(got >= 4 && !memcmp(resp + got - 4, "\r\n\r\n", 4))) {
+        ssize_t n = recv(w->fd, resp + got, 1, 0);
+        assert_int_equal(n, 1);
+        got++;
+    }
+    resp[got] = 0;
+    assert_non_null(strstr(resp, "HTTP/1.1 101"));
+    assert_non_null(strcasestr(resp, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+    setsockopt(w->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    assert_int_equal(wslay_event_context_client_init(&w->ctx, &cbs, w), 0);
+}
+
+static void ws_send(WsClient *w, const char *text)
+{
+    struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, strlen(text)};
+    assert_int_equal(wslay_event_queue_msg(w->ctx, &m), 0);
+    assert_int_equal(wslay_event_send(w->ctx), 0);
+}
+
+/* Reads for up to seconds, until a message contains want (returns its
+ * index) or the server closed (-1). */
+static int ws_wait(WsClient *w, const char *want, int seconds)
+{
+    for (int i = 0; i < seconds * 5; i++) {
+        for (int k = 0; k < w->nb_msgs; k++)
+            if (want && strstr(w->msgs[k], want))
+                return k;
+        if (w->closed_code)
+            return -1;
+        if (wslay_event_recv(w->ctx) != 0)
+            return -1;
+    }
+    return -1;
+}
+
+static void ws_free(WsClient *w)
+{
+    wslay_event_context_free(w->ctx);
+    close(w->fd);
+}
+
+/* GET /v1/events: the console's WebSocket. The token comes in the first
+ * message; then every job event of the box arrives (the job's start, its
+ * progress while it runs, its end), signed in or refused with 4401. */
+static void test_events_socket(void **state)
+{
+    char storage[4300], url[512], want[128], *id;
+    WsClient w, bad;
+    Daemon d;
+    Resp r;
+    int k;
+    (void)state;
+
+    fresh_storage("events", storage, sizeof(storage));
+    daemon_start(&d, storage, NULL, NULL, NULL);
+    /* a plain GET is told to upgrade */
+    snprintf(url, sizeof(url), "%s/v1/events", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 426);
+    resp_free(&r);
+
+    ws_connect(&d, &w);
+    ws_send(&w, "{\"token\": \"" TOKEN "\"}");
+    assert_true(ws_wait(&w, "\"ready\"", 10) >= 0);
+    ws_send(&w, "{\"type\": \"ping\"}");
+    assert_true(ws_wait(&w, "\"pong\"", 10) >= 0);
+    id = submit(&d,
+                "{\"input\": \"%s\", \"video_id\": \"evs\", \"ladder\": {\"rungs\": "
+                "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
+                long_mp4);
+    snprintf(want, sizeof(want), "\"job.succeeded\"");
+    k = ws_wait(&w, want, 300);
+    assert_true(k >= 0);
+    snprintf(want, sizeof(want), "\"id\":\"%s\"", id);
+    assert_non_null(strstr(w.msgs[k], want));
+    /* its life in order: queued, started, progress while it ran, the end */
+    {
+        int queued = -1, started = -1, updated = -1;
+        for (int i = 0; i < w.nb_msgs; i++) {
+            if (!strstr(w.msgs[i], want))
+                continue;
+            if (strstr(w.msgs[i], "\"type\":\"job.queued\"") && queued < 0)
+                queued = i;
+            if (strstr(w.msgs[i], "\"type\":\"job.started\"") && started < 0)
+                started = i;
+            if (strstr(w.msgs[i], "\"type\":\"job.updated\"") && updated < 0)
+                updated = i;
+        }
+        assert_true(queued >= 0 && started > queued);
+        assert_true(updated > started && updated < k);
+        assert_non_null(strstr(w.msgs[updated], "\"progress\""));
+    }
+    free(id);
+
+    /* a wrong token: closed with 4401, no event */
+    ws_connect(&d, &bad);
+    ws_send(&bad, "{\"token\": \"not-the-token\"}");
+    assert_int_equal(ws_wait(&bad, "\"ready\"", 10), -1);
+    assert_int_equal(bad.closed_code, 4401);
+    ws_free(&bad);
+    ws_free(&w);
+    daemon_stop(&d);
+}
+
 static void test_listen_on_every_address(void **state)
 {
     char storage[4300], cfg[4400], text[256], url[128];
@@ -3510,6 +3703,7 @@ int main(void)
         cmocka_unit_test(test_listen_on_every_address),
         cmocka_unit_test(test_boxes_report_bench_capacity),
         cmocka_unit_test(test_beacons_from_players),
+        cmocka_unit_test(test_events_socket),
         cmocka_unit_test(test_secret_rotation),
         cmocka_unit_test(test_input_size_limit),
         cmocka_unit_test(test_job_and_origin),

@@ -1,0 +1,400 @@
+// encbox's web console: served by `encbox serve` at /, no build step.
+// It speaks the box's own API with the token typed at sign-in (kept in
+// this tab's sessionStorage), and takes its updates from the box's event
+// socket (GET /v1/events, a WebSocket): nothing reloads the page.
+'use strict';
+
+const KEY = 'encbox.token';
+const state = { token: sessionStorage.getItem(KEY), jobs: new Map(), ws: null, wsTimer: null,
+  hls: null, view: null, jobId: null, beacon: null };
+const $ = (id) => document.getElementById(id);
+
+// ---- the API ----------------------------------------------------------------
+
+async function api(method, path, body) {
+  const r = await fetch(path, {
+    method,
+    headers: Object.assign({ Authorization: `Bearer ${state.token}` },
+      body ? { 'Content-Type': 'application/json' } : {}),
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (r.status === 401) {
+    signOut('The box refused the token (401): sign in again with a token from api.token_files.');
+    throw new Error('unauthorized');
+  }
+  const text = await r.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!r.ok) throw new Error((json && json.error && json.error.message) || `HTTP ${r.status}`);
+  return json;
+}
+
+// ---- sign-in ----------------------------------------------------------------
+
+async function signIn(token) {
+  $('signin-error').textContent = '';
+  let r;
+  try {
+    r = await fetch('/v1/jobs?limit=1', { headers: { Authorization: `Bearer ${token}` } });
+  } catch (e) {
+    $('signin-error').textContent = `The box did not answer: ${e.message}`;
+    return;
+  }
+  if (r.status === 401) {
+    $('signin-error').textContent =
+      'That token was refused: it is not one of the box\'s API tokens (api.token_files).';
+    return;
+  }
+  if (!r.ok) {
+    $('signin-error').textContent = `The box answered HTTP ${r.status}.`;
+    return;
+  }
+  state.token = token;
+  sessionStorage.setItem(KEY, token);
+  start();
+}
+
+function signOut(why) {
+  sessionStorage.removeItem(KEY);
+  state.token = null;
+  if (state.ws) state.ws.close();
+  state.ws = null;
+  clearTimeout(state.wsTimer);
+  $('nav').hidden = true;
+  show('signin');
+  $('signin-error').textContent = why || '';
+  $('token').value = '';
+  $('token').focus();
+}
+
+// ---- views -------------------------------------------------------------------
+
+function show(view) {
+  for (const v of document.querySelectorAll('.view')) v.hidden = v.id !== view;
+  for (const a of document.querySelectorAll('#nav a'))
+    a.classList.toggle('active', a.dataset.view === view || (view === 'job' && a.dataset.view === 'jobs'));
+  if (view !== 'job') stopPlayer();
+  state.view = view;
+}
+
+function route() {
+  if (!state.token) return show('signin');
+  const [, view, id] = (location.hash || '#/jobs').split('/');
+  if (view === 'job' && id) return openJob(decodeURIComponent(id));
+  if (view === 'devices') return loadDevices();
+  if (view === 'channels') return loadChannels();
+  show('jobs');
+  loadJobs();
+}
+
+async function start() {
+  $('nav').hidden = false;
+  connectEvents();
+  try {
+    const b = await api('GET', '/v1/boxes');
+    $('box').textContent = `box ${b.this_box}`;
+  } catch { /* a box without the rack endpoint still works */ }
+  route();
+}
+
+// ---- jobs --------------------------------------------------------------------
+
+const pct = (j) => (j.state === 'succeeded' ? 100 : (j.progress && j.progress.percent) || 0);
+
+function jobNotes(j) {
+  const n = [];
+  if (j.fell_back) n.push(`fell back to software: ${j.backend_note || 'see the log'}`);
+  else if (j.backend_note) n.push(j.backend_note);
+  if (j.waiting_for) n.push(`waiting for ${j.waiting_for}`);
+  if (j.error) n.push(`error: ${j.error}`);
+  return n.join('; ');
+}
+
+function jobRow(j) {
+  const tr = document.createElement('tr');
+  tr.className = 'clickable';
+  tr.dataset.id = j.id;
+  tr.onclick = () => { location.hash = `#/job/${encodeURIComponent(j.id)}`; };
+  const p = pct(j);
+  const rungs = (j.progress && j.progress.rungs) || [];
+  tr.innerHTML = '<td class="id"></td><td class="video"></td><td class="state"></td>' +
+    '<td><span class="bar"><span></span></span> <span class="percent"></span>' +
+    '<div class="rungbars"></div></td><td class="backend"></td><td class="boxname"></td>' +
+    '<td class="notes"></td>';
+  tr.querySelector('.id').textContent = j.id;
+  tr.querySelector('.video').textContent = j.video_id || '';
+  tr.querySelector('.state').textContent = j.state;
+  tr.querySelector('.bar > span').style.width = `${p}%`;
+  tr.querySelector('.percent').textContent = `${p.toFixed(0)}%`;
+  tr.querySelector('.rungbars').textContent =
+    rungs.map((r) => `${r.name} ${r.frames} frames`).join(' · ');
+  tr.querySelector('.backend').textContent = j.backend_used || j.backend || '';
+  tr.querySelector('.boxname').textContent = j.box || '';
+  tr.querySelector('.notes').textContent = jobNotes(j);
+  if (j.error) tr.querySelector('.notes').classList.add('error');
+  return tr;
+}
+
+function renderJobs() {
+  const tbody = $('job-table').querySelector('tbody');
+  const jobs = [...state.jobs.values()].sort((a, b) => (b.created_at || 0) - (a.created_at || 0));
+  tbody.replaceChildren(...jobs.map(jobRow));
+}
+
+async function loadJobs() {
+  try {
+    const r = await api('GET', '/v1/jobs?limit=100');
+    state.jobs.clear();
+    for (const j of r.jobs) state.jobs.set(j.id, j);
+    renderJobs();
+  } catch (e) { if (e.message !== 'unauthorized') $('upload-status').textContent = e.message; }
+}
+
+function uploadAndSubmit(ev) {
+  ev.preventDefault();
+  const file = $('upload-file').files[0];
+  if (!file) { $('upload-status').textContent = 'Choose a file first.'; return; }
+  const bar = $('upload-progress');
+  bar.hidden = false;
+  bar.value = 0;
+  $('upload-status').textContent = 'uploading…';
+  const xhr = new XMLHttpRequest();
+  xhr.open('POST', '/v1/uploads');
+  xhr.setRequestHeader('Authorization', `Bearer ${state.token}`);
+  xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = (100 * e.loaded) / e.total; };
+  xhr.onerror = () => { $('upload-status').textContent = 'The upload failed (network).'; };
+  xhr.onload = async () => {
+    let body = null;
+    try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+    if (xhr.status !== 201) {
+      $('upload-status').textContent = `The upload was refused: ${
+        (body && body.error && body.error.message) || `HTTP ${xhr.status}`}`;
+      return;
+    }
+    bar.value = 100;
+    const req = { input: body.input };
+    const vid = $('upload-video-id').value.trim();
+    if (vid) req.video_id = vid;
+    try {
+      const job = await api('POST', '/v1/jobs', req);
+      state.jobs.set(job.id, job);
+      renderJobs();
+      $('upload-status').textContent = `job ${job.id} queued`;
+    } catch (e) {
+      $('upload-status').textContent = `The job was refused: ${e.message}`;
+    }
+  };
+  xhr.send(file);
+}
+
+// ---- one job: its figures and its player --------------------------------------
+
+function stopPlayer() {
+  if (state.beacon) state.beacon.stop();
+  state.beacon = null;
+  if (state.hls) state.hls.destroy();
+  state.hls = null;
+}
+
+function renderJobFacts(j) {
+  const facts = [
+    ['State', j.state], ['Progress', `${pct(j).toFixed(0)}%`], ['Video', j.video_id],
+    ['Backend', j.backend_used || j.backend], ['Box', j.box], ['Notes', jobNotes(j)],
+    ['HLS', j.outputs && j.outputs.hls], ['DASH', j.outputs && j.outputs.dash],
+  ];
+  $('job-facts').replaceChildren(...facts.filter(([, v]) => v).flatMap(([k, v]) => {
+    const dt = document.createElement('dt');
+    const dd = document.createElement('dd');
+    dt.textContent = k;
+    dd.textContent = v;
+    return [dt, dd];
+  }));
+  $('rung-table').querySelector('tbody').replaceChildren(...(j.rungs || []).map((r) => {
+    const tr = document.createElement('tr');
+    for (const v of [r.name, `${r.width}x${r.height}`, r.kbps ? `${r.kbps} kb/s` : '', r.frames,
+      r.segments, r.encode_fps])
+      tr.appendChild(document.createElement('td')).textContent = String(v);
+    return tr;
+  }));
+}
+
+async function openJob(id) {
+  show('job');
+  state.jobId = id;
+  $('job-id').textContent = id;
+  $('player-status').textContent = '';
+  let j;
+  try { j = await api('GET', `/v1/jobs/${encodeURIComponent(id)}`); } catch (e) {
+    $('player-status').textContent = e.message;
+    return;
+  }
+  state.jobs.set(j.id, j);
+  renderJobFacts(j);
+  if (j.state === 'succeeded' && j.outputs && j.outputs.hls) play(j);
+  else $('player-status').textContent = 'The player starts when the job has succeeded.';
+}
+
+function play(j) {
+  stopPlayer();
+  const video = $('player');
+  const picker = $('rung-picker');
+  if (typeof Hls === 'undefined' || !Hls.isSupported()) {
+    $('player-status').textContent = 'hls.js is not installed with this box (npm ci in api/console).';
+    return;
+  }
+  const hls = new Hls();
+  state.hls = hls;
+  hls.on(Hls.Events.MANIFEST_PARSED, () => {
+    picker.replaceChildren(new Option('auto', '-1'), ...hls.levels.map((l, i) =>
+      new Option(`${l.height}p · ${Math.round(l.bitrate / 1000)} kb/s`, String(i))));
+    video.play().catch(() => {});
+  });
+  hls.on(Hls.Events.LEVEL_SWITCHED, (_, d) => {
+    const l = hls.levels[d.level];
+    $('rung-now').textContent = `playing ${l.height}p`;
+    $('rung-now').dataset.level = String(d.level);
+  });
+  hls.on(Hls.Events.ERROR, (_, d) => {
+    if (d.fatal) $('player-status').textContent = `The player stopped: ${d.details}`;
+  });
+  picker.onchange = () => { hls.currentLevel = Number(picker.value); };
+  hls.loadSource(j.outputs.hls);
+  hls.attachMedia(video);
+  state.beacon = beacons(hls, video, j.video_id);
+}
+
+// The console's player reports to the box like any player (POST
+// /v1/beacons; see the README's snippet).
+function beacons(hls, video, videoId) {
+  const session = (crypto.randomUUID && crypto.randomUUID()) ||
+    `${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
+  const t0 = performance.now();
+  let startup = null, stalls = 0, stalledMs = 0, stallAt = 0, switches = 0, rendition = null;
+  const watched = () => {
+    let s = 0;
+    for (let i = 0; i < video.played.length; i++) s += video.played.end(i) - video.played.start(i);
+    return s;
+  };
+  const send = (event, extra) => navigator.sendBeacon('/v1/beacons', JSON.stringify(Object.assign({
+    video_id: videoId, session_id: session, event, watched_s: watched(), rebuffers: stalls,
+    rebuffer_ms: stalledMs, switches }, rendition ? { rendition } : {}, extra || {})));
+  const onPlaying = () => {
+    if (startup === null) { startup = performance.now() - t0; send('start', { startup_ms: startup }); }
+    if (stallAt) { stalledMs += performance.now() - stallAt; stallAt = 0; }
+  };
+  const onWaiting = () => {
+    if (startup !== null && !stallAt) { stalls++; stallAt = performance.now(); send('rebuffer'); }
+  };
+  video.addEventListener('playing', onPlaying);
+  video.addEventListener('waiting', onWaiting);
+  hls.on(Hls.Events.LEVEL_SWITCHED, (_, d) => {
+    const l = hls.levels[d.level];
+    if (rendition !== null) switches++;
+    rendition = `${l.height}p`;
+    send('switch');
+  });
+  hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) send('error', { error: d.details }); });
+  const timer = setInterval(() => send('heartbeat'), 5000);
+  return {
+    stop() {
+      clearInterval(timer);
+      video.removeEventListener('playing', onPlaying);
+      video.removeEventListener('waiting', onWaiting);
+      if (startup !== null) send('end');
+    },
+  };
+}
+
+// ---- devices and channels ------------------------------------------------------
+
+async function loadDevices() {
+  show('devices');
+  let r;
+  try { r = await api('GET', '/v1/devices'); } catch { return; }
+  const list = $('device-list');
+  list.replaceChildren();
+  for (const b of r.backends || []) {
+    const div = document.createElement('div');
+    div.className = 'device';
+    const head = document.createElement('h3');
+    head.textContent = `${b.backend}: ${b.usable ? 'usable' : `not usable (${b.reason})`}`;
+    div.appendChild(head);
+    const sessions = document.createElement('p');
+    const lim = b.limits || {};
+    sessions.textContent = b.sessions
+      ? `sessions in use: encode ${b.sessions.encode}, decode ${b.sessions.decode}; ` +
+        `limits per device: ${JSON.stringify(lim)}`
+      : 'no sessions in use';
+    div.appendChild(sessions);
+    for (const d of b.inventory || []) {
+      const p = document.createElement('p');
+      p.textContent = `${d.name || d.device || 'device'}${d.usable === false ? ` (not usable: ${
+        d.reason})` : ''}${d.sessions ? `: sessions ${JSON.stringify(d.sessions)}` : ''}`;
+      div.appendChild(p);
+    }
+    list.appendChild(div);
+  }
+}
+
+async function loadChannels() {
+  show('channels');
+  let r;
+  try { r = await api('GET', '/v1/channels'); } catch { return; }
+  $('channel-table').querySelector('tbody').replaceChildren(...r.channels.map((c) => {
+    const tr = document.createElement('tr');
+    for (const v of [c.name, c.state, c.box || '', c.ingest && (c.ingest.srt || c.ingest.rtmp) ? 'yes' : '',
+      (c.recordings || []).length])
+      tr.appendChild(document.createElement('td')).textContent = String(v);
+    return tr;
+  }));
+}
+
+// ---- the event socket -----------------------------------------------------------
+
+function connectEvents(delay = 1000) {
+  if (!state.token) return;
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/events`);
+  state.ws = ws;
+  ws.onopen = () => ws.send(JSON.stringify({ token: state.token }));
+  ws.onmessage = (m) => {
+    const ev = JSON.parse(m.data);
+    if (ev.type === 'ready') {
+      $('feed').textContent = 'live';
+      $('feed').classList.add('live');
+      return;
+    }
+    if (!ev.type.startsWith('job.') || !ev.data || !ev.data.id) {
+      if (ev.type.startsWith('channel.') && state.view === 'channels') loadChannels();
+      return;
+    }
+    state.jobs.set(ev.data.id, ev.data);
+    if (state.view === 'jobs') {
+      const row = $('job-table').querySelector(`tr[data-id="${CSS.escape(ev.data.id)}"]`);
+      if (row) row.replaceWith(jobRow(ev.data));
+      else renderJobs();
+    } else if (state.view === 'job' && state.jobId === ev.data.id) {
+      renderJobFacts(ev.data);
+      if (ev.type === 'job.succeeded') play(ev.data);
+    }
+  };
+  ws.onclose = (e) => {
+    $('feed').textContent = 'offline';
+    $('feed').classList.remove('live');
+    if (state.ws !== ws) return;
+    if (e.code === 4401) {
+      signOut('The box refused the token on its event socket: sign in again.');
+      return;
+    }
+    state.wsTimer = setTimeout(() => connectEvents(Math.min(delay * 2, 30000)), delay);
+  };
+}
+
+// ---- start ------------------------------------------------------------------------
+
+$('token').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && $('token').value.trim()) signIn($('token').value.trim());
+});
+$('signout').onclick = () => signOut('');
+$('upload-form').addEventListener('submit', uploadAndSubmit);
+addEventListener('hashchange', route);
+if (state.token) start();
+else show('signin');
