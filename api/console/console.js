@@ -6,7 +6,8 @@
 
 const KEY = 'encbox.token';
 const state = { token: sessionStorage.getItem(KEY), jobs: new Map(), ws: null, wsTimer: null,
-  hls: null, view: null, jobId: null, beacon: null };
+  hls: null, shaka: null, view: null, jobId: null, job: null, beacon: null, cues: [],
+  analyticsTimer: null, live: null, liveTimer: null };
 const $ = (id) => document.getElementById(id);
 
 // ---- the API ----------------------------------------------------------------
@@ -73,6 +74,10 @@ function show(view) {
   for (const a of document.querySelectorAll('#nav a'))
     a.classList.toggle('active', a.dataset.view === view || (view === 'job' && a.dataset.view === 'jobs'));
   if (view !== 'job') stopPlayer();
+  if (view !== 'channels') {
+    stopLive();
+    $('live').hidden = true;
+  }
   state.view = view;
 }
 
@@ -193,6 +198,10 @@ function stopPlayer() {
   state.beacon = null;
   if (state.hls) state.hls.destroy();
   state.hls = null;
+  if (state.shaka) state.shaka.destroy();
+  state.shaka = null;
+  clearInterval(state.analyticsTimer);
+  state.analyticsTimer = null;
 }
 
 function renderJobFacts(j) {
@@ -233,9 +242,25 @@ async function openJob(id) {
   else $('player-status').textContent = 'The player starts when the job has succeeded.';
 }
 
+// The video's folder from its HLS URL (plain /videos/<id>/ or a signed
+// /s/<expiry>/<hmac>/videos/<id>/): the thumbnails are beside.
+const videoBase = (hlsUrl) => hlsUrl.slice(0, hlsUrl.lastIndexOf('/hls/') + 1);
+
 function play(j) {
   stopPlayer();
+  state.job = j;
   const video = $('player');
+  const format = $('format-picker').value;
+  $('rung-now').textContent = '';
+  delete $('rung-now').dataset.level;
+  if (format === 'dash') playDash(j, video);
+  else playHls(j, video);
+  loadThumbnails(videoBase(j.outputs.hls));
+  loadAnalytics(j.video_id);
+  state.analyticsTimer = setInterval(() => loadAnalytics(j.video_id), 5000);
+}
+
+function playHls(j, video) {
   const picker = $('rung-picker');
   if (typeof Hls === 'undefined' || !Hls.isSupported()) {
     $('player-status').textContent = 'hls.js is not installed with this box (npm ci in api/console).';
@@ -262,6 +287,163 @@ function play(j) {
   state.beacon = beacons(hls, video, j.video_id);
 }
 
+async function playDash(j, video) {
+  const picker = $('rung-picker');
+  if (!j.outputs.dash) {
+    $('player-status').textContent = 'This job wrote no DASH manifest (MPEG-TS or AES-128).';
+    return;
+  }
+  if (typeof shaka === 'undefined' || !shaka.Player.isBrowserSupported()) {
+    $('player-status').textContent = 'Shaka Player is not installed with this box (npm ci in api/console).';
+    return;
+  }
+  const player = new shaka.Player();
+  state.shaka = player;
+  const tracks = () => player.getVariantTracks().filter((t) => t.height)
+    .sort((a, b) => a.bandwidth - b.bandwidth);
+  player.addEventListener('error', (e) => {
+    $('player-status').textContent = `The player stopped: Shaka error ${e.detail.code}`;
+  });
+  player.addEventListener('variantchanged', () => {
+    const t = player.getVariantTracks().find((x) => x.active);
+    if (!t) return;
+    $('rung-now').textContent = `playing ${t.height}p`;
+    $('rung-now').dataset.level = String(tracks().findIndex((x) => x.id === t.id));
+  });
+  try {
+    await player.attach(video);
+    await player.load(new URL(j.outputs.dash, location.href).href);
+  } catch (e) {
+    $('player-status').textContent = `The player stopped: Shaka error ${e.code || e.message}`;
+    return;
+  }
+  picker.replaceChildren(new Option('auto', '-1'), ...tracks().map((t, i) =>
+    new Option(`${t.height}p · ${Math.round(t.bandwidth / 1000)} kb/s`, String(i))));
+  picker.onchange = () => {
+    const i = Number(picker.value);
+    player.configure({ abr: { enabled: i < 0 } });
+    if (i >= 0) player.selectVariantTrack(tracks()[i], true);
+  };
+  video.play().catch(() => {});
+}
+
+// ---- the seek bar, with sprite-sheet previews (thumbnails/thumbnails.vtt) ----
+
+const clock = (t) => `${Math.floor(t / 60)}:${String(Math.floor(t % 60)).padStart(2, '0')}`;
+
+async function loadThumbnails(base) {
+  state.cues = [];
+  let text = '';
+  try {
+    const r = await fetch(`${base}thumbnails/thumbnails.vtt`);
+    if (r.ok) text = await r.text();
+  } catch { /* no thumbnails: no previews */ }
+  const sec = (s) => s.split(':').reduce((a, x) => a * 60 + Number(x), 0);
+  for (const m of text.matchAll(/([\d:.]+) --> ([\d:.]+)\r?\n(\S+)#xywh=(\d+),(\d+),(\d+),(\d+)/g))
+    state.cues.push({ s: sec(m[1]), e: sec(m[2]), img: new URL(m[3], `${location.origin}${base}thumbnails/`).href,
+      x: +m[4], y: +m[5], w: +m[6], h: +m[7] });
+  $('seek').dataset.cues = String(state.cues.length);
+}
+
+function showPreview(t, frac) {
+  const cue = state.cues.find((q) => t >= q.s && t < q.e);
+  const box = $('preview');
+  if (!cue) { box.hidden = true; return; }
+  const img = new Image();
+  img.onload = () => {
+    $('preview-canvas').getContext('2d').drawImage(img, cue.x, cue.y, cue.w, cue.h, 0, 0, 160, 90);
+    box.dataset.drawn = cue.img + '#' + cue.x + ',' + cue.y;
+  };
+  img.src = cue.img;
+  box.hidden = false;
+  box.style.left = `${frac * 100}%`;
+  $('preview-time').textContent = clock(t);
+}
+
+function wireSeekBar() {
+  const video = $('player');
+  const seek = $('seek');
+  const at = (ev) => {
+    const r = seek.getBoundingClientRect();
+    return Math.min(1, Math.max(0, (ev.clientX - r.left) / r.width));
+  };
+  seek.addEventListener('mousemove', (ev) => {
+    if (video.duration) showPreview(at(ev) * video.duration, at(ev));
+  });
+  seek.addEventListener('mouseleave', () => { $('preview').hidden = true; });
+  seek.addEventListener('input', () => {
+    if (video.duration) video.currentTime = (seek.value / 1000) * video.duration;
+  });
+  video.addEventListener('timeupdate', () => {
+    if (video.duration) seek.value = String(Math.round((1000 * video.currentTime) / video.duration));
+    $('clock').textContent = `${clock(video.currentTime)} / ${clock(video.duration || 0)}`;
+  });
+  $('play-pause').onclick = () => (video.paused ? video.play() : video.pause());
+  video.addEventListener('play', () => { $('play-pause').textContent = 'Pause'; });
+  video.addEventListener('pause', () => { $('play-pause').textContent = 'Play'; });
+  $('format-picker').onchange = () => { if (state.job) play(state.job); };
+}
+
+// ---- what players reported (GET /v1/analytics) -------------------------------
+
+async function loadAnalytics(videoId) {
+  let a;
+  try { a = await api('GET', `/v1/analytics?video_id=${encodeURIComponent(videoId)}`); } catch { return; }
+  $('analytics-summary').textContent = `${a.sessions} session(s)` +
+    (a.startup_ms_avg !== null ? `, startup ${Math.round(a.startup_ms_avg)} ms on average` : '') +
+    `, ${a.switches} switch(es), ${a.errors} error(s)` +
+    (a.renditions.length ? `; watched: ${a.renditions.map((r) =>
+      `${r.name} ${r.watched_s.toFixed(1)} s`).join(', ')}` : '') +
+    `; rebuffering ${a.renditions.reduce((s, r) => s + r.rebuffer_s, 0).toFixed(1)} s`;
+  plotAnalytics(a);
+}
+
+// One bar a minute, stacked by rendition (watched seconds), and the
+// rebuffering seconds as a red tick on it.
+function plotAnalytics(a) {
+  const svg = $('analytics-plot');
+  const ns = 'http://www.w3.org/2000/svg';
+  const names = a.renditions.map((r) => r.name);
+  const colors = ['#2563eb', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#be123c'];
+  const W = 640, H = 160, pad = 20;
+  const max = Math.max(1, ...a.minutes.map((m) =>
+    Object.values(m.watched_s).reduce((s, v) => s + v, 0) + m.rebuffer_s));
+  const bw = Math.max(4, Math.min(40, (W - 2 * pad) / Math.max(1, a.minutes.length) - 4));
+  svg.replaceChildren();
+  a.minutes.forEach((m, i) => {
+    let y = H - pad;
+    const x = pad + i * (bw + 4);
+    names.forEach((n, k) => {
+      const v = m.watched_s[n] || 0;
+      if (!v) return;
+      const h = ((H - 2 * pad) * v) / max;
+      const r = document.createElementNS(ns, 'rect');
+      Object.entries({ x, y: y - h, width: bw, height: h, fill: colors[k % colors.length],
+        'data-rendition': n, 'data-minute': m.t }).forEach(([k2, v2]) => r.setAttribute(k2, v2));
+      const tip = document.createElementNS(ns, 'title');
+      tip.textContent = `${new Date(m.t * 1000).toLocaleTimeString()}: ${n} ${v.toFixed(1)} s`;
+      r.appendChild(tip);
+      svg.appendChild(r);
+      y -= h;
+    });
+    if (m.rebuffer_s > 0) {
+      const h = Math.max(2, ((H - 2 * pad) * m.rebuffer_s) / max);
+      const r = document.createElementNS(ns, 'rect');
+      Object.entries({ x, y: y - h, width: bw, height: h, fill: '#dc2626', 'data-rebuffer': m.rebuffer_s })
+        .forEach(([k2, v2]) => r.setAttribute(k2, v2));
+      svg.appendChild(r);
+    }
+  });
+  names.forEach((n, k) => {
+    const t = document.createElementNS(ns, 'text');
+    t.setAttribute('x', String(W - 120));
+    t.setAttribute('y', String(14 + 14 * k));
+    t.setAttribute('fill', colors[k % colors.length]);
+    t.textContent = n;
+    svg.appendChild(t);
+  });
+}
+
 // The console's player reports to the box like any player (POST
 // /v1/beacons; see the README's snippet).
 function beacons(hls, video, videoId) {
@@ -274,7 +456,13 @@ function beacons(hls, video, videoId) {
     for (let i = 0; i < video.played.length; i++) s += video.played.end(i) - video.played.start(i);
     return s;
   };
-  const send = (event, extra) => navigator.sendBeacon('/v1/beacons', JSON.stringify(Object.assign({
+  const send = (event, extra) => {
+    /* before the first switch: the level hls.js plays now */
+    if (rendition === null && hls.currentLevel >= 0 && hls.levels[hls.currentLevel])
+      rendition = `${hls.levels[hls.currentLevel].height}p`;
+    return sendNow(event, extra);
+  };
+  const sendNow = (event, extra) => navigator.sendBeacon('/v1/beacons', JSON.stringify(Object.assign({
     video_id: videoId, session_id: session, event, watched_s: watched(), rebuffers: stalls,
     rebuffer_ms: stalledMs, switches }, rendition ? { rendition } : {}, extra || {})));
   const onPlaying = () => {
@@ -286,9 +474,11 @@ function beacons(hls, video, videoId) {
   };
   video.addEventListener('playing', onPlaying);
   video.addEventListener('waiting', onWaiting);
+  let firstLevel = true;
   hls.on(Hls.Events.LEVEL_SWITCHED, (_, d) => {
     const l = hls.levels[d.level];
-    if (rendition !== null) switches++;
+    if (!firstLevel) switches++; /* the first is the start, not a switch */
+    firstLevel = false;
     rendition = `${l.height}p`;
     send('switch');
   });
@@ -341,11 +531,55 @@ async function loadChannels() {
   try { r = await api('GET', '/v1/channels'); } catch { return; }
   $('channel-table').querySelector('tbody').replaceChildren(...r.channels.map((c) => {
     const tr = document.createElement('tr');
+    const st = c.stats || {};
+    const figures = [st.speed ? `${Number(st.speed).toFixed(2)}x` : '',
+      st.dropped !== undefined ? `${st.dropped} dropped` : '',
+      st.edge_age_seconds !== undefined ? `edge ${Number(st.edge_age_seconds).toFixed(1)} s old` : '']
+      .filter(Boolean).join(', ');
     for (const v of [c.name, c.state, c.box || '', c.ingest && (c.ingest.srt || c.ingest.rtmp) ? 'yes' : '',
-      (c.recordings || []).length])
+      figures, (c.recordings || []).length])
       tr.appendChild(document.createElement('td')).textContent = String(v);
+    tr.className = 'clickable';
+    tr.dataset.name = c.name;
+    tr.onclick = () => playLive(c);
     return tr;
   }));
+}
+
+function stopLive() {
+  if (state.live) state.live.destroy();
+  state.live = null;
+  clearInterval(state.liveTimer);
+  state.liveTimer = null;
+}
+
+// A channel's window in hls.js, and how far behind the live edge it plays.
+function playLive(c) {
+  stopLive();
+  $('live').hidden = false;
+  $('live-name').textContent = c.name;
+  $('live-status').textContent = '';
+  if (c.state !== 'live' && c.state !== 'reconnecting') {
+    $('live-status').textContent = `The channel is ${c.state}: nothing to play.`;
+    return;
+  }
+  if (typeof Hls === 'undefined' || !Hls.isSupported()) {
+    $('live-status').textContent = 'hls.js is not installed with this box.';
+    return;
+  }
+  const video = $('live-player');
+  const hls = new Hls({ lowLatencyMode: !!c.low_latency });
+  state.live = hls;
+  hls.on(Hls.Events.ERROR, (_, d) => {
+    if (d.fatal) $('live-status').textContent = `The player stopped: ${d.details}`;
+  });
+  hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
+  hls.loadSource(c.outputs.hls);
+  hls.attachMedia(video);
+  state.liveTimer = setInterval(() => {
+    const l = hls.latency;
+    if (Number.isFinite(l) && l > 0) $('live-latency').textContent = `${l.toFixed(1)} s`;
+  }, 500);
 }
 
 // ---- the event socket -----------------------------------------------------------
@@ -395,6 +629,7 @@ $('token').addEventListener('keydown', (e) => {
 });
 $('signout').onclick = () => signOut('');
 $('upload-form').addEventListener('submit', uploadAndSubmit);
+wireSeekBar();
 addEventListener('hashchange', route);
 if (state.token) start();
 else show('signin');

@@ -24,7 +24,8 @@ const shots = `${work}/screenshots`;
 mkdirSync(shots, { recursive: true });
 mkdirSync(`${work}/storage`, { recursive: true });
 writeFileSync(`${work}/tokens`, `${TOKEN}\n`, { mode: 0o600 });
-writeFileSync(`${work}/encbox.yaml`, 'thumbnails: {enabled: false}\nladders:\n  default:\n' +
+writeFileSync(`${work}/encbox.yaml`, 'thumbnails: {enabled: true, interval: 2}\n' +
+  'ladders:\n  default:\n' +
   '    rungs:\n      - {name: 360p, height: 360, bitrate: 800k}\n' +
   '      - {name: 180p, height: 180, bitrate: 300k}\n');
 const clip = `${work}/clip.mp4`;
@@ -32,13 +33,17 @@ execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size
   '-f', 'lavfi', '-i', 'sine=frequency=440', '-t', '8', '-c:v', 'libx264', '-preset', 'ultrafast',
   '-c:a', 'aac', '-shortest', clip]);
 
-const port = await new Promise((resolve) => {
+const freePort = () => new Promise((resolve) => {
   const s = createServer();
   s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
 });
+const port = await freePort();
+let srtPort;
+do srtPort = await freePort(); while (srtPort === port);
 const base = `http://127.0.0.1:${port}`;
 const daemon = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--storage',
-  `${work}/storage`, '--token-file', `${work}/tokens`, '--config', `${work}/encbox.yaml`],
+  `${work}/storage`, '--token-file', `${work}/tokens`, '--config', `${work}/encbox.yaml`,
+  '--srt-listen', `127.0.0.1:${srtPort}`],
 { stdio: ['ignore', openSync(`${work}/daemon.log`, 'a'), openSync(`${work}/daemon.log`, 'a')] });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 for (let i = 0; i < 100; i++) {
@@ -67,6 +72,7 @@ page.on('pageerror', (e) => consoleErrors.push(String(e)));
 const jobLists = [];
 page.on('request', (r) => { if (r.url().includes('/v1/jobs?')) jobLists.push(r.url()); });
 let jobId = null;
+let publisher = null;
 try {
   await check('the box serves the console at /, with its player library', async () => {
     const r = await fetch(`${base}/`);
@@ -151,6 +157,36 @@ try {
     await page.screenshot({ path: `${shots}/job.png` });
   });
 
+  await check('the seek bar previews the sprite sheet\'s picture under the pointer', async () => {
+    await page.waitForFunction(() => Number(document.getElementById('seek').dataset.cues) > 0,
+      null, { timeout: 10000 });
+    const box = await page.locator('#seek').boundingBox();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+    await page.waitForFunction(() => !document.getElementById('preview').hidden &&
+      /sprite_\d+\.jpg#\d+,\d+$/.test(document.getElementById('preview').dataset.drawn || ''),
+    null, { timeout: 10000 });
+    const lit = await page.evaluate(() => {
+      const d = document.getElementById('preview-canvas').getContext('2d')
+        .getImageData(0, 0, 160, 90).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) n += d[i] + d[i + 1] + d[i + 2] > 60;
+      return n;
+    });
+    assert.ok(lit > 1000, `the preview shows a picture (${lit} lit pixels)`);
+    await page.screenshot({ path: `${shots}/job-preview.png` });
+    await page.mouse.move(0, 0);
+  });
+
+  await check('the same job plays as DASH in Shaka, with its renditions', async () => {
+    await page.selectOption('#format-picker', 'dash');
+    await page.waitForFunction(() => document.getElementById('player').currentTime > 1, null,
+      { timeout: 30000 });
+    const options = await page.$$eval('#rung-picker option', (o) => o.map((x) => x.textContent));
+    assert.equal(options.length, 3, `auto and two rungs: ${options}`);
+    assert.equal(await page.textContent('#player-status'), '');
+    await page.selectOption('#format-picker', 'hls');
+  });
+
   await check('the console player\'s beacons reach /metrics', async () => {
     let m = '';
     for (let i = 0; i < 100; i++) {
@@ -164,6 +200,44 @@ try {
     assert.match(m, /encbox_player_switches_total\{video="console-clip"\} [1-9]/);
   });
 
+  await check('the job page plots what the players reported', async () => {
+    await page.waitForFunction(() =>
+      document.querySelectorAll('#analytics-plot rect[data-rendition]').length > 0, null,
+    { timeout: 20000 });
+    assert.match(await page.textContent('#analytics-summary'), /[1-9]\d* session/);
+    await page.screenshot({ path: `${shots}/job-analytics.png`, fullPage: true });
+  });
+
+  await check('a live channel plays on the channels page, with its latency', async () => {
+    const r = await fetch(`${base}/v1/channels`, { method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'consolecam', segment_seconds: 1, low_latency: false }) });
+    assert.equal(r.status, 201);
+    const ch = await r.json();
+    publisher = spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i',
+      'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine', '-t', '60', '-c:v', 'libx264',
+      '-preset', 'ultrafast', '-g', '25', '-c:a', 'aac', '-f', 'mpegts', ch.ingest.srt],
+    { stdio: 'ignore' });
+    for (let i = 0; i < 300; i++) {
+      const v = await (await fetch(`${base}/v1/channels/${ch.id}`, {
+        headers: { Authorization: `Bearer ${TOKEN}` } })).json();
+      const m = await fetch(`${base}${v.outputs.hls}`);
+      if (v.state === 'live' && m.ok) break;
+      await sleep(100);
+    }
+    await sleep(3000); /* a few segments in the window */
+    await page.click('#nav a[data-view="channels"]');
+    await page.waitForSelector('#channel-table tr[data-name="consolecam"]');
+    await page.click('#channel-table tr[data-name="consolecam"]');
+    await page.waitForFunction(() => document.getElementById('live-player').currentTime > 1, null,
+      { timeout: 30000 });
+    await page.waitForFunction(() => /\d+\.\d s/.test(
+      document.getElementById('live-latency').textContent), null, { timeout: 10000 });
+    const latency = parseFloat(await page.textContent('#live-latency'));
+    assert.ok(latency > 0 && latency < 30, `latency ${latency} s`);
+    await page.screenshot({ path: `${shots}/channels.png` });
+  });
+
   await check('the devices page lists the backends and their sessions', async () => {
     await page.click('#nav a[data-view="devices"]');
     await page.waitForFunction(() => /software: usable/.test(
@@ -175,6 +249,7 @@ try {
     assert.deepEqual(consoleErrors, []);
   });
 } finally {
+  if (publisher) publisher.kill('SIGKILL');
   await browser.close().catch(() => {});
   daemon.kill('SIGTERM');
   await new Promise((r) => daemon.on('exit', r));
