@@ -34,7 +34,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <wslay/wslay.h>
 #include <curl/curl.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -52,6 +51,7 @@
 #include "eb_license.h"
 #include "eb_sessions.h"
 #include "eb_test_media.h"
+#include "eb_test_ws.h"
 
 #define TOKEN "test-token-0123456789"
 #define SIGN_KEY "signing-key-for-tests"
@@ -3436,133 +3436,37 @@ static void test_beacons_from_players(void **state)
     daemon_stop(&d);
 }
 
-/* ---- a WebSocket client (wslay's client side) for GET /v1/events ---- */
-
-typedef struct WsClient {
-    int fd;
-    wslay_event_context_ptr ctx;
-    char msgs[64][4096]; /* text messages received, in order */
-    int nb_msgs;
-    int closed_code; /* the server's close code; 0: none yet */
-} WsClient;
-
-static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-                          void *user)
-{
-    WsClient *w = user;
-    ssize_t n = recv(w->fd, buf, len, 0);
-    (void)flags;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-        return -1;
-    }
-    if (n <= 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
-    }
-    return n;
-}
-
-static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
-                          void *user)
-{
-    WsClient *w = user;
-    ssize_t n = send(w->fd, data, len, MSG_NOSIGNAL);
-    (void)flags;
-    if (n < 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
-    }
-    return n;
-}
-
-static int ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *user)
-{
-    (void)ctx;
-    (void)user;
-    for (size_t i = 0; i < len; i++)
-        buf[i] = (uint8_t)rand();
-    return 0;
-}
-
-static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
-                      void *user)
-{
-    WsClient *w = user;
-    (void)ctx;
-    if (arg->opcode == WSLAY_TEXT_FRAME && w->nb_msgs < 64)
-        snprintf(w->msgs[w->nb_msgs++], sizeof(w->msgs[0]), "%.*s", (int)arg->msg_length,
-                 (const char *)arg->msg);
-    else if (arg->opcode == WSLAY_CONNECTION_CLOSE)
-        w->closed_code = arg->status_code;
-}
+/* ---- GET /v1/events, through the tests' WebSocket client (eb_test_ws.h) ---- */
 
 /* Opens GET /v1/events on d and checks the handshake (RFC 6455's example
  * key and its accept value). */
-static void ws_connect(Daemon *d, WsClient *w)
+static void ws_connect(Daemon *d, EbTestWs *w)
 {
-    static const struct wslay_event_callbacks cbs = {
-        .recv_callback = ws_recv_cb,
-        .send_callback = ws_send_cb,
-        .genmask_callback = ws_genmask_cb,
-        .on_msg_recv_callback = ws_msg_cb,
-    };
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
-    struct timeval tv = {0, 200 * 1000};
     char req[512], resp[2048];
     size_t got = 0;
 
-    memset(w, 0, sizeof(*w));
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    w->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(w->fd >= 0);
-    assert_int_equal(connect(w->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     snprintf(req, sizeof(req),
              "GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
              "Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1\r\n\r\n",
              d->port);
-    assert_int_equal(send(w->fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+    assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
     /* the answer's head, byte by byte: nothing of the frames after it */
     while (got < sizeof(resp) - 1 && !(got >= 4 && !memcmp(resp + got - 4, "\r\n\r\n", 4))) {
-        ssize_t n = recv(w->fd, resp + got, 1, 0);
+        ssize_t n = recv(fd, resp + got, 1, 0);
         assert_int_equal(n, 1);
         got++;
     }
     resp[got] = 0;
     assert_non_null(strstr(resp, "HTTP/1.1 101"));
     assert_non_null(strcasestr(resp, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
-    setsockopt(w->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    assert_int_equal(wslay_event_context_client_init(&w->ctx, &cbs, w), 0);
-}
-
-static void ws_send(WsClient *w, const char *text)
-{
-    struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, strlen(text)};
-    assert_int_equal(wslay_event_queue_msg(w->ctx, &m), 0);
-    assert_int_equal(wslay_event_send(w->ctx), 0);
-}
-
-/* Reads for up to seconds, until a message contains want (returns its
- * index) or the server closed (-1). */
-static int ws_wait(WsClient *w, const char *want, int seconds)
-{
-    for (int i = 0; i < seconds * 5; i++) {
-        for (int k = 0; k < w->nb_msgs; k++)
-            if (want && strstr(w->msgs[k], want))
-                return k;
-        if (w->closed_code)
-            return -1;
-        if (wslay_event_recv(w->ctx) != 0)
-            return -1;
-    }
-    return -1;
-}
-
-static void ws_free(WsClient *w)
-{
-    wslay_event_context_free(w->ctx);
-    close(w->fd);
+    eb_test_ws_client(w, fd);
 }
 
 /* GET /v1/events: the console's WebSocket. The token comes in the first
@@ -3571,7 +3475,7 @@ static void ws_free(WsClient *w)
 static void test_events_socket(void **state)
 {
     char storage[4300], url[512], want[128], *id;
-    WsClient w, bad;
+    EbTestWs w, bad;
     Daemon d;
     Resp r;
     int k;
@@ -3585,16 +3489,16 @@ static void test_events_socket(void **state)
     resp_free(&r);
 
     ws_connect(&d, &w);
-    ws_send(&w, "{\"token\": \"" TOKEN "\"}");
-    assert_true(ws_wait(&w, "\"ready\"", 10) >= 0);
-    ws_send(&w, "{\"type\": \"ping\"}");
-    assert_true(ws_wait(&w, "\"pong\"", 10) >= 0);
+    eb_test_ws_send(&w, "{\"token\": \"" TOKEN "\"}");
+    assert_true(eb_test_ws_wait(&w, "\"ready\"", 10) >= 0);
+    eb_test_ws_send(&w, "{\"type\": \"ping\"}");
+    assert_true(eb_test_ws_wait(&w, "\"pong\"", 10) >= 0);
     id = submit(&d,
                 "{\"input\": \"%s\", \"video_id\": \"evs\", \"ladder\": {\"rungs\": "
                 "[{\"name\": \"180p\", \"height\": 180, \"bitrate\": \"300k\"}]}}",
                 long_mp4);
     snprintf(want, sizeof(want), "\"job.succeeded\"");
-    k = ws_wait(&w, want, 300);
+    k = eb_test_ws_wait(&w, want, 300);
     assert_true(k >= 0);
     snprintf(want, sizeof(want), "\"id\":\"%s\"", id);
     assert_non_null(strstr(w.msgs[k], want));
@@ -3619,11 +3523,11 @@ static void test_events_socket(void **state)
 
     /* a wrong token: closed with 4401, no event */
     ws_connect(&d, &bad);
-    ws_send(&bad, "{\"token\": \"not-the-token\"}");
-    assert_int_equal(ws_wait(&bad, "\"ready\"", 10), -1);
+    eb_test_ws_send(&bad, "{\"token\": \"not-the-token\"}");
+    assert_int_equal(eb_test_ws_wait(&bad, "\"ready\"", 10), -1);
     assert_int_equal(bad.closed_code, 4401);
-    ws_free(&bad);
-    ws_free(&w);
+    eb_test_ws_free(&bad);
+    eb_test_ws_free(&w);
     daemon_stop(&d);
 }
 
