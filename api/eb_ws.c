@@ -41,6 +41,7 @@ typedef struct EbWsConn {
     wslay_event_context_ptr ctx;
     char topic[32];
     int authed;
+    uint64_t since; /* the last event published before it signed in */
     double opened; /* monotonic seconds */
     uint8_t *extra;
     size_t extra_len, extra_off;
@@ -51,6 +52,7 @@ typedef struct EbWsConn {
 typedef struct EbWsEvent {
     struct EbWsEvent *next;
     char topic[32];
+    uint64_t seq;
     char *text;
 } EbWsEvent;
 
@@ -64,6 +66,7 @@ struct EbWs {
     EbWsConn pending[EB_WS_MAX_CONNECTIONS];
     int nb_pending;
     EbWsEvent *events, *events_tail;
+    uint64_t seq; /* of the last event queued */
     int count; /* open + pending */
     /* the thread's own */
     EbWsConn conns[EB_WS_MAX_CONNECTIONS];
@@ -180,6 +183,11 @@ static void eb_ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_o
     if (!c->authed) {
         const char *token = json_string_value(json_object_get(o, "token"));
         if (token && c->hub->cfg.token_ok(c->hub->cfg.opaque, token)) {
+            /* events queue before the thread sees them: the ones already
+             * published when the token arrived are not this client's */
+            pthread_mutex_lock(&c->hub->lock);
+            c->since = c->hub->seq;
+            pthread_mutex_unlock(&c->hub->lock);
             c->authed = 1;
             eb_ws_send_text(c, "{\"type\":\"ready\"}");
         } else {
@@ -247,7 +255,7 @@ static void *eb_ws_thread(void *arg)
             next = ev->next;
             for (int i = 0; i < EB_WS_MAX_CONNECTIONS; i++) {
                 EbWsConn *c = &ws->conns[i];
-                if (!c->used || !c->authed || strcmp(c->topic, ev->topic) ||
+                if (!c->used || !c->authed || ev->seq <= c->since || strcmp(c->topic, ev->topic) ||
                     wslay_event_get_close_sent(c->ctx))
                     continue;
                 if (wslay_event_get_queued_msg_length(c->ctx) > EB_WS_MAX_QUEUED)
@@ -420,6 +428,7 @@ void eb_ws_publish(EbWs *ws, const char *topic, const char *type, const char *da
     }
     snprintf(ev->topic, sizeof(ev->topic), "%s", topic);
     pthread_mutex_lock(&ws->lock);
+    ev->seq = ++ws->seq;
     if (ws->events_tail)
         ws->events_tail->next = ev;
     else
