@@ -2363,7 +2363,7 @@ static void eb_ws_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, c
     EbApi *api = cls;
     (void)c;
     (void)con_cls;
-    eb_ws_adopt(api->ws, sock, extra_in, extra_in_size, "events", eb_ws_done, urh);
+    eb_ws_adopt(api->ws, sock, extra_in, extra_in_size, "events", 0, eb_ws_done, urh);
 }
 
 /* The WebSocket handshake (RFC 6455 4.2); the token comes in the first

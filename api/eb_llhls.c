@@ -186,11 +186,15 @@ static int eb_llhls_is_text(const char *text, size_t len)
     return 1;
 }
 
+static int eb_llhls_date_parse(const char *s, size_t n, int64_t *us);
+
 int eb_llhls_parse(const char *text, size_t len, EbLlhlsPlaylist *out)
 {
     const char *line, *rest;
     size_t pos = 0, n, rn;
     int parts = 0;                      /* listed since the last segment's URI */
+    int64_t date_us = -1;               /* the next segment's start; -1: undated */
+    double extinf = 0, part_s = 0;      /* its EXTINF; its parts' durations so far */
     int64_t tail_seq = -1;              /* the last part's numbers, from its URI */
     int tail_part = -1, tail_named = 1; /* 0: a part since that URI has no number */
     double v;
@@ -206,6 +210,9 @@ int eb_llhls_parse(const char *text, size_t len, EbLlhlsPlaylist *out)
             continue;
         if (line[0] != '#') { /* a segment's URI */
             out->nb_segments++;
+            if (date_us >= 0)
+                date_us += (int64_t)llrint(extinf * 1e6);
+            extinf = part_s = 0;
             if (parts > out->parts_per_segment)
                 out->parts_per_segment = parts;
             parts = 0;
@@ -214,8 +221,19 @@ int eb_llhls_parse(const char *text, size_t len, EbLlhlsPlaylist *out)
             const char *uri;
             size_t un;
             parts++;
+            v = eb_llhls_attr_number(rest, rn, "DURATION");
+            part_s += v > 0 && v < EB_LLHLS_SECONDS_MAX ? v : 0;
             tail_named = tail_named && eb_llhls_attr(rest, rn, "URI", &uri, &un) &&
                          eb_llhls_part_number(uri, un, &tail_seq, &tail_part);
+        } else if (eb_llhls_tag(line, n, "#EXTINF", &rest, &rn)) {
+            v = eb_llhls_number(rest, rn);
+            extinf = v > 0 && v < EB_LLHLS_SECONDS_MAX ? v : 0;
+        } else if (eb_llhls_tag(line, n, "#EXT-X-PROGRAM-DATE-TIME", &rest, &rn)) {
+            int64_t us;
+            if (eb_llhls_date_parse(rest, rn, &us) == 0 && us >= 0) {
+                date_us = us; /* the next segment's start: its parts count from here */
+                part_s = 0;
+            }
         } else if (eb_llhls_tag(line, n, "#EXT-X-VERSION", &rest, &rn)) {
             v = eb_llhls_number(rest, rn);
             out->version = v >= 1 && v < 100 ? (int)v : out->version;
@@ -259,6 +277,8 @@ int eb_llhls_parse(const char *text, size_t len, EbLlhlsPlaylist *out)
     }
     if (out->ended)
         out->preload_hint[0] = '\0';
+    if (date_us >= 0)
+        out->edge_date = (double)date_us / 1e6 + part_s;
     return 0;
 }
 

@@ -33,6 +33,9 @@ typedef struct EbLlhlsPlaylist {
     int last_part;          /* that part's index; -1: no part listed past the last segment */
     int parts_per_segment;  /* most parts listed for one complete segment; 0: none */
     char preload_hint[EB_LLHLS_URI_MAX]; /* URI of EXT-X-PRELOAD-HINT TYPE=PART; "": none */
+    double edge_date; /* the live edge's program date-time, unix seconds: the end of the
+                       * last segment or part listed, dated from the EXT-X-PROGRAM-DATE-TIME
+                       * before it; 0 when nothing is dated */
 } EbLlhlsPlaylist;
 
 /* Reads text (len bytes, need not be NUL-terminated) into *out. Lines end

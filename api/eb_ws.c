@@ -39,8 +39,12 @@ typedef struct EbWsConn {
     EbWs *hub;
     int fd;
     wslay_event_context_ptr ctx;
-    char topic[32];
-    int authed;
+    uint64_t id; /* the hub's name for it (eb_ws_send_to), never 0 */
+    char topic[EB_WS_TOPIC_MAX];
+    int open;                /* EB_WS_OPEN: a viewer without a token */
+    int authed;              /* gets the topic's events */
+    int moderator;           /* sent a valid token */
+    double tokens, refilled; /* the message rate's bucket (open topics) */
     uint64_t since; /* the last event published before it signed in */
     double opened; /* monotonic seconds */
     uint8_t *extra;
@@ -51,7 +55,8 @@ typedef struct EbWsConn {
 
 typedef struct EbWsEvent {
     struct EbWsEvent *next;
-    char topic[32];
+    char topic[EB_WS_TOPIC_MAX];
+    uint64_t to; /* one connection's id; 0: every one of topic */
     uint64_t seq;
     char *text;
 } EbWsEvent;
@@ -66,7 +71,8 @@ struct EbWs {
     EbWsConn pending[EB_WS_MAX_CONNECTIONS];
     int nb_pending;
     EbWsEvent *events, *events_tail;
-    uint64_t seq; /* of the last event queued */
+    uint64_t seq;     /* of the last event queued */
+    uint64_t next_id; /* of the next connection adopted */
     int count; /* open + pending */
     /* the thread's own */
     EbWsConn conns[EB_WS_MAX_CONNECTIONS];
@@ -169,6 +175,49 @@ static void eb_ws_close_with(EbWsConn *c, uint16_t code, const char *reason)
     wslay_event_queue_close(c->ctx, code, (const uint8_t *)reason, strlen(reason));
 }
 
+/* A message on an open topic: a token (the sender becomes a moderator), a
+ * ping, or the rest, within the rate, for the hub's owner. */
+static void eb_ws_open_msg(EbWsConn *c, json_t *o, const char *text, size_t len)
+{
+    const EbWsConfig *cfg = &c->hub->cfg;
+    const char *token = json_string_value(json_object_get(o, "token"));
+    const char *type = json_string_value(json_object_get(o, "type"));
+    double now = eb_clock_seconds();
+    char err[128];
+
+    if (token) {
+        if (cfg->token_ok(cfg->opaque, token)) {
+            c->moderator = 1;
+            eb_ws_send_text(c, "{\"type\":\"ready\",\"data\":{\"moderator\":true}}");
+        } else {
+            eb_ws_send_text(c, "{\"type\":\"error\",\"data\":{\"error\":\"that token does not "
+                               "open this box's API: you are a viewer\"}}");
+        }
+        return;
+    }
+    if (type && !strcmp(type, "ping")) {
+        eb_ws_send_text(c, "{\"type\":\"pong\"}");
+        return;
+    }
+    if (!cfg->on_message)
+        return;
+    /* a token bucket: rate a second, burst at once */
+    c->tokens += (now - c->refilled) * cfg->rate;
+    if (c->tokens > cfg->burst)
+        c->tokens = cfg->burst;
+    c->refilled = now;
+    if (c->tokens < 1) {
+        snprintf(err, sizeof(err),
+                 "{\"type\":\"error\",\"data\":{\"error\":\"too many messages: at most %g a "
+                 "second\"}}",
+                 cfg->rate);
+        eb_ws_send_text(c, err);
+        return;
+    }
+    c->tokens -= 1;
+    cfg->on_message(cfg->opaque, c->id, c->topic, c->moderator, text, len);
+}
+
 static void eb_ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
                          void *user)
 {
@@ -180,7 +229,9 @@ static void eb_ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_o
     if (arg->opcode != WSLAY_TEXT_FRAME)
         return; /* control frames are wslay's; binary ones mean nothing here */
     o = json_loadb((const char *)arg->msg, arg->msg_length, 0, NULL);
-    if (!c->authed) {
+    if (c->open) {
+        eb_ws_open_msg(c, o, (const char *)arg->msg, arg->msg_length);
+    } else if (!c->authed) {
         const char *token = json_string_value(json_object_get(o, "token"));
         if (token && c->hub->cfg.token_ok(c->hub->cfg.opaque, token)) {
             /* events queue before the thread sees them: the ones already
@@ -199,17 +250,45 @@ static void eb_ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_o
     json_decref(o);
 }
 
+/* ---- the table ------------------------------------------------------------ */
+
+/* Connections of topic, queued or open (lock held: the thread writes the
+ * table's used and topic under it). */
+static int eb_ws_topic_count_locked(EbWs *ws, const char *topic)
+{
+    int n = 0;
+    for (int i = 0; i < ws->nb_pending; i++)
+        n += !strcmp(ws->pending[i].topic, topic);
+    for (int i = 0; i < EB_WS_MAX_CONNECTIONS; i++)
+        n += ws->conns[i].used && !strcmp(ws->conns[i].topic, topic);
+    return n;
+}
+
+/* The topic of the open connection id (eb-ws only); "" when gone. */
+static const char *eb_ws_topic_of(EbWs *ws, uint64_t id)
+{
+    for (int i = 0; i < EB_WS_MAX_CONNECTIONS; i++)
+        if (ws->conns[i].used && ws->conns[i].id == id)
+            return ws->conns[i].topic;
+    return "";
+}
+
 /* ---- the thread --------------------------------------------------------- */
 
-static void eb_ws_finish(EbWsConn *c)
+/* Ends a connection of the thread's table: the socket given back, the
+ * slot emptied under the lock (eb_ws_adopt reads the table's topics). */
+static void eb_ws_finish(EbWs *ws, EbWsConn *c)
 {
     if (c->ctx)
         wslay_event_context_free(c->ctx);
     free(c->extra);
     if (c->done)
         c->done(c->done_opaque);
+    pthread_mutex_lock(&ws->lock);
     memset(c, 0, sizeof(*c));
     c->fd = -1;
+    ws->count--;
+    pthread_mutex_unlock(&ws->lock);
 }
 
 static void *eb_ws_thread(void *arg)
@@ -228,6 +307,8 @@ static void *eb_ws_thread(void *arg)
         int map[EB_WS_MAX_CONNECTIONS + 1], n = 0, stop, open = 0;
         EbWsEvent *ev, *next;
         double now = eb_clock_seconds();
+        uint64_t joined[EB_WS_MAX_CONNECTIONS];
+        int nb_joined = 0;
         char buf[64];
 
         pthread_mutex_lock(&ws->lock);
@@ -240,23 +321,39 @@ static void *eb_ws_thread(void *arg)
             *c = ws->pending[p]; /* count keeps them within the table */
             if (wslay_event_context_server_init(&c->ctx, &cbs, c) != 0) {
                 c->ctx = NULL;
-                eb_ws_finish(c);
+                free(c->extra);
+                if (c->done)
+                    c->done(c->done_opaque);
+                memset(c, 0, sizeof(*c));
+                c->fd = -1;
                 ws->count--;
                 continue;
             }
             wslay_event_config_set_max_recv_msg_length(c->ctx, EB_WS_MAX_IN);
+            if (c->open) {
+                /* a viewer: the topic's events from now on */
+                c->authed = 1;
+                c->since = ws->seq;
+                c->tokens = ws->cfg.burst;
+                c->refilled = now;
+                joined[nb_joined++] = c->id;
+                eb_ws_send_text(c, "{\"type\":\"ready\",\"data\":{\"moderator\":false}}");
+            }
         }
         ws->nb_pending = 0;
         ev = ws->events;
         ws->events = ws->events_tail = NULL;
         pthread_mutex_unlock(&ws->lock);
+        for (int k = 0; k < nb_joined; k++)
+            if (ws->cfg.on_join)
+                ws->cfg.on_join(ws->cfg.opaque, joined[k], eb_ws_topic_of(ws, joined[k]));
 
         for (; ev; ev = next) {
             next = ev->next;
             for (int i = 0; i < EB_WS_MAX_CONNECTIONS; i++) {
                 EbWsConn *c = &ws->conns[i];
-                if (!c->used || !c->authed || ev->seq <= c->since || strcmp(c->topic, ev->topic) ||
-                    wslay_event_get_close_sent(c->ctx))
+                if (!c->used || !c->authed || wslay_event_get_close_sent(c->ctx) ||
+                    (ev->to ? ev->to != c->id : ev->seq <= c->since || strcmp(c->topic, ev->topic)))
                     continue;
                 if (wslay_event_get_queued_msg_length(c->ctx) > EB_WS_MAX_QUEUED)
                     eb_ws_close_with(c, 1008, "too slow: events were waiting unsent");
@@ -288,10 +385,7 @@ static void *eb_ws_thread(void *arg)
             if (wslay_event_want_write(c->ctx))
                 events |= POLLOUT;
             if (!events || (stop_at && now > stop_at)) {
-                eb_ws_finish(c);
-                pthread_mutex_lock(&ws->lock);
-                ws->count--;
-                pthread_mutex_unlock(&ws->lock);
+                eb_ws_finish(ws, c);
                 continue;
             }
             open++;
@@ -316,12 +410,8 @@ static void *eb_ws_thread(void *arg)
                 bad |= wslay_event_recv(c->ctx) != 0;
             if (!bad && (pfd[k].revents & POLLOUT))
                 bad |= wslay_event_send(c->ctx) != 0;
-            if (bad) {
-                eb_ws_finish(c);
-                pthread_mutex_lock(&ws->lock);
-                ws->count--;
-                pthread_mutex_unlock(&ws->lock);
-            }
+            if (bad)
+                eb_ws_finish(ws, c);
         }
     }
     return NULL;
@@ -367,8 +457,11 @@ void eb_ws_close(EbWs **pws)
     pthread_mutex_unlock(&ws->lock);
     eb_ws_wake(ws);
     pthread_join(ws->thread, NULL);
-    for (int p = 0; p < ws->nb_pending; p++)
-        eb_ws_finish(&ws->pending[p]);
+    for (int p = 0; p < ws->nb_pending; p++) {
+        free(ws->pending[p].extra);
+        if (ws->pending[p].done)
+            ws->pending[p].done(ws->pending[p].done_opaque);
+    }
     for (ev = ws->events; ev; ev = next) {
         next = ev->next;
         free(ev->text);
@@ -382,9 +475,15 @@ void eb_ws_close(EbWs **pws)
 }
 
 int eb_ws_adopt(EbWs *ws, int sock, const void *extra, size_t extra_size, const char *topic,
-                void (*done)(void *opaque), void *done_opaque)
+                int flags, void (*done)(void *opaque), void *done_opaque)
 {
-    EbWsConn c = {.used = 1, .hub = ws, .fd = sock, .done = done, .done_opaque = done_opaque};
+    EbWsConn c = {.used = 1,
+                  .hub = ws,
+                  .fd = sock,
+                  .open = !!(flags & EB_WS_OPEN),
+                  .done = done,
+                  .done_opaque = done_opaque};
+    int busy;
 
     snprintf(c.topic, sizeof(c.topic), "%s", topic);
     c.opened = eb_clock_seconds();
@@ -394,13 +493,17 @@ int eb_ws_adopt(EbWs *ws, int sock, const void *extra, size_t extra_size, const 
     }
     fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
     pthread_mutex_lock(&ws->lock);
-    if (ws->stop || ws->count >= EB_WS_MAX_CONNECTIONS) {
+    busy = ws->stop || ws->count >= EB_WS_MAX_CONNECTIONS ||
+           (ws->cfg.max_per_topic && c.open &&
+            eb_ws_topic_count_locked(ws, c.topic) >= ws->cfg.max_per_topic);
+    if (busy) {
         pthread_mutex_unlock(&ws->lock);
         free(c.extra);
         if (done)
             done(done_opaque);
         return EB_ERR(EBUSY);
     }
+    c.id = ++ws->next_id;
     ws->pending[ws->nb_pending++] = c;
     ws->count++;
     pthread_mutex_unlock(&ws->lock);
@@ -408,7 +511,10 @@ int eb_ws_adopt(EbWs *ws, int sock, const void *extra, size_t extra_size, const 
     return 0;
 }
 
-void eb_ws_publish(EbWs *ws, const char *topic, const char *type, const char *data)
+/* Queues {"type": type, "data": data} for topic's connections, or for the
+ * one named to (not 0). */
+static void eb_ws_queue(EbWs *ws, const char *topic, uint64_t to, const char *type,
+                        const char *data)
 {
     EbWsEvent *ev;
 
@@ -426,7 +532,8 @@ void eb_ws_publish(EbWs *ws, const char *topic, const char *type, const char *da
         free(ev);
         return;
     }
-    snprintf(ev->topic, sizeof(ev->topic), "%s", topic);
+    snprintf(ev->topic, sizeof(ev->topic), "%s", topic ? topic : "");
+    ev->to = to;
     pthread_mutex_lock(&ws->lock);
     ev->seq = ++ws->seq;
     if (ws->events_tail)
@@ -436,6 +543,25 @@ void eb_ws_publish(EbWs *ws, const char *topic, const char *type, const char *da
     ws->events_tail = ev;
     pthread_mutex_unlock(&ws->lock);
     eb_ws_wake(ws);
+}
+
+void eb_ws_publish(EbWs *ws, const char *topic, const char *type, const char *data)
+{
+    eb_ws_queue(ws, topic, 0, type, data);
+}
+
+void eb_ws_send_to(EbWs *ws, uint64_t conn, const char *type, const char *data)
+{
+    eb_ws_queue(ws, "", conn, type, data);
+}
+
+int eb_ws_topic_count(EbWs *ws, const char *topic)
+{
+    int n;
+    pthread_mutex_lock(&ws->lock);
+    n = eb_ws_topic_count_locked(ws, topic);
+    pthread_mutex_unlock(&ws->lock);
+    return n;
 }
 
 int eb_ws_count(EbWs *ws)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <time.h>
 #include <libavutil/mem.h>
 
 #include "eb_error.h"
@@ -123,6 +124,39 @@ static void test_parse(void **state)
 
     assert_int_equal(eb_llhls_parse("#EXT-X-VERSION:9\n", 17, &pl), EB_ERR(EINVAL));
     assert_int_equal(eb_llhls_parse("", 0, &pl), EB_ERR(EINVAL));
+}
+
+/* The live edge's program date-time: the nearest date before it plus the
+ * segments and parts listed since (what a chat message is stamped with). */
+static void test_edge_date(void **state)
+{
+    EbLlhlsPlaylist pl;
+    struct tm tm = {.tm_year = 126, .tm_mon = 11, .tm_mday = 6, .tm_min = 2, .tm_sec = 24};
+    double t0 = (double)timegm(&tm) + 0.234;
+    (void)state;
+
+    /* 12 segments of 2 s after the date, then one part of segment 25 */
+    parse_text(live, &pl);
+    assert_float_equal(pl.edge_date, t0 + 24 + 0.33333, 1e-6);
+    /* a later date (a new run after a discontinuity) starts the count again;
+     * an offset is read */
+    parse_text("#EXTM3U\n#EXT-X-PROGRAM-DATE-TIME:2026-12-06T00:02:24.234Z\n"
+               "#EXTINF:2.0,\na.m4s\n#EXT-X-DISCONTINUITY\n"
+               "#EXT-X-PROGRAM-DATE-TIME:2026-12-06T01:02:30.234+01:00\n"
+               "#EXTINF:1.5,\nb.m4s\n",
+               &pl);
+    assert_float_equal(pl.edge_date, t0 + 6 + 1.5, 1e-6);
+    /* parts after a date with no segment yet */
+    parse_text(
+        "#EXTM3U\n#EXT-X-PROGRAM-DATE-TIME:2026-12-06T00:02:24.234Z\n"
+        "#EXT-X-PART:DURATION=0.5,URI=\"p.0.m4s\"\n#EXT-X-PART:DURATION=0.5,URI=\"p.1.m4s\"\n",
+        &pl);
+    assert_float_equal(pl.edge_date, t0 + 1.0, 1e-6);
+    /* nothing dated: 0; a date that does not parse is not one */
+    parse_text("#EXTM3U\n#EXTINF:2.0,\na.m4s\n", &pl);
+    assert_true(pl.edge_date == 0);
+    parse_text("#EXTM3U\n#EXT-X-PROGRAM-DATE-TIME:yesterday\n#EXTINF:2.0,\na.m4s\n", &pl);
+    assert_true(pl.edge_date == 0);
 }
 
 static void test_request_syntax(void **state)
@@ -451,11 +485,9 @@ static void test_resolve(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_request_syntax),
-        cmocka_unit_test(test_decide),
-        cmocka_unit_test(test_delta),
-        cmocka_unit_test(test_delta_boundaries),
+        cmocka_unit_test(test_parse),          cmocka_unit_test(test_edge_date),
+        cmocka_unit_test(test_request_syntax), cmocka_unit_test(test_decide),
+        cmocka_unit_test(test_delta),          cmocka_unit_test(test_delta_boundaries),
         cmocka_unit_test(test_resolve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,7 +54,8 @@ static void pair(EbWs *ws, const char *topic, EbTestWs *client)
 {
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    assert_int_equal(eb_ws_adopt(ws, sv[0], NULL, 0, topic, on_done, (void *)(intptr_t)sv[0]), 0);
+    assert_int_equal(eb_ws_adopt(ws, sv[0], NULL, 0, topic, 0, on_done, (void *)(intptr_t)sv[0]),
+                     0);
     eb_test_ws_client(client, sv[1]);
 }
 
@@ -171,7 +172,7 @@ static void test_extra_bytes(void **state)
     memcpy(frame + 6, token, sizeof(token) - 1);
     assert_int_equal(eb_ws_open(&cfg, &ws), 0);
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    assert_int_equal(eb_ws_adopt(ws, sv[0], frame, 6 + sizeof(token) - 1, "events", on_done,
+    assert_int_equal(eb_ws_adopt(ws, sv[0], frame, 6 + sizeof(token) - 1, "events", 0, on_done,
                                  (void *)(intptr_t)sv[0]),
                      0);
     eb_test_ws_client(&c, sv[1]);
@@ -195,11 +196,11 @@ static void test_limit_and_close(void **state)
     for (int i = 0; i < EB_WS_MAX_CONNECTIONS; i++) {
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
         assert_int_equal(
-            eb_ws_adopt(ws, sv[0], NULL, 0, "events", on_done, (void *)(intptr_t)sv[0]), 0);
+            eb_ws_adopt(ws, sv[0], NULL, 0, "events", 0, on_done, (void *)(intptr_t)sv[0]), 0);
         clients[i] = sv[1];
     }
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    assert_int_equal(eb_ws_adopt(ws, sv[0], NULL, 0, "events", on_done, (void *)(intptr_t)sv[0]),
+    assert_int_equal(eb_ws_adopt(ws, sv[0], NULL, 0, "events", 0, on_done, (void *)(intptr_t)sv[0]),
                      EB_ERR(EBUSY));
     close(sv[1]);
     assert_int_equal(atomic_load(&done_calls), 1);
