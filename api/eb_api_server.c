@@ -71,6 +71,7 @@
 #include "eb_net.h"
 #include "eb_beacons.h"
 #include "eb_ws.h"
+#include "eb_chat.h"
 #include "eb_channels.h"
 #include "eb_clock.h"
 #include "eb_config.h"
@@ -170,6 +171,9 @@ typedef struct EbApi {
     EbChannels *channels;
     EbBeacons *beacons;              /* players' analytics (eb_beacons.h) */
     EbWs *ws;                        /* the WebSocket hub: GET /v1/events (eb_ws.h) */
+    EbChat *chat;                    /* the channels' chat, on the hub (eb_chat.h) */
+    EbS3 s3;                         /* storage.s3, when has_s3: other boxes' live windows */
+    int has_s3;
     char console[PATH_MAX];          /* the web console's files (realpath); "": none */
     json_t *capacity;                /* limits.bench_report's figures; NULL: none */
     double live_mpixels;             /* the live capacity in force (see eb_api_box_info) */
@@ -205,6 +209,8 @@ typedef struct EbReq {
     int sha_open;
     int upload_failed;
     EbHold hold; /* a live playlist or part request held for LL-HLS */
+    char ws_topic[EB_WS_TOPIC_MAX]; /* a WebSocket's topic, for the upgrade handler */
+    int ws_flags;
 } EbReq;
 
 /* ---- responses ------------------------------------------------------- */
@@ -657,6 +663,9 @@ static enum MHD_Result eb_channels_post(EbApi *api, struct MHD_Connection *c, Eb
     return eb_reply_json(api, c, 201, view);
 }
 
+static enum MHD_Result eb_chat_route(EbApi *api, struct MHD_Connection *c, EbReq *q,
+                                     const char *method, const char *channel, const char *item);
+
 static enum MHD_Result eb_channels_route(EbApi *api, struct MHD_Connection *c, const char *method,
                                          const char *rest, EbReq *q)
 {
@@ -678,6 +687,17 @@ static enum MHD_Result eb_channels_route(EbApi *api, struct MHD_Connection *c, c
             return eb_reply_json(api, c, 200, json_pack("{s:o}", "channels", o));
         }
         return eb_reply_not_allowed(api, c, "GET, POST");
+    }
+    {
+        /* /{channel}/chat and /{channel}/chat/{item} */
+        const char *slash = rest[0] == '/' ? strchr(rest + 1, '/') : NULL;
+        char channel[EB_CHANNEL_NAME_MAX + 1];
+        if (slash && slash > rest + 1 && (size_t)(slash - rest - 1) <= EB_CHANNEL_NAME_MAX &&
+            !strncmp(slash, "/chat", 5) && (!slash[5] || slash[5] == '/')) {
+            memcpy(channel, rest + 1, (size_t)(slash - rest - 1));
+            channel[slash - rest - 1] = '\0';
+            return eb_chat_route(api, c, q, method, channel, slash[5] ? slash + 6 : NULL);
+        }
     }
     if (rest[0] != '/' || !rest[1] || strchr(rest + 1, '/') ||
         strlen(rest + 1) > EB_CHANNEL_NAME_MAX)
@@ -2361,14 +2381,15 @@ static void eb_ws_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, c
                            struct MHD_UpgradeResponseHandle *urh)
 {
     EbApi *api = cls;
+    EbReq *q = con_cls;
     (void)c;
-    (void)con_cls;
-    eb_ws_adopt(api->ws, sock, extra_in, extra_in_size, "events", 0, eb_ws_done, urh);
+    eb_ws_adopt(api->ws, sock, extra_in, extra_in_size, q->ws_topic, q->ws_flags, eb_ws_done, urh);
 }
 
-/* The WebSocket handshake (RFC 6455 4.2); the token comes in the first
- * message (eb_ws.h). */
-static enum MHD_Result eb_events_route(EbApi *api, struct MHD_Connection *c, const char *method)
+/* The WebSocket handshake (RFC 6455 4.2) onto topic (flags: eb_ws_adopt's);
+ * the token, where one is needed, comes in the first message (eb_ws.h). */
+static enum MHD_Result eb_ws_handshake(EbApi *api, struct MHD_Connection *c, EbReq *q,
+                                       const char *method, const char *topic, int flags)
 {
     const char *up = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade");
     const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Key");
@@ -2389,13 +2410,156 @@ static enum MHD_Result eb_events_route(EbApi *api, struct MHD_Connection *c, con
     if (!key || eb_ws_accept_key(key, accept) < 0)
         return eb_reply_error(api, c, 400, NULL, "Sec-WebSocket-Key is not a WebSocket key");
     if (!api->ws || eb_ws_count(api->ws) >= EB_WS_MAX_CONNECTIONS)
-        return eb_reply_error(api, c, 503, NULL, "too many event sockets are open");
+        return eb_reply_error(api, c, 503, NULL, "too many WebSockets are open on this box");
+    if ((flags & EB_WS_OPEN) && eb_ws_topic_count(api->ws, topic) >= api->cfg.chat_viewers)
+        return eb_reply_error(api, c, 503, NULL,
+                              "this channel's chat has %d viewers on this box "
+                              "(chat.viewers_per_channel)",
+                              api->cfg.chat_viewers);
+    snprintf(q->ws_topic, sizeof(q->ws_topic), "%s", topic);
+    q->ws_flags = flags;
     r = MHD_create_response_for_upgrade(eb_ws_upgraded, api);
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "websocket");
     MHD_add_response_header(r, "Sec-WebSocket-Accept", accept);
     return eb_queue(api, c, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+}
+
+/* ---- a channel's chat (eb_chat.h) --------------------------------------- */
+
+typedef struct EbWindowRead {
+    EbApi *api;
+    int s3; /* from the bucket's copy (a window another box carries) */
+} EbWindowRead;
+
+/* eb_chat_window_edge's read: a file of the live tree, here or in the
+ * bucket. */
+static int eb_api_window_read(void *opaque, const char *path, char **text)
+{
+    EbWindowRead *w = opaque;
+    char full[PATH_MAX], err[256];
+    uint8_t *data = NULL;
+    size_t len;
+    int ret;
+
+    *text = NULL;
+    if (w->s3) {
+        if (snprintf(full, sizeof(full), EB_LAYOUT_LIVE_DIR "/%s", path) >= (int)sizeof(full))
+            return EB_ERR(ENAMETOOLONG);
+        ret = eb_s3_get(&w->api->s3, full, text, &len, NULL, NULL, 0, err, sizeof(err));
+        if (ret < 0 && ret != EB_ERR(ENOENT))
+            EB_LOGW("chat", "the bucket's %s: %s", full, err);
+        return ret;
+    }
+    if (snprintf(full, sizeof(full), "%s/%s", w->api->live, path) >= (int)sizeof(full))
+        return EB_ERR(ENAMETOOLONG);
+    ret = eb_storage_read_file(full, 1 << 20, &data, &len);
+    *text = (char *)data;
+    return ret;
+}
+
+/* EbChatConfig.edge: the channel's live window here, else (a rack) the
+ * bucket's copy of it. */
+static int eb_api_chat_edge(void *opaque, const char *channel_id, double *date)
+{
+    EbApi *api = opaque;
+    EbWindowRead local = {api, 0}, bucket = {api, 1};
+    EbChannelSpec spec;
+    char item[128], master[256];
+    int ret;
+
+    if (eb_channels_spec(api->channels, channel_id, &spec) < 0)
+        return EB_ERR(ENOENT);
+    ret = eb_layout_path(EB_LAYOUT_HLS_MASTER, NULL, 1, item, sizeof(item));
+    explicit_bzero(spec.srt_passphrase, sizeof(spec.srt_passphrase));
+    if (ret < 0 ||
+        snprintf(master, sizeof(master), "%s/%s", spec.name, item) >= (int)sizeof(master))
+        return EB_ERR(ENAMETOOLONG);
+    ret = eb_chat_window_edge(eb_api_window_read, &local, master, date);
+    if (ret == EB_ERR(ENOENT) && api->has_s3)
+        ret = eb_chat_window_edge(eb_api_window_read, &bucket, master, date);
+    return ret;
+}
+
+/* The hub's hooks: the chat, once it is open. */
+static void eb_api_ws_message(void *opaque, uint64_t conn, const char *topic, int moderator,
+                              const char *text, size_t len)
+{
+    EbApi *api = opaque;
+    if (api->chat)
+        eb_chat_ws_message(api->chat, conn, topic, moderator, text, len);
+}
+
+static void eb_api_ws_join(void *opaque, uint64_t conn, const char *topic)
+{
+    EbApi *api = opaque;
+    if (api->chat)
+        eb_chat_ws_join(api->chat, conn, topic);
+}
+
+/* GET .../chat: the WebSocket (an open topic: viewers need no token), or
+ * without an upgrade the stored items (?from=&to=&limit=, for a
+ * recording's replay); DELETE .../chat/{item}: a moderator's removal. */
+static enum MHD_Result eb_chat_route(EbApi *api, struct MHD_Connection *c, EbReq *q,
+                                     const char *method, const char *channel, const char *item)
+{
+    char id[sizeof(((EbChannelSpec *)0)->id)], topic[EB_WS_TOPIC_MAX];
+    json_t *o = NULL;
+    int ret;
+
+    if (!api->chat)
+        return eb_reply_error(api, c, 503, NULL, "the chat is not running");
+    if (eb_channels_get(api->channels, channel, &o) < 0)
+        return eb_reply_media_error(api, c, 404, NULL, "no such channel");
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(o, "id")));
+    json_decref(o);
+    if (item) {
+        char *end;
+        long long n = strtoll(item, &end, 10);
+        if (strcmp(method, "DELETE"))
+            return eb_reply_not_allowed(api, c, "DELETE");
+        if (!*item || *end || n <= 0)
+            return eb_reply_error(api, c, 404, NULL, "no such chat item");
+        ret = eb_chat_delete(api->chat, id, n);
+        if (ret == EB_ERR(ENOENT))
+            return eb_reply_error(api, c, 404, NULL, "no such chat item in this channel");
+        if (ret < 0)
+            return eb_reply_error(api, c, 500, NULL, "the chat store failed");
+        return eb_queue(api, c, 204,
+                        MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
+    }
+    if (strcmp(method, "GET"))
+        return eb_reply_not_allowed(api, c, "GET");
+    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade")) {
+        snprintf(topic, sizeof(topic), EB_CHAT_TOPIC_PREFIX "%s", id);
+        return eb_ws_handshake(api, c, q, method, topic, EB_WS_OPEN);
+    }
+    {
+        const char *from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from");
+        const char *to = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to");
+        const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+        double f = 0, t = 1e12;
+        int limit = EB_CHAT_REPLAY_MAX;
+        char *end;
+        if (from && (f = strtod(from, &end), !*from || *end || !isfinite(f)))
+            return eb_reply_media_error(api, c, 400, NULL, "from is unix seconds");
+        if (to && (t = strtod(to, &end), !*to || *end || !isfinite(t)))
+            return eb_reply_media_error(api, c, 400, NULL, "to is unix seconds");
+        if (eb_parse_int(lim, EB_CHAT_REPLAY_MAX, 1, EB_CHAT_REPLAY_MAX, &limit) < 0)
+            return eb_reply_media_error(api, c, 400, NULL, "limit is 1 to %d", EB_CHAT_REPLAY_MAX);
+        if (eb_chat_history(api->chat, id, f, t, limit, &o) < 0)
+            return eb_reply_media_error(api, c, 500, NULL, "the chat store failed");
+        {
+            struct MHD_Response *r = eb_json_response(o);
+            json_decref(o);
+            if (!r)
+                return MHD_NO;
+            MHD_add_response_header(r, "Cache-Control", "no-store");
+            eb_cors_media(api, r);
+            return eb_queue(api, c, 200, r);
+        }
+    }
 }
 
 /* ---- player beacons (eb_beacons.h) ------------------------------------- */
@@ -2534,6 +2698,16 @@ static enum MHD_Result eb_console_route(EbApi *api, struct MHD_Connection *c, co
     return eb_origin_serve(api, c, real, 0);
 }
 
+/* /v1/channels/{id or name}/chat */
+static int eb_is_chat_url(const char *url)
+{
+    const char *slash;
+    if (strncmp(url, "/v1/channels/", 13))
+        return 0;
+    slash = strchr(url + 13, '/');
+    return slash && slash > url + 13 && !strcmp(slash, "/chat");
+}
+
 static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *data,
                                  size_t *data_size, void **con_cls)
@@ -2547,6 +2721,9 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
     /* a browser's WebSocket cannot send a token header: it comes in the
      * socket's first message (eb_ws.h) */
     int is_events = !strcmp(url, "/v1/events");
+    /* a channel's chat and its replay are the viewers': no token (a
+     * moderator sends one on the socket; DELETE needs it) */
+    int is_chat = !strcmp(method, "GET") && eb_is_chat_url(url);
     enum MHD_Result r;
     (void)version;
 
@@ -2559,7 +2736,7 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
         if (!strcmp(method, "OPTIONS"))
             return MHD_YES;
         if ((is_v1 && strcmp(url, "/v1/health") && strcmp(url, "/v1/time") && !is_beacon &&
-             !is_events) ||
+             !is_events && !is_chat) ||
             (api->cfg.api_metrics_auth && !strcmp(url, "/metrics"))) {
             if (!eb_auth_ok(api, c))
                 return eb_reply_error(api, c, 401, NULL, "a valid bearer token is required");
@@ -2609,7 +2786,7 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
         MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
         if (!strncmp(url, EB_ORIGIN_VIDEOS, sizeof(EB_ORIGIN_VIDEOS) - 1) ||
             !strncmp(url, EB_ORIGIN_LIVE, sizeof(EB_ORIGIN_LIVE) - 1) || !strncmp(url, "/s/", 3) ||
-            !strcmp(url, "/v1/beacons"))
+            !strcmp(url, "/v1/beacons") || eb_is_chat_url(url))
             eb_cors_media(api, r);
         return eb_queue(api, c, 204, r);
     }
@@ -2649,7 +2826,7 @@ static enum MHD_Result eb_handle(void *cls, struct MHD_Connection *c, const char
         return eb_beacon_post(api, c, q);
     }
     if (is_events)
-        return eb_events_route(api, c, method);
+        return eb_ws_handshake(api, c, q, method, "events", 0);
     if (!strcmp(url, "/v1/analytics")) {
         if (strcmp(method, "GET"))
             return eb_reply_error(api, c, 405, NULL, "method not allowed");
@@ -3361,12 +3538,12 @@ int eb_api_serve_cli(int argc, char **argv)
     if (api->cfg.s3_endpoint[0]) {
         /* Every worker reads the credentials when it uploads: a box whose
          * credentials cannot be read says so now, not with every job. */
-        EbS3 probe;
         char err[512];
-        int ret = eb_s3_init(&probe, api->cfg.s3_endpoint, api->cfg.s3_bucket, api->cfg.s3_region,
+        int ret = eb_s3_init(&api->s3, api->cfg.s3_endpoint, api->cfg.s3_bucket, api->cfg.s3_region,
                              api->cfg.s3_prefix, api->cfg.s3_path_style, api->cfg.s3_part_size,
                              api->cfg.s3_credentials_file, err, sizeof(err));
-        explicit_bzero(&probe, sizeof(probe));
+        /* kept: the chat reads other boxes' live windows from the bucket */
+        api->has_s3 = ret == 0;
         if (ret < 0) {
             fprintf(stderr, "encbox: storage.s3: %s\n", err);
             code = 2;
@@ -3383,7 +3560,13 @@ int eb_api_serve_cli(int argc, char **argv)
         goto done;
     }
     {
-        EbWsConfig wc = {.token_ok = eb_ws_token_ok, .opaque = api};
+        EbWsConfig wc = {.token_ok = eb_ws_token_ok,
+                         .opaque = api,
+                         .on_message = eb_api_ws_message,
+                         .on_join = eb_api_ws_join,
+                         .rate = api->cfg.chat_rate,
+                         .burst = api->cfg.chat_rate > 5 ? api->cfg.chat_rate : 5,
+                         .max_per_topic = api->cfg.chat_viewers};
         if (eb_ws_open(&wc, &api->ws) < 0) {
             fprintf(stderr, "encbox: cannot start the WebSocket hub\n");
             goto done;
@@ -3425,6 +3608,20 @@ int eb_api_serve_cli(int argc, char **argv)
         fprintf(stderr, "encbox: cannot open the channel store in %s\n",
                 eb_sql_target_is_pg(api->db) ? "(jobs.database, the PostgreSQL URL)" : api->db);
         goto done;
+    }
+    {
+        EbChatConfig cc = {.db = api->db,
+                           .box = api->cfg.name,
+                           .ws = api->ws,
+                           .edge = eb_api_chat_edge,
+                           .opaque = api,
+                           .max_chars = api->cfg.chat_max_chars,
+                           .history = api->cfg.chat_history};
+        if (eb_chat_open(&cc, &api->chat) < 0) {
+            fprintf(stderr, "encbox: cannot open the chat store in %s\n",
+                    eb_sql_target_is_pg(api->db) ? "(jobs.database, the PostgreSQL URL)" : api->db);
+            goto done;
+        }
     }
     if (api->cfg.live_srt_listen[0] || api->cfg.live_rtmp_listen[0]) {
         char utc[600];
@@ -3513,7 +3710,9 @@ int eb_api_serve_cli(int argc, char **argv)
     code = 0;
 done:
     eb_holds_stop(&api->holds); /* libmicrohttpd stops only with nothing suspended */
+    eb_chat_stop(api->chat);    /* it publishes to the hub */
     eb_ws_close(&api->ws);      /* and with its upgraded sockets given back */
+    eb_chat_close(&api->chat);  /* the hub called into it */
     for (int i = 0; i < nb_addrs; i++)
         if (d[i])
             MHD_stop_daemon(d[i]);
@@ -3533,6 +3732,7 @@ done:
     for (int i = 0; i < api->nb_token_paths; i++)
         free(api->token_paths[i]);
     explicit_bzero(api->sign_key, sizeof(api->sign_key));
+    explicit_bzero(&api->s3, sizeof(api->s3));
     if (tls_key)
         explicit_bzero(tls_key, tls_key_len);
     free(tls_key);

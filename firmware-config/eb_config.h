@@ -22,7 +22,7 @@
 #include "eb_ladder.h"
 
 #define EB_CONFIG_DEFAULT_PATH "/etc/encbox/encbox.yaml"
-#define EB_CONFIG_NB_SETTINGS 55          /* rows of the settings table */
+#define EB_CONFIG_NB_SETTINGS 59          /* rows of the settings table */
 #define EB_CONFIG_MAX_FILE_SIZE (1 << 20) /* a longer file is refused */
 #define EB_CONFIG_MAX_LIST 64             /* items in one list setting */
 #define EB_CONFIG_MAX_LADDERS 64          /* ladder presets */
@@ -164,6 +164,10 @@ typedef struct EbConfig {
     double live_window_seconds;     /* live.window_seconds: 60 */
     double live_capacity_mpixels;   /* live.capacity_mpixels: 0 (the estimate) */
     double live_worker_timeout;     /* live.worker_timeout_seconds: 20 */
+    int chat_max_chars;             /* chat.max_chars: 500 */
+    double chat_rate;               /* chat.messages_per_second: 2 */
+    int chat_viewers;               /* chat.viewers_per_channel: 500 */
+    int chat_history;               /* chat.history: 100 */
 
     char *path;                                   /* file the values came from; NULL: none */
     EbConfigOrigin origin[EB_CONFIG_NB_SETTINGS]; /* per table row */

@@ -480,6 +480,20 @@ static const EbSetting eb_settings[] = {
      "software backend's estimate, 60 per online core (`encbox bench --live` sustained 70 per "
      "core; benchmarks/README.md, \"Live\"); `encbox bench --live` measures this box."},
 
+    {"chat.max_chars", EB_SETTING_INT, 0, CFG(chat_max_chars), 0, "500", 1, 4000, NULL, NULL, 0,
+     "Characters of a live chat message at most; a longer one is refused with a message to "
+     "its sender."},
+    {"chat.messages_per_second", EB_SETTING_DOUBLE, 0, CFG(chat_rate), 0, "2", 0.1, 50, NULL, NULL,
+     0,
+     "Chat messages and reactions one viewer's connection may send a second (five at once "
+     "after a pause); past it the sender is told and the message dropped."},
+    {"chat.viewers_per_channel", EB_SETTING_INT, 0, CFG(chat_viewers), 0, "500", 1, 1000, NULL,
+     NULL, 0,
+     "Chat connections one channel takes on this box; the next is refused (503). Every "
+     "WebSocket of the box, chat and the console's, counts towards 1024."},
+    {"chat.history", EB_SETTING_INT, 0, CFG(chat_history), 0, "100", 0, 1000, NULL, NULL, 0,
+     "Newest chat items a viewer gets when it joins a channel's chat."},
+
     {"webhooks.url", EB_SETTING_STRING, 0, CFG(webhooks_url), 0, "", 0, 0, NULL, eb_check_base_url,
      0,
      "Where the daemon POSTs job and channel events (queued, started, progress, succeeded "

@@ -3440,10 +3440,12 @@ static void test_beacons_from_players(void **state)
 
 /* Opens GET /v1/events on d and checks the handshake (RFC 6455's example
  * key and its accept value). */
-static void ws_connect(Daemon *d, EbTestWs *w)
+/* The upgrade request for path on a new connection to d: the socket, the
+ * answer's head (nothing of the frames after it) in resp. */
+static int ws_request(Daemon *d, const char *path, char *resp, size_t size)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
-    char req[512], resp[2048];
+    char req[512];
     size_t got = 0;
 
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -3452,21 +3454,34 @@ static void ws_connect(Daemon *d, EbTestWs *w)
     assert_true(fd >= 0);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     snprintf(req, sizeof(req),
-             "GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+             "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
              "Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1\r\n\r\n",
-             d->port);
+             path, d->port);
     assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
-    /* the answer's head, byte by byte: nothing of the frames after it */
-    while (got < sizeof(resp) - 1 && !(got >= 4 && !memcmp(resp + got - 4, "\r\n\r\n", 4))) {
+    /* byte by byte: nothing of the frames after the head */
+    while (got < size - 1 && !(got >= 4 && !memcmp(resp + got - 4, "\r\n\r\n", 4))) {
         ssize_t n = recv(fd, resp + got, 1, 0);
         assert_int_equal(n, 1);
         got++;
     }
     resp[got] = 0;
+    return fd;
+}
+
+static void ws_connect_to(Daemon *d, const char *path, EbTestWs *w)
+{
+    char resp[2048];
+    int fd = ws_request(d, path, resp, sizeof(resp));
+
     assert_non_null(strstr(resp, "HTTP/1.1 101"));
     assert_non_null(strcasestr(resp, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
     eb_test_ws_client(w, fd);
+}
+
+static void ws_connect(Daemon *d, EbTestWs *w)
+{
+    ws_connect_to(d, "/v1/events", w);
 }
 
 /* GET /v1/events: the console's WebSocket. The token comes in the first
@@ -3528,6 +3543,177 @@ static void test_events_socket(void **state)
     assert_int_equal(bad.closed_code, 4401);
     eb_test_ws_free(&bad);
     eb_test_ws_free(&w);
+    daemon_stop(&d);
+}
+
+/* The data of the message of w at k (a new reference). */
+static json_t *ws_data(EbTestWs *w, int k)
+{
+    json_t *o = json_loads(w->msgs[k], 0, NULL), *d;
+    assert_non_null(o);
+    d = json_incref(json_object_get(o, "data"));
+    json_decref(o);
+    return d;
+}
+
+/* A channel's chat: viewers join without a token and get the history;
+ * what one sends reaches every viewer, stamped with the live edge's
+ * program date-time; refusals (off air, too long, not an emoji, too fast,
+ * not a moderator) come back as errors; a moderator (the token on the
+ * socket, or DELETE with it) removes an item for everyone; the replay
+ * endpoint gives the stored items by stamp; the viewers' cap holds. */
+static void test_channel_chat(void **state)
+{
+    char storage[4400], conf[4500], url[512], path[4600], resp[1024], body[256], rpath[128];
+    EbTestWs a, b, c;
+    json_t *view = NULL, *item, *hist;
+    double stamp = 0, at = 0;
+    int64_t id = 0;
+    Daemon d;
+    Resp r;
+    pid_t pub;
+    int k, fd, status;
+    (void)state;
+
+    fresh_storage("chat", storage, sizeof(storage));
+    snprintf(conf, sizeof(conf), "%s/chat.yaml", storage);
+    assert_int_equal(write_text(conf, "chat:\n  max_chars: 20\n  messages_per_second: 1\n"
+                                      "  viewers_per_channel: 2\n"),
+                     0);
+    live_daemon(&d, storage, conf,
+                "{\"name\": \"talk\", \"segment_seconds\": 1, \"window_seconds\": 30}", url,
+                sizeof(url));
+    /* a viewer: no token; ready, then the (empty) history */
+    ws_connect_to(&d, "/v1/channels/talk/chat", &a);
+    assert_true(eb_test_ws_wait(&a, "\"moderator\":false", 10) >= 0);
+    assert_true(eb_test_ws_wait(&a, "{\"type\":\"chat.history\",\"data\":{\"messages\":[]}}", 10) >=
+                0);
+    /* off air: nothing to pin a message to */
+    eb_test_ws_send(&a, "{\"type\": \"message\", \"text\": \"hello\"}");
+    assert_true(eb_test_ws_wait(&a, "not on air", 10) >= 0);
+
+    pub = publish(url, 30);
+    assert_true(pub > 0);
+    assert_true(channel_wait(&d, "talk", "live", &view));
+    snprintf(path, sizeof(path), "%s/live/talk/hls/360p/index.m3u8", storage);
+    for (int i = 0; i < 150 && access(path, R_OK) != 0; i++)
+        nap_ms(100);
+    assert_int_equal(access(path, R_OK), 0);
+    nap_ms(1100); /* the rate's bucket is full again */
+
+    ws_connect_to(&d, "/v1/channels/talk/chat", &b);
+    assert_true(eb_test_ws_wait(&b, "\"chat.history\"", 10) >= 0);
+    /* a third viewer on this box: past chat.viewers_per_channel */
+    fd = ws_request(&d, "/v1/channels/talk/chat", resp, sizeof(resp));
+    assert_non_null(strstr(resp, "HTTP/1.1 503"));
+    close(fd);
+
+    /* a message reaches both viewers, stamped with the edge's date: behind
+     * the wall clock by the pipeline's delay, no more */
+    eb_test_ws_send(&a, "{\"type\": \"message\", \"name\": \"ann\", \"text\": \"hi all\"}");
+    k = eb_test_ws_wait(&b, "\"chat.message\"", 10);
+    assert_true(k >= 0);
+    item = ws_data(&b, k);
+    assert_string_equal(json_string_value(json_object_get(item, "text")), "hi all");
+    assert_string_equal(json_string_value(json_object_get(item, "name")), "ann");
+    id = json_integer_value(json_object_get(item, "id"));
+    stamp = json_number_value(json_object_get(item, "stamp"));
+    at = json_number_value(json_object_get(item, "at"));
+    assert_true(id > 0);
+    assert_true(stamp > at - 10 && stamp <= at + 0.5);
+    json_decref(item);
+    assert_true(eb_test_ws_wait(&a, "\"hi all\"", 10) >= 0);
+
+    /* refusals, each to its sender alone */
+    eb_test_ws_send(&b, "{\"type\": \"message\", \"text\": \"twenty-one characters\"}");
+    assert_true(eb_test_ws_wait(&b, "longer than 20 characters", 10) >= 0);
+    nap_ms(1100);
+    eb_test_ws_send(&b, "{\"type\": \"reaction\", \"emoji\": \"lol\"}");
+    assert_true(eb_test_ws_wait(&b, "a reaction is one of", 10) >= 0);
+    nap_ms(1100);
+    eb_test_ws_send(&b, "{\"type\": \"delete\", \"id\": 1}");
+    assert_true(eb_test_ws_wait(&b, "only a moderator", 10) >= 0);
+    /* a reaction (thumbs up) reaches the other viewer */
+    nap_ms(1100);
+    eb_test_ws_send(&b, "{\"type\": \"reaction\", \"emoji\": \"\xf0\x9f\x91\x8d\"}");
+    assert_true(eb_test_ws_wait(&a, "\"chat.reaction\"", 10) >= 0);
+    /* too fast: past the burst, the sender is told */
+    for (int i = 0; i < 8; i++)
+        eb_test_ws_send(&a, "{\"type\": \"message\", \"text\": \"spam\"}");
+    assert_true(eb_test_ws_wait(&a, "too many messages", 10) >= 0);
+
+    /* a wrong token leaves a viewer; the right one makes a moderator, who
+     * removes the first message for everyone */
+    eb_test_ws_send(&b, "{\"token\": \"not-it\"}");
+    assert_true(eb_test_ws_wait(&b, "you are a viewer", 10) >= 0);
+    eb_test_ws_send(&b, "{\"token\": \"" TOKEN "\"}");
+    assert_true(eb_test_ws_wait(&b, "\"moderator\":true", 10) >= 0);
+    nap_ms(1100);
+    snprintf(body, sizeof(body), "{\"type\": \"delete\", \"id\": %lld}", (long long)id);
+    eb_test_ws_send(&b, body);
+    snprintf(body, sizeof(body), "{\"type\":\"chat.deleted\",\"data\":{\"id\":%lld}}",
+             (long long)id);
+    assert_true(eb_test_ws_wait(&a, body, 10) >= 0);
+    assert_true(eb_test_ws_wait(&b, body, 10) >= 0);
+
+    /* the replay: no token; the deleted one is gone; from/to by stamp */
+    snprintf(url, sizeof(url), "%s/v1/channels/talk/chat", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+    hist = json_loads(r.body, 0, NULL);
+    resp_free(&r);
+    assert_non_null(hist);
+    assert_int_equal(json_array_size(json_object_get(hist, "messages")), 6); /* 👍 + 5 spam */
+    item = json_array_get(json_object_get(hist, "messages"), 0);
+    assert_string_equal(json_string_value(json_object_get(item, "kind")), "reaction");
+    json_decref(hist);
+    snprintf(url, sizeof(url), "%s/v1/channels/talk/chat?from=%.3f&to=%.3f", d.base, stamp + 3600,
+             stamp + 7200);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 200);
+    hist = json_loads(r.body, 0, NULL);
+    resp_free(&r);
+    assert_int_equal(json_array_size(json_object_get(hist, "messages")), 0);
+    assert_non_null(json_object_get(hist, "messages"));
+    json_decref(hist);
+    snprintf(url, sizeof(url), "%s/v1/channels/talk/chat?from=soon", d.base);
+    assert_int_equal(http(&r, "GET", url, NULL, NULL, 0, NULL), 400);
+    resp_free(&r);
+
+    /* DELETE over REST: the token; once */
+    hist = api_json(&d, 200, "GET", "/v1/channels/talk/chat", NULL);
+    id = json_integer_value(
+        json_object_get(json_array_get(json_object_get(hist, "messages"), 0), "id"));
+    json_decref(hist);
+    snprintf(url, sizeof(url), "%s/v1/channels/talk/chat/%lld", d.base, (long long)id);
+    assert_int_equal(http(&r, "DELETE", url, NULL, NULL, 0, NULL), 401);
+    resp_free(&r);
+    snprintf(rpath, sizeof(rpath), "/v1/channels/talk/chat/%lld", (long long)id);
+    api(&d, &r, "DELETE", rpath, NULL);
+    assert_int_equal(r.code, 204);
+    resp_free(&r);
+    api(&d, &r, "DELETE", rpath, NULL);
+    assert_int_equal(r.code, 404);
+    resp_free(&r);
+    snprintf(body, sizeof(body), "{\"type\":\"chat.deleted\",\"data\":{\"id\":%lld}}",
+             (long long)id);
+    assert_true(eb_test_ws_wait(&a, body, 10) >= 0);
+    api(&d, &r, "GET", "/v1/channels/nope/chat", NULL);
+    assert_int_equal(r.code, 404);
+    resp_free(&r);
+
+    /* a viewer that joins later gets what is left as history */
+    eb_test_ws_free(&a);
+    nap_ms(300);
+    ws_connect_to(&d, "/v1/channels/talk/chat", &c);
+    k = eb_test_ws_wait(&c, "\"chat.history\"", 10);
+    assert_true(k >= 0);
+    hist = ws_data(&c, k);
+    assert_int_equal(json_array_size(json_object_get(hist, "messages")), 5);
+    json_decref(hist);
+    eb_test_ws_free(&b);
+    eb_test_ws_free(&c);
+    kill(pub, SIGTERM);
+    waitpid(pub, &status, 0);
+    json_decref(view);
     daemon_stop(&d);
 }
 
@@ -3608,6 +3794,7 @@ int main(void)
         cmocka_unit_test(test_boxes_report_bench_capacity),
         cmocka_unit_test(test_beacons_from_players),
         cmocka_unit_test(test_events_socket),
+        cmocka_unit_test(test_channel_chat),
         cmocka_unit_test(test_secret_rotation),
         cmocka_unit_test(test_input_size_limit),
         cmocka_unit_test(test_job_and_origin),
