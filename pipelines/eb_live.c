@@ -264,7 +264,14 @@ static int eb_live_vod_presentation(EbLiveSink *ls, int64_t n, EbPresentation *p
         if (!segs[i])
             return EB_ERR(ENOMEM);
         memcpy(segs[i], ls->rend[i].segs, (size_t)n * sizeof(EbSegmentInfo));
+        /* each segment's date on the live clock, before the runs are
+         * placed end to end: a player's program date-time (and the chat
+         * replayed by it) is the session's own */
+        for (int64_t k = 0; ls->wallclock_us && k < n; k++)
+            segs[i][k].date_us =
+                ls->wallclock_us + av_rescale(segs[i][k].start, 1000000, ls->rend[i].timescale);
     }
+    p->wallclock_us = ls->wallclock_us;
     for (int64_t k = 0, off_us = 0, shifted = 0; k < n; k++) {
         const EbSegmentInfo *s = &ref->segs[k];
         if (k > 0 && s->discontinuity && s->media_offset != ref->segs[k - 1].media_offset) {

@@ -50,6 +50,11 @@ typedef struct EbSegmentInfo {
      * (printed as IV=0x... on an EXT-X-KEY before the segment). */
     int has_iv;
     uint8_t iv[16];
+    /* HLS: the EXT-X-PROGRAM-DATE-TIME of this segment where one is printed
+     * (the first, and after a discontinuity), UTC microseconds: a live
+     * session's recording keeps each run's own date though the runs are
+     * placed end to end. 0: from the presentation's wall clock. */
+    int64_t date_us;
 } EbSegmentInfo;
 
 /* A part of a segment (LL-HLS EXT-X-PART): a fragment of the segment's

@@ -438,7 +438,9 @@ int eb_manifest_hls_media(const EbPresentation *p, const EbRendition *r, AVBPrin
             av_bprintf(out, "\n");
         }
         if (p->wallclock_us && (i == 0 || s->discontinuity)) {
-            if ((ret = eb_manifest_wallclock(p, r, s->start, &date)) < 0)
+            if (s->date_us > 0)
+                date = s->date_us;
+            else if ((ret = eb_manifest_wallclock(p, r, s->start, &date)) < 0)
                 break;
             av_bprintf(out, "#EXT-X-PROGRAM-DATE-TIME:");
             eb_manifest_bprint_date(out, date);

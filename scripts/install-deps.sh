@@ -29,7 +29,9 @@ packages=(
   # Mesa's CPU Vulkan device (lavapipe): the tests' stand-in for a GPU on
   # the hardware path (real libav hardware frames, no GPU needed)
   mesa-vulkan-drivers libvulkan1
-  chromium
+  # the players of the playback and console tests, and the emoji of the
+  # console's chat reactions in its screenshots
+  chromium fonts-noto-color-emoji
   # the HTTP/2 front end for low-latency HLS (firmware-config/nghttpx.conf)
   nghttp2-proxy
 )

@@ -291,9 +291,25 @@ static int count_str(const char *s, const char *needle)
  * (numbering on from 7 after a discontinuity, a second DASH Period), the
  * session ends later without a feed, and the recording holds both runs. A
  * later session numbers on, so no name is ever reused. */
+/* The EXT-X-PROGRAM-DATE-TIME lines of playlist m, one per line, into out. */
+static void dates_of(const char *m, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (const char *p = m; (p = strstr(p, "#EXT-X-PROGRAM-DATE-TIME:")); p++) {
+        size_t l = strcspn(p, "\n");
+        if (n + l + 2 > size)
+            break;
+        memcpy(out + n, p, l);
+        n += l;
+        out[n++] = '\n';
+        out[n] = '\0';
+    }
+}
+
 static void test_live_reconnect_continues_session(void **state)
 {
-    char root[1024], path[1400], cmd[2048];
+    char root[1024], path[1400], cmd[2048], window_dates[256], rec_dates[256];
     char *m;
     size_t len = 0;
     int nb = 0;
@@ -319,6 +335,8 @@ static void test_live_reconnect_continues_session(void **state)
     assert_non_null(strstr(m, "segment_006.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:"));
     assert_non_null(strstr(m, "segment_011.m4s"));
     assert_null(strstr(m, "#EXT-X-ENDLIST"));
+    dates_of(m, window_dates, sizeof(window_dates));
+    assert_int_equal(count_str(window_dates, "\n"), 2);
     free(m);
     snprintf(path, sizeof(path), "%s/live/cam1/dash/manifest.mpd", root);
     m = (char *)eb_test_slurp(path, &len);
@@ -343,6 +361,10 @@ static void test_live_reconnect_continues_session(void **state)
     m = (char *)eb_test_slurp(path, &len);
     assert_int_equal(count_str(m, "#EXT-X-DISCONTINUITY\n"), 1);
     assert_non_null(strstr(m, "#EXT-X-ENDLIST"));
+    /* each run keeps its date on the live clock (chat replays by it), though
+     * the runs are placed end to end */
+    dates_of(m, rec_dates, sizeof(rec_dates));
+    assert_string_equal(rec_dates, window_dates);
     free(m);
     snprintf(path, sizeof(path), "%s/videos/both/dash/manifest.mpd", root);
     m = (char *)eb_test_slurp(path, &len);

@@ -7,7 +7,8 @@
 const KEY = 'encbox.token';
 const state = { token: sessionStorage.getItem(KEY), jobs: new Map(), ws: null, wsTimer: null,
   hls: null, shaka: null, view: null, jobId: null, job: null, beacon: null, cues: [],
-  analyticsTimer: null, live: null, liveTimer: null };
+  analyticsTimer: null, live: null, liveTimer: null, liveChannel: null, recordingId: null,
+  sync: null, chatWs: null, chatTimer: null, chatDelay: 1000, moderator: false };
 const $ = (id) => document.getElementById(id);
 
 // ---- the API ----------------------------------------------------------------
@@ -544,42 +545,384 @@ async function loadChannels() {
     tr.onclick = () => playLive(c);
     return tr;
   }));
+  const open = state.liveChannel && r.channels.find((c) => c.id === state.liveChannel.id);
+  if (open && !$('live').hidden) {
+    state.liveChannel = open;
+    renderRecordings(open);
+  }
 }
 
 function stopLive() {
+  stopChat();
   if (state.live) state.live.destroy();
   state.live = null;
   clearInterval(state.liveTimer);
   state.liveTimer = null;
+  state.recordingId = null;
 }
 
-// A channel's window in hls.js, and how far behind the live edge it plays.
-function playLive(c) {
+// The panel under the channel table, for a channel's live window or one
+// of its recordings: one player, one chat, the channel's recordings.
+function openPanel(c, mode) {
   stopLive();
+  state.liveChannel = c;
   $('live').hidden = false;
+  $('live-mode').textContent = mode;
   $('live-name').textContent = c.name;
   $('live-status').textContent = '';
-  if (c.state !== 'live' && c.state !== 'reconnecting') {
-    $('live-status').textContent = `The channel is ${c.state}: nothing to play.`;
-    return;
-  }
+  $('live-latency').textContent = '–';
+  $('live-edge').hidden = mode !== 'Live';
+  $('chat-error').textContent = '';
+}
+
+// Plays url in #live-player, with a chat kept in step with it.
+function startPanelPlayer(url, config) {
   if (typeof Hls === 'undefined' || !Hls.isSupported()) {
     $('live-status').textContent = 'hls.js is not installed with this box.';
-    return;
+    return null;
   }
   const video = $('live-player');
-  const hls = new Hls({ lowLatencyMode: !!c.low_latency });
+  const hls = new Hls(config);
   state.live = hls;
   hls.on(Hls.Events.ERROR, (_, d) => {
     if (d.fatal) $('live-status').textContent = `The player stopped: ${d.details}`;
   });
   hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
-  hls.loadSource(c.outputs.hls);
+  hls.loadSource(url);
   hls.attachMedia(video);
+  state.sync = chatSync(hls, video);
+  return hls;
+}
+
+// A channel's window in hls.js, how far behind the live edge it plays, and
+// its live chat.
+function playLive(c) {
+  openPanel(c, 'Live');
+  renderRecordings(c);
+  setChatInputs(false);
+  if (c.state !== 'live' && c.state !== 'reconnecting') {
+    $('live-status').textContent = `The channel is ${c.state}: nothing to play.`;
+    chatState('closed', 'closed: the channel is not on air');
+    return;
+  }
+  const hls = startPanelPlayer(c.outputs.hls, { lowLatencyMode: !!c.low_latency });
+  if (!hls) return;
   state.liveTimer = setInterval(() => {
     const l = hls.latency;
     if (Number.isFinite(l) && l > 0) $('live-latency').textContent = `${l.toFixed(1)} s`;
   }, 500);
+  setChatInputs(true);
+  state.chatDelay = 1000;
+  openChat(c.id);
+}
+
+// One of the channel's recordings, with its chat replayed in step.
+async function playRecording(c, rec) {
+  openPanel(c, 'Recording');
+  state.recordingId = rec.id;
+  renderRecordings(c);
+  setChatInputs(false);
+  if (!startPanelPlayer(rec.outputs.hls, {})) return;
+  chatState('replay', 'replay of the recording\'s chat');
+  const sync = state.sync;
+  try {
+    await loadReplay(c.id, rec, sync);
+  } catch (e) {
+    if (state.sync === sync) $('chat-error').textContent = `The recording's chat did not load: ${e.message}`;
+  }
+}
+
+// The recording's chat from GET /v1/channels/{id}/chat?from=&to=, a page
+// at a time (the box returns a few thousand at most): the next page starts
+// at the last stamp, and ends the walk when it brings nothing new.
+const CHAT_REPLAY_PAGES = 50;
+
+async function loadReplay(channelId, rec, sync) {
+  const to = rec.end || Date.now() / 1000;
+  let from = rec.start;
+  for (let page = 0; page < CHAT_REPLAY_PAGES; page++) {
+    const r = await api('GET', `/v1/channels/${encodeURIComponent(channelId)}/chat?from=${from}&to=${to}`);
+    if (state.sync !== sync) return; /* another recording, or the panel closed */
+    const items = (r && r.messages) || [];
+    if (!sync.add(items) || !Number.isFinite(items[items.length - 1].stamp)) return;
+    from = items[items.length - 1].stamp;
+  }
+}
+
+const longClock = (s) => (s >= 3600
+  ? `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${
+    String(Math.floor(s % 60)).padStart(2, '0')}`
+  : clock(s));
+
+function renderRecordings(c) {
+  const recs = [...(c.recordings || [])].sort((a, b) => b.start - a.start);
+  $('recording-empty').hidden = recs.length > 0;
+  $('recording-list').replaceChildren(...recs.map((rec) => {
+    const li = document.createElement('li');
+    const b = li.appendChild(document.createElement('button'));
+    b.type = 'button';
+    b.className = 'play-recording';
+    b.dataset.id = String(rec.id);
+    const len = rec.duration || (rec.end ? rec.end - rec.start : 0);
+    b.textContent = `${new Date(rec.start * 1000).toLocaleString()} · ${rec.end ? longClock(len) : 'still recording'}`;
+    b.disabled = !(rec.outputs && rec.outputs.hls);
+    b.classList.toggle('playing', rec.id === state.recordingId);
+    b.setAttribute('aria-pressed', String(rec.id === state.recordingId));
+    b.onclick = () => playRecording(c, rec);
+    return li;
+  }));
+}
+
+// ---- chat in step with the picture ------------------------------------------------
+
+// Each chat item carries the program date-time it is pinned to (stamp: the
+// live edge when the box took it), and shows only when the player's own
+// program date-time (hls.playingDate) reaches it: a viewer 5 s behind the
+// edge reads the chat 5 s late, as they see the picture, and a recording
+// replays its chat where it was said. The live socket and a recording's
+// replay both feed one of these.
+const CHAT_TICK_MS = 250;
+const CHAT_REWIND_S = 1; /* the playhead went back more than this: a seek back */
+const CHAT_FLOAT_RECENT_S = 3; /* older reactions are counted, not floated */
+const CHAT_LIST_MAX = 500;
+const CHAT_FLOATS_MAX = 40;
+
+function chatSync(hls, video) {
+  const known = new Map(); /* id -> item, all of them, to show again after a seek back */
+  const shown = new Set(); /* ids, in the order shown since the last rewind */
+  const counts = new Map(); /* emoji -> reactions shown */
+  let pending = []; /* not shown yet, by stamp */
+  let last = null;
+  const byStamp = (a, b) => a.stamp - b.stamp || a.id - b.id;
+  const playhead = () => {
+    const d = hls.playingDate;
+    const t = d ? d.getTime() / 1000 : NaN;
+    return Number.isFinite(t) ? t : null;
+  };
+  const rewind = () => {
+    clearChatView();
+    shown.clear();
+    counts.clear();
+    pending = [...known.values()].sort(byStamp);
+  };
+  const tick = () => {
+    const now = playhead();
+    if (now === null) return;
+    if (last !== null && now < last - CHAT_REWIND_S) rewind();
+    last = now;
+    while (pending.length && pending[0].stamp <= now) {
+      const item = pending.shift();
+      shown.add(item.id);
+      if (item.kind === 'reaction') {
+        counts.set(item.emoji, (counts.get(item.emoji) || 0) + 1);
+        renderReactionCounts(counts);
+        if (now - item.stamp <= CHAT_FLOAT_RECENT_S) floatReaction(item);
+      } else if (item.kind === 'message') {
+        showChatLine(item);
+      }
+    }
+  };
+  const add = (items) => {
+    let fresh = 0;
+    for (const i of items) {
+      if (!i || typeof i.id !== 'number' || known.has(i.id)) continue; /* a reconnect's history again */
+      const item = Object.assign({}, i, { stamp: Number.isFinite(i.stamp) ? i.stamp : 0 });
+      known.set(item.id, item);
+      pending.push(item);
+      fresh++;
+    }
+    if (fresh) pending.sort(byStamp);
+    tick();
+    return fresh;
+  };
+  const remove = (id) => {
+    const item = known.get(id);
+    if (!item) return;
+    known.delete(id);
+    pending = pending.filter((p) => p.id !== id);
+    if (!shown.delete(id)) return;
+    if (item.kind === 'reaction' && counts.get(item.emoji)) {
+      counts.set(item.emoji, counts.get(item.emoji) - 1);
+      renderReactionCounts(counts);
+    }
+    const sel = `[data-id="${CSS.escape(String(id))}"]`;
+    for (const el of document.querySelectorAll(`#chat-list ${sel}, #live-stage .reaction-float${sel}`))
+      el.remove();
+  };
+  clearChatView();
+  video.addEventListener('timeupdate', tick);
+  video.addEventListener('seeked', tick);
+  const timer = setInterval(tick, CHAT_TICK_MS);
+  return {
+    add, remove, playhead,
+    pending: () => pending.length,
+    shown: () => [...shown],
+    stop() {
+      clearInterval(timer);
+      video.removeEventListener('timeupdate', tick);
+      video.removeEventListener('seeked', tick);
+      clearChatView();
+    },
+  };
+}
+
+function clearChatView() {
+  $('chat-list').replaceChildren();
+  for (const el of $('live-stage').querySelectorAll('.reaction-float')) el.remove();
+  renderReactionCounts(new Map());
+}
+
+function renderReactionCounts(counts) {
+  for (const b of document.querySelectorAll('#chat button.react'))
+    b.querySelector('.count').textContent = counts.get(b.dataset.emoji) ? String(counts.get(b.dataset.emoji)) : '';
+}
+
+function deleteButton(id) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'chat-delete';
+  b.textContent = '×';
+  b.title = 'Delete this message for everyone';
+  b.setAttribute('aria-label', 'delete');
+  b.onclick = () => sendChat({ type: 'delete', id });
+  return b;
+}
+
+// A message into #chat-list in stamp order (a late one, after a reconnect,
+// lands where it was said), the list kept scrolled to the end if it was.
+function showChatLine(item) {
+  const list = $('chat-list');
+  const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 24;
+  const li = document.createElement('li');
+  li.className = 'chat-item';
+  li.dataset.id = String(item.id);
+  li.dataset.stamp = String(item.stamp);
+  li.title = new Date(item.stamp * 1000).toLocaleTimeString();
+  const name = li.appendChild(document.createElement('span'));
+  name.className = 'chat-name';
+  name.textContent = String(item.name || '');
+  const text = li.appendChild(document.createElement('span'));
+  text.className = 'chat-text';
+  text.textContent = String(item.text || '');
+  if (state.moderator) li.appendChild(deleteButton(item.id));
+  let after = list.lastElementChild;
+  while (after && Number(after.dataset.stamp) > item.stamp) after = after.previousElementSibling;
+  list.insertBefore(li, after ? after.nextSibling : list.firstChild);
+  while (list.children.length > CHAT_LIST_MAX) list.firstElementChild.remove();
+  if (atEnd) list.scrollTop = list.scrollHeight;
+}
+
+// A reaction rises over the picture and goes (the CSS animation, ~2 s).
+function floatReaction(item) {
+  const stage = $('live-stage');
+  if (stage.querySelectorAll('.reaction-float').length >= CHAT_FLOATS_MAX) return;
+  const el = document.createElement('span');
+  el.className = 'reaction-float';
+  el.dataset.id = String(item.id);
+  el.textContent = String(item.emoji || '');
+  el.style.left = `${10 + Math.random() * 75}%`;
+  el.addEventListener('animationend', () => el.remove());
+  setTimeout(() => el.remove(), 2500); /* no animation ran (panel hidden): gone all the same */
+  stage.appendChild(el);
+}
+
+function setModerator(on) {
+  state.moderator = on;
+  for (const li of $('chat-list').querySelectorAll('li.chat-item')) {
+    const b = li.querySelector('.chat-delete');
+    if (on && !b) li.appendChild(deleteButton(Number(li.dataset.id)));
+    if (!on && b) b.remove();
+  }
+}
+
+function chatState(key, text) {
+  $('chat-state').dataset.state = key;
+  $('chat-state').textContent = text;
+}
+
+function setChatInputs(on) {
+  $('chat-input').disabled = !on;
+  for (const b of document.querySelectorAll('#chat button.react')) b.disabled = !on;
+}
+
+// ---- the chat socket (GET /v1/channels/{id}/chat, a WebSocket) ----------------------
+
+function openChat(channelId) {
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/channels/${
+    encodeURIComponent(channelId)}/chat`);
+  state.chatWs = ws;
+  chatState('connecting', 'connecting…');
+  ws.onopen = () => { if (state.token) ws.send(JSON.stringify({ token: state.token })); };
+  ws.onmessage = (m) => { if (state.chatWs === ws) onChatFrame(m.data); };
+  ws.onclose = () => {
+    if (state.chatWs !== ws) return; /* closed on purpose */
+    state.chatWs = null;
+    setModerator(false);
+    const delay = state.chatDelay;
+    state.chatDelay = Math.min(delay * 2, 30000);
+    chatState('closed', `closed; trying again in ${delay / 1000} s`);
+    state.chatTimer = setTimeout(() => { if (!$('live').hidden && state.sync) openChat(channelId); }, delay);
+  };
+}
+
+function onChatFrame(raw) {
+  let f;
+  try { f = JSON.parse(raw); } catch { return; }
+  const d = (f && f.data) || {};
+  if (f.type === 'ready') {
+    state.chatDelay = 1000;
+    setModerator(!!d.moderator);
+    chatState(d.moderator ? 'moderator' : 'connected', d.moderator ? 'connected (moderator)' : 'connected');
+  } else if (f.type === 'chat.history') {
+    state.sync.add(d.messages || []);
+  } else if (f.type === 'chat.message' || f.type === 'chat.reaction') {
+    state.sync.add([d]);
+  } else if (f.type === 'chat.deleted') {
+    state.sync.remove(d.id);
+  } else if (f.type === 'error') {
+    $('chat-error').textContent = String(d.error || f.error || 'The box refused that.');
+  }
+}
+
+function sendChat(msg) {
+  const ws = state.chatWs;
+  if (!ws || ws.readyState !== WebSocket.OPEN) {
+    $('chat-error').textContent = 'The chat is not connected.';
+    return false;
+  }
+  $('chat-error').textContent = '';
+  ws.send(JSON.stringify(msg));
+  return true;
+}
+
+function stopChat() {
+  clearTimeout(state.chatTimer);
+  state.chatTimer = null;
+  const ws = state.chatWs;
+  state.chatWs = null;
+  if (ws) ws.close();
+  if (state.sync) state.sync.stop();
+  state.sync = null;
+  setModerator(false);
+  chatState('closed', 'closed');
+}
+
+function wireChat() {
+  $('chat-input').addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter' || e.isComposing) return;
+    const text = $('chat-input').value.trim();
+    if (!text) return;
+    const name = $('chat-name').value.trim() || 'operator';
+    if (sendChat({ type: 'message', name, text })) $('chat-input').value = '';
+  });
+  for (const b of document.querySelectorAll('#chat button.react'))
+    b.onclick = () => sendChat({ type: 'reaction', emoji: b.dataset.emoji });
+  /* for the browser test */
+  window.encboxChat = {
+    pending: () => (state.sync ? state.sync.pending() : 0),
+    shown: () => (state.sync ? state.sync.shown() : []),
+    playhead: () => (state.sync ? state.sync.playhead() : null),
+  };
 }
 
 // ---- the event socket -----------------------------------------------------------
@@ -630,6 +973,7 @@ $('token').addEventListener('keydown', (e) => {
 $('signout').onclick = () => signOut('');
 $('upload-form').addEventListener('submit', uploadAndSubmit);
 wireSeekBar();
+wireChat();
 addEventListener('hashchange', route);
 if (state.token) start();
 else show('signin');

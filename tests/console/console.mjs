@@ -4,7 +4,10 @@
 // uploads a file and submits a job from the page, watches its progress
 // reach 100 % through the event socket (no reload, no polling), plays the
 // result and switches renditions with the picker, checks that the player's
-// beacons reached /metrics, and looks at the devices page. Screenshots of
+// beacons reached /metrics, plays a live channel on two pages that
+// exchange chat and reactions in step with the picture (a moderator
+// deletes one), replays the chat with the recording, and looks at the
+// devices page. Screenshots of
 // each page go to WORKDIR/screenshots. Every check names what it protects;
 // the first that fails ends the run (exit 1).
 import { spawn, execFileSync } from 'node:child_process';
@@ -236,6 +239,102 @@ try {
     const latency = parseFloat(await page.textContent('#live-latency'));
     assert.ok(latency > 0 && latency < 30, `latency ${latency} s`);
     await page.screenshot({ path: `${shots}/channels.png` });
+  });
+
+  // A second viewer of the channel: another tab signed in to the console.
+  const page2 = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page2.on('pageerror', (e) => consoleErrors.push(`page 2: ${e}`));
+  let chatId = null;
+  const chatOf = async () => (await (await fetch(`${base}/v1/channels/consolecam/chat`)).json()).messages;
+
+  await check('two pages on the channel exchange chat, each message shown when the playhead reaches its stamp',
+    async () => {
+      await page2.goto(`${base}/`);
+      await page2.fill('#token', TOKEN);
+      await page2.press('#token', 'Enter');
+      await page2.waitForSelector('#jobs', { state: 'visible' });
+      await page2.click('#nav a[data-view="channels"]');
+      await page2.click('#channel-table tr[data-name="consolecam"]');
+      for (const p of [page, page2])
+        await p.waitForFunction(() => document.getElementById('chat-state').dataset.state === 'moderator',
+          null, { timeout: 10000 });
+      await page2.waitForFunction(() => window.encboxChat.playhead() !== null, null, { timeout: 30000 });
+      await page.fill('#chat-input', 'hello from page one');
+      await page.press('#chat-input', 'Enter');
+      let item = null;
+      for (let i = 0; i < 50 && !item; i++) {
+        item = (await chatOf()).find((m) => m.text === 'hello from page one');
+        if (!item) await sleep(100);
+      }
+      assert.ok(item, 'the message was stored');
+      chatId = item.id;
+      // Page two holds it until its picture reaches the stamp, then shows it.
+      let heldBack = false;
+      let shownAt = null;
+      for (let i = 0; i < 300 && shownAt === null; i++) {
+        const o = await page2.evaluate((id) => ({ head: window.encboxChat.playhead(),
+          shown: window.encboxChat.shown().includes(id) }), item.id);
+        if (o.shown) shownAt = o.head;
+        else if (o.head !== null && o.head < item.stamp) heldBack = true;
+        await sleep(50);
+      }
+      assert.ok(shownAt !== null, 'page two shows the message');
+      assert.ok(heldBack, 'page two held it while its playhead was before the stamp');
+      assert.ok(shownAt >= item.stamp, `shown at ${shownAt}, stamped ${item.stamp}`);
+      assert.equal(await page2.textContent(`#chat-list li[data-id="${item.id}"] .chat-text`),
+        'hello from page one');
+      await page.waitForSelector(`#chat-list li[data-id="${item.id}"]`, { timeout: 30000 });
+    });
+
+  await check('a reaction from one page floats on the other', async () => {
+    const floats = page.waitForSelector('#live-stage .reaction-float', { state: 'attached', timeout: 30000 });
+    await page2.click('#chat button.react[data-emoji="👍"]');
+    await floats;
+    await page.waitForFunction(() => document.querySelector(
+      '#chat button.react[data-emoji="👍"] .count').textContent === '1', null, { timeout: 10000 });
+    await page.screenshot({ path: `${shots}/channels-chat.png` });
+  });
+
+  await check('a moderator deletes a message for every viewer', async () => {
+    await page.fill('#chat-input', 'still here');
+    await page.press('#chat-input', 'Enter');
+    await page2.waitForSelector('#chat-list li .chat-text >> text=still here', { timeout: 30000 });
+    await page.click(`#chat-list li[data-id="${chatId}"] .chat-delete`);
+    await page2.waitForSelector(`#chat-list li[data-id="${chatId}"]`, { state: 'detached', timeout: 10000 });
+    assert.equal((await chatOf()).some((m) => m.id === chatId), false, 'gone from the store');
+  });
+
+  await check('the recording replays its chat in step with its picture', async () => {
+    const kept = (await chatOf()).find((m) => m.text === 'still here');
+    assert.ok(kept);
+    publisher.kill('SIGKILL');
+    publisher = null;
+    const end = await fetch(`${base}/v1/channels/consolecam`, { method: 'DELETE',
+      headers: { Authorization: `Bearer ${TOKEN}` } });
+    assert.equal(end.status, 200);
+    let rec = null;
+    for (let i = 0; i < 300 && !rec; i++) {
+      const v = await (await fetch(`${base}/v1/channels/consolecam`, {
+        headers: { Authorization: `Bearer ${TOKEN}` } })).json();
+      rec = (v.recordings || [])[0];
+      if (!rec) await sleep(100);
+    }
+    assert.ok(rec, 'the session was recorded');
+    await page2.close();
+    await page.click('#nav a[data-view="devices"]');
+    await page.click('#nav a[data-view="channels"]');
+    await page.click('#channel-table tr[data-name="consolecam"]');
+    await page.click(`#recording-list button.play-recording[data-id="${rec.id}"]`);
+    await page.waitForFunction(() => window.encboxChat.playhead() !== null, null, { timeout: 30000 });
+    const head0 = await page.evaluate(() => window.encboxChat.playhead());
+    assert.ok(head0 < kept.stamp, `the replay starts before the message (${head0} < ${kept.stamp})`);
+    assert.equal(await page.evaluate((id) => window.encboxChat.shown().includes(id), kept.id), false);
+    await page.waitForFunction((id) => window.encboxChat.shown().includes(id), kept.id,
+      { timeout: 60000 });
+    const head = await page.evaluate(() => window.encboxChat.playhead());
+    assert.ok(head >= kept.stamp, `shown at ${head}, stamped ${kept.stamp}`);
+    assert.equal(await page.$(`#chat-list li[data-id="${chatId}"]`), null, 'the deleted one stays gone');
+    await page.screenshot({ path: `${shots}/recording-chat.png` });
   });
 
   await check('the devices page lists the backends and their sessions', async () => {
