@@ -3620,7 +3620,7 @@ static void test_channel_chat(void **state)
     stamp = json_number_value(json_object_get(item, "stamp"));
     at = json_number_value(json_object_get(item, "at"));
     assert_true(id > 0);
-    assert_true(stamp > at - 10 && stamp <= at + 0.5);
+    assert_true(stamp > at - 10 && stamp < at + 2); /* -re sends a little ahead at first */
     json_decref(item);
     assert_true(eb_test_ws_wait(&a, "\"hi all\"", 10) >= 0);
 

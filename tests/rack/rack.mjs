@@ -381,6 +381,41 @@ try {
               ([u, o]) => window.EB.hlsPlay(u, o),
               [master, { timeoutMs: 30000, minAdvance: 2, expectAudio: 'auto' }]);
             assert.equal(r.status, 'pass', JSON.stringify(r));
+            // the channel's chat across the rack: a viewer on box-b (which
+            // does not carry it: the stamp comes from the bucket's window)
+            // is heard by a viewer on box-a, through PostgreSQL
+            const ws = (box) => `${box.base.replace('http', 'ws')}/v1/channels/${ch.id}/chat`;
+            const chat = await page.evaluate(async ([ua, ub]) => {
+              const open = (u) => new Promise((resolve, reject) => {
+                const w = new WebSocket(u);
+                const msgs = [];
+                w.onmessage = (m) => msgs.push(JSON.parse(m.data));
+                w.onopen = () => resolve({ w, msgs });
+                w.onerror = () => reject(new Error(`no socket: ${u}`));
+              });
+              const wait = async (v, pred, ms) => {
+                for (const end = Date.now() + ms; Date.now() < end;) {
+                  const m = v.msgs.find(pred);
+                  if (m) return m;
+                  await new Promise((r) => setTimeout(r, 100));
+                }
+                return null;
+              };
+              const A = await open(ua);
+              const B = await open(ub);
+              await wait(A, (m) => m.type === 'chat.history', 5000);
+              await wait(B, (m) => m.type === 'chat.history', 5000);
+              B.w.send(JSON.stringify({ type: 'message', name: 'b', text: 'from box-b' }));
+              const got = await wait(A, (m) => m.type === 'chat.message', 10000);
+              const err = B.msgs.find((m) => m.type === 'error');
+              A.w.close();
+              B.w.close();
+              return { got: got && got.data, err: err && err.data };
+            }, [ws(a), ws(b)]);
+            assert.ok(chat.got, `box-a's viewer heard box-b's: ${JSON.stringify(chat)}`);
+            assert.equal(chat.got.text, 'from box-b');
+            assert.ok(chat.got.stamp > chat.got.at - 15 && chat.got.stamp < chat.got.at + 2,
+              `stamped with the bucket window's edge: ${JSON.stringify(chat.got)}`);
             await page.close().catch(() => {});
           }
         }
