@@ -25,14 +25,6 @@
 #define EB_CHAT_SEEN 256 /* ids remembered as published: > EB_CHAT_LOOKBACK */
 #define EB_CHAT_TAIL_ROWS 1000
 
-const char *const eb_chat_emoji[] = {"\xf0\x9f\x91\x8d",         /* thumbs up */
-                                     "\xe2\x9d\xa4\xef\xb8\x8f", /* red heart */
-                                     "\xf0\x9f\x98\x82",         /* tears of joy */
-                                     "\xf0\x9f\x98\xae",         /* open mouth */
-                                     "\xf0\x9f\x91\x8f",         /* clapping */
-                                     "\xf0\x9f\x94\xa5",         /* fire */
-                                     NULL};
-
 typedef struct EbChatJob {
     struct EbChatJob *next;
     uint64_t conn;
@@ -310,106 +302,28 @@ static void eb_chat_reply_error(EbChat *chat, uint64_t conn, const char *fmt, ..
     json_decref(o);
 }
 
-/* Characters of UTF-8 text (jansson has checked it is UTF-8). */
-static size_t eb_chat_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xc0) != 0x80;
-    return n;
-}
-
-/* s with control characters as spaces and the ends trimmed, into a new
- * string; NULL when that is empty. */
-static char *eb_chat_clean(const char *s)
-{
-    char *out, *e;
-
-    if (!s)
-        return NULL;
-    while (*s == ' ' || (unsigned char)*s < 0x20)
-        if (!*s++)
-            return NULL;
-    if (!*s || !(out = strdup(s)))
-        return NULL;
-    for (char *p = out; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = ' ';
-    for (e = out + strlen(out); e > out && e[-1] == ' ';)
-        *--e = '\0';
-    return out;
-}
-
-static int eb_chat_emoji_ok(const char *e)
-{
-    for (int i = 0; e && eb_chat_emoji[i]; i++)
-        if (!strcmp(e, eb_chat_emoji[i]))
-            return 1;
-    return 0;
-}
-
 static void eb_chat_message(EbChat *chat, EbChatJob *jb)
 {
-    json_t *o = json_loads(jb->text, 0, NULL);
-    const char *type = json_string_value(json_object_get(o, "type"));
+    static const char *const kinds[] = {"message", "reaction", "delete"};
     const char *channel = jb->channel + strlen(EB_CHAT_TOPIC_PREFIX);
-    char *name = NULL, *body = NULL;
+    EbChatInput in;
+    char why[256];
     double stamp;
     int ret;
 
-    if (!type) {
-        eb_chat_reply_error(chat, jb->conn, "a message is a JSON object with a \"type\"");
-        goto done;
+    if (eb_chat_parse(jb->text, strlen(jb->text), chat->cfg.max_chars, &in, why, sizeof(why)) < 0) {
+        eb_chat_reply_error(chat, jb->conn, "%s", why);
+        return;
     }
-    if (!strcmp(type, "delete")) {
-        json_t *id = json_object_get(o, "id");
+    if (in.kind == EB_CHAT_DELETE) {
         if (!jb->moderator)
             eb_chat_reply_error(chat, jb->conn,
                                 "only a moderator (who sent the API token) deletes messages");
-        else if (!json_is_integer(id))
-            eb_chat_reply_error(chat, jb->conn, "delete needs the item's \"id\"");
-        else if ((ret = eb_chat_delete(chat, channel, json_integer_value(id))) == EB_ERR(ENOENT))
+        else if ((ret = eb_chat_delete(chat, channel, in.id)) == EB_ERR(ENOENT))
             eb_chat_reply_error(chat, jb->conn, "no item %lld in this channel's chat",
-                                (long long)json_integer_value(id));
+                                (long long)in.id);
         else if (ret < 0)
             eb_chat_reply_error(chat, jb->conn, "the chat store failed: try again");
-        goto done;
-    }
-    if (!strcmp(type, "message")) {
-        const char *n = json_string_value(json_object_get(o, "name"));
-        body = eb_chat_clean(json_string_value(json_object_get(o, "text")));
-        name = eb_chat_clean(n ? n : "viewer");
-        if (!body) {
-            eb_chat_reply_error(chat, jb->conn, "a message needs some \"text\"");
-            goto done;
-        }
-        if (eb_chat_chars(body) > (size_t)chat->cfg.max_chars) {
-            eb_chat_reply_error(chat, jb->conn,
-                                "the message is longer than %d characters (chat.max_chars)",
-                                chat->cfg.max_chars);
-            goto done;
-        }
-        if (!name || eb_chat_chars(name) > EB_CHAT_NAME_MAX) {
-            eb_chat_reply_error(chat, jb->conn, "a name is 1 to %d characters", EB_CHAT_NAME_MAX);
-            goto done;
-        }
-    } else if (!strcmp(type, "reaction")) {
-        const char *e = json_string_value(json_object_get(o, "emoji"));
-        const char *n = json_string_value(json_object_get(o, "name"));
-        if (!eb_chat_emoji_ok(e)) {
-            eb_chat_reply_error(chat, jb->conn,
-                                "a reaction is one of \xf0\x9f\x91\x8d "
-                                "\xe2\x9d\xa4\xef\xb8\x8f \xf0\x9f\x98\x82 "
-                                "\xf0\x9f\x98\xae \xf0\x9f\x91\x8f \xf0\x9f\x94\xa5");
-            goto done;
-        }
-        body = strdup(e);
-        name = eb_chat_clean(n ? n : "viewer");
-        if (name && eb_chat_chars(name) > EB_CHAT_NAME_MAX)
-            name[0] = '\0';
-    } else {
-        eb_chat_reply_error(chat, jb->conn, "unknown type \"%.40s\": message, reaction or delete",
-                            type);
         goto done;
     }
     /* the picture's time at the live edge: what every player syncs to */
@@ -422,14 +336,12 @@ static void eb_chat_message(EbChat *chat, EbChatJob *jb)
         goto done;
     }
     pthread_mutex_lock(&chat->db_lock);
-    ret = eb_chat_insert(chat, channel, type, name ? name : "", body, stamp, 0);
+    ret = eb_chat_insert(chat, channel, kinds[in.kind], in.name, in.body, stamp, 0);
     pthread_mutex_unlock(&chat->db_lock);
     if (ret < 0)
         eb_chat_reply_error(chat, jb->conn, "the chat store failed: try again");
 done:
-    free(name);
-    free(body);
-    json_decref(o);
+    eb_chat_input_free(&in);
 }
 
 static void eb_chat_join(EbChat *chat, EbChatJob *jb)

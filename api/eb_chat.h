@@ -96,6 +96,25 @@ int eb_chat_delete(EbChat *chat, const char *channel_id, int64_t id);
 int eb_chat_history(EbChat *chat, const char *channel_id, double from, double to, int limit,
                     json_t **out);
 
+/* A viewer's message, read and checked (pure: any thread). */
+typedef enum EbChatKind { EB_CHAT_MESSAGE, EB_CHAT_REACTION, EB_CHAT_DELETE } EbChatKind;
+
+typedef struct EbChatInput {
+    EbChatKind kind;
+    char name[EB_CHAT_NAME_MAX * 4 + 1]; /* UTF-8, no control characters; "viewer" if none */
+    char *body;                          /* the text (trimmed, control characters as
+                                          * spaces, 1 to max_chars characters) or the
+                                          * emoji; NULL for a deletion */
+    int64_t id;                          /* the item a deletion names (> 0) */
+} EbChatInput;
+
+/* Reads one client message (text, len bytes: JSON) into *out: 0, or
+ * EB_ERR(EINVAL) with why (a sentence for the sender) filled. Whether the
+ * sender may delete is the caller's. eb_chat_input_free releases out. */
+int eb_chat_parse(const char *text, size_t len, int max_chars, EbChatInput *out, char *why,
+                  size_t size);
+void eb_chat_input_free(EbChatInput *in);
+
 /* The live edge's program date-time of a live window: read(opaque, path)
  * gives the text of a file of the window (a malloc'd NUL-terminated
  * string into *text, 0, or a negative errno); master is the master

@@ -91,6 +91,76 @@ static void test_window_edge(void **state)
                      EB_ERR(EINVAL));
 }
 
+/* ---- a viewer's message ------------------------------------------------ */
+
+static int parse(const char *text, EbChatInput *in, char *why)
+{
+    return eb_chat_parse(text, strlen(text), 10, in, why, 256);
+}
+
+static void test_parse(void **state)
+{
+    EbChatInput in;
+    char why[256];
+    (void)state;
+
+    /* a message: trimmed, control characters as spaces, "viewer" by default */
+    assert_int_equal(parse("{\"type\":\"message\",\"text\":\" a\\nb\\u0007c \"}", &in, why), 0);
+    assert_int_equal(in.kind, EB_CHAT_MESSAGE);
+    assert_string_equal(in.body, "a b c");
+    assert_string_equal(in.name, "viewer");
+    eb_chat_input_free(&in);
+    /* DEL is a control character too, at the ends as well (the fuzzer's find) */
+    assert_int_equal(
+        parse("{\"type\":\"message\",\"text\":\" \\u007fhi\\u007f\",\"name\":\"\"}", &in, why), 0);
+    assert_string_equal(in.body, "hi");
+    assert_string_equal(in.name, "viewer");
+    eb_chat_input_free(&in);
+    /* characters, not bytes: ten of them in 30 bytes pass */
+    assert_int_equal(parse("{\"type\":\"message\",\"name\":\" zo\xc3\xab \",\"text\":"
+                           "\"\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+                           "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\"}",
+                           &in, why),
+                     0);
+    assert_string_equal(in.name, "zo\xc3\xab");
+    eb_chat_input_free(&in);
+    assert_int_equal(parse("{\"type\":\"message\",\"text\":\"01234567890\"}", &in, why),
+                     EB_ERR(EINVAL));
+    assert_non_null(strstr(why, "longer than 10 characters"));
+    assert_null(in.body);
+    assert_int_equal(parse("{\"type\":\"message\",\"text\":\"\\t \"}", &in, why), EB_ERR(EINVAL));
+    assert_non_null(strstr(why, "needs some"));
+    assert_int_equal(
+        parse(
+            "{\"type\":\"message\",\"text\":\"x\",\"name\":\"123456789012345678901234567890123\"}",
+            &in, why),
+        EB_ERR(EINVAL));
+    assert_non_null(strstr(why, "at most 32"));
+    /* a reaction: one of the set, nothing else */
+    assert_int_equal(parse("{\"type\":\"reaction\",\"emoji\":\"\xf0\x9f\x91\x8f\"}", &in, why), 0);
+    assert_int_equal(in.kind, EB_CHAT_REACTION);
+    assert_string_equal(in.body, "\xf0\x9f\x91\x8f");
+    eb_chat_input_free(&in);
+    assert_int_equal(parse("{\"type\":\"reaction\",\"emoji\":\"\xf0\x9f\x91\x8f!\"}", &in, why),
+                     EB_ERR(EINVAL));
+    assert_int_equal(parse("{\"type\":\"reaction\"}", &in, why), EB_ERR(EINVAL));
+    /* a deletion names an item */
+    assert_int_equal(parse("{\"type\":\"delete\",\"id\":42}", &in, why), 0);
+    assert_int_equal(in.kind, EB_CHAT_DELETE);
+    assert_int_equal(in.id, 42);
+    assert_int_equal(parse("{\"type\":\"delete\",\"id\":\"42\"}", &in, why), EB_ERR(EINVAL));
+    assert_int_equal(parse("{\"type\":\"delete\",\"id\":0}", &in, why), EB_ERR(EINVAL));
+    /* what is not a message */
+    assert_int_equal(parse("[\"message\"]", &in, why), EB_ERR(EINVAL));
+    assert_non_null(strstr(why, "JSON object"));
+    assert_int_equal(parse("{\"type\":7}", &in, why), EB_ERR(EINVAL));
+    assert_int_equal(parse("{\"type\":\"shout\"}", &in, why), EB_ERR(EINVAL));
+    assert_non_null(strstr(why, "unknown type \"shout\""));
+    assert_int_equal(
+        eb_chat_parse("{\"type\":\"message\",\"text\":\"\xff\"}", 29, 10, &in, why, sizeof(why)),
+        EB_ERR(EINVAL)); /* not UTF-8 */
+}
+
 /* ---- two boxes ------------------------------------------------------------ */
 
 typedef struct Box {
@@ -312,6 +382,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_window_edge),
+        cmocka_unit_test(test_parse),
         cmocka_unit_test(test_two_boxes_on_sqlite),
         cmocka_unit_test(test_two_boxes_on_postgresql),
     };

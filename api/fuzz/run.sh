@@ -8,7 +8,8 @@
 # the target builds a well-formed opening itself, see fuzz_rtmp.c), then
 # fuzz_llhls (the origin's LL-HLS directives and playlists; seeds in
 # seeds-llhls/), then fuzz_beacon (POST /v1/beacons bodies, which need no
-# token, and their aggregation; seeds beacon_* in seeds/).
+# token, and their aggregation; seeds beacon_* in seeds/), then fuzz_chat
+# (what a chat viewer sends on a channel's WebSocket; seeds chat_*).
 # Exits 0 when no input crashed, leaked or broke one of the target's
 # checks; otherwise non-zero, with the input under fuzz-artifacts/.
 set -eu
@@ -26,7 +27,7 @@ cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER="$cc" -DEB_FUZZ=ON -DBUILD_TESTI
       -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/configure.log" 2>&1 ||
     { cat "$build/configure.log" >&2; exit 1; }
 cmake --build "$build" --target fuzz_job_request fuzz_channel_request fuzz_rtmp fuzz_llhls \
-    fuzz_beacon -j2
+    fuzz_beacon fuzz_chat -j2
 
 corpus="$build/fuzz-corpus"
 artifacts="$build/fuzz-artifacts"
@@ -93,4 +94,16 @@ done >"$dict"
 
 "$build/api/fuzz/fuzz_beacon" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -max_len=8192 -dict="$dict" -artifact_prefix="$artifacts/beacon-" -print_final_stats=1 \
+    "$corpus" "$here/seeds"
+
+corpus="$build/fuzz-corpus-chat"
+mkdir -p "$corpus"
+dict="$build/fuzz-chat.dict"
+for k in type message reaction delete name text emoji id token ping '\\u0000' '\\n' ' '; do
+    printf '"%s"\n' "$k"
+done >"$dict"
+printf '"\xf0\x9f\x91\x8d"\n"\xe2\x9d\xa4\xef\xb8\x8f"\n' >>"$dict"
+
+"$build/api/fuzz/fuzz_chat" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=4096 -dict="$dict" -artifact_prefix="$artifacts/chat-" -print_final_stats=1 \
     "$corpus" "$here/seeds"
