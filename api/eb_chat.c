@@ -24,6 +24,7 @@
 #define EB_CHAT_TICK_MS 1000
 #define EB_CHAT_SEEN 256 /* ids remembered as published: > EB_CHAT_LOOKBACK */
 #define EB_CHAT_TAIL_ROWS 1000
+#define EB_CHAT_EXPIRE_S 3600.0 /* how often old items are removed */
 
 typedef struct EbChatJob {
     struct EbChatJob *next;
@@ -221,6 +222,25 @@ static json_t *eb_chat_recent(EbChat *chat, const char *channel_id)
     return arr;
 }
 
+/* Removes what is older than keep_days (every box of a rack does: the
+ * same rows, whoever is first). */
+static void eb_chat_expire(EbChat *chat)
+{
+    EbSqlStmt *st;
+
+    if (chat->cfg.keep_days <= 0)
+        return;
+    pthread_mutex_lock(&chat->db_lock);
+    if ((st = eb_sql_prepare(chat->db, "DELETE FROM chat WHERE at < ?"))) {
+        eb_sql_bind_double(st, 1, eb_chat_now() - chat->cfg.keep_days * 86400.0);
+        if (eb_sql_step(st) >= 0 && eb_sql_changes(st) > 0)
+            EB_LOGI("chat", "%lld items older than %d days removed",
+                    (long long)eb_sql_changes(st), chat->cfg.keep_days);
+        eb_sql_finalize(st);
+    }
+    pthread_mutex_unlock(&chat->db_lock);
+}
+
 /* ---- the fan-out (eb-chat) ---------------------------------------------- */
 
 static int eb_chat_seen(EbChat *chat, int64_t id)
@@ -361,7 +381,7 @@ static void *eb_chat_thread(void *arg)
     EbChat *chat = arg;
 
     pthread_setname_np(pthread_self(), "eb-chat");
-    for (;;) {
+    for (double expire_at = 0;;) {
         struct pollfd pfd[2] = {{.fd = chat->wake[0], .events = POLLIN}, {.fd = -1}};
         EbChatJob *jb, *next;
         int stop, dropped;
@@ -391,6 +411,10 @@ static void *eb_chat_thread(void *arg)
         if (stop)
             break;
         eb_chat_tail(chat, 1);
+        if (eb_chat_now() >= expire_at) {
+            eb_chat_expire(chat);
+            expire_at = eb_chat_now() + EB_CHAT_EXPIRE_S;
+        }
         if (chat->listen)
             pfd[1] = (struct pollfd){.fd = eb_sql_socket(chat->listen), .events = POLLIN};
         if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1, EB_CHAT_TICK_MS) < 0 && errno != EINTR)

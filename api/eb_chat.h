@@ -67,6 +67,7 @@ typedef struct EbChatConfig {
     void *opaque;
     int max_chars; /* characters of a message at most (chat.max_chars) */
     int history;   /* items a joining viewer gets (chat.history) */
+    int keep_days; /* items older than this are removed (chat.keep_days); 0: kept */
 } EbChatConfig;
 
 /* Opens the store (makes the table) and starts eb-chat. 0 or a negative

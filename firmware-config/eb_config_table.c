@@ -493,6 +493,9 @@ static const EbSetting eb_settings[] = {
      "WebSocket of the box, chat and the console's, counts towards 1024."},
     {"chat.history", EB_SETTING_INT, 0, CFG(chat_history), 0, "100", 0, 1000, NULL, NULL, 0,
      "Newest chat items a viewer gets when it joins a channel's chat."},
+    {"chat.keep_days", EB_SETTING_INT, 0, CFG(chat_keep_days), 0, "30", 1, 3650, NULL, NULL, 0,
+     "Days a chat item is kept (for the recordings' replay); older ones are removed every "
+     "hour."},
 
     {"webhooks.url", EB_SETTING_STRING, 0, CFG(webhooks_url), 0, "", 0, 0, NULL, eb_check_base_url,
      0,

@@ -217,8 +217,13 @@ static void box_open(Box *b, const char *db, const char *name)
                      .on_join = box_join,
                      .rate = 100,
                      .burst = 100};
-    EbChatConfig cc = {
-        .db = db, .box = name, .edge = box_edge, .opaque = b, .max_chars = 50, .history = 10};
+    EbChatConfig cc = {.db = db,
+                       .box = name,
+                       .edge = box_edge,
+                       .opaque = b,
+                       .max_chars = 50,
+                       .history = 10,
+                       .keep_days = 1};
 
     memset(b, 0, sizeof(*b));
     pthread_mutex_init(&b->lock, NULL);
@@ -350,6 +355,50 @@ static void two_boxes(const char *db)
     box_close(&two);
 }
 
+static int64_t count_rows(const char *db, const char *where)
+{
+    EbSql *sql = NULL;
+    EbSqlStmt *st;
+    char q[256];
+    int64_t n = -1;
+
+    assert_int_equal(eb_sql_open(db, "test", &sql), 0);
+    snprintf(q, sizeof(q), "SELECT COUNT(*) FROM chat WHERE %s", where);
+    st = eb_sql_prepare(sql, q);
+    assert_non_null(st);
+    if (eb_sql_step(st) == 1)
+        n = eb_sql_int64(st, 0);
+    eb_sql_finalize(st);
+    eb_sql_close(&sql);
+    return n;
+}
+
+/* Items older than chat.keep_days (1 here) go; newer ones stay. */
+static void expiry(const char *db)
+{
+    EbSql *sql = NULL;
+    Box one;
+    int64_t n = -1;
+
+    box_open(&one, db, "one"); /* makes the table */
+    box_close(&one);
+    assert_int_equal(eb_sql_open(db, "test", &sql), 0);
+    assert_int_equal(eb_sql_exec(sql, "INSERT INTO chat (channel_id, kind, name, body, stamp, at) "
+                                      "VALUES ('old', 'message', 'a', 'then', 1, 1), "
+                                      "('old', 'message', 'a', 'now', 1, 1e10)"),
+                     0);
+    eb_sql_close(&sql);
+    box_open(&one, db, "one");
+    for (int i = 0; i < 100 && (n = count_rows(db, "channel_id = 'old'")) != 1; i++)
+        usleep(20 * 1000);
+    box_close(&one);
+    assert_int_equal(n, 1);
+    assert_int_equal(count_rows(db, "body = 'now'"), 1);
+    assert_int_equal(eb_sql_open(db, "test", &sql), 0);
+    assert_int_equal(eb_sql_exec(sql, "DELETE FROM chat WHERE channel_id = 'old'"), 0);
+    eb_sql_close(&sql);
+}
+
 static void test_two_boxes_on_sqlite(void **state)
 {
     const char *tmp = getenv("EB_TEST_TMP");
@@ -364,6 +413,7 @@ static void test_two_boxes_on_sqlite(void **state)
     }
     assert_non_null(mkdtemp(dir));
     snprintf(db, sizeof(db), "%s/jobs.db", dir);
+    expiry(db);
     two_boxes(db);
 }
 
@@ -375,6 +425,7 @@ static void test_two_boxes_on_postgresql(void **state)
         skip();
         return;
     }
+    expiry(url);
     two_boxes(url);
 }
 
