@@ -847,6 +847,29 @@ static void eb_api_channel_ended(void *opaque, const char *channel_id)
     eb_channel_runs_end(api->runs, channel_id);
 }
 
+/* Chat viewers on this box, per channel that has some. */
+static void eb_chat_viewers_metrics(EbApi *api, FILE *f)
+{
+    json_t *list = NULL, *v;
+    size_t i;
+
+    if (!api->ws || eb_ws_count(api->ws) == 0 || eb_channels_list(api->channels, &list) < 0)
+        return;
+    fprintf(f, "# HELP encbox_chat_viewers Chat sockets open on this box, per channel.\n"
+               "# TYPE encbox_chat_viewers gauge\n");
+    json_array_foreach(list, i, v)
+    {
+        char topic[EB_WS_TOPIC_MAX];
+        int n;
+        snprintf(topic, sizeof(topic), EB_CHAT_TOPIC_PREFIX "%s",
+                 json_string_value(json_object_get(v, "id")));
+        if ((n = eb_ws_topic_count(api->ws, topic)) > 0)
+            fprintf(f, "encbox_chat_viewers{channel=\"%s\"} %d\n",
+                    json_string_value(json_object_get(v, "name")), n);
+    }
+    json_decref(list);
+}
+
 static enum MHD_Result eb_metrics(EbApi *api, struct MHD_Connection *c)
 {
     EbJobsStats s;
@@ -899,6 +922,8 @@ static enum MHD_Result eb_metrics(EbApi *api, struct MHD_Connection *c)
     eb_api_devices_metrics(api->devices, f);
     eb_channel_runs_metrics(api->runs, f);
     eb_beacons_metrics(api->beacons, f);
+    eb_chat_metrics(api->chat, f);
+    eb_chat_viewers_metrics(api, f);
     if (api->webhooks) {
         int64_t n[3];
         if (eb_webhooks_counts(api->webhooks, n) == 0)

@@ -45,6 +45,7 @@ struct EbChat {
     pthread_mutex_t lock;
     EbChatJob *head, *tail;
     int queued, stop, dropped;
+    int64_t stored[3], refused; /* by EbChatKind; errors sent (/metrics) */
     /* the store's connection (db_lock) */
     pthread_mutex_t db_lock;
     EbSql *db;
@@ -163,6 +164,9 @@ int eb_chat_delete(EbChat *chat, const char *channel_id, int64_t id)
     pthread_mutex_unlock(&chat->db_lock);
     if (ret == 0) {
         EB_LOGI("chat", "channel %s: item %lld removed", channel_id, (long long)id);
+        pthread_mutex_lock(&chat->lock);
+        chat->stored[EB_CHAT_DELETE]++;
+        pthread_mutex_unlock(&chat->lock);
         eb_chat_wake(chat);
     }
     return ret;
@@ -314,6 +318,9 @@ static void eb_chat_reply_error(EbChat *chat, uint64_t conn, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    pthread_mutex_lock(&chat->lock);
+    chat->refused++;
+    pthread_mutex_unlock(&chat->lock);
     o = json_pack("{s:s}", "error", msg);
     text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (text)
@@ -358,6 +365,11 @@ static void eb_chat_message(EbChat *chat, EbChatJob *jb)
     pthread_mutex_lock(&chat->db_lock);
     ret = eb_chat_insert(chat, channel, kinds[in.kind], in.name, in.body, stamp, 0);
     pthread_mutex_unlock(&chat->db_lock);
+    if (ret == 0) {
+        pthread_mutex_lock(&chat->lock);
+        chat->stored[in.kind]++;
+        pthread_mutex_unlock(&chat->lock);
+    }
     if (ret < 0)
         eb_chat_reply_error(chat, jb->conn, "the chat store failed: try again");
 done:
@@ -521,6 +533,28 @@ int eb_chat_window_edge(int (*read)(void *opaque, const char *path, char **text)
         return EB_ERR(ENOENT);
     *date = pl.edge_date;
     return 0;
+}
+
+void eb_chat_metrics(EbChat *chat, FILE *f)
+{
+    int64_t n[3], refused;
+
+    if (!chat)
+        return;
+    pthread_mutex_lock(&chat->lock);
+    memcpy(n, chat->stored, sizeof(n));
+    refused = chat->refused;
+    pthread_mutex_unlock(&chat->lock);
+    fprintf(f,
+            "# HELP encbox_chat_items_total Chat items this box took from its viewers, and "
+            "deletions by moderators.\n# TYPE encbox_chat_items_total counter\n"
+            "encbox_chat_items_total{kind=\"message\"} %lld\n"
+            "encbox_chat_items_total{kind=\"reaction\"} %lld\n"
+            "encbox_chat_items_total{kind=\"delete\"} %lld\n"
+            "# HELP encbox_chat_refused_total Chat messages refused (too long, not an emoji, off "
+            "air...), each answered with an error.\n# TYPE encbox_chat_refused_total counter\n"
+            "encbox_chat_refused_total %lld\n",
+            (long long)n[0], (long long)n[1], (long long)n[2], (long long)refused);
 }
 
 /* ---- open, close ------------------------------------------------------------ */

@@ -39,6 +39,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -96,6 +97,9 @@ int eb_chat_delete(EbChat *chat, const char *channel_id, int64_t id);
  * reference) into *out. 0 or EB_ERR(EIO). */
 int eb_chat_history(EbChat *chat, const char *channel_id, double from, double to, int limit,
                     json_t **out);
+
+/* Prometheus text of this box's chat counters into f. */
+void eb_chat_metrics(EbChat *chat, FILE *f);
 
 /* A viewer's message, read and checked (pure: any thread). */
 typedef enum EbChatKind { EB_CHAT_MESSAGE, EB_CHAT_REACTION, EB_CHAT_DELETE } EbChatKind;

@@ -3637,6 +3637,14 @@ static void test_channel_chat(void **state)
     nap_ms(1100);
     eb_test_ws_send(&b, "{\"type\": \"reaction\", \"emoji\": \"\xf0\x9f\x91\x8d\"}");
     assert_true(eb_test_ws_wait(&a, "\"chat.reaction\"", 10) >= 0);
+    /* /metrics: the viewers on this box, what they sent, what was refused */
+    api(&d, &r, "GET", "/metrics", NULL);
+    assert_non_null(strstr(r.body, "encbox_chat_viewers{channel=\"talk\"} 2\n"));
+    assert_non_null(strstr(r.body, "encbox_chat_items_total{kind=\"message\"} 1\n"));
+    assert_non_null(strstr(r.body, "encbox_chat_items_total{kind=\"reaction\"} 1\n"));
+    assert_non_null(
+        strstr(r.body, "encbox_chat_refused_total 4\n")); /* off air, long, lol, delete */
+    resp_free(&r);
     /* too fast: past the burst, the sender is told */
     for (int i = 0; i < 8; i++)
         eb_test_ws_send(&a, "{\"type\": \"message\", \"text\": \"spam\"}");

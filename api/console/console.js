@@ -749,12 +749,21 @@ function chatSync(hls, video) {
     for (const el of document.querySelectorAll(`#chat-list ${sel}, #live-stage .reaction-float${sel}`))
       el.remove();
   };
+  // A (re)joined socket's history is the box's newest items: one we hold
+  // in its span that it lacks was deleted while the socket was away.
+  const reconcile = (items) => {
+    if (!items.length) return; /* nothing to judge by (or chat.history is 0) */
+    const ids = new Set(items.map((i) => i.id));
+    const oldest = Math.min(...ids);
+    for (const id of [...known.keys()]) if (id >= oldest && !ids.has(id)) remove(id);
+    add(items);
+  };
   clearChatView();
   video.addEventListener('timeupdate', tick);
   video.addEventListener('seeked', tick);
   const timer = setInterval(tick, CHAT_TICK_MS);
   return {
-    add, remove, playhead,
+    add, remove, reconcile, playhead,
     pending: () => pending.length,
     shown: () => [...shown],
     stop() {
@@ -874,7 +883,7 @@ function onChatFrame(raw) {
     setModerator(!!d.moderator);
     chatState(d.moderator ? 'moderator' : 'connected', d.moderator ? 'connected (moderator)' : 'connected');
   } else if (f.type === 'chat.history') {
-    state.sync.add(d.messages || []);
+    state.sync.reconcile(d.messages || []);
   } else if (f.type === 'chat.message' || f.type === 'chat.reaction') {
     state.sync.add([d]);
   } else if (f.type === 'chat.deleted') {
