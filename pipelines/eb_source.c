@@ -774,8 +774,10 @@ static int eb_decode_drain(EbSource *s, AVCodecContext *dec, int track)
 static int eb_send(EbSource *s, AVCodecContext *dec, const AVPacket *pkt, int track)
 {
     int ret = avcodec_send_packet(dec, pkt);
-    if (ret == AVERROR_INVALIDDATA || (ret < 0 && ret != AVERROR_EOF && pkt)) {
-        /* A damaged packet: conceal and go on. */
+    if (ret == AVERROR_INVALIDDATA ||
+        (ret < 0 && ret != AVERROR_EOF && ret != AVERROR(ENOMEM) && pkt)) {
+        /* A damaged packet: conceal and go on (memory running out is no
+         * damage: the job fails, saying so). */
         if (track < 0)
             s->stats.damaged++;
         ret = 0;

@@ -360,6 +360,13 @@ static const SettingCase setting_cases[] = {
      "'live.worker_timeout_seconds' must be between 2 and 600 (got '1')"},
     {"live.capacity_mpixels", "250", "250", "-1",
      "'live.capacity_mpixels' must be between 0 and 1000000 (got '-1')"},
+    {"chat.max_chars", "200", "200", "0", "'chat.max_chars' must be between 1 and 4000 (got '0')"},
+    {"chat.messages_per_second", "0.5", "0.5", "100",
+     "'chat.messages_per_second' must be between 0.1 and 50 (got '100')"},
+    {"chat.viewers_per_channel", "50", "50", "1001",
+     "'chat.viewers_per_channel' must be between 1 and 1000 (got '1001')"},
+    {"chat.history", "0", "0", "-1", "'chat.history' must be between 0 and 1000 (got '-1')"},
+    {"chat.keep_days", "7", "7", "0", "'chat.keep_days' must be between 1 and 3650 (got '0')"},
     {"log.level", "debug", "debug", "verbose",
      "'log.level' must be one of: error, warn, info, debug, trace (got 'verbose')"},
     {"log.format", "json", "json", "xml", "'log.format' must be one of: text, json (got 'xml')"},
@@ -1177,7 +1184,7 @@ static void test_diff_classifies_changes(void **state)
                     !strncmp(t[i].name, "storage.", 8) || !strcmp(t[i].name, "api.listen") ||
                     !strncmp(t[i].name, "api.tls_", 8) || !strcmp(t[i].name, "jobs.database") ||
                     !strcmp(t[i].name, "jobs.lease") || !strncmp(t[i].name, "webhooks.", 9) ||
-                    !strcmp(t[i].name, "backends.enabled") ||
+                    !strcmp(t[i].name, "backends.enabled") || !strncmp(t[i].name, "chat.", 5) ||
                     /* the bench report, read once at start */
                     !strcmp(t[i].name, "limits.bench_report") ||
                     /* ingest listeners and the URLs and channel defaults
