@@ -2576,8 +2576,7 @@ static enum MHD_Result eb_chat_route(EbApi *api, struct MHD_Connection *c, EbReq
         if (eb_chat_history(api->chat, id, f, t, limit, &o) < 0)
             return eb_reply_media_error(api, c, 500, NULL, "the chat store failed");
         {
-            struct MHD_Response *r = eb_json_response(o);
-            json_decref(o);
+            struct MHD_Response *r = eb_json_response(o); /* takes o */
             if (!r)
                 return MHD_NO;
             MHD_add_response_header(r, "Cache-Control", "no-store");
