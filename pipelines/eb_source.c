@@ -9,8 +9,10 @@
  */
 #include "eb_source.h"
 #include "eb_clock.h"
+#include "eb_memory.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -80,6 +82,22 @@ struct EbSource {
 static int eb_is_hdr(enum AVColorTransferCharacteristic trc)
 {
     return trc == AVCOL_TRC_SMPTE2084 || trc == AVCOL_TRC_ARIB_STD_B67;
+}
+
+/* Picture buffers the video decoders of this process could not get. A
+ * decoder that runs out of memory mid-stream (a worker at its
+ * limits.worker_memory ceiling) mostly drops the frame without an error
+ * (H.264 ignores a slice's failure unless told to explode), so the frames
+ * missing at the end would read as damage: this says they were memory's.
+ * Per process: a worker decodes one input. */
+static atomic_int eb_picture_alloc_failures;
+
+static int eb_video_get_buffer(AVCodecContext *dec, AVFrame *frame, int flags)
+{
+    int ret = avcodec_default_get_buffer2(dec, frame, flags);
+    if (ret == AVERROR(ENOMEM))
+        atomic_fetch_add(&eb_picture_alloc_failures, 1);
+    return ret;
 }
 
 static int eb_open_decoder(EbHalDevice *dev, AVStream *st, AVCodecContext **out)
@@ -632,6 +650,8 @@ int eb_source_open(const char *path, EbHalDevice *dev, const EbSourceOptions *so
         goto error;
     }
     ret = eb_open_video_decoder(s, dev, so, vst);
+    if (ret >= 0)
+        s->vdec->get_buffer2 = eb_video_get_buffer; /* frame threads copy it per packet */
     if (ret < 0 && s->detail[0]) {
         if (detail)
             snprintf(detail, detail_size, "%s", s->detail);
@@ -861,6 +881,7 @@ int eb_source_short(const EbSource *s, char *why, size_t size)
 {
     EbSourceStats st;
     double video, got, want = s->info.duration, tolerance;
+    int64_t ceiling;
 
     eb_source_get_stats(s, &st);
     /* Packets, not decoded frames: an edit list may hide decoded frames. */
@@ -872,6 +893,18 @@ int eb_source_short(const EbSource *s, char *why, size_t size)
     /* Frames the decoder could not make at all (not concealed: missing),
      * beyond EB_SOURCE_UNDECODABLE_FRAMES or 1%: the output would lack
      * that much of the video. */
+    if (s->shown_packets - st.frames_decoded >
+            FFMAX(EB_SOURCE_UNDECODABLE_FRAMES, s->shown_packets / 100) &&
+        (atomic_load(&eb_picture_alloc_failures) ||
+         eb_memory_ceiling_hit(AVERROR_EXTERNAL, &ceiling))) {
+        /* A decoder's other allocations fail without a word as well: with
+         * the worker at its ceiling (eb_memory.h's measure), the missing
+         * frames are memory's, not the file's. */
+        snprintf(why, size,
+                 "%lld of its %lld video frames were lost: the decoder ran out of memory",
+                 (long long)(s->shown_packets - st.frames_decoded), (long long)s->shown_packets);
+        return EB_ERR(ENOMEM);
+    }
     if (s->shown_packets - st.frames_decoded >
         FFMAX(EB_SOURCE_UNDECODABLE_FRAMES, s->shown_packets / 100)) {
         snprintf(why, size, "%lld of its %lld video frames could not be decoded",
