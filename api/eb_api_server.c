@@ -3641,7 +3641,8 @@ int eb_api_serve_cli(int argc, char **argv)
                            .opaque = api,
                            .max_chars = api->cfg.chat_max_chars,
                            .history = api->cfg.chat_history,
-                           .keep_days = api->cfg.chat_keep_days};
+                           .keep_days = api->cfg.chat_keep_days,
+                           .channel_rate = api->cfg.chat_channel_rate};
         if (eb_chat_open(&cc, &api->chat) < 0) {
             fprintf(stderr, "encbox: cannot open the chat store in %s\n",
                     eb_sql_target_is_pg(api->db) ? "(jobs.database, the PostgreSQL URL)" : api->db);

@@ -24,6 +24,7 @@
 #define EB_CHAT_TICK_MS 1000
 #define EB_CHAT_SEEN 256 /* ids remembered as published: > EB_CHAT_LOOKBACK */
 #define EB_CHAT_TAIL_ROWS 1000
+#define EB_CHAT_BUCKETS 256     /* channels whose rate one box keeps track of */
 #define EB_CHAT_EXPIRE_S 3600.0 /* how often old items are removed */
 
 typedef struct EbChatJob {
@@ -53,6 +54,11 @@ struct EbChat {
     EbSql *listen; /* PostgreSQL: the LISTEN connection; NULL for SQLite */
     int64_t last;  /* the newest id published */
     int64_t seen[EB_CHAT_SEEN];
+    /* the channels' buckets (channel_rate): the most recently used ones */
+    struct {
+        char channel[EB_WS_TOPIC_MAX];
+        double tokens, refilled;
+    } bucket[EB_CHAT_BUCKETS];
 };
 
 static double eb_chat_now(void)
@@ -329,6 +335,39 @@ static void eb_chat_reply_error(EbChat *chat, uint64_t conn, const char *fmt, ..
     json_decref(o);
 }
 
+/* Takes one from the channel's bucket (channel_rate a second, twice that
+ * at once): 1, or 0 when the channel's chat is at its rate on this box. A
+ * channel not in the table takes the least recently refilled slot. */
+static int eb_chat_channel_take(EbChat *chat, const char *channel)
+{
+    double now = eb_chat_now(), rate = chat->cfg.channel_rate, burst = rate * 2;
+    int k = 0;
+
+    if (rate <= 0)
+        return 1;
+    for (int i = 0; i < EB_CHAT_BUCKETS; i++) {
+        if (!strcmp(chat->bucket[i].channel, channel)) {
+            k = i;
+            break;
+        }
+        if (chat->bucket[i].refilled < chat->bucket[k].refilled)
+            k = i;
+    }
+    if (strcmp(chat->bucket[k].channel, channel)) {
+        snprintf(chat->bucket[k].channel, sizeof(chat->bucket[k].channel), "%s", channel);
+        chat->bucket[k].tokens = burst;
+    } else {
+        chat->bucket[k].tokens += (now - chat->bucket[k].refilled) * rate;
+        if (chat->bucket[k].tokens > burst)
+            chat->bucket[k].tokens = burst;
+    }
+    chat->bucket[k].refilled = now;
+    if (chat->bucket[k].tokens < 1)
+        return 0;
+    chat->bucket[k].tokens -= 1;
+    return 1;
+}
+
 static void eb_chat_message(EbChat *chat, EbChatJob *jb)
 {
     static const char *const kinds[] = {"message", "reaction", "delete"};
@@ -351,6 +390,13 @@ static void eb_chat_message(EbChat *chat, EbChatJob *jb)
                                 (long long)in.id);
         else if (ret < 0)
             eb_chat_reply_error(chat, jb->conn, "the chat store failed: try again");
+        goto done;
+    }
+    if (!eb_chat_channel_take(chat, channel)) {
+        eb_chat_reply_error(chat, jb->conn,
+                            "the channel's chat is busy: at most %g messages a second on this "
+                            "box (chat.channel_messages_per_second); try again",
+                            chat->cfg.channel_rate);
         goto done;
     }
     /* the picture's time at the live edge: what every player syncs to */

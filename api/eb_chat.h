@@ -69,6 +69,9 @@ typedef struct EbChatConfig {
     int max_chars; /* characters of a message at most (chat.max_chars) */
     int history;   /* items a joining viewer gets (chat.history) */
     int keep_days; /* items older than this are removed (chat.keep_days); 0: kept */
+    double channel_rate; /* messages and reactions one channel takes a second on this box
+                          * (chat.channel_messages_per_second, twice that at once); 0: no
+                          * limit */
 } EbChatConfig;
 
 /* Opens the store (makes the table) and starts eb-chat. 0 or a negative

@@ -22,7 +22,7 @@
 #include "eb_ladder.h"
 
 #define EB_CONFIG_DEFAULT_PATH "/etc/encbox/encbox.yaml"
-#define EB_CONFIG_NB_SETTINGS 60          /* rows of the settings table */
+#define EB_CONFIG_NB_SETTINGS 61          /* rows of the settings table */
 #define EB_CONFIG_MAX_FILE_SIZE (1 << 20) /* a longer file is refused */
 #define EB_CONFIG_MAX_LIST 64             /* items in one list setting */
 #define EB_CONFIG_MAX_LADDERS 64          /* ladder presets */
@@ -169,6 +169,7 @@ typedef struct EbConfig {
     int chat_viewers;               /* chat.viewers_per_channel: 500 */
     int chat_history;               /* chat.history: 100 */
     int chat_keep_days;             /* chat.keep_days: 30 */
+    double chat_channel_rate;       /* chat.channel_messages_per_second: 50 */
 
     char *path;                                   /* file the values came from; NULL: none */
     EbConfigOrigin origin[EB_CONFIG_NB_SETTINGS]; /* per table row */

@@ -487,6 +487,12 @@ static const EbSetting eb_settings[] = {
      0,
      "Chat messages and reactions one viewer's connection may send a second (five at once "
      "after a pause); past it the sender is told and the message dropped."},
+    {"chat.channel_messages_per_second", EB_SETTING_DOUBLE, 0, CFG(chat_channel_rate), 0, "50", 1,
+     10000, NULL, NULL, 0,
+     "Chat messages and reactions one channel takes a second on this box, all its viewers "
+     "together (twice that at once); past it the sender is told to try again. It bounds the "
+     "fan-out: every item is one frame to every viewer (benchmarks/chat.sh: about 170,000 "
+     "a second on 2 cores)."},
     {"chat.viewers_per_channel", EB_SETTING_INT, 0, CFG(chat_viewers), 0, "500", 1, 1000, NULL,
      NULL, 0,
      "Chat connections one channel takes on this box; the next is refused (503). Every "

@@ -52,7 +52,7 @@ if [ -x firmware-config/fuzz/run.sh ]; then
   EB_FUZZ_SECONDS=${EB_FUZZ_SECONDS:-30} firmware-config/fuzz/run.sh
 fi
 if [ -x api/fuzz/run.sh ]; then
-  echo "== API fuzzers: job requests and specs, channels, RTMP, LL-HLS (brief)"
+  echo "== API fuzzers: job requests and specs, channels, RTMP, LL-HLS, beacons, chat (brief)"
   EB_FUZZ_SECONDS=${EB_FUZZ_API_SECONDS:-20} api/fuzz/run.sh
 fi
 echo "== all tests passed"

@@ -198,7 +198,7 @@ static int box_edge(void *opaque, const char *channel_id, double *date)
     pthread_mutex_lock(&b->lock);
     on = b->on_air;
     pthread_mutex_unlock(&b->lock);
-    if (!on || strcmp(channel_id, "ch1"))
+    if (!on || (strcmp(channel_id, "ch1") && strcmp(channel_id, "busy")))
         return EB_ERR(ENOENT);
     *date = EDGE;
     return 0;
@@ -208,6 +208,8 @@ static void on_done(void *opaque)
 {
     close((int)(intptr_t)opaque);
 }
+
+static double box_channel_rate; /* EbChatConfig.channel_rate of the next box_open */
 
 static void box_open(Box *b, const char *db, const char *name)
 {
@@ -228,6 +230,7 @@ static void box_open(Box *b, const char *db, const char *name)
     memset(b, 0, sizeof(*b));
     pthread_mutex_init(&b->lock, NULL);
     b->on_air = 1;
+    cc.channel_rate = box_channel_rate;
     assert_int_equal(eb_ws_open(&wc, &b->ws), 0);
     cc.ws = b->ws;
     /* the hooks run only for connections, adopted after this */
@@ -399,6 +402,34 @@ static void expiry(const char *db)
     eb_sql_close(&sql);
 }
 
+/* A channel's rate on a box (chat.channel_messages_per_second): 2 a
+ * second, 4 at once, whoever sends; the rest are told to try again. */
+static void channel_rate(const char *db)
+{
+    Box one;
+    EbTestWs a;
+    int took = 0, busy = 0;
+
+    box_channel_rate = 2;
+    box_open(&one, db, "one");
+    box_channel_rate = 0;
+    viewer(&one, "busy", &a);
+    for (int i = 0; i < 10; i++)
+        eb_test_ws_send(&a, "{\"type\":\"reaction\",\"emoji\":\"\xf0\x9f\x94\xa5\"}");
+    for (int i = 0; i < 50 && took + busy < 10; i++) {
+        eb_test_ws_wait(&a, "no such text", 1); /* reads for a second */
+        took = busy = 0;
+        for (int k = 0; k < a.nb_msgs; k++) {
+            took += strstr(a.msgs[k], "\"chat.reaction\"") != NULL;
+            busy += strstr(a.msgs[k], "the channel's chat is busy") != NULL;
+        }
+    }
+    assert_int_equal(took + busy, 10);
+    assert_true(took >= 4 && took <= 6); /* the burst, and what a slow run earned */
+    eb_test_ws_free(&a);
+    box_close(&one);
+}
+
 static void test_two_boxes_on_sqlite(void **state)
 {
     const char *tmp = getenv("EB_TEST_TMP");
@@ -414,6 +445,7 @@ static void test_two_boxes_on_sqlite(void **state)
     assert_non_null(mkdtemp(dir));
     snprintf(db, sizeof(db), "%s/jobs.db", dir);
     expiry(db);
+    channel_rate(db);
     two_boxes(db);
 }
 
@@ -426,6 +458,7 @@ static void test_two_boxes_on_postgresql(void **state)
         return;
     }
     expiry(url);
+    channel_rate(url);
     two_boxes(url);
 }
 

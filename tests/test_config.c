@@ -363,6 +363,8 @@ static const SettingCase setting_cases[] = {
     {"chat.max_chars", "200", "200", "0", "'chat.max_chars' must be between 1 and 4000 (got '0')"},
     {"chat.messages_per_second", "0.5", "0.5", "100",
      "'chat.messages_per_second' must be between 0.1 and 50 (got '100')"},
+    {"chat.channel_messages_per_second", "20", "20", "0",
+     "'chat.channel_messages_per_second' must be between 1 and 10000 (got '0')"},
     {"chat.viewers_per_channel", "50", "50", "1001",
      "'chat.viewers_per_channel' must be between 1 and 1000 (got '1001')"},
     {"chat.history", "0", "0", "-1", "'chat.history' must be between 0 and 1000 (got '-1')"},
