@@ -97,13 +97,6 @@ typedef struct EbChannelRow {
     "box, "                                                                                        \
     "lease_until"
 
-static double eb_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---- the request ------------------------------------------------------ */
 
 static void eb_req_fail(EbJobRequestError *err, const char *field, const char *fmt, ...)
@@ -586,8 +579,9 @@ static json_t *eb_ch_encryption(const EbChannels *ch, const EbChannelSpec *s)
 /* The box that carries the channel (its lease has not run out), or "". */
 static const char *eb_ch_carrier(const EbChannelRow *row)
 {
-    return row->box[0] && strcmp(row->state, "ended") && row->lease_until >= eb_now() ? row->box
-                                                                                      : "";
+    return row->box[0] && strcmp(row->state, "ended") && row->lease_until >= eb_clock_unix()
+               ? row->box
+               : "";
 }
 
 /* The figures of a channel another box carries, as its last lease
@@ -895,7 +889,7 @@ int eb_channels_create(EbChannels *ch, EbChannelSpec *spec, json_t **view)
         }
         eb_sql_bind_text(st, 1, spec->id);
         eb_sql_bind_text(st, 2, spec->name);
-        eb_sql_bind_double(st, 3, eb_now());
+        eb_sql_bind_double(st, 3, eb_clock_unix());
         eb_sql_bind_text(st, 4, spec->ladder);
         eb_sql_bind_text(st, 5, spec->preset);
         eb_sql_bind_double(st, 6, spec->segment_seconds);
@@ -1195,7 +1189,7 @@ int eb_channels_end(EbChannels *ch, const char *id)
     if (!st) {
         ret = EB_ERR(EIO);
     } else {
-        eb_sql_bind_double(st, 1, eb_now());
+        eb_sql_bind_double(st, 1, eb_clock_unix());
         eb_sql_bind_text(st, 2, id);
         ret = eb_sql_step(st) == 0 ? 0 : EB_ERR(EIO);
         if (ret == 0 && eb_sql_changes(st) == 0)

@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
+#include "eb_clock.h"
 #include "eb_error.h"
 #include "eb_llhls.h"
 #include "eb_log.h"
@@ -60,13 +60,6 @@ struct EbChat {
         double tokens, refilled;
     } bucket[EB_CHAT_BUCKETS];
 };
-
-static double eb_chat_now(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (double)tv.tv_sec + tv.tv_usec / 1e6;
-}
 
 static void eb_chat_wake(EbChat *chat)
 {
@@ -135,7 +128,7 @@ static int eb_chat_insert(EbChat *chat, const char *channel, const char *kind, c
         eb_sql_bind_double(st, 5, stamp);
     else
         eb_sql_bind_null(st, 5);
-    eb_sql_bind_double(st, 6, eb_chat_now());
+    eb_sql_bind_double(st, 6, eb_clock_unix());
     if (ref > 0)
         eb_sql_bind_int64(st, 7, ref);
     else
@@ -242,7 +235,7 @@ static void eb_chat_expire(EbChat *chat)
         return;
     pthread_mutex_lock(&chat->db_lock);
     if ((st = eb_sql_prepare(chat->db, "DELETE FROM chat WHERE at < ?"))) {
-        eb_sql_bind_double(st, 1, eb_chat_now() - chat->cfg.keep_days * 86400.0);
+        eb_sql_bind_double(st, 1, eb_clock_unix() - chat->cfg.keep_days * 86400.0);
         if (eb_sql_step(st) >= 0 && eb_sql_changes(st) > 0)
             EB_LOGI("chat", "%lld items older than %d days removed",
                     (long long)eb_sql_changes(st), chat->cfg.keep_days);
@@ -340,7 +333,7 @@ static void eb_chat_reply_error(EbChat *chat, uint64_t conn, const char *fmt, ..
  * channel not in the table takes the least recently refilled slot. */
 static int eb_chat_channel_take(EbChat *chat, const char *channel)
 {
-    double now = eb_chat_now(), rate = chat->cfg.channel_rate, burst = rate * 2;
+    double now = eb_clock_unix(), rate = chat->cfg.channel_rate, burst = rate * 2;
     int k = 0;
 
     if (rate <= 0)
@@ -469,9 +462,9 @@ static void *eb_chat_thread(void *arg)
         if (stop)
             break;
         eb_chat_tail(chat, 1);
-        if (eb_chat_now() >= expire_at) {
+        if (eb_clock_unix() >= expire_at) {
             eb_chat_expire(chat);
-            expire_at = eb_chat_now() + EB_CHAT_EXPIRE_S;
+            expire_at = eb_clock_unix() + EB_CHAT_EXPIRE_S;
         }
         if (chat->listen)
             pfd[1] = (struct pollfd){.fd = eb_sql_socket(chat->listen), .events = POLLIN};

@@ -85,10 +85,10 @@ typedef struct EbRun {
     int fd;         /* read end of the progress pipe */
     int cancel;     /* DELETE asked for it */
     int shutdown;   /* the daemon is stopping: back to the queue */
-    double stop_at; /* eb_now() of the cancel or shutdown's SIGTERM; 0: none */
+    double stop_at; /* eb_clock_unix() of the cancel or shutdown's SIGTERM; 0: none */
     int64_t fence;  /* the claim's token: every write of the run carries it */
     int lost;       /* the lease is gone (another box may run the job): write nothing */
-    double renewed; /* eb_now() of the last renewal the database took */
+    double renewed; /* eb_clock_unix() of the last renewal the database took */
     int milestone;  /* the last progress quarter announced (job.progress) */
     double updated; /* monotonic seconds of the last job.updated */
     int64_t frames; /* last reported */
@@ -117,36 +117,29 @@ struct EbJobs {
     int64_t crashes, watchdog_kills, frames_finished, fallbacks, uploads_removed;
     int nb_rung_totals; /* frames of succeeded jobs per rung name */
     EbRungFrames rung_totals[EB_JOBS_MAX_RUNG_STATS];
-    double last_prune;        /* eb_now() of the last history clean-up */
-    double last_upload_sweep; /* eb_now() of the last upload clean-up */
+    double last_prune;        /* eb_clock_unix() of the last history clean-up */
+    double last_upload_sweep; /* eb_clock_unix() of the last upload clean-up */
     int upload_sweep_due;     /* a job ended: its upload may go now */
     char waiting_id[EB_JOB_ID_LEN + 1]; /* queue head cfg.admit held back; "" none */
     char waiting_for[256];              /* what it waits for */
     /* The rack (see "Leases" at the top). */
-    double last_lease;  /* eb_now() of the last lease pass */
+    double last_lease;  /* eb_clock_unix() of the last lease pass */
     int lease_due;      /* a notification: run the lease pass now */
     EbSql *listen_db;   /* PostgreSQL: the LISTEN connection; NULL for SQLite */
     pthread_t listener; /* eb-listen, when listen_db */
     int listener_started;
-    double started_at;   /* eb_now() when the store opened: the box's start */
+    double started_at;   /* eb_clock_unix() when the store opened: the box's start */
     char input_expr[64]; /* the spec's "input" in SQL (JSON access differs) */
 };
 
 /* The channel boxes NOTIFY when the queue changes. */
 #define EB_JOBS_CHANNEL "encbox_jobs"
 
-static double eb_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void eb_job_new_id(char *id)
 {
     unsigned char r[EB_JOB_ID_LEN / 2];
     if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-        uint64_t t = (uint64_t)(eb_now() * 1e6) ^ ((uint64_t)getpid() << 32);
+        uint64_t t = (uint64_t)(eb_clock_unix() * 1e6) ^ ((uint64_t)getpid() << 32);
         memcpy(r, &t, sizeof(r));
     }
     for (size_t i = 0; i < sizeof(r); i++)
@@ -435,7 +428,7 @@ static int eb_job_set_state(EbJobs *j, const char *id, int64_t fence, int state,
     else
         eb_sql_bind_null(st, 2);
     if (state >= EB_JOB_SUCCEEDED)
-        eb_sql_bind_double(st, 3, eb_now());
+        eb_sql_bind_double(st, 3, eb_clock_unix());
     else
         eb_sql_bind_null(st, 3);
     eb_sql_bind_text(st, 4, id);
@@ -528,7 +521,7 @@ static void eb_run_cancel(EbRun *r)
     if (r->cancel)
         return;
     r->cancel = 1;
-    r->stop_at = eb_now();
+    r->stop_at = eb_clock_unix();
     kill(r->pid, SIGTERM);
 }
 
@@ -565,7 +558,7 @@ static void eb_run_publish_gate(EbJobs *j, EbRun *r)
         go = eb_sql_step(st) == 0 && eb_sql_changes(st) == 1;
         eb_sql_finalize(st);
         if (go)
-            r->renewed = eb_now();
+            r->renewed = eb_clock_unix();
     }
     if (!go && !r->shutdown && !r->lost)
         eb_run_lose(r, "publish refused: the job's lease is no longer this box's");
@@ -682,7 +675,7 @@ static void *eb_run_thread(void *arg)
     char buf[8192], name[16], err[512];
     size_t used = 0;
     int status = 0, hung = 0, killed = 0, state;
-    double last = eb_now();
+    double last = eb_clock_unix();
     int64_t last_frames = 0;
 
     snprintf(name, sizeof(name), "eb-job-%.8s", r->id);
@@ -704,18 +697,18 @@ static void *eb_run_thread(void *arg)
          * reports without getting anywhere is as hung as a silent one. */
         if (frames != last_frames) {
             last_frames = frames;
-            last = eb_now();
+            last = eb_clock_unix();
         }
         /* Cancel and shutdown always win: SIGTERM first, SIGKILL after the
          * grace period whatever the pipe does (a demuxer blocked in a read
          * never sees the SIGTERM). The watchdog stays on meanwhile. */
-        if (stop_at > 0 && !killed && eb_now() - stop_at > EB_CANCEL_GRACE_MS / 1000.0) {
+        if (stop_at > 0 && !killed && eb_clock_unix() - stop_at > EB_CANCEL_GRACE_MS / 1000.0) {
             EB_LOGW("jobs", "job %s: worker %d still running %d s after SIGTERM, killing it",
                     r->id, (int)r->pid, EB_CANCEL_GRACE_MS / 1000);
             killed = 1;
             kill(r->pid, SIGKILL);
         }
-        if (!killed && eb_now() - last > j->cfg.watchdog_seconds) {
+        if (!killed && eb_clock_unix() - last > j->cfg.watchdog_seconds) {
             EB_LOGW("jobs", "job %s: no progress for %d s, killing worker %d", r->id,
                     j->cfg.watchdog_seconds, (int)r->pid);
             hung = killed = 1;
@@ -922,7 +915,7 @@ static int eb_run_start(EbJobs *j, const char *id, int64_t fence, EbJobSpec *spe
     r->fd = pfd[0];
     r->jobs = j;
     r->fence = fence;
-    r->renewed = eb_now();
+    r->renewed = eb_clock_unix();
     st = eb_sql_prepare(j->db, "UPDATE jobs SET pid = ? WHERE id = ? AND fence = ?");
     if (st) {
         eb_sql_bind_int64(st, 1, pid);
@@ -974,7 +967,7 @@ static void eb_jobs_reap(EbJobs *j)
 static void eb_jobs_prune(EbJobs *j)
 {
     EbSqlStmt *st;
-    double now = eb_now();
+    double now = eb_clock_unix();
 
     if (j->cfg.history_seconds <= 0 || now - j->last_prune < 60)
         return;
@@ -1015,7 +1008,7 @@ static int eb_jobs_sweep_uploads(EbJobs *j)
     EbSqlStmt *st;
     DIR *dir;
     struct dirent *e;
-    double now = eb_now();
+    double now = eb_clock_unix();
     int removed = 0, ret = 0;
 
     j->last_upload_sweep = now;
@@ -1124,7 +1117,7 @@ static void eb_jobs_heartbeat(EbJobs *j)
  * boxes whose lease ran out. */
 static void eb_jobs_leases(EbJobs *j)
 {
-    double now = eb_now();
+    double now = eb_clock_unix();
     char sql[512];
     EbSqlStmt *st;
 
@@ -1240,7 +1233,7 @@ static int eb_jobs_claim(EbJobs *j)
     st = eb_sql_prepare(j->db, sql);
     eb_sql_bind_text(st, 1, j->cfg.box);
     eb_sql_bind_double(st, 2, (double)j->cfg.lease_seconds);
-    eb_sql_bind_double(st, 3, eb_now());
+    eb_sql_bind_double(st, 3, eb_clock_unix());
     eb_sql_bind_text(st, 4, id);
     eb_sql_bind_int64(st, 5, fence);
     ok = eb_sql_step(st) == 1;
@@ -1277,7 +1270,8 @@ static void *eb_sched_thread(void *arg)
         eb_jobs_reap(j);
         eb_jobs_leases(j);
         eb_jobs_prune(j);
-        if (j->upload_sweep_due || eb_now() - j->last_upload_sweep >= eb_housekeeping_interval(j))
+        if (j->upload_sweep_due ||
+            eb_clock_unix() - j->last_upload_sweep >= eb_housekeeping_interval(j))
             eb_jobs_sweep_uploads(j);
         if (j->nb_running < j->max_running)
             taken = eb_jobs_claim(j);
@@ -1288,7 +1282,8 @@ static void *eb_sched_thread(void *arg)
         /* Woken by the queue (here or, through LISTEN, on another box), a
          * worker's end or stop; else at the next lease pass or
          * housekeeping time. */
-        until = eb_now() + (taken == 2 ? EB_JOBS_ADMIT_RETRY_S : eb_housekeeping_interval(j));
+        until =
+            eb_clock_unix() + (taken == 2 ? EB_JOBS_ADMIT_RETRY_S : eb_housekeeping_interval(j));
         if (until > j->last_lease + j->cfg.lease_seconds / 3.0)
             until = j->last_lease + j->cfg.lease_seconds / 3.0;
         {
@@ -1417,7 +1412,7 @@ int eb_jobs_open(const EbJobsConfig *cfg, EbJobs **out)
         j->cfg.box = "local";
     if (j->cfg.lease_seconds < 3)
         j->cfg.lease_seconds = EB_JOBS_LEASE_S;
-    j->started_at = eb_now();
+    j->started_at = eb_clock_unix();
     pthread_mutex_init(&j->lock, NULL);
     pthread_cond_init(&j->cond, NULL);
     j->max_running = cfg->max_jobs;
@@ -1504,7 +1499,7 @@ void eb_jobs_close(EbJobs **pj)
     j->stop = 1;
     for (int i = 0; i < j->nb_running; i++) {
         j->runs[i]->shutdown = 1;
-        j->runs[i]->stop_at = eb_now();
+        j->runs[i]->stop_at = eb_clock_unix();
         kill(j->runs[i]->pid, SIGTERM);
     }
     pthread_cond_broadcast(&j->cond);
@@ -1619,7 +1614,7 @@ int eb_jobs_submit(EbJobs *j, EbJobSpec *spec, json_t **job)
     }
     eb_sql_bind_text(st, 1, id);
     eb_sql_bind_int64(st, 2, spec->priority);
-    eb_sql_bind_double(st, 3, eb_now());
+    eb_sql_bind_double(st, 3, eb_clock_unix());
     eb_sql_bind_text(st, 4, text);
     eb_sql_bind_text(st, 5, spec->video_id);
     if (eb_sql_step(st) != 0)
@@ -1722,7 +1717,7 @@ int eb_jobs_cancel(EbJobs *j, const char *id, json_t **job)
         eb_jobs_update_one(j,
                            "UPDATE jobs SET state = 'canceled', finished = ?, lease_until = "
                            "NULL WHERE id = ? AND state = 'queued'",
-                           eb_now(), id) == 0) {
+                           eb_clock_unix(), id) == 0) {
         /* a box claimed it meanwhile: it is running now */
         state = "running";
     } else if (!strcmp(state, "queued")) {

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "eb_clock.h"
 #include "eb_log.h"
 #include "eb_secret_file.h"
 #include "eb_sql.h"
@@ -40,13 +41,6 @@ struct EbWebhooks {
     int stop, started;
     pthread_t thread;
 };
-
-static double eb_wh_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 int eb_webhooks_signature(const char *secret, long long t, const char *body, char *out, size_t size)
 {
@@ -141,7 +135,7 @@ void eb_webhooks_emit(EbWebhooks *w, const char *event, const json_t *data)
 {
     unsigned char r[8];
     char id[17], sql[256], *text;
-    double now = eb_wh_now();
+    double now = eb_clock_unix();
     json_t *o;
     EbSqlStmt *st;
 
@@ -341,7 +335,7 @@ static void *eb_wh_thread(void *arg)
         }
         {
             /* Due ones of other boxes, and retries, come due with time. */
-            double until = eb_wh_now() + (rc < 0 ? 2.0 : 1.0);
+            double until = eb_clock_unix() + (rc < 0 ? 2.0 : 1.0);
             struct timespec ts = {.tv_sec = (time_t)until,
                                   .tv_nsec = (long)((until - (double)(time_t)until) * 1e9)};
             pthread_cond_timedwait(&w->cond, &w->lock, &ts);

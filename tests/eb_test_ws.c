@@ -101,6 +101,18 @@ int eb_test_ws_wait(EbTestWs *w, const char *want, int seconds)
     return -1;
 }
 
+json_t *eb_test_ws_data(EbTestWs *w, int k)
+{
+    json_t *o, *d;
+
+    assert_true(k >= 0 && k < w->nb_msgs);
+    o = json_loads(w->msgs[k], 0, NULL);
+    assert_non_null(o);
+    d = json_incref(json_object_get(o, "data"));
+    json_decref(o);
+    return d;
+}
+
 void eb_test_ws_free(EbTestWs *w)
 {
     wslay_event_context_free(w->ctx);

@@ -7,6 +7,7 @@
 #ifndef EB_TEST_WS_H
 #define EB_TEST_WS_H
 
+#include <jansson.h>
 #include <wslay/wslay.h>
 
 #define EB_TEST_WS_MAX_MSGS 1024
@@ -29,6 +30,10 @@ void eb_test_ws_send(EbTestWs *w, const char *text);
  * when the server closed or the time ran out (want NULL: read until the
  * server closes). */
 int eb_test_ws_wait(EbTestWs *w, const char *want, int seconds);
+
+/* The "data" of received message k, parsed (a new reference; the
+ * failure is cmocka's when the message is not JSON). */
+json_t *eb_test_ws_data(EbTestWs *w, int k);
 
 /* Frees the client and closes fd. */
 void eb_test_ws_free(EbTestWs *w);

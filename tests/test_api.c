@@ -3546,16 +3546,6 @@ static void test_events_socket(void **state)
     daemon_stop(&d);
 }
 
-/* The data of the message of w at k (a new reference). */
-static json_t *ws_data(EbTestWs *w, int k)
-{
-    json_t *o = json_loads(w->msgs[k], 0, NULL), *d;
-    assert_non_null(o);
-    d = json_incref(json_object_get(o, "data"));
-    json_decref(o);
-    return d;
-}
-
 /* A channel's chat: viewers join without a token and get the history;
  * what one sends reaches every viewer, stamped with the live edge's
  * program date-time; refusals (off air, too long, not an emoji, too fast,
@@ -3613,7 +3603,7 @@ static void test_channel_chat(void **state)
     eb_test_ws_send(&a, "{\"type\": \"message\", \"name\": \"ann\", \"text\": \"hi all\"}");
     k = eb_test_ws_wait(&b, "\"chat.message\"", 10);
     assert_true(k >= 0);
-    item = ws_data(&b, k);
+    item = eb_test_ws_data(&b, k);
     assert_string_equal(json_string_value(json_object_get(item, "text")), "hi all");
     assert_string_equal(json_string_value(json_object_get(item, "name")), "ann");
     id = json_integer_value(json_object_get(item, "id"));
@@ -3714,7 +3704,7 @@ static void test_channel_chat(void **state)
     ws_connect_to(&d, "/v1/channels/talk/chat", &c);
     k = eb_test_ws_wait(&c, "\"chat.history\"", 10);
     assert_true(k >= 0);
-    hist = ws_data(&c, k);
+    hist = eb_test_ws_data(&c, k);
     assert_int_equal(json_array_size(json_object_get(hist, "messages")), 5);
     json_decref(hist);
     eb_test_ws_free(&b);

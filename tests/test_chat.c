@@ -258,13 +258,6 @@ static void viewer(Box *b, const char *channel, EbTestWs *w)
     assert_true(eb_test_ws_wait(w, "\"chat.history\"", 10) >= 0);
 }
 
-static json_t *data_of(EbTestWs *w, int k)
-{
-    json_t *o = json_loads(w->msgs[k], 0, NULL), *d = json_incref(json_object_get(o, "data"));
-    json_decref(o);
-    return d;
-}
-
 static void two_boxes(const char *db)
 {
     Box one, two;
@@ -284,7 +277,7 @@ static void two_boxes(const char *db)
     eb_test_ws_send(&a, "{\"type\":\"message\",\"name\":\"ann\",\"text\":\"  hello\\tthere \"}");
     k = eb_test_ws_wait(&b, "\"chat.message\"", 10);
     assert_true(k >= 0);
-    item = data_of(&b, k);
+    item = eb_test_ws_data(&b, k);
     assert_string_equal(json_string_value(json_object_get(item, "text")), "hello there");
     assert_string_equal(json_string_value(json_object_get(item, "name")), "ann");
     assert_true(json_number_value(json_object_get(item, "stamp")) == EDGE);
@@ -336,7 +329,7 @@ static void two_boxes(const char *db)
     /* a viewer joining box one gets what is left: the reaction */
     viewer(&one, "ch1", &c);
     k = eb_test_ws_wait(&c, "\"chat.history\"", 1);
-    hist = data_of(&c, k);
+    hist = eb_test_ws_data(&c, k);
     assert_int_equal(json_array_size(json_object_get(hist, "messages")), 1);
     assert_string_equal(json_string_value(json_object_get(
                             json_array_get(json_object_get(hist, "messages"), 0), "kind")),
